@@ -1,0 +1,146 @@
+"""Connector Console: the Flask application factory."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import load_settings
+from .extensions import csrf, db, htmx_ext, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """WAL for concurrent readers, enforced foreign keys, and waiting on locks instead of failing."""
+    if isinstance(dbapi_conn, sqlite3.Connection):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+
+def create_app(config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Flask:
+    """Build the console. `config` overrides settings (tests); `env` replaces os.environ."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str((config or {}).get("INSTANCE_PATH") or ROOT / "instance"),
+    )
+    app.config.update(load_settings(app.instance_path, env))
+    app.config.update(config or {})
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+    from . import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (every table registered before Alembic looks)
+    from .security.vault import build_vault
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    htmx_ext.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.session_protection = "strong"
+    app.extensions["vault"] = build_vault(
+        app.config["CONSOLE_MASTER_KEY"], app.config.get("CONSOLE_MASTER_KEY_FILE")
+    )
+
+
+def _register_blueprints(app: Flask) -> None:
+    from . import health
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .home import bp as home_bp
+    from .portal import bp as portal_bp
+
+    for bp in (auth_bp, home_bp, admin_bp, portal_bp, health.bp):
+        app.register_blueprint(bp)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    from .models import User
+
+    uid, _, version = user_id.partition(":")
+    user = db.session.get(User, int(uid)) if uid.isdigit() else None
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    from flask import redirect, url_for
+
+    if request.headers.get("HX-Request") == "true":
+        resp = Response("", 401)
+        resp.headers["HX-Redirect"] = url_for("auth.login")
+        return resp
+    if request.path.startswith("/webhooks/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error="authentication required"), 401
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _register_hooks(app: Flask) -> None:
+    @app.after_request
+    def security_headers(resp: Response) -> Response:
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        if current_user and current_user.is_authenticated:
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err: CSRFError):
+        return _error_page(400, "The form expired or was sent from elsewhere. Reload the page and try again.")
+
+    for code, message in (
+        (400, "The request could not be understood."),
+        (403, "You do not have access to this page."),
+        (404, "There is nothing here."),
+        (405, "That action is not allowed here."),
+        (413, "The upload is too large."),
+        (429, "Too many requests. Wait a moment and try again."),
+        (500, "Something went wrong on our side. The error is logged."),
+    ):
+        app.register_error_handler(code, lambda err, c=code, m=message: _error_page(c, m))
+
+    @app.context_processor
+    def template_helpers() -> dict[str, Any]:
+        from . import choices
+
+        return {"choices": choices}
+
+
+def _error_page(code: int, message: str):
+    if request.headers.get("HX-Request") == "true":
+        return render_template("partials/error.html", code=code, message=message), code
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error=message), code
+    return render_template("errors/error.html", code=code, message=message), code

@@ -1,0 +1,89 @@
+"""Clients: list, create, rename inline, archive/restore."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
+
+from ..auth.access import get_or_404, role_required
+from ..auth.forms import ActionForm
+from ..choices import Role
+from ..extensions import db
+from ..htmx import is_partial, render, trigger
+from ..models import Client
+from . import bp
+from .forms import ClientForm
+from .services import AdminError, create_client, rename_client, set_client_archived
+
+
+def _clients() -> list[Client]:
+    return list(db.session.scalars(sa.select(Client).order_by(Client.archived_at.isnot(None), Client.name)))
+
+
+def _row(client: Client, status: int = 200):
+    return render_template("partials/admin/client_row.html", client=client, action_form=ActionForm()), status
+
+
+@bp.get("/clients")
+@role_required(Role.ADMIN)
+def clients():
+    return render("admin/clients.html", "partials/admin/client_table.html",
+                  clients=_clients(), form=ClientForm(), action_form=ActionForm())
+
+
+@bp.post("/clients")
+@role_required(Role.ADMIN)
+def client_create():
+    form = ClientForm()
+    if form.validate_on_submit():
+        try:
+            client = create_client(form.name.data)
+            db.session.commit()
+            if not is_partial():
+                flash(f"Client {client.name} created.", "success")
+                return redirect(url_for("admin.clients"), code=303)
+            resp = render("admin/clients.html", "partials/admin/client_form.html",
+                          clients=_clients(), form=ClientForm(formdata=None), action_form=ActionForm())
+            return trigger(resp, "clientsChanged")
+        except AdminError as err:
+            db.session.rollback()
+            getattr(form, err.field).errors.append(str(err))
+    return render("admin/clients.html", "partials/admin/client_form.html", status=422,
+                  clients=_clients(), form=form, action_form=ActionForm())
+
+
+@bp.get("/clients/<int:client_id>")
+@role_required(Role.ADMIN)
+def client_row(client_id: int):
+    return _row(get_or_404(Client, client_id))
+
+
+@bp.get("/clients/<int:client_id>/edit")
+@role_required(Role.ADMIN)
+def client_edit(client_id: int):
+    client = get_or_404(Client, client_id)
+    return render_template("partials/admin/client_edit.html", client=client, form=ClientForm(obj=client))
+
+
+@bp.post("/clients/<int:client_id>")
+@role_required(Role.ADMIN)
+def client_update(client_id: int):
+    client = get_or_404(Client, client_id)
+    form = ClientForm()
+    if form.validate_on_submit():
+        try:
+            rename_client(client, form.name.data)
+            db.session.commit()
+            return _row(client)
+        except AdminError as err:
+            db.session.rollback()
+            form.name.errors.append(str(err))
+    return render_template("partials/admin/client_edit.html", client=client, form=form), 422
+
+
+@bp.post("/clients/<int:client_id>/archive")
+@role_required(Role.ADMIN)
+def client_archive(client_id: int):
+    client = get_or_404(Client, client_id)
+    set_client_archived(client, not client.archived)
+    db.session.commit()
+    return _row(client)

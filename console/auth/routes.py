@@ -1,0 +1,78 @@
+"""Sign-in, sign-out and changing one's own password."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from .. import audit
+from ..choices import Role
+from ..extensions import db
+from ..models.base import utcnow
+from . import bp
+from .access import ANY_USER, public, role_required
+from .forms import ChangePasswordForm, LoginForm
+from .services import authenticate, change_password, LoginRefused
+
+
+def home_for(user) -> str:
+    return url_for("portal.index") if user.role == Role.CLIENT else url_for("home.index")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data, request.remote_addr or "?")
+        except LoginRefused as refused:
+            db.session.commit()  # keep the recorded failed attempt
+            form.form_errors.append(str(refused))
+            return render_template("auth/login.html", form=form), 401 if refused.bad_credentials else 429
+        login_user(user, remember=bool(form.remember.data))
+        user.last_login_at = utcnow()
+        audit.record("auth.login", user, actor=user)
+        db.session.commit()
+        return redirect(_safe_next(request.args.get("next")) or home_for(user), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@role_required(*ANY_USER)
+def logout():
+    audit.record("auth.logout", current_user)
+    db.session.commit()
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@role_required(*ANY_USER)
+def password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if change_password(current_user, form.current.data, form.new.data):
+            audit.record("auth.password_changed", current_user)
+            db.session.commit()
+            login_user(current_user)  # the session id changed with the password
+            flash("Your password is changed.", "success")
+            return redirect(url_for("auth.password"), code=303)
+        form.current.errors.append("That is not your current password.")
+    status = 422 if form.is_submitted() and form.errors else 200
+    return render_template("auth/password.html", form=form), status

@@ -1,0 +1,150 @@
+"""Status enums carrying value, label and tone in one place, for models, templates and tests.
+
+Columns store the plain string value (portable across SQLite and MySQL, no native ENUM to migrate).
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Choice(str, Enum):
+    """A string enum whose members also carry a human label and a display tone."""
+
+    def __new__(cls, value: str, label: str, tone: str = "neutral") -> "Choice":
+        obj = str.__new__(cls, value)
+        obj._value_ = value
+        obj.label = label
+        obj.tone = tone
+        return obj
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def values(cls) -> list[str]:
+        return [m.value for m in cls]
+
+    @classmethod
+    def options(cls) -> list[tuple[str, str]]:
+        return [(m.value, m.label) for m in cls]
+
+    @classmethod
+    def label_of(cls, value: str | None) -> str:
+        try:
+            return cls(value).label
+        except ValueError:
+            return value or ""
+
+    @classmethod
+    def tone_of(cls, value: str | None) -> str:
+        try:
+            return cls(value).tone
+        except ValueError:
+            return "neutral"
+
+
+class Role(Choice):
+    ADMIN = ("admin", "Admin", "accent")
+    OWNER = ("owner", "Integration owner", "info")
+    OPS = ("ops", "Ops", "info")
+    CLIENT = ("client", "Client", "neutral")
+
+
+STAFF_ROLES = (Role.ADMIN, Role.OWNER, Role.OPS)
+
+
+class Environment(Choice):
+    SANDBOX = ("sandbox", "Sandbox", "info")
+    PRODUCTION = ("production", "Production", "accent")
+
+
+class ConnectionStatus(Choice):
+    DRAFT = ("draft", "Draft", "neutral")
+    TESTING = ("testing", "Testing", "info")
+    LIVE = ("live", "Live", "good")
+    PAUSED = ("paused", "Paused", "warn")
+    FAILED = ("failed", "Failed", "bad")
+    REVOKED = ("revoked", "Revoked", "bad")
+
+
+class AuthType(Choice):
+    PRIVATE_APP = ("private_app", "Private-app token")
+    OAUTH = ("oauth", "OAuth 2.0")
+    FILE_UPLOAD = ("file_upload", "File upload")
+    SIGNED_WEBHOOK = ("signed_webhook", "Signed webhook")
+
+
+class CredentialStatus(Choice):
+    UNKNOWN = ("unknown", "Not checked", "neutral")
+    VALID = ("valid", "Valid", "good")
+    INVALID = ("invalid", "Invalid", "bad")
+    REVOKED = ("revoked", "Revoked", "bad")
+
+
+class RunKind(Choice):
+    SCHEDULED = ("scheduled", "Scheduled")
+    MANUAL = ("manual", "Manual")
+    TEST_BATCH = ("test_batch", "Test batch")
+    BACKFILL = ("backfill", "Backfill")
+    REPLAY = ("replay", "Replay")
+    CSV_IMPORT = ("csv_import", "CSV import")
+
+
+class RunStatus(Choice):
+    QUEUED = ("queued", "Queued", "neutral")
+    RUNNING = ("running", "Running", "info")
+    SUCCEEDED = ("succeeded", "Succeeded", "good")
+    PARTIAL = ("partial", "Partial", "warn")
+    FAILED = ("failed", "Failed", "bad")
+    CANCELLED = ("cancelled", "Cancelled", "neutral")
+
+
+class ErrorStage(Choice):
+    FETCH = ("fetch", "Fetch")
+    MAP = ("map", "Map")
+    VALIDATE = ("validate", "Validate")
+    WRITE = ("write", "Write")
+
+
+class ErrorStatus(Choice):
+    OPEN = ("open", "Open", "bad")
+    RETRYING = ("retrying", "Retrying", "warn")
+    DEAD_LETTER = ("dead_letter", "Dead letter", "bad")
+    RESOLVED = ("resolved", "Resolved", "good")
+    IGNORED = ("ignored", "Ignored", "neutral")
+
+
+class WebhookStatus(Choice):
+    RECEIVED = ("received", "Received", "info")
+    NORMALIZED = ("normalized", "Normalized", "good")
+    FAILED = ("failed", "Failed", "bad")
+    RETRYING = ("retrying", "Retrying", "warn")
+    DEAD_LETTER = ("dead_letter", "Dead letter", "bad")
+    IGNORED = ("ignored", "Ignored", "neutral")
+
+
+class WizardStep(Choice):
+    ACCESS = ("access", "Access")
+    CONNECTION = ("connection", "Connection")
+    MAPPING = ("mapping", "Mapping")
+    TEST = ("test", "Test")
+    REPORT = ("report", "Report")
+    MONITOR = ("monitor", "Monitor")
+
+
+class NoteStatus(Choice):
+    DRAFT = ("draft", "Draft", "neutral")
+    PUBLISHED = ("published", "Published", "good")
+    WITHDRAWN = ("withdrawn", "Withdrawn", "warn")
+
+
+class AlertSeverity(Choice):
+    INFO = ("info", "Info", "info")
+    WARNING = ("warning", "Warning", "warn")
+    CRITICAL = ("critical", "Critical", "bad")
+
+
+class AlertStatus(Choice):
+    OPEN = ("open", "Open", "bad")
+    ACKNOWLEDGED = ("acknowledged", "Acknowledged", "warn")
+    RESOLVED = ("resolved", "Resolved", "good")

@@ -1,0 +1,154 @@
+"""`flask ...` commands: init, users, demo, keys."""
+from __future__ import annotations
+
+import json
+import os
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+
+from .extensions import db
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_command)
+    app.cli.add_command(users_group)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(keys_group)
+
+
+def _upgrade_databases() -> None:
+    """Apply Alembic migrations to both databases (needs a schema-privileged database user)."""
+    upgrade()
+
+
+@click.command("init")
+@click.option("--admin-email", help="Create this first admin if no admin exists.")
+@click.option("--admin-name", default="Administrator")
+@click.option("--no-migrate", is_flag=True, help="Skip `db upgrade` (migrations run separately).")
+def init_command(admin_email: str | None, admin_name: str, no_migrate: bool) -> None:
+    """Create or upgrade both databases, the provider rows, and optionally the first admin."""
+    from .admin.services import AdminError, create_user
+    from .reference import ensure_providers
+
+    if not no_migrate:
+        _upgrade_databases()
+    ensure_providers()
+    if admin_email:
+        password = os.environ.get("CONSOLE_ADMIN_PASSWORD") or click.prompt(
+            "Password for " + admin_email, hide_input=True, confirmation_prompt=True
+        )
+        try:
+            create_user(admin_email, admin_name, "admin", None, password)
+        except AdminError as err:
+            raise click.ClickException(str(err)) from err
+    db.session.commit()
+    click.echo("Databases ready.")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage console users."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["admin", "owner", "ops", "client"]), required=True)
+@click.option("--client", "client_name", help="Client name (client users only).")
+@click.password_option(help="Prompted for when not given.")
+def users_create(email: str, name: str, role: str, client_name: str | None, password: str) -> None:
+    import sqlalchemy as sa
+
+    from .admin.services import AdminError, create_user
+    from .auth.forms import MIN_PASSWORD
+    from .models import Client
+
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"Use a password of at least {MIN_PASSWORD} characters.")
+    client_id = None
+    if client_name:
+        client_id = db.session.scalar(sa.select(Client.id).where(Client.name == client_name))
+        if client_id is None:
+            raise click.ClickException(f"No client named {client_name!r}.")
+    try:
+        user = create_user(email, name, role, client_id, password)
+    except AdminError as err:
+        raise click.ClickException(str(err)) from err
+    db.session.commit()
+    click.echo(f"Created {user.email} ({user.role}).")
+
+
+@click.command("demo")
+@click.option("--json", "as_json", is_flag=True, help="Print the demo facts as one JSON object.")
+@click.option("--serve", is_flag=True, help="Then serve the console (development server).")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def demo_command(as_json: bool, serve: bool, host: str, port: int) -> None:
+    """Seed the demo data set (idempotent) and print its logins."""
+    from .demo import seed_demo
+
+    if current_app.config["CONSOLE_ENV"] == "production":
+        raise click.ClickException("The demo data set is for local use; refusing with CONSOLE_ENV=production.")
+    _upgrade_databases()
+    facts = seed_demo()
+    facts["console_url"] = f"http://{host}:{port}/"
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+    else:
+        _print_demo(facts)
+    if serve:
+        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def _print_demo(facts: dict) -> None:
+    click.echo(f"\nConnector Console demo: {facts['console_url']}\n")
+    click.echo(f"{'role':<8} {'email':<32} {'password':<20} client")
+    for login in facts["logins"]:
+        click.echo(f"{login['role']:<8} {login['email']:<32} {login['password']:<20} {login['client'] or ''}")
+    click.echo("")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Credential vault keys."""
+
+
+@keys_group.command("generate")
+def keys_generate() -> None:
+    """Print a new keyring entry for CONSOLE_MASTER_KEY."""
+    from .config import new_master_key_entry
+
+    click.echo(new_master_key_entry())
+
+
+@keys_group.command("status")
+def keys_status() -> None:
+    """How many secrets each key id protects."""
+    from .models import SECRET_MODELS
+    from .security.rotation import count_by_key
+    from .security.vault import get_vault
+
+    vault = get_vault()
+    click.echo(f"active key: {vault.active_kid}")
+    for kid, count in sorted(count_by_key(SECRET_MODELS).items()):
+        click.echo(f"{kid}: {count} secret(s)")
+
+
+@keys_group.command("rotate")
+@click.option("--new-key", is_flag=True, help="First add a new active key to the local key file.")
+def keys_rotate(new_key: bool) -> None:
+    """Re-encrypt every secret under the active key (old keys stay readable meanwhile)."""
+    from .models import SECRET_MODELS
+    from .security.rotation import add_local_key, rotate_secrets
+    from .security.vault import VaultError, get_vault
+
+    vault = get_vault()
+    try:
+        if new_key:
+            click.echo(f"New active key: {add_local_key(vault)}")
+        count = rotate_secrets(vault, SECRET_MODELS)
+    except VaultError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"Re-encrypted {count} secret(s) under key {vault.active_kid}.")

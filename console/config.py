@@ -1,0 +1,91 @@
+"""Settings from environment variables, with safe local defaults.
+
+Locally, missing secrets are generated into the instance folder (mode 0600) with a warning, so a
+newcomer can start the console with no setup. With CONSOLE_ENV=production nothing is generated:
+the app refuses to start until SECRET_KEY and CONSOLE_MASTER_KEY are provided.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+log = logging.getLogger(__name__)
+
+SECRET_KEY_FILE = "secret_key"
+MASTER_KEY_FILE = "master.keys"
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unusable; the message says exactly what to set."""
+
+
+def _sqlite_url(instance_path: Path, name: str) -> str:
+    return f"sqlite:///{instance_path / name}"
+
+
+def _read_or_create_secret(path: Path, make: callable) -> str:
+    """Return the secret stored at `path`, creating it (0600) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    log.warning("Generated %s for local use; set it from the environment in production.", path.name)
+    return value
+
+
+def new_master_key_entry() -> str:
+    """A keyring entry `kid:base64(32 random bytes)` for the credential vault."""
+    kid = "k" + secrets.token_hex(4)
+    return f"{kid}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}"
+
+
+def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment."""
+    env = os.environ if env is None else env
+    inst = Path(instance_path)
+    production = env.get("CONSOLE_ENV", "development") == "production"
+    if production:
+        missing = [k for k in ("SECRET_KEY", "CONSOLE_MASTER_KEY") if not env.get(k)]
+        if missing:
+            raise ConfigError(
+                "Refusing to start with CONSOLE_ENV=production: set "
+                + " and ".join(missing)
+                + " in the environment (see README, 'Running in production')."
+            )
+    else:
+        inst.mkdir(parents=True, exist_ok=True)
+    secret_key = env.get("SECRET_KEY") or _read_or_create_secret(
+        inst / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(48)
+    )
+    master_key_file = None if env.get("CONSOLE_MASTER_KEY") else str(inst / MASTER_KEY_FILE)
+    master_keys = env.get("CONSOLE_MASTER_KEY") or _read_or_create_secret(
+        inst / MASTER_KEY_FILE, new_master_key_entry
+    )
+    primary = env.get("DATABASE_URL") or _sqlite_url(inst, "console.db")
+    traffic = env.get("TRAFFIC_DATABASE_URL") or _sqlite_url(inst, "traffic.db")
+    return {
+        "CONSOLE_ENV": "production" if production else "development",
+        "SECRET_KEY": secret_key,
+        "CONSOLE_MASTER_KEY": master_keys,
+        "CONSOLE_MASTER_KEY_FILE": master_key_file,
+        "SQLALCHEMY_DATABASE_URI": primary,
+        "SQLALCHEMY_BINDS": {"traffic": traffic},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_recycle": 280},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
+        "LOGIN_THROTTLE_WINDOW_SECONDS": int(env.get("LOGIN_THROTTLE_WINDOW_SECONDS", 900)),
+    }

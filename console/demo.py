@@ -1,0 +1,96 @@
+"""The demo data set: two clients, one user per role, a draft connection per client. Idempotent."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .admin.services import slugify
+from .choices import ConnectionStatus, Environment, Role
+from .extensions import db
+from .models import Client, IntegrationConnection, User
+from .reference import ensure_providers
+
+CLIENTS = ("Northwind Dental", "Maple Ridge Legal")
+USERS = (
+    ("admin@demo.test", "Avery Admin", Role.ADMIN, None),
+    ("owner@demo.test", "Olive Owner", Role.OWNER, None),
+    ("ops@demo.test", "Oscar Ops", Role.OPS, None),
+    ("client@northwind.demo.test", "Nia Northwind", Role.CLIENT, CLIENTS[0]),
+    ("client@mapleridge.demo.test", "Mark Maple", Role.CLIENT, CLIENTS[1]),
+)
+
+
+def _passwords() -> dict[str, str]:
+    """Random demo passwords, made once per instance and kept (0600) so re-runs print the same."""
+    path = Path(current_app.instance_path) / "demo-logins.json"
+    known = json.loads(path.read_text()) if path.exists() else {}
+    for email, *_ in USERS:
+        known.setdefault(email, "demo-" + secrets.token_urlsafe(9))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(known, fh, indent=1)
+    return known
+
+
+def _client(name: str) -> Client:
+    client = db.session.scalar(sa.select(Client).where(Client.name == name))
+    if client is None:
+        client = Client(name=name, slug=slugify(name))
+        db.session.add(client)
+        db.session.flush()
+    return client
+
+
+def _user(email: str, name: str, role: Role, client: Client | None, password: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, name=name, role=role.value, client_id=client.id if client else None)
+        db.session.add(user)
+    if not user.password_hash or not user.check_password(password):
+        user.set_password(password)
+    user.active = True
+    return user
+
+
+def _connection(client: Client, owner: User, provider_id: int) -> IntegrationConnection:
+    conn = db.session.scalar(
+        sa.select(IntegrationConnection).where(IntegrationConnection.client_id == client.id)
+    )
+    if conn is None:
+        conn = IntegrationConnection(
+            client_id=client.id, provider_id=provider_id, name=f"{client.name} CRM",
+            environment=Environment.SANDBOX.value, status=ConnectionStatus.DRAFT.value,
+            owner_user_id=owner.id, reason="Lead and deal reporting for the monthly client review.",
+            client_visible=True,
+        )
+        db.session.add(conn)
+        db.session.flush()
+    return conn
+
+
+def seed_demo() -> dict[str, Any]:
+    """Create or refresh the demo set; return the facts `flask demo --json` prints."""
+    providers = ensure_providers()
+    clients = {name: _client(name) for name in CLIENTS}
+    passwords = _passwords()
+    users = {email: _user(email, name, role, clients.get(cname), passwords[email])
+             for email, name, role, cname in USERS}
+    db.session.flush()
+    owner = users["owner@demo.test"]
+    connections = [_connection(c, owner, providers["hubspot"].id) for c in clients.values()]
+    db.session.commit()
+    return {
+        "logins": [
+            {"email": u.email, "password": passwords[u.email], "role": u.role,
+             "client": u.client.name if u.client else None}
+            for u in users.values()
+        ],
+        "clients": [{"id": c.id, "name": c.name} for c in clients.values()],
+        "connections": [{"id": c.id, "client": c.client.name, "status": c.status} for c in connections],
+    }

@@ -1,0 +1,23 @@
+"""All models, importable from one place (Alembic and Flask-Migrate read this)."""
+from .accounts import Client, LoginAttempt, User
+from .audit import EventAdminAction
+from .connections import ConnectionChecklistItem, IntegrationConnection
+from .crm import CrmLead, CrmLeadEvent
+from .mapping import IntegrationEnumMapping, IntegrationFieldMapping
+from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
+from .monitoring import MonitorAlert
+from .providers import IntegrationProvider, IntegrationProviderAccount
+from .sync import IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
+from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent
+
+# Every model holding vault secrets; `flask keys rotate` walks these.
+SECRET_MODELS = (IntegrationProviderAccount,)
+
+__all__ = [
+    "AutomationRun", "Client", "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent",
+    "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
+    "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
+    "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationSyncError",
+    "IntegrationSyncJob", "IntegrationSyncRun", "LoginAttempt", "MetricBaseline",
+    "MetricSnapshot", "MonitorAlert", "ReportNote", "SECRET_MODELS", "User",
+]

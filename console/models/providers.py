@@ -1,0 +1,57 @@
+"""Providers (HubSpot, manual CSV…) and the provider-side accounts a client connects."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..choices import CredentialStatus
+from ..extensions import db
+from .base import DateTime, TimestampMixin
+from .secrets import SecretFields
+
+
+class IntegrationProvider(TimestampMixin, db.Model):
+    __tablename__ = "integration_providers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    kind: Mapped[str] = mapped_column(sa.String(20))  # crm | file | webhook
+    auth_type: Mapped[str] = mapped_column(sa.String(20))
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    docs_url: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+class IntegrationProviderAccount(SecretFields, TimestampMixin, db.Model):
+    """A provider-side account (e.g. a HubSpot portal) with its encrypted credentials."""
+
+    __tablename__ = "integration_provider_accounts"
+    __secrets__ = ("credentials", "client_secret", "webhook_secret")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_providers.id"), index=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    external_account_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    environment: Mapped[str] = mapped_column(sa.String(16))
+    base_url: Mapped[str | None] = mapped_column(sa.String(500))
+    auth_type: Mapped[str] = mapped_column(sa.String(20))
+    oauth_client_id: Mapped[str | None] = mapped_column(sa.String(200))
+    app_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # JSON {"access_token", "refresh_token"} or {"token"}, encrypted as one document.
+    credentials_enc: Mapped[str | None] = mapped_column(sa.Text)
+    credentials_hint: Mapped[str | None] = mapped_column(sa.String(8))
+    client_secret_enc: Mapped[str | None] = mapped_column(sa.Text)
+    client_secret_hint: Mapped[str | None] = mapped_column(sa.String(8))
+    webhook_secret_enc: Mapped[str | None] = mapped_column(sa.Text)
+    webhook_secret_hint: Mapped[str | None] = mapped_column(sa.String(8))
+    required_scopes: Mapped[str] = mapped_column(sa.Text, default="")
+    granted_scopes: Mapped[str | None] = mapped_column(sa.Text)
+    token_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    credentials_status: Mapped[str] = mapped_column(sa.String(16), default=CredentialStatus.UNKNOWN)
+    credentials_error: Mapped[str | None] = mapped_column(sa.String(500))
+    credentials_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revocation_path: Mapped[str] = mapped_column(sa.Text, default="")
+
+    provider: Mapped[IntegrationProvider] = relationship()

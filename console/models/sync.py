@@ -1,0 +1,99 @@
+"""Sync jobs (schedule, cursor, lease), their runs, and per-record errors."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..choices import ErrorStatus, RunStatus
+from ..extensions import db
+from .base import CreatedMixin, DateTime, JsonText, TimestampMixin
+
+
+class IntegrationSyncJob(TimestampMixin, db.Model):
+    __tablename__ = "integration_sync_jobs"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "object_type"),
+        sa.Index("ix_integration_sync_jobs_due", "enabled", "next_run_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    schedule_seconds: Mapped[int] = mapped_column(sa.Integer, default=300)
+    enabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    cursor: Mapped[dict | None] = mapped_column(JsonText)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_run_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_run_id: Mapped[int | None] = mapped_column(sa.Integer)
+    eligibility: Mapped[list | None] = mapped_column(JsonText)
+    blackout: Mapped[dict | None] = mapped_column(JsonText)
+    depends_on: Mapped[str | None] = mapped_column(sa.String(40))
+    webhook_events: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class IntegrationSyncRun(CreatedMixin, db.Model):
+    __tablename__ = "integration_sync_runs"
+    __table_args__ = (
+        sa.Index("ix_integration_sync_runs_connection_created", "connection_id", "created_at"),
+        sa.Index("ix_integration_sync_runs_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("integration_sync_jobs.id"), index=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), default=RunStatus.QUEUED)
+    dry_run: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    record_limit: Mapped[int | None] = mapped_column(sa.Integer)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    seen: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated: Mapped[int] = mapped_column(sa.Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(sa.Integer, default=0)
+    duplicate: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    api_calls: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rate_limited: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cursor_before: Mapped[dict | None] = mapped_column(JsonText)
+    cursor_after: Mapped[dict | None] = mapped_column(JsonText)
+    error_message: Mapped[str | None] = mapped_column(sa.String(1000))
+    worker: Mapped[str | None] = mapped_column(sa.String(120))
+    triggered_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    @property
+    def buckets_balance(self) -> bool:
+        """The accounting invariant: every record seen lands in exactly one bucket."""
+        return self.seen == (
+            self.created + self.updated + self.unchanged + self.duplicate + self.failed
+        )
+
+
+class IntegrationSyncError(TimestampMixin, db.Model):
+    __tablename__ = "integration_sync_errors"
+    __table_args__ = (
+        sa.Index("ix_integration_sync_errors_connection_status", "connection_id", "status"),
+        sa.Index("ix_integration_sync_errors_retry", "status", "next_retry_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("integration_sync_runs.id"), index=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    code: Mapped[str] = mapped_column(sa.String(60))
+    message: Mapped[str] = mapped_column(sa.String(1000))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=1)
+    next_retry_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(sa.String(16), default=ErrorStatus.OPEN)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    resolution_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    run: Mapped[IntegrationSyncRun | None] = relationship()

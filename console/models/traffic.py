@@ -1,0 +1,80 @@
+"""High-volume tables in the traffic database. No foreign keys cross to the primary database."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..choices import WebhookStatus
+from ..extensions import db
+from .base import BigId, CreatedMixin, DateTime, JsonText
+
+
+class IntegrationRawEvent(CreatedMixin, db.Model):
+    """A provider record as fetched (sensitive fields removed), stored once per event key."""
+
+    __bind_key__ = "traffic"
+    __tablename__ = "integration_raw_events"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "event_key"),
+        sa.Index("ix_integration_raw_events_run", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.Integer)
+    run_id: Mapped[int | None] = mapped_column(sa.Integer)
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    external_id: Mapped[str] = mapped_column(sa.String(255))
+    event_key: Mapped[str] = mapped_column(sa.String(255))
+    payload: Mapped[dict] = mapped_column(JsonText)
+    provider_updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IntegrationNormalizedEvent(CreatedMixin, db.Model):
+    __bind_key__ = "traffic"
+    __tablename__ = "integration_normalized_events"
+    __table_args__ = (
+        sa.Index("ix_integration_normalized_events_connection_created", "connection_id", "created_at"),
+        sa.Index("ix_integration_normalized_events_source", "source_kind", "source_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.Integer)
+    source_kind: Mapped[str] = mapped_column(sa.String(16))  # sync | webhook | csv
+    source_ref: Mapped[str | None] = mapped_column(sa.String(120))
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    lead_id: Mapped[int | None] = mapped_column(sa.Integer)
+    event_type: Mapped[str] = mapped_column(sa.String(40))
+    summary: Mapped[dict | None] = mapped_column(JsonText)
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class EventWebhookEvent(CreatedMixin, db.Model):
+    """One inbound event, stored once per provider event id; its status tracks normalization."""
+
+    __bind_key__ = "traffic"
+    __tablename__ = "event_webhook_events"
+    __table_args__ = (
+        sa.UniqueConstraint("provider", "source_event_id"),
+        sa.Index("ix_event_webhook_events_status_next", "status", "next_attempt_at"),
+        sa.Index("ix_event_webhook_events_connection_created", "connection_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(sa.String(40))
+    source_event_id: Mapped[str] = mapped_column(sa.String(128))
+    connection_id: Mapped[int | None] = mapped_column(sa.Integer)
+    account_ref: Mapped[str | None] = mapped_column(sa.String(64))
+    event_type: Mapped[str] = mapped_column(sa.String(80))
+    object_id: Mapped[str | None] = mapped_column(sa.String(255))
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(sa.String(16), default=WebhookStatus.RECEIVED)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+    duplicate_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    payload_summary: Mapped[dict | None] = mapped_column(JsonText)
+    raw_payload: Mapped[dict | None] = mapped_column(JsonText)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime)

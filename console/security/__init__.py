@@ -1,0 +1,1 @@
+"""Credential vault and redaction."""

@@ -1,0 +1,145 @@
+"""Fixtures: an app per test on a fresh database (SQLite by default, MariaDB/MySQL when
+TEST_DATABASE_URL is set), clients, role logins and CSRF-aware request helpers."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from console import create_app
+from console.extensions import db
+
+from . import factories
+
+TEST_MASTER_KEY = "ktest1:" + "A" * 43  # 32 zero-ish bytes, base64url; tests only
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_TRAFFIC_DATABASE_URL = os.environ.get("TEST_TRAFFIC_DATABASE_URL")
+
+
+def make_env(primary: str, traffic: str, **extra: str) -> dict[str, str]:
+    return {"DATABASE_URL": primary, "TRAFFIC_DATABASE_URL": traffic, "SECRET_KEY": "test-secret",
+            "CONSOLE_MASTER_KEY": TEST_MASTER_KEY, **extra}
+
+
+def build_app(instance: Path, primary: str, traffic: str, **config) -> Flask:
+    return create_app({"INSTANCE_PATH": str(instance), "TESTING": True, **config},
+                      env=make_env(primary, traffic))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path | None:
+    """Both SQLite databases built once through the real migrations, copied for each test."""
+    if TEST_DATABASE_URL:
+        return None
+    from flask_migrate import upgrade
+
+    folder = tmp_path_factory.mktemp("template")
+    app = build_app(folder, f"sqlite:///{folder}/console.db", f"sqlite:///{folder}/traffic.db")
+    with app.app_context():
+        upgrade()
+        for engine in db.engines.values():
+            engine.dispose()
+    return folder
+
+
+def _wipe(app: Flask) -> None:
+    """Empty every table (the runtime MySQL user may DELETE but not TRUNCATE or DROP)."""
+    with app.app_context():
+        for bind, metadata in db.metadatas.items():
+            with db.engines[bind].begin() as conn:
+                for table in reversed(metadata.sorted_tables):
+                    conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(tmp_path, sqlite_template) -> Iterator[Flask]:
+    if TEST_DATABASE_URL:
+        traffic = TEST_TRAFFIC_DATABASE_URL or re.sub(r"/(\w+)(\?|$)", r"/\1_traffic\2", TEST_DATABASE_URL)
+        app = build_app(tmp_path, TEST_DATABASE_URL, traffic)
+        _wipe(app)
+    else:
+        for name in ("console.db", "traffic.db"):
+            shutil.copy(sqlite_template / name, tmp_path / name)
+        app = build_app(tmp_path, f"sqlite:///{tmp_path}/console.db", f"sqlite:///{tmp_path}/traffic.db")
+    with app.app_context():
+        yield app
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'"X-CSRFToken": "([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+class Browser:
+    """A signed-in test client that sends CSRF tokens like the real pages do."""
+
+    def __init__(self, client: FlaskClient, user) -> None:
+        self.client, self.user = client, user
+        self._token: str | None = None
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            self._token = csrf_token(self.client, "/account/password")
+        return self._token
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, **kw)
+
+    def post(self, path: str, data: dict | None = None, **kw):
+        return self.client.post(path, data={"csrf_token": self.token, **(data or {})}, **kw)
+
+    def hx_get(self, path: str, **kw):
+        return self.client.get(path, headers={"HX-Request": "true"}, **kw)
+
+    def hx_post(self, path: str, data: dict | None = None, **kw):
+        headers = {"HX-Request": "true", "X-CSRFToken": self.token}
+        return self.client.post(path, data=data or {}, headers=headers, **kw)
+
+
+def sign_in(client: FlaskClient, email: str, password: str, **extra):
+    token = csrf_token(client)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token, **extra})
+
+
+@pytest.fixture
+def login(app):
+    """login(role, client=None) -> Browser signed in as a fresh user of that role."""
+
+    def _login(role: str, client_obj=None) -> Browser:
+        user = factories.user(role, client=client_obj)
+        db.session.commit()
+        http = app.test_client()
+        resp = sign_in(http, user.email, factories.PASSWORD)
+        assert resp.status_code == 303, resp.get_data(as_text=True)
+        return Browser(http, user)
+
+    return _login
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))

@@ -1,0 +1,52 @@
+"""Plain functions that add rows for tests (the caller commits)."""
+from __future__ import annotations
+
+import itertools
+
+from console.choices import ConnectionStatus, Environment, Role
+from console.extensions import db
+from console.models import (Client, IntegrationConnection, IntegrationProviderAccount, User)
+from console.reference import ensure_providers
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+
+
+def client(name: str | None = None) -> Client:
+    n = next(_seq)
+    row = Client(name=name or f"Client {n}", slug=f"client-{n}")
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def user(role: str = Role.ADMIN, client: Client | None = None, email: str | None = None,
+         password: str = PASSWORD, active: bool = True) -> User:
+    if role == Role.CLIENT and client is None:
+        client = globals()["client"]()
+    row = User(email=email or f"{role}{next(_seq)}@example.test", name=f"{role.title()} User",
+               role=str(role), client_id=client.id if client else None, active=active)
+    row.set_password(password)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def account(client_obj: Client, **kw) -> IntegrationProviderAccount:
+    provider = ensure_providers()["hubspot"]
+    row = IntegrationProviderAccount(provider_id=provider.id, client_id=client_obj.id,
+                                     environment=Environment.SANDBOX.value, auth_type="private_app", **kw)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def connection(client_obj: Client, visible: bool = True, **kw) -> IntegrationConnection:
+    provider = ensure_providers()["hubspot"]
+    row = IntegrationConnection(client_id=client_obj.id, provider_id=provider.id,
+                                name=kw.pop("name", f"{client_obj.name} CRM"),
+                                environment=Environment.SANDBOX.value,
+                                status=ConnectionStatus.DRAFT.value, client_visible=visible, **kw)
+    db.session.add(row)
+    db.session.flush()
+    return row
