@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 
 from console import create_app
@@ -68,6 +68,13 @@ def app(tmp_path, sqlite_template) -> Iterator[Flask]:
         for name in ("console.db", "traffic.db"):
             shutil.copy(sqlite_template / name, tmp_path / name)
         app = build_app(tmp_path, f"sqlite:///{tmp_path}/console.db", f"sqlite:///{tmp_path}/traffic.db")
+
+    @app.teardown_request
+    def _forget_user(_exc):
+        # Tests keep one app context open (to use db.session); Flask-Login caches the user on g,
+        # which would otherwise outlive the request as it never does in production.
+        g.pop("_login_user", None)
+
     with app.app_context():
         yield app
         db.session.remove()

@@ -70,7 +70,7 @@ def password():
         if change_password(current_user, form.current.data, form.new.data):
             audit.record("auth.password_changed", current_user)
             db.session.commit()
-            login_user(current_user)  # the session id changed with the password
+            login_user(current_user._get_current_object())  # new session_version, same device
             flash("Your password is changed.", "success")
             return redirect(url_for("auth.password"), code=303)
         form.current.errors.append("That is not your current password.")
