@@ -18,11 +18,11 @@ from .reference import ensure_providers
 
 CLIENTS = ("Northwind Dental", "Maple Ridge Legal")
 USERS = (
-    ("admin@demo.test", "Avery Admin", Role.ADMIN, None),
-    ("owner@demo.test", "Olive Owner", Role.OWNER, None),
-    ("ops@demo.test", "Oscar Ops", Role.OPS, None),
-    ("client@northwind.demo.test", "Nia Northwind", Role.CLIENT, CLIENTS[0]),
-    ("client@mapleridge.demo.test", "Mark Maple", Role.CLIENT, CLIENTS[1]),
+    ("admin@demo.example.com", "Avery Admin", Role.ADMIN, None),
+    ("owner@demo.example.com", "Olive Owner", Role.OWNER, None),
+    ("ops@demo.example.com", "Oscar Ops", Role.OPS, None),
+    ("client@northwind.example.com", "Nia Northwind", Role.CLIENT, CLIENTS[0]),
+    ("client@mapleridge.example.com", "Mark Maple", Role.CLIENT, CLIENTS[1]),
 )
 
 
@@ -82,7 +82,7 @@ def seed_demo() -> dict[str, Any]:
     users = {email: _user(email, name, role, clients.get(cname), passwords[email])
              for email, name, role, cname in USERS}
     db.session.flush()
-    owner = users["owner@demo.test"]
+    owner = users["owner@demo.example.com"]
     connections = [_connection(c, owner, providers["hubspot"].id) for c in clients.values()]
     db.session.commit()
     return {

@@ -70,10 +70,11 @@ def app(tmp_path, sqlite_template) -> Iterator[Flask]:
         app = build_app(tmp_path, f"sqlite:///{tmp_path}/console.db", f"sqlite:///{tmp_path}/traffic.db")
 
     @app.teardown_request
-    def _forget_user(_exc):
-        # Tests keep one app context open (to use db.session); Flask-Login caches the user on g,
-        # which would otherwise outlive the request as it never does in production.
-        g.pop("_login_user", None)
+    def _fresh_g(_exc):
+        # Tests keep one app context open (to use db.session), so `g` would outlive the request,
+        # which never happens in production: Flask-Login's user and Flask-WTF's token live there.
+        for key in list(g):
+            g.pop(key)
 
     with app.app_context():
         yield app

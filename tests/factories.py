@@ -24,7 +24,7 @@ def user(role: str = Role.ADMIN, client: Client | None = None, email: str | None
          password: str = PASSWORD, active: bool = True) -> User:
     if role == Role.CLIENT and client is None:
         client = globals()["client"]()
-    row = User(email=email or f"{role}{next(_seq)}@example.test", name=f"{role.title()} User",
+    row = User(email=email or f"{role}{next(_seq)}@example.com", name=f"{role.title()} User",
                role=str(role), client_id=client.id if client else None, active=active)
     row.set_password(password)
     db.session.add(row)

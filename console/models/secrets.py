@@ -21,8 +21,12 @@ class SecretFields:
     def _aad(self, name: str) -> str:
         return f"{self.__tablename__}.{name}.{self.id}"
 
-    def set_secret(self, name: str, value: str | None) -> None:
-        """Encrypt and store a secret; None clears it."""
+    def set_secret(self, name: str, value: str | None, hint_source: str | None = None) -> None:
+        """Encrypt and store a secret; None clears it.
+
+        `hint_source` is the string whose tail the UI may show, when `value` is a document
+        (e.g. JSON holding the token) rather than the token itself.
+        """
         assert name in self.__secrets__, name
         if value is None:
             setattr(self, f"{name}_enc", None)
@@ -32,7 +36,7 @@ class SecretFields:
             db.session.add(self)
             db.session.flush()
         setattr(self, f"{name}_enc", get_vault().encrypt(value, self._aad(name)))
-        setattr(self, f"{name}_hint", secret_hint(value))
+        setattr(self, f"{name}_hint", secret_hint(hint_source or value))
 
     def get_secret(self, name: str) -> str | None:
         assert name in self.__secrets__, name

@@ -38,7 +38,10 @@ def parse_keyring(spec: str) -> list[tuple[str, bytes]]:
         if not part:
             continue
         kid, _, key = part.rpartition(":") if ":" in part else ("k0", "", part)
-        raw = _b64decode(key)
+        try:
+            raw = _b64decode(key)
+        except ValueError:
+            raw = b""
         if len(raw) != 32 or not kid.isalnum():
             raise VaultError("CONSOLE_MASTER_KEY entries must be 'kid:base64(32 bytes)'.")
         entries.append((kid, raw))

@@ -1,0 +1,188 @@
+"""Admin pages: clients and users, inline HTMX edits, field errors, audit rows."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from console.extensions import db
+from console.models import Client, EventAdminAction, User
+
+from .. import factories
+from ..conftest import count
+
+
+def audit_actions() -> list[str]:
+    return list(db.session.scalars(sa.select(EventAdminAction.action).order_by(EventAdminAction.id)))
+
+
+@pytest.fixture
+def admin(login):
+    return login("admin")
+
+
+def test_create_client_htmx_returns_fresh_form_and_trigger(admin):
+    resp = admin.hx_post("/admin/clients", {"name": "  Acme   Dental "})
+    assert resp.status_code == 200
+    assert "clientsChanged" in resp.headers["HX-Trigger"]
+    assert 'id="client-form"' in resp.get_data(as_text=True)
+    client = db.session.scalar(sa.select(Client).where(Client.name == "Acme Dental"))
+    assert client.slug == "acme-dental"
+    assert "client.created" in audit_actions()
+
+
+def test_create_client_plain_post_redirects(admin):
+    resp = admin.post("/admin/clients", {"name": "Plain Co"})
+    assert resp.status_code == 303 and resp.headers["Location"] == "/admin/clients"
+
+
+@pytest.mark.parametrize("name,message", [("", "This field is required."), ("x", "between 2 and 120"),
+                                          ("Taken Co", "already exists"), ("taken co", "already exists")])
+def test_bad_client_name_rerenders_with_error_and_saves_nothing(admin, name, message):
+    factories.client("Taken Co")
+    db.session.commit()
+    before, audits = count(Client), count(EventAdminAction)
+    resp = admin.hx_post("/admin/clients", {"name": name})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert message in html and f'value="{name}"' in html or name == ""
+    assert count(Client) == before and count(EventAdminAction) == audits
+
+
+def test_rename_inline(admin):
+    client = factories.client("Old Name")
+    db.session.commit()
+    edit = admin.hx_get(f"/admin/clients/{client.id}/edit")
+    assert edit.status_code == 200 and f'id="client-{client.id}"' in edit.get_data(as_text=True)
+    bad = admin.hx_post(f"/admin/clients/{client.id}", {"name": ""})
+    assert bad.status_code == 422
+    ok = admin.hx_post(f"/admin/clients/{client.id}", {"name": "New Name"})
+    assert ok.status_code == 200 and "New Name" in ok.get_data(as_text=True)
+    db.session.refresh(client)
+    assert client.name == "New Name"
+    row = db.session.scalar(sa.select(EventAdminAction).where(EventAdminAction.action == "client.renamed"))
+    assert row.details == {"old": "Old Name", "new": "New Name"} and row.target_id == str(client.id)
+
+
+def test_archive_and_restore(admin):
+    client = factories.client()
+    db.session.commit()
+    assert "Restore" in admin.hx_post(f"/admin/clients/{client.id}/archive").get_data(as_text=True)
+    assert client.archived
+    admin.hx_post(f"/admin/clients/{client.id}/archive")
+    assert not client.archived
+    assert audit_actions()[-2:] == ["client.archived", "client.restored"]
+
+
+def test_unknown_client_is_404(admin):
+    assert admin.hx_post("/admin/clients/99999", {"name": "Ghost"}).status_code == 404
+
+
+def _user_form(**over):
+    data = {"email": "new.person@example.com", "name": "New Person", "role": "owner",
+            "client_id": "0", "password": "a long enough password"}
+    data.update(over)
+    return data
+
+
+def test_create_user(admin):
+    resp = admin.hx_post("/admin/users", _user_form(email="New.Person@Example.com"))
+    assert resp.status_code == 200 and "usersChanged" in resp.headers["HX-Trigger"]
+    user = db.session.scalar(sa.select(User).where(User.email == "new.person@example.com"))
+    assert user.role == "owner" and user.client_id is None
+    assert user.password_hash.startswith("scrypt:") and "a long enough password" not in user.password_hash
+    row = db.session.scalar(sa.select(EventAdminAction).where(EventAdminAction.action == "user.created"))
+    assert "password" not in str(row.details)
+
+
+def test_create_client_user_needs_a_client(admin):
+    client = factories.client()
+    db.session.commit()
+    bad = admin.hx_post("/admin/users", _user_form(role="client"))
+    assert bad.status_code == 422 and "must belong to an active client" in bad.get_data(as_text=True)
+    assert "new.person@example.com" in bad.get_data(as_text=True)  # what was typed is kept
+    ok = admin.hx_post("/admin/users", _user_form(role="client", client_id=str(client.id)))
+    assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("over,message", [
+    ({"email": "not-an-email"}, "Invalid email"),
+    ({"password": "short"}, "at least 12 characters"),
+    ({"role": "superuser"}, "Not a valid choice"),
+    ({"role": "ops", "client_id": "__client__"}, "Staff users do not belong to a client"),
+    ({"client_id": "abc"}, "Invalid Choice"),
+])
+def test_bad_user_input_saves_nothing(admin, over, message):
+    client = factories.client()
+    db.session.commit()
+    if over.get("client_id") == "__client__":
+        over["client_id"] = str(client.id)
+    before = count(User)
+    resp = admin.hx_post("/admin/users", _user_form(**over))
+    assert resp.status_code == 422 and message in resp.get_data(as_text=True)
+    assert count(User) == before
+
+
+def test_duplicate_email_refused(admin):
+    factories.user("ops", email="dupe@example.com")
+    db.session.commit()
+    resp = admin.hx_post("/admin/users", _user_form(email="DUPE@example.com"))
+    assert resp.status_code == 422 and "already exists" in resp.get_data(as_text=True)
+
+
+def test_edit_role_and_client_signs_the_user_out(admin, login):
+    other = login("ops")
+    client = factories.client()
+    db.session.commit()
+    resp = admin.hx_post(f"/admin/users/{other.user.id}",
+                         {"name": "Now Client", "role": "client", "client_id": str(client.id)})
+    assert resp.status_code == 200
+    db.session.refresh(other.user)
+    assert other.user.role == "client" and other.user.client_id == client.id
+    assert other.get("/connections").status_code == 302  # old session no longer valid
+    assert "user.updated" in audit_actions()
+
+
+def test_admin_cannot_demote_or_deactivate_self(admin):
+    me = admin.user
+    resp = admin.hx_post(f"/admin/users/{me.id}", {"name": me.name, "role": "ops", "client_id": "0"})
+    assert resp.status_code == 422 and "cannot change your own role" in resp.get_data(as_text=True)
+    resp = admin.hx_post(f"/admin/users/{me.id}/active")
+    assert resp.status_code == 422 and "cannot deactivate yourself" in resp.get_data(as_text=True)
+    db.session.refresh(me)
+    assert me.role == "admin" and me.active
+
+
+def test_deactivate_and_reset_password(admin, login):
+    other = login("owner")
+    resp = admin.hx_post(f"/admin/users/{other.user.id}/active")
+    assert resp.status_code == 200 and "Deactivated" in resp.get_data(as_text=True)
+    assert other.get("/connections").status_code == 302
+    admin.hx_post(f"/admin/users/{other.user.id}/active")
+    bad = admin.hx_post(f"/admin/users/{other.user.id}/password", {"password": "short"})
+    assert bad.status_code == 422
+    ok = admin.hx_post(f"/admin/users/{other.user.id}/password", {"password": "a fresh long password"})
+    assert ok.status_code == 200
+    db.session.refresh(other.user)
+    assert other.user.check_password("a fresh long password")
+    assert audit_actions()[-3:] == ["user.deactivated", "user.activated", "user.password_reset"]
+
+
+def test_audit_page_filters(admin):
+    admin.hx_post("/admin/clients", {"name": "Audit Me"})
+    admin.hx_post("/admin/users", _user_form())
+    page = admin.get("/admin/audit?action=client.").get_data(as_text=True)
+    assert "client.created" in page and "user.created" not in page
+    partial = admin.hx_get(f"/admin/audit?actor={admin.user.email}")
+    assert partial.status_code == 200 and 'id="audit-table"' in partial.get_data(as_text=True)
+    assert "<html" not in partial.get_data(as_text=True)
+    assert admin.get("/admin/audit?since=not-a-date").status_code == 422
+    future = admin.get("/admin/audit?since=2999-01-01").get_data(as_text=True)
+    assert "No matching entries" in future
+
+
+def test_page_and_partial_share_one_url(admin):
+    full = admin.get("/admin/clients")
+    part = admin.hx_get("/admin/clients")
+    assert "<html" in full.get_data(as_text=True) and "<html" not in part.get_data(as_text=True)
+    assert 'id="client-table"' in part.get_data(as_text=True)
+    assert "HX-Request" in part.headers["Vary"]
