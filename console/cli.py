@@ -16,6 +16,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(keys_group)
+    from .sandbox.cli import sandbox_group
+
+    app.cli.add_command(sandbox_group)
 
 
 def _upgrade_databases() -> None:

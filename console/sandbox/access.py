@@ -1,0 +1,81 @@
+"""Bearer-token authentication, scopes, rate limits and injected faults, run before every API call."""
+from __future__ import annotations
+
+import socket
+import struct
+import time
+
+from flask import Response, g, request
+
+from .auth import scope_for
+from .errors import ApiError, missing_scopes, rate_limited, unauthorized
+from .state import state
+
+OPEN_PATHS = ("/_sandbox", "/oauth/authorize", "/oauth/v1/token", "/oauth/v1/access-tokens",
+              "/oauth/v1/refresh-tokens", "/oauth/v2/private-apps")
+
+
+def require_scope(object_type: str, write: bool) -> None:
+    scope = scope_for(object_type, write)
+    if scope not in g.grant.scopes:
+        raise missing_scopes([scope])
+
+
+def require_named_scope(scope: str) -> None:
+    if scope not in g.grant.scopes:
+        raise missing_scopes([scope])
+
+
+def before_request() -> Response | None:
+    g.fault = None
+    if request.path.startswith(OPEN_PATHS):
+        return None
+    fault = state().faults.pick(request.method, request.path)
+    if fault is not None:
+        early = _apply_fault(fault)
+        if early is not None:
+            return early
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    grant = state().auth.grant_for(token) if token else None
+    if grant is None:
+        raise unauthorized()
+    if grant.expired():
+        raise unauthorized(expired=True)
+    g.grant = grant
+    decision = state().limiter.check(grant.app_key, grant.kind, request.path.endswith("/search"))
+    g.rate_headers = decision.headers
+    if not decision.allowed:
+        raise rate_limited(decision.policy, decision.headers)
+    return None
+
+
+def _apply_fault(fault) -> Response | None:
+    kind = fault.kind
+    if kind == "429":
+        return rate_limited("TEN_SECONDLY_ROLLING", {"X-HubSpot-RateLimit-Remaining": "0",
+                                                     "X-HubSpot-RateLimit-Max": "100",
+                                                     "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}).response()
+    if kind in ("500", "502", "503"):
+        return ApiError(int(kind), "internal error (injected by the sandbox)", "INTERNAL_ERROR").response()
+    if kind in ("slow", "timeout"):
+        time.sleep(fault.delay)
+        return None
+    if kind == "reset":
+        sock = request.environ.get("werkzeug.socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        return ApiError(502, "connection reset (injected)", "INTERNAL_ERROR").response()
+    g.fault = kind  # truncated / malformed: applied to the real answer after the view
+    return None
+
+
+def after_request(resp: Response) -> Response:
+    for key, value in (getattr(g, "rate_headers", None) or {}).items():
+        resp.headers.setdefault(key, value)
+    fault = getattr(g, "fault", None)
+    if fault in ("truncated", "malformed") and resp.mimetype == "application/json":
+        data = resp.get_data()
+        resp.set_data(data[: max(1, len(data) // 2)] if fault == "truncated" else b'{"results": [{"id": ,}')
+    return resp

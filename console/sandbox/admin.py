@@ -1,0 +1,107 @@
+"""/_sandbox/ endpoints: inspect and steer the sandbox (changes, faults, webhooks, tokens, limits)."""
+from __future__ import annotations
+
+from dataclasses import fields
+
+from flask import Blueprint, jsonify, request
+
+from .changes import apply_changes
+from .errors import validation
+from .faults import FaultRule
+from .ratelimit import TIERS
+from .state import state
+from .webhooks import SUBSCRIPTION_TYPES
+
+bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise validation("Send a JSON object.")
+    return body
+
+
+@bp.get("/info")
+def info():
+    st = state()
+    return jsonify({"portal_id": st.portal.portal_id, "seed": st.config.seed,
+                    "counts": {t: len(st.portal.all_active(t)) for t in st.portal.records},
+                    "private_app_token": st.auth.private_token,
+                    "oauth": {"client_id": st.auth.oauth_app.client_id,
+                              "client_secret": st.auth.oauth_app.client_secret,
+                              "app_id": st.auth.oauth_app.app_id},
+                    "limits": {"enabled": st.limiter.enabled, "tier": st.limiter.tier, "rejected": st.limiter.rejected},
+                    "faults": st.faults.describe(), "webhooks": st.webhooks.describe()})
+
+
+@bp.post("/changes")
+def changes():
+    body = _body()
+    try:
+        touched = apply_changes(state().portal, **body)
+    except (TypeError, ValueError) as err:
+        raise validation(f"Bad change request: {err}") from err
+    return jsonify(touched)
+
+
+@bp.put("/faults")
+def set_faults():
+    rules = _body().get("rules")
+    if not isinstance(rules, list):
+        raise validation("Send {\"rules\": [...]}.")
+    names = {f.name for f in fields(FaultRule)}
+    try:
+        parsed = [FaultRule(**{k: v for k, v in r.items() if k in names}) for r in rules]
+    except (TypeError, ValueError) as err:
+        raise validation(str(err)) from err
+    state().faults.set_rules(parsed)
+    return jsonify(state().faults.describe())
+
+
+@bp.put("/webhooks")
+def set_webhooks():
+    body = _body()
+    cfg = state().webhooks.config
+    if "version" in body and body["version"] not in ("v1", "v2", "v3"):
+        raise validation("version must be v1, v2 or v3.")
+    if "subscriptions" in body:
+        unknown = set(body["subscriptions"]) - set(SUBSCRIPTION_TYPES)
+        if unknown:
+            raise validation(f"Unknown subscription types: {sorted(unknown)}")
+        cfg.subscriptions = set(body["subscriptions"])
+    for key in ("url", "version", "duplicates", "out_of_order", "late", "bad_signature", "retry_base"):
+        if key in body:
+            setattr(cfg, key, body[key])
+    return jsonify(state().webhooks.describe())
+
+
+@bp.post("/tokens/expire")
+def expire_tokens():
+    return jsonify({"expired": state().auth.expire_access_tokens()})
+
+
+@bp.put("/oauth")
+def oauth_settings():
+    body = _body()
+    auth = state().auth
+    if "access_ttl" in body:
+        auth.access_ttl = int(body["access_ttl"])
+    if "rotate_refresh_tokens" in body:
+        auth.rotate_refresh_tokens = bool(body["rotate_refresh_tokens"])
+    return jsonify({"access_ttl": auth.access_ttl, "rotate_refresh_tokens": auth.rotate_refresh_tokens})
+
+
+@bp.put("/limits")
+def limits():
+    body = _body()
+    limiter = state().limiter
+    if "tier" in body:
+        if body["tier"] not in TIERS or body["tier"] == "oauth":
+            raise validation(f"tier must be one of {sorted(set(TIERS) - {'oauth'})}.")
+        limiter.tier = body["tier"]
+    if "enabled" in body:
+        limiter.enabled = bool(body["enabled"])
+    if "daily_used" in body:
+        limiter.set_daily_used(body.get("app_key", "private_app"), int(body["daily_used"]))
+    return jsonify({"enabled": limiter.enabled, "tier": limiter.tier})

@@ -1,0 +1,261 @@
+"""CRM v3 objects: list, get, create, update, archive, batch and search."""
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, jsonify, request
+
+from .errors import ApiError, not_found, validation
+from .schema import TYPE_IDS
+from .search import SearchError, parse_body, search
+from .state import state
+from .store import Record, iso, singular
+from .validation import check_properties, property_errors
+from .access import require_scope
+
+bp = Blueprint("objects", __name__)
+MAX_LIST_LIMIT, MAX_BATCH = 100, 100
+
+
+def object_type_of(name: str) -> str:
+    name = TYPE_IDS.get(name, name)
+    if name not in ("contacts", "companies", "deals"):
+        raise validation(f"Unable to infer object type from: {name}")
+    return name
+
+
+def _props_arg() -> list[str] | None:
+    values = request.args.getlist("properties")
+    names = [p.strip() for v in values for p in v.split(",") if p.strip()]
+    return names or None
+
+
+def _bool_arg(name: str) -> bool:
+    return request.args.get(name, "false").lower() == "true"
+
+
+def _encode_after(rid: int) -> str:
+    return base64.urlsafe_b64encode(str(rid).encode()).decode().rstrip("=")
+
+
+def _decode_after(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    except ValueError as exc:
+        raise validation("Invalid paging cursor 'after'.") from exc
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _batch_inputs(body) -> list:
+    inputs = (body or {}).get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list):
+        raise validation("The request body must contain an 'inputs' array.")
+    if len(inputs) > MAX_BATCH:
+        raise validation(f"Batch input size is limited to {MAX_BATCH}; got {len(inputs)}.")
+    return inputs
+
+
+def _batch_response(results: list[dict], errors: list[dict], status_ok: int) -> Response:
+    started = _now()
+    body = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _now()}
+    if errors:
+        body.update({"numErrors": len(errors), "errors": errors})
+        return jsonify(body), 207
+    return jsonify(body), status_ok
+
+
+def _json() -> dict | list:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise validation("Invalid input JSON: the request body could not be parsed.")
+    return body
+
+
+@bp.get("/crm/v3/objects/<object_type>")
+def list_objects(object_type: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=False)
+    try:
+        limit = int(request.args.get("limit", 10))
+    except ValueError:
+        raise validation("limit must be an integer.")
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise validation(f"limit must be between 1 and {MAX_LIST_LIMIT}.")
+    page, nxt = state().portal.page(t, _decode_after(request.args.get("after")), limit, _bool_arg("archived"))
+    props = _props_arg()
+    body: dict = {"results": [r.to_api(t, props) for r in page]}
+    if nxt is not None:
+        token = _encode_after(nxt)
+        body["paging"] = {"next": {"after": token, "link": f"{request.base_url}?after={token}"}}
+    return jsonify(body)
+
+
+@bp.get("/crm/v3/objects/<object_type>/<record_id>")
+def get_object(object_type: str, record_id: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=False)
+    rec = state().portal.get(t, record_id, request.args.get("idProperty"), _bool_arg("archived"))
+    if rec is None:
+        raise not_found(f"Object not found.  objectId are usually numeric.")
+    return jsonify(rec.to_api(t, _props_arg()))
+
+
+@bp.post("/crm/v3/objects/<object_type>")
+def create_object(object_type: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=True)
+    body = _json()
+    props = body.get("properties") if isinstance(body, dict) else None
+    check_properties(t, props if props is not None else {})
+    _check_unique(t, props or {})
+    rec = state().portal.create(t, props or {})
+    return jsonify(rec.to_api(t, list((props or {}).keys()) or None)), 201
+
+
+@bp.patch("/crm/v3/objects/<object_type>/<record_id>")
+def update_object(object_type: str, record_id: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=True)
+    rec = state().portal.get(t, record_id, request.args.get("idProperty"))
+    if rec is None:
+        raise not_found("Object not found.")
+    props = (_json() or {}).get("properties") or {}
+    check_properties(t, props)
+    state().portal.update(t, rec, props)
+    return jsonify(rec.to_api(t, list(props.keys()) or None))
+
+
+@bp.delete("/crm/v3/objects/<object_type>/<record_id>")
+def archive_object(object_type: str, record_id: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=True)
+    rec = state().portal.get(t, record_id)
+    if rec is not None:
+        state().portal.archive(t, rec)
+    return Response(status=204)
+
+
+def _check_unique(t: str, props: dict, exclude: Record | None = None) -> None:
+    if t == "contacts" and props.get("email"):
+        other = state().portal.find_by(t, "email", props["email"])
+        if other is not None and other is not exclude:
+            raise ApiError(409, f"Contact already exists. Existing ID: {other.id}", "CONFLICT")
+
+
+@bp.post("/crm/v3/objects/<object_type>/batch/read")
+def batch_read(object_type: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=False)
+    body = _json()
+    inputs = _batch_inputs(body)
+    id_prop, props = body.get("idProperty"), body.get("properties") or None
+    found, missing = [], []
+    for item in inputs:
+        rec = state().portal.get(t, (item or {}).get("id"), id_prop, bool(body.get("archived")))
+        (found.append(rec.to_api(t, props)) if rec else missing.append(str((item or {}).get("id"))))
+    errors = [{"status": "error", "category": "OBJECT_NOT_FOUND",
+               "message": f"Could not get some {singular(t).upper()} objects, they may be deleted or not exist. "
+                          "Check that ids are valid.", "context": {"ids": missing}}] if missing else []
+    return _batch_response(found, errors, 200)
+
+
+@bp.post("/crm/v3/objects/<object_type>/batch/create")
+def batch_create(object_type: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=True)
+    inputs = _batch_inputs(_json())
+    problems = [(i, property_errors(t, (item or {}).get("properties") or {})) for i, item in enumerate(inputs)]
+    bad = [(i, errs) for i, errs in problems if errs]
+    traced = all((item or {}).get("objectWriteTraceId") for item in inputs)
+    if bad and not traced:
+        raise validation("Property values were not valid", [e for _, errs in bad for e in errs])
+    results, errors = [], []
+    bad_index = {i for i, _ in bad}
+    for i, item in enumerate(inputs):
+        if i in bad_index:
+            errors.append({"status": "error", "category": "VALIDATION_ERROR", "message": "Property values were not valid",
+                           "context": {"objectWriteTraceId": [item["objectWriteTraceId"]]},
+                           "errors": dict(bad)[i]})
+            continue
+        rec = state().portal.create(t, item.get("properties") or {})
+        results.append(rec.to_api(t, list((item.get("properties") or {}).keys()) or None))
+    return _batch_response(results, errors, 201)
+
+
+@bp.post("/crm/v3/objects/<object_type>/batch/update")
+def batch_update(object_type: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=True)
+    body = _json()
+    inputs = _batch_inputs(body)
+    for item in inputs:
+        check_properties(t, (item or {}).get("properties") or {})
+    results, missing = [], []
+    for item in inputs:
+        rec = state().portal.get(t, item.get("id"), body.get("idProperty") or item.get("idProperty"))
+        if rec is None:
+            missing.append(str(item.get("id")))
+            continue
+        state().portal.update(t, rec, item.get("properties") or {})
+        results.append(rec.to_api(t, list((item.get("properties") or {}).keys()) or None))
+    errors = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not update some objects.",
+               "context": {"ids": missing}}] if missing else []
+    return _batch_response(results, errors, 200)
+
+
+@bp.post("/crm/v3/objects/<object_type>/batch/upsert")
+def batch_upsert(object_type: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=True)
+    inputs = _batch_inputs(_json())
+    for item in inputs:
+        check_properties(t, (item or {}).get("properties") or {})
+        if not item.get("idProperty") or not item.get("id"):
+            raise validation("Each upsert input needs 'id' and 'idProperty'.")
+    results = []
+    for item in inputs:
+        props = dict(item.get("properties") or {})
+        rec = state().portal.get(t, item["id"], item["idProperty"])
+        new = rec is None
+        if new:
+            props.setdefault(item["idProperty"], item["id"])
+            rec = state().portal.create(t, props)
+        else:
+            state().portal.update(t, rec, props)
+        results.append({**rec.to_api(t, list(props.keys()) or None), "new": new})
+    return _batch_response(results, [], 200)
+
+
+@bp.post("/crm/v3/objects/<object_type>/batch/archive")
+def batch_archive(object_type: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=True)
+    for item in _batch_inputs(_json()):
+        rec = state().portal.get(t, (item or {}).get("id"))
+        if rec is not None:
+            state().portal.archive(t, rec)
+    return Response(status=204)
+
+
+@bp.post("/crm/v3/objects/<object_type>/search")
+def search_objects(object_type: str):
+    t = object_type_of(object_type)
+    require_scope(t, write=False)
+    try:
+        body = parse_body(_json())
+        total, page, nxt = search(state().portal, t, body)
+    except SearchError as err:
+        raise validation(str(err)) from err
+    out: dict = {"total": total, "results": [r.to_api(t, body.get("properties") or None) for r in page]}
+    if nxt is not None:
+        out["paging"] = {"next": {"after": str(nxt)}}
+    return jsonify(out)
+
+
+__all__ = ["bp", "iso"]

@@ -1,0 +1,70 @@
+"""`flask sandbox run` and `flask sandbox change`."""
+from __future__ import annotations
+
+import json
+
+import click
+import requests
+
+from .faults import parse_rule
+from .ratelimit import TIERS
+from .state import SandboxConfig
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """The local HubSpot-compatible API server."""
+
+
+@sandbox_group.command("run")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8765, type=int)
+@click.option("--contacts", default=500, type=int)
+@click.option("--deals", default=200, type=int)
+@click.option("--companies", default=None, type=int)
+@click.option("--seed", default=42, type=int)
+@click.option("--token", help="Private-app token to honour (default: generated and printed).")
+@click.option("--no-limits", is_flag=True, help="Turn HubSpot's rate limits off.")
+@click.option("--tier", default="starter", type=click.Choice(sorted(set(TIERS) - {"oauth"})))
+@click.option("--fault", "faults", multiple=True, help="kind[:rate[:endpoint[:count]]], e.g. 429:0.1")
+def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, faults) -> None:
+    """Serve the sandbox until interrupted."""
+    from .server import SandboxServer
+
+    try:
+        rules = tuple(parse_rule(f) for f in faults)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--fault") from err
+    config = SandboxConfig(contacts=contacts, deals=deals, companies=companies, seed=seed, token=token,
+                           limits=not no_limits, tier=tier, faults=rules)
+    server = SandboxServer(config, host, port)
+    st = server.state
+    click.echo(f"HubSpot sandbox on {server.url}  (portal {st.portal.portal_id}, seed {seed})")
+    click.echo(f"private-app token: {st.auth.private_token}")
+    click.echo(f"OAuth client id:   {st.auth.oauth_app.client_id}")
+    click.echo(f"OAuth secret:      {st.auth.oauth_app.client_secret}  (also the webhook signing secret)")
+    click.echo(f"rate limits:       {'off' if no_limits else tier}")
+    try:
+        server._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@sandbox_group.command("change")
+@click.option("--url", default="http://127.0.0.1:8765")
+@click.option("--object", "object_type", default="contacts", type=click.Choice(["contacts", "companies", "deals"]))
+@click.option("--update", default=0, type=int)
+@click.option("--create", default=0, type=int)
+@click.option("--archive", default=0, type=int)
+@click.option("--same-timestamp", is_flag=True, help="Give every change one modification time.")
+def change(url, object_type, update, create, archive, same_timestamp) -> None:
+    """Ask a running sandbox to change records."""
+    resp = requests.post(f"{url}/_sandbox/changes", json={
+        "object_type": object_type, "update": update, "create": create, "archive": archive,
+        "same_timestamp": same_timestamp}, timeout=60)
+    if resp.status_code != 200:
+        raise click.ClickException(resp.json().get("message", resp.text))
+    touched = resp.json()
+    click.echo(json.dumps({k: len(v) for k, v in touched.items()}))

@@ -1,0 +1,98 @@
+"""Property definitions the sandbox serves, in HubSpot's shapes (types, field types, options)."""
+from __future__ import annotations
+
+LIFECYCLE = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
+             "evangelist", "other"]
+LEAD_STATUS = ["NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED",
+               "BAD_TIMING"]
+SOURCES = ["ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "REFERRALS", "OTHER_CAMPAIGNS",
+           "DIRECT_TRAFFIC", "OFFLINE_SOURCES", "PAID_SOCIAL"]
+CURRENCIES = ["USD", "CAD"]
+PIPELINES = {
+    "default": ("Sales Pipeline", [
+        ("appointmentscheduled", "Appointment Scheduled", "0.2", "false"),
+        ("qualifiedtobuy", "Qualified To Buy", "0.4", "false"),
+        ("presentationscheduled", "Presentation Scheduled", "0.6", "false"),
+        ("decisionmakerboughtin", "Decision Maker Bought-In", "0.8", "false"),
+        ("contractsent", "Contract Sent", "0.9", "false"),
+        ("closedwon", "Closed Won", "1.0", "true"),
+        ("closedlost", "Closed Lost", "0.0", "true"),
+    ]),
+    "renewals": ("Renewals", [
+        ("renewal_due", "Renewal Due", "0.5", "false"),
+        ("renewal_negotiation", "In Negotiation", "0.7", "false"),
+        ("renewal_won", "Renewed", "1.0", "true"),
+        ("renewal_lost", "Churned", "0.0", "true"),
+    ]),
+}
+
+
+def _label(value: str) -> str:
+    return value.replace("_", " ").title()
+
+
+def _enum(name, label, values, group, labels=None):
+    return {"name": name, "label": label, "type": "enumeration", "fieldType": "select", "groupName": group,
+            "options": [{"label": (labels or {}).get(v, _label(v)), "value": v, "displayOrder": i, "hidden": False}
+                        for i, v in enumerate(values)]}
+
+
+def _p(name, label, type_="string", field="text", group="contactinformation", **extra):
+    return {"name": name, "label": label, "type": type_, "fieldType": field, "groupName": group, "options": [], **extra}
+
+
+_COMMON = [
+    _p("createdate", "Create Date", "datetime", "date"),
+    _p("hs_object_id", "Record ID", "number", "number", hasUniqueValue=True),
+    _p("hubspot_owner_id", "Owner", "enumeration", "select"),
+]
+PROPERTIES = {
+    "contacts": _COMMON + [
+        _p("email", "Email", hasUniqueValue=True),
+        _p("firstname", "First Name"),
+        _p("lastname", "Last Name"),
+        _p("phone", "Phone Number", field="phonenumber"),
+        _p("company", "Company Name"),
+        _p("jobtitle", "Job Title"),
+        _p("city", "City"),
+        _enum("lifecyclestage", "Lifecycle Stage", LIFECYCLE, "contactinformation",
+              {"marketingqualifiedlead": "Marketing Qualified Lead", "salesqualifiedlead": "Sales Qualified Lead"}),
+        _enum("hs_lead_status", "Lead Status", LEAD_STATUS, "sales_properties"),
+        _enum("hs_analytics_source", "Original Source", SOURCES, "analyticsinformation"),
+        _p("notes_next_activity_date", "Next Activity Date", "datetime", "date", "sales_properties", calculated=True),
+        _p("lastmodifieddate", "Last Modified Date", "datetime", "date"),
+        _p("hs_email_optout", "Unsubscribed from all email", "bool", "booleancheckbox"),
+    ],
+    "companies": _COMMON + [
+        _p("name", "Company name", group="companyinformation"),
+        _p("domain", "Company Domain Name", group="companyinformation", hasUniqueValue=True),
+        _p("industry", "Industry", group="companyinformation"),
+        _p("city", "City", group="companyinformation"),
+        _p("numberofemployees", "Number of Employees", "number", "number", "companyinformation"),
+        _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "companyinformation"),
+    ],
+    "deals": _COMMON + [
+        _p("dealname", "Deal Name", group="dealinformation"),
+        _p("amount", "Amount", "number", "number", "dealinformation"),
+        _enum("deal_currency_code", "Currency", CURRENCIES, "dealinformation"),
+        _enum("pipeline", "Pipeline", list(PIPELINES), "dealinformation", {k: v[0] for k, v in PIPELINES.items()}),
+        _enum("dealstage", "Deal Stage", [s[0] for _, stages in PIPELINES.values() for s in stages],
+              "dealinformation", {s[0]: s[1] for _, stages in PIPELINES.values() for s in stages}),
+        _p("closedate", "Close Date", "datetime", "date", "dealinformation"),
+        _enum("hs_analytics_source", "Original Source", SOURCES, "dealinformation"),
+        _p("notes_next_activity_date", "Next Activity Date", "datetime", "date", "dealinformation", calculated=True),
+        _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "dealinformation"),
+    ],
+}
+for _props in PROPERTIES.values():
+    for _prop in _props:
+        _prop.setdefault("description", "")
+        _prop.setdefault("hidden", False)
+        _prop.setdefault("calculated", False)
+        _prop.setdefault("hasUniqueValue", False)
+
+MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+DATETIME_PROPS = {p["name"] for props in PROPERTIES.values() for p in props if p["type"] in ("datetime", "date")}
+NUMBER_PROPS = {p["name"] for props in PROPERTIES.values() for p in props if p["type"] == "number"}
+TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals"}
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}

@@ -1,0 +1,236 @@
+"""The sandbox portal's records: an in-memory store with HubSpot's list, batch and search semantics."""
+from __future__ import annotations
+
+import random
+import threading
+import time
+from bisect import bisect_right
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from . import data
+from .schema import DATETIME_PROPS, MODIFIED_PROPERTY, NUMBER_PROPS, PROPERTIES, SINGULAR
+
+DEFAULT_PROPERTIES = {
+    "contacts": ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
+    "companies": ["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
+    "deals": ["amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate",
+              "hs_object_id", "pipeline"],
+}
+FIRST_ID = {"contacts": 1001, "companies": 2_000_001, "deals": 5_000_001}
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+class Record:
+    """One CRM object. Datetime properties are held as epoch ms and rendered as ISO strings."""
+
+    __slots__ = ("id", "props", "created", "updated", "archived", "archived_at")
+
+    def __init__(self, id_: int, props: dict, created: int, updated: int) -> None:
+        self.id, self.created, self.updated = id_, created, updated
+        self.props = {k: v for k, v in props.items() if v is not None}
+        self.archived, self.archived_at = False, None
+
+    def value(self, name: str, object_type: str) -> Any:
+        """The raw value used for filtering and sorting (ms for datetimes)."""
+        if name == "hs_object_id":
+            return self.id
+        if name == "createdate":
+            return self.created
+        if name == MODIFIED_PROPERTY[object_type]:
+            return self.updated
+        return self.props.get(name)
+
+    def rendered(self, name: str, object_type: str) -> str | None:
+        value = self.value(name, object_type)
+        if value is None:
+            return None
+        if name in DATETIME_PROPS:
+            return iso(int(value))
+        return str(value)
+
+    def to_api(self, object_type: str, properties: Iterable[str] | None) -> dict:
+        names = list(properties) if properties else DEFAULT_PROPERTIES[object_type]
+        known = KNOWN[object_type]
+        body = {
+            "id": str(self.id),
+            "properties": {n: self.rendered(n, object_type) for n in names if n in known},
+            "createdAt": iso(self.created),
+            "updatedAt": iso(self.updated),
+            "archived": self.archived,
+        }
+        if self.archived:
+            body["archivedAt"] = iso(self.archived_at)
+        return body
+
+
+KNOWN = {t: {p["name"] for p in props} for t, props in PROPERTIES.items()}
+
+
+class Portal:
+    """All records of one sandbox portal. Every mutation bumps `version` and emits change events."""
+
+    def __init__(self, seed: int = 42, contacts: int = 500, deals: int = 200, companies: int | None = None,
+                 portal_id: int = 62515) -> None:
+        self.seed, self.portal_id = seed, portal_id
+        self.lock = threading.RLock()
+        self.version = 0
+        self.records: dict[str, dict[int, Record]] = {t: {} for t in PROPERTIES}
+        self.ids: dict[str, list[int]] = {t: [] for t in PROPERTIES}
+        self.next_id = dict(FIRST_ID)
+        self.contact_company: dict[int, int] = {}
+        self.deal_contacts: dict[int, list[int]] = {}
+        self.listeners: list = []  # callables(event_dict) for webhook subscriptions
+        self._search_cache: dict = {}
+        self._seed(contacts, deals, companies if companies is not None else max(5, contacts // 20))
+
+    # ---- generation -------------------------------------------------------------------------
+    def _seed(self, n_contacts: int, n_deals: int, n_companies: int) -> None:
+        rng = random.Random(self.seed)
+        for n in range(n_companies):
+            self._insert("companies", *data.company(rng, n))
+        companies = self.ids["companies"]
+        names = [self.records["companies"][c].props["name"] for c in companies]
+        for n in range(n_contacts):
+            rec = self._insert("contacts", *data.contact(rng, n, names))
+            if companies and rng.random() < 0.8:
+                idx = rng.randrange(len(companies))
+                self.contact_company[rec.id] = companies[idx]
+                rec.props["company"] = names[idx]
+        contacts = self.ids["contacts"]
+        for n in range(n_deals):
+            rec = self._insert("deals", *data.deal(rng, n))
+            if contacts:
+                self.deal_contacts[rec.id] = [rng.choice(contacts) for _ in range(rng.choice([1, 1, 1, 2]))]
+
+    def _insert(self, object_type: str, props: dict, created: int, modified: int) -> Record:
+        rid = self.next_id[object_type]
+        self.next_id[object_type] += 1
+        rec = Record(rid, props, created, modified)
+        self.records[object_type][rid] = rec
+        self.ids[object_type].append(rid)
+        return rec
+
+    # ---- reads ------------------------------------------------------------------------------
+    def get(self, object_type: str, rid: Any, id_property: str | None = None,
+            include_archived: bool = False) -> Record | None:
+        if id_property and id_property != "hs_object_id":
+            return self.find_by(object_type, id_property, rid)
+        try:
+            rec = self.records[object_type].get(int(rid))
+        except (TypeError, ValueError):
+            return None
+        if rec is None or (rec.archived and not include_archived):
+            return None
+        return rec
+
+    def find_by(self, object_type: str, prop: str, value: Any) -> Record | None:
+        wanted = str(value).strip().lower()
+        for rec in self.records[object_type].values():
+            if not rec.archived and str(rec.props.get(prop, "")).strip().lower() == wanted:
+                return rec
+        return None
+
+    def page(self, object_type: str, after: int, limit: int, archived: bool) -> tuple[list[Record], int | None]:
+        """Records in id order after the id `after`; returns the page and the next cursor id."""
+        ids = self.ids[object_type]
+        start = bisect_right(ids, after)
+        found: list[Record] = []
+        records = self.records[object_type]
+        i = start
+        while i < len(ids) and len(found) < limit:
+            rec = records[ids[i]]
+            if rec.archived == archived:
+                found.append(rec)
+            i += 1
+        more = any(records[ids[j]].archived == archived for j in range(i, len(ids))) \
+            if i < len(ids) else False
+        return found, (found[-1].id if found and more else None)
+
+    # ---- writes -----------------------------------------------------------------------------
+    def _touch(self, object_type: str, rec: Record, changed: dict, event: str, at: int | None = None) -> None:
+        rec.updated = max(at or now_ms(), rec.updated)
+        self.version += 1
+        for listener in self.listeners:
+            listener(object_type, rec, event, changed, rec.updated)
+
+    def create(self, object_type: str, props: dict, at: int | None = None) -> Record:
+        with self.lock:
+            ts = at or now_ms()
+            rec = self._insert(object_type, _coerce(props), ts, ts)
+            self._touch(object_type, rec, rec.props, "creation", ts)
+            return rec
+
+    def update(self, object_type: str, rec: Record, props: dict, at: int | None = None) -> Record:
+        with self.lock:
+            changed = {}
+            for key, value in _coerce(props).items():
+                if value in (None, ""):
+                    if rec.props.pop(key, None) is not None:
+                        changed[key] = None
+                elif rec.props.get(key) != value:
+                    rec.props[key] = value
+                    changed[key] = value
+            self._touch(object_type, rec, changed, "propertyChange", at)
+            return rec
+
+    def archive(self, object_type: str, rec: Record, at: int | None = None) -> None:
+        with self.lock:
+            if rec.archived:
+                return
+            rec.archived, rec.archived_at = True, at or now_ms()
+            self._touch(object_type, rec, {}, "deletion", rec.archived_at)
+
+    def all_active(self, object_type: str) -> list[Record]:
+        return [r for r in self.records[object_type].values() if not r.archived]
+
+
+def _coerce(props: dict) -> dict:
+    out = {}
+    for key, value in (props or {}).items():
+        if key in DATETIME_PROPS and value not in (None, ""):
+            out[key] = parse_time(value)
+        elif value is None:
+            out[key] = None
+        else:
+            out[key] = str(value) if not isinstance(value, bool) else ("true" if value else "false")
+    return out
+
+
+def parse_time(value: Any) -> int:
+    """Epoch ms from an epoch-ms number/string or an ISO date(-time)."""
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp() * 1000)
+
+
+def singular(object_type: str) -> str:
+    return SINGULAR[object_type]
+
+
+def comparable(name: str, value: Any) -> Any:
+    """Normalise a stored or filter value for comparison by property type."""
+    if value is None:
+        return None
+    if name in DATETIME_PROPS or name == "hs_object_id":
+        try:
+            return parse_time(value)
+        except ValueError:
+            return None
+    if name in NUMBER_PROPS:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return str(value).lower()
