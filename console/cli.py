@@ -88,21 +88,39 @@ def users_create(email: str, name: str, role: str, client_name: str | None, pass
 @click.option("--serve", is_flag=True, help="Then serve the console (development server).")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def demo_command(as_json: bool, serve: bool, host: str, port: int) -> None:
-    """Seed the demo data set (idempotent) and print its logins."""
+@click.option("--sandbox-port", default=8765, type=int, help="Where --serve starts the HubSpot sandbox.")
+def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port: int) -> None:
+    """Seed the demo data set (idempotent) and print its logins; --serve also runs the sandbox."""
     from .demo import seed_demo
 
     if current_app.config["CONSOLE_ENV"] == "production":
         raise click.ClickException("The demo data set is for local use; refusing with CONSOLE_ENV=production.")
     _upgrade_databases()
-    facts = seed_demo()
+    facts = seed_demo(sandbox_port)
     facts["console_url"] = f"http://{host}:{port}/"
     if as_json:
         click.echo(json.dumps(facts, indent=2))
     else:
         _print_demo(facts)
     if serve:
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        sandbox = _start_demo_sandbox(facts["sandbox"]["private_app_token"], sandbox_port)
+        try:
+            current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        finally:
+            sandbox.stop()
+
+
+def _start_demo_sandbox(token: str, port: int):
+    """The local HubSpot sandbox the demo points at: realistic data, HubSpot's default limits."""
+    from .sandbox import SandboxConfig, SandboxServer
+
+    try:
+        server = SandboxServer(SandboxConfig(contacts=2000, deals=600, seed=42, token=token), port=port)
+    except OSError as err:
+        raise click.ClickException(f"Cannot start the HubSpot sandbox on port {port}: {err}. "
+                                   "Free the port or pass --sandbox-port.") from err
+    click.echo(f"HubSpot sandbox: {server.url}  (private-app token above; `flask sandbox change` makes edits)")
+    return server.start()
 
 
 def _print_demo(facts: dict) -> None:
@@ -110,7 +128,8 @@ def _print_demo(facts: dict) -> None:
     click.echo(f"{'role':<8} {'email':<32} {'password':<20} client")
     for login in facts["logins"]:
         click.echo(f"{login['role']:<8} {login['email']:<32} {login['password']:<20} {login['client'] or ''}")
-    click.echo("")
+    sandbox = facts["sandbox"]
+    click.echo(f"\nHubSpot sandbox {sandbox['url']}  private-app token {sandbox['private_app_token']}\n")
 
 
 @click.group("keys")

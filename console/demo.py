@@ -38,6 +38,19 @@ def _passwords() -> dict[str, str]:
     return known
 
 
+SANDBOX_PORT = 8765
+
+
+def sandbox_token() -> str:
+    """The demo sandbox's private-app token, made once per instance (the demo's only, never real)."""
+    path = Path(current_app.instance_path) / "demo-sandbox-token"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("pat-demo-" + secrets.token_hex(16))
+    return path.read_text().strip()
+
+
 def _client(name: str) -> Client:
     client = db.session.scalar(sa.select(Client).where(Client.name == name))
     if client is None:
@@ -74,7 +87,7 @@ def _connection(client: Client, owner: User, provider_id: int) -> IntegrationCon
     return conn
 
 
-def seed_demo() -> dict[str, Any]:
+def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
     """Create or refresh the demo set; return the facts `flask demo --json` prints."""
     providers = ensure_providers()
     clients = {name: _client(name) for name in CLIENTS}
@@ -93,4 +106,5 @@ def seed_demo() -> dict[str, Any]:
         ],
         "clients": [{"id": c.id, "name": c.name} for c in clients.values()],
         "connections": [{"id": c.id, "client": c.client.name, "status": c.status} for c in connections],
+        "sandbox": {"url": f"http://127.0.0.1:{sandbox_port}", "private_app_token": sandbox_token()},
     }

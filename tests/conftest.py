@@ -151,3 +151,13 @@ def login(app):
 
 def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """One HubSpot sandbox on 127.0.0.1 for the session (rate limits off; tests that need limits
+    or faults start their own with `SandboxServer`)."""
+    from console.sandbox import SandboxConfig, SandboxServer
+
+    with SandboxServer(SandboxConfig(contacts=250, deals=80, seed=7, limits=False)) as server:
+        yield server

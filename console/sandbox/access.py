@@ -62,10 +62,12 @@ def _apply_fault(fault) -> Response | None:
         time.sleep(fault.delay)
         return None
     if kind == "reset":
+        # Drop the connection before any byte of the answer: the client sees the peer go away
+        # (RemoteDisconnected / ConnectionResetError), as with a load balancer resetting.
         sock = request.environ.get("werkzeug.socket")
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()
+            sock.shutdown(socket.SHUT_RDWR)
         return ApiError(502, "connection reset (injected)", "INTERNAL_ERROR").response()
     g.fault = kind  # truncated / malformed: applied to the real answer after the view
     return None

@@ -70,7 +70,7 @@ def set_webhooks():
         if unknown:
             raise validation(f"Unknown subscription types: {sorted(unknown)}")
         cfg.subscriptions = set(body["subscriptions"])
-    for key in ("url", "version", "duplicates", "out_of_order", "late", "bad_signature", "retry_base"):
+    for key in ("url", "version", "duplicates", "out_of_order", "late", "bad_signature", "paused", "retry_base"):
         if key in body:
             setattr(cfg, key, body[key])
     return jsonify(state().webhooks.describe())

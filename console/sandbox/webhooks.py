@@ -41,6 +41,7 @@ class WebhookConfig:
     out_of_order: bool = False
     late: bool = False
     bad_signature: bool = False
+    paused: bool = False  # hold deliveries (events still queue) to build up one big batch
     retry_base: float = 1.0  # seconds; HubSpot spreads 10 retries over 24 h, the sandbox is quicker
 
 
@@ -106,6 +107,8 @@ class WebhookDeliverer:
 
     def deliver_due(self) -> bool:
         """Send one batch of due events; return whether anything was sent."""
+        if self.config.paused:
+            return False
         now = time.monotonic()
         with self.lock:
             due = [p for p in self.queue if p.due <= now][:MAX_BATCH]
@@ -171,5 +174,5 @@ class WebhookDeliverer:
         cfg = self.config
         return {"url": cfg.url, "version": cfg.version, "subscriptions": sorted(cfg.subscriptions),
                 "duplicates": cfg.duplicates, "out_of_order": cfg.out_of_order, "late": cfg.late,
-                "bad_signature": cfg.bad_signature, "retry_base": cfg.retry_base,
+                "bad_signature": cfg.bad_signature, "paused": cfg.paused, "retry_base": cfg.retry_base,
                 "pending": self.pending_count(), "stats": dict(self.stats), "app_id": self.app_id}

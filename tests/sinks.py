@@ -1,0 +1,50 @@
+"""Small local HTTP servers that tests start to receive deliveries (webhooks, notifications)."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+@dataclass
+class Captured:
+    url: str
+    headers: dict
+    body: bytes
+
+
+@dataclass
+class HttpSink:
+    """Records every POST; answers with the next status from `statuses` (then 200)."""
+
+    statuses: list[int] = field(default_factory=list)
+    received: list[Captured] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/hook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @Request.application
+    def _app(self, request: Request) -> Response:
+        with self._lock:
+            self.received.append(Captured(request.url, dict(request.headers), request.get_data()))
+            status = self.statuses.pop(0) if self.statuses else 200
+        return Response("ok", status)
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list[Captured]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.received) >= n:
+                    return list(self.received)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {n} deliveries, got {len(self.received)}")
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
