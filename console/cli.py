@@ -7,6 +7,7 @@ import os
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
+from werkzeug.serving import run_simple
 
 from .extensions import db
 
@@ -105,7 +106,8 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
     if serve:
         sandbox = _start_demo_sandbox(facts["sandbox"]["private_app_token"], sandbox_port)
         try:
-            current_app.run(host=host, port=port, debug=False, use_reloader=False)
+            # app.run() refuses to block inside a `flask` command; run_simple is what it wraps.
+            run_simple(host, port, current_app._get_current_object(), threaded=True)
         finally:
             sandbox.stop()
 
