@@ -28,7 +28,7 @@ def require_named_scope(scope: str) -> None:
 
 def before_request() -> Response | None:
     g.fault = None
-    if request.path.startswith(OPEN_PATHS):
+    if request.path == "/" or request.path.startswith(OPEN_PATHS):
         return None
     fault = state().faults.pick(request.method, request.path)
     if fault is not None:

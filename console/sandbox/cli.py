@@ -27,7 +27,10 @@ def sandbox_group() -> None:
 @click.option("--no-limits", is_flag=True, help="Turn HubSpot's rate limits off.")
 @click.option("--tier", default="starter", type=click.Choice(sorted(set(TIERS) - {"oauth"})))
 @click.option("--fault", "faults", multiple=True, help="kind[:rate[:endpoint[:count]]], e.g. 429:0.1")
-def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, faults) -> None:
+@click.option("--webhook-url", help="Deliver webhook events (contacts and deals) to this URL.")
+@click.option("--webhook-version", default="v3", type=click.Choice(["v1", "v2", "v3"]))
+def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, faults, webhook_url,
+        webhook_version) -> None:
     """Serve the sandbox until interrupted."""
     from .server import SandboxServer
 
@@ -39,11 +42,14 @@ def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, fa
                            limits=not no_limits, tier=tier, faults=rules)
     server = SandboxServer(config, host, port)
     st = server.state
+    st.webhooks.config.url, st.webhooks.config.version = webhook_url, webhook_version
     click.echo(f"HubSpot sandbox on {server.url}  (portal {st.portal.portal_id}, seed {seed})")
     click.echo(f"private-app token: {st.auth.private_token}")
     click.echo(f"OAuth client id:   {st.auth.oauth_app.client_id}")
     click.echo(f"OAuth secret:      {st.auth.oauth_app.client_secret}  (also the webhook signing secret)")
     click.echo(f"rate limits:       {'off' if no_limits else tier}")
+    if webhook_url:
+        click.echo(f"webhooks:          {webhook_url} (signature {webhook_version})")
     try:
         server._server.serve_forever()
     except KeyboardInterrupt:

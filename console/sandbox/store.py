@@ -100,6 +100,10 @@ class Portal:
         names = [self.records["companies"][c].props["name"] for c in companies]
         for n in range(n_contacts):
             rec = self._insert("contacts", *data.contact(rng, n, names))
+            if n > 10 and rng.random() < 0.02:  # the same person entered twice, as in real portals
+                twin = self.records["contacts"][self.ids["contacts"][rng.randrange(n)]]
+                if "email" in twin.props:
+                    rec.props["email"] = rng.choice([twin.props["email"], twin.props["email"].upper()])
             if companies and rng.random() < 0.8:
                 idx = rng.randrange(len(companies))
                 self.contact_company[rec.id] = companies[idx]

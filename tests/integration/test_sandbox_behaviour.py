@@ -185,6 +185,7 @@ def test_same_seed_same_data():
     assert dump(a) == dump(b) and dump(a) != dump(c)
     emails = [r.props.get("email", "") for r in a.all_active("contacts")]
     assert any("@" not in e or e.endswith("@") or " " in e for e in emails)  # some invalid or messy
+    assert len({e.strip().lower() for e in emails}) < len(emails)  # some people entered twice
     assert {r.props["deal_currency_code"] for r in a.all_active("deals")} == {"USD", "CAD"}
     assert {r.props["pipeline"] for r in a.all_active("deals")} == {"default", "renewals"}
 
@@ -335,3 +336,12 @@ def test_webhook_retries_and_switches():
     sink.close()
     ids = [e["eventId"] for e in batch]
     assert len(ids) > 1 and ids != sorted(ids)
+
+
+def test_sandbox_cli_change_against_running_sandbox(app, runner):
+    with SandboxServer(SandboxConfig(contacts=30, deals=5, limits=False)) as sb:
+        result = runner.invoke(args=["sandbox", "change", "--url", sb.url, "--update", "4", "--archive", "2"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output) == {"updated": 4, "created": 0, "archived": 2}
+        bad = runner.invoke(args=["sandbox", "change", "--url", sb.url, "--update", "999"])
+        assert bad.exit_code != 0 and "only 28 active contacts" in bad.output
