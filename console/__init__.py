@@ -105,7 +105,27 @@ def _unauthorized():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+def _start_scheduler_once(app: Flask) -> None:
+    """Serving processes start the dispatcher with their first request (never in CLI commands)."""
+    import threading
+
+    lock = threading.Lock()
+
+    @app.before_request
+    def _ensure_scheduler() -> None:
+        if "scheduler" in app.extensions:
+            return
+        with lock:
+            if "scheduler" not in app.extensions:
+                from jobs.scheduler import start_scheduler
+
+                start_scheduler(app, app.config["SCHEDULER_INTERVAL_SECONDS"])
+
+
 def _register_hooks(app: Flask) -> None:
+    if app.config.get("SCHEDULER_ENABLED"):
+        _start_scheduler_once(app)
+
     @app.after_request
     def security_headers(resp: Response) -> Response:
         resp.headers.setdefault("Content-Security-Policy", CSP)

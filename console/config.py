@@ -87,5 +87,10 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
+        # Serving processes run the sync dispatcher (started on the first request, so CLI commands
+        # never do); off leaves scheduling to `flask jobs run`.
+        "SCHEDULER_ENABLED": env.get("CONSOLE_SCHEDULER", "on") == "on",
+        "SCHEDULER_INTERVAL_SECONDS": float(env.get("CONSOLE_SCHEDULER_INTERVAL", 5)),
+        "SYNC_WORKERS": int(env.get("CONSOLE_SYNC_WORKERS", 2)),
         "LOGIN_THROTTLE_WINDOW_SECONDS": int(env.get("LOGIN_THROTTLE_WINDOW_SECONDS", 900)),
     }

@@ -87,6 +87,27 @@ def _connection(client: Client, owner: User, provider_id: int) -> IntegrationCon
     return conn
 
 
+def _connect_to_sandbox(conn: IntegrationConnection, url: str, token: str) -> None:
+    """Point the first demo connection at the local sandbox with scheduled contacts and deals jobs."""
+    from .choices import ConnectionStatus as CS
+    from .models import IntegrationProviderAccount
+    from .sync.runner import ensure_job
+
+    if conn.account_id is None:
+        account = IntegrationProviderAccount(provider_id=conn.provider_id, client_id=conn.client_id,
+                                             external_account_id="62515", environment=Environment.SANDBOX.value,
+                                             base_url=url, auth_type="private_app",
+                                             required_scopes="crm.objects.contacts.read crm.objects.deals.read",
+                                             revocation_path="Delete the private app in the sandbox portal settings.")
+        db.session.add(account)
+        account.set_secret("credentials", json.dumps({"token": token}), hint_source=token)
+        conn.account_id = account.id
+        conn.status = CS.TESTING.value
+    for object_type in ("contacts", "deals"):
+        job = ensure_job(conn, object_type, schedule_seconds=60, enabled=True)
+        job.depends_on = None
+
+
 def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
     """Create or refresh the demo set; return the facts `flask demo --json` prints."""
     providers = ensure_providers()
@@ -97,6 +118,8 @@ def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
     db.session.flush()
     owner = users["owner@demo.example.com"]
     connections = [_connection(c, owner, providers["hubspot"].id) for c in clients.values()]
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    _connect_to_sandbox(connections[0], sandbox_url, sandbox_token())
     db.session.commit()
     return {
         "logins": [
@@ -106,5 +129,6 @@ def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
         ],
         "clients": [{"id": c.id, "name": c.name} for c in clients.values()],
         "connections": [{"id": c.id, "client": c.client.name, "status": c.status} for c in connections],
-        "sandbox": {"url": f"http://127.0.0.1:{sandbox_port}", "private_app_token": sandbox_token()},
+        "sandbox": {"url": sandbox_url, "private_app_token": sandbox_token(), "portal_id": "62515",
+                    "synced_connection_id": connections[0].id},
     }

@@ -20,9 +20,21 @@ def _ping(bind: str | None) -> str:
         return "unreachable"
 
 
+def _heartbeat(last_tick, interval: float) -> str:
+    """The dispatcher ticks every `interval` seconds; three missed ticks means it has stopped."""
+    from .models.base import utcnow
+
+    if last_tick is None:
+        return "starting"
+    return "ok" if (utcnow() - last_tick).total_seconds() <= max(30.0, 3 * interval) else "stalled"
+
+
 @bp.get("/healthz")
 @public
 def healthz():
     checks = {"primary_db": _ping(None), "traffic_db": _ping("traffic")}
-    ok = all(v == "ok" for v in checks.values())
+    dispatcher = current_app.extensions.get("dispatcher")
+    if dispatcher is not None:
+        checks["scheduler"] = _heartbeat(dispatcher.last_tick, current_app.config["SCHEDULER_INTERVAL_SECONDS"])
+    ok = all(v in ("ok", "starting") for v in checks.values())
     return jsonify(status="ok" if ok else "degraded", checks=checks), 200 if ok else 503

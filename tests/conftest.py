@@ -25,7 +25,7 @@ TEST_TRAFFIC_DATABASE_URL = os.environ.get("TEST_TRAFFIC_DATABASE_URL")
 
 def make_env(primary: str, traffic: str, **extra: str) -> dict[str, str]:
     return {"DATABASE_URL": primary, "TRAFFIC_DATABASE_URL": traffic, "SECRET_KEY": "test-secret",
-            "CONSOLE_MASTER_KEY": TEST_MASTER_KEY, **extra}
+            "CONSOLE_MASTER_KEY": TEST_MASTER_KEY, "CONSOLE_SCHEDULER": "off", **extra}
 
 
 def build_app(instance: Path, primary: str, traffic: str, **config) -> Flask:

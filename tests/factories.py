@@ -50,3 +50,14 @@ def connection(client_obj: Client, visible: bool = True, **kw) -> IntegrationCon
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def hubspot_connection(sandbox_url: str, token: str, client_obj: Client | None = None,
+                       portal_id: str = "62515") -> IntegrationConnection:
+    """A connection whose account points at a sandbox with a private-app token (encrypted)."""
+    import json
+
+    client_obj = client_obj or client()
+    acc = account(client_obj, base_url=sandbox_url, external_account_id=portal_id)
+    acc.set_secret("credentials", json.dumps({"token": token}), hint_source=token)
+    return connection(client_obj, account_id=acc.id)

@@ -44,7 +44,8 @@ def test_demo_is_idempotent_and_prints_json(app, runner):
     assert facts["logins"] == second["logins"]
     roles = {login["role"] for login in facts["logins"]}
     assert roles == {"admin", "owner", "ops", "client"}
-    assert {c["status"] for c in facts["connections"]} == {"draft"}
+    assert {c["status"] for c in facts["connections"]} == {"testing", "draft"}
+    assert facts["sandbox"]["synced_connection_id"] == facts["connections"][0]["id"]
 
 
 def test_demo_logins_work(app, runner):

@@ -1,0 +1,1 @@
+"""Provider adapters behind one small interface. Connectors know nothing about Flask."""

@@ -1,0 +1,61 @@
+"""The connector interface: pages of provider records, and the errors every adapter raises."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol
+
+
+class ConnectorError(Exception):
+    """Base for provider errors; `message` is safe to store and show (no secrets, no payloads)."""
+
+    code = "provider_error"
+
+
+class RetriableError(ConnectorError):
+    """Transient: 5xx, resets, timeouts, truncated bodies. Retried with backoff, then surfaced."""
+
+    code = "provider_unavailable"
+
+
+class FatalError(ConnectorError):
+    """The request itself is wrong (4xx other than 401/429): retrying will not help."""
+
+    code = "provider_rejected"
+
+    def __init__(self, message: str, status: int | None = None, category: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.category = status, category
+
+
+class AuthExpired(ConnectorError):
+    """Credentials were refused even after one refresh: the connection needs new credentials."""
+
+    code = "credentials_invalid"
+
+
+@dataclass
+class SourceRecord:
+    """One provider record as fetched: id, flat string properties, modification time (epoch ms)."""
+
+    external_id: str
+    properties: dict[str, Any]
+    updated_ms: int
+    created_ms: int | None = None
+    archived: bool = False
+
+
+@dataclass
+class Page:
+    records: list[SourceRecord]
+    cursor: dict[str, Any]          # the cursor to store once this page is committed
+    done: bool = False
+    skipped: int = 0                # records deduplicated away (already processed at the cursor instant)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class Stream(Protocol):
+    object_type: str
+
+    def pages(self, cursor: dict | None, limit: int | None = None) -> Iterator[Page]: ...
+
+    def read(self, ids: list[str]) -> list[SourceRecord]: ...

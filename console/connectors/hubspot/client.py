@@ -1,0 +1,133 @@
+"""The HubSpot HTTP client: one pooled session per account, the shared limiter, retries that never
+lose a page, and typed errors. `retryable()` is the one place that decides what is retried."""
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from ..base import AuthExpired, FatalError, RetriableError
+from .auth import TokenProvider
+from .ratelimit import AccountLimiter
+
+HUBSPOT_API = "https://api.hubapi.com"
+
+
+@dataclass
+class CallStats:
+    """Counted per run: every HTTP call made, and every 429 waited out."""
+
+    api_calls: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+    waited_s: float = 0.0
+    policies: dict[str, int] = field(default_factory=dict)
+
+
+def retryable(status: int) -> bool:
+    return status in (423, 477) or status >= 500
+
+
+def _message(resp: requests.Response) -> tuple[str, str | None]:
+    try:
+        body = resp.json()
+        return str(body.get("message") or resp.reason)[:300], body.get("category")
+    except ValueError:
+        return resp.reason or f"HTTP {resp.status_code}", None
+
+
+class HubSpotClient:
+    def __init__(self, base_url: str | None, auth: TokenProvider, limiter: AccountLimiter,
+                 stats: CallStats | None = None, timeout: float = 20.0, max_attempts: int = 6,
+                 backoff_base: float = 0.5, max_rate_limit_waits: int = 50) -> None:
+        self.base_url = (base_url or HUBSPOT_API).rstrip("/")
+        self.auth, self.limiter = auth, limiter
+        self.stats = stats or CallStats()
+        self.timeout, self.max_attempts, self.backoff_base = timeout, max_attempts, backoff_base
+        self.max_rate_limit_waits = max_rate_limit_waits
+        self.session = requests.Session()
+        self.session.mount("http://", HTTPAdapter(pool_connections=2, pool_maxsize=8))
+        self.session.mount("https://", HTTPAdapter(pool_connections=2, pool_maxsize=8))
+
+    def get(self, path: str, params: dict | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any, search: bool = False) -> Any:
+        return self.request("POST", path, json_body=body, search=search)
+
+    def request(self, method: str, path: str, params: dict | None = None, json_body: Any = None,
+                search: bool = False) -> Any:
+        """Send until a usable answer; 429s are waited out (not counted as attempts)."""
+        attempts, refreshed, waits = 0, False, 0
+        while True:
+            self.limiter.acquire(search=search)
+            self.stats.api_calls += 1
+            try:
+                resp = self.session.request(method, self.base_url + path, params=params, json=json_body,
+                                            timeout=self.timeout,
+                                            headers={"Authorization": f"Bearer {self.auth.token()}"})
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                attempts = self._backoff(attempts, f"{type(exc).__name__} calling HubSpot")
+                continue
+            self.limiter.observe(resp.headers)
+            if resp.status_code == 429:
+                waits += 1
+                self._wait_429(resp, waits)
+                continue
+            if resp.status_code == 401:
+                if not refreshed and self.auth.refresh():
+                    refreshed = True
+                    continue
+                raise AuthExpired("HubSpot refused the credentials (401): they were revoked or have expired. "
+                                  "Enter new credentials for this connection.")
+            if retryable(resp.status_code):
+                attempts = self._backoff(attempts, f"HubSpot answered {resp.status_code}", resp)
+                continue
+            if resp.status_code >= 400 and resp.status_code != 207:
+                message, category = _message(resp)
+                raise FatalError(f"HubSpot rejected {method} {path.split('?')[0]}: {resp.status_code} {message}",
+                                 resp.status_code, category)
+            if resp.status_code == 204 or not resp.content:
+                return None
+            try:
+                return resp.json()
+            except (ValueError, json.JSONDecodeError):
+                attempts = self._backoff(attempts, "HubSpot sent an unreadable (truncated or malformed) body")
+
+    def _wait_429(self, resp: requests.Response, waits: int) -> None:
+        self.stats.rate_limited += 1
+        try:
+            policy = resp.json().get("policyName", "UNKNOWN")
+        except ValueError:
+            policy = "UNKNOWN"
+        self.stats.policies[policy] = self.stats.policies.get(policy, 0) + 1
+        if policy == "DAILY":
+            raise RetriableError("HubSpot's daily API limit for this account is used up; syncs resume tomorrow.")
+        if waits > self.max_rate_limit_waits:
+            raise RetriableError(f"Still rate limited after {waits} waits; giving up this run.")
+        retry_after = resp.headers.get("Retry-After")
+        if retry_after:
+            wait = float(retry_after)
+        elif policy == "SECONDLY":
+            wait = 1.0
+        else:
+            wait = self.limiter.backoff_after_429()
+        self.stats.waited_s += wait
+        time.sleep(wait)
+
+    def _backoff(self, attempts: int, reason: str, resp: requests.Response | None = None) -> int:
+        attempts += 1
+        self.stats.retries += 1
+        if attempts >= self.max_attempts:
+            raise RetriableError(f"{reason}; gave up after {attempts} attempts.")
+        delay = min(30.0, self.backoff_base * 2 ** (attempts - 1)) * (0.5 + random.random())
+        if resp is not None and resp.status_code == 423:
+            delay = max(delay, 2.0)
+        self.stats.waited_s += delay
+        time.sleep(delay)
+        return attempts

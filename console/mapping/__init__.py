@@ -1,0 +1,1 @@
+"""Field mappings, enum mappings, value transforms and defaults."""

@@ -1,0 +1,57 @@
+"""Sensible default mappings for HubSpot contacts, companies and deals."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class FieldSpec(NamedTuple):
+    source: str
+    target: str
+    transform: str = "trim"
+    args: dict | None = None
+    required: bool = False
+    sensitive: bool = False
+
+
+_COMMON_TAIL = [
+    FieldSpec("hubspot_owner_id", "owner_external_id", "trim"),
+    FieldSpec("hubspot_owner_id", "owner_name", "owner_name"),
+    FieldSpec("hs_analytics_source", "source_attribution", "enum"),
+    FieldSpec("notes_next_activity_date", "next_activity_at", "datetime_utc"),
+    FieldSpec("createdate", "provider_created_at", "datetime_utc"),
+]
+DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
+    "contacts": [
+        FieldSpec("email", "email", "email", required=True),
+        FieldSpec("firstname", "first_name"),
+        FieldSpec("lastname", "last_name"),
+        FieldSpec("phone", "phone", "phone_e164", {"region": "CA"}, sensitive=True),
+        FieldSpec("company", "company_name"),
+        FieldSpec("lifecyclestage", "lifecycle_stage", "enum"),
+        FieldSpec("hs_lead_status", "lead_status", "enum"),
+        *_COMMON_TAIL,
+        FieldSpec("lastmodifieddate", "provider_updated_at", "datetime_utc"),
+    ],
+    "companies": [
+        FieldSpec("name", "company_name", required=True),
+        FieldSpec("hubspot_owner_id", "owner_external_id", "trim"),
+        FieldSpec("hubspot_owner_id", "owner_name", "owner_name"),
+        FieldSpec("createdate", "provider_created_at", "datetime_utc"),
+        FieldSpec("hs_lastmodifieddate", "provider_updated_at", "datetime_utc"),
+    ],
+    "deals": [
+        FieldSpec("dealname", "deal_name", required=True),
+        FieldSpec("amount", "amount", "decimal"),
+        FieldSpec("deal_currency_code", "currency", "enum"),
+        FieldSpec("amount", "amount_base", "currency_convert",
+                  {"currency_field": "deal_currency_code", "base": "CAD", "rates": {"CAD": "1", "USD": "1.37"}}),
+        FieldSpec("pipeline", "pipeline", "pipeline_label"),
+        FieldSpec("dealstage", "deal_stage", "stage_label", required=True),
+        *_COMMON_TAIL,
+        FieldSpec("hs_lastmodifieddate", "provider_updated_at", "datetime_utc"),
+    ],
+}
+# Picklists mapped through enum tables (every provider option must be mapped or explicitly ignored).
+ENUM_FIELDS = {"contacts": ["lifecyclestage", "hs_lead_status", "hs_analytics_source"],
+               "deals": ["deal_currency_code", "hs_analytics_source"], "companies": []}
+SOURCE_LABEL = {"hubspot": "CRM", "manual_csv": "Manual import"}

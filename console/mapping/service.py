@@ -1,0 +1,47 @@
+"""Mappings stored per connection and object type: defaults, enum tables, and loading a spec."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import IntegrationEnumMapping, IntegrationFieldMapping
+from .defaults import DEFAULT_FIELDS, ENUM_FIELDS
+from .mapper import FieldRule, MappingSpec, Reference
+
+
+def ensure_default_mappings(connection_id: int, object_type: str, properties: list[dict]) -> int:
+    """Create the default field mappings and an enum row for every provider picklist option
+    (target = the option's label) when the connection has none yet. Returns rows added."""
+    exists = db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationFieldMapping).where(
+        IntegrationFieldMapping.connection_id == connection_id, IntegrationFieldMapping.object_type == object_type))
+    if exists:
+        return 0
+    added = 0
+    for pos, spec in enumerate(DEFAULT_FIELDS[object_type]):
+        db.session.add(IntegrationFieldMapping(
+            connection_id=connection_id, object_type=object_type, source_field=spec.source,
+            target_field=spec.target, transform=spec.transform, transform_args=spec.args,
+            required=spec.required, sensitive=spec.sensitive, position=pos))
+        added += 1
+    by_name = {p["name"]: p for p in properties}
+    for name in ENUM_FIELDS[object_type]:
+        for option in (by_name.get(name) or {}).get("options", []):
+            db.session.add(IntegrationEnumMapping(
+                connection_id=connection_id, object_type=object_type, source_field=name,
+                source_value=option["value"], source_label=option.get("label"), target_value=option.get("label")))
+            added += 1
+    db.session.flush()
+    return added
+
+
+def load_spec(connection_id: int, object_type: str, reference: Reference | None = None) -> MappingSpec:
+    rows = db.session.scalars(sa.select(IntegrationFieldMapping).where(
+        IntegrationFieldMapping.connection_id == connection_id, IntegrationFieldMapping.object_type == object_type,
+    ).order_by(IntegrationFieldMapping.position, IntegrationFieldMapping.id)).all()
+    rules = [FieldRule(r.source_field, r.target_field, r.transform, dict(r.transform_args or {}), r.required,
+                       r.sensitive) for r in rows]
+    enums = {(e.source_field, e.source_value): (e.target_value, e.ignored)
+             for e in db.session.scalars(sa.select(IntegrationEnumMapping).where(
+                 IntegrationEnumMapping.connection_id == connection_id,
+                 IntegrationEnumMapping.object_type == object_type))}
+    return MappingSpec(object_type, rules, enums, reference or Reference())

@@ -1,0 +1,1 @@
+"""The provider-neutral sync engine: runs, pages, mapping, accounting, cursors, retries."""

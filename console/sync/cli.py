@@ -1,0 +1,83 @@
+"""`flask sync run` and `flask jobs run`."""
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+
+from ..choices import RunKind
+from ..extensions import db
+from ..models import IntegrationConnection
+
+
+@click.group("sync")
+def sync_group() -> None:
+    """Run syncs by hand."""
+
+
+@sync_group.command("run")
+@click.argument("connection_id", type=int)
+@click.option("--object", "object_types", multiple=True, type=click.Choice(["companies", "contacts", "deals"]),
+              help="Object types to sync (default: every job of the connection, companies first).")
+@click.option("--full", is_flag=True, help="Ignore the cursor: re-read everything (a backfill).")
+@click.option("--limit", type=int, help="Stop after this many records.")
+def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, limit: int | None) -> None:
+    """Sync one connection now, with a progress line per page and a summary table."""
+    from ..models import IntegrationSyncJob
+    from .runner import ensure_job, execute, start_run
+
+    connection = db.session.get(IntegrationConnection, connection_id)
+    if connection is None:
+        raise click.ClickException(f"No connection {connection_id}.")
+    jobs = db.session.scalars(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == connection_id)).all()
+    wanted = list(object_types) or sorted({j.object_type for j in jobs} or {"contacts"},
+                                          key=["companies", "contacts", "deals"].index)
+    rows = []
+    for object_type in wanted:
+        job = ensure_job(connection, object_type)
+        db.session.commit()
+        run = start_run(job, RunKind.BACKFILL.value if full else RunKind.MANUAL.value, limit=limit)
+
+        def progress(r, ot=object_type) -> None:
+            click.echo(f"\r{ot:<10} seen {r.seen:>8,}  created {r.created:>7,}  updated {r.updated:>7,}  "
+                       f"failed {r.failed:>6,}  api calls {r.api_calls:>6,}  429s {r.rate_limited:>4}", nl=False)
+
+        execute(run, full=full, progress=progress)
+        click.echo("")
+        rows.append(run)
+    click.echo(f"\n{'object':<10} {'status':<10} {'seen':>8} {'created':>8} {'updated':>8} {'unchanged':>9} "
+               f"{'dup':>5} {'failed':>7} {'calls':>6} {'429s':>5}")
+    for r in rows:
+        click.echo(f"{r.object_type:<10} {r.status:<10} {r.seen:>8} {r.created:>8} {r.updated:>8} {r.unchanged:>9} "
+                   f"{r.duplicate:>5} {r.failed:>7} {r.api_calls:>6} {r.rate_limited:>5}")
+        if r.error_message:
+            click.echo(f"  error: {r.error_message}")
+    if any(r.status == "failed" for r in rows):
+        raise SystemExit(1)
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """The sync dispatcher."""
+
+
+@jobs_group.command("run")
+@click.option("--interval", default=5.0, type=float, help="Seconds between dispatcher ticks.")
+@click.option("--workers", default=2, type=int)
+def jobs_run(interval: float, workers: int) -> None:
+    """Run the dispatcher in this process until SIGTERM/SIGINT (any number may run at once)."""
+    from jobs.dispatcher import Dispatcher
+
+    dispatcher = Dispatcher(current_app._get_current_object(), max_workers=workers)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"dispatcher {dispatcher.worker} running; Ctrl-C stops it after the current runs finish")
+    while not stop.is_set():
+        dispatcher.tick()
+        stop.wait(interval)
+    dispatcher.shutdown(wait=True)

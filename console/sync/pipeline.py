@@ -1,0 +1,249 @@
+"""One page of provider records through map → validate → upsert, in one transaction per database.
+
+Order makes a crash anywhere safe: the traffic database (raw events, normalized events; both
+deduplicated by event key) commits first, then the primary database commits the business rows, the
+errors, the run's counts and the job's cursor together. A crash before the primary commit replays
+the page from the old cursor; upserts and event keys make the replay a no-op where it already landed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..choices import ErrorStage, ErrorStatus
+from ..connectors.base import Page, SourceRecord
+from ..extensions import db
+from ..mapping.mapper import LEAD_FIELDS, Mapped, MappingSpec, map_record
+from ..models import (CrmLead, CrmLeadEvent, IntegrationConnection, IntegrationNormalizedEvent,
+                      IntegrationRawEvent, IntegrationSyncError, IntegrationSyncRun)
+from ..models.base import utcnow
+from ..security.redact import drop_keys, redact_text
+from .accounting import Tally
+from .eligibility import ineligible_reason
+
+TRACKED = {"deal_stage": "stage_changed", "owner_external_id": "owner_changed", "lead_status": "status_changed",
+           "lifecycle_stage": "lifecycle_changed", "amount": "amount_changed", "pipeline": "pipeline_changed"}
+MAX_ERROR_ATTEMPTS = 5
+
+
+@dataclass
+class Decision:
+    record: SourceRecord
+    bucket: str
+    mapped: Mapped | None = None
+    lead: CrmLead | None = None
+    reason: str = ""
+
+    @property
+    def event_key(self) -> str:
+        return f"{self.record.external_id}:{self.record.updated_ms}:{'a' if self.record.archived else 'l'}"
+
+
+class PageWriter:
+    """Applies pages for one run; keeps the ids seen in this run to count duplicates."""
+
+    def __init__(self, connection: IntegrationConnection, object_type: str, spec: MappingSpec,
+                 run: IntegrationSyncRun, source_label: str, eligibility: list | None, dry_run: bool,
+                 tally: Tally) -> None:
+        self.connection, self.object_type, self.spec, self.run = connection, object_type, spec, run
+        self.source_label, self.eligibility, self.dry_run, self.tally = source_label, eligibility, dry_run, tally
+        self.seen_ids: set[str] = set()
+
+    # ---- deciding -----------------------------------------------------------------------------
+    def _existing(self, ids: list[str]) -> dict[str, CrmLead]:
+        if not ids:
+            return {}
+        rows = db.session.scalars(sa.select(CrmLead).where(
+            CrmLead.connection_id == self.connection.id, CrmLead.object_type == self.object_type,
+            CrmLead.external_id.in_(ids)))
+        return {lead.external_id: lead for lead in rows}
+
+    def _load_open_errors(self, ids: list[str]) -> None:
+        self._errors = {e.external_id: e for e in db.session.scalars(sa.select(IntegrationSyncError).where(
+            IntegrationSyncError.connection_id == self.connection.id,
+            IntegrationSyncError.object_type == self.object_type, IntegrationSyncError.external_id.in_(ids),
+            IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value])))} if ids else {}
+
+    def decide(self, records: list[SourceRecord]) -> list[Decision]:
+        existing = self._existing([r.external_id for r in records])
+        out = []
+        for rec in records:
+            lead = existing.get(rec.external_id)
+            if rec.external_id in self.seen_ids:
+                out.append(Decision(rec, "duplicate", lead=lead, reason="already seen in this run"))
+                continue
+            self.seen_ids.add(rec.external_id)
+            if rec.archived:
+                bucket = "unchanged" if lead is None or lead.archived else "updated"
+                reason = "archived in the source" if bucket == "updated" else "archived; nothing to archive here"
+                out.append(Decision(rec, bucket, lead=lead, reason=reason))
+                continue
+            why_not = ineligible_reason(rec.properties, self.eligibility)
+            if why_not:
+                out.append(Decision(rec, "unchanged", lead=lead, reason=f"ignored: {why_not}"))
+                continue
+            mapped = map_record(rec, self.spec)
+            if mapped.failures:
+                reason = "; ".join(f.reason for f in mapped.failures)
+                out.append(Decision(rec, "failed", mapped, lead, redact_text(reason)[:1000]))
+            elif lead is None:
+                out.append(Decision(rec, "created", mapped, None, "new record"))
+            elif lead.content_hash == mapped.content_hash() and not lead.archived:
+                out.append(Decision(rec, "unchanged", mapped, lead, "no mapped field changed"))
+            else:
+                out.append(Decision(rec, "updated", mapped, lead, "mapped fields changed"))
+        return out
+
+    # ---- writing ------------------------------------------------------------------------------
+    def apply(self, page: Page, cursor_target: Any | None) -> list[Decision]:
+        decisions = self.decide(page.records)
+        for d in decisions:
+            self.tally.add(d.record.external_id, d.bucket, d.reason)
+        if self.dry_run:
+            db.session.rollback()
+            return decisions
+        self._write_traffic(decisions)
+        self._load_open_errors([d.record.external_id for d in decisions])
+        created = []
+        for d in decisions:
+            if d.bucket == "created" and not d.record.archived:
+                d.lead = self._new_lead(d)
+                created.append(d)
+            else:
+                self._write_primary(d)
+        db.session.flush()  # one flush gives every new lead its id
+        for d in created:
+            self._resolve_error(d.record.external_id)
+            self._event(d.lead, "created", None, None, None, d.record)
+        if cursor_target is not None:
+            cursor_target.cursor = page.cursor
+        self._store_counts()
+        db.session.commit()
+        return decisions
+
+    def _write_traffic(self, decisions: list[Decision]) -> None:
+        """Raw and normalized events, committed in the traffic database before any business row."""
+        keys = [d.event_key for d in decisions if d.bucket != "duplicate"]
+        if not keys:
+            return
+        with Session(db.engines["traffic"]) as traffic:
+            self._add_traffic(traffic, decisions, keys)
+            traffic.commit()
+
+    def _add_traffic(self, traffic: Session, decisions: list[Decision], keys: list[str]) -> None:
+        have = set(traffic.scalars(sa.select(IntegrationRawEvent.event_key).where(
+            IntegrationRawEvent.connection_id == self.connection.id, IntegrationRawEvent.event_key.in_(keys))))
+        have_norm = set(traffic.scalars(sa.select(IntegrationNormalizedEvent.source_ref).where(
+            IntegrationNormalizedEvent.source_kind == "sync", IntegrationNormalizedEvent.source_ref.in_(keys))))
+        sensitive = self.spec.sensitive_fields
+        for d in decisions:
+            if d.bucket == "duplicate" or d.event_key in have:
+                continue
+            have.add(d.event_key)
+            rec = d.record
+            traffic.add(IntegrationRawEvent(
+                connection_id=self.connection.id, run_id=self.run.id, object_type=self.object_type,
+                external_id=rec.external_id, event_key=d.event_key, payload=drop_keys(rec.properties, sensitive),
+                provider_updated_at=_ms_to_dt(rec.updated_ms)))
+            if d.bucket in ("created", "updated") and d.event_key not in have_norm:
+                traffic.add(IntegrationNormalizedEvent(
+                    connection_id=self.connection.id, source_kind="sync", source_ref=d.event_key,
+                    object_type=self.object_type, external_id=rec.external_id,
+                    lead_id=d.lead.id if d.lead else None,
+                    event_type="archived" if rec.archived else d.bucket,
+                    summary={"changed": sorted(_changes(d).keys())}, occurred_at=_ms_to_dt(rec.updated_ms)))
+
+    def _write_primary(self, d: Decision) -> None:
+        if d.bucket == "failed":
+            self._record_error(d)
+            return
+        if d.bucket not in ("created", "updated"):
+            return
+        self._resolve_error(d.record.external_id)
+        if d.record.archived:
+            d.lead.archived, d.lead.archived_at = True, _ms_to_dt(d.record.updated_ms)
+            self._event(d.lead, "archived", None, None, None, d.record)
+            return
+        values = _lead_values(d.mapped)
+        lead = d.lead
+        for field, value in values.items():
+            old = getattr(lead, field)
+            if field in TRACKED and _norm(old) != _norm(value):
+                self._event(lead, TRACKED[field], field, old, value, d.record)
+            setattr(lead, field, value)
+        if lead.archived:
+            lead.archived, lead.archived_at = False, None
+            self._event(lead, "restored", None, None, None, d.record)
+        lead.content_hash = d.mapped.content_hash()
+
+    def _new_lead(self, d: Decision) -> CrmLead:
+        lead = CrmLead(client_id=self.connection.client_id, connection_id=self.connection.id,
+                       object_type=self.object_type, external_id=d.record.external_id,
+                       source_label=self.source_label, content_hash=d.mapped.content_hash(), **_lead_values(d.mapped))
+        db.session.add(lead)
+        return lead
+
+    def _event(self, lead: CrmLead, kind: str, field: str | None, old: Any, new: Any, rec: SourceRecord) -> None:
+        db.session.add(CrmLeadEvent(lead_id=lead.id, connection_id=self.connection.id, run_id=self.run.id, kind=kind,
+                                    field=field, old_value=_short(old), new_value=_short(new),
+                                    occurred_at=_ms_to_dt(rec.updated_ms)))
+
+    def _open_error(self, external_id: str) -> IntegrationSyncError | None:
+        return self._errors.get(external_id)
+
+    def _record_error(self, d: Decision) -> None:
+        first = d.mapped.failures[0]
+        stage = ErrorStage.VALIDATE.value if first.code in ("required_missing", "invalid_email") else ErrorStage.MAP.value
+        err = self._open_error(d.record.external_id)
+        if err is None:
+            self._errors[d.record.external_id] = err = IntegrationSyncError(
+                run_id=self.run.id, connection_id=self.connection.id, object_type=self.object_type,
+                external_id=d.record.external_id, stage=stage, code=first.code, message=d.reason,
+                status=ErrorStatus.OPEN.value, attempts=1, next_retry_at=retry_at(1))
+            db.session.add(err)
+        else:
+            err.run_id, err.code, err.message, err.stage = self.run.id, first.code, d.reason, stage
+
+    def _resolve_error(self, external_id: str) -> None:
+        err = self._open_error(external_id)
+        if err is not None:
+            err.status, err.resolved_at = ErrorStatus.RESOLVED.value, utcnow()
+            err.resolution_reason = "the record synced successfully"
+
+    def _store_counts(self) -> None:
+        t, run = self.tally, self.run
+        run.seen, run.created, run.updated = t.seen, t.created, t.updated
+        run.unchanged, run.duplicate, run.failed = t.unchanged, t.duplicate, t.failed
+
+
+def _lead_values(mapped: Mapped) -> dict:
+    return {k: v for k, v in mapped.values.items() if k in LEAD_FIELDS or k == "follow_up_state"}
+
+
+def retry_at(attempts: int):
+    from datetime import timedelta
+
+    return utcnow() + timedelta(minutes=min(240, 5 * 2 ** (attempts - 1)))
+
+
+def _changes(d: Decision) -> dict:
+    if d.mapped is None or d.lead is None:
+        return {}
+    return {k: v for k, v in d.mapped.values.items() if k in TRACKED and _norm(getattr(d.lead, k, None)) != _norm(v)}
+
+
+def _norm(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _short(value: Any) -> str | None:
+    return None if value is None else str(value)[:500]
+
+
+def _ms_to_dt(ms: int | None):
+    from datetime import datetime, timezone
+
+    return None if not ms else datetime.fromtimestamp(ms / 1000, timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,90 @@
+"""Build a provider stream for a connection: credentials from the vault, the account's limiter,
+reference data. The only place the engine learns which provider it talks to."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from ..choices import CredentialStatus
+from ..connectors.base import AuthExpired, FatalError
+from ..connectors.hubspot.auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvider
+from ..connectors.hubspot.client import CallStats, HubSpotClient
+from ..connectors.hubspot.ratelimit import limiter_for
+from ..connectors.hubspot.streams import HubSpotStream
+from ..extensions import db
+from ..mapping.mapper import Reference
+from ..models import IntegrationConnection, IntegrationProviderAccount
+from ..models.base import utcnow
+
+
+@dataclass
+class ProviderSession:
+    client: HubSpotClient
+    stats: CallStats
+
+    def stream(self, object_type: str, properties: list[str]) -> HubSpotStream:
+        return HubSpotStream(self.client, object_type, properties)
+
+    def properties(self, object_type: str) -> list[dict]:
+        return (self.client.get(f"/crm/v3/properties/{object_type}") or {}).get("results", [])
+
+    def reference(self) -> Reference:
+        ref = Reference()
+        after = None
+        while True:
+            reply = self.client.get("/crm/v3/owners/", {"limit": 100, **({"after": after} if after else {})}) or {}
+            for o in reply.get("results", []):
+                ref.owners[str(o["id"])] = " ".join(p for p in (o.get("firstName"), o.get("lastName")) if p) or o.get("email", "")
+            after = ((reply.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+        for pipeline in (self.client.get("/crm/v3/pipelines/deals") or {}).get("results", []):
+            ref.pipelines[pipeline["id"]] = pipeline["label"]
+            for stage in pipeline.get("stages", []):
+                ref.stages[stage["id"]] = stage["label"]
+        return ref
+
+
+def _token_provider(account: IntegrationProviderAccount) -> TokenProvider:
+    raw = account.get_secret("credentials")
+    if raw is None:
+        raise AuthExpired("No credentials are stored for this connection.")
+    creds = json.loads(raw)
+    if "token" in creds:
+        return PrivateAppToken(creds["token"])
+
+    def store(tokens: OAuthTokens) -> None:
+        # A rotated refresh token must never live only in memory: encrypt and commit it now.
+        account.set_secret("credentials", json.dumps({"access_token": tokens.access_token,
+                                                      "refresh_token": tokens.refresh_token,
+                                                      "expires_at": tokens.expires_at}),
+                           hint_source=tokens.refresh_token)
+        account.token_expires_at = datetime.fromtimestamp(tokens.expires_at, timezone.utc).replace(tzinfo=None)
+        db.session.commit()
+
+    return OAuthTokenProvider(account.base_url or "https://api.hubapi.com", account.oauth_client_id or "",
+                              account.get_secret("client_secret") or "",
+                              OAuthTokens(creds["access_token"], creds["refresh_token"],
+                                          float(creds.get("expires_at", time.time()))), store)
+
+
+def open_session(connection: IntegrationConnection, **client_options) -> ProviderSession:
+    account = connection.account
+    if account is None:
+        raise FatalError("The connection has no provider account yet.")
+    stats = CallStats()
+    client = HubSpotClient(account.base_url, _token_provider(account),
+                           limiter_for(f"{account.provider_id}:{account.external_account_id or account.id}"),
+                           stats, **client_options)
+    return ProviderSession(client, stats)
+
+
+def mark_credentials(connection: IntegrationConnection, ok: bool, error: str | None = None) -> None:
+    account = connection.account
+    if account is None:
+        return
+    account.credentials_status = CredentialStatus.VALID.value if ok else CredentialStatus.INVALID.value
+    account.credentials_error = None if ok else (error or "")[:500]
+    account.credentials_checked_at = utcnow()

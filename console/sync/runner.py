@@ -1,0 +1,152 @@
+"""A sync run from start to final status: open the provider, page, account, retry failed records."""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+
+from ..choices import ConnectionStatus, ErrorStatus, RunKind, RunStatus
+from ..connectors.base import AuthExpired, ConnectorError
+from ..extensions import db
+from ..mapping.defaults import SOURCE_LABEL
+from ..mapping.service import ensure_default_mappings, load_spec
+from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
+from ..models.base import utcnow
+from ..security.redact import redact_text
+from .accounting import Tally
+from .pipeline import MAX_ERROR_ATTEMPTS, PageWriter, retry_at
+from .provider import mark_credentials, open_session
+
+log = logging.getLogger(__name__)
+Progress = Callable[[IntegrationSyncRun], None]
+
+
+def start_run(job: IntegrationSyncJob, kind: str, limit: int | None = None, dry_run: bool = False,
+              worker: str | None = None, user_id: int | None = None) -> IntegrationSyncRun:
+    run = IntegrationSyncRun(job_id=job.id, connection_id=job.connection_id, object_type=job.object_type,
+                             kind=kind, status=RunStatus.RUNNING.value, dry_run=dry_run, record_limit=limit,
+                             started_at=utcnow(), cursor_before=job.cursor, worker=worker,
+                             triggered_by_user_id=user_id)
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | None = None,
+            keep_outcomes: bool = False, client_options: dict | None = None) -> Tally:
+    """Run to the end; never raises for provider trouble (the run records it)."""
+    job = db.session.get(IntegrationSyncJob, run.job_id)
+    connection = db.session.get(IntegrationConnection, run.connection_id)
+    tally = Tally(keep_outcomes=keep_outcomes or run.dry_run)
+    started = time.monotonic()
+    session = None
+    try:
+        session = open_session(connection, **(client_options or {}))
+        if ensure_default_mappings(connection.id, job.object_type, session.properties(job.object_type)):
+            db.session.commit()
+        spec = load_spec(connection.id, job.object_type, session.reference())
+        writer = PageWriter(connection, job.object_type, spec, run, SOURCE_LABEL.get(connection.provider.key, "CRM"),
+                            job.eligibility, run.dry_run, tally)
+        stream = session.stream(job.object_type, spec.source_fields + _eligibility_fields(job))
+        cursor = None if full else job.cursor
+        for page in stream.pages(cursor, run.record_limit):
+            writer.apply(page, None if run.dry_run else job)
+            _account(run, session, started)
+            if progress:
+                progress(run)
+        if not run.dry_run and run.kind != RunKind.TEST_BATCH:
+            _retry_failed(connection, job, writer, session)
+        mark_credentials(connection, ok=True)
+        _finish(run, job, tally, session, started, None)
+    except AuthExpired as exc:
+        db.session.rollback()
+        mark_credentials(connection, ok=False, error=str(exc))
+        _finish(run, job, tally, session, started, str(exc))
+    except ConnectorError as exc:
+        db.session.rollback()
+        _finish(run, job, tally, session, started, str(exc))
+    except Exception as exc:  # a bug or a database failure: record it, never leave the run "running"
+        db.session.rollback()
+        log.exception("sync run %s failed", run.id)
+        _finish(run, job, tally, session, started, f"Internal error: {type(exc).__name__}")
+    return tally
+
+
+def _eligibility_fields(job: IntegrationSyncJob) -> list[str]:
+    return [c["field"] for c in (job.eligibility or []) if isinstance(c, dict) and c.get("field")]
+
+
+def _account(run: IntegrationSyncRun, session, started: float) -> None:
+    if session is not None:
+        run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
+    db.session.commit()
+
+
+def _finish(run, job, tally: Tally, session, started: float, error: str | None) -> None:
+    run = db.session.merge(run)
+    run.seen, run.created, run.updated = tally.seen, tally.created, tally.updated
+    run.unchanged, run.duplicate, run.failed = tally.unchanged, tally.duplicate, tally.failed
+    if session is not None:
+        run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
+    run.finished_at = utcnow()
+    run.cursor_after = None if run.dry_run else job.cursor
+    if error:
+        run.status, run.error_message = RunStatus.FAILED.value, redact_text(error)[:1000]
+    else:
+        run.status = RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value
+        if not run.dry_run:
+            job.last_success_at = run.finished_at
+    job.last_run_id = run.id
+    db.session.commit()
+
+
+def _retry_failed(connection: IntegrationConnection, job: IntegrationSyncJob, writer: PageWriter, session) -> None:
+    """Re-read records whose earlier failure is due for retry; dead-letter after the last attempt."""
+    now = utcnow()
+    due = db.session.scalars(sa.select(IntegrationSyncError).where(
+        IntegrationSyncError.connection_id == connection.id, IntegrationSyncError.object_type == job.object_type,
+        IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value]),
+        IntegrationSyncError.next_retry_at <= now, IntegrationSyncError.external_id.isnot(None),
+    ).limit(500)).all()
+    ids = [e.external_id for e in due if e.external_id not in writer.seen_ids]
+    if not ids:
+        return
+    from ..connectors.base import Page
+
+    records = session.stream(job.object_type, writer.spec.source_fields).read(ids)
+    writer.apply(Page(records, job.cursor), None)
+    found = {r.external_id for r in records}
+    for err in due:
+        if err.status != ErrorStatus.RESOLVED.value and err.external_id in ids:
+            err.attempts += 1
+            if err.external_id not in found:
+                err.message = "The record no longer exists at the provider."
+            if err.attempts >= MAX_ERROR_ATTEMPTS:
+                err.status = ErrorStatus.DEAD_LETTER.value
+                err.next_retry_at = None
+            else:
+                err.status, err.next_retry_at = ErrorStatus.RETRYING.value, retry_at(err.attempts)
+    db.session.commit()
+
+
+def ensure_job(connection: IntegrationConnection, object_type: str, schedule_seconds: int = 300,
+               enabled: bool = False) -> IntegrationSyncJob:
+    job = db.session.scalar(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == connection.id, IntegrationSyncJob.object_type == object_type))
+    if job is None:
+        job = IntegrationSyncJob(connection_id=connection.id, object_type=object_type,
+                                 schedule_seconds=schedule_seconds, enabled=enabled, next_run_at=utcnow(),
+                                 depends_on="companies" if object_type in ("contacts", "deals") else None)
+        db.session.add(job)
+        db.session.flush()
+    return job
+
+
+def due_after(job: IntegrationSyncJob):
+    return utcnow() + timedelta(seconds=job.schedule_seconds)
+
+
+__all__ = ["ConnectionStatus", "ensure_job", "execute", "start_run"]

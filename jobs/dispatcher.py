@@ -1,0 +1,189 @@
+"""Claim due sync jobs with an atomic lease and run them in a small pool.
+
+A claim is one conditional UPDATE (`... WHERE id = :id AND lease is free`): whichever process's
+UPDATE changes the row owns the job. The lease is renewed while the job runs and released with
+the next run time at the end. A lease that expires (its process died) frees the job for others.
+Any number of processes on any number of machines can run this against one database.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Flask
+
+from console.choices import RunKind, RunStatus
+from console.extensions import db
+from console.models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun
+from console.models.base import utcnow
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 60
+LIVE_STATUSES = ("live", "testing")
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def in_blackout(blackout: dict | None, now_utc: datetime) -> datetime | None:
+    """If now falls in the job's blackout window, return when it ends (UTC, naive)."""
+    if not blackout:
+        return None
+    tz = ZoneInfo(blackout.get("timezone", "UTC"))
+    local = now_utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
+    start = datetime.strptime(blackout["start"], "%H:%M").time()
+    end = datetime.strptime(blackout["end"], "%H:%M").time()
+    t = local.time()
+    inside = (start <= t < end) if start < end else (t >= start or t < end)
+    if not inside:
+        return None
+    end_local = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if end_local <= local:
+        end_local += timedelta(days=1)
+    return end_local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def _dependency_pending(job: IntegrationSyncJob, now: datetime) -> bool:
+    """Companies run before the contacts and deals that associate with them."""
+    if not job.depends_on:
+        return False
+    dep = db.session.scalar(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == job.connection_id, IntegrationSyncJob.object_type == job.depends_on,
+        IntegrationSyncJob.enabled.is_(True)))
+    if dep is None:
+        return False
+    return dep.last_success_at is None or (dep.next_run_at is not None and dep.next_run_at <= now) \
+        or (dep.lease_expires_at is not None and dep.lease_expires_at > now)
+
+
+def claim_due(worker: str, limit: int = 4) -> list[int]:
+    now = utcnow()
+    candidates = db.session.scalars(
+        sa.select(IntegrationSyncJob).join(IntegrationConnection)
+        .where(IntegrationSyncJob.enabled.is_(True), IntegrationSyncJob.next_run_at <= now,
+               IntegrationConnection.status.in_(LIVE_STATUSES),
+               sa.or_(IntegrationSyncJob.lease_expires_at.is_(None), IntegrationSyncJob.lease_expires_at < now))
+        .order_by(IntegrationSyncJob.next_run_at).limit(limit * 3)).all()
+    claimed = []
+    for job in candidates:
+        if len(claimed) >= limit:
+            break
+        blackout_end = in_blackout(job.blackout, now)
+        if blackout_end is not None:
+            job.next_run_at = blackout_end
+            continue
+        if _dependency_pending(job, now):
+            continue
+        won = db.session.execute(
+            sa.update(IntegrationSyncJob)
+            .where(IntegrationSyncJob.id == job.id, IntegrationSyncJob.enabled.is_(True),
+                   IntegrationSyncJob.next_run_at <= now,
+                   sa.or_(IntegrationSyncJob.lease_expires_at.is_(None), IntegrationSyncJob.lease_expires_at < now))
+            .values(lease_owner=worker, lease_expires_at=now + timedelta(seconds=LEASE_SECONDS))
+            .execution_options(synchronize_session=False)).rowcount
+        db.session.commit()
+        if won == 1:
+            claimed.append(job.id)
+    db.session.commit()
+    return claimed
+
+
+def renew(job_id: int, worker: str) -> bool:
+    changed = db.session.execute(
+        sa.update(IntegrationSyncJob).where(IntegrationSyncJob.id == job_id, IntegrationSyncJob.lease_owner == worker)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=LEASE_SECONDS))
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return changed == 1
+
+
+def release(job_id: int, worker: str) -> None:
+    job = db.session.get(IntegrationSyncJob, job_id)
+    db.session.execute(
+        sa.update(IntegrationSyncJob).where(IntegrationSyncJob.id == job_id, IntegrationSyncJob.lease_owner == worker)
+        .values(lease_owner=None, lease_expires_at=None,
+                next_run_at=utcnow() + timedelta(seconds=job.schedule_seconds))
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def fail_abandoned_runs(job_id: int) -> None:
+    """Runs left 'running' by a process that died (its lease expired) are closed as failed."""
+    db.session.execute(
+        sa.update(IntegrationSyncRun).where(IntegrationSyncRun.job_id == job_id,
+                                            IntegrationSyncRun.status == RunStatus.RUNNING.value)
+        .values(status=RunStatus.FAILED.value, finished_at=utcnow(),
+                error_message="The worker running this sync stopped; the next run resumed from the last saved cursor.")
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def run_claimed(app: Flask, job_id: int, worker: str) -> None:
+    from console.sync.runner import execute, start_run
+
+    with app.app_context():
+        stop = threading.Event()
+
+        def heartbeat() -> None:
+            with app.app_context():
+                while not stop.wait(LEASE_SECONDS / 3):
+                    if not renew(job_id, worker):
+                        log.warning("lost the lease of job %s", job_id)
+                db.session.remove()
+
+        beat = threading.Thread(target=heartbeat, daemon=True, name=f"lease-{job_id}")
+        beat.start()
+        try:
+            fail_abandoned_runs(job_id)
+            job = db.session.get(IntegrationSyncJob, job_id)
+            execute(start_run(job, RunKind.SCHEDULED.value, worker=worker))
+        except Exception:
+            log.exception("job %s crashed", job_id)
+            db.session.rollback()
+        finally:
+            stop.set()
+            beat.join(timeout=5)
+            release(job_id, worker)
+            db.session.remove()
+
+
+class Dispatcher:
+    """Ticks claim due jobs; a small pool runs them. `tick()` is what the scheduler calls."""
+
+    def __init__(self, app: Flask, max_workers: int = 2) -> None:
+        self.app, self.worker = app, worker_id()
+        self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sync")
+        self.busy: set[int] = set()
+        self.lock = threading.Lock()
+        self.last_tick: datetime | None = None
+
+    def tick(self) -> list[int]:
+        with self.app.app_context():
+            with self.lock:
+                free = self.pool._max_workers - len(self.busy)
+            claimed = claim_due(self.worker, free) if free > 0 else []
+            self.last_tick = utcnow()
+            db.session.remove()
+        for job_id in claimed:
+            with self.lock:
+                self.busy.add(job_id)
+            self.pool.submit(self._run, job_id)
+        return claimed
+
+    def _run(self, job_id: int) -> None:
+        try:
+            run_claimed(self.app, job_id, self.worker)
+        finally:
+            with self.lock:
+                self.busy.discard(job_id)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait)
