@@ -108,6 +108,12 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
         _print_demo(facts)
     if serve:
         sandbox = _start_demo_sandbox(facts["sandbox"]["private_app_token"], sandbox_port)
+        app = current_app._get_current_object()
+        if app.config["SCHEDULER_ENABLED"] and "scheduler" not in app.extensions:
+            from jobs.scheduler import start_scheduler
+
+            start_scheduler(app, app.config["SCHEDULER_INTERVAL_SECONDS"])
+            click.echo("Sync dispatcher running: the demo connection syncs contacts and deals every minute.")
         try:
             # app.run() refuses to block inside a `flask` command; run_simple is what it wraps.
             run_simple(host, port, current_app._get_current_object(), threaded=True)
