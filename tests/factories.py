@@ -34,8 +34,9 @@ def user(role: str = Role.ADMIN, client: Client | None = None, email: str | None
 
 def account(client_obj: Client, **kw) -> IntegrationProviderAccount:
     provider = ensure_providers()["hubspot"]
+    kw.setdefault("auth_type", "private_app")
     row = IntegrationProviderAccount(provider_id=provider.id, client_id=client_obj.id,
-                                     environment=Environment.SANDBOX.value, auth_type="private_app", **kw)
+                                     environment=Environment.SANDBOX.value, **kw)
     db.session.add(row)
     db.session.flush()
     return row

@@ -42,7 +42,7 @@ DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
     "deals": [
         FieldSpec("dealname", "deal_name", required=True),
         FieldSpec("amount", "amount", "decimal"),
-        FieldSpec("deal_currency_code", "currency", "enum"),
+        FieldSpec("deal_currency_code", "currency", "case", {"case": "upper"}),
         FieldSpec("amount", "amount_base", "currency_convert",
                   {"currency_field": "deal_currency_code", "base": "CAD", "rates": {"CAD": "1", "USD": "1.37"}}),
         FieldSpec("pipeline", "pipeline", "pipeline_label"),
@@ -53,5 +53,5 @@ DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
 }
 # Picklists mapped through enum tables (every provider option must be mapped or explicitly ignored).
 ENUM_FIELDS = {"contacts": ["lifecyclestage", "hs_lead_status", "hs_analytics_source"],
-               "deals": ["deal_currency_code", "hs_analytics_source"], "companies": []}
+               "deals": ["hs_analytics_source"], "companies": []}
 SOURCE_LABEL = {"hubspot": "CRM", "manual_csv": "Manual import"}

@@ -53,9 +53,8 @@ def before_request() -> Response | None:
 def _apply_fault(fault) -> Response | None:
     kind = fault.kind
     if kind == "429":
-        return rate_limited("TEN_SECONDLY_ROLLING", {"X-HubSpot-RateLimit-Remaining": "0",
-                                                     "X-HubSpot-RateLimit-Max": "100",
-                                                     "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}).response()
+        # A burst refusal as HubSpot's edge sends it: Retry-After says how long to wait.
+        return rate_limited("TEN_SECONDLY_ROLLING", {"Retry-After": "1"}).response()
     if kind in ("500", "502", "503"):
         return ApiError(int(kind), "internal error (injected by the sandbox)", "INTERNAL_ERROR").response()
     if kind in ("slow", "timeout"):

@@ -74,7 +74,8 @@ PROPERTIES = {
     "deals": _COMMON + [
         _p("dealname", "Deal Name", group="dealinformation"),
         _p("amount", "Amount", "number", "number", "dealinformation"),
-        _enum("deal_currency_code", "Currency", CURRENCIES, "dealinformation"),
+        _enum("deal_currency_code", "Currency", CURRENCIES, "dealinformation",
+              {"USD": "US Dollar", "CAD": "Canadian Dollar"}),
         _enum("pipeline", "Pipeline", list(PIPELINES), "dealinformation", {k: v[0] for k, v in PIPELINES.items()}),
         _enum("dealstage", "Deal Stage", [s[0] for _, stages in PIPELINES.values() for s in stages],
               "dealinformation", {s[0]: s[1] for _, stages in PIPELINES.values() for s in stages}),
