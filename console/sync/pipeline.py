@@ -107,22 +107,32 @@ class PageWriter:
             return decisions
         self._write_traffic(decisions)
         self._load_open_errors([d.record.external_id for d in decisions])
-        created = []
+        self._events: list[dict] = []
         for d in decisions:
-            if d.bucket == "created" and not d.record.archived:
-                d.lead = self._new_lead(d)
-                created.append(d)
-            else:
+            if d.bucket != "created":
                 self._write_primary(d)
-        db.session.flush()  # one flush gives every new lead its id
-        for d in created:
-            self._resolve_error(d.record.external_id)
-            self._event(d.lead, "created", None, None, None, d.record)
+        self._insert_leads([d for d in decisions if d.bucket == "created"])
+        if self._events:
+            db.session.execute(sa.insert(CrmLeadEvent), self._events)
         if cursor_target is not None:
             cursor_target.cursor = page.cursor
         self._store_counts()
         db.session.commit()
         return decisions
+
+    def _insert_leads(self, created: list[Decision]) -> None:
+        """New leads in one multi-row INSERT … RETURNING (their ids feed the 'created' events)."""
+        if not created:
+            return
+        rows = [{"client_id": self.connection.client_id, "connection_id": self.connection.id,
+                 "object_type": self.object_type, "external_id": d.record.external_id,
+                 "source_label": self.source_label, "content_hash": d.mapped.content_hash(),
+                 **_lead_values(d.mapped)} for d in created]
+        ids = dict((ext, lid) for lid, ext in db.session.execute(
+            sa.insert(CrmLead).returning(CrmLead.id, CrmLead.external_id), rows))
+        for d in created:
+            self._resolve_error(d.record.external_id)
+            self._event(ids[d.record.external_id], "created", None, None, None, d.record)
 
     def _write_traffic(self, decisions: list[Decision]) -> None:
         """Raw and normalized events, committed in the traffic database before any business row."""
@@ -138,58 +148,55 @@ class PageWriter:
             IntegrationRawEvent.connection_id == self.connection.id, IntegrationRawEvent.event_key.in_(keys))))
         have_norm = set(traffic.scalars(sa.select(IntegrationNormalizedEvent.source_ref).where(
             IntegrationNormalizedEvent.source_kind == "sync", IntegrationNormalizedEvent.source_ref.in_(keys))))
-        sensitive = self.spec.sensitive_fields
+        sensitive, now = self.spec.sensitive_fields, utcnow()
+        raw_rows, normalized_rows = [], []
         for d in decisions:
             if d.bucket == "duplicate" or d.event_key in have:
                 continue
             have.add(d.event_key)
             rec = d.record
-            traffic.add(IntegrationRawEvent(
-                connection_id=self.connection.id, run_id=self.run.id, object_type=self.object_type,
-                external_id=rec.external_id, event_key=d.event_key, payload=drop_keys(rec.properties, sensitive),
-                provider_updated_at=_ms_to_dt(rec.updated_ms)))
+            raw_rows.append({"connection_id": self.connection.id, "run_id": self.run.id, "object_type": self.object_type,
+                             "external_id": rec.external_id, "event_key": d.event_key, "created_at": now,
+                             "payload": drop_keys(rec.properties, sensitive),
+                             "provider_updated_at": _ms_to_dt(rec.updated_ms)})
             if d.bucket in ("created", "updated") and d.event_key not in have_norm:
-                traffic.add(IntegrationNormalizedEvent(
-                    connection_id=self.connection.id, source_kind="sync", source_ref=d.event_key,
-                    object_type=self.object_type, external_id=rec.external_id,
-                    lead_id=d.lead.id if d.lead else None,
-                    event_type="archived" if rec.archived else d.bucket,
-                    summary={"changed": sorted(_changes(d).keys())}, occurred_at=_ms_to_dt(rec.updated_ms)))
+                normalized_rows.append({
+                    "connection_id": self.connection.id, "source_kind": "sync", "source_ref": d.event_key,
+                    "object_type": self.object_type, "external_id": rec.external_id,
+                    "lead_id": d.lead.id if d.lead else None, "created_at": now,
+                    "event_type": "archived" if rec.archived else d.bucket,
+                    "summary": {"changed": sorted(_changes(d).keys())}, "occurred_at": _ms_to_dt(rec.updated_ms)})
+        for model, rows in ((IntegrationRawEvent, raw_rows), (IntegrationNormalizedEvent, normalized_rows)):
+            if rows:
+                traffic.execute(sa.insert(model), rows)
 
     def _write_primary(self, d: Decision) -> None:
         if d.bucket == "failed":
             self._record_error(d)
             return
-        if d.bucket not in ("created", "updated"):
+        if d.bucket != "updated":
             return
         self._resolve_error(d.record.external_id)
         if d.record.archived:
             d.lead.archived, d.lead.archived_at = True, _ms_to_dt(d.record.updated_ms)
-            self._event(d.lead, "archived", None, None, None, d.record)
+            self._event(d.lead.id, "archived", None, None, None, d.record)
             return
         values = _lead_values(d.mapped)
         lead = d.lead
         for field, value in values.items():
             old = getattr(lead, field)
             if field in TRACKED and _norm(old) != _norm(value):
-                self._event(lead, TRACKED[field], field, old, value, d.record)
+                self._event(lead.id, TRACKED[field], field, old, value, d.record)
             setattr(lead, field, value)
         if lead.archived:
             lead.archived, lead.archived_at = False, None
-            self._event(lead, "restored", None, None, None, d.record)
+            self._event(lead.id, "restored", None, None, None, d.record)
         lead.content_hash = d.mapped.content_hash()
 
-    def _new_lead(self, d: Decision) -> CrmLead:
-        lead = CrmLead(client_id=self.connection.client_id, connection_id=self.connection.id,
-                       object_type=self.object_type, external_id=d.record.external_id,
-                       source_label=self.source_label, content_hash=d.mapped.content_hash(), **_lead_values(d.mapped))
-        db.session.add(lead)
-        return lead
-
-    def _event(self, lead: CrmLead, kind: str, field: str | None, old: Any, new: Any, rec: SourceRecord) -> None:
-        db.session.add(CrmLeadEvent(lead_id=lead.id, connection_id=self.connection.id, run_id=self.run.id, kind=kind,
-                                    field=field, old_value=_short(old), new_value=_short(new),
-                                    occurred_at=_ms_to_dt(rec.updated_ms)))
+    def _event(self, lead_id: int, kind: str, field: str | None, old: Any, new: Any, rec: SourceRecord) -> None:
+        self._events.append({"lead_id": lead_id, "connection_id": self.connection.id, "run_id": self.run.id,
+                             "kind": kind, "field": field, "old_value": _short(old), "new_value": _short(new),
+                             "occurred_at": _ms_to_dt(rec.updated_ms), "created_at": utcnow()})
 
     def _open_error(self, external_id: str) -> IntegrationSyncError | None:
         return self._errors.get(external_id)

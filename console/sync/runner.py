@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from datetime import timedelta
-from typing import Callable
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 
 from ..choices import ConnectionStatus, ErrorStatus, RunKind, RunStatus
-from ..connectors.base import AuthExpired, ConnectorError
+from ..connectors.base import AuthExpired, ConnectorError, Page
 from ..extensions import db
 from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import ensure_default_mappings, load_spec
@@ -52,7 +54,7 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
                             job.eligibility, run.dry_run, tally)
         stream = session.stream(job.object_type, spec.source_fields + _eligibility_fields(job))
         cursor = None if full else job.cursor
-        for page in stream.pages(cursor, run.record_limit):
+        for page in prefetch(stream.pages(cursor, run.record_limit)):
             writer.apply(page, None if run.dry_run else job)
             _account(run, session, started)
             if progress:
@@ -73,6 +75,43 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
         log.exception("sync run %s failed", run.id)
         _finish(run, job, tally, session, started, f"Internal error: {type(exc).__name__}")
     return tally
+
+
+def prefetch(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+    """Fetch the next pages while this one is written. Safe for crashes: each page still carries
+    its own cursor, and only a committed page moves the job's cursor."""
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        box.put(page, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(done)
+        except BaseException as exc:  # handed to the consumer, raised in the run's thread
+            box.put(exc)
+
+    thread = threading.Thread(target=produce, daemon=True, name="sync-prefetch")
+    thread.start()
+    try:
+        while True:
+            item = box.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def _eligibility_fields(job: IntegrationSyncJob) -> list[str]:

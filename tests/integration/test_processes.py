@@ -40,7 +40,7 @@ def flask_cmd(*args: str) -> list[str]:
 
 
 def lead_rows(connection_id: int) -> dict[str, str]:
-    db.session.expire_all()
+    db.session.commit()  # end our snapshot (MariaDB's REPEATABLE READ) to see the other process's writes
     return {l.external_id: l.content_hash for l in db.session.scalars(
         sa.select(CrmLead).where(CrmLead.connection_id == connection_id))}
 
@@ -58,7 +58,6 @@ def test_sigkilled_run_resumes_to_the_same_rows(app, tmp_path):
                                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # wait until some pages are committed, then kill mid-run
-            db.session.expire_all()
             if len(lead_rows(killed.id)) >= 700:
                 break
             time.sleep(0.05)
@@ -102,7 +101,7 @@ def test_two_dispatchers_never_run_one_job_at_once(app, tmp_path):
             p.wait(timeout=60)
         for log in logs:
             log.close()
-    db.session.expire_all()
+    db.session.commit()
     runs = db.session.scalars(sa.select(IntegrationSyncRun).order_by(IntegrationSyncRun.started_at)).all()
     assert len(runs) >= 8, f"only {len(runs)} runs: " + (tmp_path / "dispatcher0.log").read_text()[-2000:]
     workers = {r.worker.rsplit(":", 1)[0] for r in runs}

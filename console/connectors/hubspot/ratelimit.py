@@ -13,20 +13,25 @@ GUARD_S = 0.05  # our send time precedes HubSpot's arrival time; leave a little 
 
 
 class _Window:
-    def __init__(self, limit: int, seconds: float) -> None:
+    """Sliding window of send times; `limit` None means no limit is known (none enforced)."""
+
+    def __init__(self, limit: int | None, seconds: float) -> None:
         self.limit, self.seconds = limit, seconds
         self.sent: deque[float] = deque()
 
     def wait_time(self, now: float) -> float:
         while self.sent and self.sent[0] <= now - self.seconds - GUARD_S:
             self.sent.popleft()
-        if len(self.sent) < self.limit:
+        if self.limit is None or len(self.sent) < self.limit:
             return 0.0
         return self.sent[0] + self.seconds + GUARD_S - now
 
 
 class AccountLimiter:
-    def __init__(self, per_window: int = 100, window_s: float = 10.0, search_per_second: int = 5) -> None:
+    """The 10-second window is learned from the first answer's headers (HubSpot sends them on every
+    non-search call); until then nothing is assumed. Search has no headers: its 5/s is fixed."""
+
+    def __init__(self, per_window: int | None = None, window_s: float = 10.0, search_per_second: int = 5) -> None:
         self.lock = threading.Lock()
         self.window = _Window(per_window, window_s)
         self.search = _Window(search_per_second, 1.0)
@@ -60,7 +65,7 @@ class AccountLimiter:
                 self.window.limit = int(max_)
             if interval:
                 self.window.seconds = int(interval) / 1000
-            if remaining is not None and int(remaining) == 0:
+            if remaining is not None and int(remaining) == 0 and self.window.limit:
                 now = time.monotonic()  # another process used the window: treat it as full from now
                 while len(self.window.sent) < self.window.limit:
                     self.window.sent.appendleft(now)
