@@ -44,10 +44,10 @@ def account(client_obj: Client, **kw) -> IntegrationProviderAccount:
 
 def connection(client_obj: Client, visible: bool = True, **kw) -> IntegrationConnection:
     provider = ensure_providers()["hubspot"]
+    kw.setdefault("status", ConnectionStatus.DRAFT.value)
     row = IntegrationConnection(client_id=client_obj.id, provider_id=provider.id,
                                 name=kw.pop("name", f"{client_obj.name} CRM"),
-                                environment=Environment.SANDBOX.value,
-                                status=ConnectionStatus.DRAFT.value, client_visible=visible, **kw)
+                                environment=Environment.SANDBOX.value, client_visible=visible, **kw)
     db.session.add(row)
     db.session.flush()
     return row

@@ -113,7 +113,7 @@ class PageWriter:
                 self._write_primary(d)
         self._insert_leads([d for d in decisions if d.bucket == "created"])
         if self._events:
-            db.session.execute(sa.insert(CrmLeadEvent), self._events)
+            db.session.execute(sa.insert(CrmLeadEvent.__table__), self._events)
         if cursor_target is not None:
             cursor_target.cursor = page.cursor
         self._store_counts()
@@ -129,7 +129,7 @@ class PageWriter:
                  "source_label": self.source_label, "content_hash": d.mapped.content_hash(),
                  **_lead_values(d.mapped)} for d in created]
         ids = dict((ext, lid) for lid, ext in db.session.execute(
-            sa.insert(CrmLead).returning(CrmLead.id, CrmLead.external_id), rows))
+            sa.insert(CrmLead.__table__).returning(CrmLead.id, CrmLead.external_id), rows))
         for d in created:
             self._resolve_error(d.record.external_id)
             self._event(ids[d.record.external_id], "created", None, None, None, d.record)
@@ -168,7 +168,7 @@ class PageWriter:
                     "summary": {"changed": sorted(_changes(d).keys())}, "occurred_at": _ms_to_dt(rec.updated_ms)})
         for model, rows in ((IntegrationRawEvent, raw_rows), (IntegrationNormalizedEvent, normalized_rows)):
             if rows:
-                traffic.execute(sa.insert(model), rows)
+                traffic.execute(sa.insert(model.__table__), rows)  # Core executemany: no ORM bookkeeping
 
     def _write_primary(self, d: Decision) -> None:
         if d.bucket == "failed":

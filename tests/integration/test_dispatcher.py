@@ -1,0 +1,96 @@
+"""Dispatcher rules: leases, blackout windows in a named timezone, dependency order, live-only."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from console.choices import ConnectionStatus
+from console.extensions import db
+from console.models import IntegrationSyncJob
+from console.models.base import utcnow
+from console.sync.runner import ensure_job
+from jobs.dispatcher import claim_due, in_blackout, release, renew
+
+from .. import factories
+
+NIGHTLY = {"start": "23:00", "end": "02:00", "timezone": "America/Toronto"}
+
+
+def test_blackout_window_crossing_midnight_in_a_named_zone():
+    # 2026-11-23 04:30 UTC is 23:30 in Toronto (EST, UTC-5): inside; ends 02:00 local = 07:00 UTC.
+    assert in_blackout(NIGHTLY, datetime(2026, 11, 23, 4, 30)) == datetime(2026, 11, 23, 7, 0)
+    assert in_blackout(NIGHTLY, datetime(2026, 11, 23, 6, 59)) == datetime(2026, 11, 23, 7, 0)
+    assert in_blackout(NIGHTLY, datetime(2026, 11, 23, 7, 0)) is None
+    assert in_blackout(NIGHTLY, datetime(2026, 11, 23, 15, 0)) is None
+    # Summer time moves the window in UTC: 23:30 EDT is 03:30 UTC.
+    assert in_blackout(NIGHTLY, datetime(2026, 7, 1, 3, 30)) == datetime(2026, 7, 1, 6, 0)
+    assert in_blackout(None, datetime(2026, 7, 1, 3, 30)) is None
+
+
+def _jobs(status=ConnectionStatus.TESTING.value):
+    conn = factories.connection(factories.client(), status=status)
+    jobs = {t: ensure_job(conn, t, schedule_seconds=60, enabled=True) for t in ("companies", "contacts")}
+    db.session.commit()
+    return conn, jobs
+
+
+def test_lease_is_exclusive_and_renewable(app):
+    _, jobs = _jobs()
+    jobs["contacts"].depends_on = None
+    db.session.commit()
+    first = claim_due("worker-a")
+    assert set(first) == {jobs["companies"].id, jobs["contacts"].id}
+    assert claim_due("worker-b") == []  # both leased
+    assert renew(jobs["contacts"].id, "worker-a") and not renew(jobs["contacts"].id, "worker-b")
+    release(jobs["contacts"].id, "worker-a")
+    db.session.expire_all()
+    job = db.session.get(IntegrationSyncJob, jobs["contacts"].id)
+    assert job.lease_owner is None and job.next_run_at > utcnow() + timedelta(seconds=50)
+
+
+def test_expired_lease_is_recovered(app):
+    _, jobs = _jobs()
+    db.session.execute(sa.update(IntegrationSyncJob).values(
+        lease_owner="dead-worker", lease_expires_at=utcnow() - timedelta(seconds=1), depends_on=None))
+    db.session.commit()
+    assert len(claim_due("worker-b")) == 2
+
+
+def test_companies_run_before_contacts(app):
+    _, jobs = _jobs()
+    assert claim_due("w") == [jobs["companies"].id]  # contacts wait for a companies success
+    release(jobs["companies"].id, "w")
+    db.session.execute(sa.update(IntegrationSyncJob).where(IntegrationSyncJob.id == jobs["companies"].id)
+                       .values(last_success_at=utcnow()))
+    db.session.commit()
+    assert claim_due("w") == [jobs["contacts"].id]
+
+
+def test_blackout_postpones_instead_of_running(app, monkeypatch):
+    _, jobs = _jobs()
+    always = {"start": "00:00", "end": "23:59", "timezone": "UTC"}
+    for job in jobs.values():
+        job.blackout, job.depends_on = always, None
+    db.session.commit()
+    assert claim_due("w") == []
+    db.session.expire_all()
+    assert all(db.session.get(IntegrationSyncJob, j.id).next_run_at > utcnow() for j in jobs.values())
+
+
+def test_draft_and_paused_connections_are_not_scheduled(app):
+    _jobs(status=ConnectionStatus.DRAFT.value)
+    _jobs(status=ConnectionStatus.PAUSED.value)
+    assert claim_due("w") == []
+
+
+def test_sync_cli_prints_a_summary(app, runner, sandbox):
+    conn = factories.hubspot_connection(sandbox.url, sandbox.token)
+    db.session.commit()
+    result = runner.invoke(args=["sync", "run", str(conn.id), "--object", "contacts", "--limit", "50"])
+    assert result.exit_code == 0, result.output
+    assert "contacts" in result.output and "seen" in result.output
+    summary = result.output.strip().splitlines()[-1].split()
+    assert summary[0] == "contacts" and summary[2] == "50"
+    missing = runner.invoke(args=["sync", "run", "99999"])
+    assert missing.exit_code != 0 and "No connection 99999" in missing.output
