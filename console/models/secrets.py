@@ -38,6 +38,14 @@ class SecretFields:
         setattr(self, f"{name}_enc", get_vault().encrypt(value, self._aad(name)))
         setattr(self, f"{name}_hint", secret_hint(hint_source or value))
 
+    @classmethod
+    def sealed(cls, row_id: int, name: str, value: str, vault, hint_source: str | None = None) -> dict[str, str]:
+        """Column values for a secret of row `row_id`, computed without an ORM instance or session,
+        so any thread can call it with a vault it was handed."""
+        assert name in cls.__secrets__, name
+        return {f"{name}_enc": vault.encrypt(value, f"{cls.__tablename__}.{name}.{row_id}"),
+                f"{name}_hint": secret_hint(hint_source or value)}
+
     def get_secret(self, name: str) -> str | None:
         assert name in self.__secrets__, name
         token = getattr(self, f"{name}_enc")

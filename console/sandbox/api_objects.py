@@ -10,7 +10,7 @@ from .errors import ApiError, not_found, validation
 from .schema import TYPE_IDS
 from .search import SearchError, parse_body, search
 from .state import state
-from .store import Record, iso, singular
+from .store import Record, singular
 from .validation import check_properties, property_errors
 from .access import require_scope
 
@@ -102,7 +102,7 @@ def get_object(object_type: str, record_id: str):
     require_scope(t, write=False)
     rec = state().portal.get(t, record_id, request.args.get("idProperty"), _bool_arg("archived"))
     if rec is None:
-        raise not_found(f"Object not found.  objectId are usually numeric.")
+        raise not_found("Object not found.  objectId are usually numeric.")
     return jsonify(rec.to_api(t, _props_arg()))
 
 
@@ -257,5 +257,3 @@ def search_objects(object_type: str):
         out["paging"] = {"next": {"after": str(nxt)}}
     return jsonify(out)
 
-
-__all__ = ["bp", "iso"]

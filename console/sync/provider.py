@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+
+import sqlalchemy as sa
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -14,6 +16,7 @@ from ..connectors.hubspot.client import CallStats, HubSpotClient
 from ..connectors.hubspot.ratelimit import limiter_for
 from ..connectors.hubspot.streams import HubSpotStream
 from ..extensions import db
+from ..security.vault import get_vault
 from ..mapping.mapper import Reference
 from ..models import IntegrationConnection, IntegrationProviderAccount
 from ..models.base import utcnow
@@ -55,14 +58,18 @@ def _token_provider(account: IntegrationProviderAccount) -> TokenProvider:
     if "token" in creds:
         return PrivateAppToken(creds["token"])
 
+    vault, engine, account_id = get_vault(), db.engines[None], account.id
+
     def store(tokens: OAuthTokens) -> None:
-        # A rotated refresh token must never live only in memory: encrypt and commit it now.
-        account.set_secret("credentials", json.dumps({"access_token": tokens.access_token,
-                                                      "refresh_token": tokens.refresh_token,
-                                                      "expires_at": tokens.expires_at}),
-                           hint_source=tokens.refresh_token)
-        account.token_expires_at = datetime.fromtimestamp(tokens.expires_at, timezone.utc).replace(tzinfo=None)
-        db.session.commit()
+        """A rotated refresh token must never live only in memory: encrypt and commit it at once.
+        Runs on whichever thread fetched (the prefetcher), so it uses its own connection."""
+        doc = json.dumps({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
+                          "expires_at": tokens.expires_at})
+        values = IntegrationProviderAccount.sealed(account_id, "credentials", doc, vault, tokens.refresh_token)
+        values["token_expires_at"] = datetime.fromtimestamp(tokens.expires_at, timezone.utc).replace(tzinfo=None)
+        with engine.begin() as conn:
+            conn.execute(sa.update(IntegrationProviderAccount.__table__)
+                         .where(IntegrationProviderAccount.__table__.c.id == account_id).values(**values))
 
     return OAuthTokenProvider(account.base_url or "https://api.hubapi.com", account.oauth_client_id or "",
                               account.get_secret("client_secret") or "",

@@ -4,13 +4,11 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
-from datetime import timedelta
 from typing import Callable, Iterator
 
 import sqlalchemy as sa
 
-from ..choices import ConnectionStatus, ErrorStatus, RunKind, RunStatus
+from ..choices import ErrorStatus, RunKind, RunStatus
 from ..connectors.base import AuthExpired, ConnectorError, Page
 from ..extensions import db
 from ..mapping.defaults import SOURCE_LABEL
@@ -43,7 +41,6 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
     job = db.session.get(IntegrationSyncJob, run.job_id)
     connection = db.session.get(IntegrationConnection, run.connection_id)
     tally = Tally(keep_outcomes=keep_outcomes or run.dry_run)
-    started = time.monotonic()
     session = None
     try:
         session = open_session(connection, **(client_options or {}))
@@ -56,24 +53,24 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
         cursor = None if full else job.cursor
         for page in prefetch(stream.pages(cursor, run.record_limit)):
             writer.apply(page, None if run.dry_run else job)
-            _account(run, session, started)
+            _account(run, session)
             if progress:
                 progress(run)
         if not run.dry_run and run.kind != RunKind.TEST_BATCH:
             _retry_failed(connection, job, writer, session)
         mark_credentials(connection, ok=True)
-        _finish(run, job, tally, session, started, None)
+        _finish(run, job, tally, session, None)
     except AuthExpired as exc:
         db.session.rollback()
         mark_credentials(connection, ok=False, error=str(exc))
-        _finish(run, job, tally, session, started, str(exc))
+        _finish(run, job, tally, session, str(exc))
     except ConnectorError as exc:
         db.session.rollback()
-        _finish(run, job, tally, session, started, str(exc))
+        _finish(run, job, tally, session, str(exc))
     except Exception as exc:  # a bug or a database failure: record it, never leave the run "running"
         db.session.rollback()
         log.exception("sync run %s failed", run.id)
-        _finish(run, job, tally, session, started, f"Internal error: {type(exc).__name__}")
+        _finish(run, job, tally, session, f"Internal error: {type(exc).__name__}")
     return tally
 
 
@@ -118,13 +115,13 @@ def _eligibility_fields(job: IntegrationSyncJob) -> list[str]:
     return [c["field"] for c in (job.eligibility or []) if isinstance(c, dict) and c.get("field")]
 
 
-def _account(run: IntegrationSyncRun, session, started: float) -> None:
+def _account(run: IntegrationSyncRun, session) -> None:
     if session is not None:
         run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
     db.session.commit()
 
 
-def _finish(run, job, tally: Tally, session, started: float, error: str | None) -> None:
+def _finish(run, job, tally: Tally, session, error: str | None) -> None:
     run = db.session.merge(run)
     run.seen, run.created, run.updated = tally.seen, tally.created, tally.updated
     run.unchanged, run.duplicate, run.failed = tally.unchanged, tally.duplicate, tally.failed
@@ -183,9 +180,3 @@ def ensure_job(connection: IntegrationConnection, object_type: str, schedule_sec
         db.session.flush()
     return job
 
-
-def due_after(job: IntegrationSyncJob):
-    return utcnow() + timedelta(seconds=job.schedule_seconds)
-
-
-__all__ = ["ConnectionStatus", "ensure_job", "execute", "start_run"]

@@ -13,7 +13,7 @@ from console.choices import CredentialStatus, ErrorStatus, RunStatus
 from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
 from console.models import (CrmLead, CrmLeadEvent, IntegrationNormalizedEvent, IntegrationRawEvent,
-                            IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun)
+                            IntegrationSyncError, IntegrationSyncJob)
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
 from console.sync.runner import ensure_job, execute, start_run
@@ -172,12 +172,31 @@ def test_oauth_refresh_before_expiry_rotation_and_revocation(app):
         db.session.commit()
         run = sync(job)
         assert run.status in ("succeeded", "partial"), run.error_message
+        db.session.commit()  # end our snapshot: the refresh was written on its own connection
         db.session.refresh(account)
         stored = json.loads(account.get_secret("credentials"))
         assert stored["access_token"] != tokens["access_token"]
         assert stored["refresh_token"] != tokens["refresh_token"]  # the rotated one, kept encrypted
         assert tokens["refresh_token"] not in account.credentials_enc
         assert account.credentials_status == CredentialStatus.VALID.value
+
+        # Short-lived tokens: refreshes happen mid-run on the prefetching thread and are stored at once.
+        requests.put(f"{sb.url}/_sandbox/oauth", json={"access_ttl": 301})
+        requests.post(f"{sb.url}/_sandbox/changes", json={"create": 500})
+        requests.post(f"{sb.url}/_sandbox/tokens/expire")  # the next call gets a 401, refreshes, then
+        before = stored["refresh_token"]                    # 301 s tokens need refreshing again within 1 s
+        sb.state.faults.set_rules([FaultRule("slow", delay=0.4, endpoint="/crm/v3/objects/contacts")])
+        db.session.execute(sa.update(IntegrationSyncJob).where(IntegrationSyncJob.id == job.id).values(cursor=None))
+        db.session.commit()
+        again = sync(job)
+        sb.state.faults.set_rules([])
+        assert again.status in ("succeeded", "partial"), again.error_message
+        db.session.commit()
+        db.session.refresh(account)
+        stored = json.loads(account.get_secret("credentials"))
+        assert stored["refresh_token"] != before
+        assert requests.get(f"{sb.url}/oauth/v1/refresh-tokens/{stored['refresh_token']}").status_code == 200
+        requests.put(f"{sb.url}/_sandbox/oauth", json={"access_ttl": 1800})
 
         # Revoked: the refresh fails, the run fails with a clear message, the credentials are marked.
         requests.delete(f"{sb.url}/oauth/v1/refresh-tokens/{stored['refresh_token']}")
