@@ -78,9 +78,21 @@ def app(tmp_path, sqlite_template) -> Iterator[Flask]:
 
     with app.app_context():
         yield app
+        db.session.rollback()
+        _assert_runs_balance()
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
+
+
+def _assert_runs_balance() -> None:
+    """The accounting invariant, checked on every sync run any test produced."""
+    from console.models import IntegrationSyncRun
+
+    for run in db.session.scalars(sa.select(IntegrationSyncRun)):
+        assert run.buckets_balance, (f"run {run.id}: seen {run.seen} != created {run.created} + updated "
+                                     f"{run.updated} + unchanged {run.unchanged} + duplicate {run.duplicate} "
+                                     f"+ failed {run.failed}")
 
 
 @pytest.fixture

@@ -84,3 +84,21 @@ def test_init_creates_providers_and_admin(app, runner, monkeypatch):
     assert result.exit_code == 0, result.output
     admin = db.session.scalar(sa.select(User).where(User.email == "boss@example.com"))
     assert admin.role == "admin" and admin.check_password("first admin password")
+
+
+def test_healthz_reports_the_scheduler_heartbeat(app, client):
+    from datetime import timedelta
+
+    from console.models.base import utcnow
+
+    class FakeDispatcher:  # only the heartbeat attribute is read; the real one is tested elsewhere
+        last_tick = utcnow()
+
+    app.extensions["dispatcher"] = FakeDispatcher()
+    try:
+        assert client.get("/healthz").get_json()["checks"]["scheduler"] == "ok"
+        FakeDispatcher.last_tick = utcnow() - timedelta(minutes=5)
+        resp = client.get("/healthz")
+        assert resp.status_code == 503 and resp.get_json()["checks"]["scheduler"] == "stalled"
+    finally:
+        del app.extensions["dispatcher"]
