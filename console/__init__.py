@@ -45,6 +45,11 @@ def create_app(config: Mapping[str, Any] | None = None, env: Mapping[str, str] |
     app.config.update(load_settings(app.instance_path, env))
     app.config.update(config or {})
 
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
     _register_blueprints(app)
     _register_hooks(app)

@@ -89,6 +89,9 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
         # Serving processes run the sync dispatcher (started on the first request, so CLI commands
         # never do); off leaves scheduling to `flask jobs run`.
+        # Behind N trusted reverse proxies, take the client address from X-Forwarded-For (throttling
+        # and the audit log key on it); 0 trusts no header.
+        "PROXY_HOPS": int(env.get("CONSOLE_PROXY_HOPS", 0)),
         "SCHEDULER_ENABLED": env.get("CONSOLE_SCHEDULER", "on") == "on",
         "SCHEDULER_INTERVAL_SECONDS": float(env.get("CONSOLE_SCHEDULER_INTERVAL", 5)),
         "SYNC_WORKERS": int(env.get("CONSOLE_SYNC_WORKERS", 2)),

@@ -1,6 +1,7 @@
 """Sign-in, throttling, sessions, CSRF and security headers."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from console.extensions import db
@@ -149,3 +150,26 @@ def test_htmx_is_served_locally(client):
     resp = client.get("/static/vendor/htmx-2.0.11.min.js")
     assert resp.status_code == 200 and b"htmx" in resp.data
     resp.close()
+
+
+@pytest.mark.parametrize("hops,expected", [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_forwarded_address_is_trusted_only_behind_configured_proxies(tmp_path, sqlite_template, hops, expected):
+    import shutil
+
+    from ..conftest import TEST_DATABASE_URL, build_app
+
+    if TEST_DATABASE_URL:
+        pytest.skip("configuration only: covered by the SQLite run")
+    for name in ("console.db", "traffic.db"):
+        shutil.copy(sqlite_template / name, tmp_path / name)
+    app = build_app(tmp_path, f"sqlite:///{tmp_path}/console.db", f"sqlite:///{tmp_path}/traffic.db",
+                    PROXY_HOPS=hops)
+    with app.app_context():
+        http = app.test_client()
+        token = csrf_token(http)
+        http.post("/login", data={"email": "a@example.com", "password": "x", "csrf_token": token},
+                  headers={"X-Forwarded-For": "203.0.113.9"})
+        assert db.session.scalar(sa.select(LoginAttempt.address)) == expected
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
