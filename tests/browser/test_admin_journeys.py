@@ -26,6 +26,7 @@ def test_admin_creates_renames_and_archives_a_client_without_reloading(live_serv
     page.fill("#client-form input[name=name]", "Harbour Physio")
     page.click("#client-form button[type=submit]")
     page.wait_for_selector("#client-table td:has-text('Harbour Physio')")
+    db.session.commit()  # new snapshot: the server wrote on its own connection (MariaDB: REPEATABLE READ)
     client = db.session.scalar(sa.select(Client).where(Client.name == "Harbour Physio"))
     assert client is not None
 
@@ -41,7 +42,7 @@ def test_admin_creates_renames_and_archives_a_client_without_reloading(live_serv
     assert page.evaluate("window.__noReload") is True
     assert page.console_errors == []  # no CSP violations, no script errors
 
-    db.session.expire_all()
+    db.session.commit()
     actions = set(db.session.scalars(sa.select(EventAdminAction.action)))
     assert {"client.created", "client.renamed", "client.archived"} <= actions
     page.goto(f"{live_server}/admin/audit?action=client.")
