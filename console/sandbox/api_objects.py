@@ -58,7 +58,15 @@ def _batch_inputs(body) -> list:
         raise validation("The request body must contain an 'inputs' array.")
     if len(inputs) > MAX_BATCH:
         raise validation(f"Batch input size is limited to {MAX_BATCH}; got {len(inputs)}.")
+    if not all(isinstance(item, dict) for item in inputs):
+        raise validation("Each batch input must be a JSON object.")
     return inputs
+
+
+def _missing_ids_error(missing: list[str], message: str) -> list[dict]:
+    """The 207 error entry HubSpot returns for ids it could not find (empty when none)."""
+    return [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": message,
+             "context": {"ids": missing}}] if missing else []
 
 
 def _batch_response(results: list[dict], errors: list[dict], status_ok: int) -> Response:
@@ -157,11 +165,10 @@ def batch_read(object_type: str):
     id_prop, props = body.get("idProperty"), body.get("properties") or None
     found, missing = [], []
     for item in inputs:
-        rec = state().portal.get(t, (item or {}).get("id"), id_prop, bool(body.get("archived")))
-        (found.append(rec.to_api(t, props)) if rec else missing.append(str((item or {}).get("id"))))
-    errors = [{"status": "error", "category": "OBJECT_NOT_FOUND",
-               "message": f"Could not get some {singular(t).upper()} objects, they may be deleted or not exist. "
-                          "Check that ids are valid.", "context": {"ids": missing}}] if missing else []
+        rec = state().portal.get(t, item.get("id"), id_prop, bool(body.get("archived")))
+        (found.append(rec.to_api(t, props)) if rec else missing.append(str(item.get("id"))))
+    errors = _missing_ids_error(missing, f"Could not get some {singular(t).upper()} objects, they may be deleted "
+                                         "or not exist. Check that ids are valid.")
     return _batch_response(found, errors, 200)
 
 
@@ -170,9 +177,9 @@ def batch_create(object_type: str):
     t = object_type_of(object_type)
     require_scope(t, write=True)
     inputs = _batch_inputs(_json())
-    problems = [(i, property_errors(t, (item or {}).get("properties") or {})) for i, item in enumerate(inputs)]
+    problems = [(i, property_errors(t, item.get("properties") or {})) for i, item in enumerate(inputs)]
     bad = [(i, errs) for i, errs in problems if errs]
-    traced = all((item or {}).get("objectWriteTraceId") for item in inputs)
+    traced = all(item.get("objectWriteTraceId") for item in inputs)
     if bad and not traced:
         raise validation("Property values were not valid", [e for _, errs in bad for e in errs])
     results, errors = [], []
@@ -195,7 +202,7 @@ def batch_update(object_type: str):
     body = _json()
     inputs = _batch_inputs(body)
     for item in inputs:
-        check_properties(t, (item or {}).get("properties") or {})
+        check_properties(t, item.get("properties") or {})
     results, missing = [], []
     for item in inputs:
         rec = state().portal.get(t, item.get("id"), body.get("idProperty") or item.get("idProperty"))
@@ -204,9 +211,7 @@ def batch_update(object_type: str):
             continue
         state().portal.update(t, rec, item.get("properties") or {})
         results.append(rec.to_api(t, list((item.get("properties") or {}).keys()) or None))
-    errors = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not update some objects.",
-               "context": {"ids": missing}}] if missing else []
-    return _batch_response(results, errors, 200)
+    return _batch_response(results, _missing_ids_error(missing, "Could not update some objects."), 200)
 
 
 @bp.post("/crm/v3/objects/<object_type>/batch/upsert")
@@ -215,7 +220,7 @@ def batch_upsert(object_type: str):
     require_scope(t, write=True)
     inputs = _batch_inputs(_json())
     for item in inputs:
-        check_properties(t, (item or {}).get("properties") or {})
+        check_properties(t, item.get("properties") or {})
         if not item.get("idProperty") or not item.get("id"):
             raise validation("Each upsert input needs 'id' and 'idProperty'.")
     results = []
@@ -237,7 +242,7 @@ def batch_archive(object_type: str):
     t = object_type_of(object_type)
     require_scope(t, write=True)
     for item in _batch_inputs(_json()):
-        rec = state().portal.get(t, (item or {}).get("id"))
+        rec = state().portal.get(t, item.get("id"))
         if rec is not None:
             state().portal.archive(t, rec)
     return Response(status=204)

@@ -255,6 +255,9 @@ def test_batch_create_207_with_trace_ids_and_400_without(sandbox):
     assert resp.status_code == 400 and resp.json()["errors"][0]["code"] == "PROPERTY_DOESNT_EXIST"
     too_many = requests.post(url, json={"inputs": [strip(good)] * 101}, headers=auth(sandbox))
     assert too_many.status_code == 400
+    not_objects = requests.post(f"{sandbox.url}/crm/v3/objects/deals/batch/update", json={"inputs": ["1", 2]},
+                                headers=auth(sandbox))
+    assert not_objects.status_code == 400 and "must be a JSON object" in not_objects.json()["message"]
 
 
 def test_single_object_crud(sandbox):
