@@ -21,6 +21,15 @@ class Tally:
         if self.keep_outcomes:
             self.outcomes.append((external_id, bucket, reason))
 
+    def snapshot(self) -> tuple[int, ...]:
+        return tuple(getattr(self, b) for b in BUCKETS) + (len(self.outcomes),)
+
+    def restore(self, snap: tuple[int, ...]) -> None:
+        """Forget counts of a page whose transaction rolled back: only committed records count."""
+        for bucket, value in zip(BUCKETS, snap):
+            setattr(self, bucket, value)
+        del self.outcomes[snap[-1]:]
+
     @property
     def seen(self) -> int:
         return sum(getattr(self, b) for b in BUCKETS)

@@ -100,11 +100,20 @@ class PageWriter:
     # ---- writing ------------------------------------------------------------------------------
     def apply(self, page: Page, cursor_target: Any | None) -> list[Decision]:
         decisions = self.decide(page.records)
+        before = self.tally.snapshot()
         for d in decisions:
             self.tally.add(d.record.external_id, d.bucket, d.reason)
         if self.dry_run:
             db.session.rollback()
             return decisions
+        try:
+            self._write(page, decisions, cursor_target)
+        except BaseException:
+            self.tally.restore(before)
+            raise
+        return decisions
+
+    def _write(self, page: Page, decisions: list[Decision], cursor_target: Any | None) -> None:
         self._write_traffic(decisions)
         self._load_open_errors([d.record.external_id for d in decisions])
         self._events: list[dict] = []
@@ -118,7 +127,6 @@ class PageWriter:
             cursor_target.cursor = page.cursor
         self._store_counts()
         db.session.commit()
-        return decisions
 
     def _insert_leads(self, created: list[Decision]) -> None:
         """New leads in one multi-row INSERT … RETURNING (their ids feed the 'created' events)."""

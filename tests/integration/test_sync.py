@@ -283,3 +283,26 @@ def test_deals_map_stage_labels_currency_and_events(app, big_sandbox):
     assert inc.updated == 1
     kinds = set(db.session.scalars(sa.select(CrmLeadEvent.kind).where(CrmLeadEvent.run_id == inc.id)))
     assert "stage_changed" in kinds
+
+
+def test_a_page_that_fails_to_write_is_not_counted(app, big_sandbox, monkeypatch):
+    from console.sync import pipeline
+
+    conn = factories.hubspot_connection(big_sandbox.url, big_sandbox.token)
+    job = ensure_job(conn, "contacts")
+    db.session.commit()
+    calls = {"n": 0}
+    real = pipeline.PageWriter._insert_leads
+
+    def fail_third_page(self, created):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("database went away")
+        return real(self, created)
+
+    monkeypatch.setattr(pipeline.PageWriter, "_insert_leads", fail_third_page)
+    run = sync(job)
+    assert run.status == RunStatus.FAILED.value and "RuntimeError" in run.error_message
+    stored = leads(conn.id)
+    assert run.seen == 200 and run.created == len(stored)  # two committed pages, nothing more
+    assert job.cursor is not None and job.cursor["mode"] == "backfill"
