@@ -81,9 +81,10 @@ def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .home import bp as home_bp
-    from .portal import bp as portal_bp
+    from .portal import bp as portal_bp, preview_bp
+    from .reports import bp as reports_bp
 
-    for bp in (auth_bp, home_bp, admin_bp, portal_bp, health.bp):
+    for bp in (auth_bp, home_bp, admin_bp, portal_bp, preview_bp, reports_bp, health.bp):
         app.register_blueprint(bp)
 
 
@@ -162,6 +163,11 @@ def _register_hooks(app: Flask) -> None:
         from . import choices
 
         return {"choices": choices}
+
+    from .metrics.cards import format_change, format_value
+
+    app.add_template_filter(format_value, "metric_value")
+    app.add_template_filter(format_change, "metric_change")
 
 
 def _error_page(code: int, message: str):

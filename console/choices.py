@@ -138,6 +138,18 @@ class NoteStatus(Choice):
     WITHDRAWN = ("withdrawn", "Withdrawn", "warn")
 
 
+class MetricStatus(Choice):
+    ON_TRACK = ("on_track", "On track", "good")
+    NEEDS_ATTENTION = ("needs_attention", "Needs attention", "warn")
+    STALE = ("stale", "Data is stale", "bad")
+    NO_DATA = ("no_data", "No data yet", "neutral")
+
+
+class AutomationKind(Choice):
+    AFTER_SYNC = ("metrics_after_sync", "Metrics after a sync")
+    ON_DEMAND = ("metrics_on_demand", "Metrics on demand")
+
+
 class AlertSeverity(Choice):
     INFO = ("info", "Info", "info")
     WARNING = ("warning", "Warning", "warn")

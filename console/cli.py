@@ -108,6 +108,9 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
         _print_demo(facts)
     if serve:
         sandbox = _start_demo_sandbox(facts["sandbox"]["private_app_token"], sandbox_port)
+        from .demo import prime_reports
+
+        click.echo(prime_reports(facts["sandbox"]["synced_connection_id"]))
         app = current_app._get_current_object()
         if app.config["SCHEDULER_ENABLED"] and "scheduler" not in app.extensions:
             from jobs.scheduler import start_scheduler

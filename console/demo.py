@@ -132,3 +132,38 @@ def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
         "sandbox": {"url": sandbox_url, "private_app_token": sandbox_token(), "portal_id": "62515",
                     "synced_connection_id": connections[0].id},
     }
+
+
+def prime_reports(connection_id: int) -> str:
+    """First syncs of the demo connection from the running sandbox, its baselines, and a published note,
+    so the portal has real cards from the first click. Skipped once the connection has baselines."""
+    from .choices import NoteStatus
+    from .metrics import baselines, notes
+    from .models import ReportNote
+    from .sync.runner import ensure_job, execute, start_run
+
+    conn = db.session.get(IntegrationConnection, connection_id)
+    if baselines.active(conn.id):
+        return "Demo report already primed."
+    admin = db.session.scalar(sa.select(User).where(User.email == USERS[0][0]))
+    for object_type in ("deals", "contacts"):
+        job = ensure_job(conn, object_type)
+        for _ in range(2):  # a full backfill, then an incremental pass (the backfill may be partial)
+            run = start_run(job, "backfill" if job.cursor is None else "manual", user_id=admin.id)
+            execute(run)
+            db.session.refresh(run)
+            if baselines.refusal(run, conn) is None:
+                baselines.capture(conn, run, admin)
+                break
+    if not conn.client_explanation:
+        conn.client_explanation = ("Your CRM's leads and deals are copied here every minute so we can report "
+                                   "on ownership, follow-ups, lead sources and the open pipeline.")
+        conn.next_action = "Review the unassigned leads together at the next monthly meeting."
+    if not db.session.scalar(sa.select(ReportNote).where(ReportNote.connection_id == conn.id)):
+        note = notes.create(conn, admin, "Reporting is connected",
+                            "The baseline below is the starting point we will measure progress against.")
+        if note.status == NoteStatus.DRAFT:
+            notes.publish(note, admin)
+    db.session.commit()
+    kept = baselines.active(conn.id)
+    return f"Demo report primed: {len(kept)} baselines from the first complete syncs, one published note."

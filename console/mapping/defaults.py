@@ -47,6 +47,7 @@ DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
                   {"currency_field": "deal_currency_code", "base": "CAD", "rates": {"CAD": "1", "USD": "1.37"}}),
         FieldSpec("pipeline", "pipeline", "pipeline_label"),
         FieldSpec("dealstage", "deal_stage", "stage_label", required=True),
+        FieldSpec("dealstage", "deal_state", "stage_state"),
         *_COMMON_TAIL,
         FieldSpec("hs_lastmodifieddate", "provider_updated_at", "datetime_utc"),
     ],

@@ -13,7 +13,7 @@ from ..models.base import utcnow
 from .transforms import TRANSFORMS, MappingFailure, decimal
 
 LEAD_FIELDS = {"email", "first_name", "last_name", "phone", "company_name", "lifecycle_stage", "lead_status",
-               "owner_external_id", "owner_name", "deal_name", "pipeline", "deal_stage", "amount", "currency",
+               "owner_external_id", "owner_name", "deal_name", "pipeline", "deal_stage", "deal_state", "amount", "currency",
                "amount_base", "source_attribution", "next_activity_at", "provider_created_at",
                "provider_updated_at"}
 
@@ -35,6 +35,7 @@ class Reference:
     owners: dict[str, str] = field(default_factory=dict)
     pipelines: dict[str, str] = field(default_factory=dict)
     stages: dict[str, str] = field(default_factory=dict)
+    stage_states: dict[str, str] = field(default_factory=dict)  # stage id -> open | won | lost
 
 
 @dataclass
@@ -110,6 +111,12 @@ def _apply(rule: FieldRule, props: dict, spec: MappingSpec) -> Any:
         if text not in table:
             raise MappingFailure(rule.target, "unknown_stage", f"{rule.target}: '{text[:60]}' is not a known stage")
         return table[text]
+    if t == "stage_state":
+        if text is None:
+            return None
+        if text not in spec.reference.stage_states:
+            raise MappingFailure(rule.target, "unknown_stage", f"{rule.target}: '{text[:60]}' is not a known stage")
+        return spec.reference.stage_states[text]
     if t == "currency_convert":
         amount = decimal(raw, rule.target, {})
         if amount is None:

@@ -91,5 +91,6 @@ TRANSFORMS: dict[str, Callable[[Any, str, dict], Any]] = {
     "decimal": decimal,
 }
 # Transforms needing context (enum tables, reference data, other fields) live in mapper.py.
-CONTEXT_TRANSFORMS = {"enum", "owner_name", "stage_label", "pipeline_label", "currency_convert", "concat", "split"}
+CONTEXT_TRANSFORMS = {"enum", "owner_name", "stage_label", "stage_state", "pipeline_label", "currency_convert",
+                      "concat", "split"}
 ALL_TRANSFORMS = sorted(set(TRANSFORMS) | CONTEXT_TRANSFORMS)

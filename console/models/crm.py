@@ -39,6 +39,7 @@ class CrmLead(TimestampMixin, db.Model):
     deal_name: Mapped[str | None] = mapped_column(sa.String(200))
     pipeline: Mapped[str | None] = mapped_column(sa.String(120))
     deal_stage: Mapped[str | None] = mapped_column(sa.String(120))
+    deal_state: Mapped[str | None] = mapped_column(sa.String(8))  # open | won | lost, from the stage
     amount: Mapped[Decimal | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(sa.String(3))
     amount_base: Mapped[Decimal | None] = mapped_column(Money)

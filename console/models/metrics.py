@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import NoteStatus
 from ..extensions import db
@@ -49,6 +49,8 @@ class MetricBaseline(CreatedMixin, db.Model):
     captured_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(sa.String(500))
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    captured_by: Mapped["User | None"] = relationship()  # noqa: F821  (accounts.User)
 
 
 class MetricSnapshot(CreatedMixin, db.Model):

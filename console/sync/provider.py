@@ -47,7 +47,18 @@ class ProviderSession:
             ref.pipelines[pipeline["id"]] = pipeline["label"]
             for stage in pipeline.get("stages", []):
                 ref.stages[stage["id"]] = stage["label"]
+                ref.stage_states[stage["id"]] = stage_state(stage.get("metadata") or {})
         return ref
+
+
+def stage_state(metadata: dict) -> str:
+    """HubSpot marks closed stages with isClosed; a closed stage's probability tells won from lost."""
+    if str(metadata.get("isClosed", "false")).lower() != "true":
+        return "open"
+    try:
+        return "won" if float(metadata.get("probability") or 0) > 0 else "lost"
+    except ValueError:
+        return "lost"
 
 
 def _token_provider(account: IntegrationProviderAccount) -> TokenProvider:

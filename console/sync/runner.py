@@ -13,6 +13,7 @@ from ..connectors.base import AuthExpired, ConnectorError, Page
 from ..extensions import db
 from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import ensure_default_mappings, load_spec
+from ..metrics.snapshots import after_run
 from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import utcnow
 from ..security.redact import redact_text
@@ -71,6 +72,9 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
         db.session.rollback()
         log.exception("sync run %s failed", run.id)
         _finish(run, job, tally, session, f"Internal error: {type(exc).__name__}")
+    finished = db.session.get(IntegrationSyncRun, run.id)
+    if finished is not None:
+        after_run(finished)
     return tally
 
 

@@ -1,0 +1,95 @@
+"""Baselines: captured once from a complete, successful sync; never overwritten by later syncs.
+
+Re-baselining is an admin action with a reason: the old baseline is kept (superseded), both are audited.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from .. import audit
+from ..choices import RunKind, RunStatus
+from ..extensions import db
+from ..models import IntegrationConnection, IntegrationSyncRun, MetricBaseline, MetricSnapshot, User
+from ..models.base import utcnow
+from .definitions import METRICS
+from .snapshots import snapshot_for_run
+
+
+class BaselineRefused(Exception):
+    """The run cannot be a baseline; the message says why, in words an owner can act on."""
+
+
+def refusal(run: IntegrationSyncRun, connection: IntegrationConnection) -> str | None:
+    if run.connection_id != connection.id:
+        return "That run belongs to another connection."
+    if run.kind == RunKind.TEST_BATCH or run.dry_run:
+        return "A test batch is a dry run that writes no records; capture the baseline from a real sync."
+    if run.status == RunStatus.PARTIAL:
+        return f"The run is partial: {run.failed:,} of {run.seen:,} records failed. Fix or resolve them, then sync again."
+    if run.status != RunStatus.SUCCEEDED:
+        return f"The run did not complete ({RunStatus.label_of(run.status).lower()})."
+    if run.record_limit:
+        return f"The run was limited to {run.record_limit:,} records, so it is not a complete picture."
+    if not any(m.object_type == run.object_type for m in METRICS):
+        return f"No client metric is read from {run.object_type}."
+    if snapshot_for_run(run.id) is None:
+        return "No metric values were recorded after this run; run a full sync, then capture from it."
+    return None
+
+
+def active(connection_id: int) -> dict[str, MetricBaseline]:
+    rows = db.session.scalars(sa.select(MetricBaseline).where(
+        MetricBaseline.connection_id == connection_id, MetricBaseline.superseded_at.is_(None)))
+    return {b.metric_key: b for b in rows}
+
+
+def history(connection_id: int) -> list[MetricBaseline]:
+    return list(db.session.scalars(sa.select(MetricBaseline).where(MetricBaseline.connection_id == connection_id)
+                                   .order_by(MetricBaseline.id.desc())))
+
+
+def candidate_runs(connection_id: int, limit: int = 15) -> list[IntegrationSyncRun]:
+    """Recent finished runs, newest first, for the owner to pick from (refused ones say why)."""
+    return list(db.session.scalars(sa.select(IntegrationSyncRun).where(
+        IntegrationSyncRun.connection_id == connection_id, IntegrationSyncRun.finished_at.isnot(None),
+    ).order_by(IntegrationSyncRun.id.desc()).limit(limit)))
+
+
+def capture(connection: IntegrationConnection, run: IntegrationSyncRun, user: User,
+            reason: str | None = None, replace: bool = False) -> list[MetricBaseline]:
+    """Baseline the metrics read from `run`'s object type with the values recorded right after it.
+
+    Without `replace`, a metric that already has a baseline refuses: later syncs never overwrite one."""
+    why = refusal(run, connection)
+    if why:
+        raise BaselineRefused(why)
+    if replace and not (reason or "").strip():
+        raise BaselineRefused("Re-baselining needs a reason; it is kept in the audit log.")
+    metrics = [m for m in METRICS if m.object_type == run.object_type]
+    current = active(connection.id)
+    kept = [m.title for m in metrics if m.key in current]
+    if kept and not replace:
+        raise BaselineRefused(f"A baseline already exists for {', '.join(kept)}. "
+                              "Re-baselining is an admin action with a reason.")
+    automation = snapshot_for_run(run.id)
+    values = {s.metric_key: s for s in db.session.scalars(
+        sa.select(MetricSnapshot).where(MetricSnapshot.automation_run_id == automation.id))}
+    now, created = utcnow(), []
+    for metric in metrics:
+        snap = values.get(metric.key)
+        if snap is None:
+            continue
+        old = current.get(metric.key)
+        if old is not None:
+            old.superseded_at = now
+        baseline = MetricBaseline(connection_id=connection.id, metric_key=metric.key, value=snap.value,
+                                  unit=snap.unit, period=snap.period, breakdown=snap.breakdown,
+                                  captured_from_run_id=run.id, captured_by_user_id=user.id,
+                                  reason=(reason or "").strip() or None)
+        db.session.add(baseline)
+        created.append(baseline)
+        audit.record("metrics.rebaselined" if old else "metrics.baseline_captured", connection, user,
+                     metric=metric.key, run_id=run.id, value=str(snap.value),
+                     previous=str(old.value) if old else None, reason=(reason or "").strip() or None)
+    db.session.commit()
+    return created

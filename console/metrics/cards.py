@@ -1,0 +1,139 @@
+"""What a client sees per metric: the card (source, period, unit, baseline, current, change, status,
+next action), the freshness of the data, and the CSV export of the cards. Only client-safe words and
+numbers leave this module: no raw payloads, provider ids, property names or internal error text."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ..choices import MetricStatus
+from ..extensions import db
+from ..models import IntegrationConnection, IntegrationSyncJob, MetricBaseline, MetricSnapshot
+from ..models.base import utcnow
+from . import baselines
+from .definitions import METRICS, MetricDef, assess
+from .readings import Reading
+from .snapshots import latest_snapshots
+
+
+@dataclass(frozen=True)
+class Freshness:
+    last_success_at: datetime | None
+    stale: bool
+    threshold: timedelta | None
+
+
+@dataclass
+class Card:
+    metric: MetricDef
+    source: str
+    unit: str
+    current: Decimal | None
+    as_of: datetime | None
+    baseline: MetricBaseline | None
+    status: MetricStatus
+    next_action: str
+    rows: list[dict]
+
+    @property
+    def change(self) -> Decimal | None:
+        if self.current is None or self.baseline is None:
+            return None
+        return self.current - self.baseline.value
+
+
+def freshness(connection: IntegrationConnection, now: datetime | None = None) -> Freshness:
+    """Stale when any sync feeding the metrics has not succeeded within its schedule × the monitor multiple."""
+    now = now or utcnow()
+    jobs = db.session.scalars(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == connection.id,
+        IntegrationSyncJob.object_type.in_({m.object_type for m in METRICS}))).all()
+    if not jobs:
+        return Freshness(None, False, None)
+    multiple = max(1, connection.stale_multiple or 3)
+    stale, threshold = False, None
+    for job in jobs:
+        limit = timedelta(seconds=job.schedule_seconds * multiple)
+        threshold = max(threshold or limit, limit)
+        if job.last_success_at is None or job.last_success_at < now - limit:
+            stale = True
+    successes = [j.last_success_at for j in jobs if j.last_success_at]
+    last = min(successes) if len(successes) == len(jobs) else None
+    return Freshness(last, stale, threshold)
+
+
+def build_cards(connection: IntegrationConnection, now: datetime | None = None) -> list[Card]:
+    fresh = freshness(connection, now)
+    latest = latest_snapshots(connection.id)
+    kept = baselines.active(connection.id)
+    cards = []
+    for metric in METRICS:
+        snap: MetricSnapshot | None = latest.get(metric.key)
+        base = kept.get(metric.key)
+        if snap is None:
+            reading, status, action = None, MetricStatus.NO_DATA, "Values appear after the first complete sync."
+        else:
+            reading = Reading.from_breakdown(snap.value, snap.breakdown)
+            status, action = assess(metric, reading, base.value if base else None)
+            if fresh.stale:
+                status = MetricStatus.STALE
+                action = "Your account team is restoring the data feed; these values may be out of date."
+        cards.append(Card(metric, ", ".join(reading.sources) if reading and reading.sources else "CRM",
+                          snap.unit if snap else (base.unit if base else metric.unit),
+                          snap.value if snap else None, snap.captured_at if snap else None, base, status, action,
+                          reading.rows if reading else []))
+    return cards
+
+
+def format_value(value: Decimal | str | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    if unit == "%":
+        return f"{value:,.1f}%"
+    if unit == "leads":
+        return f"{value:,.0f}"
+    return f"{unit} {value:,.0f}"
+
+
+def format_change(card: Card) -> str:
+    change = card.change
+    if change is None:
+        return "—"
+    if card.unit == "%":
+        return f"{change:+,.1f} pts"
+    if card.unit == "leads":
+        return f"{change:+,.0f}"
+    return f"{'+' if change >= 0 else '-'}{card.unit} {abs(change):,.0f}"
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """Neutralise spreadsheet formula injection: a text cell that starts like a formula is quoted."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def cards_csv(connection: IntegrationConnection, cards: list[Card]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Connection", "Metric", "Source", "Period", "Unit", "Baseline", "Baseline captured",
+                     "Current value", "Change", "Status", "Next action", "As of (UTC)"])
+    for card in cards:
+        writer.writerow([safe_cell(v) for v in (
+            connection.name, card.metric.title, card.source, card.metric.period, card.unit,
+            card.baseline.value if card.baseline else "", _date(card.baseline.created_at if card.baseline else None),
+            card.current if card.current is not None else "", format_change(card), card.status.label,
+            card.next_action, _date(card.as_of))])
+    return out.getvalue()
+
+
+def _date(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M") if dt else ""

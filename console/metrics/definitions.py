@@ -1,0 +1,91 @@
+"""What each client metric means: its words (generic, never the provider's), unit, period, and the rules
+that turn a reading and its baseline into a status and a suggested next action."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Callable
+
+from ..choices import MetricStatus
+from . import readings
+from .readings import Reading
+
+Assess = Callable[[Reading, "Decimal | None"], tuple[MetricStatus, str]]
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    key: str
+    title: str
+    description: str
+    object_type: str  # which records it reads; a baseline is captured from a run of this type
+    unit: str  # "%", "leads", or "money" (shown as the connection's base currency)
+    period: str
+    read: Callable[[int, datetime], Reading]
+    assess: Assess
+
+
+def _dropped(value: Decimal, baseline: Decimal | None, points: Decimal) -> bool:
+    return baseline is not None and value < baseline - points
+
+
+def _assess_owner(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:
+    unassigned = r.facts.get("unassigned", 0)
+    if r.value < 90 or _dropped(r.value, baseline, Decimal(5)):
+        return MetricStatus.NEEDS_ATTENTION, f"Assign an owner to the {unassigned:,} unassigned leads."
+    if unassigned:
+        return MetricStatus.ON_TRACK, f"Assign the remaining {unassigned:,} leads so none wait without an owner."
+    return MetricStatus.ON_TRACK, "Keep assigning new leads as they arrive."
+
+
+def _assess_follow_up(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:
+    overdue, none = r.facts.get("overdue", 0), r.facts.get("none", 0)
+    attention = r.value < 70 or overdue * 10 > r.total or _dropped(r.value, baseline, Decimal(5))
+    if overdue >= none and overdue:
+        action = f"Follow up on the {overdue:,} leads whose next step is overdue."
+    elif none:
+        action = f"Book a next step for the {none:,} leads that have none."
+    else:
+        action = "Keep a next step booked for every new lead."
+    return (MetricStatus.NEEDS_ATTENTION if attention else MetricStatus.ON_TRACK), action
+
+
+def _assess_source(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:
+    unknown = r.facts.get("unknown", 0)
+    if r.value < 80 or _dropped(r.value, baseline, Decimal(5)):
+        return MetricStatus.NEEDS_ATTENTION, f"Record where the {unknown:,} leads without a source came from."
+    return MetricStatus.ON_TRACK, "Keep source tracking on for new forms, campaigns and imports."
+
+
+def _assess_pipeline(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:
+    if baseline and r.value < baseline * Decimal("0.9"):
+        drop = ((baseline - r.value) * 100 / baseline).quantize(Decimal("1"))
+        return (MetricStatus.NEEDS_ATTENTION,
+                f"Open pipeline is {drop}% below the baseline: review the deals lost or stalled since then.")
+    busiest = max(r.rows, key=lambda row: row["count"], default=None)
+    if busiest:
+        return (MetricStatus.ON_TRACK,
+                f"Move the {busiest['count']:,} deals in {busiest['label']} to their next stage.")
+    return MetricStatus.ON_TRACK, "Add new opportunities as they come in."
+
+
+METRICS: tuple[MetricDef, ...] = (
+    MetricDef("open_pipeline", "Open pipeline", "The value of deals still open, by stage.", "deals", "money",
+              "Open deals now", readings.open_pipeline, _assess_pipeline),
+    MetricDef("lead_owner", "Leads with an owner", "The share of leads someone on your team is responsible for.",
+              "contacts", "%", "All current leads", readings.lead_owner, _assess_owner),
+    MetricDef("follow_up", "Leads with a next step booked",
+              "The share of leads with a follow-up that is not overdue.", "contacts", "%", "All current leads",
+              readings.follow_up, _assess_follow_up),
+    MetricDef("source_attribution", "Leads with a known source",
+              "The share of leads whose origin (search, referral, campaign…) is recorded.", "contacts", "%",
+              "All current leads", readings.source_attribution, _assess_source),
+)
+BY_KEY = {m.key: m for m in METRICS}
+
+
+def assess(metric: MetricDef, reading: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:
+    if reading.total == 0:
+        return MetricStatus.NO_DATA, "Nothing to measure yet: the first records arrive with the next sync."
+    return metric.assess(reading, baseline)

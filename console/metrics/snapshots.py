@@ -1,0 +1,77 @@
+"""Metric snapshots: recorded after every sync that wrote business records, and on demand."""
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+
+from ..choices import AutomationKind, RunKind, RunStatus
+from ..extensions import db
+from ..models import AutomationRun, IntegrationConnection, IntegrationSyncRun, MetricSnapshot
+from ..models.base import utcnow
+from .definitions import METRICS
+from .readings import base_currency
+
+log = logging.getLogger(__name__)
+
+
+def record_snapshots(connection: IntegrationConnection, kind: AutomationKind = AutomationKind.ON_DEMAND,
+                     trigger_run: IntegrationSyncRun | None = None) -> AutomationRun:
+    """Read every metric now and keep the values as one automation run; a failure is recorded, not raised."""
+    started = utcnow()
+    automation = AutomationRun(connection_id=connection.id, kind=kind.value, status=RunStatus.RUNNING.value,
+                               trigger_run_id=trigger_run.id if trigger_run else None, started_at=started)
+    try:
+        db.session.add(automation)
+        db.session.flush()
+        currency = base_currency(connection.id)
+        for metric in METRICS:
+            reading = metric.read(connection.id, started)
+            db.session.add(MetricSnapshot(
+                connection_id=connection.id, automation_run_id=automation.id, metric_key=metric.key,
+                value=reading.value, unit=currency if metric.unit == "money" else metric.unit,
+                period=metric.period, breakdown=reading.as_breakdown(), captured_at=started))
+        automation.status, automation.finished_at = RunStatus.SUCCEEDED.value, utcnow()
+        db.session.commit()
+    except Exception as exc:  # metrics must never break the sync that triggered them
+        db.session.rollback()
+        log.exception("metric snapshot for connection %s failed", connection.id)
+        automation = AutomationRun(connection_id=connection.id, kind=kind.value, status=RunStatus.FAILED.value,
+                                   trigger_run_id=trigger_run.id if trigger_run else None, started_at=started,
+                                   finished_at=utcnow(), detail=f"Metric computation failed: {type(exc).__name__}")
+        db.session.add(automation)
+        db.session.commit()
+    return automation
+
+
+def after_run(run: IntegrationSyncRun) -> AutomationRun | None:
+    """Snapshot after a real sync that finished (succeeded or partial); test batches write nothing to measure."""
+    if run.dry_run or run.kind == RunKind.TEST_BATCH or run.status not in (RunStatus.SUCCEEDED, RunStatus.PARTIAL):
+        return None
+    connection = db.session.get(IntegrationConnection, run.connection_id)
+    return record_snapshots(connection, AutomationKind.AFTER_SYNC, run)
+
+
+def snapshot_for_run(run_id: int) -> AutomationRun | None:
+    return db.session.scalar(sa.select(AutomationRun).where(
+        AutomationRun.trigger_run_id == run_id, AutomationRun.status == RunStatus.SUCCEEDED.value
+    ).order_by(AutomationRun.id.desc()).limit(1))
+
+
+def latest_snapshots(connection_id: int) -> dict[str, MetricSnapshot]:
+    """The newest successful value of each metric."""
+    newest = (sa.select(sa.func.max(MetricSnapshot.id)).where(MetricSnapshot.connection_id == connection_id)
+              .group_by(MetricSnapshot.metric_key))
+    return {s.metric_key: s for s in db.session.scalars(sa.select(MetricSnapshot).where(MetricSnapshot.id.in_(newest)))}
+
+
+def series(connection_id: int, metric_key: str, since, points: int = 60) -> list[MetricSnapshot]:
+    """Snapshots since `since`, thinned to at most `points` evenly spread ones (always keeping the newest)."""
+    rows = db.session.scalars(sa.select(MetricSnapshot).where(
+        MetricSnapshot.connection_id == connection_id, MetricSnapshot.metric_key == metric_key,
+        MetricSnapshot.captured_at >= since).order_by(MetricSnapshot.captured_at, MetricSnapshot.id)).all()
+    if len(rows) <= points:
+        return list(rows)
+    step = len(rows) / points
+    picked = [rows[int(i * step)] for i in range(points - 1)]
+    return picked + [rows[-1]]

@@ -1,0 +1,82 @@
+"""The portal's pages, shared by the client's own portal and the staff "view as client" preview, so the
+preview is exactly what the client sees. Every lookup is scoped to one client id."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import Response, abort, url_for
+
+from ..extensions import db
+from ..htmx import render
+from ..metrics import charts, notes
+from ..metrics.baselines import active
+from ..metrics.cards import build_cards, cards_csv, freshness
+from ..metrics.definitions import BY_KEY
+from ..metrics.snapshots import series
+from ..models import Client, IntegrationConnection
+from ..models.base import utcnow
+
+TREND_DAYS = 30
+UrlFor = Callable[..., str]
+
+
+def url_builder(preview_client_id: int | None) -> UrlFor:
+    """Links inside portal pages stay inside the portal, or inside the preview of the same client."""
+    def portal_url(name: str, **values) -> str:
+        if preview_client_id is None:
+            return url_for(f"portal.{name}", **values)
+        return url_for(f"portal_preview.{name}", client_id=preview_client_id, **values)
+    return portal_url
+
+
+def visible_connections(client_id: int) -> list[IntegrationConnection]:
+    return list(db.session.scalars(sa.select(IntegrationConnection).where(
+        IntegrationConnection.client_id == client_id, IntegrationConnection.client_visible.is_(True),
+    ).order_by(IntegrationConnection.name)))
+
+
+def visible_connection_or_404(client_id: int, connection_id: int) -> IntegrationConnection:
+    """Another client's connection, or one not shared with the client, is a plain 404."""
+    conn = db.session.get(IntegrationConnection, connection_id)
+    if conn is None or conn.client_id != client_id or not conn.client_visible:
+        abort(404)
+    return conn
+
+
+def index_page(client_id: int, portal_url: UrlFor, preview: bool) -> Response:
+    client = db.session.get(Client, client_id) or abort(404)
+    connections = visible_connections(client_id)
+    return render("portal/index.html", "partials/portal/connection_list.html", client=client,
+                  connections=connections, cards={c.id: build_cards(c) for c in connections},
+                  fresh={c.id: freshness(c) for c in connections}, portal_url=portal_url, preview=preview)
+
+
+def connection_page(client_id: int, connection_id: int, portal_url: UrlFor, preview: bool) -> Response:
+    conn = visible_connection_or_404(client_id, connection_id)
+    return render("portal/connection.html", "partials/portal/connection_detail.html", connection=conn,
+                  client=conn.client, cards=build_cards(conn), fresh=freshness(conn),
+                  notes=notes.published(conn.id), portal_url=portal_url, preview=preview)
+
+
+def chart_svg(client_id: int, connection_id: int, metric_key: str) -> Response:
+    conn = visible_connection_or_404(client_id, connection_id)
+    metric = BY_KEY.get(metric_key) or abort(404)
+    points = series(conn.id, metric.key, utcnow() - timedelta(days=TREND_DAYS))
+    base = active(conn.id).get(metric.key)
+    unit = points[-1].unit if points else metric.unit
+    chart = charts.build(metric.title, points, base.value if base else None, lambda v: charts.axis_label(v, unit))
+    resp = Response(charts.render_svg(chart), mimetype="image/svg+xml")
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+def export_csv(client_id: int, connection_id: int) -> Response:
+    conn = visible_connection_or_404(client_id, connection_id)
+    body = "\ufeff" + cards_csv(conn, build_cards(conn))  # the BOM makes spreadsheet apps read UTF-8
+    stamp = utcnow().strftime("%Y%m%d")
+    resp = Response(body, mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="report-{conn.id}-{stamp}.csv"'
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
