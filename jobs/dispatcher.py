@@ -162,21 +162,45 @@ class Dispatcher:
         self.app, self.worker = app, worker_id()
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sync")
         self.busy: set[int] = set()
+        self.batches: set[int] = set()
         self.lock = threading.Lock()
         self.last_tick: datetime | None = None
 
     def tick(self) -> list[int]:
+        """Claim due jobs, then queued test batches, up to the free workers."""
+        from console.sync.testbatch import claim_queued
+
         with self.app.app_context():
             with self.lock:
-                free = self.pool._max_workers - len(self.busy)
+                free = self.pool._max_workers - len(self.busy) - len(self.batches)
             claimed = claim_due(self.worker, free) if free > 0 else []
+            batches = claim_queued(self.worker, free - len(claimed)) if free - len(claimed) > 0 else []
             self.last_tick = utcnow()
             db.session.remove()
         for job_id in claimed:
             with self.lock:
                 self.busy.add(job_id)
             self.pool.submit(self._run, job_id)
+        for run_id in batches:
+            with self.lock:
+                self.batches.add(run_id)
+            self.pool.submit(self._run_batch, run_id)
         return claimed
+
+    def _run_batch(self, run_id: int) -> None:
+        from console.sync.testbatch import run_claimed as run_test_batch
+
+        try:
+            with self.app.app_context():
+                try:
+                    run_test_batch(run_id)
+                except Exception:
+                    log.exception("test batch %s crashed", run_id)
+                finally:
+                    db.session.remove()
+        finally:
+            with self.lock:
+                self.batches.discard(run_id)
 
     def _run(self, job_id: int) -> None:
         try:

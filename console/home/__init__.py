@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from ..auth.access import public, staff_required
 from ..extensions import db
 from ..htmx import render
-from ..models import IntegrationConnection, IntegrationSyncRun
+from ..choices import ConnectionStatus
+from ..models import Client, IntegrationSyncRun
+from . import listing
 
 bp = Blueprint("home", __name__)
 
@@ -25,11 +27,16 @@ def root():
 @bp.get("/connections")
 @staff_required
 def index():
-    connections = db.session.scalars(
-        sa.select(IntegrationConnection).order_by(IntegrationConnection.created_at.desc())
-    ).all()
-    return render("home/index.html", "partials/home/connection_table.html", connections=connections,
-                  last_runs=latest_runs([c.id for c in connections]))
+    """Every connection with filters and search; the table swaps alone on an HTMX filter change."""
+    args = request.args
+    status = args.get("status", "") if args.get("status", "") in ConnectionStatus.values() else ""
+    client_id = args.get("client_id", type=int)
+    owner_id = current_user.id if args.get("mine") else args.get("owner_id", type=int)
+    conns = listing.connections(status, client_id, owner_id, args.get("q", "")[:100])
+    return render("home/index.html", "partials/home/connection_table.html", rows=listing.rows(conns),
+                  last_runs=latest_runs([c.id for c in conns]), filters=args, statuses=ConnectionStatus.options(),
+                  clients=db.session.scalars(sa.select(Client).order_by(Client.name)).all(),
+                  owners=listing.owners())
 
 
 def latest_runs(connection_ids: list[int]) -> dict[int, list[IntegrationSyncRun]]:

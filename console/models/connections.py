@@ -43,6 +43,8 @@ class IntegrationConnection(TimestampMixin, db.Model):
     rate_limit_pressure_pct: Mapped[int] = mapped_column(sa.Integer, default=20)
     failed_webhook_threshold: Mapped[int] = mapped_column(sa.Integer, default=5)
     notify_channel: Mapped[str] = mapped_column(sa.String(16), default="email")
+    notify_target: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    docs_url: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
 
     client: Mapped[Client] = relationship()
     provider: Mapped[IntegrationProvider] = relationship()

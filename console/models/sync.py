@@ -63,6 +63,7 @@ class IntegrationSyncRun(CreatedMixin, db.Model):
     cursor_before: Mapped[dict | None] = mapped_column(JsonText)
     cursor_after: Mapped[dict | None] = mapped_column(JsonText)
     error_message: Mapped[str | None] = mapped_column(sa.String(1000))
+    outcomes: Mapped[list | None] = mapped_column(JsonText)  # test batches: [[external id, bucket, reason]]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
     triggered_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 

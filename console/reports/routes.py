@@ -17,6 +17,7 @@ from ..metrics.notes import NoteRefused
 from ..metrics.snapshots import record_snapshots
 from ..models import IntegrationConnection, IntegrationSyncRun, ReportNote
 from ..portal.pages import url_builder
+from ..wizard import checklist
 from . import bp
 from .forms import BaselineForm, NoteForm, RebaselineForm
 
@@ -84,6 +85,8 @@ def _baseline(connection_id: int, form, replace: bool):
                 raise BaselineRefused("That run does not exist.")
             reason = form.reason.data if replace else None
             created = baselines.capture(conn, run, current_user, reason, replace=replace)
+            checklist.prove(conn, "baseline_created", True, f"from run {run.id}", current_user)
+            db.session.commit()
             names = ", ".join(b.metric_key.replace("_", " ") for b in created)
             return _done(conn, "partials/reports/baselines.html", f"Baseline captured from run {run.id}: {names}.")
         except BaselineRefused as refused:

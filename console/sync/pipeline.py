@@ -104,7 +104,9 @@ class PageWriter:
         for d in decisions:
             self.tally.add(d.record.external_id, d.bucket, d.reason)
         if self.dry_run:
-            db.session.rollback()
+            db.session.rollback()  # nothing of the page is written; only the run's counts move
+            self._store_counts()
+            db.session.commit()
             return decisions
         try:
             self._write(page, decisions, cursor_target)

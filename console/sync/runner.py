@@ -14,6 +14,7 @@ from ..extensions import db
 from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import ensure_default_mappings, load_spec
 from ..metrics.snapshots import after_run
+from .testbatch import record_test_result
 from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import utcnow
 from ..security.redact import redact_text
@@ -23,6 +24,7 @@ from .provider import mark_credentials, open_session
 
 log = logging.getLogger(__name__)
 Progress = Callable[[IntegrationSyncRun], None]
+MAX_KEPT_OUTCOMES = 1000  # test batches are small; a dry run over more keeps the first thousand
 
 
 def start_run(job: IntegrationSyncJob, kind: str, limit: int | None = None, dry_run: bool = False,
@@ -52,7 +54,7 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
                             job.eligibility, run.dry_run, tally)
         stream = session.stream(job.object_type, spec.source_fields + _eligibility_fields(job))
         cursor = None if full else job.cursor
-        for page in prefetch(stream.pages(cursor, run.record_limit)):
+        for page in prefetch(stream.pages(cursor, run.record_limit, _page_size(run))):
             writer.apply(page, None if run.dry_run else job)
             _account(run, session)
             if progress:
@@ -75,6 +77,8 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
     finished = db.session.get(IntegrationSyncRun, run.id)
     if finished is not None:
         after_run(finished)
+        if finished.kind == RunKind.TEST_BATCH:
+            record_test_result(finished)
     return tally
 
 
@@ -115,6 +119,13 @@ def prefetch(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
         thread.join(timeout=30)
 
 
+def _page_size(run: IntegrationSyncRun) -> int:
+    """A test batch reads in about five pages, so its progress bar moves; other runs use full pages."""
+    if run.kind == RunKind.TEST_BATCH and run.record_limit:
+        return max(5, -(-run.record_limit // 5))
+    return 100
+
+
 def _eligibility_fields(job: IntegrationSyncJob) -> list[str]:
     return [c["field"] for c in (job.eligibility or []) if isinstance(c, dict) and c.get("field")]
 
@@ -133,6 +144,8 @@ def _finish(run, job, tally: Tally, session, error: str | None) -> None:
         run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
     run.finished_at = utcnow()
     run.cursor_after = None if run.dry_run else job.cursor
+    if tally.keep_outcomes:
+        run.outcomes = [list(o) for o in tally.outcomes[:MAX_KEPT_OUTCOMES]]
     if error:
         run.status, run.error_message = RunStatus.FAILED.value, redact_text(error)[:1000]
     else:

@@ -43,7 +43,10 @@ class HubSpotStream:
         self.properties = sorted(set(properties) | {self.modified, "createdate"})
 
     # ---- public ---------------------------------------------------------------------------------
-    def pages(self, cursor: dict | None, limit: int | None = None) -> Iterator[Page]:
+    def pages(self, cursor: dict | None, limit: int | None = None, page_size: int = LIST_LIMIT) -> Iterator[Page]:
+        """Pages from `cursor` (None: a full backfill). A small `page_size` makes a short test batch
+        report progress page by page."""
+        self.page_size = max(1, min(page_size, LIST_LIMIT))
         cursor = dict(cursor or {"mode": "backfill", "after": None, "max_ms": 0, "max_ids": [],
                                  "archived_ms": int(time.time() * 1000)})
         budget = [limit]
@@ -66,7 +69,7 @@ class HubSpotStream:
     # ---- backfill -------------------------------------------------------------------------------
     def _backfill(self, cursor: dict, budget: list) -> Iterator[Page]:
         while True:
-            params = {"limit": LIST_LIMIT, "properties": ",".join(self.properties)}
+            params = {"limit": getattr(self, "page_size", LIST_LIMIT), "properties": ",".join(self.properties)}
             if cursor.get("after"):
                 params["after"] = cursor["after"]
             reply = self.client.get(f"/crm/v3/objects/{self.object_type}", params) or {}

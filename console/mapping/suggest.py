@@ -1,0 +1,54 @@
+"""Rank the provider's properties for one internal field: name similarity (to the property's name and
+label) and whether a transform exists that turns the property's type into the field's kind. Every
+suggestion carries its reason, in words."""
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from typing import NamedTuple
+
+from .targets import READS, TRANSFORMS_FOR_KIND, Target
+
+SYNONYMS = {"company_name": ("company", "name"), "deal_name": ("dealname",), "deal_stage": ("dealstage",),
+            "deal_state": ("dealstage",), "lifecycle_stage": ("lifecyclestage",), "lead_status": ("hs_lead_status",),
+            "owner_external_id": ("hubspot_owner_id",), "owner_name": ("hubspot_owner_id",),
+            "source_attribution": ("hs_analytics_source", "source"), "next_activity_at": ("notes_next_activity_date",),
+            "provider_created_at": ("createdate",), "provider_updated_at": ("lastmodifieddate",
+                                                                           "hs_lastmodifieddate"),
+            "currency": ("deal_currency_code",), "amount_base": ("amount",)}
+
+
+class Suggestion(NamedTuple):
+    name: str
+    label: str
+    score: int  # 0–100
+    transform: str | None
+    reason: str
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def transform_for(target: Target, prop_type: str) -> str | None:
+    """The first transform that makes this kind of field from this type of property, if any."""
+    return next((t for t in TRANSFORMS_FOR_KIND[target.kind] if prop_type in READS[t]), None)
+
+
+def suggest(target: Target, properties: list[dict], limit: int = 5) -> list[Suggestion]:
+    wanted = [_norm(target.name), _norm(target.label), *(_norm(s) for s in SYNONYMS.get(target.name, ()))]
+    ranked = []
+    for prop in properties:
+        name, label, ptype = prop["name"], prop.get("label") or prop["name"], prop.get("type", "string")
+        similarity = max(SequenceMatcher(None, w, candidate).ratio()
+                         for w in wanted for candidate in (_norm(name), _norm(label)))
+        transform = transform_for(target, ptype)
+        score = round(similarity * 70 + (30 if transform else 0))
+        if transform:
+            fit = f"{ptype} fits a {target.kind} field through “{transform}”"
+        else:
+            fit = f"{ptype} cannot become a {target.kind} field"
+        ranked.append(Suggestion(name, label, score, transform,
+                                 f"name {round(similarity * 100)}% similar to “{label}”; {fit}"))
+    ranked.sort(key=lambda s: (-s.score, s.name))
+    return ranked[:limit]

@@ -1,0 +1,103 @@
+"""Wizard forms. Choices that depend on the database or the provider are filled by the view.
+Secret fields are PasswordFields: what was stored is never sent back to the browser."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField,
+                     URLField)
+from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
+
+from ..choices import AuthType, Environment
+from ..sync.testbatch import DEFAULT_SIZE, MAX_SIZE
+
+OBJECT_TYPES = ("contacts", "companies", "deals")
+LOCAL_URL = URL(require_tld=False, message="Enter a full URL, e.g. https://api.hubapi.com.")
+
+
+class NewConnectionForm(FlaskForm):
+    client_id = SelectField("Client", coerce=int, validators=[InputRequired()])
+    provider_id = SelectField("Provider", coerce=int, validators=[InputRequired()])
+    name = StringField("Connection name", validators=[DataRequired(), Length(min=3, max=120)])
+    environment = SelectField("Environment", choices=Environment.options(), validators=[DataRequired()])
+    owner_id = SelectField("Integration owner", coerce=int, validators=[InputRequired()])
+    reason = TextAreaField("Why this connection exists", validators=[DataRequired(), Length(max=2000)])
+
+
+class AccessForm(FlaskForm):
+    owner_id = SelectField("Integration owner", coerce=int, validators=[InputRequired()])
+    auth_type = SelectField("Auth model", choices=[(a.value, a.label) for a in (AuthType.PRIVATE_APP, AuthType.OAUTH)])
+    scopes = StringField("Required scopes (space-separated)", validators=[DataRequired(), Length(max=1000)])
+    docs_url = URLField("Provider docs link", validators=[DataRequired(), LOCAL_URL, Length(max=500)])
+    revocation_path = TextAreaField("How access is revoked", validators=[DataRequired(), Length(max=2000)])
+
+
+class AccountForm(FlaskForm):
+    portal_id = StringField("HubSpot portal id", validators=[DataRequired(), Regexp(r"^\d{1,20}$",
+                            message="A portal id is digits only.")])
+    environment = SelectField("Environment", choices=Environment.options(), validators=[DataRequired()])
+    base_url = URLField("API base URL", validators=[DataRequired(), LOCAL_URL, Length(max=500)])
+    oauth_client_id = StringField("OAuth app client id", validators=[Optional(), Length(max=200)])
+
+
+class TokenForm(FlaskForm):
+    token = PasswordField("Private-app access token", validators=[DataRequired(), Length(min=10, max=500)])
+
+
+class OAuthSecretForm(FlaskForm):
+    client_secret = PasswordField("OAuth app client secret", validators=[DataRequired(), Length(min=8, max=500)])
+
+
+class JobsForm(FlaskForm):
+    contacts = BooleanField("Contacts")
+    contacts_minutes = IntegerField("every (minutes)", default=15, validators=[InputRequired(), NumberRange(1, 1440)])
+    companies = BooleanField("Companies")
+    companies_minutes = IntegerField("every (minutes)", default=60, validators=[InputRequired(), NumberRange(1, 1440)])
+    deals = BooleanField("Deals")
+    deals_minutes = IntegerField("every (minutes)", default=15, validators=[InputRequired(), NumberRange(1, 1440)])
+    webhook_events = StringField("Webhook events (optional)", validators=[Optional(), Length(max=500)])
+
+
+class FieldForm(FlaskForm):
+    source = SelectField("Provider property", validators=[DataRequired()], validate_choice=False)
+    transform = SelectField("Transform", validators=[DataRequired()], validate_choice=False)
+    required = BooleanField("Required")
+    sensitive = BooleanField("Sensitive (never shown outside the console)")
+
+
+class TestBatchForm(FlaskForm):
+    object_type = SelectField("Records", validators=[DataRequired()])
+    size = IntegerField("How many", default=DEFAULT_SIZE, validators=[InputRequired(), NumberRange(1, MAX_SIZE)])
+
+
+class ReportTextForm(FlaskForm):
+    explanation = TextAreaField("What this connection does, for the client",
+                                validators=[DataRequired(), Length(max=2000)])
+    next_action = StringField("Next action", validators=[DataRequired(), Length(max=500)])
+
+
+class MonitorForm(FlaskForm):
+    stale_multiple = IntegerField("Stale after (× the schedule)", default=3,
+                                  validators=[InputRequired(), NumberRange(2, 20)])
+    pressure_pct = IntegerField("Rate-limit pressure alert (% of daily limit left)", default=20,
+                                validators=[InputRequired(), NumberRange(1, 90)])
+    failed_webhooks = IntegerField("Failed-webhook alert (per hour)", default=5,
+                                   validators=[InputRequired(), NumberRange(1, 10000)])
+    channel = SelectField("Notify the owner by", choices=[("email", "Email"), ("slack", "Slack webhook")])
+    target = StringField("Email address or Slack incoming-webhook URL", validators=[DataRequired(), Length(max=500)])
+    visible = BooleanField("Show this connection in the client portal")
+    visibility_note = TextAreaField("What the client may see", validators=[DataRequired(), Length(max=2000)])
+    failure_path = TextAreaField("Failure path: who is alerted, what happens next",
+                                 validators=[DataRequired(), Length(max=2000)])
+    manual_fallback = TextAreaField("Manual fallback (import path)", validators=[DataRequired(), Length(max=2000)])
+
+    def validate_target(self, field) -> None:
+        from wtforms.validators import ValidationError
+
+        if self.channel.data == "email":
+            Email(message="Enter an email address.")(self, field)
+        elif not field.data.startswith("https://"):
+            raise ValidationError("A Slack incoming-webhook URL starts with https://.")
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField("Reason", validators=[Optional(), Length(max=500)])

@@ -1,0 +1,211 @@
+"""What the wizard's steps change: the connection, its provider account, its credentials (write-only),
+the live check against the provider, and the monitor and client settings. Every change is audited."""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+
+from .. import audit
+from ..choices import AuthType, ConnectionStatus, CredentialStatus
+from ..connectors.base import ConnectorError
+from ..connectors.hubspot import account as hubspot_account
+from ..extensions import db
+from ..models import Client, IntegrationConnection, IntegrationProvider, IntegrationProviderAccount, User
+from ..models.base import utcnow
+from ..sync.provider import mark_credentials, open_session
+from . import checklist
+
+DEFAULT_SCOPES = "crm.objects.contacts.read crm.objects.companies.read crm.objects.deals.read crm.objects.owners.read"
+
+
+class WizardError(Exception):
+    """A change refused with a message for one field (or the form when `field` is None)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def create_connection(client: Client, provider: IntegrationProvider, name: str, environment: str,
+                      owner: User | None, reason: str, user: User) -> IntegrationConnection:
+    conn = IntegrationConnection(client_id=client.id, provider_id=provider.id, name=name.strip(),
+                                 environment=environment, status=ConnectionStatus.DRAFT.value,
+                                 owner_user_id=owner.id if owner else None, reason=reason.strip())
+    db.session.add(conn)
+    db.session.flush()
+    checklist.ensure(conn)
+    audit.record("connection.created", conn, user, client=client.name, provider=provider.key, name=conn.name)
+    db.session.commit()
+    return conn
+
+
+def _account(conn: IntegrationConnection) -> IntegrationProviderAccount:
+    if conn.account is None:
+        account = IntegrationProviderAccount(provider_id=conn.provider_id, client_id=conn.client_id,
+                                             environment=conn.environment, auth_type=conn.provider.auth_type,
+                                             required_scopes=DEFAULT_SCOPES)
+        db.session.add(account)
+        db.session.flush()
+        conn.account_id = account.id
+        conn.account = account
+    return conn.account
+
+
+def save_access(conn: IntegrationConnection, user: User, *, owner: User | None, auth_type: str, scopes: str,
+                docs_url: str, revocation_path: str) -> None:
+    account = _account(conn)
+    scope_list = " ".join(sorted(set(scopes.split())))
+    if account.auth_type != auth_type and account.credentials_enc:
+        raise WizardError("Credentials are stored for the current auth model: revoke them before switching.",
+                          "auth_type")
+    conn.owner_user_id = owner.id if owner else None
+    account.auth_type, account.required_scopes, account.revocation_path = auth_type, scope_list, revocation_path.strip()
+    conn.docs_url = docs_url.strip()
+    checklist.prove(conn, "provider_docs", bool(conn.docs_url), user=user)
+    checklist.prove(conn, "auth_documented", bool(scope_list), user=user)
+    checklist.prove(conn, "revocation_documented", bool(account.revocation_path), user=user,
+                    note="credentials are stored encrypted in the console vault (AES-256-GCM)")
+    audit.record("connection.access_saved", conn, user, owner=owner.email if owner else None, auth_type=auth_type,
+                 scopes=scope_list, docs_url=conn.docs_url)
+    db.session.commit()
+
+
+def save_account(conn: IntegrationConnection, user: User, *, portal_id: str, environment: str, base_url: str,
+                 oauth_client_id: str = "") -> None:
+    account = _account(conn)
+    changed_target = (account.external_account_id, account.base_url) != (portal_id.strip(), base_url.strip())
+    account.external_account_id, account.base_url = portal_id.strip(), base_url.strip().rstrip("/")
+    account.environment = conn.environment = environment
+    if oauth_client_id.strip():
+        account.oauth_client_id = oauth_client_id.strip()
+    if changed_target and account.credentials_status == CredentialStatus.VALID:
+        account.credentials_status = CredentialStatus.UNKNOWN.value  # a new target needs a new check
+        checklist.prove(conn, "credentials_verified", False, "account changed", user)
+    checklist.prove(conn, "records_created", bool(account.external_account_id and account.base_url), user=user)
+    audit.record("connection.account_saved", conn, user, portal_id=account.external_account_id,
+                 environment=environment, base_url=account.base_url)
+    db.session.commit()
+
+
+def save_private_token(conn: IntegrationConnection, user: User, token: str) -> None:
+    account = _account(conn)
+    if account.auth_type != AuthType.PRIVATE_APP:
+        raise WizardError("This connection uses OAuth: connect with the provider instead.", "token")
+    token = token.strip()
+    account.set_secret("credentials", json.dumps({"token": token}), hint_source=token)
+    _credentials_changed(conn, account, user, "private_app_token")
+
+
+def save_oauth_secret(conn: IntegrationConnection, user: User, client_secret: str) -> None:
+    account = _account(conn)
+    account.set_secret("client_secret", client_secret.strip())
+    audit.record("connection.secret_saved", conn, user, secret="client_secret")
+    db.session.commit()
+
+
+def _credentials_changed(conn: IntegrationConnection, account: IntegrationProviderAccount, user: User,
+                         kind: str) -> None:
+    account.credentials_status, account.credentials_error, account.granted_scopes = (
+        CredentialStatus.UNKNOWN.value, None, None)
+    checklist.prove(conn, "credentials_verified", False, "new credentials, not checked yet", user)
+    audit.record("connection.credentials_saved", conn, user, kind=kind, hint=account.credentials_hint)
+    db.session.commit()
+
+
+def oauth_start(conn: IntegrationConnection, redirect_uri: str) -> tuple[str, str]:
+    """The provider's consent URL and the one-time state the callback must bring back."""
+    account = _account(conn)
+    if account.auth_type != AuthType.OAUTH:
+        raise WizardError("This connection uses a private-app token.")
+    if not (account.oauth_client_id and account.client_secret_enc and account.base_url):
+        raise WizardError("Save the base URL, the app's client id and its client secret first.")
+    state = secrets.token_urlsafe(24)
+    url = hubspot_account.authorize_url(account.base_url, account.oauth_client_id, redirect_uri,
+                                        account.required_scopes.split(), state)
+    return url, state
+
+
+def oauth_finish(conn: IntegrationConnection, user: User, code: str, redirect_uri: str) -> None:
+    account = _account(conn)
+    try:
+        tokens = hubspot_account.exchange_code(account.base_url, account.oauth_client_id or "",
+                                               account.get_secret("client_secret") or "", code, redirect_uri)
+    except ConnectorError as exc:
+        raise WizardError(str(exc)) from exc
+    doc = json.dumps({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
+                      "expires_at": tokens.expires_at})
+    account.set_secret("credentials", doc, hint_source=tokens.refresh_token)
+    _credentials_changed(conn, account, user, "oauth_authorization")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    message: str
+    portal_id: str | None = None
+    granted: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+def check_connection(conn: IntegrationConnection, user: User) -> CheckResult:
+    """Call the provider with the stored credentials: which portal, which scopes, and are they enough."""
+    account = conn.account
+    if account is None or not account.credentials_enc:
+        return CheckResult(False, "No credentials are stored yet.")
+    try:
+        info = hubspot_account.inspect(open_session(conn, timeout=10.0, max_attempts=2).client)
+    except ConnectorError as exc:
+        mark_credentials(conn, ok=False, error=str(exc))
+        checklist.prove(conn, "credentials_verified", False, "live check failed", user)
+        audit.record("connection.checked", conn, user, ok=False)
+        db.session.commit()
+        return CheckResult(False, str(exc))
+    required = set(account.required_scopes.split())
+    missing = tuple(sorted(required - set(info.scopes)))
+    wrong_portal = bool(account.external_account_id) and info.portal_id != account.external_account_id
+    ok = not missing and not wrong_portal
+    account.granted_scopes = " ".join(info.scopes)
+    if ok:
+        mark_credentials(conn, ok=True)
+        message = f"Connected to portal {info.portal_id} with every required scope."
+        if conn.status == ConnectionStatus.DRAFT:
+            conn.status = ConnectionStatus.TESTING.value
+    else:
+        message = (f"The credentials open portal {info.portal_id}, not {account.external_account_id}."
+                   if wrong_portal else f"The token lacks required scopes: {', '.join(missing)}.")
+        mark_credentials(conn, ok=False, error=message)
+    checklist.prove(conn, "credentials_verified", ok, message, user)
+    audit.record("connection.checked", conn, user, ok=ok, portal_id=info.portal_id, missing=list(missing))
+    db.session.commit()
+    return CheckResult(ok, message, info.portal_id, tuple(info.scopes), missing)
+
+
+def save_report_text(conn: IntegrationConnection, user: User, explanation: str, next_action: str) -> None:
+    conn.client_explanation, conn.next_action = explanation.strip(), next_action.strip()
+    checklist.prove(conn, "client_explanation", bool(conn.client_explanation and conn.next_action), user=user)
+    audit.record("connection.client_text_saved", conn, user)
+    db.session.commit()
+
+
+def save_monitor(conn: IntegrationConnection, user: User, *, stale_multiple: int, pressure_pct: int,
+                 failed_webhooks: int, channel: str, target: str, visible: bool, visibility_note: str,
+                 failure_path: str, manual_fallback: str) -> None:
+    conn.stale_multiple, conn.rate_limit_pressure_pct = stale_multiple, pressure_pct
+    conn.failed_webhook_threshold, conn.notify_channel, conn.notify_target = failed_webhooks, channel, target.strip()
+    conn.client_visible, conn.client_visibility_note = visible, visibility_note.strip()
+    conn.failure_path, conn.manual_fallback = failure_path.strip(), manual_fallback.strip()
+    checklist.prove(conn, "monitoring_configured", bool(conn.notify_target), user=user)
+    checklist.prove(conn, "client_visibility", bool(conn.client_visibility_note), user=user)
+    checklist.prove(conn, "failure_path", bool(conn.failure_path), user=user)
+    checklist.prove(conn, "manual_fallback", bool(conn.manual_fallback), user=user)
+    audit.record("connection.monitor_saved", conn, user, stale_multiple=stale_multiple, pressure_pct=pressure_pct,
+                 failed_webhooks=failed_webhooks, channel=channel, visible=visible)
+    db.session.commit()
+
+
+def sync_baseline_item(conn: IntegrationConnection) -> None:
+    """The report step's baseline item follows the baselines table."""
+    from ..metrics.baselines import active
+
+    checklist.prove(conn, "baseline_created", bool(active(conn.id)))

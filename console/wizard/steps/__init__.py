@@ -1,0 +1,1 @@
+"""One view module per wizard step; `common` holds what every step shares."""

@@ -1,0 +1,55 @@
+"""Step 1, access: who owns the connection, the auth model, the scopes, the docs, the revocation path."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_login import current_user
+
+from ...auth.access import get_or_404, role_required
+from ...choices import AuthType, Role, WizardStep
+from ...extensions import db
+from ...models import User
+from .. import bp
+from ..forms import AccessForm
+from ..services import DEFAULT_SCOPES, WizardError, save_access
+from .common import EDITORS, VIEWERS, load, page
+
+PARTIAL = "partials/wizard/access_form.html"
+
+
+def _form(conn, formdata=True) -> AccessForm:
+    account = conn.account
+    form = AccessForm() if formdata else AccessForm(formdata=None)
+    form.owner_id.choices = [(u.id, u.name) for u in db.session.scalars(
+        sa.select(User).where(User.role.in_([Role.OWNER.value, Role.ADMIN.value]), User.active.is_(True))
+        .order_by(User.name))]
+    if not formdata:
+        form.owner_id.data = conn.owner_user_id
+        form.auth_type.data = account.auth_type if account else AuthType.PRIVATE_APP.value
+        form.scopes.data = account.required_scopes if account else DEFAULT_SCOPES
+        form.docs_url.data = conn.docs_url or conn.provider.docs_url or ""
+        form.revocation_path.data = account.revocation_path if account else ""
+    return form
+
+
+@bp.get("/<int:connection_id>/wizard/access")
+@role_required(*VIEWERS)
+def access(connection_id: int):
+    conn = load(connection_id)
+    return page(conn, WizardStep.ACCESS, PARTIAL, form=_form(conn, formdata=False))
+
+
+@bp.post("/<int:connection_id>/wizard/access")
+@role_required(*EDITORS)
+def access_save(connection_id: int):
+    conn = load(connection_id, edit=True)
+    form = _form(conn)
+    if form.validate_on_submit():
+        try:
+            save_access(conn, current_user, owner=get_or_404(User, form.owner_id.data),
+                        auth_type=form.auth_type.data, scopes=form.scopes.data, docs_url=form.docs_url.data,
+                        revocation_path=form.revocation_path.data)
+            return page(conn, WizardStep.ACCESS, PARTIAL, changed=True, form=form, message="Access saved.")
+        except WizardError as err:
+            db.session.rollback()
+            getattr(form, err.field or "scopes").errors.append(str(err))
+    return page(conn, WizardStep.ACCESS, PARTIAL, 422, form=form)

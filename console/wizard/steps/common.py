@@ -1,0 +1,50 @@
+"""What every wizard step shares: loading the connection with the right check, who may edit it, and
+rendering a step page (or one of its sections for an HTMX request) with the checklist beside it."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort
+from flask_login import current_user
+
+from ...auth.access import deny, get_or_404
+from ...auth.forms import ActionForm
+from ...choices import ConnectionStatus, Role, WizardStep
+from ...htmx import render, trigger
+from ...models import IntegrationConnection
+from .. import checklist, gate
+
+EDITORS = (Role.ADMIN, Role.OWNER)
+VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
+
+
+def can_edit(conn: IntegrationConnection) -> bool:
+    """Admins edit any connection; an owner edits the connections they own; ops only look and test."""
+    return current_user.role == Role.ADMIN or (current_user.role == Role.OWNER and
+                                                conn.owner_user_id == current_user.id)
+
+
+def load(connection_id: int, edit: bool = False) -> IntegrationConnection:
+    conn = get_or_404(IntegrationConnection, connection_id)
+    if edit and not can_edit(conn):
+        deny()
+    if edit and conn.status == ConnectionStatus.REVOKED:
+        abort(409, "The connection is revoked; create a new one to connect again.")
+    return conn
+
+
+def context(conn: IntegrationConnection, step: WizardStep, **extra: Any) -> dict[str, Any]:
+    rows = checklist.items(conn)
+    done, total = checklist.progress(rows)
+    ctx = dict(connection=conn, step=step, steps=list(WizardStep), rows=rows, done=done, total=total,
+               next_step=checklist.next_step(rows), editable=can_edit(conn), missing=gate.missing(conn),
+               action_form=ActionForm(), message=None, message_tone="success")
+    ctx.update(extra)
+    return ctx
+
+
+def page(conn: IntegrationConnection, step: WizardStep, partial: str, status: int = 200, changed: bool = False,
+         **extra: Any):
+    """The step page, or only `partial` for HTMX; `changed` tells the checklist beside it to refresh."""
+    resp = render(f"wizard/{step.value}.html", partial, status, **context(conn, step, **extra))
+    return trigger(resp, "checklistChanged") if changed else resp
