@@ -46,7 +46,7 @@ def set_field(conn: IntegrationConnection, object_type: str, target: str, source
     row.source_field, row.transform, row.required, row.sensitive = source, transform, required, sensitive
     if transform == "enum":
         _ensure_enum_rows(conn, object_type, by_name[source])
-    audit.record("mapping.field_saved", conn, user, object_type=object_type, target=target, source=source,
+    audit.record("mapping.field_saved", conn, user, object_type=object_type, field=target, source=source,
                  transform=transform, required=required, sensitive=sensitive)
     db.session.flush()
     return row
@@ -57,7 +57,7 @@ def remove_field(conn: IntegrationConnection, object_type: str, target: str, use
     if row is None:
         raise MappingRefused("That field is not mapped.")
     db.session.delete(row)
-    audit.record("mapping.field_removed", conn, user, object_type=object_type, target=target)
+    audit.record("mapping.field_removed", conn, user, object_type=object_type, field=target)
     db.session.flush()
 
 

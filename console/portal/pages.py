@@ -61,7 +61,11 @@ def connection_page(client_id: int, connection_id: int, portal_url: UrlFor, prev
 
 
 def chart_svg(client_id: int, connection_id: int, metric_key: str) -> Response:
-    conn = visible_connection_or_404(client_id, connection_id)
+    return chart_response(visible_connection_or_404(client_id, connection_id), metric_key)
+
+
+def chart_response(conn: IntegrationConnection, metric_key: str) -> Response:
+    """The metric's trend over the last 30 days as an SVG image (the caller has checked access)."""
     metric = BY_KEY.get(metric_key) or abort(404)
     points = series(conn.id, metric.key, utcnow() - timedelta(days=TREND_DAYS))
     base = active(conn.id).get(metric.key)

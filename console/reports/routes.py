@@ -9,14 +9,14 @@ from ..auth.access import get_or_404, role_required
 from ..auth.forms import ActionForm
 from ..choices import AutomationKind, NoteStatus, Role
 from ..extensions import db
-from ..htmx import is_partial, render
+from ..htmx import is_partial, render, trigger
 from ..metrics import baselines, notes
 from ..metrics.baselines import BaselineRefused
 from ..metrics.cards import build_cards, freshness
 from ..metrics.notes import NoteRefused
 from ..metrics.snapshots import record_snapshots
 from ..models import IntegrationConnection, IntegrationSyncRun, ReportNote
-from ..portal.pages import url_builder
+from ..portal.pages import chart_response, url_builder
 from ..wizard import checklist
 from . import bp
 from .forms import BaselineForm, NoteForm, RebaselineForm
@@ -88,7 +88,8 @@ def _baseline(connection_id: int, form, replace: bool):
             checklist.prove(conn, "baseline_created", True, f"from run {run.id}", current_user)
             db.session.commit()
             names = ", ".join(b.metric_key.replace("_", " ") for b in created)
-            return _done(conn, "partials/reports/baselines.html", f"Baseline captured from run {run.id}: {names}.")
+            resp = _done(conn, "partials/reports/baselines.html", f"Baseline captured from run {run.id}: {names}.")
+            return trigger(resp, "checklistChanged") if is_partial() else resp  # the wizard's checklist
         except BaselineRefused as refused:
             db.session.rollback()
             form.run_id.errors.append(str(refused))
@@ -162,3 +163,10 @@ def note_transition(connection_id: int, note_id: int, action: str):
     except NoteRefused as refused:
         return _section(conn, "partials/reports/notes.html", 422, message=str(refused), message_tone="error")
     return _done(conn, "partials/reports/notes.html", message)
+
+
+@bp.get("/charts/<metric_key>.svg")
+@role_required(Role.ADMIN, Role.OWNER, Role.OPS)
+def chart(connection_id: int, metric_key: str):
+    """The staff copy of a portal chart: drawn whether or not the client may see the connection yet."""
+    return chart_response(get_or_404(IntegrationConnection, connection_id), metric_key)

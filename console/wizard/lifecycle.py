@@ -10,6 +10,7 @@ from ..choices import Role, WizardStep
 from ..extensions import db
 from ..htmx import hx_redirect, is_partial, render
 from ..models import Client, IntegrationProvider, User
+from ..reference import ensure_providers
 from . import bp, checklist, gate
 from .forms import NewConnectionForm, ReasonForm
 from .services import create_connection
@@ -19,8 +20,9 @@ from .steps.common import EDITORS, VIEWERS, context, load, page
 def _new_form(form: NewConnectionForm) -> NewConnectionForm:
     form.client_id.choices = [(c.id, c.name) for c in db.session.scalars(
         sa.select(Client).where(Client.archived_at.is_(None)).order_by(Client.name))]
-    form.provider_id.choices = [(p.id, p.name) for p in db.session.scalars(
-        sa.select(IntegrationProvider).order_by(IntegrationProvider.name))]
+    providers = ensure_providers()  # reference rows; a fresh install may not have them yet
+    db.session.commit()
+    form.provider_id.choices = [(p.id, p.name) for p in sorted(providers.values(), key=lambda p: p.name)]
     form.owner_id.choices = [(u.id, u.name) for u in db.session.scalars(
         sa.select(User).where(User.role.in_([Role.OWNER.value, Role.ADMIN.value]), User.active.is_(True))
         .order_by(User.name))]
