@@ -30,3 +30,17 @@ def forget(conn: IntegrationConnection) -> None:
     with _lock:
         for key in [k for k in _cache if k[0] == (conn.account_id or 0)]:
             del _cache[key]
+
+
+def stages(conn: IntegrationConnection) -> list[tuple[str, str, str]]:
+    """Every deal stage the provider has: (stage id, label, open|won|lost), cached like the properties."""
+    key = (conn.account_id or 0, "_stages")
+    with _lock:
+        hit = _cache.get(key)
+    if hit and time.monotonic() - hit[0] < TTL_SECONDS:
+        return hit[1]
+    ref = open_session(conn, timeout=10.0, max_attempts=2).reference()
+    rows = [(sid, label, ref.stage_states.get(sid, "open")) for sid, label in ref.stages.items()]
+    with _lock:
+        _cache[key] = (time.monotonic(), rows)
+    return rows

@@ -115,6 +115,8 @@ def test_mapping_suggestions_validation_and_confirmation(login, sandbox):
     assert jobs(owner, conn, "contacts", "deals").status_code == 200
     assert "jobs_named" in _done(conn)
     base = f"/connections/{conn.id}/wizard/mapping"
+    page = owner.get(base).get_data(as_text=True)
+    assert page.count("<tr><td>") >= 11 and "Closed Won" in page and "Churned" in page  # every deal stage shown
     edit = owner.hx_get(f"{base}/contacts/first_name/edit").get_data(as_text=True)
     assert "firstname" in edit and "similar to" in edit  # ranked, with the reason
 

@@ -55,7 +55,13 @@ def _sections(conn) -> tuple[list[dict], str | None]:
             props = []
         if props and ensure_default_mappings(conn.id, object_type, props):
             db.session.commit()
-        sections.append({"object_type": object_type, "targets": TARGETS[object_type],
+        stages = []
+        if object_type == "deals" and props:
+            try:
+                stages = catalogue.stages(conn)
+            except ConnectorError as exc:
+                error = f"The provider's deal stages could not be read: {exc}"
+        sections.append({"object_type": object_type, "targets": TARGETS[object_type], "stages": stages,
                          "rows": editor.rows(conn.id, object_type), "enums": editor.enum_rows(conn.id, object_type),
                          "problems": validate(conn.id, object_type, props) if props else [],
                          "properties": {p["name"]: p for p in props}})
