@@ -88,6 +88,7 @@ class RunKind(Choice):
     BACKFILL = ("backfill", "Backfill")
     REPLAY = ("replay", "Replay")
     CSV_IMPORT = ("csv_import", "CSV import")
+    WEBHOOK = ("webhook", "Webhook")
 
 
 class RunStatus(Choice):
@@ -121,6 +122,15 @@ class WebhookStatus(Choice):
     RETRYING = ("retrying", "Retrying", "warn")
     DEAD_LETTER = ("dead_letter", "Dead letter", "bad")
     IGNORED = ("ignored", "Ignored", "neutral")
+
+
+class ImportStatus(Choice):
+    UPLOADED = ("uploaded", "Uploaded", "info")
+    QUEUED = ("queued", "Queued", "info")
+    RUNNING = ("running", "Running", "info")
+    SUCCEEDED = ("succeeded", "Imported", "good")
+    PARTIAL = ("partial", "Imported with errors", "warn")
+    FAILED = ("failed", "Failed", "bad")
 
 
 class WizardStep(Choice):

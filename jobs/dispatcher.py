@@ -163,6 +163,8 @@ class Dispatcher:
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sync")
         self.busy: set[int] = set()
         self.batches: set[int] = set()
+        self.normalizing = False
+        self.normalizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhooks")
         self.lock = threading.Lock()
         self.last_tick: datetime | None = None
 
@@ -185,7 +187,29 @@ class Dispatcher:
             with self.lock:
                 self.batches.add(run_id)
             self.pool.submit(self._run_batch, run_id)
+        with self.lock:
+            start_normalizer = not self.normalizing
+            self.normalizing = True
+        if start_normalizer:
+            self.normalizer.submit(self._normalize)
         return claimed
+
+    def _normalize(self) -> None:
+        """Drain due webhook events (one normalizer per process; the claims keep processes apart)."""
+        from console.webhooks.normalize import process_due
+
+        try:
+            with self.app.app_context():
+                try:
+                    while process_due(200):
+                        pass
+                except Exception:
+                    log.exception("webhook normalization crashed")
+                finally:
+                    db.session.remove()
+        finally:
+            with self.lock:
+                self.normalizing = False
 
     def _run_batch(self, run_id: int) -> None:
         from console.sync.testbatch import run_claimed as run_test_batch
@@ -211,3 +235,4 @@ class Dispatcher:
 
     def shutdown(self, wait: bool = True) -> None:
         self.pool.shutdown(wait=wait)
+        self.normalizer.shutdown(wait=wait)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -12,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, g
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from console import create_app
 from console.extensions import db
@@ -173,3 +175,14 @@ def sandbox():
 
     with SandboxServer(SandboxConfig(contacts=250, deals=80, seed=7, limits=False)) as server:
         yield server
+
+
+@pytest.fixture
+def live_server(app):
+    """The test app served on 127.0.0.1 (requests get their own app contexts and sessions)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()

@@ -3,18 +3,20 @@ from .accounts import Client, LoginAttempt, User
 from .audit import EventAdminAction
 from .connections import ConnectionChecklistItem, IntegrationConnection
 from .crm import CrmLead, CrmLeadEvent
+from .imports import CsvImport, CsvImportTemplate
 from .mapping import IntegrationEnumMapping, IntegrationFieldMapping
 from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
 from .monitoring import MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
 from .sync import IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
-from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent
+from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, WebhookRejection
 
 # Every model holding vault secrets; `flask keys rotate` walks these.
 SECRET_MODELS = (IntegrationProviderAccount,)
 
 __all__ = [
-    "AutomationRun", "Client", "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent",
+    "AutomationRun", "Client", "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
+    "CsvImportTemplate", "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
     "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationSyncError",

@@ -78,3 +78,21 @@ class EventWebhookEvent(CreatedMixin, db.Model):
     payload_summary: Mapped[dict | None] = mapped_column(JsonText)
     raw_payload: Mapped[dict | None] = mapped_column(JsonText)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WebhookRejection(CreatedMixin, db.Model):
+    """A delivery the receiver refused (forged, replayed, malformed, oversized). The untrusted body is
+    never stored: only why, from where, when, and how big."""
+
+    __bind_key__ = "traffic"
+    __tablename__ = "webhook_rejections"
+    __table_args__ = (sa.Index("ix_webhook_rejections_provider_created", "provider", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(sa.String(40))
+    reason: Mapped[str] = mapped_column(sa.String(40))
+    detail: Mapped[str] = mapped_column(sa.String(300))
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    signature_version: Mapped[str | None] = mapped_column(sa.String(4))
+    body_bytes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    connection_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)

@@ -51,6 +51,7 @@ class PageWriter:
         self.connection, self.object_type, self.spec, self.run = connection, object_type, spec, run
         self.source_label, self.eligibility, self.dry_run, self.tally = source_label, eligibility, dry_run, tally
         self.seen_ids: set[str] = set()
+        self.source_kind = "sync"  # normalized events say where a change came from: sync | webhook | csv
 
     # ---- deciding -----------------------------------------------------------------------------
     def _existing(self, ids: list[str]) -> dict[str, CrmLead]:
@@ -84,6 +85,9 @@ class PageWriter:
             why_not = ineligible_reason(rec.properties, self.eligibility)
             if why_not:
                 out.append(Decision(rec, "unchanged", lead=lead, reason=f"ignored: {why_not}"))
+                continue
+            if _older(rec, lead):
+                out.append(Decision(rec, "unchanged", lead=lead, reason="older than the stored version"))
                 continue
             mapped = map_record(rec, self.spec)
             if mapped.failures:
@@ -157,7 +161,8 @@ class PageWriter:
         have = set(traffic.scalars(sa.select(IntegrationRawEvent.event_key).where(
             IntegrationRawEvent.connection_id == self.connection.id, IntegrationRawEvent.event_key.in_(keys))))
         have_norm = set(traffic.scalars(sa.select(IntegrationNormalizedEvent.source_ref).where(
-            IntegrationNormalizedEvent.source_kind == "sync", IntegrationNormalizedEvent.source_ref.in_(keys))))
+            IntegrationNormalizedEvent.source_kind == self.source_kind,
+            IntegrationNormalizedEvent.source_ref.in_(keys))))
         sensitive, now = self.spec.sensitive_fields, utcnow()
         raw_rows, normalized_rows = [], []
         for d in decisions:
@@ -171,7 +176,7 @@ class PageWriter:
                              "provider_updated_at": _ms_to_dt(rec.updated_ms)})
             if d.bucket in ("created", "updated") and d.event_key not in have_norm:
                 normalized_rows.append({
-                    "connection_id": self.connection.id, "source_kind": "sync", "source_ref": d.event_key,
+                    "connection_id": self.connection.id, "source_kind": self.source_kind, "source_ref": d.event_key,
                     "object_type": self.object_type, "external_id": rec.external_id,
                     "lead_id": d.lead.id if d.lead else None, "created_at": now,
                     "event_type": "archived" if rec.archived else d.bucket,
@@ -234,6 +239,13 @@ class PageWriter:
         t, run = self.tally, self.run
         run.seen, run.created, run.updated = t.seen, t.created, t.updated
         run.unchanged, run.duplicate, run.failed = t.unchanged, t.duplicate, t.failed
+
+
+def _older(rec: SourceRecord, lead: CrmLead | None) -> bool:
+    """A late or reordered delivery must never overwrite newer data with older."""
+    if lead is None or lead.provider_updated_at is None or not rec.updated_ms:
+        return False
+    return _ms_to_dt(rec.updated_ms) < lead.provider_updated_at
 
 
 def _lead_values(mapped: Mapped) -> dict:

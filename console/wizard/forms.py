@@ -47,6 +47,12 @@ class OAuthSecretForm(FlaskForm):
     client_secret = PasswordField("OAuth app client secret", validators=[DataRequired(), Length(min=8, max=500)])
 
 
+class WebhookSecretForm(FlaskForm):
+    webhook_secret = PasswordField("Webhook signing secret (the app's client secret)",
+                                   validators=[DataRequired(), Length(min=8, max=500)])
+    app_id = StringField("App id", validators=[Optional(), Regexp(r"^\d{1,20}$", message="Digits only.")])
+
+
 class JobsForm(FlaskForm):
     contacts = BooleanField("Contacts")
     contacts_minutes = IntegerField("every (minutes)", default=15, validators=[InputRequired(), NumberRange(1, 1440)])

@@ -9,9 +9,9 @@ from ...auth.access import role_required
 from ...choices import Environment, WizardStep
 from ...extensions import db
 from .. import bp
-from ..forms import AccountForm, OAuthSecretForm, TokenForm
+from ..forms import AccountForm, OAuthSecretForm, TokenForm, WebhookSecretForm
 from ..services import (WizardError, check_connection, oauth_finish, oauth_start, save_account, save_oauth_secret,
-                        save_private_token)
+                        save_private_token, save_webhook_secret)
 from .common import EDITORS, VIEWERS, load, page
 
 ACCOUNT, CREDENTIALS = "partials/wizard/connection_account.html", "partials/wizard/connection_credentials.html"
@@ -30,7 +30,9 @@ def _account_form(conn) -> AccountForm:
 
 def _forms(conn, **overrides) -> dict:
     forms = dict(account_form=_account_form(conn), token_form=TokenForm(formdata=None),
-                 secret_form=OAuthSecretForm(formdata=None), check=None)
+                 secret_form=OAuthSecretForm(formdata=None), webhook_form=WebhookSecretForm(
+                     formdata=None, app_id=conn.account.app_id if conn.account else None),
+                 check=None)
     forms.update(overrides)
     return forms
 
@@ -70,6 +72,18 @@ def connection_token(connection_id: int):
             db.session.rollback()
             form.token.errors.append(str(err))
     return page(conn, WizardStep.CONNECTION, CREDENTIALS, 422, **_forms(conn, token_form=form))
+
+
+@bp.post("/<int:connection_id>/wizard/connection/webhook-secret")
+@role_required(*EDITORS)
+def connection_webhook_secret(connection_id: int):
+    conn = load(connection_id, edit=True)
+    form = WebhookSecretForm()
+    if form.validate_on_submit():
+        save_webhook_secret(conn, current_user, form.webhook_secret.data, form.app_id.data or "")
+        return page(conn, WizardStep.CONNECTION, CREDENTIALS, message="Webhook signing secret stored encrypted.",
+                    **_forms(conn))
+    return page(conn, WizardStep.CONNECTION, CREDENTIALS, 422, **_forms(conn, webhook_form=form))
 
 
 @bp.post("/<int:connection_id>/wizard/connection/oauth-secret")

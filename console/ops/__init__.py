@@ -1,0 +1,6 @@
+"""Ops pages: webhook events and sync errors with filters, details, and retry / replay / resolve / ignore."""
+from flask import Blueprint
+
+bp = Blueprint("ops", __name__, url_prefix="/ops")
+
+from . import errors, webhooks  # noqa: E402,F401  (registers the views on bp)

@@ -1,0 +1,70 @@
+"""Sync errors (per record): filters, detail, retry (replay), resolve, ignore with a reason."""
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from ..auth.access import get_or_404, role_required
+from ..auth.forms import ActionForm
+from ..choices import ErrorStage, ErrorStatus, Role
+from ..htmx import render
+from ..models import IntegrationSyncError
+from . import bp, services
+from .webhooks import ACT, VIEW
+
+
+def _list(status: int = 200, message: str | None = None, tone: str = "success"):
+    args = request.args
+    f = {"status": args.get("status", "") if args.get("status", "") in ErrorStatus.values() else "",
+         "stage": args.get("stage", "") if args.get("stage", "") in ErrorStage.values() else "",
+         "connection_id": args.get("connection_id", type=int), "object_type": args.get("object_type", "")[:40],
+         "since_hours": args.get("since_hours", type=int)}
+    return render("ops/errors.html", "partials/ops/error_table.html", status, errors=services.sync_errors(**f),
+                  filters=args, names=services.connection_names(), statuses=ErrorStatus.options(),
+                  stages=ErrorStage.options(), action_form=ActionForm(), message=message, message_tone=tone)
+
+
+@bp.get("/errors")
+@role_required(*VIEW)
+def errors():
+    return _list()
+
+
+@bp.post("/errors/retry")
+@role_required(*ACT)
+def errors_retry():
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    try:
+        n = services.retry_errors(ids, current_user)
+    except services.OpsRefused as refused:
+        return _list(422, str(refused), "error")
+    return _list(message=f"{n} record(s) will be read again on their job's next run.")
+
+
+@bp.get("/errors/<int:error_id>")
+@role_required(*VIEW)
+def error_detail(error_id: int):
+    err = get_or_404(IntegrationSyncError, error_id)
+    return render("ops/error_detail.html", "partials/ops/error_detail.html", err=err,
+                  names=services.connection_names(), action_form=ActionForm(), message=None, message_tone="success")
+
+
+@bp.post("/errors/<int:error_id>/<action>")
+@role_required(*ACT)
+def error_action(error_id: int, action: str):
+    err = get_or_404(IntegrationSyncError, error_id)
+    message, tone, status = None, "success", 200
+    try:
+        if action == "retry":
+            services.retry_errors([err.id], current_user)
+            message = "The record will be read again on the job's next run."
+        elif action in ("resolve", "ignore"):
+            closing = ErrorStatus.RESOLVED if action == "resolve" else ErrorStatus.IGNORED
+            services.close_error(err, current_user, closing, request.form.get("reason", "")[:500])
+            message = f"{closing.label}."
+        else:
+            return "", 404
+    except services.OpsRefused as refused:
+        message, tone, status = str(refused), "error", 422
+    return render("ops/error_detail.html", "partials/ops/error_detail.html", status, err=err,
+                  names=services.connection_names(), action_form=ActionForm(), message=message, message_tone=tone)

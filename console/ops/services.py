@@ -1,0 +1,139 @@
+"""What ops do to failures, each change audited: retry now, replay (a fresh attempt budget), resolve,
+ignore with a reason. Webhook events live in the traffic database, sync errors in the primary one."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from .. import audit
+from ..choices import ErrorStatus, WebhookStatus
+from ..extensions import db
+from ..models import EventWebhookEvent, IntegrationConnection, IntegrationSyncError, User, WebhookRejection
+from ..models.base import utcnow
+
+REPLAYABLE = (WebhookStatus.FAILED.value, WebhookStatus.RETRYING.value, WebhookStatus.DEAD_LETTER.value,
+              WebhookStatus.IGNORED.value)
+MAX_BULK = 500
+
+
+class OpsRefused(Exception):
+    pass
+
+
+def webhook_events(status: str = "", event_type: str = "", connection_id: int | None = None,
+                   since_hours: int | None = None, limit: int = 200) -> list[EventWebhookEvent]:
+    query = sa.select(EventWebhookEvent).order_by(EventWebhookEvent.id.desc()).limit(limit)
+    if status:
+        query = query.where(EventWebhookEvent.status == status)
+    if event_type:
+        query = query.where(EventWebhookEvent.event_type.like(f"{event_type}%"))
+    if connection_id:
+        query = query.where(EventWebhookEvent.connection_id == connection_id)
+    if since_hours:
+        query = query.where(EventWebhookEvent.created_at >= utcnow() - timedelta(hours=since_hours))
+    return list(db.session.scalars(query))
+
+
+def webhook_counts(since: datetime | None = None) -> dict[int | None, dict[str, int]]:
+    """Per connection: events by status, duplicates received, and signature rejections."""
+    since = since or utcnow() - timedelta(days=7)
+    counts: dict[int | None, dict[str, int]] = {}
+    for conn_id, status, n, dupes in db.session.execute(
+            sa.select(EventWebhookEvent.connection_id, EventWebhookEvent.status, sa.func.count(),
+                      sa.func.sum(EventWebhookEvent.duplicate_count))
+            .where(EventWebhookEvent.created_at >= since)
+            .group_by(EventWebhookEvent.connection_id, EventWebhookEvent.status)):
+        row = counts.setdefault(conn_id, {})
+        row[status] = n
+        row["duplicates"] = row.get("duplicates", 0) + int(dupes or 0)
+    for conn_id, n in db.session.execute(
+            sa.select(WebhookRejection.connection_id, sa.func.count()).where(WebhookRejection.created_at >= since)
+            .group_by(WebhookRejection.connection_id)):
+        counts.setdefault(conn_id, {})["rejected"] = n
+    return counts
+
+
+def _events(ids: list[int]) -> list[EventWebhookEvent]:
+    if not ids or len(ids) > MAX_BULK:
+        raise OpsRefused(f"Choose between 1 and {MAX_BULK} events.")
+    return list(db.session.scalars(sa.select(EventWebhookEvent).where(EventWebhookEvent.id.in_(ids))))
+
+
+def replay_events(ids: list[int], user: User) -> int:
+    """Queue events for normalization again with a fresh attempt budget (dead letters included)."""
+    events = [e for e in _events(ids) if e.status in REPLAYABLE]
+    if not events:
+        raise OpsRefused("None of those events can be replayed (only failed, retrying, dead-lettered or ignored).")
+    for event in events:
+        event.status, event.attempts, event.next_attempt_at = WebhookStatus.RETRYING.value, 0, utcnow()
+    audit.record("webhook.replayed", None, user, events=[e.id for e in events])
+    db.session.commit()
+    return len(events)
+
+
+def ignore_event(event: EventWebhookEvent, user: User, reason: str) -> None:
+    if not reason.strip():
+        raise OpsRefused("Say why the event is ignored.")
+    if event.status == WebhookStatus.NORMALIZED:
+        raise OpsRefused("The event is already normalized.")
+    event.status, event.next_attempt_at = WebhookStatus.IGNORED.value, None
+    event.last_error = f"Ignored by {user.email}: {reason.strip()}"[:1000]
+    audit.record("webhook.ignored", None, user, event_id=event.id, reason=reason.strip())
+    db.session.commit()
+
+
+def resolve_event(event: EventWebhookEvent, user: User, reason: str) -> None:
+    """Mark an event handled by hand (e.g. the record was fixed in the provider and synced)."""
+    if event.status == WebhookStatus.NORMALIZED:
+        raise OpsRefused("The event is already normalized.")
+    event.status, event.next_attempt_at, event.processed_at = WebhookStatus.NORMALIZED.value, None, utcnow()
+    event.last_error = f"Resolved by hand by {user.email}: {reason.strip() or 'no reason given'}"[:1000]
+    audit.record("webhook.resolved", None, user, event_id=event.id, reason=reason.strip() or None)
+    db.session.commit()
+
+
+def sync_errors(status: str = "", stage: str = "", connection_id: int | None = None, object_type: str = "",
+                since_hours: int | None = None, limit: int = 200) -> list[IntegrationSyncError]:
+    query = sa.select(IntegrationSyncError).order_by(IntegrationSyncError.id.desc()).limit(limit)
+    if status:
+        query = query.where(IntegrationSyncError.status == status)
+    if stage:
+        query = query.where(IntegrationSyncError.stage == stage)
+    if connection_id:
+        query = query.where(IntegrationSyncError.connection_id == connection_id)
+    if object_type:
+        query = query.where(IntegrationSyncError.object_type == object_type)
+    if since_hours:
+        query = query.where(IntegrationSyncError.created_at >= utcnow() - timedelta(hours=since_hours))
+    return list(db.session.scalars(query))
+
+
+def retry_errors(ids: list[int], user: User) -> int:
+    """Make errors due now: the next run of their job re-reads those records (replay)."""
+    errors = list(db.session.scalars(sa.select(IntegrationSyncError).where(IntegrationSyncError.id.in_(ids[:MAX_BULK]))))
+    errors = [e for e in errors if e.status in (ErrorStatus.OPEN, ErrorStatus.RETRYING, ErrorStatus.DEAD_LETTER)]
+    if not errors:
+        raise OpsRefused("None of those errors can be retried.")
+    for err in errors:
+        if err.status == ErrorStatus.DEAD_LETTER:
+            err.attempts = 1  # a replayed dead letter gets a fresh attempt budget
+        err.status, err.next_retry_at = ErrorStatus.RETRYING.value, utcnow()
+    audit.record("sync_error.retried", None, user, errors=[e.id for e in errors])
+    db.session.commit()
+    return len(errors)
+
+
+def close_error(err: IntegrationSyncError, user: User, status: ErrorStatus, reason: str) -> None:
+    if status == ErrorStatus.IGNORED and not reason.strip():
+        raise OpsRefused("Say why the error is ignored.")
+    if err.status in (ErrorStatus.RESOLVED, ErrorStatus.IGNORED):
+        raise OpsRefused("The error is already closed.")
+    err.status, err.resolved_at, err.resolved_by_user_id = status.value, utcnow(), user.id
+    err.resolution_reason, err.next_retry_at = reason.strip()[:500] or None, None
+    audit.record(f"sync_error.{status.value}", None, user, error_id=err.id, reason=reason.strip() or None)
+    db.session.commit()
+
+
+def connection_names() -> dict[int, str]:
+    return dict(db.session.execute(sa.select(IntegrationConnection.id, IntegrationConnection.name)).all())

@@ -1,0 +1,83 @@
+"""Webhook events: filters, per-connection counts, detail, and retry / replay / resolve / ignore."""
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from ..auth.access import get_or_404, role_required
+from ..auth.forms import ActionForm
+from ..choices import Role, WebhookStatus
+from ..htmx import render
+from ..models import EventWebhookEvent
+from ..security.mask import masked_payload
+from . import bp, services
+
+VIEW = (Role.ADMIN, Role.OPS, Role.OWNER)
+ACT = (Role.ADMIN, Role.OPS)
+
+
+def _filters() -> dict:
+    args = request.args
+    return {"status": args.get("status", "") if args.get("status", "") in WebhookStatus.values() else "",
+            "event_type": args.get("type", "")[:60], "connection_id": args.get("connection_id", type=int),
+            "since_hours": args.get("since_hours", type=int)}
+
+
+def _list(status: int = 200, **extra):
+    f = _filters()
+    return render("ops/webhooks.html", "partials/ops/webhook_table.html", status,
+                  events=services.webhook_events(**f), counts=services.webhook_counts(), filters=request.args,
+                  names=services.connection_names(), statuses=WebhookStatus.options(), action_form=ActionForm(),
+                  message=extra.pop("message", None), message_tone=extra.pop("message_tone", "success"), **extra)
+
+
+@bp.get("/webhooks")
+@role_required(*VIEW)
+def webhooks():
+    return _list()
+
+
+@bp.get("/webhooks/<int:event_id>")
+@role_required(*VIEW)
+def webhook_detail(event_id: int):
+    event = get_or_404(EventWebhookEvent, event_id)
+    raw = masked_payload(event) if current_user.role == Role.ADMIN else None
+    return render("ops/webhook_detail.html", "partials/ops/webhook_detail.html", event=event, raw=raw,
+                  names=services.connection_names(), action_form=ActionForm(), message=None, message_tone="success")
+
+
+@bp.post("/webhooks/replay")
+@role_required(*ACT)
+def webhook_replay():
+    """Replay one or many (checked) events: they go back to the normalizer with a fresh attempt budget."""
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    try:
+        n = services.replay_events(ids, current_user)
+    except services.OpsRefused as refused:
+        return _list(422, message=str(refused), message_tone="error")
+    return _list(message=f"{n} event(s) queued for normalization again.")
+
+
+@bp.post("/webhooks/<int:event_id>/<action>")
+@role_required(*ACT)
+def webhook_action(event_id: int, action: str):
+    event = get_or_404(EventWebhookEvent, event_id)
+    reason = request.form.get("reason", "")[:500]
+    message, tone, status = None, "success", 200
+    try:
+        if action == "ignore":
+            services.ignore_event(event, current_user, reason)
+            message = "Ignored."
+        elif action == "resolve":
+            services.resolve_event(event, current_user, reason)
+            message = "Marked resolved."
+        elif action in ("retry", "replay"):
+            services.replay_events([event.id], current_user)
+            message = "Queued for normalization again."
+        else:
+            return "", 404
+    except services.OpsRefused as refused:
+        message, tone, status = str(refused), "error", 422
+    raw = masked_payload(event) if current_user.role == Role.ADMIN else None
+    return render("ops/webhook_detail.html", "partials/ops/webhook_detail.html", status, event=event, raw=raw,
+                  names=services.connection_names(), action_form=ActionForm(), message=message, message_tone=tone)

@@ -1,0 +1,179 @@
+"""Background normalization of stored webhook events (a scheduler job, never the request).
+
+Each due event is claimed with a conditional UPDATE (one process wins it), grouped by connection and
+object type, and applied through the sync engine's own mapping and upsert path: the object is read
+from the provider (an event carries only the changed property), mapped, upserted, and normalized and
+lead events are written. An older version never overwrites a newer one (the writer compares the
+provider's modification times). Failures retry with backoff; after MAX_ATTEMPTS an event is
+dead-lettered, and ops can replay it."""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from ..choices import RunKind, RunStatus, WebhookStatus
+from ..connectors.base import ConnectorError, Page, SourceRecord
+from ..extensions import db
+from ..mapping.defaults import SOURCE_LABEL
+from ..mapping.service import load_spec
+from ..models import EventWebhookEvent, IntegrationConnection, IntegrationNormalizedEvent, IntegrationSyncJob
+from ..models import IntegrationSyncRun
+from ..models.base import utcnow
+from ..security.redact import redact_text
+from ..sync.accounting import Tally
+from ..sync.pipeline import PageWriter
+from ..sync.provider import open_session
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+LEASE = timedelta(minutes=2)
+OBJECT_TYPES = {"contact": "contacts", "company": "companies", "deal": "deals"}
+DUE = (WebhookStatus.RECEIVED.value, WebhookStatus.RETRYING.value)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 10 * 3 ** max(0, attempts - 1)))
+
+
+def claim(limit: int = 200) -> list[int]:
+    """Due events, each taken by one process: the UPDATE only matches while the event is still due."""
+    now = utcnow()
+    due_now = sa.or_(EventWebhookEvent.next_attempt_at.is_(None), EventWebhookEvent.next_attempt_at <= now)
+    ids = list(db.session.scalars(sa.select(EventWebhookEvent.id).where(
+        EventWebhookEvent.status.in_(DUE), due_now).order_by(EventWebhookEvent.id).limit(limit)))
+    won = []
+    for event_id in ids:
+        changed = db.session.execute(sa.update(EventWebhookEvent).where(
+            EventWebhookEvent.id == event_id, EventWebhookEvent.status.in_(DUE), due_now,
+        ).values(next_attempt_at=now + LEASE, attempts=EventWebhookEvent.attempts + 1)
+            .execution_options(synchronize_session=False)).rowcount
+        if changed == 1:
+            won.append(event_id)
+    db.session.commit()
+    return won
+
+
+def process_due(limit: int = 200) -> int:
+    """One pass: claim and normalize up to `limit` events. Returns how many were handled."""
+    ids = claim(limit)
+    if not ids:
+        return 0
+    events = list(db.session.scalars(sa.select(EventWebhookEvent).where(EventWebhookEvent.id.in_(ids))))
+    groups: dict[tuple, list[EventWebhookEvent]] = defaultdict(list)
+    for event in events:
+        if event.provider == "manual_csv":
+            groups[("csv", event.connection_id, None)].append(event)
+        else:
+            kind = event.event_type.split(".")[0]
+            groups[("hubspot", event.connection_id, OBJECT_TYPES.get(kind))].append(event)
+    for (provider, connection_id, object_type), batch in groups.items():
+        try:
+            if provider == "csv":
+                _apply_csv(batch)
+            else:
+                _apply_hubspot(connection_id, object_type, batch)
+        except Exception as exc:  # one group's trouble never stops the others
+            db.session.rollback()
+            if not isinstance(exc, ConnectorError):
+                log.exception("webhook normalization failed for connection %s", connection_id)
+            _fail(batch, str(exc) if isinstance(exc, ConnectorError) else f"Internal error: {type(exc).__name__}")
+    return len(ids)
+
+
+def _fail(batch: list[EventWebhookEvent], reason: str, ids: set[int] | None = None) -> None:
+    for event in db.session.scalars(sa.select(EventWebhookEvent).where(
+            EventWebhookEvent.id.in_([e.id for e in batch if ids is None or e.id in ids]))):
+        event.last_error = redact_text(reason)[:1000]
+        if event.attempts >= MAX_ATTEMPTS:
+            event.status, event.next_attempt_at = WebhookStatus.DEAD_LETTER.value, None
+        else:
+            event.status = WebhookStatus.RETRYING.value
+            event.next_attempt_at = utcnow() + backoff(event.attempts)
+    db.session.commit()
+
+
+def _done(events: list[EventWebhookEvent], note: str | None = None) -> None:
+    now = utcnow()
+    for event in events:
+        event.status, event.processed_at, event.next_attempt_at = WebhookStatus.NORMALIZED.value, now, None
+        event.last_error = note
+    db.session.commit()
+
+
+def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: list[EventWebhookEvent]) -> None:
+    if connection_id is None or object_type is None:
+        _fail(batch, "No connection or object type for this event (unknown portal or subscription).")
+        return
+    conn = db.session.get(IntegrationConnection, connection_id)
+    session = open_session(conn, timeout=10.0, max_attempts=3)
+    spec = load_spec(conn.id, object_type, session.reference())
+    if not spec.rules:
+        _fail(batch, f"{object_type} has no mapping yet; confirm the mapping in the wizard.")
+        return
+    deleted = {e.object_id: e for e in batch if e.event_type.endswith(".deletion")}
+    wanted = sorted({e.object_id for e in batch if e.object_id and e.object_id not in deleted})
+    records = session.stream(object_type, spec.source_fields).read(wanted) if wanted else []
+    records += [SourceRecord(oid, {}, int(e.occurred_at.timestamp() * 1000) if e.occurred_at else 0, archived=True)
+                for oid, e in deleted.items()]
+    run, tally = _run(conn, object_type), Tally(keep_outcomes=True)
+    writer = PageWriter(conn, object_type, spec, run, SOURCE_LABEL.get(conn.provider.key, "CRM"), None, False, tally)
+    writer.source_kind = "webhook"
+    writer.apply(Page(records, {}), None)
+    _close(run, tally, session)
+    outcome = {ext: (bucket, reason) for ext, bucket, reason in tally.outcomes}
+    failed = {e.id for e in batch if outcome.get(e.object_id, ("", ""))[0] == "failed"}
+    if failed:
+        reasons = {outcome[e.object_id][1] for e in batch if e.id in failed}
+        _fail(batch, "; ".join(sorted(reasons))[:1000], failed)
+    _done([e for e in batch if e.id not in failed and e.object_id in outcome])
+    _done([e for e in batch if e.object_id not in outcome],
+          "The object no longer exists at the provider; nothing to apply.")
+
+
+def _run(conn: IntegrationConnection, object_type: str) -> IntegrationSyncRun:
+    job_id = db.session.scalar(sa.select(IntegrationSyncJob.id).where(
+        IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
+    run = IntegrationSyncRun(job_id=job_id, connection_id=conn.id, object_type=object_type,
+                             kind=RunKind.WEBHOOK.value, status=RunStatus.RUNNING.value, started_at=utcnow())
+    db.session.add(run)
+    db.session.commit()
+    return run
+
+
+def _close(run: IntegrationSyncRun, tally: Tally, session) -> None:
+    run = db.session.merge(run)
+    run.seen, run.created, run.updated = tally.seen, tally.created, tally.updated
+    run.unchanged, run.duplicate, run.failed = tally.unchanged, tally.duplicate, tally.failed
+    run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
+    run.finished_at = utcnow()
+    run.status = RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value
+    db.session.commit()
+
+
+def _apply_csv(batch: list[EventWebhookEvent]) -> None:
+    """A finished CSV import becomes a normalized event whose summary is the client-safe report line."""
+    from sqlalchemy.orm import Session
+
+    with Session(db.engines["traffic"]) as traffic:
+        for event in batch:
+            summary = event.payload_summary or {}
+            exists = traffic.scalar(sa.select(IntegrationNormalizedEvent.id).where(
+                IntegrationNormalizedEvent.source_kind == "csv",
+                IntegrationNormalizedEvent.source_ref == event.source_event_id))
+            if exists is None:
+                traffic.add(IntegrationNormalizedEvent(
+                    connection_id=event.connection_id, source_kind="csv", source_ref=event.source_event_id,
+                    object_type=summary.get("object_type", "contacts"), event_type="import_completed",
+                    summary={"line": report_line(summary)}, occurred_at=event.occurred_at))
+        traffic.commit()
+    _done(batch)
+
+
+def report_line(summary: dict) -> str:
+    """Plain words for the client; no file name, hash or person (those stay in the ops view)."""
+    created, updated = int(summary.get("created", 0)), int(summary.get("updated", 0))
+    return (f"Manual import: {int(summary.get('rows', 0)):,} rows checked, {created:,} new and {updated:,} "
+            f"updated records.")
