@@ -15,7 +15,7 @@ from ..metrics.baselines import active
 from ..metrics.cards import build_cards, cards_csv, freshness
 from ..metrics.definitions import BY_KEY
 from ..metrics.snapshots import series
-from ..models import Client, IntegrationConnection
+from ..models import Client, IntegrationConnection, IntegrationNormalizedEvent
 from ..models.base import utcnow
 
 TREND_DAYS = 30
@@ -53,11 +53,20 @@ def index_page(client_id: int, portal_url: UrlFor, preview: bool) -> Response:
                   fresh={c.id: freshness(c) for c in connections}, portal_url=portal_url, preview=preview)
 
 
+def recent_updates(connection_id: int, limit: int = 10) -> list[IntegrationNormalizedEvent]:
+    """Client-safe report lines (manual imports so far): each normalized event's summary line only."""
+    return list(db.session.scalars(sa.select(IntegrationNormalizedEvent).where(
+        IntegrationNormalizedEvent.connection_id == connection_id, IntegrationNormalizedEvent.source_kind == "csv",
+        IntegrationNormalizedEvent.event_type == "import_completed",
+    ).order_by(IntegrationNormalizedEvent.id.desc()).limit(limit)))
+
+
 def connection_page(client_id: int, connection_id: int, portal_url: UrlFor, preview: bool) -> Response:
     conn = visible_connection_or_404(client_id, connection_id)
     return render("portal/connection.html", "partials/portal/connection_detail.html", connection=conn,
                   client=conn.client, cards=build_cards(conn), fresh=freshness(conn),
-                  notes=notes.published(conn.id), portal_url=portal_url, preview=preview)
+                  notes=notes.published(conn.id), updates=recent_updates(conn.id), portal_url=portal_url,
+                  preview=preview)
 
 
 def chart_svg(client_id: int, connection_id: int, metric_key: str) -> Response:

@@ -59,10 +59,16 @@ def claim_queued(worker: str, limit: int) -> list[int]:
 
 
 def run_claimed(run_id: int) -> None:
+    """Run a claimed queued run: a test batch, or a CSV import (queued the same way)."""
     from .runner import execute
 
     run = db.session.get(IntegrationSyncRun, run_id)
-    execute(run, full=True, keep_outcomes=True)
+    if run.kind == RunKind.CSV_IMPORT:
+        from ..imports.service import execute as execute_import
+
+        execute_import(run)
+    else:
+        execute(run, full=True, keep_outcomes=True)
 
 
 def record_test_result(run: IntegrationSyncRun) -> None:

@@ -1,0 +1,238 @@
+"""CSV imports: upload (size, encoding, duplicate file), preview (a dry run of the first rows), queue,
+and the import itself, run by the dispatcher with the same accounting as a sync run. Completion goes
+through the webhook-operation pipeline as a "Manual CSV Import Completed" event."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from datetime import timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .. import audit
+from ..choices import ImportStatus, RunKind, RunStatus, WebhookStatus
+from ..connectors.base import Page, SourceRecord
+from ..connectors.manual_csv.reader import CsvFacts, CsvRejected, inspect, records
+from ..extensions import db
+from ..mapping.defaults import SOURCE_LABEL
+from ..metrics.cards import safe_cell
+from ..models import (CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationFieldMapping,
+                      IntegrationSyncRun, User)
+from ..models.base import utcnow
+from ..sync.accounting import Tally
+from ..sync.pipeline import PageWriter
+from . import mapping as csv_mapping
+
+PAGE_ROWS = 500
+PREVIEW_ROWS = 20
+MAX_KEPT_FAILURES = 10_000
+ACTIVE = (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value, ImportStatus.SUCCEEDED.value,
+          ImportStatus.PARTIAL.value)
+
+
+class ImportRefused(Exception):
+    pass
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config.get("CSV_UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def file_path(imp: CsvImport) -> Path:
+    return upload_dir() / f"{imp.connection_id}-{imp.file_hash}.csv"
+
+
+def upload(conn: IntegrationConnection, name: str, data: bytes, object_type: str, user: User) -> CsvImport:
+    limit = current_app.config["CSV_MAX_BYTES"]
+    if len(data) > limit:
+        raise ImportRefused(f"The file is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.")
+    digest = hashlib.sha256(data).hexdigest()
+    earlier = db.session.scalar(sa.select(CsvImport).where(
+        CsvImport.connection_id == conn.id, CsvImport.file_hash == digest).order_by(CsvImport.id))
+    if earlier is not None and earlier.status in ACTIVE:
+        earlier.duplicate_uploads += 1
+        _count_duplicate_event(conn, digest)
+        audit.record("csv_import.duplicate_upload", conn, user, import_id=earlier.id, file_hash=digest)
+        db.session.commit()
+        raise ImportRefused(f"This exact file was already imported (import #{earlier.id}, "
+                            f"{earlier.created_at:%Y-%m-%d %H:%M} UTC). It is not imported twice.")
+    if earlier is not None:
+        return earlier  # uploaded before but never imported: carry on with it
+    facts: CsvFacts = inspect(data)  # raises CsvRejected with the line of the problem
+    imp = CsvImport(connection_id=conn.id, object_type=object_type, file_name=os.path.basename(name)[:255] or "upload.csv",
+                    file_hash=digest, size_bytes=len(data), encoding=facts.encoding, delimiter=facts.delimiter,
+                    header=facts.header, row_count=facts.row_count, uploaded_by_user_id=user.id,
+                    status=ImportStatus.UPLOADED.value)
+    template = csv_mapping.matching_template(conn, facts.header)
+    if template is not None and template.object_type == object_type:
+        imp.mapping = dict(template.mapping)
+    else:
+        imp.mapping = {"id_column": csv_mapping.suggest_id(facts.header),
+                       "fields": {t: c for t, (c, _) in csv_mapping.suggest(object_type, facts.header).items()}}
+    db.session.add(imp)
+    db.session.flush()
+    file_path(imp).write_bytes(data)
+    audit.record("csv_import.uploaded", conn, user, import_id=imp.id, file_name=imp.file_name, rows=imp.row_count,
+                 file_hash=digest)
+    db.session.commit()
+    return imp
+
+
+def _count_duplicate_event(conn: IntegrationConnection, digest: str) -> None:
+    db.session.execute(sa.update(EventWebhookEvent).where(
+        EventWebhookEvent.provider == "manual_csv", EventWebhookEvent.source_event_id == f"{conn.id}:{digest}",
+    ).values(duplicate_count=EventWebhookEvent.duplicate_count + 1).execution_options(synchronize_session=False))
+
+
+def _sensitive(conn_id: int, object_type: str) -> set[str]:
+    return set(db.session.scalars(sa.select(IntegrationFieldMapping.target_field).where(
+        IntegrationFieldMapping.connection_id == conn_id, IntegrationFieldMapping.object_type == object_type,
+        IntegrationFieldMapping.sensitive.is_(True))))
+
+
+def _source_records(imp: CsvImport, rows_with_lines) -> tuple[list[SourceRecord], list[tuple[int, str, str]]]:
+    """Rows as records; a row without an id cannot be matched and fails on its own."""
+    stamp = int(imp.created_at.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    id_column, good, bad = imp.mapping["id_column"], [], []
+    for line, row in rows_with_lines:
+        ext = (row.get(id_column) or "").strip()
+        if not ext:
+            bad.append((line, "", f"Line {line}: the id column “{id_column}” is empty."))
+            continue
+        good.append(SourceRecord(ext[:255], row, stamp))
+        good[-1].line = line  # type: ignore[attr-defined]
+    return good, bad
+
+
+def preview(conn: IntegrationConnection, imp: CsvImport) -> list[dict]:
+    """The first rows as a dry run: bucket and reason per row; nothing is written."""
+    issues = csv_mapping.problems(imp.object_type, imp.mapping or {}, imp.header)
+    if issues:
+        raise ImportRefused(" ".join(issues))
+    data = file_path(imp).read_bytes()
+    first = []
+    for item in records(data, _facts(imp)):
+        first.append(item)
+        if len(first) >= PREVIEW_ROWS:
+            break
+    good, bad = _source_records(imp, first)
+    writer = _writer(conn, imp, None, Tally(), dry_run=True)
+    decided = writer.decide(good)
+    db.session.rollback()
+    out = [{"line": line, "id": "", "bucket": "failed", "reason": reason} for line, _, reason in bad]
+    out += [{"line": d.record.line, "id": d.record.external_id, "bucket": d.bucket, "reason": d.reason}
+            for d in decided]
+    return sorted(out, key=lambda r: r["line"])
+
+
+def _facts(imp: CsvImport) -> CsvFacts:
+    return CsvFacts(imp.encoding, imp.delimiter, imp.header, imp.row_count)
+
+
+def _writer(conn, imp, run, tally, dry_run=False) -> PageWriter:
+    spec = csv_mapping.spec(imp.object_type, imp.mapping, _sensitive(conn.id, imp.object_type))
+    writer = PageWriter(conn, imp.object_type, spec, run, SOURCE_LABEL["manual_csv"], None, dry_run, tally)
+    writer.source_kind = "csv"
+    return writer
+
+
+def queue(conn: IntegrationConnection, imp: CsvImport, user: User) -> IntegrationSyncRun:
+    if imp.status != ImportStatus.UPLOADED:
+        raise ImportRefused(f"This import is {ImportStatus.label_of(imp.status).lower()} already.")
+    issues = csv_mapping.problems(imp.object_type, imp.mapping or {}, imp.header)
+    if issues:
+        raise ImportRefused(" ".join(issues))
+    run = IntegrationSyncRun(connection_id=conn.id, object_type=imp.object_type, kind=RunKind.CSV_IMPORT.value,
+                             status=RunStatus.QUEUED.value, record_limit=imp.row_count, triggered_by_user_id=user.id)
+    db.session.add(run)
+    db.session.flush()
+    imp.run_id, imp.status = run.id, ImportStatus.QUEUED.value
+    audit.record("csv_import.queued", conn, user, import_id=imp.id, run_id=run.id)
+    db.session.commit()
+    return run
+
+
+def execute(run: IntegrationSyncRun) -> None:
+    """The import, page by page (each page its own transaction); counts move as it goes."""
+    imp = db.session.scalar(sa.select(CsvImport).where(CsvImport.run_id == run.id))
+    conn = db.session.get(IntegrationConnection, run.connection_id)
+    imp.status = ImportStatus.RUNNING.value
+    db.session.commit()
+    tally, failures = Tally(), []
+    try:
+        writer = _writer(conn, imp, run, tally)
+        batch = []
+        for item in records(file_path(imp).read_bytes(), _facts(imp)):
+            batch.append(item)
+            if len(batch) >= PAGE_ROWS:
+                _apply(writer, imp, batch, tally, failures)
+                batch = []
+        if batch:
+            _apply(writer, imp, batch, tally, failures)
+        _finish(run, imp, tally, failures, None)
+    except (OSError, CsvRejected, UnicodeDecodeError) as exc:
+        db.session.rollback()
+        _finish(run, imp, tally, failures, f"The stored file could not be read: {type(exc).__name__}")
+
+
+def _apply(writer: PageWriter, imp: CsvImport, batch, tally: Tally, failures: list) -> None:
+    good, bad = _source_records(imp, batch)
+    for line, ext, reason in bad:
+        tally.add(f"line-{line}", "failed", reason)
+        failures.append((line, ext, reason))
+    decisions = writer.apply(Page(good, {}), None)
+    failures += [(d.record.line, d.record.external_id, d.reason) for d in decisions if d.bucket == "failed"]
+    del failures[MAX_KEPT_FAILURES:]
+    if bad:  # the writer stored its own counts; add the rows it never saw
+        writer._store_counts()
+        db.session.commit()
+
+
+def _finish(run, imp, tally: Tally, failures: list, error: str | None) -> None:
+    run, imp = db.session.merge(run), db.session.merge(imp)
+    run.seen, run.created, run.updated = tally.seen, tally.created, tally.updated
+    run.unchanged, run.duplicate, run.failed = tally.unchanged, tally.duplicate, tally.failed
+    run.outcomes = [list(f) for f in failures]
+    run.finished_at = utcnow()
+    if error:
+        run.status, run.error_message, imp.status, imp.error = RunStatus.FAILED.value, error, ImportStatus.FAILED.value, error
+    else:
+        run.status = RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value
+        imp.status = ImportStatus.PARTIAL.value if tally.failed else ImportStatus.SUCCEEDED.value
+    db.session.commit()
+    if not error:
+        completed(imp, run)
+
+
+def completed(imp: CsvImport, run: IntegrationSyncRun) -> None:
+    """'Manual CSV Import Completed' through the webhook-operation pipeline (deduplicated on the file hash)."""
+    event_id = f"{imp.connection_id}:{imp.file_hash}"
+    if db.session.scalar(sa.select(EventWebhookEvent.id).where(
+            EventWebhookEvent.provider == "manual_csv", EventWebhookEvent.source_event_id == event_id)):
+        _count_duplicate_event(db.session.get(IntegrationConnection, imp.connection_id), imp.file_hash)
+        db.session.commit()
+        return
+    who = imp.uploaded_by.email if imp.uploaded_by else None
+    summary = {"rows": run.seen, "created": run.created, "updated": run.updated, "unchanged": run.unchanged,
+               "duplicate": run.duplicate, "failed": run.failed, "who": who, "file_name": imp.file_name,
+               "file_hash": imp.file_hash, "object_type": imp.object_type, "import_id": imp.id}
+    db.session.add(EventWebhookEvent(provider="manual_csv", source_event_id=event_id, connection_id=imp.connection_id,
+                                     event_type="manual_csv.import_completed", object_id=str(imp.id),
+                                     occurred_at=run.finished_at, status=WebhookStatus.RECEIVED.value,
+                                     payload_summary=summary, raw_payload=summary))
+    db.session.commit()
+
+
+def errors_csv(run: IntegrationSyncRun) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Line", "Record id", "Error"])
+    for line, ext, reason in run.outcomes or []:
+        writer.writerow([line, safe_cell(ext), safe_cell(reason)])
+    return out.getvalue()

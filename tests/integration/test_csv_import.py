@@ -1,0 +1,186 @@
+"""Manual CSV import through its routes: encodings, delimiters, quoted newlines, malformed files,
+a re-upload, row errors (formula-safe), the completion event through the webhook pipeline, and the
+same accounting as a sync run."""
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from console.extensions import db
+from console.models import (CrmLead, CsvImport, CsvImportTemplate, EventWebhookEvent, IntegrationNormalizedEvent,
+                            IntegrationSyncRun)
+from console.webhooks import normalize
+
+from .. import factories
+from ..wizard_flow import run_queued_test_batches
+
+HEADER = ["Record ID", "Email", "First Name", "Last Name", "Phone Number", "Notes"]
+
+
+def _csv(rows: list[list[str]], delimiter: str = ",", header=HEADER) -> str:
+    out = io.StringIO()
+    import csv
+
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@pytest.fixture
+def ops_and_conn(login):
+    conn = factories.connection(factories.client("Harbour Physio"))
+    db.session.commit()
+    return login("ops"), conn
+
+
+def _upload(browser, conn, data: bytes, name: str = "contacts.csv", object_type: str = "contacts"):
+    # encoded in memory: the test client would spool a big body to a temporary file it never closes
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(data), name), "object_type": object_type,
+                                       "csrf_token": browser.token})
+    return browser.client.post(f"/connections/{conn.id}/imports/", data=body,
+                               headers={"HX-Request": "true", "X-CSRFToken": browser.token},
+                               content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def _import(browser, conn, data: bytes, **kw) -> CsvImport:
+    resp = _upload(browser, conn, data, **kw)
+    assert resp.status_code == 204, resp.get_data(as_text=True)
+    imp = db.session.scalar(sa.select(CsvImport).order_by(CsvImport.id.desc()))
+    preview = browser.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", {
+        "id_column": "Record ID", "field::email": "Email", "field::first_name": "First Name",
+        "field::last_name": "Last Name", "field::phone": "Phone Number"})
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    assert browser.hx_post(f"/connections/{conn.id}/imports/{imp.id}/run").status_code == 200
+    run_queued_test_batches()  # the dispatcher's job: claims queued runs (test batches and imports)
+    db.session.refresh(imp)
+    return imp
+
+
+ROWS = [["101", "elodie@example.com", "Élodie", "Brûlé", "+1 416 555 0101", "likes café"],
+        ["102", "sam@example.com", "Sam", "O'Neil", "416-555-0102", "line one\nline two, with a comma"],
+        ["103", "not-an-email", "Bad", "Row", "", ""]]
+
+
+@pytest.mark.parametrize("encoding, delimiter", [("utf-8", ","), ("utf-8-sig", ";"), ("latin-1", "\t")])
+def test_encodings_delimiters_and_quoted_newlines(ops_and_conn, encoding, delimiter):
+    ops, conn = ops_and_conn
+    data = _csv(ROWS, delimiter).encode(encoding)
+    imp = _import(ops, conn, data)
+    assert (imp.encoding, imp.delimiter, imp.row_count) == (encoding, delimiter, 3)
+    assert imp.status == "partial"
+    run = db.session.get(IntegrationSyncRun, imp.run_id)
+    assert (run.seen, run.created, run.failed) == (3, 2, 1) and run.buckets_balance
+    leads = {lead.external_id: lead for lead in db.session.scalars(sa.select(CrmLead))}
+    assert leads["101"].first_name == "Élodie" and leads["101"].last_name == "Brûlé"
+    assert leads["102"].phone == "+14165550102" and leads["101"].source_label == "Manual import"
+
+
+def test_suggestions_preselect_columns_and_templates_are_offered_again(ops_and_conn):
+    ops, conn = ops_and_conn
+    resp = _upload(ops, conn, _csv(ROWS).encode())
+    imp = db.session.scalar(sa.select(CsvImport))
+    assert imp.mapping["id_column"] == "Record ID"
+    assert imp.mapping["fields"]["email"] == "Email" and imp.mapping["fields"]["first_name"] == "First Name"
+    ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", {
+        "id_column": "Record ID", "field::email": "Email", "field::phone": "Phone Number",
+        "template_name": "Clinic export"})
+    assert db.session.scalar(sa.select(CsvImportTemplate.name)) == "Clinic export"
+    resp = _upload(ops, conn, _csv(ROWS[:1]).encode())  # another file, same columns
+    second = db.session.scalar(sa.select(CsvImport).order_by(CsvImport.id.desc()))
+    assert second.mapping == {"id_column": "Record ID", "fields": {"email": "Email", "phone": "Phone Number"}}
+    assert "Saved template “Clinic export” matches" in ops.get(
+        f"/connections/{conn.id}/imports/{second.id}").get_data(as_text=True)
+    assert resp.status_code == 204
+
+
+def test_preview_is_a_dry_run_and_shows_buckets(ops_and_conn):
+    ops, conn = ops_and_conn
+    _upload(ops, conn, _csv(ROWS).encode())
+    imp = db.session.scalar(sa.select(CsvImport))
+    resp = ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", {
+        "id_column": "Record ID", "field::email": "Email", "field::first_name": "First Name"})
+    html = resp.get_data(as_text=True)
+    assert html.count('class="bucket-created"') == 2 and html.count('class="bucket-failed"') == 1
+    assert "email" in html and db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead)) == 0
+    missing = ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", {"id_column": ""})
+    assert missing.status_code == 422 and "identifies each record" in missing.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"Record ID,Email\n1,a@example.com\n2,b@example.com,extra\n", "Line 3: 3 fields, but the header has 2"),
+    (b'Record ID,Email\n1,"unclosed\n', "Line"),
+    (b"PK\x03\x04\x00\x00binary", "not a text CSV"),
+    (b"Record ID,Email\n", "no rows"),
+    (b"", "empty"),
+    (b"Record ID,Record ID\n1,2\n", "Two columns are named"),
+])
+def test_a_malformed_file_is_refused_with_the_line_and_nothing_is_imported(ops_and_conn, data, words):
+    ops, conn = ops_and_conn
+    resp = _upload(ops, conn, data)
+    assert resp.status_code == 422 and words in resp.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CsvImport)) == 0
+
+
+def test_oversized_upload_is_refused(ops_and_conn, app):
+    ops, conn = ops_and_conn
+    app.config["CSV_MAX_BYTES"] = 100
+    resp = _upload(ops, conn, _csv(ROWS).encode())
+    assert resp.status_code == 422 and "the limit is" in resp.get_data(as_text=True)
+
+
+def test_reupload_is_a_duplicate_and_completion_goes_through_the_webhook_pipeline(ops_and_conn, login):
+    ops, conn = ops_and_conn
+    data = _csv(ROWS).encode()
+    imp = _import(ops, conn, data)
+    event = db.session.scalar(sa.select(EventWebhookEvent).where(EventWebhookEvent.provider == "manual_csv"))
+    assert event.source_event_id == f"{conn.id}:{imp.file_hash}" and event.status == "received"
+    assert event.payload_summary["rows"] == 3 and event.payload_summary["file_name"] == "contacts.csv"
+    again = _upload(ops, conn, data, name="renamed.csv")
+    assert again.status_code == 422 and "already imported" in again.get_data(as_text=True)
+    db.session.refresh(imp)
+    db.session.refresh(event)
+    assert imp.duplicate_uploads == 1 and event.duplicate_count == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationSyncRun)) == 1
+
+    assert normalize.process_due() == 1
+    db.session.refresh(event)
+    line = db.session.scalar(sa.select(IntegrationNormalizedEvent).where(
+        IntegrationNormalizedEvent.event_type == "import_completed"))
+    assert event.status == "normalized" and "2 new" in line.summary["line"]
+    client = login("client", conn.client)
+    page = client.get(f"/portal/connections/{conn.id}").get_data(as_text=True)
+    assert "Manual import: 3 rows checked, 2 new and 0 updated records." in page
+    assert "contacts.csv" not in page and imp.file_hash not in page
+
+
+def test_row_errors_download_neutralises_formulas(ops_and_conn):
+    ops, conn = ops_and_conn
+    rows = [["=HYPERLINK(\"http://evil.example.com\")", "bad-email", "X", "Y", "", ""], ["", "a@example.com", "", "", "", ""]]
+    imp = _import(ops, conn, _csv(rows).encode())
+    resp = ops.get(f"/connections/{conn.id}/imports/{imp.id}/errors.csv")
+    text = resp.get_data(as_text=True).lstrip("\ufeff")
+    assert resp.mimetype == "text/csv"
+    assert "'=HYPERLINK" in text and "the id column “Record ID” is empty" in text
+    assert not any(line.startswith("=") or ",=" in line for line in text.splitlines())
+
+
+def test_other_owners_and_clients_cannot_import(ops_and_conn, login):
+    _, conn = ops_and_conn
+    assert login("owner").get(f"/connections/{conn.id}/imports/").status_code == 403
+    assert login("client", conn.client).get(f"/connections/{conn.id}/imports/").status_code == 404
+
+
+def test_a_100000_row_file_imports_with_balanced_accounting(ops_and_conn):
+    ops, conn = ops_and_conn
+    rows = [[str(500_000 + i), f"p{i}@example.com" if i % 100 else "broken", f"F{i}", f"L, {i}", "", ""]
+            for i in range(100_000)]
+    imp = _import(ops, conn, _csv(rows).encode())
+    run = db.session.get(IntegrationSyncRun, imp.run_id)
+    assert (run.seen, run.created, run.failed) == (100_000, 99_000, 1_000) and run.buckets_balance
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead)) == 99_000
+    assert len(run.outcomes) == 1_000  # every failed row, with its line, for the errors download
