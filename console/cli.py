@@ -102,12 +102,14 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
     _upgrade_databases()
     facts = seed_demo(sandbox_port)
     facts["console_url"] = f"http://{host}:{port}/"
+    facts["webhooks"]["url"] = f"http://{host}:{port}/webhooks/hubspot"
     if as_json:
         click.echo(json.dumps(facts, indent=2))
     else:
         _print_demo(facts)
     if serve:
-        sandbox = _start_demo_sandbox(facts["sandbox"]["private_app_token"], sandbox_port)
+        sandbox = _start_demo_sandbox(facts["sandbox"]["private_app_token"], sandbox_port,
+                                      facts["webhooks"]["signing_secret"], facts["webhooks"]["url"])
         from .demo import prime_reports
 
         click.echo(prime_reports(facts["sandbox"]["synced_connection_id"]))
@@ -124,16 +126,20 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
             sandbox.stop()
 
 
-def _start_demo_sandbox(token: str, port: int):
-    """The local HubSpot sandbox the demo points at: realistic data, HubSpot's default limits."""
+def _start_demo_sandbox(token: str, port: int, secret: str, webhook_url: str):
+    """The local HubSpot sandbox the demo points at: realistic data, HubSpot's default limits, and
+    signed webhook deliveries to this console for every change (`flask sandbox change`)."""
     from .sandbox import SandboxConfig, SandboxServer
 
     try:
-        server = SandboxServer(SandboxConfig(contacts=2000, deals=600, seed=42, token=token), port=port)
+        server = SandboxServer(SandboxConfig(contacts=2000, deals=600, seed=42, token=token, client_secret=secret),
+                               port=port)
+        server.state.webhooks.config.url = webhook_url
     except OSError as err:
         raise click.ClickException(f"Cannot start the HubSpot sandbox on port {port}: {err}. "
                                    "Free the port or pass --sandbox-port.") from err
-    click.echo(f"HubSpot sandbox: {server.url}  (private-app token above; `flask sandbox change` makes edits)")
+    click.echo(f"HubSpot sandbox: {server.url}  (private-app token above; `flask sandbox change` makes edits,"
+               f" delivered as signed webhooks to {webhook_url})")
     return server.start()
 
 
@@ -143,7 +149,10 @@ def _print_demo(facts: dict) -> None:
     for login in facts["logins"]:
         click.echo(f"{login['role']:<8} {login['email']:<32} {login['password']:<20} {login['client'] or ''}")
     sandbox = facts["sandbox"]
-    click.echo(f"\nHubSpot sandbox {sandbox['url']}  private-app token {sandbox['private_app_token']}\n")
+    click.echo(f"\nHubSpot sandbox {sandbox['url']}  private-app token {sandbox['private_app_token']}")
+    hooks = facts["webhooks"]
+    click.echo(f"Webhooks -> {hooks['url']}  app {hooks['app_id']}, portal {hooks['portal_id']}, v3, "
+               f"signing secret {hooks['signing_secret']} (the demo's only)\n")
 
 
 @click.group("keys")

@@ -51,6 +51,19 @@ def sandbox_token() -> str:
     return path.read_text().strip()
 
 
+def webhook_secret() -> str:
+    """The demo sandbox app's secret (signs its webhooks), made once per instance; the demo's only."""
+    path = Path(current_app.instance_path) / "demo-webhook-secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("demo-app-secret-" + secrets.token_hex(16))
+    return path.read_text().strip()
+
+
+DEMO_APP_ID = "4242"
+
+
 def _client(name: str) -> Client:
     client = db.session.scalar(sa.select(Client).where(Client.name == name))
     if client is None:
@@ -103,6 +116,10 @@ def _connect_to_sandbox(conn: IntegrationConnection, url: str, token: str) -> No
         account.set_secret("credentials", json.dumps({"token": token}), hint_source=token)
         conn.account_id = account.id
         conn.status = CS.TESTING.value
+    account = conn.account
+    if account.get_secret("webhook_secret") != webhook_secret():
+        account.set_secret("webhook_secret", webhook_secret())
+    account.app_id = DEMO_APP_ID
     for object_type in ("contacts", "deals"):
         job = ensure_job(conn, object_type, schedule_seconds=60, enabled=True)
         job.depends_on = None
@@ -131,6 +148,9 @@ def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
         "connections": [{"id": c.id, "client": c.client.name, "status": c.status} for c in connections],
         "sandbox": {"url": sandbox_url, "private_app_token": sandbox_token(), "portal_id": "62515",
                     "synced_connection_id": connections[0].id},
+        "webhooks": {"url": None, "app_id": DEMO_APP_ID, "portal_id": "62515", "signature_version": "v3",
+                     "signing_secret": webhook_secret(),
+                     "note": "the demo sandbox app's secret; deliveries start with `demo --serve`"},
     }
 
 

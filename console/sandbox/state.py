@@ -25,6 +25,7 @@ class SandboxConfig:
     faults: tuple[FaultRule, ...] = ()
     portal_id: int = 62515
     deliver_webhooks: bool = True
+    client_secret: str | None = None  # the OAuth app's secret, which also signs webhooks (random when None)
 
 
 @dataclass
@@ -39,7 +40,7 @@ class SandboxState:
 
 def build_state(config: SandboxConfig) -> SandboxState:
     portal = Portal(config.seed, config.contacts, config.deals, config.companies, config.portal_id)
-    auth = new_auth_state(config.token, config.access_ttl)
+    auth = new_auth_state(config.token, config.access_ttl, config.client_secret)
     faults = FaultInjector(config.seed)
     faults.set_rules(list(config.faults))
     hooks = WebhookDeliverer(portal, auth.oauth_app.client_secret, auth.oauth_app.app_id, config.seed)
