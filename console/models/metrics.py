@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import NoteStatus
 from ..extensions import db
+from .accounts import User
 from .base import CreatedMixin, DateTime, JsonText, TimestampMixin
 
 MetricValue = sa.Numeric(20, 4)
@@ -50,7 +51,7 @@ class MetricBaseline(CreatedMixin, db.Model):
     reason: Mapped[str | None] = mapped_column(sa.String(500))
     superseded_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    captured_by: Mapped["User | None"] = relationship()  # noqa: F821  (accounts.User)
+    captured_by: Mapped[User | None] = relationship()
 
 
 class MetricSnapshot(CreatedMixin, db.Model):

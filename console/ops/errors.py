@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from ..auth.access import get_or_404, role_required
 from ..auth.forms import ActionForm
-from ..choices import ErrorStage, ErrorStatus, Role
+from ..choices import ErrorStage, ErrorStatus
 from ..htmx import render
 from ..models import IntegrationSyncError
 from . import bp, services

@@ -12,7 +12,6 @@ from ..connectors.base import ConnectorError
 from ..connectors.hubspot import account as hubspot_account
 from ..extensions import db
 from ..models import Client, IntegrationConnection, IntegrationProvider, IntegrationProviderAccount, User
-from ..models.base import utcnow
 from ..sync.provider import mark_credentials, open_session
 from . import checklist
 

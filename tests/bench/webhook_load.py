@@ -24,7 +24,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.bench.sync_throughput import TOKEN, free_port, start_sandbox  # noqa: E402
+from tests.bench.sync_throughput import free_port, start_sandbox  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "bench-webhook-secret-0123456789"

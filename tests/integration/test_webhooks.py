@@ -15,15 +15,12 @@ from console.extensions import db
 from console.models import (CrmLead, EventWebhookEvent, IntegrationNormalizedEvent, IntegrationSyncRun,
                             WebhookRejection)
 from console.sandbox import SandboxConfig, SandboxServer
+from console.sync.runner import ensure_job
 from console.webhooks import normalize
 from console.webhooks.ingest import forget_secrets
 
 from .. import factories
 from ..reporting import sync
-from console.sync.runner import ensure_job
-
-SECRET = "app-secret-for-tests-0123456789"
-
 
 @pytest.fixture
 def world(app, live_server):
@@ -122,7 +119,7 @@ def test_a_redelivered_batch_creates_no_second_event(world):
 
 
 def test_sandbox_deliveries_are_normalized_through_the_sync_engine(world):
-    sb, conn = world["sb"], world["conn"]
+    sb = world["sb"]
     requests.put(f"{sb.url}/_sandbox/webhooks", json={"url": world["url"], "version": "v3", "duplicates": True,
                                                       "out_of_order": True}, timeout=5).raise_for_status()
     requests.post(f"{sb.url}/_sandbox/changes", json={"update": 8, "seed": 3}, timeout=10).raise_for_status()
