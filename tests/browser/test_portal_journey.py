@@ -34,8 +34,13 @@ def test_client_sees_cards_and_charts_exports_csv_and_cannot_reach_the_console(l
         assert card.locator(".metric-baseline").inner_text() != "—"
         assert card.locator(".metric-next").inner_text().strip()
     # every chart is an SVG the browser actually loaded and drew (natural size from the server's SVG)
-    page.wait_for_function("[...document.querySelectorAll('img.metric-chart')]"
-                           ".every(i => i.complete && i.naturalWidth > 0)")
+    drawn = "[...document.querySelectorAll('img.metric-chart')].every(i => i.complete && i.naturalWidth > 0)"
+    page.wait_for_load_state("networkidle")
+    for _ in range(50):  # polled from here: wait_for_function would eval in the page, which the CSP forbids
+        if page.evaluate(drawn):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate(drawn)
     assert page.locator("img.metric-chart").count() == 4
 
     with page.expect_download() as download_info:
