@@ -84,12 +84,13 @@ def _register_blueprints(app: Flask) -> None:
     from .portal import bp as portal_bp, preview_bp
     from .reports import bp as reports_bp
     from .imports import bp as imports_bp
+    from .monitoring.prometheus import bp as prometheus_bp
     from .ops import bp as ops_bp
     from .webhooks import bp as webhooks_bp
     from .wizard import bp as wizard_bp
 
     for bp in (auth_bp, home_bp, admin_bp, portal_bp, preview_bp, reports_bp, wizard_bp, webhooks_bp, ops_bp,
-               imports_bp, health.bp):
+               imports_bp, prometheus_bp, health.bp):
         app.register_blueprint(bp)
 
 

@@ -87,6 +87,7 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
         "CSV_MAX_BYTES": int(float(env.get("CONSOLE_CSV_MAX_MB", "30")) * 1024 * 1024),
         "CSV_UPLOAD_DIR": env.get("CONSOLE_UPLOAD_DIR") or None,
+        "METRICS_TOKEN": env.get("CONSOLE_METRICS_TOKEN") or None,
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
         # Serving processes run the sync dispatcher (started on the first request, so CLI commands

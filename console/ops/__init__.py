@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 
-from . import errors, webhooks  # noqa: E402,F401  (registers the views on bp)
+from . import errors, runs, webhooks  # noqa: E402,F401  (registers the views on bp)

@@ -1,0 +1,75 @@
+"""GET /metrics in Prometheus text format, behind a bearer token (CONSOLE_METRICS_TOKEN).
+
+Values are read from the database at scrape time by a custom collector, so every process reports the
+same totals (a per-process counter would split them across gunicorn workers)."""
+from __future__ import annotations
+
+import hmac
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from ..auth.access import public
+from ..choices import AlertStatus
+from ..extensions import db
+from ..models import EventWebhookEvent, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, MonitorAlert
+from ..models.base import utcnow
+
+bp = Blueprint("prometheus", __name__)
+BUCKETS = ("created", "updated", "unchanged", "duplicate", "failed")
+
+
+class ConsoleCollector:
+    def collect(self):
+        runs = GaugeMetricFamily("connector_console_sync_runs", "Sync runs by kind and status", labels=["kind", "status"])
+        for kind, status, n in db.session.execute(sa.select(
+                IntegrationSyncRun.kind, IntegrationSyncRun.status, sa.func.count()).group_by(
+                IntegrationSyncRun.kind, IntegrationSyncRun.status)):
+            runs.add_metric([kind, status], n)
+        yield runs
+        sums = db.session.execute(sa.select(*(sa.func.coalesce(sa.func.sum(getattr(IntegrationSyncRun, b)), 0)
+                                              for b in BUCKETS + ("api_calls", "rate_limited")))).one()
+        records = CounterMetricFamily("connector_console_records", "Records seen by sync runs, by bucket",
+                                      labels=["bucket"])
+        for bucket, n in zip(BUCKETS, sums):
+            records.add_metric([bucket], int(n))
+        yield records
+        yield CounterMetricFamily("connector_console_provider_api_calls", "Provider API calls made by runs",
+                                  value=int(sums[5]))
+        yield CounterMetricFamily("connector_console_provider_rate_limited", "Provider 429 answers waited out",
+                                  value=int(sums[6]))
+        events = GaugeMetricFamily("connector_console_webhook_events", "Webhook events by status", labels=["status"])
+        for status, n in db.session.execute(sa.select(EventWebhookEvent.status, sa.func.count())
+                                            .group_by(EventWebhookEvent.status)):
+            events.add_metric([status], n)
+        yield events
+        yield GaugeMetricFamily("connector_console_open_alerts", "Monitor alerts open", value=db.session.scalar(
+            sa.select(sa.func.count()).select_from(MonitorAlert).where(MonitorAlert.status == AlertStatus.OPEN.value)))
+        yield GaugeMetricFamily("connector_console_dispatcher_lag_seconds",
+                                "How late the most overdue enabled job of a live or testing connection is",
+                                value=dispatcher_lag())
+
+
+def dispatcher_lag() -> float:
+    oldest = db.session.scalar(sa.select(sa.func.min(IntegrationSyncJob.next_run_at)).join(IntegrationConnection).where(
+        IntegrationSyncJob.enabled.is_(True), IntegrationConnection.status.in_(["live", "testing"]),
+        IntegrationSyncJob.lease_owner.is_(None)))
+    return max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
+
+
+@bp.get("/metrics")
+@public
+def metrics():
+    """404 when no token is configured (the endpoint is off); 401 for a missing or wrong token."""
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        abort(404)
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return Response("A valid bearer token is required.\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'})
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ConsoleCollector())
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+                    headers={"Cache-Control": "no-store"})
