@@ -26,6 +26,7 @@ from console.models.base import utcnow
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
+ALERT_EVERY_SECONDS = 60
 LIVE_STATUSES = ("live", "testing")
 
 
@@ -164,6 +165,7 @@ class Dispatcher:
         self.busy: set[int] = set()
         self.batches: set[int] = set()
         self.normalizing = False
+        self.last_alert_pass: datetime | None = None
         self.normalizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhooks")
         self.lock = threading.Lock()
         self.last_tick: datetime | None = None
@@ -192,7 +194,22 @@ class Dispatcher:
             self.normalizing = True
         if start_normalizer:
             self.normalizer.submit(self._normalize)
+        now = utcnow()
+        if self.last_alert_pass is None or (now - self.last_alert_pass).total_seconds() >= ALERT_EVERY_SECONDS:
+            self.last_alert_pass = now
+            self.normalizer.submit(self._evaluate_alerts)
         return claimed
+
+    def _evaluate_alerts(self) -> None:
+        from console.monitoring.alerts import evaluate
+
+        with self.app.app_context():
+            try:
+                evaluate()
+            except Exception:
+                log.exception("alert evaluation failed")
+            finally:
+                db.session.remove()
 
     def _normalize(self) -> None:
         """Drain due webhook events (one normalizer per process; the claims keep processes apart)."""
