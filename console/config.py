@@ -88,6 +88,12 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "CSV_MAX_BYTES": int(float(env.get("CONSOLE_CSV_MAX_MB", "30")) * 1024 * 1024),
         "CSV_UPLOAD_DIR": env.get("CONSOLE_UPLOAD_DIR") or None,
         "METRICS_TOKEN": env.get("CONSOLE_METRICS_TOKEN") or None,
+        "SMTP_HOST": env.get("CONSOLE_SMTP_HOST") or None,
+        "SMTP_PORT": int(env.get("CONSOLE_SMTP_PORT", 25)),
+        "SMTP_USER": env.get("CONSOLE_SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("CONSOLE_SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": env.get("CONSOLE_SMTP_STARTTLS", "off") == "on",
+        "SMTP_FROM": env.get("CONSOLE_SMTP_FROM", "connector-console@localhost"),
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
         # Serving processes run the sync dispatcher (started on the first request, so CLI commands

@@ -202,10 +202,12 @@ class Dispatcher:
 
     def _evaluate_alerts(self) -> None:
         from console.monitoring.alerts import evaluate
+        from console.monitoring.notify import notify_pending
 
         with self.app.app_context():
             try:
                 evaluate()
+                notify_pending()
             except Exception:
                 log.exception("alert evaluation failed")
             finally:

@@ -48,3 +48,44 @@ class HttpSink:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class SmtpSink:
+    """A minimal SMTP server on 127.0.0.1 that keeps every message it accepts (enough for smtplib)."""
+
+    def __init__(self) -> None:
+        import socketserver
+
+        sink = self
+        self.messages: list[bytes] = []
+        self._lock = threading.Lock()
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 sink ready\r\n")
+                while line := self.rfile.readline():
+                    verb = line.strip().split(b" ")[0].upper()
+                    if verb in (b"EHLO", b"HELO"):
+                        self.wfile.write(b"250 sink\r\n")
+                    elif verb == b"DATA":
+                        self.wfile.write(b"354 end with .\r\n")
+                        data = b""
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data += chunk
+                        with sink._lock:
+                            sink.messages.append(data)
+                        self.wfile.write(b"250 queued\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

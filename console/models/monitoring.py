@@ -32,3 +32,6 @@ class MonitorAlert(TimestampMixin, db.Model):
     acknowledged_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     ack_note: Mapped[str | None] = mapped_column(sa.String(500))
     notified_state: Mapped[str | None] = mapped_column(sa.String(32))
+    notify_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    notify_next_at: Mapped[datetime | None] = mapped_column(DateTime)
+    notify_error: Mapped[str | None] = mapped_column(sa.String(500))

@@ -1,0 +1,97 @@
+"""Alert notifications to the connection owner's channel: email (SMTP from the environment) or a
+Slack-compatible incoming webhook. One message per state change (opened or escalated, resolved; an
+acknowledgement is not a change); a failed send is retried with backoff and its error is shown on the
+alert, never dropped. Messages carry the alert's own words only: no secrets, no payloads."""
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+
+import requests
+import sqlalchemy as sa
+from flask import current_app
+
+from ..choices import AlertStatus
+from ..extensions import db
+from ..models import IntegrationConnection, MonitorAlert
+from ..models.base import utcnow
+from ..security.redact import redact_text
+
+log = logging.getLogger(__name__)
+
+
+class NotifyFailed(Exception):
+    pass
+
+
+def wanted_state(alert: MonitorAlert) -> str:
+    return "resolved" if alert.status == AlertStatus.RESOLVED else f"open:{alert.severity}"
+
+
+def _text(alert: MonitorAlert, conn: IntegrationConnection) -> tuple[str, str]:
+    if alert.status == AlertStatus.RESOLVED:
+        subject = f"[Connector Console] resolved: {alert.kind} on {conn.name}"
+    else:
+        subject = f"[Connector Console] {alert.severity}: {alert.kind} on {conn.name}"
+    body = f"{subject}\n\n{alert.message}\n\nClient: {conn.client.name}\nOpened: {alert.opened_at:%Y-%m-%d %H:%M} UTC\n"
+    return subject, redact_text(body)
+
+
+def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
+    subject, body = _text(alert, conn)
+    target = (conn.notify_target or "").strip()
+    if not target:
+        raise NotifyFailed("The connection has no notification target (wizard, monitor step).")
+    if conn.notify_channel == "slack":
+        try:
+            resp = requests.post(target, json={"text": body}, timeout=5)
+        except requests.RequestException as exc:
+            raise NotifyFailed(f"Slack webhook unreachable: {type(exc).__name__}") from exc
+        if not 200 <= resp.status_code < 300:
+            raise NotifyFailed(f"Slack webhook answered {resp.status_code}")
+        return
+    cfg = current_app.config
+    if not cfg.get("SMTP_HOST"):
+        raise NotifyFailed("No SMTP server is configured (CONSOLE_SMTP_HOST).")
+    msg = EmailMessage()
+    msg["Subject"], msg["From"], msg["To"] = subject, cfg["SMTP_FROM"], target
+    msg.set_content(body)
+    try:
+        with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=10) as smtp:
+            if cfg.get("SMTP_STARTTLS"):
+                smtp.starttls()
+            if cfg.get("SMTP_USER"):
+                smtp.login(cfg["SMTP_USER"], cfg.get("SMTP_PASSWORD") or "")
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NotifyFailed(f"SMTP: {type(exc).__name__}: {str(exc)[:200]}") from exc
+
+
+def notify_pending(now=None) -> dict[str, int]:
+    """Send what changed since the last message of each alert; back off after a failure."""
+    now = now or utcnow()
+    counts = {"sent": 0, "failed": 0}
+    due = sa.or_(MonitorAlert.notify_next_at.is_(None), MonitorAlert.notify_next_at <= now)
+    candidates = db.session.scalars(sa.select(MonitorAlert).where(
+        sa.or_(MonitorAlert.status != AlertStatus.RESOLVED.value, MonitorAlert.notified_state.is_(None),
+               MonitorAlert.notified_state != "resolved"), due).order_by(MonitorAlert.id).limit(200)).all()
+    for alert in candidates:
+        state = wanted_state(alert)
+        if alert.notified_state == state:
+            continue
+        conn = db.session.get(IntegrationConnection, alert.connection_id)
+        try:
+            send(alert, conn)
+        except NotifyFailed as failed:
+            alert.notify_attempts += 1
+            alert.notify_error = str(failed)[:500]
+            alert.notify_next_at = now + timedelta(seconds=min(3600, 30 * 2 ** (alert.notify_attempts - 1)))
+            counts["failed"] += 1
+            log.warning("alert %s notification failed: %s", alert.id, failed)
+        else:
+            alert.notified_state, alert.notify_attempts, alert.notify_error, alert.notify_next_at = state, 0, None, None
+            counts["sent"] += 1
+        db.session.commit()
+    return counts
