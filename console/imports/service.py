@@ -188,10 +188,7 @@ def _apply(writer: PageWriter, imp: CsvImport, batch, tally: Tally, failures: li
         failures.append((line, ext, reason))
     decisions = writer.apply(Page(good, {}), None)
     failures += [(d.record.line, d.record.external_id, d.reason) for d in decisions if d.bucket == "failed"]
-    del failures[MAX_KEPT_FAILURES:]
-    if bad:  # the writer stored its own counts; add the rows it never saw
-        writer._store_counts()
-        db.session.commit()
+    del failures[MAX_KEPT_FAILURES:]  # the writer's commit already stored the tally, id-less rows included
 
 
 def _finish(run, imp, tally: Tally, failures: list, error: str | None) -> None:

@@ -6,16 +6,24 @@ import threading
 import time
 
 from ..models import IntegrationConnection
+from .mapper import Reference
 from ..sync.provider import open_session
 
 TTL_SECONDS = 60.0
-_cache: dict[tuple[int, str], tuple[float, list[dict]]] = {}
+_cache: dict[tuple[str, str], tuple[float, list[dict]]] = {}
+_ref_cache: dict[tuple[str, str], tuple[float, Reference]] = {}
 _lock = threading.Lock()
+
+
+def _account_key(conn: IntegrationConnection) -> str:
+    """The account and where it points: a changed base URL never serves the old provider's answers."""
+    account = conn.account
+    return f"{conn.account_id or 0}@{account.base_url if account else ''}"
 
 
 def properties(conn: IntegrationConnection, object_type: str, fresh: bool = False) -> list[dict]:
     """Raises ConnectorError when the provider cannot be asked (no credentials, refused, down)."""
-    key = (conn.account_id or 0, object_type)
+    key = (_account_key(conn), object_type)
     with _lock:
         hit = _cache.get(key)
     if hit and not fresh and time.monotonic() - hit[0] < TTL_SECONDS:
@@ -26,21 +34,21 @@ def properties(conn: IntegrationConnection, object_type: str, fresh: bool = Fals
     return props
 
 
-def forget(conn: IntegrationConnection) -> None:
+def reference(conn: IntegrationConnection) -> Reference:
+    """Owners and pipeline stages, cached like the properties: the webhook normalizer needs them on
+    every pass, and they change rarely (an unknown owner fails the record, which retries)."""
+    key = (_account_key(conn), "_reference")
     with _lock:
-        for key in [k for k in _cache if k[0] == (conn.account_id or 0)]:
-            del _cache[key]
-
-
-def stages(conn: IntegrationConnection) -> list[tuple[str, str, str]]:
-    """Every deal stage the provider has: (stage id, label, open|won|lost), cached like the properties."""
-    key = (conn.account_id or 0, "_stages")
-    with _lock:
-        hit = _cache.get(key)
+        hit = _ref_cache.get(key)
     if hit and time.monotonic() - hit[0] < TTL_SECONDS:
         return hit[1]
     ref = open_session(conn, timeout=10.0, max_attempts=2).reference()
-    rows = [(sid, label, ref.stage_states.get(sid, "open")) for sid, label in ref.stages.items()]
     with _lock:
-        _cache[key] = (time.monotonic(), rows)
-    return rows
+        _ref_cache[key] = (time.monotonic(), ref)
+    return ref
+
+
+def stages(conn: IntegrationConnection) -> list[tuple[str, str, str]]:
+    """Every deal stage the provider has: (stage id, label, open|won|lost)."""
+    ref = reference(conn)
+    return [(sid, label, ref.stage_states.get(sid, "open")) for sid, label in ref.stages.items()]

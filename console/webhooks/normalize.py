@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from ..choices import RunKind, RunStatus, WebhookStatus
 from ..connectors.base import ConnectorError, Page, SourceRecord
 from ..extensions import db
+from ..mapping import catalogue
 from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import load_spec
 from ..models import EventWebhookEvent, IntegrationConnection, IntegrationNormalizedEvent, IntegrationSyncJob
@@ -109,7 +110,7 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
         return
     conn = db.session.get(IntegrationConnection, connection_id)
     session = open_session(conn, timeout=10.0, max_attempts=3)
-    spec = load_spec(conn.id, object_type, session.reference())
+    spec = load_spec(conn.id, object_type, catalogue.reference(conn))
     if not spec.rules:
         _fail(batch, f"{object_type} has no mapping yet; confirm the mapping in the wizard.")
         return
