@@ -69,7 +69,9 @@ def passing_test_batch(owner, conn, object_type: str = "deals", size: int = 25) 
 
 
 def monitor(owner, conn, **overrides):
-    data = {"stale_multiple": 3, "pressure_pct": 20, "failed_webhooks": 5, "channel": "email",
+    data = {"stale_multiple": 3, "pressure_pct": 20, "failed_webhooks": 5, "duplicate_events": 20,
+            "freshness_target": 300, "freshness_objective": 99, "completeness": 95, "duplicate_records": 5,
+            "unresolved": 2, "channel": "email",
             "target": "owner@example.com", "visible": "y", "visibility_note": "The four cards and notes.",
             "failure_path": "Retries, then dead letters; the owner is emailed and ops replays.",
             "manual_fallback": "Weekly CSV export imported on the CSV page."}

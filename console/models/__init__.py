@@ -6,7 +6,7 @@ from .crm import CrmLead, CrmLeadEvent
 from .imports import CsvImport, CsvImportTemplate
 from .mapping import IntegrationEnumMapping, IntegrationFieldMapping
 from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
-from .monitoring import MonitorAlert
+from .monitoring import DataQualityCheck, MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
 from .sync import IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, WebhookRejection
@@ -15,7 +15,7 @@ from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationR
 SECRET_MODELS = (IntegrationProviderAccount,)
 
 __all__ = [
-    "AutomationRun", "Client", "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
+    "AutomationRun", "Client", "DataQualityCheck", "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
     "CsvImportTemplate", "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",

@@ -42,6 +42,15 @@ class IntegrationConnection(TimestampMixin, db.Model):
     stale_multiple: Mapped[int] = mapped_column(sa.Integer, default=3)
     rate_limit_pressure_pct: Mapped[int] = mapped_column(sa.Integer, default=20)
     failed_webhook_threshold: Mapped[int] = mapped_column(sa.Integer, default=5)
+    # Webhook redeliveries as a share of deliveries in the last hour (HubSpot retries slow or failed answers).
+    duplicate_event_pct: Mapped[int] = mapped_column(sa.Integer, default=20, server_default="20")
+    # Freshness objective: changes reflected within `freshness_target_seconds`, `freshness_objective_pct` of the time.
+    freshness_target_seconds: Mapped[int] = mapped_column(sa.Integer, default=300, server_default="300")
+    freshness_objective_pct: Mapped[int] = mapped_column(sa.Integer, default=99, server_default="99")
+    # Data-quality thresholds checked after each sync run.
+    quality_completeness_pct: Mapped[int] = mapped_column(sa.Integer, default=95, server_default="95")
+    quality_duplicate_pct: Mapped[int] = mapped_column(sa.Integer, default=5, server_default="5")
+    quality_unresolved_pct: Mapped[int] = mapped_column(sa.Integer, default=2, server_default="2")
     notify_channel: Mapped[str] = mapped_column(sa.String(16), default="email")
     notify_target: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     docs_url: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")

@@ -1,4 +1,5 @@
-"""Monitor alerts: one open row per (connection, kind) while the condition holds."""
+"""Monitor alerts (one open row per connection and kind while the condition holds) and the data-quality
+checks taken after each sync run."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..choices import AlertStatus
 from ..extensions import db
-from .base import DateTime, TimestampMixin
+from .base import CreatedMixin, DateTime, JsonText, TimestampMixin
 
 
 class MonitorAlert(TimestampMixin, db.Model):
@@ -16,11 +17,15 @@ class MonitorAlert(TimestampMixin, db.Model):
     __table_args__ = (
         sa.Index("ix_monitor_alerts_connection_kind_status", "connection_id", "kind", "status"),
         sa.Index("ix_monitor_alerts_status_opened", "status", "opened_at"),
+        # "connection:kind" while the alert is open or acknowledged, NULL once resolved: two processes
+        # evaluating at once cannot both open the same alert (a partial unique index, portably).
+        sa.UniqueConstraint("open_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int | None] = mapped_column(sa.ForeignKey("integration_connections.id"))
-    kind: Mapped[str] = mapped_column(sa.String(40))
+    kind: Mapped[str] = mapped_column(sa.String(60))
+    open_key: Mapped[str | None] = mapped_column(sa.String(80))
     severity: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(16), default=AlertStatus.OPEN)
     message: Mapped[str] = mapped_column(sa.String(1000))
@@ -35,3 +40,29 @@ class MonitorAlert(TimestampMixin, db.Model):
     notify_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     notify_next_at: Mapped[datetime | None] = mapped_column(DateTime)
     notify_error: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+class DataQualityCheck(CreatedMixin, db.Model):
+    """One object type's records of a connection, measured after a sync run: how many records there are,
+    how many arrived without a required field, how many are extra copies of another record, and how many
+    point at an owner or stage the provider does not know."""
+
+    __tablename__ = "data_quality_checks"
+    __table_args__ = (sa.Index("ix_data_quality_checks_connection_object", "connection_id", "object_type", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    run_id: Mapped[int | None] = mapped_column(sa.Integer)
+    records: Mapped[int] = mapped_column(sa.Integer, default=0)
+    incomplete: Mapped[int] = mapped_column(sa.Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(sa.Integer, default=0)
+    unresolved: Mapped[int] = mapped_column(sa.Integer, default=0)
+    details: Mapped[dict | None] = mapped_column(JsonText)
+
+    def pct(self, part: int) -> float:
+        return 100.0 * part / self.records if self.records else 0.0
+
+    @property
+    def completeness_pct(self) -> float:
+        return 100.0 - self.pct(self.incomplete) if self.records else 100.0

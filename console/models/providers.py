@@ -53,5 +53,9 @@ class IntegrationProviderAccount(SecretFields, TimestampMixin, db.Model):
     credentials_error: Mapped[str | None] = mapped_column(sa.String(500))
     credentials_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
     revocation_path: Mapped[str] = mapped_column(sa.Text, default="")
+    # The provider's daily call budget as its last answer reported it (X-HubSpot-RateLimit-Daily[-Remaining]).
+    rate_limit_daily: Mapped[int | None] = mapped_column(sa.Integer)
+    rate_limit_daily_remaining: Mapped[int | None] = mapped_column(sa.Integer)
+    rate_limit_observed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     provider: Mapped[IntegrationProvider] = relationship()

@@ -49,6 +49,9 @@ class IntegrationNormalizedEvent(CreatedMixin, db.Model):
     event_type: Mapped[str] = mapped_column(sa.String(40))
     summary: Mapped[dict | None] = mapped_column(JsonText)
     occurred_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Freshness: our write minus the provider's modification time; only for changes made while we were
+    # watching (incremental syncs and webhooks), never for a backfill of old records.
+    lag_ms: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
 class EventWebhookEvent(CreatedMixin, db.Model):

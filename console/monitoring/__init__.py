@@ -1,2 +1,2 @@
-"""Monitoring: what the console exposes about itself (Prometheus metrics). Alerts and notifications
-(issue 8) are not built yet."""
+"""Monitoring: alert conditions evaluated every minute, notifications, freshness, data quality, the
+ops dashboard's figures and the Prometheus endpoint."""

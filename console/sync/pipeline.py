@@ -52,6 +52,9 @@ class PageWriter:
         self.source_label, self.eligibility, self.dry_run, self.tally = source_label, eligibility, dry_run, tally
         self.seen_ids: set[str] = set()
         self.source_kind = "sync"  # normalized events say where a change came from: sync | webhook | csv
+        # Freshness is measured only for changes made while we were watching (an incremental run, a
+        # webhook); a backfill of years-old records says nothing about how fast changes reach us.
+        self.measure_lag = False
 
     # ---- deciding -----------------------------------------------------------------------------
     def _existing(self, ids: list[str]) -> dict[str, CrmLead]:
@@ -180,10 +183,17 @@ class PageWriter:
                     "object_type": self.object_type, "external_id": rec.external_id,
                     "lead_id": d.lead.id if d.lead else None, "created_at": now,
                     "event_type": "archived" if rec.archived else d.bucket,
-                    "summary": {"changed": sorted(_changes(d).keys())}, "occurred_at": _ms_to_dt(rec.updated_ms)})
+                    "summary": {"changed": sorted(_changes(d).keys())}, "occurred_at": _ms_to_dt(rec.updated_ms),
+                    "lag_ms": self._lag_ms(rec, now)})
         for model, rows in ((IntegrationRawEvent, raw_rows), (IntegrationNormalizedEvent, normalized_rows)):
             if rows:
                 traffic.execute(sa.insert(model.__table__), rows)  # Core executemany: no ORM bookkeeping
+
+    def _lag_ms(self, rec: SourceRecord, now) -> int | None:
+        """Our write minus the provider's modification time (a clock ahead of ours counts as no lag)."""
+        if not self.measure_lag or not rec.updated_ms:
+            return None
+        return max(0, int((now - _ms_to_dt(rec.updated_ms)).total_seconds() * 1000))
 
     def _write_primary(self, d: Decision) -> None:
         if d.bucket == "failed":

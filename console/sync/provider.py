@@ -99,6 +99,19 @@ def open_session(connection: IntegrationConnection, **client_options) -> Provide
     return ProviderSession(client, stats)
 
 
+def remember_daily_budget(connection: IntegrationConnection, session: ProviderSession | None) -> None:
+    """Keep the provider's daily call budget on the account, so every process (and the rate-limit
+    pressure alert) sees what the last answer said; the limiter itself lives in one process's memory."""
+    account = connection.account
+    limiter = session.client.limiter if session is not None else None
+    if account is None or limiter is None or limiter.daily_observed_at is None:
+        return
+    if account.rate_limit_observed_at is not None and account.rate_limit_observed_at >= limiter.daily_observed_at:
+        return
+    account.rate_limit_daily, account.rate_limit_daily_remaining = limiter.daily_limit, limiter.daily_remaining
+    account.rate_limit_observed_at = limiter.daily_observed_at
+
+
 def mark_credentials(connection: IntegrationConnection, ok: bool, error: str | None = None) -> None:
     account = connection.account
     if account is None:

@@ -14,13 +14,14 @@ from ..extensions import db
 from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import ensure_default_mappings, load_spec
 from ..metrics.snapshots import after_run
+from ..monitoring import quality
 from .testbatch import record_test_result
 from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import utcnow
 from ..security.redact import redact_text
 from .accounting import Tally
 from .pipeline import MAX_ERROR_ATTEMPTS, PageWriter, retry_at
-from .provider import mark_credentials, open_session
+from .provider import mark_credentials, open_session, remember_daily_budget
 
 log = logging.getLogger(__name__)
 Progress = Callable[[IntegrationSyncRun], None]
@@ -44,16 +45,18 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
     job = db.session.get(IntegrationSyncJob, run.job_id)
     connection = db.session.get(IntegrationConnection, run.connection_id)
     tally = Tally(keep_outcomes=keep_outcomes or run.dry_run)
-    session = None
+    session, owners = None, None
     try:
         session = open_session(connection, **(client_options or {}))
         if ensure_default_mappings(connection.id, job.object_type, session.properties(job.object_type)):
             db.session.commit()
         spec = load_spec(connection.id, job.object_type, session.reference())
+        owners = set(spec.reference.owners)
         writer = PageWriter(connection, job.object_type, spec, run, SOURCE_LABEL.get(connection.provider.key, "CRM"),
                             job.eligibility, run.dry_run, tally)
         stream = session.stream(job.object_type, spec.source_fields + _eligibility_fields(job))
         cursor = None if full else job.cursor
+        writer.measure_lag = (cursor or {}).get("mode") == "incremental"
         for page in prefetch(stream.pages(cursor, run.record_limit, _page_size(run))):
             writer.apply(page, None if run.dry_run else job)
             _account(run, session)
@@ -77,6 +80,7 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
     finished = db.session.get(IntegrationSyncRun, run.id)
     if finished is not None:
         after_run(finished)
+        quality.after_run(finished, owners)
         if finished.kind == RunKind.TEST_BATCH:
             record_test_result(finished)
     return tally
@@ -153,6 +157,7 @@ def _finish(run, job, tally: Tally, session, error: str | None) -> None:
         if not run.dry_run:
             job.last_success_at = run.finished_at
     job.last_run_id = run.id
+    remember_daily_budget(db.session.get(IntegrationConnection, run.connection_id), session)
     db.session.commit()
 
 

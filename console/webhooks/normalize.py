@@ -26,7 +26,7 @@ from ..models.base import utcnow
 from ..security.redact import redact_text
 from ..sync.accounting import Tally
 from ..sync.pipeline import PageWriter
-from ..sync.provider import open_session
+from ..sync.provider import open_session, remember_daily_budget
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -121,7 +121,7 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
                 for oid, e in deleted.items()]
     run, tally = _run(conn, object_type), Tally(keep_outcomes=True)
     writer = PageWriter(conn, object_type, spec, run, SOURCE_LABEL.get(conn.provider.key, "CRM"), None, False, tally)
-    writer.source_kind = "webhook"
+    writer.source_kind, writer.measure_lag = "webhook", True
     writer.apply(Page(records, {}), None)
     _close(run, tally, session)
     outcome = {ext: (bucket, reason) for ext, bucket, reason in tally.outcomes}
@@ -151,6 +151,7 @@ def _close(run: IntegrationSyncRun, tally: Tally, session) -> None:
     run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
     run.finished_at = utcnow()
     run.status = RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value
+    remember_daily_budget(db.session.get(IntegrationConnection, run.connection_id), session)
     db.session.commit()
 
 

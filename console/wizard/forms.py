@@ -88,6 +88,18 @@ class MonitorForm(FlaskForm):
                                 validators=[InputRequired(), NumberRange(1, 90)])
     failed_webhooks = IntegerField("Failed-webhook alert (per hour)", default=5,
                                    validators=[InputRequired(), NumberRange(1, 10000)])
+    duplicate_events = IntegerField("Duplicate-delivery alert (% of webhook deliveries per hour)", default=20,
+                                    validators=[InputRequired(), NumberRange(1, 100)])
+    freshness_target = IntegerField("Freshness target (seconds from a change to our record)", default=300,
+                                    validators=[InputRequired(), NumberRange(1, 86400)])
+    freshness_objective = IntegerField("Freshness objective (% of changes within the target)", default=99,
+                                       validators=[InputRequired(), NumberRange(1, 100)])
+    completeness = IntegerField("Required-field completeness at least (%)", default=95,
+                                validators=[InputRequired(), NumberRange(0, 100)])
+    duplicate_records = IntegerField("Duplicate records at most (%)", default=5,
+                                     validators=[InputRequired(), NumberRange(0, 100)])
+    unresolved = IntegerField("Unresolved owner or stage references at most (%)", default=2,
+                              validators=[InputRequired(), NumberRange(0, 100)])
     channel = SelectField("Notify the owner by", choices=[("email", "Email"), ("slack", "Slack webhook")])
     target = StringField("Email address or Slack incoming-webhook URL", validators=[DataRequired(), Length(max=500)])
     visible = BooleanField("Show this connection in the client portal")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from .. import audit
 from ..choices import AuthType, ConnectionStatus, CredentialStatus
@@ -199,19 +199,36 @@ def save_report_text(conn: IntegrationConnection, user: User, explanation: str, 
     db.session.commit()
 
 
-def save_monitor(conn: IntegrationConnection, user: User, *, stale_multiple: int, pressure_pct: int,
-                 failed_webhooks: int, channel: str, target: str, visible: bool, visibility_note: str,
-                 failure_path: str, manual_fallback: str) -> None:
-    conn.stale_multiple, conn.rate_limit_pressure_pct = stale_multiple, pressure_pct
-    conn.failed_webhook_threshold, conn.notify_channel, conn.notify_target = failed_webhooks, channel, target.strip()
+@dataclass(frozen=True)
+class Thresholds:
+    """What the monitor step's alert thresholds say, in the form's words."""
+
+    stale_multiple: int
+    pressure_pct: int
+    failed_webhooks: int
+    duplicate_events: int
+    freshness_target: int
+    freshness_objective: int
+    completeness: int
+    duplicate_records: int
+    unresolved: int
+
+
+def save_monitor(conn: IntegrationConnection, user: User, limits: Thresholds, *, channel: str, target: str,
+                 visible: bool, visibility_note: str, failure_path: str, manual_fallback: str) -> None:
+    conn.stale_multiple, conn.rate_limit_pressure_pct = limits.stale_multiple, limits.pressure_pct
+    conn.failed_webhook_threshold, conn.duplicate_event_pct = limits.failed_webhooks, limits.duplicate_events
+    conn.freshness_target_seconds, conn.freshness_objective_pct = limits.freshness_target, limits.freshness_objective
+    conn.quality_completeness_pct, conn.quality_duplicate_pct = limits.completeness, limits.duplicate_records
+    conn.quality_unresolved_pct = limits.unresolved
+    conn.notify_channel, conn.notify_target = channel, target.strip()
     conn.client_visible, conn.client_visibility_note = visible, visibility_note.strip()
     conn.failure_path, conn.manual_fallback = failure_path.strip(), manual_fallback.strip()
     checklist.prove(conn, "monitoring_configured", bool(conn.notify_target), user=user)
     checklist.prove(conn, "client_visibility", bool(conn.client_visibility_note), user=user)
     checklist.prove(conn, "failure_path", bool(conn.failure_path), user=user)
     checklist.prove(conn, "manual_fallback", bool(conn.manual_fallback), user=user)
-    audit.record("connection.monitor_saved", conn, user, stale_multiple=stale_multiple, pressure_pct=pressure_pct,
-                 failed_webhooks=failed_webhooks, channel=channel, visible=visible)
+    audit.record("connection.monitor_saved", conn, user, **asdict(limits), channel=channel, visible=visible)
     db.session.commit()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from datetime import datetime, timezone
 
 GUARD_S = 0.05  # our send time precedes HubSpot's arrival time; leave a little room
 
@@ -35,7 +36,9 @@ class AccountLimiter:
         self.lock = threading.Lock()
         self.window = _Window(per_window, window_s)
         self.search = _Window(search_per_second, 1.0)
+        self.daily_limit: int | None = None
         self.daily_remaining: int | None = None
+        self.daily_observed_at: datetime | None = None  # naive UTC, like every stored timestamp
         self.waited_s = 0.0
 
     def acquire(self, search: bool = False) -> None:
@@ -58,6 +61,7 @@ class AccountLimiter:
             interval = headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
             remaining = headers.get("X-HubSpot-RateLimit-Remaining")
             daily = headers.get("X-HubSpot-RateLimit-Daily-Remaining")
+            daily_limit = headers.get("X-HubSpot-RateLimit-Daily")
         except AttributeError:
             return
         with self.lock:
@@ -71,6 +75,8 @@ class AccountLimiter:
                     self.window.sent.appendleft(now)
             if daily is not None:
                 self.daily_remaining = int(daily)
+                self.daily_limit = int(daily_limit) if daily_limit else self.daily_limit
+                self.daily_observed_at = datetime.now(timezone.utc).replace(tzinfo=None)
 
     def backoff_after_429(self) -> float:
         """Seconds until the local window frees, when HubSpot gave no Retry-After."""

@@ -1,5 +1,5 @@
-"""Step 6, monitor: stale-sync multiple, rate-limit pressure, failed-webhook threshold, the owner's
-notification channel, portal visibility, the failure path and the manual fallback; then go-live."""
+"""Step 6, monitor: stale-sync multiple, rate-limit pressure, failed-webhook and duplicate-delivery
+thresholds, the freshness objective, data-quality thresholds, the owner's notification channel, portal visibility, the failure path and the manual fallback; then go-live."""
 from __future__ import annotations
 
 from flask_login import current_user
@@ -8,7 +8,7 @@ from ...auth.access import role_required
 from ...choices import WizardStep
 from .. import bp
 from ..forms import MonitorForm, ReasonForm
-from ..services import save_monitor
+from ..services import Thresholds, save_monitor
 from .common import EDITORS, VIEWERS, load, page
 
 PARTIAL = "partials/wizard/monitor_form.html"
@@ -18,6 +18,10 @@ def _form(conn) -> MonitorForm:
     form = MonitorForm(formdata=None)
     form.stale_multiple.data, form.pressure_pct.data = conn.stale_multiple, conn.rate_limit_pressure_pct
     form.failed_webhooks.data, form.channel.data = conn.failed_webhook_threshold, conn.notify_channel
+    form.duplicate_events.data = conn.duplicate_event_pct
+    form.freshness_target.data, form.freshness_objective.data = conn.freshness_target_seconds, conn.freshness_objective_pct
+    form.completeness.data, form.duplicate_records.data = conn.quality_completeness_pct, conn.quality_duplicate_pct
+    form.unresolved.data = conn.quality_unresolved_pct
     form.target.data = conn.notify_target or (conn.owner.email if conn.owner else "")
     form.visible.data, form.visibility_note.data = conn.client_visible, conn.client_visibility_note
     form.failure_path.data, form.manual_fallback.data = conn.failure_path, conn.manual_fallback
@@ -37,10 +41,15 @@ def monitor_save(connection_id: int):
     conn = load(connection_id, edit=True)
     form = MonitorForm()
     if form.validate_on_submit():
-        save_monitor(conn, current_user, stale_multiple=form.stale_multiple.data, pressure_pct=form.pressure_pct.data,
-                     failed_webhooks=form.failed_webhooks.data, channel=form.channel.data, target=form.target.data,
-                     visible=form.visible.data, visibility_note=form.visibility_note.data,
-                     failure_path=form.failure_path.data, manual_fallback=form.manual_fallback.data)
+        save_monitor(conn, current_user, Thresholds(
+            stale_multiple=form.stale_multiple.data, pressure_pct=form.pressure_pct.data,
+            failed_webhooks=form.failed_webhooks.data, duplicate_events=form.duplicate_events.data,
+            freshness_target=form.freshness_target.data, freshness_objective=form.freshness_objective.data,
+            completeness=form.completeness.data, duplicate_records=form.duplicate_records.data,
+            unresolved=form.unresolved.data),
+            channel=form.channel.data, target=form.target.data, visible=form.visible.data,
+            visibility_note=form.visibility_note.data, failure_path=form.failure_path.data,
+            manual_fallback=form.manual_fallback.data)
         return page(conn, WizardStep.MONITOR, PARTIAL, changed=True, form=form, message="Monitoring saved.",
                     reason_form=ReasonForm(formdata=None))
     return page(conn, WizardStep.MONITOR, PARTIAL, 422, form=form, reason_form=ReasonForm(formdata=None))

@@ -1,0 +1,155 @@
+"""The alert conditions of one connection, each a function returning what it finds now.
+
+Stale syncs (no success within the stale multiple of the schedule; critical at twice), invalid
+credentials, rate-limit pressure (the provider's daily budget under the threshold; 429s in the last
+hour), failed webhooks in the last hour over the threshold, the duplicate-delivery rate, dead letters,
+the freshness objective missed, data quality past its thresholds, a live connection without a baseline."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..choices import AlertSeverity, ConnectionStatus, CredentialStatus, ErrorStatus, WebhookStatus
+from ..extensions import db
+from ..models import (EventWebhookEvent, IntegrationConnection, IntegrationSyncError, IntegrationSyncJob,
+                      IntegrationSyncRun, WebhookRejection)
+from . import freshness, quality
+
+BUDGET_READING_FRESH = timedelta(hours=1)  # an older reading of the daily budget may be from yesterday
+MIN_DELIVERIES = 20  # the duplicate rate of fewer deliveries in an hour says nothing
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    severity: AlertSeverity
+    message: str
+
+
+def _count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
+
+
+def stale(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    out = []
+    for job in db.session.scalars(sa.select(IntegrationSyncJob).where(
+            IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.enabled.is_(True))):
+        limit = timedelta(seconds=job.schedule_seconds * max(1, conn.stale_multiple))
+        since = job.last_success_at or job.created_at
+        if since < now - limit:
+            severe = since < now - 2 * limit
+            out.append(Finding(f"stale_sync:{job.object_type}",
+                               AlertSeverity.CRITICAL if severe else AlertSeverity.WARNING,
+                               f"{job.object_type.title()} have not synced successfully since "
+                               f"{since:%Y-%m-%d %H:%M} UTC (expected every {job.schedule_seconds // 60 or 1} min)."))
+    return out
+
+
+def credentials(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    account = conn.account
+    if account is not None and account.credentials_status == CredentialStatus.INVALID:
+        return [Finding("credentials_invalid", AlertSeverity.CRITICAL,
+                        f"The provider refuses the credentials: {account.credentials_error or 'check them'}.")]
+    return []
+
+
+def daily_budget(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    """The provider's daily call budget (shared by every app call on the account) running low."""
+    account = conn.account
+    if (account is None or not account.rate_limit_daily or account.rate_limit_daily_remaining is None
+            or account.rate_limit_observed_at is None or account.rate_limit_observed_at < now - BUDGET_READING_FRESH):
+        return []
+    left, total = account.rate_limit_daily_remaining, account.rate_limit_daily
+    pct = 100.0 * left / total
+    if pct >= conn.rate_limit_pressure_pct:
+        return []
+    severe = left == 0 or pct < conn.rate_limit_pressure_pct / 4
+    return [Finding("rate_limit_daily", AlertSeverity.CRITICAL if severe else AlertSeverity.WARNING,
+                    f"{pct:.1f}% of the provider's daily API budget is left ({left:,} of {total:,} calls, "
+                    f"read {account.rate_limit_observed_at:%H:%M} UTC); the alert threshold is "
+                    f"{conn.rate_limit_pressure_pct}%. Syncs stop when it reaches zero.")]
+
+
+def rate_limited(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    waited = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IntegrationSyncRun.rate_limited), 0)).where(
+        IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.created_at >= now - timedelta(hours=1)))
+    if not waited:
+        return []
+    return [Finding("rate_limited", AlertSeverity.WARNING,
+                    f"The provider answered 429 {waited} times in the last hour; syncs are slowed down.")]
+
+
+def failed_webhooks(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    hour = now - timedelta(hours=1)
+    rejected = _count(WebhookRejection, WebhookRejection.connection_id == conn.id, WebhookRejection.created_at >= hour)
+    failing = _count(EventWebhookEvent, EventWebhookEvent.connection_id == conn.id,
+                     EventWebhookEvent.created_at >= hour,
+                     EventWebhookEvent.status.in_([WebhookStatus.FAILED.value, WebhookStatus.RETRYING.value,
+                                                   WebhookStatus.DEAD_LETTER.value]))
+    total, threshold = rejected + failing, max(1, conn.failed_webhook_threshold)
+    if total < threshold:
+        return []
+    return [Finding("failed_webhooks", AlertSeverity.CRITICAL if total >= 3 * threshold else AlertSeverity.WARNING,
+                    f"{total} webhook deliveries failed in the last hour ({rejected} refused signatures, "
+                    f"{failing} not normalized); the threshold is {threshold}.")]
+
+
+def duplicate_events(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    """Redeliveries of events already stored: HubSpot retries answers that were slow (over 5 s) or failed."""
+    events, repeats = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(EventWebhookEvent.duplicate_count), 0)).where(
+            EventWebhookEvent.connection_id == conn.id, EventWebhookEvent.created_at >= now - timedelta(hours=1))).one()
+    deliveries = int(events) + int(repeats)
+    if deliveries < MIN_DELIVERIES:
+        return []
+    pct, limit = 100.0 * int(repeats) / deliveries, conn.duplicate_event_pct
+    if pct <= limit:
+        return []
+    return [Finding("duplicate_events", AlertSeverity.CRITICAL if pct > min(90, 2 * limit) else AlertSeverity.WARNING,
+                    f"{pct:.0f}% of the {deliveries} webhook deliveries in the last hour repeated an event already "
+                    f"stored (limit {limit}%): the provider is retrying, so answers may be slow or failing.")]
+
+
+def dead_letters(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    dead = (_count(EventWebhookEvent, EventWebhookEvent.connection_id == conn.id,
+                   EventWebhookEvent.status == WebhookStatus.DEAD_LETTER.value)
+            + _count(IntegrationSyncError, IntegrationSyncError.connection_id == conn.id,
+                     IntegrationSyncError.status == ErrorStatus.DEAD_LETTER.value))
+    if not dead:
+        return []
+    return [Finding("dead_letters", AlertSeverity.CRITICAL if dead >= 10 else AlertSeverity.WARNING,
+                    f"{dead} records or events gave up after their retries; replay or resolve them in ops.")]
+
+
+def fresh(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    f = freshness.attainment([conn], now)[conn.id]
+    if f.met is not False:
+        return []
+    severe = f.attainment_pct < f.objective_pct - 10
+    return [Finding("freshness", AlertSeverity.CRITICAL if severe else AlertSeverity.WARNING,
+                    f"{f.attainment_pct:.1f}% of the last day's {f.measured} changes were reflected within "
+                    f"{freshness.duration(f.target_seconds * 1000)} (objective {f.objective_pct}%); the slowest took "
+                    f"{freshness.duration(f.worst_ms)}.")]
+
+
+def data_quality(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    return [Finding(f"quality_{b.check}:{check.object_type}", b.severity, b.message)
+            for check in quality.latest([conn.id]).get(conn.id, []) for b in quality.breaches(check, conn)]
+
+
+def baseline(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    from ..metrics.baselines import active
+
+    if conn.status == ConnectionStatus.LIVE and not active(conn.id):
+        return [Finding("no_baseline", AlertSeverity.WARNING, "The connection is live without a baseline.")]
+    return []
+
+
+CONDITIONS = (stale, credentials, daily_budget, rate_limited, failed_webhooks, duplicate_events, dead_letters,
+              fresh, data_quality, baseline)
+
+
+def findings(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    return [finding for condition in CONDITIONS for finding in condition(conn, now)]
