@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import ErrorStatus, WebhookStatus
+from ..choices import ConnectionStatus, ErrorStatus, WebhookStatus
 from ..extensions import db
-from ..models import EventWebhookEvent, IntegrationConnection, IntegrationSyncError, User, WebhookRejection
+from ..models import (EventWebhookEvent, IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, User,
+                      WebhookRejection)
 from ..models.base import utcnow
 
 REPLAYABLE = (WebhookStatus.FAILED.value, WebhookStatus.RETRYING.value, WebhookStatus.DEAD_LETTER.value,
@@ -137,3 +138,24 @@ def close_error(err: IntegrationSyncError, user: User, status: ErrorStatus, reas
 
 def connection_names() -> dict[int, str]:
     return dict(db.session.execute(sa.select(IntegrationConnection.id, IntegrationConnection.name)).all())
+
+
+def run_now(conn: IntegrationConnection, user: User) -> int:
+    """Make the connection's enabled jobs due now; the dispatcher claims them within a tick (no work
+    runs in the request). A job already running is left alone."""
+    if conn.status not in (ConnectionStatus.LIVE, ConnectionStatus.TESTING):
+        raise OpsRefused(f"{conn.name} is {ConnectionStatus.label_of(conn.status).lower()}: only a live or testing "
+                         "connection runs. Resume it first.")
+    now = utcnow()
+    jobs = list(db.session.scalars(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.enabled.is_(True))))
+    if not jobs:
+        raise OpsRefused(f"{conn.name} has no enabled sync job; turn one on in the wizard's mapping step.")
+    idle = [j for j in jobs if j.lease_expires_at is None or j.lease_expires_at < now]
+    if not idle:
+        raise OpsRefused(f"{conn.name} is already running; its row updates when the run finishes.")
+    for job in idle:
+        job.next_run_at = now
+    audit.record("connection.run_now", conn, user, jobs=[j.object_type for j in idle])
+    db.session.commit()
+    return len(idle)

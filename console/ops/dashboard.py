@@ -1,0 +1,88 @@
+"""The ops dashboard: one row per running connection that refreshes itself through HTMX polling, a
+week of runs and records drawn as SVG, and "run now" / "pause" for the engineer on call."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..auth.access import deny, get_or_404, role_required
+from ..auth.forms import ActionForm
+from ..choices import Role
+from ..htmx import is_partial, render
+from ..models import IntegrationConnection
+from ..models.base import utcnow
+from ..monitoring import charts, dashboard as figures
+from ..monitoring.freshness import duration
+from ..monitoring.prometheus import dispatcher_lag
+from ..wizard import gate
+from . import bp, services
+from .webhooks import ACT, VIEW
+
+PAUSE_REASON = "Paused from the ops dashboard."
+
+
+def can_act(conn: IntegrationConnection) -> bool:
+    """Ops and admins act on every connection; an owner on the connections they own."""
+    return current_user.role in ACT or (current_user.role == Role.OWNER and conn.owner_user_id == current_user.id)
+
+
+def _charts():
+    return charts.week_charts(figures.last_week(utcnow()))
+
+
+def _page(status: int = 200, message: str | None = None, tone: str = "success"):
+    now = utcnow()
+    return render("ops/dashboard.html", "partials/ops/dashboard_rows.html", status, rows=figures.rows(now), now=now,
+                  lag=dispatcher_lag(), charts=None if is_partial() else _charts(), can_act=can_act,
+                  duration=duration, action_form=ActionForm(), message=message, message_tone=tone)
+
+
+@bp.get("/")
+@role_required(*VIEW)
+def dashboard():
+    return _page()
+
+
+@bp.get("/dashboard/chart")
+@role_required(*VIEW)
+def dashboard_chart():
+    return render_template("partials/ops/dashboard_chart.html", charts=_charts())
+
+
+def _acted(status: int, message: str):
+    """The refreshed rows for HTMX (with the message); a flash and the dashboard again for a plain post."""
+    tone = "success" if status == 200 else "error"
+    if not is_partial():
+        flash(message, tone)
+        return redirect(url_for("ops.dashboard"), code=303)
+    return _page(status, message, tone)
+
+
+def _load(connection_id: int) -> IntegrationConnection:
+    conn = get_or_404(IntegrationConnection, connection_id)
+    if not can_act(conn):
+        deny()
+    return conn
+
+
+@bp.post("/connections/<int:connection_id>/run-now")
+@role_required(*VIEW)
+def connection_run_now(connection_id: int):
+    conn = _load(connection_id)
+    try:
+        queued = services.run_now(conn, current_user)
+    except services.OpsRefused as refused:
+        return _acted(422, str(refused))
+    return _acted(200, f"{conn.name}: {queued} job{'s' if queued > 1 else ''} due now; "
+                       "the dispatcher starts them within seconds.")
+
+
+@bp.post("/connections/<int:connection_id>/pause")
+@role_required(*VIEW)
+def connection_pause(connection_id: int):
+    conn = _load(connection_id)
+    try:
+        gate.pause(conn, current_user, PAUSE_REASON)
+    except gate.GateRefused as refused:
+        return _acted(422, " ".join(refused.reasons))
+    return _acted(200, f"{conn.name} is paused: no job runs until its owner resumes it.")
