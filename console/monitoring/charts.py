@@ -8,7 +8,7 @@ from datetime import datetime
 from .dashboard import DayTotals
 
 WIDTH, HEIGHT = 520, 200
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 28, 30
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 44, 30
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Chart:
     title: str
     bars: list[Bar]
     y_labels: list[tuple[float, str]]
-    legend: list[tuple[str, str]]  # colour, name
+    legend: list[tuple[float, str, str]]  # x, colour, name: one line under the title
     empty: bool
     width: int = WIDTH
     height: int = HEIGHT
@@ -74,7 +74,11 @@ def stacked(title: str, days: list[str], series: list[tuple[str, str, list[int]]
             segments.append(Segment(round(base, 1), h, colour, f"{label}: {values[i]:,} {name}"))
         bars.append(Bar(round(LEFT + i * slot + slot * 0.15, 1), round(slot * 0.7, 1), label, segments))
     y_labels = [(round(TOP + plot_h * (1 - f), 1), _short(top * f)) for f in (1, 0.5, 0)]
-    return Chart(title, bars, y_labels, [(colour, name) for name, colour, _ in series], not any(totals))
+    legend, x = [], float(LEFT)
+    for name, colour, _ in series:
+        legend.append((x, colour, name))
+        x += 26 + 6 * len(name)  # about 6 px a character at 10 px sans-serif
+    return Chart(title, bars, y_labels, legend, not any(totals))
 
 
 def week_charts(week: list[DayTotals]) -> list[Chart]:
