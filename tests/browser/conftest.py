@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 
 import pytest
 
@@ -54,3 +55,16 @@ def sign_in(page, base: str, email: str, password: str) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+def start_dispatcher(app):
+    """The in-process dispatcher, ticking fast, as a serving process runs it; returns (dispatcher, stop)."""
+    from jobs.dispatcher import Dispatcher
+
+    dispatcher, stop = Dispatcher(app, max_workers=2), threading.Event()
+
+    def loop():
+        while not stop.wait(0.3):
+            dispatcher.tick()
+    threading.Thread(target=loop, daemon=True).start()
+    return dispatcher, stop

@@ -4,29 +4,16 @@ refusing while something is missing, a baseline, and go-live."""
 from __future__ import annotations
 
 import re
-import threading
 
 import sqlalchemy as sa
 
 from console.extensions import db
 from console.models import IntegrationConnection
-from jobs.dispatcher import Dispatcher
 
 from .. import factories
-from .conftest import sign_in
+from .conftest import sign_in, start_dispatcher
 
 SHOTS = "/tmp/wizard-journey"
-
-
-def _dispatcher(app):
-    """The in-process dispatcher, ticking fast, as a serving process runs it."""
-    dispatcher, stop = Dispatcher(app, max_workers=2), threading.Event()
-
-    def loop():
-        while not stop.wait(0.3):
-            dispatcher.tick()
-    threading.Thread(target=loop, daemon=True).start()
-    return dispatcher, stop
 
 
 def _no_reload(page) -> None:
@@ -41,7 +28,7 @@ def test_owner_takes_a_connection_live(live_server, page, sandbox, app):
     owner = factories.user("owner")
     client = factories.client("Harbour Physio")
     db.session.commit()
-    dispatcher, stop = _dispatcher(app)
+    dispatcher, stop = start_dispatcher(app)
     try:
         _walk(live_server, page, owner, client, sandbox)
     except Exception:

@@ -1,0 +1,66 @@
+"""An ops engineer watches the dashboard in a real browser: "Run now" queues the connection's jobs, the
+dispatcher runs them, and the row shows the new run when it completes, with no page reload."""
+from __future__ import annotations
+
+import re
+import time
+
+import sqlalchemy as sa
+
+from console.extensions import db
+from console.models import IntegrationSyncJob, IntegrationSyncRun
+from console.models.base import utcnow
+
+from .. import factories
+from ..reporting import synced_connection
+from .conftest import sign_in, start_dispatcher
+
+SHOTS = "/tmp/dashboard-journey"
+
+
+def test_dashboard_row_updates_after_a_run_without_reload(live_server, page, sandbox, app):
+    conn, runs = synced_connection(sandbox, factories.client("Harbour Physio"))
+    conn.status = "live"
+    for job in db.session.scalars(sa.select(IntegrationSyncJob).where(IntegrationSyncJob.connection_id == conn.id)):
+        job.enabled, job.next_run_at = True, utcnow().replace(year=2100)  # nothing runs until asked
+    ops = factories.user("ops")
+    db.session.commit()
+    before = max(r.id for r in runs.values())
+    dispatcher, stop = start_dispatcher(app)
+    try:
+        sign_in(page, live_server, ops.email, factories.PASSWORD)
+        page.goto(f"{live_server}/ops/")
+        row = page.locator(f"#dashboard-row-{conn.id}")
+        assert f"#{before}" in row.locator(".last-run").inner_text()
+        assert page.locator("#dashboard-chart svg").count() == 2
+        page.evaluate("window.__noReload = true")
+        row.locator("button.run-now").click()
+        page.wait_for_selector("#dashboard-rows .flash-success:has-text('due now')")
+        text = _wait_for_new_run(page, conn.id, before)
+        assert "Succeeded" in text and page.evaluate("window.__noReload") is True  # swapped in place
+        page.screenshot(path=f"{SHOTS}.png", full_page=True)
+    except Exception:
+        page.screenshot(path=f"{SHOTS}-failure.png", full_page=True)
+        raise
+    finally:
+        stop.set()
+        dispatcher.shutdown(wait=True)
+    db.session.commit()  # a new snapshot: the dispatcher wrote on its own connections
+    newest = db.session.scalar(sa.select(sa.func.max(IntegrationSyncRun.id)).where(
+        IntegrationSyncRun.connection_id == conn.id))
+    assert newest > before and page.console_errors == []
+
+
+def _wait_for_new_run(page, connection_id: int, before: int, seconds: float = 40) -> str:
+    """Read the row as the page's own polling refreshes it (wait_for_function would eval in the page,
+    which the CSP forbids)."""
+    cell = page.locator(f"#dashboard-row-{connection_id} .last-run")
+    deadline = time.time() + seconds
+    text = ""
+    while time.time() < deadline:
+        text = cell.inner_text()
+        found = re.search(r"#(\d+)", text)
+        if found and int(found.group(1)) > before and "Running" not in text:
+            return text
+        time.sleep(0.5)
+    raise AssertionError(f"the row still shows: {text}")
