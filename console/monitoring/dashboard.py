@@ -7,16 +7,16 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..choices import AlertSeverity, AlertStatus, ConnectionStatus
+from ..choices import ConnectionStatus
 from ..extensions import db
 from ..models import (Client, DataQualityCheck, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun,
                       MonitorAlert)
 from . import freshness, quality
+from .alerts import RANK, UNRESOLVED
 
 SHOWN = (ConnectionStatus.LIVE.value, ConnectionStatus.TESTING.value, ConnectionStatus.PAUSED.value,
          ConnectionStatus.FAILED.value)
 DAY = timedelta(hours=24)
-RANK = {AlertSeverity.INFO.value: 0, AlertSeverity.WARNING.value: 1, AlertSeverity.CRITICAL.value: 2}
 
 
 @dataclass
@@ -91,8 +91,7 @@ def _alerts(ids: list[int]) -> dict[int, tuple[int, str | None]]:
     out: dict[int, tuple[int, str | None]] = {}
     for cid, severity, n in db.session.execute(
             sa.select(MonitorAlert.connection_id, MonitorAlert.severity, sa.func.count())
-            .where(MonitorAlert.connection_id.in_(ids), MonitorAlert.status.in_(
-                [AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value]))
+            .where(MonitorAlert.connection_id.in_(ids), MonitorAlert.status.in_(UNRESOLVED))
             .group_by(MonitorAlert.connection_id, MonitorAlert.severity)):
         count, worst = out.get(cid, (0, None))
         if worst is None or RANK.get(severity, 0) > RANK.get(worst, 0):

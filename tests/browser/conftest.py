@@ -43,7 +43,8 @@ def page(browser):
     errors: list[str] = []
     # A 422 answer (a form re-rendered with its errors) is logged by Chromium as a failed load; it is
     # the designed answer, not an error. Everything else (CSP violations, script errors) counts.
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" and "422" not in m.text else None)
+    pg.on("console", lambda m: errors.append(f"{m.text} at {m.location.get('url')}:{m.location.get('lineNumber')}")
+          if m.type == "error" and "422" not in m.text else None)
     pg.console_errors = errors
     yield pg
     context.close()
