@@ -1,6 +1,7 @@
 """GET /metrics in Prometheus text format, behind a bearer token (CONSOLE_METRICS_TOKEN).
 
-Values are read from the database at scrape time by a custom collector, so every process reports the
+Runs, records, API calls, 429s, webhook events, open alerts and dispatcher lag; per connection, freshness
+attainment and the daily API budget left. Values are read from the database at scrape time by a custom collector, so every process reports the
 same totals (a per-process counter would split them across gunicorn workers)."""
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ..choices import AlertStatus
 from ..extensions import db
 from ..models import EventWebhookEvent, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, MonitorAlert
 from ..models.base import utcnow
+from . import freshness
 
 bp = Blueprint("prometheus", __name__)
 BUCKETS = ("created", "updated", "unchanged", "duplicate", "failed")
@@ -50,6 +52,28 @@ class ConsoleCollector:
         yield GaugeMetricFamily("connector_console_dispatcher_lag_seconds",
                                 "How late the most overdue enabled job of a live or testing connection is",
                                 value=dispatcher_lag())
+        yield from per_connection()
+
+
+def per_connection():
+    """Freshness attainment and the provider's daily budget left, per live or testing connection (by id)."""
+    conns = list(db.session.scalars(sa.select(IntegrationConnection).where(
+        IntegrationConnection.status.in_(["live", "testing"]))))
+    fresh = GaugeMetricFamily("connector_console_freshness_attainment_ratio",
+                              "Share of the last day's changes reflected within the connection's target",
+                              labels=["connection"])
+    for conn_id, f in freshness.attainment(conns, utcnow()).items():
+        if f.measured:
+            fresh.add_metric([str(conn_id)], f.within / f.measured)
+    yield fresh
+    budget = GaugeMetricFamily("connector_console_daily_budget_remaining_ratio",
+                               "Share of the provider's daily API budget left, as its last answer said",
+                               labels=["connection"])
+    for conn in conns:
+        account = conn.account
+        if account is not None and account.rate_limit_daily and account.rate_limit_daily_remaining is not None:
+            budget.add_metric([str(conn.id)], account.rate_limit_daily_remaining / account.rate_limit_daily)
+    yield budget
 
 
 def dispatcher_lag() -> float:

@@ -52,3 +52,24 @@ def test_metrics_needs_the_bearer_token_and_reports_from_the_database(app, clien
     assert samples[("connector_console_open_alerts", ())] == 0
     assert ("connector_console_dispatcher_lag_seconds", ()) in samples
     assert samples[("connector_console_provider_api_calls_total", ())] > 0
+    assert not [name for name, _ in samples if name == "connector_console_freshness_attainment_ratio"]  # no live one
+
+
+def test_metrics_report_freshness_and_the_daily_budget_per_connection(app, client, synced):
+    from console.models import IntegrationNormalizedEvent
+    from console.models.base import utcnow
+
+    conn, _ = synced
+    conn.status = "live"
+    conn.account.rate_limit_daily, conn.account.rate_limit_daily_remaining = 250_000, 50_000
+    db.session.add_all(IntegrationNormalizedEvent(connection_id=conn.id, source_kind="webhook", object_type="contacts",
+                                                  event_type="updated", created_at=utcnow(), lag_ms=lag)
+                       for lag in (1_000, 2_000, 400_000, 9_000))  # the target is 300 s: 3 of 4 within
+    db.session.commit()
+    app.config["METRICS_TOKEN"] = "scrape-token-123"
+    text = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-123"}).get_data(as_text=True)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    label = (("connection", str(conn.id)),)
+    assert samples[("connector_console_freshness_attainment_ratio", label)] == 0.75
+    assert samples[("connector_console_daily_budget_remaining_ratio", label)] == 0.2
