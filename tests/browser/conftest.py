@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 
 import pytest
 
@@ -58,8 +59,10 @@ def sign_in(page, base: str, email: str, password: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def start_dispatcher(app):
-    """The in-process dispatcher, ticking fast, as a serving process runs it; returns (dispatcher, stop)."""
+@contextmanager
+def running_dispatcher(app):
+    """The in-process dispatcher, ticking fast, as a serving process runs it. On exit the ticking thread
+    is joined before the pools shut down, so no tick can submit to a closed pool."""
     from jobs.dispatcher import Dispatcher
 
     dispatcher, stop = Dispatcher(app, max_workers=2), threading.Event()
@@ -67,5 +70,11 @@ def start_dispatcher(app):
     def loop():
         while not stop.wait(0.3):
             dispatcher.tick()
-    threading.Thread(target=loop, daemon=True).start()
-    return dispatcher, stop
+    ticker = threading.Thread(target=loop, daemon=True)
+    ticker.start()
+    try:
+        yield dispatcher
+    finally:
+        stop.set()
+        ticker.join(timeout=30)
+        dispatcher.shutdown(wait=True)

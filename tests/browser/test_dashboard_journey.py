@@ -13,7 +13,7 @@ from console.models.base import utcnow
 
 from .. import factories
 from ..reporting import synced_connection
-from .conftest import sign_in, start_dispatcher
+from .conftest import running_dispatcher, sign_in
 
 SHOTS = "/tmp/dashboard-journey"
 
@@ -26,7 +26,15 @@ def test_dashboard_row_updates_after_a_run_without_reload(live_server, page, san
     ops = factories.user("ops")
     db.session.commit()
     before = max(r.id for r in runs.values())
-    dispatcher, stop = start_dispatcher(app)
+    with running_dispatcher(app):
+        _run_now_and_watch(live_server, page, conn, ops, before)
+    db.session.commit()  # a new snapshot: the dispatcher wrote on its own connections
+    newest = db.session.scalar(sa.select(sa.func.max(IntegrationSyncRun.id)).where(
+        IntegrationSyncRun.connection_id == conn.id))
+    assert newest > before and page.console_errors == []
+
+
+def _run_now_and_watch(live_server, page, conn, ops, before: int) -> None:
     try:
         sign_in(page, live_server, ops.email, factories.PASSWORD)
         page.goto(f"{live_server}/ops/")
@@ -42,13 +50,6 @@ def test_dashboard_row_updates_after_a_run_without_reload(live_server, page, san
     except Exception:
         page.screenshot(path=f"{SHOTS}-failure.png", full_page=True)
         raise
-    finally:
-        stop.set()
-        dispatcher.shutdown(wait=True)
-    db.session.commit()  # a new snapshot: the dispatcher wrote on its own connections
-    newest = db.session.scalar(sa.select(sa.func.max(IntegrationSyncRun.id)).where(
-        IntegrationSyncRun.connection_id == conn.id))
-    assert newest > before and page.console_errors == []
 
 
 def _wait_for_new_run(page, connection_id: int, before: int, seconds: float = 40) -> str:

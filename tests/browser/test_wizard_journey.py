@@ -11,7 +11,7 @@ from console.extensions import db
 from console.models import IntegrationConnection
 
 from .. import factories
-from .conftest import sign_in, start_dispatcher
+from .conftest import running_dispatcher, sign_in
 
 SHOTS = "/tmp/wizard-journey"
 
@@ -28,15 +28,12 @@ def test_owner_takes_a_connection_live(live_server, page, sandbox, app):
     owner = factories.user("owner")
     client = factories.client("Harbour Physio")
     db.session.commit()
-    dispatcher, stop = start_dispatcher(app)
-    try:
-        _walk(live_server, page, owner, client, sandbox)
-    except Exception:
-        page.screenshot(path=f"{SHOTS}-failure.png", full_page=True)
-        raise
-    finally:
-        stop.set()
-        dispatcher.shutdown(wait=True)
+    with running_dispatcher(app):
+        try:
+            _walk(live_server, page, owner, client, sandbox)
+        except Exception:
+            page.screenshot(path=f"{SHOTS}-failure.png", full_page=True)
+            raise
 
 
 def _walk(base, page, owner, client, sandbox):
