@@ -2,6 +2,7 @@
 the role checks, the dry-run guarantee of test batches, and the go-live gate."""
 from __future__ import annotations
 
+import pytest
 import requests
 import sqlalchemy as sa
 
@@ -273,3 +274,20 @@ def test_connections_list_filters_and_shows_the_next_step(login):
     assert f'href="/connections/{a.id}/wizard/access"' in page  # next step
     partial = owner.hx_get("/connections?status=live").get_data(as_text=True)
     assert partial.lstrip().startswith('<div id="connection-table">') and "Beta Legal CRM" in partial
+
+
+@pytest.mark.parametrize("field,value,error", [
+    ("freshness_target", "0", "Number must be between 1 and 86400."),
+    ("freshness_objective", "101", "Number must be between 1 and 100."),
+    ("completeness", "", "This field is required."),
+    ("duplicate_events", "abc", "Not a valid integer value."),
+])
+def test_monitor_thresholds_refuse_bad_input_and_keep_the_saved_ones(login, field, value, error):
+    owner = login("owner")
+    conn = factories.connection(factories.client(), owner_user_id=owner.user.id)
+    db.session.commit()
+    assert monitor(owner, conn, freshness_target=120, completeness=90).status_code == 200
+    resp = monitor(owner, conn, **{field: value})
+    assert resp.status_code == 422 and error in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert (conn.freshness_target_seconds, conn.quality_completeness_pct, conn.freshness_objective_pct) == (120, 90, 99)
