@@ -37,7 +37,7 @@ def start_scheduler(app: Flask, interval_seconds: float = 5.0) -> BackgroundSche
     app.extensions["scheduler"] = scheduler
 
     def stop() -> None:
-        scheduler.shutdown(wait=False)
+        scheduler.shutdown(wait=True)  # let a tick in flight finish before its pools close
         _dispatcher.shutdown(wait=True)
 
     atexit.register(stop)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import IntegrationEnumMapping, IntegrationFieldMapping
@@ -10,8 +11,11 @@ from .mapper import FieldRule, MappingSpec, Reference
 
 
 def ensure_default_mappings(connection_id: int, object_type: str, properties: list[dict]) -> int:
-    """Create the default field mappings and an enum row for every provider picklist option
-    (target = the option's label) when the connection has none yet. Returns rows added."""
+    """Create and commit the default field mappings and an enum row for every provider picklist option
+    (target = the option's label) when the connection has none yet. Returns rows added.
+
+    The first sync and the wizard's mapping page (or a test batch) may both find none at the same moment:
+    the loser's commit hits the unique keys and is rolled back, and the winner's rows stand."""
     exists = db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationFieldMapping).where(
         IntegrationFieldMapping.connection_id == connection_id, IntegrationFieldMapping.object_type == object_type))
     if exists:
@@ -30,7 +34,11 @@ def ensure_default_mappings(connection_id: int, object_type: str, properties: li
                 connection_id=connection_id, object_type=object_type, source_field=name,
                 source_value=option["value"], source_label=option.get("label"), target_value=option.get("label")))
             added += 1
-    db.session.flush()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return 0
     return added
 
 

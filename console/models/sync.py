@@ -40,6 +40,8 @@ class IntegrationSyncRun(CreatedMixin, db.Model):
     __table_args__ = (
         sa.Index("ix_integration_sync_runs_connection_created", "connection_id", "created_at"),
         sa.Index("ix_integration_sync_runs_status_created", "status", "created_at"),
+        # the newest real (not dry) run of each connection, read index-only by the ops dashboard
+        sa.Index("ix_integration_sync_runs_connection_dry_run_id", "connection_id", "dry_run", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -35,7 +35,8 @@ class IntegrationNormalizedEvent(CreatedMixin, db.Model):
     __bind_key__ = "traffic"
     __tablename__ = "integration_normalized_events"
     __table_args__ = (
-        sa.Index("ix_integration_normalized_events_connection_created", "connection_id", "created_at"),
+        # lag_ms rides along so freshness attainment is read from the index alone
+        sa.Index("ix_integration_normalized_events_connection_created_lag", "connection_id", "created_at", "lag_ms"),
         sa.Index("ix_integration_normalized_events_source", "source_kind", "source_ref"),
     )
 

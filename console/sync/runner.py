@@ -48,8 +48,7 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
     session, owners = None, None
     try:
         session = open_session(connection, **(client_options or {}))
-        if ensure_default_mappings(connection.id, job.object_type, session.properties(job.object_type)):
-            db.session.commit()
+        ensure_default_mappings(connection.id, job.object_type, session.properties(job.object_type))
         spec = load_spec(connection.id, job.object_type, session.reference())
         owners = set(spec.reference.owners)
         writer = PageWriter(connection, job.object_type, spec, run, SOURCE_LABEL.get(connection.provider.key, "CRM"),

@@ -1,4 +1,5 @@
-"""Monitoring: freshness lag, daily rate-limit budget, data-quality checks, alert open key, thresholds
+"""Monitoring: freshness lag, daily rate-limit budget, data-quality checks, alert open key, thresholds,
+indexes for the ops dashboard
 
 Revision ID: 0006
 Revises: 0005
@@ -55,6 +56,9 @@ def upgrade_():
         batch_op.add_column(sa.Column('rate_limit_daily_remaining', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('rate_limit_observed_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True))
 
+    with op.batch_alter_table('integration_sync_runs', schema=None) as batch_op:
+        batch_op.create_index('ix_integration_sync_runs_connection_dry_run_id', ['connection_id', 'dry_run', 'id'], unique=False)
+
     with op.batch_alter_table('monitor_alerts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('open_key', sa.String(length=80), nullable=True))
         batch_op.alter_column('kind',
@@ -73,6 +77,9 @@ def downgrade_():
                type_=sa.VARCHAR(length=40),
                existing_nullable=False)
         batch_op.drop_column('open_key')
+
+    with op.batch_alter_table('integration_sync_runs', schema=None) as batch_op:
+        batch_op.drop_index('ix_integration_sync_runs_connection_dry_run_id')
 
     with op.batch_alter_table('integration_provider_accounts', schema=None) as batch_op:
         batch_op.drop_column('rate_limit_observed_at')
@@ -96,11 +103,15 @@ def downgrade_():
 def upgrade_traffic():
     with op.batch_alter_table('integration_normalized_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('lag_ms', sa.BigInteger(), nullable=True))
+        batch_op.drop_index('ix_integration_normalized_events_connection_created')
+        batch_op.create_index('ix_integration_normalized_events_connection_created_lag', ['connection_id', 'created_at', 'lag_ms'], unique=False)
 
 
 
 def downgrade_traffic():
     with op.batch_alter_table('integration_normalized_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_integration_normalized_events_connection_created_lag')
+        batch_op.create_index('ix_integration_normalized_events_connection_created', ['connection_id', 'created_at'], unique=False)
         batch_op.drop_column('lag_ms')
 
 

@@ -51,6 +51,13 @@ def page(browser):
     context.close()
 
 
+def screenshot(page, path: str) -> None:
+    """A full-page picture for the reader. caret="initial": Playwright's default caret hiding puts
+    style="caret-color: transparent" on every input for a moment, and an htmx swap settling then copies
+    that attribute onto the new elements, which the CSP (style-src 'self') blocks as a console error."""
+    page.screenshot(path=path, full_page=True, caret="initial")
+
+
 def sign_in(page, base: str, email: str, password: str) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=email]", email)

@@ -13,7 +13,7 @@ from console.models.base import utcnow
 
 from .. import factories
 from ..reporting import synced_connection
-from .conftest import running_dispatcher, sign_in
+from .conftest import running_dispatcher, screenshot, sign_in
 
 SHOTS = "/tmp/dashboard-journey"
 
@@ -46,9 +46,9 @@ def _run_now_and_watch(live_server, page, conn, ops, before: int) -> None:
         page.wait_for_selector("#dashboard-rows .flash-success:has-text('due now')")
         text = _wait_for_new_run(page, conn.id, before)
         assert "Succeeded" in text and page.evaluate("window.__noReload") is True  # swapped in place
-        page.screenshot(path=f"{SHOTS}.png", full_page=True)
+        screenshot(page, f"{SHOTS}.png")
     except Exception:
-        page.screenshot(path=f"{SHOTS}-failure.png", full_page=True)
+        screenshot(page, f"{SHOTS}-failure.png")
         raise
 
 

@@ -11,7 +11,7 @@ from console.extensions import db
 from console.models import IntegrationConnection
 
 from .. import factories
-from .conftest import running_dispatcher, sign_in
+from .conftest import running_dispatcher, screenshot, sign_in
 
 SHOTS = "/tmp/wizard-journey"
 
@@ -32,7 +32,7 @@ def test_owner_takes_a_connection_live(live_server, page, sandbox, app):
         try:
             _walk(live_server, page, owner, client, sandbox)
         except Exception:
-            page.screenshot(path=f"{SHOTS}-failure.png", full_page=True)
+            screenshot(page, f"{SHOTS}-failure.png")
             raise
 
 
@@ -93,7 +93,7 @@ def _walk(base, page, owner, client, sandbox):
     page.click("#confirm-mapping")
     page.wait_for_selector("text=Mapping confirmed")
     assert _still_same_page(page)
-    page.screenshot(path=f"{SHOTS}-mapping.png", full_page=True)
+    screenshot(page, f"{SHOTS}-mapping.png")
 
     # 4. test: a batch of 25 deals, its progress bar polling until final
     page.click("#step-test")
@@ -107,7 +107,7 @@ def _walk(base, page, owner, client, sandbox):
     page.click("#item-test_results_reviewed button")
     page.wait_for_selector("#item-test_results_reviewed.done")
     assert _still_same_page(page)
-    page.screenshot(path=f"{SHOTS}-test.png", full_page=True)
+    screenshot(page, f"{SHOTS}-test.png")
 
     # 6. monitor, and the gate refusing while the baseline is missing
     page.click("#step-monitor")
@@ -141,7 +141,7 @@ def _walk(base, page, owner, client, sandbox):
     page.click("#step-monitor")
     page.click("#go-live")
     page.wait_for_selector(f"#golive-{conn.id} .flash-success:has-text('is live')")
-    page.screenshot(path=f"{SHOTS}-live.png", full_page=True)
+    screenshot(page, f"{SHOTS}-live.png")
     db.session.commit()
     db.session.refresh(conn)
     assert conn.status == "live" and conn.last_tested_at is not None

@@ -53,8 +53,8 @@ def _sections(conn) -> tuple[list[dict], str | None]:
         except ConnectorError as exc:
             error = f"The provider's fields could not be read: {exc}"
             props = []
-        if props and ensure_default_mappings(conn.id, object_type, props):
-            db.session.commit()
+        if props:
+            ensure_default_mappings(conn.id, object_type, props)
         stages = []
         if object_type == "deals" and props:
             try:
