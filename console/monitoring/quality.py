@@ -53,8 +53,7 @@ def measure(connection_id: int, object_type: str, owners: set[str] | None = None
     return DataQualityCheck(connection_id=connection_id, object_type=object_type, run_id=run_id,
                             records=stored + sum(held.values()), incomplete=held.get("required_missing", 0),
                             duplicates=duplicates, unresolved=unresolved,
-                            details={"duplicate_key": key_name, "held_back": held,
-                                     "owners_checked": bool(owners)})
+                            details={"duplicate_key": key_name})
 
 
 def after_run(run: IntegrationSyncRun, owners: set[str] | None) -> DataQualityCheck | None:
