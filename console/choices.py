@@ -89,6 +89,7 @@ class RunKind(Choice):
     REPLAY = ("replay", "Replay")
     CSV_IMPORT = ("csv_import", "CSV import")
     WEBHOOK = ("webhook", "Webhook")
+    RECONCILE = ("reconcile", "Reconcile repair")
 
 
 class RunStatus(Choice):

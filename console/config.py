@@ -104,5 +104,9 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "SCHEDULER_ENABLED": env.get("CONSOLE_SCHEDULER", "on") == "on",
         "SCHEDULER_INTERVAL_SECONDS": float(env.get("CONSOLE_SCHEDULER_INTERVAL", 5)),
         "SYNC_WORKERS": int(env.get("CONSOLE_SYNC_WORKERS", 2)),
+        # Each incremental read starts this far before its last search: provider search lags behind writes.
+        "SYNC_LOOKBACK_SECONDS": float(env.get("CONSOLE_SYNC_LOOKBACK_SECONDS", 300)),
+        # Reconcile every live connection against the provider this often (0: never on a schedule).
+        "RECONCILE_EVERY_HOURS": float(env.get("CONSOLE_RECONCILE_EVERY_HOURS", 24)),
         "LOGIN_THROTTLE_WINDOW_SECONDS": int(env.get("LOGIN_THROTTLE_WINDOW_SECONDS", 900)),
     }

@@ -19,14 +19,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Flask
 
-from console.choices import RunKind, RunStatus
+from console.choices import RunKind
 from console.extensions import db
-from console.models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun
+from console.models import IntegrationConnection, IntegrationSyncJob
 from console.models.base import utcnow
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
 ALERT_EVERY_SECONDS = 60
+SWEEP_EVERY_SECONDS = 30
 LIVE_STATUSES = ("live", "testing")
 
 
@@ -116,17 +117,6 @@ def release(job_id: int, worker: str) -> None:
     db.session.commit()
 
 
-def fail_abandoned_runs(job_id: int) -> None:
-    """Runs left 'running' by a process that died (its lease expired) are closed as failed."""
-    db.session.execute(
-        sa.update(IntegrationSyncRun).where(IntegrationSyncRun.job_id == job_id,
-                                            IntegrationSyncRun.status == RunStatus.RUNNING.value)
-        .values(status=RunStatus.FAILED.value, finished_at=utcnow(),
-                error_message="The worker running this sync stopped; the next run resumed from the last saved cursor.")
-        .execution_options(synchronize_session=False))
-    db.session.commit()
-
-
 def run_claimed(app: Flask, job_id: int, worker: str) -> None:
     from console.sync.runner import execute, start_run
 
@@ -143,7 +133,6 @@ def run_claimed(app: Flask, job_id: int, worker: str) -> None:
         beat = threading.Thread(target=heartbeat, daemon=True, name=f"lease-{job_id}")
         beat.start()
         try:
-            fail_abandoned_runs(job_id)
             job = db.session.get(IntegrationSyncJob, job_id)
             execute(start_run(job, RunKind.SCHEDULED.value, worker=worker))
         except Exception:
@@ -164,6 +153,8 @@ class Dispatcher:
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sync")
         self.busy: set[int] = set()
         self.batches: set[int] = set()
+        self.reconciles: set[int] = set()
+        self.last_sweep: datetime | None = None
         self.normalizing = False
         self.last_alert_pass: datetime | None = None
         self.normalizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhooks")
@@ -171,14 +162,26 @@ class Dispatcher:
         self.last_tick: datetime | None = None
 
     def tick(self) -> list[int]:
-        """Claim due jobs, then queued test batches, up to the free workers."""
+        """Sweep dead runs, queue due reconciles, then claim due jobs, queued test batches and queued
+        reconciliations, up to the free workers."""
+        from console.sync import reconcile
+        from console.sync.liveness import sweep
         from console.sync.testbatch import claim_queued
 
         with self.app.app_context():
+            now = utcnow()
+            if self.last_sweep is None or (now - self.last_sweep).total_seconds() >= SWEEP_EVERY_SECONDS:
+                self.last_sweep = now
+                sweep(now)
+                every = float(self.app.config.get("RECONCILE_EVERY_HOURS", 24))
+                if every > 0:
+                    reconcile.schedule_due(timedelta(hours=every), now)
             with self.lock:
-                free = self.pool._max_workers - len(self.busy) - len(self.batches)
+                free = self.pool._max_workers - len(self.busy) - len(self.batches) - len(self.reconciles)
             claimed = claim_due(self.worker, free) if free > 0 else []
             batches = claim_queued(self.worker, free - len(claimed)) if free - len(claimed) > 0 else []
+            left = free - len(claimed) - len(batches)
+            checks = reconcile.claim_queued(self.worker, left) if left > 0 else []
             self.last_tick = utcnow()
             db.session.remove()
         for job_id in claimed:
@@ -189,6 +192,10 @@ class Dispatcher:
             with self.lock:
                 self.batches.add(run_id)
             self.pool.submit(self._run_batch, run_id)
+        for rec_id in checks:
+            with self.lock:
+                self.reconciles.add(rec_id)
+            self.pool.submit(self._reconcile, rec_id)
         with self.lock:
             start_normalizer = not self.normalizing
             self.normalizing = True
@@ -244,6 +251,21 @@ class Dispatcher:
         finally:
             with self.lock:
                 self.batches.discard(run_id)
+
+    def _reconcile(self, rec_id: int) -> None:
+        from console.sync.reconcile import execute
+
+        try:
+            with self.app.app_context():
+                try:
+                    execute(rec_id, self.worker)
+                except Exception:
+                    log.exception("reconciliation %s crashed", rec_id)
+                finally:
+                    db.session.remove()
+        finally:
+            with self.lock:
+                self.reconciles.discard(rec_id)
 
     def _run(self, job_id: int) -> None:
         try:

@@ -183,6 +183,7 @@ def execute(run: IntegrationSyncRun) -> None:
 
 def _apply(writer: PageWriter, imp: CsvImport, batch, tally: Tally, failures: list) -> None:
     good, bad = _source_records(imp, batch)
+    tally.read(len(bad))
     for line, ext, reason in bad:
         tally.add(f"line-{line}", "failed", reason)
         failures.append((line, ext, reason))
@@ -193,10 +194,10 @@ def _apply(writer: PageWriter, imp: CsvImport, batch, tally: Tally, failures: li
 
 def _finish(run, imp, tally: Tally, failures: list, error: str | None) -> None:
     run, imp = db.session.merge(run), db.session.merge(imp)
-    run.seen, run.created, run.updated = tally.seen, tally.created, tally.updated
-    run.unchanged, run.duplicate, run.failed = tally.unchanged, tally.duplicate, tally.failed
+    tally.store(run)
     run.outcomes = [list(f) for f in failures]
     run.finished_at = utcnow()
+    error = error or tally.imbalance()
     if error:
         run.status, run.error_message, imp.status, imp.error = RunStatus.FAILED.value, error, ImportStatus.FAILED.value, error
     else:

@@ -8,7 +8,7 @@ from .mapping import IntegrationEnumMapping, IntegrationFieldMapping
 from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
 from .monitoring import DataQualityCheck, MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
-from .sync import IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
+from .sync import IntegrationReconciliation, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, WebhookRejection
 
 # Every model holding vault secrets; `flask keys rotate` walks these.
@@ -19,7 +19,7 @@ __all__ = [
     "CsvImportTemplate", "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
-    "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationSyncError",
+    "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationReconciliation", "IntegrationSyncError",
     "IntegrationSyncJob", "IntegrationSyncRun", "LoginAttempt", "MetricBaseline",
     "MetricSnapshot", "MonitorAlert", "ReportNote", "SECRET_MODELS", "User",
 ]

@@ -33,6 +33,7 @@ class IntegrationSyncJob(TimestampMixin, db.Model):
     blackout: Mapped[dict | None] = mapped_column(JsonText)
     depends_on: Mapped[str | None] = mapped_column(sa.String(40))
     webhook_events: Mapped[str] = mapped_column(sa.Text, default="")
+    reconcile_next_at: Mapped[datetime | None] = mapped_column(DateTime)  # the scheduled reconcile's claim
 
 
 class IntegrationSyncRun(CreatedMixin, db.Model):
@@ -68,10 +69,11 @@ class IntegrationSyncRun(CreatedMixin, db.Model):
     outcomes: Mapped[list | None] = mapped_column(JsonText)  # test batches: [[external id, bucket, reason]]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
     triggered_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)  # see sync/liveness.py
 
     @property
     def buckets_balance(self) -> bool:
-        """The accounting invariant: every record seen lands in exactly one bucket."""
+        """The accounting invariant: every record read (counted as it arrived) lands in exactly one bucket."""
         return self.seen == (
             self.created + self.updated + self.unchanged + self.duplicate + self.failed
         )
@@ -100,3 +102,46 @@ class IntegrationSyncError(TimestampMixin, db.Model):
     resolution_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
     run: Mapped[IntegrationSyncRun | None] = relationship()
+
+
+class IntegrationReconciliation(CreatedMixin, db.Model):
+    """One comparison of the provider's records with the stored ones (sync/reconcile.py), and its repair."""
+
+    __tablename__ = "integration_reconciliations"
+    __table_args__ = (
+        sa.Index("ix_integration_reconciliations_connection_type_id", "connection_id", "object_type", "id"),
+        sa.Index("ix_integration_reconciliations_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    trigger: Mapped[str] = mapped_column(sa.String(16))  # manual | scheduled | cli
+    repair: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    status: Mapped[str] = mapped_column(sa.String(16), default=RunStatus.QUEUED)
+    requested_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    worker: Mapped[str | None] = mapped_column(sa.String(120))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    in_flight_since: Mapped[datetime | None] = mapped_column(DateTime)  # changes after this await the next run
+    provider_active: Mapped[int] = mapped_column(sa.Integer, default=0)
+    provider_archived: Mapped[int] = mapped_column(sa.Integer, default=0)
+    stored_active: Mapped[int] = mapped_column(sa.Integer, default=0)
+    stored_archived: Mapped[int] = mapped_column(sa.Integer, default=0)
+    missing: Mapped[int] = mapped_column(sa.Integer, default=0)
+    extra: Mapped[int] = mapped_column(sa.Integer, default=0)
+    stale: Mapped[int] = mapped_column(sa.Integer, default=0)
+    wrongly_archived: Mapped[int] = mapped_column(sa.Integer, default=0)
+    failing: Mapped[int] = mapped_column(sa.Integer, default=0)
+    ignored: Mapped[int] = mapped_column(sa.Integer, default=0)
+    in_flight: Mapped[int] = mapped_column(sa.Integer, default=0)
+    repaired: Mapped[int | None] = mapped_column(sa.Integer)
+    repair_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("integration_sync_runs.id"))
+    examples: Mapped[dict | None] = mapped_column(JsonText)  # kind -> up to 10 external ids
+    error_message: Mapped[str | None] = mapped_column(sa.String(1000))
+
+    KINDS = ("missing", "extra", "stale", "wrongly_archived")
+
+    @property
+    def differences(self) -> int:
+        return sum(getattr(self, k) or 0 for k in self.KINDS)

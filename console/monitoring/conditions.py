@@ -3,7 +3,8 @@
 Stale syncs (no success within the stale multiple of the schedule; critical at twice), invalid
 credentials, rate-limit pressure (the provider's daily budget under the threshold; 429s in the last
 hour), failed webhooks in the last hour over the threshold, the duplicate-delivery rate, dead letters,
-the freshness objective missed, data quality past its thresholds, a live connection without a baseline."""
+the freshness objective missed, data quality past its thresholds, a live connection without a baseline,
+records that differ from the provider's (the newest reconciliation), runs whose accounting does not add up."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -147,8 +148,37 @@ def baseline(conn: IntegrationConnection, now: datetime) -> list[Finding]:
     return []
 
 
+def reconcile_differences(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    """The newest reconciliation of each object found records that differ from the provider's."""
+    from ..sync.reconcile import latest
+
+    out = []
+    for (_, object_type), row in sorted(latest([conn.id]).items()):
+        if row.differences:
+            parts = [f"{getattr(row, k):,} {k.replace('_', ' ')}" for k in row.KINDS if getattr(row, k)]
+            out.append(Finding(f"reconcile_differences:{object_type}",
+                               AlertSeverity.CRITICAL if row.missing or row.stale else AlertSeverity.WARNING,
+                               f"{object_type.title()}: the reconciliation of {row.finished_at:%Y-%m-%d %H:%M} UTC "
+                               f"found {row.differences:,} records that differ from the provider ({', '.join(parts)}). "
+                               "Repair them from the connection's reconcile page."))
+    return out
+
+
+def accounting(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    """Runs of the last day whose records read do not add up to their buckets: a record was lost."""
+    bucketed = (IntegrationSyncRun.created + IntegrationSyncRun.updated + IntegrationSyncRun.unchanged
+                + IntegrationSyncRun.duplicate + IntegrationSyncRun.failed)
+    bad = _count(IntegrationSyncRun, IntegrationSyncRun.connection_id == conn.id,
+                 IntegrationSyncRun.created_at >= now - timedelta(days=1), IntegrationSyncRun.seen != bucketed)
+    if not bad:
+        return []
+    return [Finding("accounting", AlertSeverity.CRITICAL,
+                    f"{bad} runs in the last day read more or fewer records than they accounted for; "
+                    "reconcile the connection and report the runs.")]
+
+
 CONDITIONS = (stale, credentials, daily_budget, rate_limited, failed_webhooks, duplicate_events, dead_letters,
-              fresh, data_quality, baseline)
+              fresh, data_quality, baseline, reconcile_differences, accounting)
 
 
 def findings(conn: IntegrationConnection, now: datetime) -> list[Finding]:

@@ -45,6 +45,26 @@ def changes():
     return jsonify(touched)
 
 
+@bp.put("/search")
+def search_settings():
+    """{"lag_ms": N}: each later change reaches search after a random delay of up to N ms."""
+    body = _body()
+    try:
+        lag = int(body.get("lag_ms", 0))
+    except (TypeError, ValueError) as err:
+        raise validation("lag_ms must be an integer.") from err
+    if not 0 <= lag <= 3_600_000:
+        raise validation("lag_ms must be between 0 and 3600000.")
+    state().portal.search_lag_ms = lag
+    return jsonify({"lag_ms": lag})
+
+
+@bp.post("/search/flush")
+def search_flush():
+    """Make every change searchable now (what the index would do once it caught up)."""
+    return jsonify({"flushed": state().portal.flush_index()})
+
+
 @bp.put("/faults")
 def set_faults():
     rules = _body().get("rules")

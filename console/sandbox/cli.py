@@ -29,8 +29,9 @@ def sandbox_group() -> None:
 @click.option("--fault", "faults", multiple=True, help="kind[:rate[:endpoint[:count]]], e.g. 429:0.1")
 @click.option("--webhook-url", help="Deliver webhook events (contacts and deals) to this URL.")
 @click.option("--webhook-version", default="v3", type=click.Choice(["v1", "v2", "v3"]))
+@click.option("--search-lag", default="0s", help="Search sees each change after a random delay up to this, e.g. 3s.")
 def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, faults, webhook_url,
-        webhook_version) -> None:
+        webhook_version, search_lag) -> None:
     """Serve the sandbox until interrupted."""
     from .server import SandboxServer
 
@@ -39,7 +40,7 @@ def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, fa
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--fault") from err
     config = SandboxConfig(contacts=contacts, deals=deals, companies=companies, seed=seed, token=token,
-                           limits=not no_limits, tier=tier, faults=rules)
+                           limits=not no_limits, tier=tier, faults=rules, search_lag_ms=_duration_ms(search_lag))
     server = SandboxServer(config, host, port)
     st = server.state
     st.webhooks.config.url, st.webhooks.config.version = webhook_url, webhook_version
@@ -48,6 +49,8 @@ def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, fa
     click.echo(f"OAuth client id:   {st.auth.oauth_app.client_id}")
     click.echo(f"OAuth secret:      {st.auth.oauth_app.client_secret}  (also the webhook signing secret)")
     click.echo(f"rate limits:       {'off' if no_limits else tier}")
+    if config.search_lag_ms:
+        click.echo(f"search lag:        up to {config.search_lag_ms} ms per change")
     if webhook_url:
         click.echo(f"webhooks:          {webhook_url} (signature {webhook_version})")
     try:
@@ -56,6 +59,18 @@ def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, fa
         pass
     finally:
         server.stop()
+
+
+def _duration_ms(text: str) -> int:
+    """'3s', '250ms', '2m' or a plain number of seconds, as milliseconds."""
+    value = text.strip().lower()
+    try:
+        for suffix, scale in (("ms", 1), ("s", 1000), ("m", 60_000)):
+            if value.endswith(suffix):
+                return int(float(value[: -len(suffix)]) * scale)
+        return int(float(value) * 1000)
+    except ValueError as err:
+        raise click.BadParameter(f"{text!r} is not a duration such as 3s or 250ms", param_hint="--search-lag") from err
 
 
 @sandbox_group.command("change")

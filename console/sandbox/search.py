@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .store import KNOWN, Portal, Record, comparable
+from .store import KNOWN, Portal, Record, comparable, now_ms
 
 MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 6, 18
 MAX_LIMIT, RESULT_CAP = 200, 10_000
@@ -114,6 +114,9 @@ def search(portal: Portal, object_type: str, body: dict) -> tuple[int, list[Reco
                 portal._search_cache.clear()
             portal._search_cache[cache_key] = hit = (portal.version, matched)
     matched = hit[1]
+    now = now_ms()
+    if portal.index_pending_until > now:  # some changes are not searchable yet
+        matched = [r for r in matched if r.indexed_at <= now]
     page = matched[after:after + limit]
     nxt = after + limit if after + limit < len(matched) else None
     return len(matched), page, nxt

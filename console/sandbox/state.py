@@ -26,6 +26,7 @@ class SandboxConfig:
     portal_id: int = 62515
     deliver_webhooks: bool = True
     client_secret: str | None = None  # the OAuth app's secret, which also signs webhooks (random when None)
+    search_lag_ms: int = 0  # each change reaches search after a random delay of up to this
 
 
 @dataclass
@@ -40,6 +41,7 @@ class SandboxState:
 
 def build_state(config: SandboxConfig) -> SandboxState:
     portal = Portal(config.seed, config.contacts, config.deals, config.companies, config.portal_id)
+    portal.search_lag_ms = config.search_lag_ms
     auth = new_auth_state(config.token, config.access_ttl, config.client_secret)
     faults = FaultInjector(config.seed)
     faults.set_rules(list(config.faults))

@@ -31,12 +31,13 @@ def iso(ms: int) -> str:
 class Record:
     """One CRM object. Datetime properties are held as epoch ms and rendered as ISO strings."""
 
-    __slots__ = ("id", "props", "created", "updated", "archived", "archived_at")
+    __slots__ = ("id", "props", "created", "updated", "archived", "archived_at", "indexed_at")
 
     def __init__(self, id_: int, props: dict, created: int, updated: int) -> None:
         self.id, self.created, self.updated = id_, created, updated
         self.props = {k: v for k, v in props.items() if v is not None}
         self.archived, self.archived_at = False, None
+        self.indexed_at = 0  # epoch ms from which search sees this version (search lags behind writes)
 
     def value(self, name: str, object_type: str) -> Any:
         """The raw value used for filtering and sorting (ms for datetimes)."""
@@ -89,6 +90,11 @@ class Portal:
         self.deal_contacts: dict[int, list[int]] = {}
         self.listeners: list = []  # callables(event_dict) for webhook subscriptions
         self._search_cache: dict = {}
+        # Search is eventually consistent: each change reaches the index after a random delay of up to
+        # `search_lag_ms`; until then search does not return the record (list and batch read do).
+        self.search_lag_ms = 0
+        self.index_pending_until = 0
+        self._index_rng = random.Random(seed)
         self._seed(contacts, deals, companies if companies is not None else max(5, contacts // 20))
 
     # ---- generation -------------------------------------------------------------------------
@@ -161,6 +167,9 @@ class Portal:
     # ---- writes -----------------------------------------------------------------------------
     def _touch(self, object_type: str, rec: Record, changed: dict, event: str, at: int | None = None) -> None:
         rec.updated = max(at or now_ms(), rec.updated)
+        if self.search_lag_ms:
+            rec.indexed_at = now_ms() + self._index_rng.randint(0, self.search_lag_ms)
+            self.index_pending_until = max(self.index_pending_until, rec.indexed_at)
         self.version += 1
         for listener in self.listeners:
             listener(object_type, rec, event, changed, rec.updated)
@@ -191,6 +200,17 @@ class Portal:
                 return
             rec.archived, rec.archived_at = True, at or now_ms()
             self._touch(object_type, rec, {}, "deletion", rec.archived_at)
+
+    def flush_index(self) -> int:
+        """Make every pending change searchable now; returns how many were waiting."""
+        with self.lock:
+            now, waiting = now_ms(), 0
+            for records in self.records.values():
+                for rec in records.values():
+                    if rec.indexed_at > now:
+                        rec.indexed_at, waiting = 0, waiting + 1
+            self.index_pending_until = 0
+            return waiting
 
     def all_active(self, object_type: str) -> list[Record]:
         return [r for r in self.records[object_type].values() if not r.archived]

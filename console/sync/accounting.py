@@ -1,13 +1,19 @@
-"""Buckets: every record seen lands in exactly one."""
+"""Buckets: every record read lands in exactly one, and the reads are counted on their own.
+
+`seen` is counted where records arrive (a page handed to the writer, a CSV row parsed), never derived
+from the buckets, so a record that is read and then lost, or counted twice, leaves the run unbalanced:
+`seen != created + updated + unchanged + duplicate + failed`. Such a run is marked failed and alerted."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 BUCKETS = ("created", "updated", "unchanged", "duplicate", "failed")
 
 
 @dataclass
 class Tally:
+    seen: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -16,20 +22,43 @@ class Tally:
     outcomes: list[tuple[str, str, str]] = field(default_factory=list)  # (external id, bucket, reason)
     keep_outcomes: bool = False
 
+    def read(self, n: int) -> None:
+        """Records arrived from the source (counted before any of them is decided)."""
+        self.seen += n
+
     def add(self, external_id: str, bucket: str, reason: str = "") -> None:
         setattr(self, bucket, getattr(self, bucket) + 1)
         if self.keep_outcomes:
             self.outcomes.append((external_id, bucket, reason))
 
+    @property
+    def bucketed(self) -> int:
+        return sum(getattr(self, b) for b in BUCKETS)
+
+    @property
+    def balanced(self) -> bool:
+        return self.seen == self.bucketed
+
     def snapshot(self) -> tuple[int, ...]:
-        return tuple(getattr(self, b) for b in BUCKETS) + (len(self.outcomes),)
+        return (self.seen,) + tuple(getattr(self, b) for b in BUCKETS) + (len(self.outcomes),)
 
     def restore(self, snap: tuple[int, ...]) -> None:
         """Forget counts of a page whose transaction rolled back: only committed records count."""
-        for bucket, value in zip(BUCKETS, snap):
+        self.seen = snap[0]
+        for bucket, value in zip(BUCKETS, snap[1:]):
             setattr(self, bucket, value)
         del self.outcomes[snap[-1]:]
 
-    @property
-    def seen(self) -> int:
-        return sum(getattr(self, b) for b in BUCKETS)
+    def store(self, run: Any) -> None:
+        """Copy the counts onto a run row (the one place that does)."""
+        run.seen = self.seen
+        for bucket in BUCKETS:
+            setattr(run, bucket, getattr(self, bucket))
+
+    def imbalance(self) -> str | None:
+        """The accounting check's message when it fails, for the run's error."""
+        if self.balanced:
+            return None
+        return (f"Accounting check failed: {self.seen} records read but {self.bucketed} accounted for "
+                f"(created {self.created}, updated {self.updated}, unchanged {self.unchanged}, duplicate "
+                f"{self.duplicate}, failed {self.failed}). Reconcile this connection.")

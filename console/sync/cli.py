@@ -1,6 +1,7 @@
 """`flask sync run` and `flask jobs run`."""
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -36,17 +37,25 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
         IntegrationSyncJob.connection_id == connection_id)).all()
     wanted = list(object_types) or sorted({j.object_type for j in jobs} or {"contacts"},
                                           key=["companies", "contacts", "deals"].index)
+    from .lease import JobBusy, holding_lease
+    from .liveness import sweep
+
+    sweep()  # close runs whose process died (a killed `flask sync run`, say) before starting another
     rows = []
     for object_type in wanted:
         job = ensure_job(connection, object_type)
         db.session.commit()
-        run = start_run(job, RunKind.BACKFILL.value if full else RunKind.MANUAL.value, limit=limit)
 
         def progress(r, ot=object_type) -> None:
             click.echo(f"\r{ot:<10} seen {r.seen:>8,}  created {r.created:>7,}  updated {r.updated:>7,}  "
                        f"failed {r.failed:>6,}  api calls {r.api_calls:>6,}  429s {r.rate_limited:>4}", nl=False)
 
-        execute(run, full=full, progress=progress)
+        try:
+            with holding_lease(job.id, f"cli:{os.getpid()}"):
+                run = start_run(job, RunKind.BACKFILL.value if full else RunKind.MANUAL.value, limit=limit)
+                execute(run, full=full, progress=progress)
+        except JobBusy as busy:
+            raise click.ClickException(str(busy)) from busy
         click.echo("")
         rows.append(run)
     click.echo(f"\n{'object':<10} {'status':<10} {'seen':>8} {'created':>8} {'updated':>8} {'unchanged':>9} "
@@ -58,6 +67,51 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
             click.echo(f"  error: {r.error_message}")
     if any(r.status == "failed" for r in rows):
         raise SystemExit(1)
+
+
+@sync_group.command("reconcile")
+@click.argument("connection_id", type=int)
+@click.option("--object", "object_types", multiple=True, type=click.Choice(["companies", "contacts", "deals"]),
+              help="Object types to compare (default: every job of the connection).")
+@click.option("--repair", is_flag=True, help="Re-read every differing record and apply it through the writer.")
+def reconcile_command(connection_id: int, object_types: tuple[str, ...], repair: bool) -> None:
+    """Compare every provider record with the stored copy; report (and repair) the differences."""
+    from ..models import IntegrationSyncJob
+    from . import reconcile
+
+    connection = db.session.get(IntegrationConnection, connection_id)
+    if connection is None:
+        raise click.ClickException(f"No connection {connection_id}.")
+    jobs = {j.object_type for j in db.session.scalars(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == connection_id))}
+    wanted = list(object_types) or sorted(jobs, key=["companies", "contacts", "deals"].index)
+    if not wanted:
+        raise click.ClickException(f"Connection {connection_id} has no sync jobs yet.")
+    differences = 0
+    for object_type in wanted:
+        row = reconcile.queue(connection, object_type, "cli", repair=repair)
+        row = reconcile.execute(row.id, f"cli:{os.getpid()}")
+        click.echo(report_text(row))
+        differences += row.differences if row.status == "succeeded" and not row.repaired else 0
+        if row.status != "succeeded":
+            raise SystemExit(2)
+    if differences:
+        raise SystemExit(1)
+
+
+def report_text(row) -> str:
+    """One reconciliation as the terminal shows it."""
+    lines = [f"{row.object_type}: provider {row.provider_active:,} active + {row.provider_archived:,} archived; "
+             f"stored {row.stored_active:,} active + {row.stored_archived:,} archived"]
+    if row.status != "succeeded":
+        return "\n".join(lines + [f"  failed: {row.error_message}"])
+    for kind in ("missing", "extra", "stale", "wrongly_archived", "failing", "ignored", "in_flight"):
+        value = getattr(row, kind)
+        examples = (row.examples or {}).get(kind)
+        lines.append(f"  {kind.replace('_', ' '):<17}{value:>8,}" + (f"   e.g. {', '.join(examples)}" if examples else ""))
+    lines.append(f"  differences      {row.differences:>8,}" +
+                 (f"   repaired {row.repaired:,} (run {row.repair_run_id})" if row.repaired is not None else ""))
+    return "\n".join(lines)
 
 
 @click.group("jobs")

@@ -43,14 +43,16 @@ class Decision:
 
 
 class PageWriter:
-    """Applies pages for one run; keeps the ids seen in this run to count duplicates."""
+    """Applies pages for one run. Newest wins: it keeps the version of every record it applied in this
+    run, so a record met again (changed while the run paged, or returned by the archived pass) is
+    applied when its copy is newer and counted a duplicate when it is not."""
 
     def __init__(self, connection: IntegrationConnection, object_type: str, spec: MappingSpec,
                  run: IntegrationSyncRun, source_label: str, eligibility: list | None, dry_run: bool,
                  tally: Tally) -> None:
         self.connection, self.object_type, self.spec, self.run = connection, object_type, spec, run
         self.source_label, self.eligibility, self.dry_run, self.tally = source_label, eligibility, dry_run, tally
-        self.seen_ids: set[str] = set()
+        self.versions: dict[str, tuple[int, bool]] = {}  # external id -> (modified ms, archived) applied
         self.source_kind = "sync"  # normalized events say where a change came from: sync | webhook | csv
         # Freshness is measured only for changes made while we were watching (an incremental run, a
         # webhook); a backfill of years-old records says nothing about how fast changes reach us.
@@ -71,55 +73,74 @@ class PageWriter:
             IntegrationSyncError.object_type == self.object_type, IntegrationSyncError.external_id.in_(ids),
             IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value])))} if ids else {}
 
+    def _repeat(self, rec: SourceRecord, newest_in_page: dict[str, int], index: int) -> str | None:
+        """Why this copy is not applied, when an equal or newer copy was met in this run or page."""
+        if newest_in_page[rec.external_id] != index:
+            return "another copy of this record in the same page was applied"
+        applied = self.versions.get(rec.external_id)
+        if applied is not None and (rec.updated_ms, rec.archived) <= applied:
+            return "already read at this version in this run"
+        return None
+
     def decide(self, records: list[SourceRecord]) -> list[Decision]:
         existing = self._existing([r.external_id for r in records])
+        newest_in_page: dict[str, int] = {}
+        for i, rec in enumerate(records):
+            j = newest_in_page.get(rec.external_id)
+            if j is None or (rec.updated_ms, rec.archived) > (records[j].updated_ms, records[j].archived):
+                newest_in_page[rec.external_id] = i
         out = []
-        for rec in records:
+        for i, rec in enumerate(records):
             lead = existing.get(rec.external_id)
-            if rec.external_id in self.seen_ids:
-                out.append(Decision(rec, "duplicate", lead=lead, reason="already seen in this run"))
+            repeat = self._repeat(rec, newest_in_page, i)
+            if repeat:
+                out.append(Decision(rec, "duplicate", lead=lead, reason=repeat))
                 continue
-            self.seen_ids.add(rec.external_id)
-            if rec.archived:
-                bucket = "unchanged" if lead is None or lead.archived else "updated"
-                reason = "archived in the source" if bucket == "updated" else "archived; nothing to archive here"
-                out.append(Decision(rec, bucket, lead=lead, reason=reason))
-                continue
-            why_not = ineligible_reason(rec.properties, self.eligibility)
-            if why_not:
-                out.append(Decision(rec, "unchanged", lead=lead, reason=f"ignored: {why_not}"))
-                continue
-            if _older(rec, lead):
-                out.append(Decision(rec, "unchanged", lead=lead, reason="older than the stored version"))
-                continue
-            mapped = map_record(rec, self.spec)
-            if mapped.failures:
-                reason = "; ".join(f.reason for f in mapped.failures)
-                out.append(Decision(rec, "failed", mapped, lead, redact_text(reason)[:1000]))
-            elif lead is None:
-                out.append(Decision(rec, "created", mapped, None, "new record"))
-            elif lead.content_hash == mapped.content_hash() and not lead.archived:
-                out.append(Decision(rec, "unchanged", mapped, lead, "no mapped field changed"))
-            else:
-                out.append(Decision(rec, "updated", mapped, lead, "mapped fields changed"))
+            out.append(self._decide_one(rec, lead))
         return out
+
+    def _decide_one(self, rec: SourceRecord, lead: CrmLead | None) -> Decision:
+        if rec.archived:  # only ever a provider-confirmed archive (archived list, batch read found nothing)
+            if lead is None or lead.archived:
+                return Decision(rec, "unchanged", lead=lead, reason="archived; nothing to archive here")
+            return Decision(rec, "updated", lead=lead, reason="archived in the source")
+        why_not = ineligible_reason(rec.properties, self.eligibility)
+        if why_not:
+            return Decision(rec, "unchanged", lead=lead, reason=f"ignored: {why_not}")
+        if _older(rec, lead):
+            return Decision(rec, "unchanged", lead=lead, reason="older than the stored version")
+        mapped = map_record(rec, self.spec)
+        if rec.updated_ms:  # the stored version is the provider's, whatever the mapping says
+            mapped.values["provider_updated_at"] = _ms_to_dt(rec.updated_ms)
+        if mapped.failures:
+            reason = "; ".join(f.reason for f in mapped.failures)
+            return Decision(rec, "failed", mapped, lead, redact_text(reason)[:1000])
+        if lead is None:
+            return Decision(rec, "created", mapped, None, "new record")
+        if lead.content_hash == mapped.content_hash() and not lead.archived:
+            return Decision(rec, "unchanged", mapped, lead, "no mapped field changed")
+        return Decision(rec, "updated", mapped, lead, "mapped fields changed")
 
     # ---- writing ------------------------------------------------------------------------------
     def apply(self, page: Page, cursor_target: Any | None) -> list[Decision]:
-        decisions = self.decide(page.records)
         before = self.tally.snapshot()
-        for d in decisions:
-            self.tally.add(d.record.external_id, d.bucket, d.reason)
-        if self.dry_run:
-            db.session.rollback()  # nothing of the page is written; only the run's counts move
-            self._store_counts()
-            db.session.commit()
-            return decisions
+        self.tally.read(len(page.records))
         try:
-            self._write(page, decisions, cursor_target)
+            decisions = self.decide(page.records)
+            for d in decisions:
+                self.tally.add(d.record.external_id, d.bucket, d.reason)
+            if self.dry_run:
+                db.session.rollback()  # nothing of the page is written; only the run's counts move
+                self._store_counts()
+                db.session.commit()
+            else:
+                self._write(page, decisions, cursor_target)
         except BaseException:
             self.tally.restore(before)
             raise
+        for d in decisions:
+            if d.bucket != "duplicate":
+                self.versions[d.record.external_id] = (d.record.updated_ms, d.record.archived)
         return decisions
 
     def _write(self, page: Page, decisions: list[Decision], cursor_target: Any | None) -> None:
@@ -246,9 +267,8 @@ class PageWriter:
             err.resolution_reason = "the record synced successfully"
 
     def _store_counts(self) -> None:
-        t, run = self.tally, self.run
-        run.seen, run.created, run.updated = t.seen, t.created, t.updated
-        run.unchanged, run.duplicate, run.failed = t.unchanged, t.duplicate, t.failed
+        self.tally.store(self.run)
+        self.run.heartbeat_at = utcnow()
 
 
 def _older(rec: SourceRecord, lead: CrmLead | None) -> bool:

@@ -14,7 +14,7 @@ from ..connectors.base import AuthExpired, FatalError
 from ..connectors.hubspot.auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvider
 from ..connectors.hubspot.client import CallStats, HubSpotClient
 from ..connectors.hubspot.ratelimit import limiter_for
-from ..connectors.hubspot.streams import HubSpotStream
+from ..connectors.hubspot.streams import DEFAULT_LOOKBACK_MS, HubSpotStream
 from ..extensions import db
 from ..security.vault import get_vault
 from ..mapping.mapper import Reference
@@ -27,8 +27,8 @@ class ProviderSession:
     client: HubSpotClient
     stats: CallStats
 
-    def stream(self, object_type: str, properties: list[str]) -> HubSpotStream:
-        return HubSpotStream(self.client, object_type, properties)
+    def stream(self, object_type: str, properties: list[str], lookback_ms: int = DEFAULT_LOOKBACK_MS) -> HubSpotStream:
+        return HubSpotStream(self.client, object_type, properties, lookback_ms)
 
     def properties(self, object_type: str) -> list[dict]:
         return (self.client.get(f"/crm/v3/properties/{object_type}") or {}).get("results", [])

@@ -7,6 +7,7 @@ import threading
 from typing import Callable, Iterator
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..choices import ErrorStatus, RunKind, RunStatus
 from ..connectors.base import AuthExpired, ConnectorError, Page
@@ -20,6 +21,7 @@ from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyn
 from ..models.base import utcnow
 from ..security.redact import redact_text
 from .accounting import Tally
+from .liveness import heartbeat
 from .pipeline import MAX_ERROR_ATTEMPTS, PageWriter, retry_at
 from .provider import mark_credentials, open_session, remember_daily_budget
 
@@ -30,9 +32,10 @@ MAX_KEPT_OUTCOMES = 1000  # test batches are small; a dry run over more keeps th
 
 def start_run(job: IntegrationSyncJob, kind: str, limit: int | None = None, dry_run: bool = False,
               worker: str | None = None, user_id: int | None = None) -> IntegrationSyncRun:
+    now = utcnow()
     run = IntegrationSyncRun(job_id=job.id, connection_id=job.connection_id, object_type=job.object_type,
                              kind=kind, status=RunStatus.RUNNING.value, dry_run=dry_run, record_limit=limit,
-                             started_at=utcnow(), cursor_before=job.cursor, worker=worker,
+                             started_at=now, heartbeat_at=now, cursor_before=job.cursor, worker=worker,
                              triggered_by_user_id=user_id)
     db.session.add(run)
     db.session.commit()
@@ -42,6 +45,12 @@ def start_run(job: IntegrationSyncJob, kind: str, limit: int | None = None, dry_
 def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | None = None,
             keep_outcomes: bool = False, client_options: dict | None = None) -> Tally:
     """Run to the end; never raises for provider trouble (the run records it)."""
+    with heartbeat(run.id):
+        return _execute(run, full, progress, keep_outcomes, client_options)
+
+
+def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, keep_outcomes: bool,
+             client_options: dict | None) -> Tally:
     job = db.session.get(IntegrationSyncJob, run.job_id)
     connection = db.session.get(IntegrationConnection, run.connection_id)
     tally = Tally(keep_outcomes=keep_outcomes or run.dry_run)
@@ -53,7 +62,7 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
         owners = set(spec.reference.owners)
         writer = PageWriter(connection, job.object_type, spec, run, SOURCE_LABEL.get(connection.provider.key, "CRM"),
                             job.eligibility, run.dry_run, tally)
-        stream = session.stream(job.object_type, spec.source_fields + _eligibility_fields(job))
+        stream = session.stream(job.object_type, spec.source_fields + _eligibility_fields(job), lookback_ms())
         cursor = None if full else job.cursor
         writer.measure_lag = (cursor or {}).get("mode") == "incremental"
         for page in prefetch(stream.pages(cursor, run.record_limit, _page_size(run))):
@@ -139,10 +148,15 @@ def _account(run: IntegrationSyncRun, session) -> None:
     db.session.commit()
 
 
+def lookback_ms() -> int:
+    """How far before the last search each incremental read starts again (provider search lags)."""
+    return int(float(current_app.config.get("SYNC_LOOKBACK_SECONDS", 300)) * 1000)
+
+
 def _finish(run, job, tally: Tally, session, error: str | None) -> None:
     run = db.session.merge(run)
-    run.seen, run.created, run.updated = tally.seen, tally.created, tally.updated
-    run.unchanged, run.duplicate, run.failed = tally.unchanged, tally.duplicate, tally.failed
+    tally.store(run)
+    error = error or tally.imbalance()
     if session is not None:
         run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
     run.finished_at = utcnow()
@@ -168,12 +182,12 @@ def _retry_failed(connection: IntegrationConnection, job: IntegrationSyncJob, wr
         IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value]),
         IntegrationSyncError.next_retry_at <= now, IntegrationSyncError.external_id.isnot(None),
     ).limit(500)).all()
-    ids = [e.external_id for e in due if e.external_id not in writer.seen_ids]
+    ids = [e.external_id for e in due if e.external_id not in writer.versions]
     if not ids:
         return
     from ..connectors.base import Page
 
-    records = session.stream(job.object_type, writer.spec.source_fields).read(ids)
+    records = session.stream(job.object_type, writer.spec.source_fields + _eligibility_fields(job)).read(ids)
     writer.apply(Page(records, job.cursor), None)
     found = {r.external_id for r in records}
     for err in due:

@@ -50,7 +50,7 @@ def claim_queued(worker: str, limit: int) -> list[int]:
         changed = db.session.execute(
             sa.update(IntegrationSyncRun).where(IntegrationSyncRun.id == run_id,
                                                 IntegrationSyncRun.status == RunStatus.QUEUED.value)
-            .values(status=RunStatus.RUNNING.value, worker=worker, started_at=utcnow())
+            .values(status=RunStatus.RUNNING.value, worker=worker, started_at=utcnow(), heartbeat_at=utcnow())
             .execution_options(synchronize_session=False)).rowcount
         db.session.commit()
         if changed == 1:
@@ -65,8 +65,10 @@ def run_claimed(run_id: int) -> None:
     run = db.session.get(IntegrationSyncRun, run_id)
     if run.kind == RunKind.CSV_IMPORT:
         from ..imports.service import execute as execute_import
+        from .liveness import heartbeat
 
-        execute_import(run)
+        with heartbeat(run.id):
+            execute_import(run)
     else:
         execute(run, full=True, keep_outcomes=True)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -25,6 +25,7 @@ from ..models import IntegrationSyncRun
 from ..models.base import utcnow
 from ..security.redact import redact_text
 from ..sync.accounting import Tally
+from ..sync.liveness import heartbeat
 from ..sync.pipeline import PageWriter
 from ..sync.provider import open_session, remember_daily_budget
 
@@ -114,15 +115,21 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
     if not spec.rules:
         _fail(batch, f"{object_type} has no mapping yet; confirm the mapping in the wizard.")
         return
-    deleted = {e.object_id: e for e in batch if e.event_type.endswith(".deletion")}
-    wanted = sorted({e.object_id for e in batch if e.object_id and e.object_id not in deleted})
-    records = session.stream(object_type, spec.source_fields).read(wanted) if wanted else []
-    records += [SourceRecord(oid, {}, int(e.occurred_at.timestamp() * 1000) if e.occurred_at else 0, archived=True)
-                for oid, e in deleted.items()]
-    run, tally = _run(conn, object_type), Tally(keep_outcomes=True)
-    writer = PageWriter(conn, object_type, spec, run, SOURCE_LABEL.get(conn.provider.key, "CRM"), None, False, tally)
-    writer.source_kind, writer.measure_lag = "webhook", True
-    writer.apply(Page(records, {}), None)
+    job = db.session.scalar(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
+    eligibility = job.eligibility if job is not None else None
+    run, tally = _run(conn, object_type, job), Tally(keep_outcomes=True)
+    try:
+        with heartbeat(run.id):
+            records = _current_versions(session, object_type, spec.source_fields + _fields(eligibility), batch)
+            writer = PageWriter(conn, object_type, spec, run, SOURCE_LABEL.get(conn.provider.key, "CRM"),
+                                eligibility, False, tally)
+            writer.source_kind, writer.measure_lag = "webhook", True
+            writer.apply(Page(records, {}), None)
+    except Exception as exc:  # close the run with the real error, then let the caller retry the events
+        db.session.rollback()
+        _close(run, tally, session, str(exc) if isinstance(exc, ConnectorError) else f"Internal error: {type(exc).__name__}")
+        raise
     _close(run, tally, session)
     outcome = {ext: (bucket, reason) for ext, bucket, reason in tally.outcomes}
     failed = {e.id for e in batch if outcome.get(e.object_id, ("", ""))[0] == "failed"}
@@ -134,23 +141,45 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
           "The object no longer exists at the provider; nothing to apply.")
 
 
-def _run(conn: IntegrationConnection, object_type: str) -> IntegrationSyncRun:
-    job_id = db.session.scalar(sa.select(IntegrationSyncJob.id).where(
-        IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
-    run = IntegrationSyncRun(job_id=job_id, connection_id=conn.id, object_type=object_type,
-                             kind=RunKind.WEBHOOK.value, status=RunStatus.RUNNING.value, started_at=utcnow())
+def _current_versions(session, object_type: str, fields: list[str], batch: list[EventWebhookEvent]) -> list[SourceRecord]:
+    """The provider's current version of every object the events name. An event carries one changed
+    property and may be old or out of order, so it is never applied itself: a deletion is applied only
+    when the provider confirms it (the batch read no longer finds the object), and then as of the
+    deletion's time; an object found active is applied as found, whatever older deletion arrived."""
+    wanted = sorted({e.object_id for e in batch if e.object_id})
+    found = {r.external_id: r for r in (session.stream(object_type, fields).read(wanted) if wanted else [])}
+    deleted: dict[str, int] = {}
+    for e in batch:
+        if e.event_type.endswith(".deletion") and e.object_id and e.object_id not in found:
+            at = int(e.occurred_at.replace(tzinfo=timezone.utc).timestamp() * 1000) if e.occurred_at else 0
+            deleted[e.object_id] = max(at, deleted.get(e.object_id, 0))
+    return list(found.values()) + [SourceRecord(oid, {}, at, archived=True) for oid, at in deleted.items()]
+
+
+def _fields(eligibility: list | None) -> list[str]:
+    return [c["field"] for c in (eligibility or []) if isinstance(c, dict) and c.get("field")]
+
+
+def _run(conn: IntegrationConnection, object_type: str, job: IntegrationSyncJob | None) -> IntegrationSyncRun:
+    now = utcnow()
+    run = IntegrationSyncRun(job_id=job.id if job is not None else None, connection_id=conn.id,
+                             object_type=object_type, kind=RunKind.WEBHOOK.value, status=RunStatus.RUNNING.value,
+                             started_at=now, heartbeat_at=now)
     db.session.add(run)
     db.session.commit()
     return run
 
 
-def _close(run: IntegrationSyncRun, tally: Tally, session) -> None:
+def _close(run: IntegrationSyncRun, tally: Tally, session, error: str | None = None) -> None:
     run = db.session.merge(run)
-    run.seen, run.created, run.updated = tally.seen, tally.created, tally.updated
-    run.unchanged, run.duplicate, run.failed = tally.unchanged, tally.duplicate, tally.failed
+    tally.store(run)
     run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
     run.finished_at = utcnow()
-    run.status = RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value
+    error = error or tally.imbalance()
+    if error:
+        run.status, run.error_message = RunStatus.FAILED.value, redact_text(error)[:1000]
+    else:
+        run.status = RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value
     remember_daily_budget(db.session.get(IntegrationConnection, run.connection_id), session)
     db.session.commit()
 

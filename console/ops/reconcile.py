@@ -1,0 +1,65 @@
+"""A connection's reconciliations: compare every provider record with the stored copy, and repair.
+
+The comparison reads the provider's whole inventory, so it never runs inside the request: the button
+queues it, the dispatcher's pool runs it, and the page polls until it finishes."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
+
+from ..auth.access import deny, get_or_404, role_required
+from ..auth.forms import ActionForm
+from ..choices import RunStatus
+from ..extensions import db
+from ..htmx import is_partial, render
+from ..models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob
+from ..sync import reconcile
+from . import bp
+from .dashboard import can_act
+from .webhooks import VIEW
+
+SHOWN = 20
+
+
+def _page(conn: IntegrationConnection, status: int = 200, message: str | None = None, tone: str = "success"):
+    rows = db.session.scalars(sa.select(IntegrationReconciliation).where(
+        IntegrationReconciliation.connection_id == conn.id).order_by(IntegrationReconciliation.id.desc())
+        .limit(SHOWN)).all()
+    object_types = sorted(db.session.scalars(sa.select(IntegrationSyncJob.object_type).where(
+        IntegrationSyncJob.connection_id == conn.id)), key=["companies", "contacts", "deals"].index)
+    pending = any(r.status in (RunStatus.QUEUED.value, RunStatus.RUNNING.value) for r in rows)
+    return render("ops/reconcile.html", "partials/ops/reconcile.html", status, conn=conn, rows=rows,
+                  object_types=object_types, pending=pending, can_act=can_act(conn), action_form=ActionForm(),
+                  message=message, message_tone=tone)
+
+
+@bp.get("/connections/<int:connection_id>/reconcile")
+@role_required(*VIEW)
+def connection_reconcile(connection_id: int):
+    return _page(get_or_404(IntegrationConnection, connection_id))
+
+
+@bp.post("/connections/<int:connection_id>/reconcile")
+@role_required(*VIEW)
+def connection_reconcile_queue(connection_id: int):
+    conn = get_or_404(IntegrationConnection, connection_id)
+    if not can_act(conn):
+        deny()
+    object_type = request.form.get("object_type", "")
+    repair = request.form.get("repair") == "1"
+    known = set(db.session.scalars(sa.select(IntegrationSyncJob.object_type).where(
+        IntegrationSyncJob.connection_id == conn.id)))
+    if object_type not in known:
+        return _answer(conn, 422, "Choose one of this connection's objects to reconcile.")
+    reconcile.queue(conn, object_type, "manual", repair=repair, user_id=current_user.id)
+    verb = "Reconcile and repair" if repair else "Reconcile"
+    return _answer(conn, 200, f"{verb} of {object_type} queued; the dispatcher starts it within seconds.")
+
+
+def _answer(conn: IntegrationConnection, status: int, message: str):
+    tone = "success" if status == 200 else "error"
+    if not is_partial():
+        flash(message, tone)
+        return redirect(url_for("ops.connection_reconcile", connection_id=conn.id), code=303)
+    return _page(conn, status, message, tone)
