@@ -257,7 +257,7 @@ def search_objects(object_type: str):
         total, page, nxt = search(state().portal, t, body)
     except SearchError as err:
         raise validation(str(err)) from err
-    out: dict = {"total": total, "results": [r.to_api(t, body.get("properties") or None) for r in page]}
+    out: dict = {"total": total, "results": page}
     if nxt is not None:
         out["paging"] = {"next": {"after": str(nxt)}}
     return jsonify(out)

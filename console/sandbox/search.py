@@ -99,8 +99,10 @@ def _key(rec: Record, object_type: str, prop: str) -> tuple:
     return (value is None, value if value is not None else 0, rec.id)
 
 
-def search(portal: Portal, object_type: str, body: dict) -> tuple[int, list[Record], int | None]:
-    """Return (total, page, next offset). Matches are cached per portal version so paging is cheap."""
+def search(portal: Portal, object_type: str, body: dict) -> tuple[int, list[dict], int | None]:
+    """Return (total, rendered page, next offset). Matches are cached per portal version so paging is
+    cheap. The page is rendered under the portal's lock, like an index snapshot: a record changed
+    while the reply is built never shows values newer than the position it was sorted at."""
     groups, (prop, ascending), limit, after = _validate(object_type, body)
     cache_key = (object_type, repr(groups), prop, ascending)
     with portal.lock:
@@ -113,11 +115,11 @@ def search(portal: Portal, object_type: str, body: dict) -> tuple[int, list[Reco
             if len(portal._search_cache) > 64:
                 portal._search_cache.clear()
             portal._search_cache[cache_key] = hit = (portal.version, matched)
-    matched = hit[1]
-    now = now_ms()
-    if portal.index_pending_until > now:  # some changes are not searchable yet
-        matched = [r for r in matched if r.indexed_at <= now]
-    page = matched[after:after + limit]
+        matched = hit[1]
+        now = now_ms()
+        if portal.index_pending_until > now:  # some changes are not searchable yet
+            matched = [r for r in matched if r.indexed_at <= now]
+        page = [r.to_api(object_type, body.get("properties") or None) for r in matched[after:after + limit]]
     nxt = after + limit if after + limit < len(matched) else None
     return len(matched), page, nxt
 

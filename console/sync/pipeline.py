@@ -57,6 +57,9 @@ class PageWriter:
         # Freshness is measured only for changes made while we were watching (an incremental run, a
         # webhook); a backfill of years-old records says nothing about how fast changes reach us.
         self.measure_lag = False
+        # A reconcile repair rewrites the records it reads even when their hash matches: the stored row
+        # differs from the provider's although the hash says otherwise (edited by hand, or by a bug).
+        self.rewrite = False
 
     # ---- deciding -----------------------------------------------------------------------------
     def _existing(self, ids: list[str]) -> dict[str, CrmLead]:
@@ -117,7 +120,7 @@ class PageWriter:
             return Decision(rec, "failed", mapped, lead, redact_text(reason)[:1000])
         if lead is None:
             return Decision(rec, "created", mapped, None, "new record")
-        if lead.content_hash == mapped.content_hash() and not lead.archived:
+        if lead.content_hash == mapped.content_hash() and not lead.archived and not self.rewrite:
             return Decision(rec, "unchanged", mapped, lead, "no mapped field changed")
         return Decision(rec, "updated", mapped, lead, "mapped fields changed")
 

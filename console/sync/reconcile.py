@@ -235,6 +235,7 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
                                        if isinstance(c, dict) and c.get("field")]
         writer = PageWriter(connection, job.object_type, spec, run, SOURCE_LABEL.get(connection.provider.key, "CRM"),
                             job.eligibility, False, tally)
+        writer.rewrite = True
         stream = session.stream(job.object_type, fields)
         error = None
         with heartbeat(run.id):

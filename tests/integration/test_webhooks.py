@@ -196,3 +196,36 @@ def test_failing_normalization_retries_dead_letters_and_replay_succeeds(world, l
     assert event.status == "normalized" and event.attempts == 1
     from console.models import EventAdminAction
     assert db.session.scalar(sa.select(EventAdminAction).where(EventAdminAction.action == "webhook.replayed"))
+
+
+def test_a_deletion_is_applied_only_when_the_provider_confirms_it(world):
+    sb, conn = world["sb"], world["conn"]
+    auth = {"Authorization": f"Bearer {sb.token}"}
+    lead = db.session.scalar(sa.select(CrmLead).where(CrmLead.connection_id == conn.id, CrmLead.object_type == "contacts",
+                                                      CrmLead.archived.is_(False)).order_by(CrmLead.id))
+    rid = lead.external_id
+    sent_at = int(time.time() * 1000) - 60_000  # a deletion from a minute ago, delivered late
+    assert requests.patch(f"{sb.url}/crm/v3/objects/contacts/{rid}", headers=auth, timeout=5,
+                          json={"properties": {"firstname": "Restored"}}).status_code == 200
+    assert _post_v3(world["url"], world["secret"], [_event(7001, int(rid), "contact.deletion",
+                                                           occurredAt=sent_at)]).status_code in (200, 204)
+    while normalize.process_due(200):
+        pass
+    db.session.commit()
+    db.session.refresh(lead)
+    newest = sb.state.portal.records["contacts"][int(rid)]
+    assert not lead.archived and lead.first_name == "Restored"  # the provider's active version won
+    assert int(round(lead.provider_updated_at.replace(tzinfo=__import__("datetime").timezone.utc).timestamp() * 1000)) == newest.updated
+    event = db.session.scalar(sa.select(EventWebhookEvent).where(EventWebhookEvent.source_event_id.like("%7001%")))
+    assert event.status == "normalized"
+
+    # Deleted at the provider for real: the same kind of event now archives the lead.
+    assert requests.delete(f"{sb.url}/crm/v3/objects/contacts/{rid}", headers=auth, timeout=5).status_code == 204
+    assert _post_v3(world["url"], world["secret"], [_event(7002, int(rid), "contact.deletion")]).status_code in (200, 204)
+    while normalize.process_due(200):
+        pass
+    db.session.commit()
+    db.session.refresh(lead)
+    assert lead.archived and lead.archived_at is not None
+    webhook_runs = db.session.scalars(sa.select(IntegrationSyncRun).where(IntegrationSyncRun.kind == "webhook")).all()
+    assert webhook_runs and all(r.status in ("succeeded", "partial") and r.finished_at for r in webhook_runs)
