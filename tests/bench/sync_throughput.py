@@ -5,6 +5,9 @@
 1. Rate limits off: a full backfill of N contacts (default 100,000) into SQLite, end to end
    (HTTP, mapping, raw + normalized events, leads, lead events); records/s and peak memory, with
    memory sampled as the record count grows. Target: >= 2,000 records/s, < 300 MB, flat.
+   Then 1 % of the contacts change at the provider and one incremental run follows: every change must
+   be read by that first run and stored at the provider's version (checked by batch-reading the
+   changed records over HTTP), and a reconciliation must then find 0 differences.
 2. HubSpot's default limits on (100 calls per 10 s): calls/s achieved against the ceiling over a
    30-second window. Target: >= 90% of the ceiling.
 The sandbox runs in its own process so the memory figures are the console's alone.
@@ -122,10 +125,66 @@ def unlimited(contacts: int) -> bool:
             print(f"[limits off] memory: start {base:.0f} MB, " +
                   ", ".join(f"{n:,} rec -> {m:.0f} MB" for n, m in sorted(samples)) +
                   f"; peak {peak:.0f} MB   target < 300 MB, flat")
-            return rate >= 2000 and peak < 300
+            fidelity = incremental(job, url, contacts // 100)
+            return rate >= 2000 and peak < 300 and fidelity
     finally:
         proc.terminate()
         proc.wait()
+
+
+def incremental(job, url: str, changes: int) -> bool:
+    """1 % of the contacts change; the next run must see every change, at the provider's version."""
+    import requests
+    import sqlalchemy as sa
+
+    from console.extensions import db
+    from console.models import CrmLead, IntegrationSyncError
+    from console.sync import reconcile
+    from console.sync.runner import execute, start_run
+
+    changed = requests.post(f"{url}/_sandbox/changes", json={"update": changes, "seed": 77}, timeout=120).json()["updated"]
+    start = time.perf_counter()
+    run = start_run(job, "scheduled")
+    execute(run)
+    elapsed = time.perf_counter() - start
+    truth = {}
+    for i in range(0, len(changed), 100):
+        reply = requests.post(f"{url}/crm/v3/objects/contacts/batch/read", timeout=30,
+                              headers={"Authorization": f"Bearer {TOKEN}"},
+                              json={"properties": ["lastmodifieddate"], "inputs": [{"id": x} for x in changed[i:i + 100]]})
+        truth.update({r["id"]: r["properties"]["lastmodifieddate"] for r in reply.json()["results"]})
+    db.session.commit()
+    stored = {l.external_id: l.provider_updated_at for l in db.session.scalars(
+        sa.select(CrmLead).where(CrmLead.connection_id == job.connection_id, CrmLead.external_id.in_(changed)))}
+    failing = set(db.session.scalars(sa.select(IntegrationSyncError.external_id).where(
+        IntegrationSyncError.connection_id == job.connection_id, IntegrationSyncError.external_id.in_(changed),
+        IntegrationSyncError.status.in_(["open", "retrying"]))))
+    seen = sum(1 for x in changed if x in failing or (
+        x in stored and stored[x] is not None and stored[x].strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z" == truth.get(x)))
+    print(f"[incremental] {changes:,} changed ({job_contacts(job):,} stored): the first run read {run.seen:,} "
+          f"(updated {run.updated:,}, unchanged {run.unchanged:,}, failed {run.failed:,}) in {elapsed:.1f} s; "
+          f"changes at the provider's version after it: {seen:,} of {len(changed):,}   target: all")
+    start = time.perf_counter()
+    row = reconcile.execute(reconcile.queue(job_connection(job), "contacts", "cli").id, "bench")
+    print(f"[reconcile ] {row.provider_active:,} provider records compared in {time.perf_counter() - start:.1f} s: "
+          f"{row.differences} differences ({row.failing:,} held by open errors)   target: 0")
+    return seen == len(changed) and row.differences == 0
+
+
+def job_contacts(job) -> int:
+    import sqlalchemy as sa
+
+    from console.extensions import db
+    from console.models import CrmLead
+
+    return db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead).where(CrmLead.connection_id == job.connection_id))
+
+
+def job_connection(job):
+    from console.extensions import db
+    from console.models import IntegrationConnection
+
+    return db.session.get(IntegrationConnection, job.connection_id)
 
 
 def limited(seconds: float = 30.0) -> bool:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from datetime import timedelta
 
 from console.choices import ConnectionStatus
 from console.connectors.hubspot.ratelimit import _registry
@@ -17,6 +18,8 @@ from console.extensions import db
 from console.models import CrmLead, IntegrationSyncJob, IntegrationSyncRun
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
+from console.models.base import utcnow
+from console.sync.liveness import sweep
 from console.sync.runner import ensure_job, execute, start_run
 
 from .. import factories
@@ -75,6 +78,38 @@ def test_sigkilled_run_resumes_to_the_same_rows(app, tmp_path):
         created = db.session.scalar(sa.select(sa.func.count()).select_from(CrmLeadEvent).where(
             CrmLeadEvent.connection_id == killed.id, CrmLeadEvent.kind == "created"))
         assert created == len(resumed)
+
+        # An incremental run killed mid-way resumes to the same rows too.
+        import requests
+
+        requests.post(f"{sb.url}/_sandbox/changes", json={"update": 2000, "seed": 9}, timeout=60)
+        newest = db.session.scalar(sa.select(sa.func.max(IntegrationSyncRun.id)))
+        # The killed command's lease on the job lapses after a minute; spare the test the wait.
+        db.session.execute(sa.update(IntegrationSyncJob).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        sb.state.faults.set_rules([FaultRule("slow", rate=1.0, delay=0.3, endpoint="/crm/v3/objects/contacts/search")])
+        log = open(tmp_path / "incremental.log", "w")
+        proc = subprocess.Popen(flask_cmd("sync", "run", str(killed.id)), cwd=ROOT, env=child_env(app),
+                                stdout=log, stderr=subprocess.STDOUT)
+        deadline, run = time.monotonic() + 60, None
+        while time.monotonic() < deadline:  # some incremental pages committed, then kill
+            db.session.commit()
+            run = db.session.scalar(sa.select(IntegrationSyncRun).where(
+                IntegrationSyncRun.connection_id == killed.id, IntegrationSyncRun.id > newest))
+            if run is not None and run.seen >= 400:
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        log.close()
+        assert run is not None and 400 <= run.seen < 2000, (tmp_path / "incremental.log").read_text()[-2000:]
+        sb.state.faults.set_rules([])
+        assert run.id in sweep(utcnow() + timedelta(minutes=3))  # its process is gone: closed, counts kept
+        db.session.refresh(run)
+        assert run.status == "failed" and run.seen >= 400 and run.buckets_balance
+        execute(start_run(db.session.get(IntegrationSyncJob, killed_job.id), "manual"))
+        execute(start_run(db.session.get(IntegrationSyncJob, clean_job.id), "manual"))
+        assert lead_rows(killed.id) == lead_rows(clean.id)
 
 
 def test_two_dispatchers_never_run_one_job_at_once(app, tmp_path):
