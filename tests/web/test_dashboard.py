@@ -126,3 +126,31 @@ def test_roles_owner_acts_only_on_their_own_and_clients_get_404(login, live, cli
     assert login("ops").client.post(f"/ops/connections/{conn.id}/run-now").status_code == 400  # no CSRF token
     db.session.expire_all()
     assert conn.status == "live"
+
+
+def test_reconcile_page_queues_runs_in_the_pool_and_guards_roles(login, live, app):
+    from console.models import IntegrationReconciliation
+    from console.sync import reconcile
+
+    conn, _, owner = live
+    ops = login("ops")
+    page = ops.get(f"/ops/connections/{conn.id}/reconcile")
+    assert page.status_code == 200 and "Reconcile and repair" in page.get_data(as_text=True)
+    assert f"/ops/connections/{conn.id}/reconcile" in ops.get("/ops/").get_data(as_text=True)
+    assert ops.hx_post(f"/ops/connections/{conn.id}/reconcile", {"object_type": "tickets"}).status_code == 422
+    resp = ops.hx_post(f"/ops/connections/{conn.id}/reconcile", {"object_type": "contacts", "repair": "1"})
+    assert resp.status_code == 200 and "queued" in resp.get_data(as_text=True)
+    assert 'hx-trigger="every 3s"' in resp.get_data(as_text=True)  # polls while it works
+    other_owner = login("owner")
+    assert other_owner.post(f"/ops/connections/{conn.id}/reconcile", {"object_type": "contacts"}).status_code in (403, 404)
+    client_user = login("client", conn.client)
+    assert client_user.get(f"/ops/connections/{conn.id}/reconcile").status_code == 404
+    # The dispatcher's pool claims and runs it (one claim per row).
+    (rid,) = reconcile.claim_queued("test-worker", 5)
+    assert reconcile.claim_queued("other-worker", 5) == []
+    row = reconcile.execute(rid, "test-worker", client_options={"timeout": 5.0})
+    assert row.status == "succeeded" and row.differences == 0 and row.provider_active > 0, row.error_message
+    assert row.repair and row.repaired is None  # nothing differed, so nothing was rewritten
+    html = ops.get(f"/ops/connections/{conn.id}/reconcile").get_data(as_text=True)
+    assert f'id="reconcile-{row.id}"' in html and "every 3s" not in html
+    assert db.session.get(IntegrationReconciliation, rid).trigger == "manual"
