@@ -211,6 +211,9 @@ def test_reconcile_finds_and_repairs_planted_differences(app, runner):
         assert (found.missing, found.stale, found.wrongly_archived, found.extra) == (5, 7, 3, 2)
         assert found.examples["missing"] == missing_ids
         assert "987654321" in found.examples["extra"]
+        from console.monitoring.conditions import reconcile_differences
+        (alert,) = reconcile_differences(conn, utcnow())
+        assert alert.kind == "reconcile_differences:contacts" and "17 records" in alert.message
 
         out = runner.invoke(args=["sync", "reconcile", str(conn.id), "--repair"])
         assert out.exit_code == 0, out.output
@@ -225,9 +228,7 @@ def test_reconcile_finds_and_repairs_planted_differences(app, runner):
         repair_run = db.session.scalar(sa.select(IntegrationSyncRun).where(IntegrationSyncRun.kind == "reconcile"))
         assert repair_run.status == "succeeded" and repair_run.seen == 17
 
-        # The alert follows the newest reconciliation.
-        from console.monitoring.conditions import reconcile_differences
-        assert reconcile_differences(conn, utcnow()) == []
+        assert reconcile_differences(conn, utcnow()) == []  # the alert follows the newest reconciliation
 
 
 def test_an_unbalanced_run_fails_and_is_alerted(app, monkeypatch):
@@ -269,3 +270,19 @@ def test_the_sweep_closes_dead_runs_of_every_kind_and_spares_live_ones(app):
     assert alive.status == "running"
     alive.status = "succeeded"
     db.session.commit()
+
+
+def test_the_daily_reconcile_is_queued_once_per_live_job(app):
+    conn = factories.hubspot_connection("http://127.0.0.1:9", "pat-x")
+    conn.status = "live"
+    draft = factories.hubspot_connection("http://127.0.0.1:9", "pat-y", portal_id="2")
+    jobs = [ensure_job(conn, t, enabled=True) for t in ("contacts", "deals")] + [ensure_job(draft, "contacts", enabled=True)]
+    ensure_job(conn, "companies", enabled=False)
+    db.session.commit()
+    now = utcnow()
+    assert reconcile.schedule_due(timedelta(hours=24), now) == 2  # the live connection's enabled jobs only
+    assert reconcile.schedule_due(timedelta(hours=24), now) == 0  # claimed until tomorrow
+    queued = db.session.scalars(sa.select(IntegrationReconciliation)).all()
+    assert sorted(r.object_type for r in queued) == ["contacts", "deals"] and {r.trigger for r in queued} == {"scheduled"}
+    assert reconcile.schedule_due(timedelta(hours=24), now + timedelta(hours=25)) == 2
+    assert jobs[2].reconcile_next_at is None
