@@ -44,6 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None, env: Mapping[str, str] |
     )
     app.config.update(load_settings(app.instance_path, env))
     app.config.update(config or {})
+    from .params import BoundedInt
+
+    app.url_map.converters["int"] = BoundedInt  # huge ids answer 404, never an overflow
 
     if app.config["PROXY_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -102,6 +105,8 @@ def _load_user(user_id: str):
     user = db.session.get(User, int(uid)) if uid.isdigit() else None
     if user is None or not user.active or str(user.session_version) != version:
         return None
+    if user.client is not None and user.client.archived:  # an archived client's people are signed out
+        return None
     return user
 
 
@@ -145,6 +150,8 @@ def _register_hooks(app: Flask) -> None:
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "same-origin"
+        if app.config["CONSOLE_ENV"] == "production":
+            resp.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         if current_user and current_user.is_authenticated:
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp

@@ -46,6 +46,11 @@ def init_command(admin_email: str | None, admin_name: str, no_migrate: bool) -> 
         password = os.environ.get("CONSOLE_ADMIN_PASSWORD") or click.prompt(
             "Password for " + admin_email, hide_input=True, confirmation_prompt=True
         )
+        from .auth.services import password_problem
+
+        problem = password_problem(password, admin_email, admin_name)
+        if problem:
+            raise click.ClickException(problem)
         try:
             create_user(admin_email, admin_name, "admin", None, password)
         except AdminError as err:
@@ -69,11 +74,12 @@ def users_create(email: str, name: str, role: str, client_name: str | None, pass
     import sqlalchemy as sa
 
     from .admin.services import AdminError, create_user
-    from .auth.forms import MIN_PASSWORD
+    from .auth.services import password_problem
     from .models import Client
 
-    if len(password) < MIN_PASSWORD:
-        raise click.ClickException(f"Use a password of at least {MIN_PASSWORD} characters.")
+    problem = password_problem(password, email, name)
+    if problem:
+        raise click.ClickException(problem)
     client_id = None
     if client_name:
         client_id = db.session.scalar(sa.select(Client.id).where(Client.name == client_name))
@@ -100,6 +106,8 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
     if current_app.config["CONSOLE_ENV"] == "production":
         raise click.ClickException("The demo data set is for local use; refusing with CONSOLE_ENV=production.")
     _upgrade_databases()
+    # The demo's sandbox is a local address: allow it in this process, explicitly (outbound allowlist).
+    current_app.config["PROVIDER_HOSTS"] = (*current_app.config["PROVIDER_HOSTS"], f"127.0.0.1:{sandbox_port}")
     facts = seed_demo(sandbox_port)
     facts["console_url"] = f"http://{host}:{port}/"
     facts["webhooks"]["url"] = f"http://{host}:{port}/webhooks/hubspot"

@@ -10,8 +10,11 @@ import base64
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
+
+from .security.outbound import parse_hosts
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,9 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "SMTP_FROM": env.get("CONSOLE_SMTP_FROM", "connector-console@localhost"),
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)),
+        "LOGIN_ACCOUNT_CEILING": int(env.get("LOGIN_ACCOUNT_CEILING", 50)),
+        # "Keep me signed in" lasts this long at most; signing out ends it on every device.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=float(env.get("CONSOLE_REMEMBER_DAYS", 14))),
         # Serving processes run the sync dispatcher (started on the first request, so CLI commands
         # never do); off leaves scheduling to `flask jobs run`.
         # Behind N trusted reverse proxies, take the client address from X-Forwarded-For (throttling
@@ -104,6 +110,9 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "SCHEDULER_ENABLED": env.get("CONSOLE_SCHEDULER", "on") == "on",
         "SCHEDULER_INTERVAL_SECONDS": float(env.get("CONSOLE_SCHEDULER_INTERVAL", 5)),
         "SYNC_WORKERS": int(env.get("CONSOLE_SYNC_WORKERS", 2)),
+        # Where the server may send requests (security/outbound.py): `host` or `host:port`, comma separated.
+        "PROVIDER_HOSTS": parse_hosts(env.get("CONSOLE_PROVIDER_HOSTS", "api.hubapi.com,api-eu1.hubapi.com")),
+        "NOTIFY_HOSTS": parse_hosts(env.get("CONSOLE_NOTIFY_HOSTS", "hooks.slack.com")),
         # Each incremental read starts this far before its last search: provider search lags behind writes.
         "SYNC_LOOKBACK_SECONDS": float(env.get("CONSOLE_SYNC_LOOKBACK_SECONDS", 300)),
         # Reconcile every live connection against the provider this often (0: never on a schedule).

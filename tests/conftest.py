@@ -27,12 +27,15 @@ TEST_TRAFFIC_DATABASE_URL = os.environ.get("TEST_TRAFFIC_DATABASE_URL")
 
 def make_env(primary: str, traffic: str, **extra: str) -> dict[str, str]:
     return {"DATABASE_URL": primary, "TRAFFIC_DATABASE_URL": traffic, "SECRET_KEY": "test-secret",
-            "CONSOLE_MASTER_KEY": TEST_MASTER_KEY, "CONSOLE_SCHEDULER": "off", **extra}
+            "CONSOLE_MASTER_KEY": TEST_MASTER_KEY, "CONSOLE_SCHEDULER": "off",
+            "CONSOLE_PROVIDER_HOSTS": "api.hubapi.com,127.0.0.1", "CONSOLE_NOTIFY_HOSTS": "hooks.slack.com,127.0.0.1",
+            **extra}
 
 
 def build_app(instance: Path, primary: str, traffic: str, **config) -> Flask:
     return create_app({"INSTANCE_PATH": str(instance), "TESTING": True, **config},
                       env=make_env(primary, traffic))
+
 
 
 @pytest.fixture(scope="session")

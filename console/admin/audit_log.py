@@ -12,6 +12,7 @@ from ..extensions import db
 from ..htmx import render
 from ..models import EventAdminAction
 from . import bp
+from ..params import bounded
 from .forms import AuditFilterForm
 
 PAGE_SIZE = 50
@@ -37,7 +38,7 @@ def _query(form: AuditFilterForm) -> sa.Select:
 def audit():
     form = AuditFilterForm(request.args)
     valid = form.validate()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = max(request.args.get("page", 1, type=bounded(1, 1_000_000)), 1)
     rows = []
     if valid:
         rows = list(db.session.scalars(_query(form).limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)))

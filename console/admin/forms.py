@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from ..auth.forms import MIN_PASSWORD
+from ..auth.forms import MIN_PASSWORD, StrongPassword
 from ..choices import Role
 
 PASSWORD_RULE = Length(min=MIN_PASSWORD, max=200, message="Use at least 12 characters.")
@@ -20,7 +20,7 @@ class UserCreateForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     role = SelectField("Role", choices=Role.options(), validators=[DataRequired()])
     client_id = SelectField("Client", coerce=int, validators=[Optional()])
-    password = PasswordField("Initial password", validators=[DataRequired(), PASSWORD_RULE])
+    password = PasswordField("Initial password", validators=[DataRequired(), PASSWORD_RULE, StrongPassword()])
 
 
 class UserEditForm(FlaskForm):
@@ -30,7 +30,7 @@ class UserEditForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), PASSWORD_RULE])
+    password = PasswordField("New password", validators=[DataRequired(), PASSWORD_RULE, StrongPassword()])
 
 
 class AuditFilterForm(FlaskForm):

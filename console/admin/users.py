@@ -117,6 +117,7 @@ def user_toggle_active(user_id: int):
 def user_password(user_id: int):
     user = get_or_404(User, user_id)
     form = ResetPasswordForm()
+    form.context_user = user
     if form.validate_on_submit():
         reset_password(user, form.password.data)
         db.session.commit()

@@ -27,6 +27,8 @@ def _safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):  # header splitting, //host tricks
+        return None
     return target
 
 
@@ -55,7 +57,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @role_required(*ANY_USER)
 def logout():
-    audit.record("auth.logout", current_user)
+    """Ends this session and every "keep me signed in" cookie of the user: the session version moves on,
+    so a copied session or remember cookie no longer opens the console anywhere."""
+    user = current_user._get_current_object()
+    audit.record("auth.logout", user)
+    user.session_version = (user.session_version or 0) + 1
     db.session.commit()
     logout_user()
     flash("You are signed out.", "info")
@@ -66,6 +72,7 @@ def logout():
 @role_required(*ANY_USER)
 def password():
     form = ChangePasswordForm()
+    form.context_user = current_user._get_current_object()
     if form.validate_on_submit():
         if change_password(current_user, form.current.data, form.new.data):
             audit.record("auth.password_changed", current_user)

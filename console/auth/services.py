@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import User
-from .throttle import blocked_for, note_attempt
+from .throttle import admit, succeeded
 
 
 @cache
@@ -29,8 +29,8 @@ def normalize_email(email: str) -> str:
 
 def authenticate(email: str, password: str, address: str) -> User:
     """Return the user, or raise LoginRefused with a message safe to show."""
-    email = normalize_email(email)
-    wait = blocked_for(email, address)
+    email = normalize_email(email)[:254]
+    attempt, wait = admit(email, address[:64])
     if wait:
         raise LoginRefused(
             f"Too many failed sign-in attempts. Try again in {wait} minute{'s' if wait != 1 else ''}.",
@@ -40,9 +40,11 @@ def authenticate(email: str, password: str, address: str) -> User:
     if user is None:
         check_password_hash(_dummy_hash(), password)
     ok = user is not None and user.check_password(password) and user.active
-    note_attempt(email, address, succeeded=ok)
     if not ok:
         raise LoginRefused("Email or password is not right, or the account is deactivated.")
+    if user.client is not None and user.client.archived:
+        raise LoginRefused("Your organisation's access to this portal has ended. Ask your agency contact.")
+    succeeded(attempt)
     return user
 
 
@@ -51,3 +53,20 @@ def change_password(user: User, current: str, new: str) -> bool:
         return False
     user.set_password(new)
     return True
+
+
+def password_problem(password: str, *context: str | None, current_hash: str | None = None) -> str | None:
+    """Why a new password is refused, or None. zxcvbn scores guessability (score 3 or more needed), with
+    the user's own email and name as words an attacker would try first."""
+    from zxcvbn import zxcvbn
+
+    if len(password) < 12:
+        return "Use at least 12 characters."
+    if current_hash and check_password_hash(current_hash, password):
+        return "Choose a password other than the current one."
+    words = [w for c in context if c for w in [c, *c.replace("@", " ").replace(".", " ").split()]]
+    result = zxcvbn(password[:100], user_inputs=words)
+    if result["score"] < 3:
+        hint = (result.get("feedback") or {}).get("warning") or "it is too easy to guess"
+        return f"Choose a harder password: {hint.rstrip('.').lower()}. Several unrelated words work well."
+    return None

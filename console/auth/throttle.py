@@ -1,4 +1,13 @@
-"""Sign-in throttling per account and per address, stored in the database so every process agrees."""
+"""Sign-in throttling, stored in the database so every process agrees, and atomic under concurrency.
+
+Each attempt is recorded *before* its password is checked, and then ranked against the failures
+recorded before it (lower ids): forty parallel guesses rank 1 to 40, so only the first few are ever
+checked, however the requests interleave. Three limits:
+  * per (account, address): after LOGIN_MAX_FAILURES_PER_ACCOUNT failures, each further try waits a
+    delay that doubles (1, 2, 4 … minutes, capped at the window); a success clears the pair;
+  * per account from anywhere: past LOGIN_ACCOUNT_CEILING failures in the window, only addresses that
+    signed in to the account before may try: a spray slows, the real owner is never locked out;
+  * per address across accounts: LOGIN_MAX_FAILURES_PER_ADDRESS failures in the window."""
 from __future__ import annotations
 
 import math
@@ -11,44 +20,47 @@ from ..extensions import db
 from ..models import LoginAttempt
 from ..models.base import utcnow
 
-
-def _failures(column: sa.ColumnElement, value: str, since, reset_on_success: bool):
-    """Failures in the window and the oldest one's time.
-
-    An account's count restarts at its own successful sign-in; an address's does not, or an
-    attacker could clear it by signing in to an account of their own between guesses.
-    """
-    start = since
-    if reset_on_success:
-        last_ok = db.session.scalar(
-            sa.select(sa.func.max(LoginAttempt.created_at)).where(
-                column == value, LoginAttempt.succeeded.is_(True), LoginAttempt.created_at >= since
-            )
-        )
-        start = max(since, last_ok) if last_ok else since
-    count, oldest = db.session.execute(
-        sa.select(sa.func.count(), sa.func.min(LoginAttempt.created_at)).where(
-            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= start
-        )
-    ).one()
-    return count, oldest
+KNOWN_ADDRESS_DAYS = 90
 
 
-def blocked_for(email: str, address: str) -> int:
-    """Minutes the caller must wait, or 0 when a sign-in attempt may proceed."""
-    cfg = current_app.config
+def _minutes(seconds: float) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+def admit(email: str, address: str) -> tuple[LoginAttempt, int]:
+    """Record this attempt as failed (until proven otherwise); return it and the minutes to wait (0: go)."""
+    cfg, now = current_app.config, utcnow()
     window = timedelta(seconds=cfg["LOGIN_THROTTLE_WINDOW_SECONDS"])
-    since = utcnow() - window
-    waits = []
-    for column, value, limit, reset in (
-        (LoginAttempt.email, email, cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"], True),
-        (LoginAttempt.address, address, cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"], False),
-    ):
-        count, oldest = _failures(column, value, since, reset)
-        if count >= limit:
-            waits.append((oldest + window - utcnow()).total_seconds())
-    return max(1, math.ceil(max(waits) / 60)) if waits else 0
+    attempt = LoginAttempt(email=email, address=address, succeeded=False, created_at=now)
+    db.session.add(attempt)
+    db.session.commit()
+    since = now - window
+    failed = sa.and_(LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since, LoginAttempt.id < attempt.id)
+
+    last_ok = db.session.scalar(sa.select(sa.func.max(LoginAttempt.id)).where(
+        LoginAttempt.email == email, LoginAttempt.address == address, LoginAttempt.succeeded.is_(True))) or 0
+    pair, newest = db.session.execute(sa.select(sa.func.count(), sa.func.max(LoginAttempt.created_at)).where(
+        failed, LoginAttempt.email == email, LoginAttempt.address == address, LoginAttempt.id > last_ok)).one()
+    limit = cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    if pair >= limit:
+        delay = min(window, timedelta(minutes=2 ** (pair - limit)))
+        if now - newest < delay:
+            return attempt, _minutes((newest + delay - now).total_seconds())
+
+    account = db.session.scalar(sa.select(sa.func.count()).where(failed, LoginAttempt.email == email))
+    if account >= cfg["LOGIN_ACCOUNT_CEILING"]:
+        known = db.session.scalar(sa.select(LoginAttempt.id).where(
+            LoginAttempt.email == email, LoginAttempt.address == address, LoginAttempt.succeeded.is_(True),
+            LoginAttempt.created_at >= now - timedelta(days=KNOWN_ADDRESS_DAYS)).limit(1))
+        if known is None:
+            return attempt, _minutes(window.total_seconds())
+
+    by_address, oldest = db.session.execute(sa.select(sa.func.count(), sa.func.min(LoginAttempt.created_at)).where(
+        failed, LoginAttempt.address == address)).one()
+    if by_address >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+        return attempt, _minutes((oldest + window - now).total_seconds())
+    return attempt, 0
 
 
-def note_attempt(email: str, address: str, succeeded: bool) -> None:
-    db.session.add(LoginAttempt(email=email, address=address, succeeded=succeeded))
+def succeeded(attempt: LoginAttempt) -> None:
+    attempt.succeeded = True

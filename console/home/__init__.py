@@ -11,6 +11,7 @@ from ..htmx import render
 from ..choices import ConnectionStatus
 from ..models import Client, IntegrationSyncRun
 from . import listing
+from ..params import bounded
 
 bp = Blueprint("home", __name__)
 
@@ -30,8 +31,8 @@ def index():
     """Every connection with filters and search; the table swaps alone on an HTMX filter change."""
     args = request.args
     status = args.get("status", "") if args.get("status", "") in ConnectionStatus.values() else ""
-    client_id = args.get("client_id", type=int)
-    owner_id = current_user.id if args.get("mine") else args.get("owner_id", type=int)
+    client_id = args.get("client_id", type=bounded())
+    owner_id = current_user.id if args.get("mine") else args.get("owner_id", type=bounded())
     conns = listing.connections(status, client_id, owner_id, args.get("q", "")[:100])
     return render("home/index.html", "partials/home/connection_table.html", rows=listing.rows(conns),
                   last_runs=latest_runs([c.id for c in conns]), filters=args, statuses=ConnectionStatus.options(),

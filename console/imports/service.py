@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..choices import ImportStatus, RunKind, RunStatus, WebhookStatus
@@ -39,9 +40,20 @@ class ImportRefused(Exception):
 
 
 def upload_dir() -> Path:
+    """Uploaded files hold clients' personal data: the folder is the service user's alone (0700)."""
     path = Path(current_app.config.get("CSV_UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
     return path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (0600), whatever the process umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, 0o600)
 
 
 def file_path(imp: CsvImport) -> Path:
@@ -53,15 +65,7 @@ def upload(conn: IntegrationConnection, name: str, data: bytes, object_type: str
     if len(data) > limit:
         raise ImportRefused(f"The file is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.")
     digest = hashlib.sha256(data).hexdigest()
-    earlier = db.session.scalar(sa.select(CsvImport).where(
-        CsvImport.connection_id == conn.id, CsvImport.file_hash == digest).order_by(CsvImport.id))
-    if earlier is not None and earlier.status in ACTIVE:
-        earlier.duplicate_uploads += 1
-        _count_duplicate_event(conn, digest)
-        audit.record("csv_import.duplicate_upload", conn, user, import_id=earlier.id, file_hash=digest)
-        db.session.commit()
-        raise ImportRefused(f"This exact file was already imported (import #{earlier.id}, "
-                            f"{earlier.created_at:%Y-%m-%d %H:%M} UTC). It is not imported twice.")
+    earlier = _earlier(conn, object_type, digest, user)
     if earlier is not None:
         return earlier  # uploaded before but never imported: carry on with it
     facts: CsvFacts = inspect(data)  # raises CsvRejected with the line of the problem
@@ -76,17 +80,43 @@ def upload(conn: IntegrationConnection, name: str, data: bytes, object_type: str
         imp.mapping = {"id_column": csv_mapping.suggest_id(facts.header),
                        "fields": {t: c for t, (c, _) in csv_mapping.suggest(object_type, facts.header).items()}}
     db.session.add(imp)
-    db.session.flush()
-    file_path(imp).write_bytes(data)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same file uploaded at the same moment: the other upload won
+        db.session.rollback()
+        earlier = _earlier(conn, object_type, digest, user)
+        if earlier is None:
+            raise
+        return earlier
+    _write_private(file_path(imp), data)
     audit.record("csv_import.uploaded", conn, user, import_id=imp.id, file_name=imp.file_name, rows=imp.row_count,
                  file_hash=digest)
     db.session.commit()
     return imp
 
 
-def _count_duplicate_event(conn: IntegrationConnection, digest: str) -> None:
+def _earlier(conn: IntegrationConnection, object_type: str, digest: str, user: User) -> CsvImport | None:
+    """The import this file already has for this object type; refused when it ran or is running."""
+    earlier = db.session.scalar(sa.select(CsvImport).where(
+        CsvImport.connection_id == conn.id, CsvImport.object_type == object_type, CsvImport.file_hash == digest))
+    if earlier is not None and earlier.status in ACTIVE:
+        earlier.duplicate_uploads += 1
+        _count_duplicate_event(conn, completion_id(earlier))
+        audit.record("csv_import.duplicate_upload", conn, user, import_id=earlier.id, file_hash=digest)
+        db.session.commit()
+        raise ImportRefused(f"This exact file was already imported as {object_type} (import #{earlier.id}, "
+                            f"{earlier.created_at:%Y-%m-%d %H:%M} UTC). It is not imported twice.")
+    return earlier
+
+
+def completion_id(imp: CsvImport) -> str:
+    """The "import completed" event's id: one per file and object type."""
+    return f"{imp.connection_id}:{imp.object_type}:{imp.file_hash}"
+
+
+def _count_duplicate_event(conn: IntegrationConnection, event_id: str) -> None:
     db.session.execute(sa.update(EventWebhookEvent).where(
-        EventWebhookEvent.provider == "manual_csv", EventWebhookEvent.source_event_id == f"{conn.id}:{digest}",
+        EventWebhookEvent.provider == "manual_csv", EventWebhookEvent.source_event_id == event_id,
     ).values(duplicate_count=EventWebhookEvent.duplicate_count + 1).execution_options(synchronize_session=False))
 
 
@@ -209,11 +239,12 @@ def _finish(run, imp, tally: Tally, failures: list, error: str | None) -> None:
 
 
 def completed(imp: CsvImport, run: IntegrationSyncRun) -> None:
-    """'Manual CSV Import Completed' through the webhook-operation pipeline (deduplicated on the file hash)."""
-    event_id = f"{imp.connection_id}:{imp.file_hash}"
+    """'Manual CSV Import Completed' through the webhook-operation pipeline (deduplicated on the file hash
+    and object type)."""
+    event_id = completion_id(imp)
     if db.session.scalar(sa.select(EventWebhookEvent.id).where(
             EventWebhookEvent.provider == "manual_csv", EventWebhookEvent.source_event_id == event_id)):
-        _count_duplicate_event(db.session.get(IntegrationConnection, imp.connection_id), imp.file_hash)
+        _count_duplicate_event(db.session.get(IntegrationConnection, imp.connection_id), event_id)
         db.session.commit()
         return
     who = imp.uploaded_by.email if imp.uploaded_by else None

@@ -12,7 +12,8 @@ from .base import JsonText, TimestampMixin
 
 class CsvImport(TimestampMixin, db.Model):
     __tablename__ = "csv_imports"
-    __table_args__ = (sa.Index("ix_csv_imports_connection_hash", "connection_id", "file_hash"),)
+    # One import per file and object type: a concurrent second upload of the same file loses the insert.
+    __table_args__ = (sa.UniqueConstraint("connection_id", "object_type", "file_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))

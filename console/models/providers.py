@@ -46,6 +46,8 @@ class IntegrationProviderAccount(SecretFields, TimestampMixin, db.Model):
     client_secret_hint: Mapped[str | None] = mapped_column(sa.String(8))
     webhook_secret_enc: Mapped[str | None] = mapped_column(sa.Text)
     webhook_secret_hint: Mapped[str | None] = mapped_column(sa.String(8))
+    # v1/v2 signatures carry no timestamp and can be replayed: refused unless an older app needs them.
+    webhook_v3_only: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     required_scopes: Mapped[str] = mapped_column(sa.Text, default="")
     granted_scopes: Mapped[str | None] = mapped_column(sa.Text)
     token_expires_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -17,6 +17,7 @@ from ..choices import AlertStatus
 from ..extensions import db
 from ..models import IntegrationConnection, MonitorAlert
 from ..models.base import utcnow
+from ..security.outbound import OutboundRefused, check
 from ..security.redact import redact_text
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,16 @@ def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
     if not target:
         raise NotifyFailed("The connection has no notification target (wizard, monitor step).")
     if conn.notify_channel == "slack":
+        # The same words for a refused, unreachable or failing target: nothing here probes an address.
+        failed = NotifyFailed("The Slack webhook did not take the message; check the URL in the monitor step.")
         try:
-            resp = requests.post(target, json={"text": body}, timeout=5)
-        except requests.RequestException as exc:
-            raise NotifyFailed(f"Slack webhook unreachable: {type(exc).__name__}") from exc
+            check(target, tuple(current_app.config.get("NOTIFY_HOSTS", ())), "The Slack webhook URL",
+                  "CONSOLE_NOTIFY_HOSTS")
+            resp = requests.post(target, json={"text": body}, timeout=5, allow_redirects=False)
+        except (OutboundRefused, requests.RequestException):
+            raise failed from None
         if not 200 <= resp.status_code < 300:
-            raise NotifyFailed(f"Slack webhook answered {resp.status_code}")
+            raise failed
         return
     cfg = current_app.config
     if not cfg.get("SMTP_HOST"):

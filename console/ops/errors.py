@@ -10,6 +10,7 @@ from ..choices import ErrorStage, ErrorStatus
 from ..htmx import render
 from ..models import IntegrationSyncError
 from . import bp, services
+from ..params import bounded
 from .webhooks import ACT, VIEW
 
 
@@ -17,8 +18,8 @@ def _list(status: int = 200, message: str | None = None, tone: str = "success"):
     args = request.args
     f = {"status": args.get("status", "") if args.get("status", "") in ErrorStatus.values() else "",
          "stage": args.get("stage", "") if args.get("stage", "") in ErrorStage.values() else "",
-         "connection_id": args.get("connection_id", type=int), "object_type": args.get("object_type", "")[:40],
-         "since_hours": args.get("since_hours", type=int)}
+         "connection_id": args.get("connection_id", type=bounded()), "object_type": args.get("object_type", "")[:40],
+         "since_hours": args.get("since_hours", type=bounded(1, 24 * 366))}
     return render("ops/errors.html", "partials/ops/error_table.html", status, errors=services.sync_errors(**f),
                   filters=args, names=services.connection_names(), statuses=ErrorStatus.options(),
                   stages=ErrorStage.options(), action_form=ActionForm(), message=message, message_tone=tone)

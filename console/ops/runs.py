@@ -11,6 +11,7 @@ from ..extensions import db
 from ..htmx import render
 from ..models import IntegrationSyncError, IntegrationSyncRun
 from . import bp, services
+from ..params import bounded
 from .webhooks import VIEW
 
 PAGE = 100
@@ -38,8 +39,8 @@ def runs():
     args = request.args
     f = {"status": args.get("status", "") if args.get("status", "") in RunStatus.values() else "",
          "kind": args.get("kind", "") if args.get("kind", "") in RunKind.values() else "",
-         "connection_id": args.get("connection_id", type=int), "object_type": args.get("object_type", "")[:40],
-         "before_id": args.get("before_id", type=int)}
+         "connection_id": args.get("connection_id", type=bounded()), "object_type": args.get("object_type", "")[:40],
+         "before_id": args.get("before_id", type=bounded())}
     rows = history(**f)
     return render("ops/runs.html", "partials/ops/run_table.html", runs=rows, filters=args,
                   names=services.connection_names(), statuses=RunStatus.options(), kinds=RunKind.options(),

@@ -11,6 +11,7 @@ from ..htmx import render
 from ..models import EventWebhookEvent
 from ..security.mask import masked_payload
 from . import bp, services
+from ..params import bounded
 
 VIEW = (Role.ADMIN, Role.OPS, Role.OWNER)
 ACT = (Role.ADMIN, Role.OPS)
@@ -19,8 +20,8 @@ ACT = (Role.ADMIN, Role.OPS)
 def _filters() -> dict:
     args = request.args
     return {"status": args.get("status", "") if args.get("status", "") in WebhookStatus.values() else "",
-            "event_type": args.get("type", "")[:60], "connection_id": args.get("connection_id", type=int),
-            "since_hours": args.get("since_hours", type=int)}
+            "event_type": args.get("type", "")[:60], "connection_id": args.get("connection_id", type=bounded()),
+            "since_hours": args.get("since_hours", type=bounded(1, 24 * 366))}
 
 
 def _list(status: int = 200, **extra):

@@ -6,6 +6,7 @@ import json
 import time
 
 import sqlalchemy as sa
+from flask import current_app
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -16,6 +17,7 @@ from ..connectors.hubspot.client import CallStats, HubSpotClient
 from ..connectors.hubspot.ratelimit import limiter_for
 from ..connectors.hubspot.streams import DEFAULT_LOOKBACK_MS, HubSpotStream
 from ..extensions import db
+from ..security.outbound import OutboundRefused, check
 from ..security.vault import get_vault
 from ..mapping.mapper import Reference
 from ..models import IntegrationConnection, IntegrationProviderAccount
@@ -88,10 +90,20 @@ def _token_provider(account: IntegrationProviderAccount) -> TokenProvider:
                                           float(creds.get("expires_at", time.time()))), store)
 
 
+def allowed_base_url(account: IntegrationProviderAccount) -> str:
+    """The account's API base URL, when the server may send its credentials there."""
+    try:
+        return check(account.base_url or "https://api.hubapi.com", tuple(current_app.config.get("PROVIDER_HOSTS", ())),
+                     "The connection's API base URL")
+    except OutboundRefused as refused:
+        raise FatalError(str(refused)) from None
+
+
 def open_session(connection: IntegrationConnection, **client_options) -> ProviderSession:
     account = connection.account
     if account is None:
         raise FatalError("The connection has no provider account yet.")
+    allowed_base_url(account)
     stats = CallStats()
     client = HubSpotClient(account.base_url, _token_provider(account),
                            limiter_for(f"{account.provider_id}:{account.external_account_id or account.id}"),

@@ -2,7 +2,9 @@
 connection by portal id, with a redacted summary; a redelivered event only counts a duplicate."""
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -17,8 +19,8 @@ from ..models.base import utcnow
 PROVIDER = "hubspot"
 SUMMARY_KEYS = ("subscriptionType", "objectId", "propertyName", "changeSource", "changeFlag", "attemptNumber",
                 "occurredAt")  # never propertyValue: it may be a sensitive field
-_secret_cache: dict[str, tuple[float, list[tuple[int, list[str]]]]] = {}
 SECRET_TTL = 30.0
+MAX_CACHED_PORTALS = 1024
 
 
 @dataclass(frozen=True)
@@ -27,35 +29,86 @@ class Accepted:
     duplicates: int
 
 
-def routes_for(portal_ids: set[str]) -> dict[str, tuple[int | None, list[str]]]:
-    """portal id -> (its active connection id, the signing secrets of its accounts). Cached briefly: the
-    receiver answers thousands of events a second and must not decrypt per request."""
-    out = {}
+@dataclass(frozen=True)
+class Route:
+    """Where a portal's events go, and what may sign them."""
+
+    connection_id: int
+    app_id: str | None          # None: the account does not name its app, any app id is taken
+    secrets: tuple[str, ...]
+    v3_only: bool
+
+
+class _SecretCache:
+    """Routes of portals that exist, kept briefly (the receiver must not decrypt per request) and bounded:
+    an unknown portal is never cached, so unsigned posts naming made-up portals cost no memory."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.lock = size, threading.Lock()
+        self.entries: OrderedDict[str, tuple[float, list[Route]]] = OrderedDict()
+
+    def get(self, portal: str) -> list[Route] | None:
+        with self.lock:
+            hit = self.entries.get(portal)
+            if hit is None or time.monotonic() - hit[0] >= SECRET_TTL:
+                return None
+            self.entries.move_to_end(portal)
+            return hit[1]
+
+    def put(self, portal: str, routes: list[Route]) -> None:
+        with self.lock:
+            self.entries[portal] = (time.monotonic(), routes)
+            self.entries.move_to_end(portal)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_cache = _SecretCache(MAX_CACHED_PORTALS)
+
+
+def routes_for(portal_ids: set[str]) -> dict[str, list[Route]]:
+    """portal id -> the routes of its connections (live first); unknown portals are absent."""
+    out, missing = {}, []
     for portal in portal_ids:
-        hit = _secret_cache.get(portal)
-        if hit and time.monotonic() - hit[0] < SECRET_TTL:
-            conns = hit[1]
+        hit = _cache.get(portal)
+        if hit is None:
+            missing.append(portal)
         else:
-            conns = _load(portal)
-            _secret_cache[portal] = (time.monotonic(), conns)
-        conn_id = conns[0][0] if conns else None
-        out[portal] = (conn_id, [s for _, secrets in conns for s in secrets])
+            out[portal] = hit
+    for portal, routes in _load(missing).items():
+        _cache.put(portal, routes)
+        out[portal] = routes
     return out
 
 
 def forget_secrets() -> None:
-    _secret_cache.clear()
+    _cache.clear()
 
 
-def _load(portal: str) -> list[tuple[int, list[str]]]:
+def _load(portals: list[str]) -> dict[str, list[Route]]:
+    if not portals:
+        return {}
     rows = db.session.execute(
         sa.select(IntegrationConnection, IntegrationProviderAccount)
         .join(IntegrationProviderAccount, IntegrationConnection.account_id == IntegrationProviderAccount.id)
-        .where(IntegrationProviderAccount.external_account_id == portal,
+        .where(IntegrationProviderAccount.external_account_id.in_(portals),
                IntegrationConnection.status != ConnectionStatus.REVOKED.value)
         .order_by(IntegrationConnection.status != ConnectionStatus.LIVE.value, IntegrationConnection.id)).all()
-    return [(conn.id, [s for s in (account.get_secret("webhook_secret"), account.get_secret("client_secret")) if s])
-            for conn, account in rows]
+    out: dict[str, list[Route]] = {}
+    for conn, account in rows:
+        secrets = tuple(s for s in (account.get_secret("webhook_secret"), account.get_secret("client_secret")) if s)
+        out.setdefault(account.external_account_id, []).append(
+            Route(conn.id, account.app_id or None, secrets, bool(account.webhook_v3_only)))
+    return out
+
+
+def event_key(event: dict) -> str:
+    """The dedupe key: an event id is unique only within its app and portal."""
+    return f"{event.get('appId', '-')}:{event['portalId']}:{event['eventId']}"
 
 
 def _dt(ms) -> datetime | None:
@@ -65,18 +118,19 @@ def _dt(ms) -> datetime | None:
         return None
 
 
-def store(events: list[dict], routes: dict[str, tuple[int | None, list[str]]]) -> Accepted:
-    ids = [str(e["eventId"]) for e in events]
+def store(events: list[dict], routed: list[int]) -> Accepted:
+    """Store a verified batch; `routed` holds each event's connection id."""
+    ids = [event_key(e) for e in events]
     existing = set(db.session.scalars(sa.select(EventWebhookEvent.source_event_id).where(
         EventWebhookEvent.provider == PROVIDER, EventWebhookEvent.source_event_id.in_(ids))))
     now, rows, dupes, seen = utcnow(), [], [], set()
-    for event, event_id in zip(events, ids):
+    for event, event_id, connection_id in zip(events, ids, routed):
         if event_id in existing or event_id in seen:
             dupes.append(event_id)
             continue
         seen.add(event_id)
         portal = str(event.get("portalId", ""))
-        rows.append({"provider": PROVIDER, "source_event_id": event_id, "connection_id": routes.get(portal, (None,))[0],
+        rows.append({"provider": PROVIDER, "source_event_id": event_id, "connection_id": connection_id,
                      "account_ref": portal[:64], "event_type": str(event.get("subscriptionType", ""))[:80],
                      "object_id": str(event.get("objectId", ""))[:255] or None, "occurred_at": _dt(event.get("occurredAt")),
                      "status": WebhookStatus.RECEIVED.value, "attempts": 0, "duplicate_count": 0,

@@ -14,6 +14,24 @@ OBJECT_TYPES = ("contacts", "companies", "deals")
 LOCAL_URL = URL(require_tld=False, message="Enter a full URL, e.g. https://api.hubapi.com.")
 
 
+class AllowedHost:
+    """The server will send credentials or messages to this URL: it must pass the outbound allowlist."""
+
+    def __init__(self, setting: str, what: str, variable: str) -> None:
+        self.setting, self.what, self.variable = setting, what, variable
+
+    def __call__(self, form, field) -> None:
+        from flask import current_app
+        from wtforms.validators import ValidationError
+
+        from ..security.outbound import OutboundRefused, check
+
+        try:
+            check(field.data or "", tuple(current_app.config.get(self.setting, ())), self.what, self.variable)
+        except OutboundRefused as refused:
+            raise ValidationError(str(refused)) from None
+
+
 class NewConnectionForm(FlaskForm):
     client_id = SelectField("Client", coerce=int, validators=[InputRequired()])
     provider_id = SelectField("Provider", coerce=int, validators=[InputRequired()])
@@ -35,7 +53,8 @@ class AccountForm(FlaskForm):
     portal_id = StringField("HubSpot portal id", validators=[DataRequired(), Regexp(r"^\d{1,20}$",
                             message="A portal id is digits only.")])
     environment = SelectField("Environment", choices=Environment.options(), validators=[DataRequired()])
-    base_url = URLField("API base URL", validators=[DataRequired(), LOCAL_URL, Length(max=500)])
+    base_url = URLField("API base URL", validators=[DataRequired(), LOCAL_URL, Length(max=500),
+                                                    AllowedHost("PROVIDER_HOSTS", "The API base URL", "CONSOLE_PROVIDER_HOSTS")])
     oauth_client_id = StringField("OAuth app client id", validators=[Optional(), Length(max=200)])
 
 
@@ -115,6 +134,8 @@ class MonitorForm(FlaskForm):
             Email(message="Enter an email address.")(self, field)
         elif not field.data.startswith("https://"):
             raise ValidationError("A Slack incoming-webhook URL starts with https://.")
+        else:
+            AllowedHost("NOTIFY_HOSTS", "The Slack webhook URL", "CONSOLE_NOTIFY_HOSTS")(self, field)
 
 
 class ReasonForm(FlaskForm):

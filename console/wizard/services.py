@@ -12,7 +12,7 @@ from ..connectors.base import ConnectorError
 from ..connectors.hubspot import account as hubspot_account
 from ..extensions import db
 from ..models import Client, IntegrationConnection, IntegrationProvider, IntegrationProviderAccount, User
-from ..sync.provider import mark_credentials, open_session
+from ..sync.provider import allowed_base_url, mark_credentials, open_session
 from . import checklist
 
 DEFAULT_SCOPES = "crm.objects.contacts.read crm.objects.companies.read crm.objects.deals.read crm.objects.owners.read"
@@ -73,14 +73,20 @@ def save_access(conn: IntegrationConnection, user: User, *, owner: User | None, 
 def save_account(conn: IntegrationConnection, user: User, *, portal_id: str, environment: str, base_url: str,
                  oauth_client_id: str = "") -> None:
     account = _account(conn)
-    changed_target = (account.external_account_id, account.base_url) != (portal_id.strip(), base_url.strip())
-    account.external_account_id, account.base_url = portal_id.strip(), base_url.strip().rstrip("/")
+    base_url = base_url.strip().rstrip("/")
+    had_target = bool(account.external_account_id or account.base_url)
+    changed_target = (account.external_account_id, account.base_url) != (portal_id.strip(), base_url)
+    account.external_account_id, account.base_url = portal_id.strip(), base_url
     account.environment = conn.environment = environment
     if oauth_client_id.strip():
         account.oauth_client_id = oauth_client_id.strip()
-    if changed_target and account.credentials_status == CredentialStatus.VALID:
-        account.credentials_status = CredentialStatus.UNKNOWN.value  # a new target needs a new check
-        checklist.prove(conn, "credentials_verified", False, "account changed", user)
+    if changed_target and had_target:
+        # Credentials stored for the old address or portal never travel to the new one: enter them again.
+        for name in ("credentials", "client_secret"):
+            account.set_secret(name, None)
+        account.credentials_status, account.credentials_error, account.granted_scopes = (
+            CredentialStatus.UNKNOWN.value, None, None)
+        checklist.prove(conn, "credentials_verified", False, "account changed: enter the credentials again", user)
     checklist.prove(conn, "records_created", bool(account.external_account_id and account.base_url), user=user)
     audit.record("connection.account_saved", conn, user, portal_id=account.external_account_id,
                  environment=environment, base_url=account.base_url)
@@ -127,6 +133,7 @@ def _credentials_changed(conn: IntegrationConnection, account: IntegrationProvid
 def oauth_start(conn: IntegrationConnection, redirect_uri: str) -> tuple[str, str]:
     """The provider's consent URL and the one-time state the callback must bring back."""
     account = _account(conn)
+    _allowed(account)
     if account.auth_type != AuthType.OAUTH:
         raise WizardError("This connection uses a private-app token.")
     if not (account.oauth_client_id and account.client_secret_enc and account.base_url):
@@ -139,6 +146,7 @@ def oauth_start(conn: IntegrationConnection, redirect_uri: str) -> tuple[str, st
 
 def oauth_finish(conn: IntegrationConnection, user: User, code: str, redirect_uri: str) -> None:
     account = _account(conn)
+    _allowed(account)
     try:
         tokens = hubspot_account.exchange_code(account.base_url, account.oauth_client_id or "",
                                                account.get_secret("client_secret") or "", code, redirect_uri)
@@ -148,6 +156,13 @@ def oauth_finish(conn: IntegrationConnection, user: User, code: str, redirect_ur
                       "expires_at": tokens.expires_at})
     account.set_secret("credentials", doc, hint_source=tokens.refresh_token)
     _credentials_changed(conn, account, user, "oauth_authorization")
+
+
+def _allowed(account: IntegrationProviderAccount) -> None:
+    try:
+        allowed_base_url(account)
+    except ConnectorError as exc:
+        raise WizardError(str(exc)) from None
 
 
 @dataclass(frozen=True)

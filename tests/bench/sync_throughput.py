@@ -64,7 +64,8 @@ def make_app(folder: str):
     from flask_migrate import upgrade
 
     env = {"DATABASE_URL": f"sqlite:///{folder}/console.db", "TRAFFIC_DATABASE_URL": f"sqlite:///{folder}/traffic.db",
-           "SECRET_KEY": "bench", "CONSOLE_MASTER_KEY": new_master_key_entry(), "CONSOLE_SCHEDULER": "off"}
+           "SECRET_KEY": "bench", "CONSOLE_MASTER_KEY": new_master_key_entry(), "CONSOLE_SCHEDULER": "off",
+           "CONSOLE_PROVIDER_HOSTS": "127.0.0.1"}
     app = create_app({"INSTANCE_PATH": folder}, env=env)
     ctx = app.app_context()
     ctx.push()

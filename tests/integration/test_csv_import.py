@@ -138,7 +138,7 @@ def test_reupload_is_a_duplicate_and_completion_goes_through_the_webhook_pipelin
     data = _csv(ROWS).encode()
     imp = _import(ops, conn, data)
     event = db.session.scalar(sa.select(EventWebhookEvent).where(EventWebhookEvent.provider == "manual_csv"))
-    assert event.source_event_id == f"{conn.id}:{imp.file_hash}" and event.status == "received"
+    assert event.source_event_id == f"{conn.id}:{imp.object_type}:{imp.file_hash}" and event.status == "received"
     assert event.payload_summary["rows"] == 3 and event.payload_summary["file_name"] == "contacts.csv"
     again = _upload(ops, conn, data, name="renamed.csv")
     assert again.status_code == 422 and "already imported" in again.get_data(as_text=True)

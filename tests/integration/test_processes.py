@@ -33,6 +33,7 @@ def child_env(app) -> dict[str, str]:
     env.update({"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                 "TRAFFIC_DATABASE_URL": app.config["SQLALCHEMY_BINDS"]["traffic"],
                 "SECRET_KEY": "test-secret", "CONSOLE_MASTER_KEY": TEST_MASTER_KEY, "CONSOLE_SCHEDULER": "off",
+                "CONSOLE_PROVIDER_HOSTS": "127.0.0.1",
                 "FLASK_APP": "wsgi"})
     return env
 

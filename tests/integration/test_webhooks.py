@@ -68,15 +68,26 @@ def test_sdk_signatures_v3_v2_v1_are_accepted_and_each_event_stored_once(world):
     ids = _contact_ids(world["conn"])
     resp = _post_v3(url, secret, [_event(1, ids[0]), _event(2, ids[1])])
     assert resp.status_code == 200 and resp.json() == {"accepted": 2, "duplicates": 0}
-    for version, event_id in (("v2", 3), ("v1", 4)):
-        body = json.dumps([_event(event_id, ids[2])])
+
+    def legacy(version: str, event_id: int, **extra):
+        body = json.dumps([_event(event_id, ids[2], **extra)])
         signature = Signature.get_signature(secret, body, version, url, "POST")
-        resp = requests.post(url, data=body, timeout=5, headers={
+        return requests.post(url, data=body, timeout=5, headers={
             "Content-Type": "application/json", "X-HubSpot-Signature": signature,
             "X-HubSpot-Signature-Version": version})
+
+    # v1/v2 carry no timestamp: a connection takes them only when told to (v3 only is the default).
+    assert legacy("v2", 3).json()["error"] == "signature_version"
+    world["conn"].account.webhook_v3_only = False
+    db.session.commit()
+    forget_secrets()
+    for version, event_id in (("v2", 3), ("v1", 4)):
+        resp = legacy(version, event_id)
         assert resp.status_code == 200, (version, resp.text)
+    week_old = int(time.time() * 1000) - 7 * 86_400_000
+    assert legacy("v1", 5, occurredAt=week_old).json()["error"] == "stale_event"  # a replay of an old capture
     assert _count(EventWebhookEvent) == 4
-    stored = db.session.scalar(sa.select(EventWebhookEvent).where(EventWebhookEvent.source_event_id == "1"))
+    stored = db.session.scalar(sa.select(EventWebhookEvent).where(EventWebhookEvent.source_event_id == "4242:62515:1"))
     assert stored.connection_id == world["conn"].id and stored.status == "received"
     assert "propertyValue" not in stored.payload_summary and stored.raw_payload["propertyValue"] == "X"
 
@@ -93,7 +104,7 @@ def test_forgeries_replays_and_malformed_bodies_are_refused_and_recorded(world):
                                                  headers={"Content-Type": "application/json"})),
         ("malformed", 400, _post_v3(url, secret, None, body=b"[{not json")),
         ("malformed", 400, _post_v3(url, secret, {"eventId": 1})),
-        ("unknown_account", 401, _post_v3(url, secret, [_event(11, 1, portalId=999)])),
+        ("unknown_portal", 401, _post_v3(url, secret, [_event(11, 1, portalId=999)])),
     ]
     for reason, status, resp in cases:
         assert resp.status_code == status, (reason, resp.status_code, resp.text)

@@ -101,10 +101,15 @@ def test_session_ends_when_password_is_reset(login):
 
 def test_change_own_password(login):
     browser = login("client")
-    bad = browser.post("/account/password", {"current": "wrong", "new": "x" * 12, "confirm": "x" * 12})
+    strong = "violet tugboat ledger sunrise"
+    bad = browser.post("/account/password", {"current": "wrong", "new": strong, "confirm": strong})
     assert bad.status_code == 422 and b"not your current password" in bad.data
     short = browser.post("/account/password", {"current": factories.PASSWORD, "new": "short", "confirm": "short"})
     assert short.status_code == 422 and b"at least 12 characters" in short.data
+    # zxcvbn: guessable passwords, the user's own email, and the current password are refused.
+    for weak in ("aaaaaaaaaaaa", "password1234", browser.user.email, factories.PASSWORD):
+        resp = browser.post("/account/password", {"current": factories.PASSWORD, "new": weak, "confirm": weak})
+        assert resp.status_code == 422 and (b"harder password" in resp.data or b"other than the current" in resp.data), weak
     ok = browser.post("/account/password", {"current": factories.PASSWORD, "new": "a brand new passphrase",
                                             "confirm": "a brand new passphrase"})
     assert ok.status_code == 303

@@ -50,7 +50,7 @@ def exchange_code(base_url: str | None, client_id: str, client_secret: str, code
                   timeout: float = 15.0) -> OAuthTokens:
     api = (base_url or HUBSPOT_API).rstrip("/")
     try:
-        resp = requests.post(f"{api}/oauth/v1/token", timeout=timeout, data={
+        resp = requests.post(f"{api}/oauth/v1/token", timeout=timeout, allow_redirects=False, data={
             "grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret,
             "redirect_uri": redirect_uri, "code": code})
     except requests.RequestException as exc:
@@ -61,8 +61,17 @@ def exchange_code(base_url: str | None, client_id: str, client_secret: str, code
         body = resp.json()
     except ValueError as exc:
         raise FatalError("HubSpot sent an unreadable token answer.") from exc
+    if not isinstance(body, dict):
+        raise FatalError("HubSpot sent an unreadable token answer.")
     if resp.status_code != 200:
         if body.get("error") == "invalid_client":
             raise AuthExpired("HubSpot rejected the app's client id or secret.")
-        raise AuthExpired(f"HubSpot refused the authorization code: {body.get('message') or body.get('error')}")
-    return OAuthTokens(body["access_token"], body["refresh_token"], time.time() + int(body.get("expires_in", 1800)))
+        raise AuthExpired(f"HubSpot refused the authorization code: {str(body.get('message') or body.get('error'))[:200]}")
+    access, refresh = body.get("access_token"), body.get("refresh_token")
+    if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
+        raise FatalError("HubSpot's token answer has no access or refresh token; start the authorization again.")
+    try:
+        expires_in = int(body.get("expires_in", 1800))
+    except (TypeError, ValueError):
+        expires_in = 1800
+    return OAuthTokens(access, refresh, time.time() + expires_in)

@@ -60,7 +60,7 @@ class OAuthTokenProvider(TokenProvider):
 
     def _refresh_locked(self) -> None:
         try:
-            resp = self.session.post(f"{self.base_url}/oauth/v1/token", timeout=15, data={
+            resp = self.session.post(f"{self.base_url}/oauth/v1/token", timeout=15, allow_redirects=False, data={
                 "grant_type": "refresh_token", "refresh_token": self.tokens.refresh_token,
                 "client_id": self.client_id, "client_secret": self.client_secret})
         except requests.RequestException as exc:
@@ -69,7 +69,14 @@ class OAuthTokenProvider(TokenProvider):
             raise RetriableError(f"Token refresh failed: HubSpot answered {resp.status_code}")
         if resp.status_code != 200:
             raise AuthExpired("HubSpot refused the refresh token (revoked or expired): reconnect the account.")
-        body = resp.json()
-        self.tokens = OAuthTokens(body["access_token"], body.get("refresh_token") or self.tokens.refresh_token,
-                                  time.time() + int(body.get("expires_in", 1800)))
+        try:
+            body = resp.json()
+            access = body["access_token"]
+            expires_in = int(body.get("expires_in", 1800))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise RetriableError("Token refresh failed: HubSpot sent an unreadable token answer.") from exc
+        if not isinstance(access, str) or not access:
+            raise RetriableError("Token refresh failed: HubSpot sent no access token.")
+        self.tokens = OAuthTokens(access, body.get("refresh_token") or self.tokens.refresh_token,
+                                  time.time() + expires_in)
         self.on_refresh(self.tokens)

@@ -69,7 +69,7 @@ class HubSpotClient:
             self.stats.api_calls += 1
             try:
                 resp = self.session.request(method, self.base_url + path, params=params, json=json_body,
-                                            timeout=self.timeout,
+                                            timeout=self.timeout, allow_redirects=False,
                                             headers={"Authorization": f"Bearer {self.auth.token()}"})
             except (requests.ConnectionError, requests.Timeout) as exc:
                 attempts = self._backoff(attempts, f"{type(exc).__name__} calling HubSpot")
@@ -85,6 +85,9 @@ class HubSpotClient:
                     continue
                 raise AuthExpired("HubSpot refused the credentials (401): they were revoked or have expired. "
                                   "Enter new credentials for this connection.")
+            if 300 <= resp.status_code < 400:
+                raise FatalError(f"HubSpot answered {method} {path.split('?')[0]} with a redirect ({resp.status_code}); "
+                                 "redirects are not followed.", resp.status_code)
             if retryable(resp.status_code):
                 attempts = self._backoff(attempts, f"HubSpot answered {resp.status_code}", resp)
                 continue

@@ -39,19 +39,33 @@ def expected(version: str, secret: str, method: str, uri: str, body: bytes, time
 def verify(headers: Mapping[str, str], method: str, uri: str, body: bytes, secrets: Iterable[str],
            now_ms: int | None = None) -> str:
     """Return the signature version that matched, or raise SignatureError with the reason."""
+    return match(headers, method, uri, body, secrets, now_ms)[0]
+
+
+def digits(value: object, longest: int = 20) -> int | None:
+    """An id or epoch-ms timestamp from untrusted input: ASCII digits only, bounded length, else None."""
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    return int(text) if 0 < len(text) <= longest and text.isascii() and text.isdigit() else None
+
+
+def match(headers: Mapping[str, str], method: str, uri: str, body: bytes, secrets: Iterable[str],
+          now_ms: int | None = None) -> tuple[str, str]:
+    """Return (signature version, the secret that matched), or raise SignatureError with the reason."""
     secrets = [s for s in secrets if s]
     if not secrets:
         raise SignatureError("unknown_account", "No signing secret is stored for this portal.")
     v3 = headers.get("X-HubSpot-Signature-v3")
     if v3:
         stamp = headers.get("X-HubSpot-Request-Timestamp", "")
-        if not stamp.isdigit():
-            raise SignatureError("missing_timestamp", "A v3 signature needs X-HubSpot-Request-Timestamp.")
-        age = (now_ms if now_ms is not None else int(time.time() * 1000)) - int(stamp)
+        stamp_ms = digits(stamp, 15)
+        if stamp_ms is None:
+            raise SignatureError("missing_timestamp", "A v3 signature needs X-HubSpot-Request-Timestamp in epoch ms.")
+        age = (now_ms if now_ms is not None else int(time.time() * 1000)) - stamp_ms
         if abs(age) > MAX_AGE_MS:
             raise SignatureError("stale_timestamp", f"The timestamp is {age // 1000} s off (limit 300 s): a replay?")
-        if any(hmac.compare_digest(expected("v3", s, method, uri, body, stamp), v3) for s in secrets):
-            return "v3"
+        for s in secrets:
+            if hmac.compare_digest(expected("v3", s, method, uri, body, stamp).encode(), v3.encode()):
+                return "v3", s
         raise SignatureError("bad_signature", "The v3 signature does not match.")
     signature = headers.get("X-HubSpot-Signature")
     version = headers.get("X-HubSpot-Signature-Version", "v1")
@@ -59,6 +73,7 @@ def verify(headers: Mapping[str, str], method: str, uri: str, body: bytes, secre
         raise SignatureError("missing_signature", "No HubSpot signature header.")
     if version not in ("v1", "v2"):
         raise SignatureError("bad_version", "Unknown signature version.")
-    if any(hmac.compare_digest(expected(version, s, method, uri, body), signature) for s in secrets):
-        return version
+    for s in secrets:
+        if hmac.compare_digest(expected(version, s, method, uri, body).encode(), signature.encode()):
+            return version, s
     raise SignatureError("bad_signature", f"The {version} signature does not match.")
