@@ -1,6 +1,7 @@
 """Connector Console: the Flask application factory."""
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
@@ -62,8 +63,32 @@ def create_app(config: Mapping[str, Any] | None = None, env: Mapping[str, str] |
     return app
 
 
+def _private_sqlite_files(app: Flask) -> None:
+    """SQLite files hold clients' personal data: created 0600 (SQLite gives its -wal and -shm files the
+    database file's mode), the instance folder 0700."""
+    from sqlalchemy.engine import make_url
+
+    urls = [app.config["SQLALCHEMY_DATABASE_URI"], *app.config.get("SQLALCHEMY_BINDS", {}).values()]
+    for url in urls:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+            continue
+        path = Path(parsed.database)
+        if path.parent.resolve() == Path(app.instance_path).resolve():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path.parent.chmod(0o700)
+        if path.parent.is_dir():
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            for suffix in ("", "-wal", "-shm"):
+                sibling = path.with_name(path.name + suffix)
+                if sibling.exists():
+                    sibling.chmod(0o600)
+
+
 def _init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table registered before Alembic looks)
+
+    _private_sqlite_files(app)
     from .security.vault import build_vault
 
     db.init_app(app)

@@ -180,13 +180,19 @@ def keys_generate() -> None:
 def keys_status() -> None:
     """How many secrets each key id protects."""
     from .models import SECRET_MODELS
-    from .security.rotation import count_by_key
+    from .security.rotation import count_by_key, unreadable
     from .security.vault import get_vault
 
     vault = get_vault()
     click.echo(f"active key: {vault.active_kid}")
     for kid, count in sorted(count_by_key(SECRET_MODELS).items()):
         click.echo(f"{kid}: {count} secret(s)")
+    broken = unreadable(SECRET_MODELS)
+    if broken:
+        click.echo(f"UNREADABLE with this keyring: {len(broken)} secret(s): {', '.join(broken[:20])}"
+                   + (" …" if len(broken) > 20 else ""))
+        click.echo("The master key is wrong or missing an old entry: restore CONSOLE_MASTER_KEY (or the key file).")
+        raise SystemExit(1)
 
 
 @keys_group.command("rotate")

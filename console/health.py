@@ -29,12 +29,37 @@ def _heartbeat(last_tick, interval: float) -> str:
     return "ok" if (utcnow() - last_tick).total_seconds() <= max(30.0, 3 * interval) else "stalled"
 
 
+VAULT_SAMPLE, VAULT_TTL = 20, 60.0
+
+
+def _vault() -> str:
+    """Can the keyring open the stored secrets? A sample of each kind, checked once a minute."""
+    import time
+
+    from .models import SECRET_MODELS
+    from .security.rotation import unreadable
+
+    seen = current_app.extensions.setdefault("vault_health", {})
+    hit = seen.get("vault")
+    if hit and time.monotonic() - hit[0] < VAULT_TTL:
+        return hit[1]
+    try:
+        state = "unreadable secrets" if unreadable(SECRET_MODELS, VAULT_SAMPLE) else "ok"
+    except Exception as exc:  # the database check reports that; the vault check must not raise
+        current_app.logger.warning("health check: vault check failed: %s", type(exc).__name__)
+        state = "unknown"
+    seen["vault"] = (time.monotonic(), state)
+    return state
+
+
 @bp.get("/healthz")
 @public
 def healthz():
     checks = {"primary_db": _ping(None), "traffic_db": _ping("traffic")}
+    if checks["primary_db"] == "ok":
+        checks["vault"] = _vault()
     dispatcher = current_app.extensions.get("dispatcher")
     if dispatcher is not None:
         checks["scheduler"] = _heartbeat(dispatcher.last_tick, current_app.config["SCHEDULER_INTERVAL_SECONDS"])
-    ok = all(v in ("ok", "starting") for v in checks.values())
+    ok = all(v in ("ok", "starting", "unknown") for v in checks.values())
     return jsonify(status="ok" if ok else "degraded", checks=checks), 200 if ok else 503

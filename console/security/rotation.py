@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ..config import new_master_key_entry
 from ..extensions import db
-from .vault import Vault, VaultError, parse_keyring
+from .vault import Vault, VaultError, get_vault, parse_keyring
 
 
 def add_local_key(vault: Vault) -> str:
@@ -66,3 +66,19 @@ def rotate_secrets(vault: Vault, models, batch: int = 200) -> int:
                     rewritten += result.rowcount
                 db.session.commit()
     return rewritten
+
+
+def unreadable(models, limit: int | None = None) -> list[str]:
+    """Secrets the keyring cannot open ("table.secret#id"): a wrong or missing master key. The webhook
+    receiver and every provider call would fail on them, so /healthz and `flask keys status` say so."""
+    vault, found = get_vault(), []
+    for model in models:
+        for name in model.__secrets__:
+            col = getattr(model, f"{name}_enc")
+            query = sa.select(model.id, col).where(col.isnot(None)).order_by(model.id)
+            for row_id, token in db.session.execute(query.limit(limit) if limit else query):
+                try:
+                    vault.decrypt(token, f"{model.__tablename__}.{name}.{row_id}")
+                except VaultError:
+                    found.append(f"{model.__tablename__}.{name}#{row_id}")
+    return found

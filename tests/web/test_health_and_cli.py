@@ -14,7 +14,7 @@ from ..conftest import count, sign_in
 def test_healthz_reports_both_databases(client):
     resp = client.get("/healthz")
     assert resp.status_code == 200
-    assert resp.get_json() == {"status": "ok", "checks": {"primary_db": "ok", "traffic_db": "ok"}}
+    assert resp.get_json() == {"status": "ok", "checks": {"primary_db": "ok", "traffic_db": "ok", "vault": "ok"}}
 
 
 def test_healthz_degraded_when_a_database_is_down(app, client):
@@ -27,7 +27,25 @@ def test_healthz_degraded_when_a_database_is_down(app, client):
         engines["traffic"].dispose()
         engines["traffic"] = original
     assert resp.status_code == 503
-    assert resp.get_json()["checks"] == {"primary_db": "ok", "traffic_db": "unreachable"}
+    assert resp.get_json()["checks"] == {"primary_db": "ok", "traffic_db": "unreachable", "vault": "ok"}
+
+
+def test_a_wrong_master_key_is_reported_by_healthz_and_keys_status(app, client, runner):
+    from console.security.vault import build_vault
+
+    from .. import factories
+
+    account = factories.account(factories.client())
+    account.set_secret("webhook_secret", "a-signing-secret-0000")
+    db.session.commit()
+    assert client.get("/healthz").get_json()["checks"]["vault"] == "ok"
+    assert runner.invoke(args=["keys", "status"]).exit_code == 0
+    app.extensions["vault"] = build_vault("kwrong:" + "B" * 43)  # the console restarted with another key
+    app.extensions.pop("vault_health", None)
+    resp = client.get("/healthz")
+    assert resp.status_code == 503 and resp.get_json()["checks"]["vault"] == "unreadable secrets"
+    out = runner.invoke(args=["keys", "status"])
+    assert out.exit_code == 1 and f"integration_provider_accounts.webhook_secret#{account.id}" in out.output
 
 
 def demo_json(runner) -> dict:

@@ -139,7 +139,11 @@ def mapping_field_edit(connection_id: int, object_type: str, name: str):
 @role_required(*EDITORS)
 def mapping_field_save(connection_id: int, object_type: str, name: str):
     conn = load(connection_id, edit=True)
-    form = _field_form(conn, object_type, name, formdata=True)
+    try:
+        form = _field_form(conn, object_type, name, formdata=True)
+    except ConnectorError as exc:
+        return _render(conn, 502, message=f"The provider's fields could not be read, so nothing was changed: {exc}",
+                       message_tone="error")
     if form.validate_on_submit():
         try:
             editor.set_field(conn, object_type, name, form.source.data, form.transform.data, form.required.data,
@@ -152,6 +156,9 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
         except editor.MappingRefused as refused:
             db.session.rollback()
             getattr(form, refused.field or "source").errors.append(str(refused))
+        except ConnectorError as exc:
+            db.session.rollback()
+            form.source.errors.append(f"The provider's fields could not be read, so nothing was changed: {exc}")
     return render_template("partials/wizard/mapping_row_edit.html", connection=conn, object_type=object_type,
                            tgt=target(object_type, name), form=form), 422
 
