@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Iterator
 
 import sqlalchemy as sa
@@ -49,6 +49,17 @@ def heartbeat(run_id: int, every: float = BEAT_SECONDS) -> Iterator[None]:
         thread.join(timeout=5)
 
 
+def _fail_import(run_id: int) -> None:
+    run = db.session.get(IntegrationSyncRun, run_id)
+    imp = db.session.scalar(sa.select(CsvImport).where(CsvImport.run_id == run_id))
+    if imp is None:
+        return
+    imp.status = ImportStatus.FAILED.value
+    imp.error = (f"The import stopped after {run.seen:,} of {imp.row_count:,} rows ({run.created:,} new, "
+                 f"{run.updated:,} updated, {run.failed:,} failed were kept); upload the file again to import "
+                 "the rest: rows already imported count as unchanged.")
+
+
 def sweep(now=None) -> list[int]:
     """Close runs whose heartbeat stopped; returns their ids. Safe to run in any number of processes:
     the UPDATE only matches a run that is still running with a stale beat."""
@@ -60,6 +71,8 @@ def sweep(now=None) -> list[int]:
         IntegrationSyncRun.status == RunStatus.RUNNING.value, last_sign < cutoff)).all()
     closed = []
     for run_id, last, kind in stale:
+        if isinstance(last, str):  # SQLite hands back coalesce() of datetimes as text
+            last = datetime.fromisoformat(last)
         changed = db.session.execute(
             sa.update(IntegrationSyncRun).where(IntegrationSyncRun.id == run_id,
                                                 IntegrationSyncRun.status == RunStatus.RUNNING.value, last_sign < cutoff)
@@ -68,9 +81,7 @@ def sweep(now=None) -> list[int]:
         if changed:
             closed.append(run_id)
             if kind == "csv_import":
-                db.session.execute(sa.update(CsvImport).where(CsvImport.run_id == run_id).values(
-                    status=ImportStatus.FAILED.value, error="The import stopped before it finished; upload again.")
-                    .execution_options(synchronize_session=False))
+                _fail_import(run_id)
     db.session.commit()
     if closed:
         log.warning("closed %d runs whose process stopped: %s", len(closed), closed)
