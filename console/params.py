@@ -33,3 +33,15 @@ def bounded(low: int = 1, high: int = MAX_ID) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def selected_ids(values: list[str], most: int = 1000) -> list[int]:
+    """Checkbox ids from a form: the valid ones (ASCII digits, within MAX_ID), at most `most` of them."""
+    parse = bounded()
+    out = []
+    for value in values[:most]:
+        try:
+            out.append(parse(value))
+        except ValueError:
+            continue
+    return out

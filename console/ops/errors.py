@@ -10,7 +10,7 @@ from ..choices import ErrorStage, ErrorStatus
 from ..htmx import render
 from ..models import IntegrationSyncError
 from . import bp, services
-from ..params import bounded
+from ..params import bounded, selected_ids
 from .webhooks import ACT, VIEW
 
 
@@ -34,7 +34,7 @@ def errors():
 @bp.post("/errors/retry")
 @role_required(*ACT)
 def errors_retry():
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = selected_ids(request.form.getlist("ids"))
     try:
         n = services.retry_errors(ids, current_user)
     except services.OpsRefused as refused:

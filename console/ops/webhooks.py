@@ -11,7 +11,7 @@ from ..htmx import render
 from ..models import EventWebhookEvent
 from ..security.mask import masked_payload
 from . import bp, services
-from ..params import bounded
+from ..params import bounded, selected_ids
 
 VIEW = (Role.ADMIN, Role.OPS, Role.OWNER)
 ACT = (Role.ADMIN, Role.OPS)
@@ -51,7 +51,7 @@ def webhook_detail(event_id: int):
 @role_required(*ACT)
 def webhook_replay():
     """Replay one or many (checked) events: they go back to the normalizer with a fresh attempt budget."""
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = selected_ids(request.form.getlist("ids"))
     try:
         n = services.replay_events(ids, current_user)
     except services.OpsRefused as refused:

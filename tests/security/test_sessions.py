@@ -108,3 +108,15 @@ def test_the_account_ceiling_slows_a_spray_but_not_the_owner(app):
     stranger = sign_in(app.test_client(), user.email, factories.PASSWORD, "192.0.2.50")
     assert stranger.status_code == 429
     assert sign_in(app.test_client(), user.email, factories.PASSWORD, "198.51.100.7").status_code == 303
+
+
+def test_a_next_parameter_cannot_split_headers_or_leave_the_site(app):
+    user = factories.user("ops")
+    db.session.commit()
+    for target in ("/\r\nSet-Cookie:x=1", "/\\evil.example", "//evil.example", "https://evil.example/", "/%0d%0a"):
+        http = app.test_client()
+        token = csrf_token(http)
+        resp = http.post("/login", query_string={"next": target},
+                         data={"email": user.email, "password": factories.PASSWORD, "csrf_token": token})
+        assert resp.status_code == 303 and "evil" not in resp.headers["Location"] and "\n" not in resp.headers["Location"]
+        assert "x=1" not in resp.headers.get("Set-Cookie", "")
