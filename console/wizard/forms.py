@@ -70,6 +70,7 @@ class WebhookSecretForm(FlaskForm):
     webhook_secret = PasswordField("Webhook signing secret (the app's client secret)",
                                    validators=[DataRequired(), Length(min=8, max=500)])
     app_id = StringField("App id", validators=[Optional(), Regexp(r"^\d{1,20}$", message="Digits only.")])
+    legacy_signatures = BooleanField("Also accept v1/v2 signatures (older apps; they carry no timestamp)")
 
 
 class JobsForm(FlaskForm):

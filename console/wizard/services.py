@@ -109,14 +109,17 @@ def save_oauth_secret(conn: IntegrationConnection, user: User, client_secret: st
     db.session.commit()
 
 
-def save_webhook_secret(conn: IntegrationConnection, user: User, secret: str, app_id: str) -> None:
+def save_webhook_secret(conn: IntegrationConnection, user: User, secret: str, app_id: str,
+                        legacy_signatures: bool = False) -> None:
     """The secret HubSpot signs webhook deliveries with; the receiver looks it up by portal id."""
     from ..webhooks.ingest import forget_secrets
 
     account = _account(conn)
     account.set_secret("webhook_secret", secret.strip())
     account.app_id = app_id.strip() or account.app_id
-    audit.record("connection.secret_saved", conn, user, secret="webhook_secret", hint=account.webhook_secret_hint)
+    account.webhook_v3_only = not legacy_signatures
+    audit.record("connection.secret_saved", conn, user, secret="webhook_secret", hint=account.webhook_secret_hint,
+                 v3_only=account.webhook_v3_only)
     db.session.commit()
     forget_secrets()
 

@@ -142,3 +142,22 @@ def test_unsigned_oversized_posts_naming_made_up_portals_cost_no_memory(portals)
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 10, f"the process grew {grown_mb:.1f} MB over 1,000 unsigned posts"
     assert stored() == []
+
+
+def test_the_owner_chooses_whether_v1_v2_signatures_are_accepted(login, sandbox):
+    from ..wizard_flow import access, account, new_connection
+
+    owner = login("owner")
+    conn = new_connection(owner)
+    access(owner, conn)
+    account(owner, conn, sandbox)
+    db.session.refresh(conn)
+    assert conn.account.webhook_v3_only  # a new account takes v3 only
+    url = f"/connections/{conn.id}/wizard/connection/webhook-secret"
+    page = owner.hx_post(url, {"webhook_secret": "app-secret-0000", "app_id": "4242", "legacy_signatures": "y"})
+    assert page.status_code == 200 and "v1/v2 for events under 26 hours old" in page.get_data(as_text=True)
+    db.session.refresh(conn.account)
+    assert not conn.account.webhook_v3_only and conn.account.app_id == "4242"
+    owner.hx_post(url, {"webhook_secret": "app-secret-0000", "app_id": "4242"})
+    db.session.refresh(conn.account)
+    assert conn.account.webhook_v3_only

@@ -31,7 +31,8 @@ def _account_form(conn) -> AccountForm:
 def _forms(conn, **overrides) -> dict:
     forms = dict(account_form=_account_form(conn), token_form=TokenForm(formdata=None),
                  secret_form=OAuthSecretForm(formdata=None), webhook_form=WebhookSecretForm(
-                     formdata=None, app_id=conn.account.app_id if conn.account else None),
+                     formdata=None, app_id=conn.account.app_id if conn.account else None,
+                     legacy_signatures=bool(conn.account and not conn.account.webhook_v3_only)),
                  check=None)
     forms.update(overrides)
     return forms
@@ -80,7 +81,8 @@ def connection_webhook_secret(connection_id: int):
     conn = load(connection_id, edit=True)
     form = WebhookSecretForm()
     if form.validate_on_submit():
-        save_webhook_secret(conn, current_user, form.webhook_secret.data, form.app_id.data or "")
+        save_webhook_secret(conn, current_user, form.webhook_secret.data, form.app_id.data or "",
+                            bool(form.legacy_signatures.data))
         return page(conn, WizardStep.CONNECTION, CREDENTIALS, message="Webhook signing secret stored encrypted.",
                     **_forms(conn))
     return page(conn, WizardStep.CONNECTION, CREDENTIALS, 422, **_forms(conn, webhook_form=form))
