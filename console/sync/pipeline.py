@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import logging
+import time
+
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..choices import ErrorStage, ErrorStatus
@@ -27,6 +31,8 @@ from .eligibility import ineligible_reason
 TRACKED = {"deal_stage": "stage_changed", "owner_external_id": "owner_changed", "lead_status": "status_changed",
            "lifecycle_stage": "lifecycle_changed", "amount": "amount_changed", "pipeline": "pipeline_changed"}
 MAX_ERROR_ATTEMPTS = 5
+WRITE_ATTEMPTS = 3
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -126,6 +132,22 @@ class PageWriter:
 
     # ---- writing ------------------------------------------------------------------------------
     def apply(self, page: Page, cursor_target: Any | None) -> list[Decision]:
+        """Decide and write one page in its transactions. A page that loses a race (another writer
+        inserted the same lead: a webhook during the first backfill) or a deadlock is decided again
+        from the rows as they now are, a few times, before the run gives up."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return self._apply_once(page, cursor_target)
+            except (IntegrityError, OperationalError) as exc:
+                db.session.rollback()
+                if attempt == WRITE_ATTEMPTS or not _transient(exc):
+                    raise
+                log.warning("page write of run %s lost a race (%s); deciding it again", self.run.id if self.run else None,
+                            type(exc).__name__)
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
+
+    def _apply_once(self, page: Page, cursor_target: Any | None) -> list[Decision]:
         before = self.tally.snapshot()
         self.tally.read(len(page.records))
         try:
@@ -272,6 +294,14 @@ class PageWriter:
     def _store_counts(self) -> None:
         self.tally.store(self.run)
         self.run.heartbeat_at = utcnow()
+
+
+def _transient(exc: Exception) -> bool:
+    """A duplicate key from a concurrent insert, a deadlock or lock timeout, a busy SQLite file."""
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(getattr(exc, "orig", None), "args", [None])[0]
+    return code in (1205, 1213) or "database is locked" in str(exc)
 
 
 def _older(rec: SourceRecord, lead: CrmLead | None) -> bool:

@@ -286,3 +286,33 @@ def test_the_daily_reconcile_is_queued_once_per_live_job(app):
     assert sorted(r.object_type for r in queued) == ["contacts", "deals"] and {r.trigger for r in queued} == {"scheduled"}
     assert reconcile.schedule_due(timedelta(hours=24), now + timedelta(hours=25)) == 2
     assert jobs[2].reconcile_next_at is None
+
+
+def test_a_page_that_loses_an_insert_race_is_decided_again(app, monkeypatch):
+    """The first backfill and the webhook normalizer may insert the same lead at once: the loser's page
+    is decided again from the rows as they now are, and the run still accounts for every record."""
+    from console.sync import pipeline
+
+    with SandboxServer(SandboxConfig(contacts=300, deals=0, seed=36, limits=False)) as sb:
+        conn = factories.hubspot_connection(sb.url, sb.token)
+        job = ensure_job(conn, "contacts")
+        db.session.commit()
+        real, raced = pipeline.PageWriter._insert_leads, []
+
+        def another_writer_first(self, created):
+            if created and not raced:  # another process inserts the page's first new lead a moment earlier
+                d = created[0]
+                with db.engines[None].begin() as other:
+                    other.execute(sa.insert(CrmLead.__table__).values(
+                        client_id=conn.client_id, connection_id=conn.id, object_type="contacts",
+                        external_id=d.record.external_id, source_label="CRM", content_hash="other-writer",
+                        created_at=utcnow(), updated_at=utcnow()))
+                raced.append(d.record.external_id)
+            return real(self, created)
+
+        monkeypatch.setattr(pipeline.PageWriter, "_insert_leads", another_writer_first)
+        run = sync(job)
+        assert raced and run.status in ("succeeded", "partial") and run.seen == 300
+        assert independent_differences(conn, sb.state.portal) == []
+        lead = db.session.scalar(sa.select(CrmLead).where(CrmLead.external_id == raced[0]))
+        assert lead.content_hash != "other-writer"  # decided again: the provider's version was applied
