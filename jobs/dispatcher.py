@@ -237,35 +237,29 @@ class Dispatcher:
             with self.lock:
                 self.normalizing = False
 
-    def _run_batch(self, run_id: int) -> None:
-        from console.sync.testbatch import run_claimed as run_test_batch
-
+    def _pooled(self, what: str, item_id: int, work, tracking: set[int]) -> None:
+        """Run one claimed item in its own app context; forget it when done, whatever happened."""
         try:
             with self.app.app_context():
                 try:
-                    run_test_batch(run_id)
+                    work(item_id)
                 except Exception:
-                    log.exception("test batch %s crashed", run_id)
+                    log.exception("%s %s crashed", what, item_id)
                 finally:
                     db.session.remove()
         finally:
             with self.lock:
-                self.batches.discard(run_id)
+                tracking.discard(item_id)
+
+    def _run_batch(self, run_id: int) -> None:
+        from console.sync.testbatch import run_claimed as run_test_batch
+
+        self._pooled("test batch", run_id, run_test_batch, self.batches)
 
     def _reconcile(self, rec_id: int) -> None:
         from console.sync.reconcile import execute
 
-        try:
-            with self.app.app_context():
-                try:
-                    execute(rec_id, self.worker)
-                except Exception:
-                    log.exception("reconciliation %s crashed", rec_id)
-                finally:
-                    db.session.remove()
-        finally:
-            with self.lock:
-                self.reconciles.discard(rec_id)
+        self._pooled("reconciliation", rec_id, lambda rid: execute(rid, self.worker), self.reconciles)
 
     def _run(self, job_id: int) -> None:
         try:

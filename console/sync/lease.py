@@ -5,7 +5,6 @@ by a conditional UPDATE that only one process can win), so nothing else syncs th
 It is renewed on a thread while held and released at the end; it leaves the schedule alone."""
 from __future__ import annotations
 
-import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import IntegrationSyncJob
 from ..models.base import utcnow
+from .repeating import repeating
 
 LEASE_SECONDS = 60
 
@@ -44,21 +44,17 @@ def holding_lease(job_id: int, owner: str, wait: float = 30.0) -> Iterator[None]
             raise JobBusy(f"A sync of {job.object_type if job else 'this object'} is running "
                           f"({job.lease_owner if job else 'another process'}); try again when it finishes.")
         time.sleep(1.0)
-    engine, table, stop = db.engines[None], IntegrationSyncJob.__table__, threading.Event()
+    engine, table = db.engines[None], IntegrationSyncJob.__table__
 
     def renew() -> None:
-        while not stop.wait(LEASE_SECONDS / 3):
-            with engine.begin() as conn:
-                conn.execute(sa.update(table).where(table.c.id == job_id, table.c.lease_owner == owner)
-                             .values(lease_expires_at=utcnow() + timedelta(seconds=LEASE_SECONDS)))
+        with engine.begin() as conn:
+            conn.execute(sa.update(table).where(table.c.id == job_id, table.c.lease_owner == owner)
+                         .values(lease_expires_at=utcnow() + timedelta(seconds=LEASE_SECONDS)))
 
-    thread = threading.Thread(target=renew, daemon=True, name=f"lease-{job_id}")
-    thread.start()
     try:
-        yield
+        with repeating(LEASE_SECONDS / 3, renew, f"lease-{job_id}"):
+            yield
     finally:
-        stop.set()
-        thread.join(timeout=5)
         db.session.rollback()
         db.session.execute(sa.update(IntegrationSyncJob).where(
             IntegrationSyncJob.id == job_id, IntegrationSyncJob.lease_owner == owner)

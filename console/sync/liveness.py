@@ -5,10 +5,7 @@ its counts are written with every page, and the job's cursor with the page that 
 from __future__ import annotations
 
 import logging
-import threading
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Iterator
 
 import sqlalchemy as sa
 
@@ -16,6 +13,7 @@ from ..choices import ImportStatus, RunStatus
 from ..extensions import db
 from ..models import CsvImport, IntegrationSyncRun
 from ..models.base import utcnow
+from .repeating import repeating
 
 log = logging.getLogger(__name__)
 BEAT_SECONDS = 15
@@ -24,29 +22,17 @@ STOPPED_MESSAGE = ("The process running this stopped (no heartbeat since {at:%Y-
                    "committed is kept; the next run resumes from the last saved cursor.")
 
 
-@contextmanager
-def heartbeat(run_id: int, every: float = BEAT_SECONDS) -> Iterator[None]:
+def heartbeat(run_id: int, every: float = BEAT_SECONDS):
     """Beat for `run_id` on a thread of its own (its own connection) until the block ends: a run
     waiting out a 429 storm is alive although it commits nothing."""
     engine, table = db.engines[None], IntegrationSyncRun.__table__
-    stop = threading.Event()
 
     def beat() -> None:
-        while not stop.wait(every):
-            try:
-                with engine.begin() as conn:
-                    conn.execute(sa.update(table).where(table.c.id == run_id, table.c.status == RunStatus.RUNNING.value)
-                                 .values(heartbeat_at=utcnow()))
-            except Exception:  # a missed beat is not fatal; eight in a row are
-                log.warning("heartbeat of run %s failed", run_id, exc_info=True)
+        with engine.begin() as conn:
+            conn.execute(sa.update(table).where(table.c.id == run_id, table.c.status == RunStatus.RUNNING.value)
+                         .values(heartbeat_at=utcnow()))
 
-    thread = threading.Thread(target=beat, daemon=True, name=f"heartbeat-{run_id}")
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    return repeating(every, beat, f"heartbeat-{run_id}")
 
 
 def _fail_import(run_id: int) -> None:

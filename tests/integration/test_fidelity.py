@@ -316,3 +316,22 @@ def test_a_page_that_loses_an_insert_race_is_decided_again(app, monkeypatch):
         assert independent_differences(conn, sb.state.portal) == []
         lead = db.session.scalar(sa.select(CrmLead).where(CrmLead.external_id == raced[0]))
         assert lead.content_hash != "other-writer"  # decided again: the provider's version was applied
+
+
+def test_a_run_that_waits_keeps_beating_and_is_not_swept(app):
+    from console.sync.liveness import heartbeat
+
+    conn = factories.hubspot_connection("http://127.0.0.1:9", "pat-x")
+    job = ensure_job(conn, "contacts")
+    db.session.commit()
+    run = start_run(job, "manual")
+    started = run.heartbeat_at
+    with heartbeat(run.id, every=0.05):  # a run waiting out a 429 storm commits nothing, but beats
+        time.sleep(0.4)
+        db.session.commit()
+        db.session.refresh(run)
+        assert run.heartbeat_at > started
+        assert sweep(run.heartbeat_at + timedelta(minutes=1)) == []
+    assert sweep(run.heartbeat_at + timedelta(minutes=3)) == [run.id]  # the beats stopped: closed
+    db.session.refresh(run)
+    assert run.status == "failed" and "stopped" in run.error_message
