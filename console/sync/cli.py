@@ -75,7 +75,8 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
               help="Object types to compare (default: every job of the connection).")
 @click.option("--repair", is_flag=True, help="Re-read every differing record and apply it through the writer.")
 def reconcile_command(connection_id: int, object_types: tuple[str, ...], repair: bool) -> None:
-    """Compare every provider record with the stored copy; report (and repair) the differences."""
+    """Compare every provider record with the stored copy; report (and repair) the differences. Exits 1
+    when differences remain (after a repair: when the comparison that follows it still finds some)."""
     from ..models import IntegrationSyncJob
     from . import reconcile
 
@@ -89,12 +90,14 @@ def reconcile_command(connection_id: int, object_types: tuple[str, ...], repair:
         raise click.ClickException(f"Connection {connection_id} has no sync jobs yet.")
     differences = 0
     for object_type in wanted:
-        row = reconcile.queue(connection, object_type, "cli", repair=repair)
-        row = reconcile.execute(row.id, f"cli:{os.getpid()}")
+        row = reconcile.execute(reconcile.queue(connection, object_type, "cli", repair=repair).id, f"cli:{os.getpid()}")
         click.echo(report_text(row))
-        differences += row.differences if row.status == "succeeded" and not row.repaired else 0
+        if row.status == "succeeded" and row.repaired is not None:  # compare again: what is left after the repair
+            row = reconcile.execute(reconcile.queue(connection, object_type, "cli").id, f"cli:{os.getpid()}")
+            click.echo("after the repair:\n" + report_text(row))
         if row.status != "succeeded":
             raise SystemExit(2)
+        differences += row.differences
     if differences:
         raise SystemExit(1)
 

@@ -218,6 +218,7 @@ def test_reconcile_finds_and_repairs_planted_differences(app, runner):
         out = runner.invoke(args=["sync", "reconcile", str(conn.id), "--repair"])
         assert out.exit_code == 0, out.output
         assert re.search(r"missing\s+5\b", out.output) and "repaired 17" in out.output, out.output
+        assert re.search(r"after the repair:.*differences\s+0\b", out.output, re.S), out.output
         after = check(conn)
         assert after.differences == 0
         assert independent_differences(conn, sb.state.portal) == []
