@@ -25,6 +25,8 @@ class FakeHubSpot:
         self.clock = base + spread + 1
         self.after_search: Callable[[], None] | None = None
         self.searches = 0
+        self.tear = False  # edit a record of each reply after sorting, before rendering it
+        self.torn: list[str] = []
 
     def tick(self) -> int:
         self.clock = max(self.clock + 1, now_ms())
@@ -75,6 +77,9 @@ class FakeHubSpot:
         self.rng.shuffle(rows)  # ties come back in any order
         rows.sort(key=(lambda rv: rv[1]["ms"]) if sort == "lastmodifieddate" else (lambda rv: int(rv[0])))
         page = rows[after:after + limit]
+        if self.tear and len(page) > 2:
+            self.edit(page[len(page) // 2][0])  # shown with a time newer than its place in the order
+            self.torn.append(page[len(page) // 2][0])
         reply = {"total": len(rows), "results": [self._api(r) for r, _ in page]}
         if after + limit < len(rows):
             reply["paging"] = {"next": {"after": str(after + limit)}}
@@ -194,4 +199,21 @@ def test_the_backfill_hands_over_its_start_so_edits_during_it_are_read():
         if not edited:  # a record already listed changes while the backfill pages on
             fake.edit(page.records[0].external_id)
             edited = True
+    assert holder.differences(fake) == []
+
+
+def test_a_reply_torn_by_an_edit_mid_reply_skips_nothing():
+    """A record edited while the reply is built shows a time newer than its place: the position follows
+    the reply's last record, so the records between are still read (the edited one again later)."""
+    fake = FakeHubSpot(1_500, instants=1_500)
+    holder = Holder()
+    holder.run(fake)
+    for rid in sorted(fake.records)[:1_200]:
+        fake.edit(rid)
+    fake.tear = True
+    holder.run(fake)
+    fake.tear = False
+    # Every record was read in that run; only those edited while it read may wait for the next one.
+    assert fake.torn and set(holder.differences(fake)) <= set(fake.torn)
+    holder.run(fake)
     assert holder.differences(fake) == []

@@ -236,14 +236,20 @@ def _upgrade_backfill(cursor: dict) -> dict:
 
 
 def _advance(cursor: dict, records: list[SourceRecord]) -> dict:
-    """Move the position past records read in ascending order of modification time."""
-    ms, ids, strict = cursor["ms"], list(cursor["ids"]), cursor["strict"]
-    for rec in records:
-        if rec.updated_ms > ms:
-            ms, ids, strict = rec.updated_ms, [rec.external_id], False
-        elif rec.updated_ms == ms:
-            ids.append(rec.external_id)
-    return {**cursor, "ms": ms, "ids": ids, "strict": strict}
+    """Move the position to the last record read (sorted ascending by modification time).
+
+    The last record, not the newest: a reply is sorted by the index's values, but a record edited while
+    the reply was built may show a newer time than its place in the order. Taking the maximum would then
+    jump past every record between; the last record's time is where the reply really ends."""
+    if not records:
+        return cursor
+    last = records[-1].updated_ms
+    if last < cursor["ms"]:  # cannot happen with a GTE/GT query; never move backwards if it does
+        return cursor
+    same = [r.external_id for r in records if r.updated_ms == last]
+    if last == cursor["ms"]:
+        return {**cursor, "ids": list(cursor["ids"]) + same}
+    return {**cursor, "ms": last, "ids": same, "strict": False}
 
 
 def _take(records: list[SourceRecord], budget: list) -> tuple[list[SourceRecord], bool]:
