@@ -36,12 +36,6 @@ def expected(version: str, secret: str, method: str, uri: str, body: bytes, time
     return base64.b64encode(mac.digest()).decode()
 
 
-def verify(headers: Mapping[str, str], method: str, uri: str, body: bytes, secrets: Iterable[str],
-           now_ms: int | None = None) -> str:
-    """Return the signature version that matched, or raise SignatureError with the reason."""
-    return match(headers, method, uri, body, secrets, now_ms)[0]
-
-
 def digits(value: object, longest: int = 20) -> int | None:
     """An id or epoch-ms timestamp from untrusted input: ASCII digits only, bounded length, else None."""
     text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
