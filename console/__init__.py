@@ -139,10 +139,10 @@ def _load_user(user_id: str):
 def _unauthorized():
     from flask import redirect, url_for
 
-    if request.headers.get("HX-Request") == "true":
-        resp = Response("", 401)
-        resp.headers["HX-Redirect"] = url_for("auth.login")
-        return resp
+    if request.htmx:
+        from htmx_flask import make_response as hx_response
+
+        return hx_response("", 401, redirect=url_for("auth.login"))
     if request.path.startswith("/webhooks/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error="authentication required"), 401
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -204,12 +204,19 @@ def _register_hooks(app: Flask) -> None:
 
     from .metrics.cards import format_change, format_value
 
+    from .mapping.targets import label_of, plain_reason
+
+    app.add_template_global(label_of, "field_label")
+    app.add_template_global(plain_reason, "plain_reason")
+    from .metrics.baselines import source_words
+
+    app.add_template_global(source_words, "source_words")
     app.add_template_filter(format_value, "metric_value")
     app.add_template_filter(format_change, "metric_change")
 
 
 def _error_page(code: int, message: str):
-    if request.headers.get("HX-Request") == "true":
+    if getattr(request, "htmx", None):
         return render_template("partials/error.html", code=code, message=message), code
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=message), code

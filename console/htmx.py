@@ -1,41 +1,40 @@
-"""The one place that reads htmx request headers and writes htmx response headers."""
+"""Our htmx helpers, on top of htmx-flask: `request.htmx` reads the request headers and
+`htmx_flask.make_response` writes the response headers; nothing here reads or writes HX-* by hand."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from flask import Response, make_response, redirect, render_template, request
+from flask import Response, redirect, render_template, request
+from htmx_flask import make_response
 
 
 def is_partial() -> bool:
     """True for an htmx swap request; boosted navigation and history restores get full pages."""
-    h = request.headers
-    return (
-        h.get("HX-Request") == "true"
-        and h.get("HX-Boosted") != "true"
-        and h.get("HX-History-Restore-Request") != "true"
-    )
+    hx = getattr(request, "htmx", None)
+    return bool(hx) and not hx.boosted and not hx.history_restore_request
 
 
-def render(page_template: str, partial: str, status: int = 200, **context: Any) -> Response:
-    """Render the full page, or only its partial for an htmx request (the page includes it)."""
-    resp = make_response(render_template(partial if is_partial() else page_template, **context), status)
+def render(page_template: str, partial: str, status: int = 200, *, events: list[str] | None = None,
+           **context: Any) -> Response:
+    """Render the full page, or only its partial for an htmx request (the page includes it). `events`
+    are htmx events for the panels that depend on what changed (`hx-trigger="… from:body"`)."""
+    body = render_template(partial if is_partial() else page_template, **context)
+    resp = make_response(body, status, trigger={e: True for e in events} if events else None)
     resp.headers.add("Vary", "HX-Request")
     return resp
 
 
 def hx_redirect(url: str) -> Response:
     """Client-side redirect for htmx, a 303 for a plain form post."""
-    if request.headers.get("HX-Request") == "true":
-        resp = make_response("", 204)
-        resp.headers["HX-Redirect"] = url
-        return resp
+    if getattr(request, "htmx", None):
+        return make_response("", 204, redirect=url)
     return redirect(url, code=303)
 
 
-def trigger(resp: Response, event: str, detail: Any = None) -> Response:
-    """Attach an HX-Trigger event (merged with any already set)."""
-    events = json.loads(resp.headers.get("HX-Trigger", "{}") or "{}")
-    events[event] = detail if detail is not None else True
-    resp.headers["HX-Trigger"] = json.dumps(events)
-    return resp
+def trigger(resp: Response, *events: str) -> Response:
+    """Add htmx events to an answer (merged with any it already carries)."""
+    current = resp.headers.get("HX-Trigger") or "{}"
+    merged = json.loads(current) if current.startswith("{") else {current: True}
+    merged.update({e: True for e in events})
+    return make_response(resp, trigger=merged)

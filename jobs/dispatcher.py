@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Flask
 
-from console.choices import RunKind
+from console.choices import ConnectionStatus, RunKind
 from console.extensions import db
 from console.models import IntegrationConnection, IntegrationSyncJob
 from console.models.base import utcnow
@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 60
 ALERT_EVERY_SECONDS = 60
 SWEEP_EVERY_SECONDS = 30
-LIVE_STATUSES = ("live", "testing")
+# Jobs run on their schedule only while the connection is live: before go-live, nothing syncs except
+# what a person queues (test batches, the first complete sync), so no data flows before the gate.
+LIVE_STATUSES = (ConnectionStatus.LIVE.value,)
 
 
 def worker_id() -> str:

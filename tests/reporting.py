@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from console.extensions import db
 from console.models import IntegrationSyncRun
+from console.models.base import utcnow
 from console.sync.runner import ensure_job, execute, start_run
 
 from . import factories
@@ -17,10 +18,13 @@ def sync(job, kind: str = "manual", **kw) -> IntegrationSyncRun:
     return run
 
 
-def synced_connection(sandbox, client_obj=None, owner=None, visible: bool = True):
-    """A connection to the sandbox with contacts and deals synced in full; returns (connection, runs)."""
+def synced_connection(sandbox, client_obj=None, owner=None, visible: bool = True, live: bool = True):
+    """A connection to the sandbox with contacts and deals synced in full; returns (connection, runs).
+    Live by default (the portal shows only live connections); `live=False` leaves it staged (testing)."""
     conn = factories.hubspot_connection(sandbox.url, sandbox.token, client_obj)
     conn.client_visible, conn.owner_user_id = visible, owner.id if owner else None
+    conn.status = "live" if live else "testing"
+    conn.went_live_at = utcnow() if live else None
     runs = {}
     for object_type in ("contacts", "deals"):
         job = ensure_job(conn, object_type)

@@ -48,3 +48,18 @@ READS: dict[str, tuple[str, ...]] = {
 
 def target(object_type: str, name: str) -> Target | None:
     return next((t for t in TARGETS.get(object_type, []) if t.name == name), None)
+
+
+def label_of(object_type: str, name: str) -> str:
+    """A target's label for people ("Email"), never its column name; unknown names are shown as given."""
+    tgt = target(object_type, name)
+    return tgt.label if tgt else name
+
+
+def plain_reason(object_type: str, reason: str) -> str:
+    """A failure reason with each leading column name ("email: not a valid…") replaced by its label."""
+    parts = []
+    for part in (reason or "").split("; "):
+        name, sep, rest = part.partition(": ")
+        parts.append(f"{label_of(object_type, name)}: {rest}" if sep and target(object_type, name) else part)
+    return "; ".join(parts)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import RunKind, RunStatus
+from ..choices import RunKind
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncRun, MetricBaseline, MetricSnapshot, User
 from ..models.base import utcnow
 from .definitions import METRICS
 from .snapshots import snapshot_for_run
+from ..sync.verdict import BASELINE_KINDS, judge
 
 
 class BaselineRefused(Exception):
@@ -20,16 +21,15 @@ class BaselineRefused(Exception):
 
 
 def refusal(run: IntegrationSyncRun, connection: IntegrationConnection) -> str | None:
+    """Why `run` cannot be a baseline's source. A partial run whose only failures are source values a
+    person ignored with a reason is complete (sync/verdict.py)."""
     if run.connection_id != connection.id:
         return "That run belongs to another connection."
     if run.kind == RunKind.TEST_BATCH or run.dry_run:
         return "A test batch is a dry run that writes no records; capture the baseline from a real sync."
-    if run.status == RunStatus.PARTIAL:
-        return f"The run is partial: {run.failed:,} of {run.seen:,} records failed. Fix or resolve them, then sync again."
-    if run.status != RunStatus.SUCCEEDED:
-        return f"The run did not complete ({RunStatus.label_of(run.status).lower()})."
-    if run.record_limit:
-        return f"The run was limited to {run.record_limit:,} records, so it is not a complete picture."
+    why = judge(run, connection).completeness()
+    if why:
+        return why
     if not any(m.object_type == run.object_type for m in METRICS):
         return f"No client metric is read from {run.object_type}."
     if snapshot_for_run(run.id) is None:
@@ -49,13 +49,22 @@ def history(connection_id: int) -> list[MetricBaseline]:
 
 
 def candidate_runs(connection_id: int, limit: int = 15) -> list[IntegrationSyncRun]:
-    """Recent finished runs, newest first, for the owner to pick from (refused ones say why)."""
+    """Recent finished runs a baseline can come from (complete syncs: never webhooks, test batches or
+    imports), newest first, for the owner to pick from (refused ones say why)."""
     return list(db.session.scalars(sa.select(IntegrationSyncRun).where(
         IntegrationSyncRun.connection_id == connection_id, IntegrationSyncRun.finished_at.isnot(None),
+        IntegrationSyncRun.kind.in_(BASELINE_KINDS), IntegrationSyncRun.dry_run.is_(False),
+        IntegrationSyncRun.record_limit.is_(None),
     ).order_by(IntegrationSyncRun.id.desc()).limit(limit)))
 
 
-def capture(connection: IntegrationConnection, run: IntegrationSyncRun, user: User,
+def source_words(baseline: MetricBaseline) -> str:
+    """Where a baseline's value comes from, in words: '1,940 of 2,000 contacts; 60 ignored: invalid email'."""
+    run = db.session.get(IntegrationSyncRun, baseline.captured_from_run_id)
+    return judge(run).words() if run is not None else ""
+
+
+def capture(connection: IntegrationConnection, run: IntegrationSyncRun, user: User | None,
             reason: str | None = None, replace: bool = False) -> list[MetricBaseline]:
     """Baseline the metrics read from `run`'s object type with the values recorded right after it.
 
@@ -84,7 +93,7 @@ def capture(connection: IntegrationConnection, run: IntegrationSyncRun, user: Us
             old.superseded_at = now
         baseline = MetricBaseline(connection_id=connection.id, metric_key=metric.key, value=snap.value,
                                   unit=snap.unit, period=snap.period, breakdown=snap.breakdown,
-                                  captured_from_run_id=run.id, captured_by_user_id=user.id,
+                                  captured_from_run_id=run.id, captured_by_user_id=user.id if user else None,
                                   reason=(reason or "").strip() or None)
         db.session.add(baseline)
         created.append(baseline)

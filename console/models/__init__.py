@@ -8,7 +8,8 @@ from .mapping import IntegrationEnumMapping, IntegrationFieldMapping
 from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
 from .monitoring import DataQualityCheck, MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
-from .sync import IntegrationReconciliation, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
+from .sync import IntegrationReconciliation, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun, \
+    IntegrationValueWaiver
 from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, WebhookRejection
 
 # Every model holding vault secrets; `flask keys rotate` walks these.
@@ -20,6 +21,6 @@ __all__ = [
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
     "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationReconciliation", "IntegrationSyncError",
-    "IntegrationSyncJob", "IntegrationSyncRun", "LoginAttempt", "MetricBaseline",
+    "IntegrationSyncJob", "IntegrationSyncRun", "IntegrationValueWaiver", "LoginAttempt", "MetricBaseline",
     "MetricSnapshot", "MonitorAlert", "ReportNote", "SECRET_MODELS", "User",
 ]

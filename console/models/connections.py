@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..choices import ConnectionStatus
 from ..extensions import db
 from .accounts import Client, User
-from .base import DateTime, TimestampMixin
+from .base import DateTime, JsonText, TimestampMixin
 from .providers import IntegrationProvider, IntegrationProviderAccount
 
 
@@ -54,6 +54,11 @@ class IntegrationConnection(TimestampMixin, db.Model):
     notify_channel: Mapped[str] = mapped_column(sa.String(16), default="email")
     notify_target: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
     docs_url: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    # The share of a test batch's records that may fail on unusable source values (invalid emails...)
+    # without each being ignored by hand; mapping and provider failures always block.
+    source_failure_pct: Mapped[int] = mapped_column(sa.Integer, default=5, server_default="5")
+    # Metrics an admin marked "not applicable" for this connection: {key: {reason, user_id, at}}.
+    metrics_not_applicable: Mapped[dict | None] = mapped_column(JsonText)
 
     client: Mapped[Client] = relationship()
     provider: Mapped[IntegrationProvider] = relationship()

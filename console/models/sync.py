@@ -104,6 +104,23 @@ class IntegrationSyncError(TimestampMixin, db.Model):
     run: Mapped[IntegrationSyncRun | None] = relationship()
 
 
+class IntegrationValueWaiver(CreatedMixin, db.Model):
+    """A record's unusable source value, accepted by a person with a reason (an invalid email that the
+    client will not fix, say). The record still fails and is still counted; a waiver lets a run whose only
+    failures are waived count as complete, and a test batch pass."""
+
+    __tablename__ = "integration_value_waivers"
+    __table_args__ = (sa.UniqueConstraint("connection_id", "object_type", "external_id", "code", name="uq_value_waivers_record_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    external_id: Mapped[str] = mapped_column(sa.String(255))
+    code: Mapped[str] = mapped_column(sa.String(60))
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
 class IntegrationReconciliation(CreatedMixin, db.Model):
     """One comparison of the provider's records with the stored ones (sync/reconcile.py), and its repair."""
 

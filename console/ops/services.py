@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from .. import audit
 from ..choices import ConnectionStatus, ErrorStatus, WebhookStatus
 from ..extensions import db
-from ..models import (EventWebhookEvent, IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, User,
-                      WebhookRejection)
+from ..models import (EventWebhookEvent, IntegrationConnection, IntegrationSyncError, IntegrationSyncJob,
+                      IntegrationValueWaiver, User, WebhookRejection)
 from ..models.base import utcnow
+from ..sync.failures import SOURCE_VALUE, class_of
 
 REPLAYABLE = (WebhookStatus.FAILED.value, WebhookStatus.RETRYING.value, WebhookStatus.DEAD_LETTER.value,
               WebhookStatus.IGNORED.value)
@@ -125,6 +126,12 @@ def retry_errors(ids: list[int], user: User) -> int:
     return len(errors)
 
 
+def _waived(err: IntegrationSyncError) -> bool:
+    return bool(db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationValueWaiver).where(
+        IntegrationValueWaiver.connection_id == err.connection_id, IntegrationValueWaiver.object_type == err.object_type,
+        IntegrationValueWaiver.external_id == err.external_id, IntegrationValueWaiver.code == err.code)))
+
+
 def close_error(err: IntegrationSyncError, user: User, status: ErrorStatus, reason: str) -> None:
     if status == ErrorStatus.IGNORED and not reason.strip():
         raise OpsRefused("Say why the error is ignored.")
@@ -132,6 +139,13 @@ def close_error(err: IntegrationSyncError, user: User, status: ErrorStatus, reas
         raise OpsRefused("The error is already closed.")
     err.status, err.resolved_at, err.resolved_by_user_id = status.value, utcnow(), user.id
     err.resolution_reason, err.next_retry_at = reason.strip()[:500] or None, None
+    if status == ErrorStatus.IGNORED and err.external_id and class_of(err.code) == SOURCE_VALUE:
+        # the same acceptance as the wizard's "ignore with a reason": a run whose only failures are
+        # accepted source values counts as complete (sync/verdict.py)
+        if not _waived(err):
+            db.session.add(IntegrationValueWaiver(connection_id=err.connection_id, object_type=err.object_type,
+                                                  external_id=err.external_id, code=err.code,
+                                                  reason=reason.strip()[:500], user_id=user.id))
     audit.record(f"sync_error.{status.value}", None, user, error_id=err.id, reason=reason.strip() or None)
     db.session.commit()
 
@@ -143,8 +157,11 @@ def connection_names() -> dict[int, str]:
 def run_now(conn: IntegrationConnection, user: User) -> int:
     """Make the connection's enabled jobs due now; the dispatcher claims them within a tick (no work
     runs in the request). A job already running is left alone."""
-    if conn.status not in (ConnectionStatus.LIVE, ConnectionStatus.TESTING):
-        raise OpsRefused(f"{conn.name} is {ConnectionStatus.label_of(conn.status).lower()}: only a live or testing "
+    if conn.status == ConnectionStatus.TESTING:
+        raise OpsRefused(f"{conn.name} is not live yet: nothing runs on schedule before go-live. Its test batches "
+                         "and its first complete sync are started in the wizard (test and report steps).")
+    if conn.status != ConnectionStatus.LIVE:
+        raise OpsRefused(f"{conn.name} is {ConnectionStatus.label_of(conn.status).lower()}: only a live "
                          "connection runs. Resume it first.")
     now = utcnow()
     jobs = list(db.session.scalars(sa.select(IntegrationSyncJob).where(

@@ -8,6 +8,7 @@ from typing import Callable
 import sqlalchemy as sa
 from flask import Response, abort, url_for
 
+from ..choices import ConnectionStatus
 from ..extensions import db
 from ..htmx import render
 from ..metrics import charts, notes
@@ -31,26 +32,44 @@ def url_builder(preview_client_id: int | None) -> UrlFor:
     return portal_url
 
 
-def visible_connections(client_id: int) -> list[IntegrationConnection]:
-    return list(db.session.scalars(sa.select(IntegrationConnection).where(
-        IntegrationConnection.client_id == client_id, IntegrationConnection.client_visible.is_(True),
-    ).order_by(IntegrationConnection.name)))
+# Nothing reaches a client before go-live: the portal shows a connection that is live, or paused after
+# it went live. Staff previewing the client also see staged connections (their first complete sync is
+# stored, the gate not passed yet), each labelled "Preview: not visible to the client".
+CLIENT_FACING = (ConnectionStatus.LIVE.value, ConnectionStatus.PAUSED.value)
 
 
-def visible_connection_or_404(client_id: int, connection_id: int) -> IntegrationConnection:
-    """Another client's connection, or one not shared with the client, is a plain 404."""
+def client_facing(conn: IntegrationConnection) -> bool:
+    return conn.client_visible and conn.went_live_at is not None and conn.status in CLIENT_FACING
+
+
+def visible_connections(client_id: int, preview: bool = False) -> list[IntegrationConnection]:
+    query = sa.select(IntegrationConnection).where(IntegrationConnection.client_id == client_id,
+                                                   IntegrationConnection.client_visible.is_(True))
+    if preview:
+        query = query.where(IntegrationConnection.status != ConnectionStatus.REVOKED.value)
+    else:
+        query = query.where(IntegrationConnection.status.in_(CLIENT_FACING),
+                            IntegrationConnection.went_live_at.isnot(None))
+    return list(db.session.scalars(query.order_by(IntegrationConnection.name)))
+
+
+def visible_connection_or_404(client_id: int, connection_id: int, preview: bool = False) -> IntegrationConnection:
+    """Another client's connection, one not shared with the client, or one not live yet is a plain 404."""
     conn = db.session.get(IntegrationConnection, connection_id)
     if conn is None or conn.client_id != client_id or not conn.client_visible:
+        abort(404)
+    if not preview and not client_facing(conn):
         abort(404)
     return conn
 
 
 def index_page(client_id: int, portal_url: UrlFor, preview: bool) -> Response:
     client = db.session.get(Client, client_id) or abort(404)
-    connections = visible_connections(client_id)
+    connections = visible_connections(client_id, preview)
     return render("portal/index.html", "partials/portal/connection_list.html", client=client,
                   connections=connections, cards={c.id: build_cards(c) for c in connections},
-                  fresh={c.id: freshness(c) for c in connections}, portal_url=portal_url, preview=preview)
+                  fresh={c.id: freshness(c) for c in connections}, portal_url=portal_url, preview=preview,
+                  client_facing=client_facing)
 
 
 def recent_updates(connection_id: int, limit: int = 10) -> list[IntegrationNormalizedEvent]:
@@ -62,15 +81,15 @@ def recent_updates(connection_id: int, limit: int = 10) -> list[IntegrationNorma
 
 
 def connection_page(client_id: int, connection_id: int, portal_url: UrlFor, preview: bool) -> Response:
-    conn = visible_connection_or_404(client_id, connection_id)
+    conn = visible_connection_or_404(client_id, connection_id, preview)
     return render("portal/connection.html", "partials/portal/connection_detail.html", connection=conn,
                   client=conn.client, cards=build_cards(conn), fresh=freshness(conn),
                   notes=notes.published(conn.id), updates=recent_updates(conn.id), portal_url=portal_url,
-                  preview=preview)
+                  preview=preview, client_facing=client_facing)
 
 
-def chart_svg(client_id: int, connection_id: int, metric_key: str) -> Response:
-    return chart_response(visible_connection_or_404(client_id, connection_id), metric_key)
+def chart_svg(client_id: int, connection_id: int, metric_key: str, preview: bool = False) -> Response:
+    return chart_response(visible_connection_or_404(client_id, connection_id, preview), metric_key)
 
 
 def chart_response(conn: IntegrationConnection, metric_key: str) -> Response:
@@ -85,8 +104,8 @@ def chart_response(conn: IntegrationConnection, metric_key: str) -> Response:
     return resp
 
 
-def export_csv(client_id: int, connection_id: int) -> Response:
-    conn = visible_connection_or_404(client_id, connection_id)
+def export_csv(client_id: int, connection_id: int, preview: bool = False) -> Response:
+    conn = visible_connection_or_404(client_id, connection_id, preview)
     body = "\ufeff" + cards_csv(conn, build_cards(conn))  # the BOM makes spreadsheet apps read UTF-8
     stamp = utcnow().strftime("%Y%m%d")
     resp = Response(body, mimetype="text/csv")

@@ -46,11 +46,11 @@ def connection(client_id: int, connection_id: int):
 @role_required(Role.ADMIN, Role.OWNER)
 def chart(client_id: int, connection_id: int, metric_key: str):
     _check(client_id)
-    return pages.chart_svg(client_id, connection_id, metric_key)
+    return pages.chart_svg(client_id, connection_id, metric_key, preview=True)
 
 
 @bp.get("/connections/<int:connection_id>/export.csv")
 @role_required(Role.ADMIN, Role.OWNER)
 def export(client_id: int, connection_id: int):
     _check(client_id)
-    return pages.export_csv(client_id, connection_id)
+    return pages.export_csv(client_id, connection_id, preview=True)

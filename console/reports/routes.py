@@ -17,7 +17,7 @@ from ..metrics.notes import NoteRefused
 from ..metrics.snapshots import record_snapshots
 from ..models import IntegrationConnection, IntegrationSyncRun, ReportNote
 from ..portal.pages import chart_response, url_builder
-from ..wizard import checklist
+from ..wizard import readiness
 from . import bp
 from .forms import BaselineForm, NoteForm, RebaselineForm
 
@@ -85,11 +85,11 @@ def _baseline(connection_id: int, form, replace: bool):
                 raise BaselineRefused("That run does not exist.")
             reason = form.reason.data if replace else None
             created = baselines.capture(conn, run, current_user, reason, replace=replace)
-            checklist.prove(conn, "baseline_created", True, f"from run {run.id}", current_user)
+            readiness.refresh(conn, current_user)  # the wizard's baseline item follows every metric's baseline
             db.session.commit()
             names = ", ".join(b.metric_key.replace("_", " ") for b in created)
             resp = _done(conn, "partials/reports/baselines.html", f"Baseline captured from run {run.id}: {names}.")
-            return trigger(resp, "checklistChanged") if is_partial() else resp  # the wizard's checklist
+            return trigger(resp, "checklistChanged", "gateChanged") if is_partial() else resp
         except BaselineRefused as refused:
             db.session.rollback()
             form.run_id.errors.append(str(refused))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 BUCKETS = ("created", "updated", "unchanged", "duplicate", "failed")
+MAX_FAILED_KEPT = 5000
 
 
 @dataclass
@@ -19,17 +20,19 @@ class Tally:
     unchanged: int = 0
     duplicate: int = 0
     failed: int = 0
-    outcomes: list[tuple[str, str, str]] = field(default_factory=list)  # (external id, bucket, reason)
+    # (external id, bucket, reason, failure code, failing field): every record's for a test batch; failed
+    # records' always (up to MAX_FAILED_KEPT), so a run can later be judged complete once they are waived.
+    outcomes: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     keep_outcomes: bool = False
 
     def read(self, n: int) -> None:
         """Records arrived from the source (counted before any of them is decided)."""
         self.seen += n
 
-    def add(self, external_id: str, bucket: str, reason: str = "") -> None:
+    def add(self, external_id: str, bucket: str, reason: str = "", code: str = "", failed_field: str = "") -> None:
         setattr(self, bucket, getattr(self, bucket) + 1)
-        if self.keep_outcomes:
-            self.outcomes.append((external_id, bucket, reason))
+        if self.keep_outcomes or (bucket == "failed" and self.failed <= MAX_FAILED_KEPT):
+            self.outcomes.append((external_id, bucket, reason, code, failed_field))
 
     @property
     def bucketed(self) -> int:

@@ -27,6 +27,7 @@ from ..models.base import utcnow
 from ..security.redact import drop_keys, redact_text
 from .accounting import Tally
 from .eligibility import ineligible_reason
+from .failures import cause
 
 TRACKED = {"deal_stage": "stage_changed", "owner_external_id": "owner_changed", "lead_status": "status_changed",
            "lifecycle_stage": "lifecycle_changed", "amount": "amount_changed", "pipeline": "pipeline_changed"}
@@ -153,7 +154,8 @@ class PageWriter:
         try:
             decisions = self.decide(page.records)
             for d in decisions:
-                self.tally.add(d.record.external_id, d.bucket, d.reason)
+                why = cause(d.mapped.failures) if d.bucket == "failed" and d.mapped else None
+                self.tally.add(d.record.external_id, d.bucket, d.reason, *((why.code, why.field) if why else ()))
             if self.dry_run:
                 db.session.rollback()  # nothing of the page is written; only the run's counts move
                 self._store_counts()

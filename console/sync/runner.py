@@ -16,11 +16,12 @@ from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import ensure_default_mappings, load_spec
 from ..metrics.snapshots import after_run
 from ..monitoring import quality
-from .testbatch import record_test_result
 from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import utcnow
 from ..security.redact import redact_text
-from .accounting import Tally
+from .accounting import MAX_FAILED_KEPT, Tally
+from .events import announce_run_finished
+from .testbatch import record_test_result
 from .liveness import heartbeat
 from .pipeline import MAX_ERROR_ATTEMPTS, PageWriter, retry_at
 from .provider import mark_credentials, open_session, remember_daily_budget
@@ -91,6 +92,7 @@ def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, kee
         quality.after_run(finished, owners)
         if finished.kind == RunKind.TEST_BATCH:
             record_test_result(finished)
+        announce_run_finished(finished)
     return tally
 
 
@@ -161,8 +163,8 @@ def _finish(run, job, tally: Tally, session, error: str | None) -> None:
         run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
     run.finished_at = utcnow()
     run.cursor_after = None if run.dry_run else job.cursor
-    if tally.keep_outcomes:
-        run.outcomes = [list(o) for o in tally.outcomes[:MAX_KEPT_OUTCOMES]]
+    if tally.outcomes:  # a test batch's every record; any other run's failed records
+        run.outcomes = [list(o) for o in tally.outcomes[:MAX_KEPT_OUTCOMES if tally.keep_outcomes else MAX_FAILED_KEPT]]
     if error:
         run.status, run.error_message = RunStatus.FAILED.value, redact_text(error)[:1000]
     else:

@@ -1,5 +1,6 @@
-"""Test batches: a small dry run (no business record is written) queued by a person and run by the
-dispatcher's pool, never inside the request. A batch with no failures sets the last-tested date."""
+"""Work a person queues for the dispatcher's pool, never run inside the request: test batches (a small
+dry run per object type: no business record is written) and the first complete sync (real, staged runs).
+A passing batch (sync/verdict.py) sets the last-tested date."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,10 +8,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import RunKind, RunStatus
+from ..choices import ConnectionStatus, CredentialStatus, RunKind, RunStatus
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import utcnow
+from . import failures
 
 DEFAULT_SIZE, MAX_SIZE = 25, 200
 STUCK_AFTER = timedelta(minutes=10)
@@ -20,25 +22,64 @@ class TestBatchRefused(Exception):
     pass
 
 
-def queue(conn: IntegrationConnection, job: IntegrationSyncJob, size: int, user: User) -> IntegrationSyncRun:
+def queue(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], size: int, user: User) -> list[IntegrationSyncRun]:
+    """Queue one dry-run batch per job (one object type, or every enabled one). The first batch of a
+    draft connection moves it to testing: the only way a draft leaves draft, and it is audited."""
     if not 1 <= size <= MAX_SIZE:
         raise TestBatchRefused(f"A test batch takes 1 to {MAX_SIZE} records.")
     if conn.account is None or not conn.account.credentials_enc:
         raise TestBatchRefused("Store and check the credentials first (connection step).")
-    busy = db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationSyncRun).where(
-        IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.kind == RunKind.TEST_BATCH.value,
-        IntegrationSyncRun.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
-        IntegrationSyncRun.created_at > utcnow() - STUCK_AFTER))
-    if busy:
+    if not jobs:
+        raise TestBatchRefused("No enabled sync job to test: choose the records to sync on the mapping step.")
+    if _busy(conn, RunKind.TEST_BATCH):
         raise TestBatchRefused("A test batch is already running for this connection; wait for it to finish.")
-    run = IntegrationSyncRun(job_id=job.id, connection_id=conn.id, object_type=job.object_type,
-                             kind=RunKind.TEST_BATCH.value, status=RunStatus.QUEUED.value, dry_run=True,
-                             record_limit=size, triggered_by_user_id=user.id)
-    db.session.add(run)
-    db.session.flush()
-    audit.record("test_batch.queued", conn, user, run_id=run.id, object_type=job.object_type, size=size)
+    runs = []
+    for job in jobs:
+        run = IntegrationSyncRun(job_id=job.id, connection_id=conn.id, object_type=job.object_type,
+                                 kind=RunKind.TEST_BATCH.value, status=RunStatus.QUEUED.value, dry_run=True,
+                                 record_limit=size, triggered_by_user_id=user.id)
+        db.session.add(run)
+        db.session.flush()
+        runs.append(run)
+        audit.record("test_batch.queued", conn, user, run_id=run.id, object_type=job.object_type, size=size)
+    if conn.status == ConnectionStatus.DRAFT:
+        conn.status = ConnectionStatus.TESTING.value
+        audit.record("connection.status_changed", conn, user, old=ConnectionStatus.DRAFT.value,
+                     new=ConnectionStatus.TESTING.value, why="first test batch queued")
     db.session.commit()
-    return run
+    return runs
+
+
+def queue_first_sync(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], user: User) -> list[IntegrationSyncRun]:
+    """The first complete sync: one full, real run per enabled job, queued for the dispatcher's pool.
+    Its records are stored but staged: nothing shows them to the client before go-live."""
+    if conn.status not in (ConnectionStatus.TESTING, ConnectionStatus.DRAFT):
+        raise TestBatchRefused("The first complete sync runs before go-live; a live connection syncs on schedule.")
+    if conn.account is None or conn.account.credentials_status != CredentialStatus.VALID:
+        raise TestBatchRefused("Verify the credentials first (connection step).")
+    if not jobs:
+        raise TestBatchRefused("No enabled sync job: choose the records to sync on the mapping step.")
+    if _busy(conn, RunKind.BACKFILL):
+        raise TestBatchRefused("The first complete sync is already running; its progress is below.")
+    runs = []
+    for job in jobs:
+        run = IntegrationSyncRun(job_id=job.id, connection_id=conn.id, object_type=job.object_type,
+                                 kind=RunKind.BACKFILL.value, status=RunStatus.QUEUED.value, dry_run=False,
+                                 triggered_by_user_id=user.id)
+        db.session.add(run)
+        db.session.flush()
+        runs.append(run)
+    audit.record("first_sync.queued", conn, user, run_ids=[r.id for r in runs],
+                 objects=[j.object_type for j in jobs])
+    db.session.commit()
+    return runs
+
+
+def _busy(conn: IntegrationConnection, kind: RunKind) -> bool:
+    return bool(db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationSyncRun).where(
+        IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.kind == kind.value,
+        IntegrationSyncRun.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
+        IntegrationSyncRun.created_at > utcnow() - STUCK_AFTER)))
 
 
 def claim_queued(worker: str, limit: int) -> list[int]:
@@ -69,22 +110,34 @@ def run_claimed(run_id: int) -> None:
 
         with heartbeat(run.id):
             execute_import(run)
+    elif run.kind == RunKind.BACKFILL:
+        from .lease import JobBusy, holding_lease
+
+        try:  # the job's own lease: nothing else syncs this object meanwhile (a `flask sync run`, say)
+            with holding_lease(run.job_id, run.worker or "first-sync", wait=5.0):
+                execute(run, full=True)
+        except JobBusy as busy:
+            run.status, run.finished_at, run.error_message = RunStatus.FAILED.value, utcnow(), str(busy)
+            db.session.commit()
     else:
         execute(run, full=True, keep_outcomes=True)
 
 
 def record_test_result(run: IntegrationSyncRun) -> None:
-    """A passing batch (it finished, saw records, none failed) becomes the connection's last test."""
-    from ..wizard import checklist
+    """Audit the batch's verdict; a passing batch becomes the connection's last test."""
+    from .verdict import judge
 
     conn = db.session.get(IntegrationConnection, run.connection_id)
-    passed = run.status == RunStatus.SUCCEEDED and run.failed == 0 and run.seen > 0
-    if passed:
+    verdict = judge(run, conn)
+    if verdict.passes:
         conn.last_tested_at, conn.last_test_run_id = run.finished_at, run.id
-        checklist.prove(conn, "test_batch_reviewed", True, f"test batch #{run.id}: {run.seen} records, none failed")
-    audit.record("test_batch.finished", conn, None, run_id=run.id, passed=passed, seen=run.seen, failed=run.failed)
+    audit.record("test_batch.finished", conn, None, run_id=run.id, object_type=run.object_type,
+                 passed=verdict.passes, seen=run.seen, failed=run.failed)
     db.session.commit()
 
 
 def outcomes(run: IntegrationSyncRun) -> list[dict]:
-    return [{"external_id": o[0], "bucket": o[1], "reason": o[2]} for o in (run.outcomes or [])]
+    rows = [list(o) + ["", ""] for o in (run.outcomes or [])]
+    return [{"external_id": o[0], "bucket": o[1], "reason": o[2], "code": o[3] or "",
+             "failure_class": failures.class_of(o[3]) if o[1] == "failed" else "", "field": o[4] or ""}
+            for o in rows]

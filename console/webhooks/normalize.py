@@ -105,6 +105,14 @@ def _done(events: list[EventWebhookEvent], note: str | None = None) -> None:
     db.session.commit()
 
 
+def _ignore(events: list[EventWebhookEvent], note: str) -> None:
+    now = utcnow()
+    for event in events:
+        event.status, event.processed_at, event.next_attempt_at = WebhookStatus.IGNORED.value, now, None
+        event.last_error = note
+    db.session.commit()
+
+
 def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: list[EventWebhookEvent]) -> None:
     if connection_id is None or object_type is None:
         _fail(batch, "No connection or object type for this event (unknown portal or subscription).")
@@ -117,7 +125,13 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
         return
     job = db.session.scalar(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
-    eligibility = job.eligibility if job is not None else None
+    if job is None or job.last_success_at is None:
+        # Nothing flows before the object's first complete sync: that sync reads the record as it is then,
+        # and hands its cursor to the incremental runs, so this change is not lost by being left out.
+        _ignore(batch, f"Not applied: {object_type} has not completed its first sync yet; that sync reads this "
+                       "change.")
+        return
+    eligibility = job.eligibility
     run, tally = _run(conn, object_type, job), Tally(keep_outcomes=True)
     try:
         with heartbeat(run.id):
@@ -131,7 +145,7 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
         _close(run, tally, session, str(exc) if isinstance(exc, ConnectorError) else f"Internal error: {type(exc).__name__}")
         raise
     _close(run, tally, session)
-    outcome = {ext: (bucket, reason) for ext, bucket, reason in tally.outcomes}
+    outcome = {ext: (bucket, reason) for ext, bucket, reason, *_ in tally.outcomes}
     failed = {e.id for e in batch if outcome.get(e.object_id, ("", ""))[0] == "failed"}
     if failed:
         reasons = {outcome[e.object_id][1] for e in batch if e.id in failed}

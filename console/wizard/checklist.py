@@ -62,8 +62,17 @@ def ensure(conn: IntegrationConnection) -> None:
 
 
 def items(conn: IntegrationConnection) -> list[ConnectionChecklistItem]:
-    return list(db.session.scalars(sa.select(ConnectionChecklistItem).where(
-        ConnectionChecklistItem.connection_id == conn.id).order_by(ConnectionChecklistItem.position)))
+    """Every item of the checklist, stored or not: an item whose row is missing (a connection made before
+    its item existed) reads as not done, so the count is never "0 of 0". The rows are created on the next
+    write (`ensure`); these stand-ins are never added to the session."""
+    stored = {r.key: r for r in db.session.scalars(sa.select(ConnectionChecklistItem).where(
+        ConnectionChecklistItem.connection_id == conn.id))}
+    out = []
+    for position, item in enumerate(ITEMS):
+        out.append(stored.get(item.key) or ConnectionChecklistItem(
+            connection_id=conn.id, step=item.step.value, key=item.key, label=item.label, position=position,
+            required=item.required, automatic=item.automatic, done_at=None))
+    return out
 
 
 def _row(conn: IntegrationConnection, key: str) -> ConnectionChecklistItem:
@@ -97,6 +106,16 @@ def tick(conn: IntegrationConnection, key: str, user: User, done: bool, note: st
 def progress(rows: list[ConnectionChecklistItem]) -> tuple[int, int]:
     required = [r for r in rows if r.required]
     return sum(1 for r in required if r.done_at), len(required)
+
+
+def pills(rows: list[ConnectionChecklistItem]) -> dict[str, str]:
+    """Each step's state for its pill: done, attention (started, something still open) or todo."""
+    out = {}
+    for step in WizardStep:
+        required = [r for r in rows if r.step == step.value and r.required]
+        done = sum(1 for r in required if r.done_at)
+        out[step.value] = "done" if done == len(required) else ("attention" if done else "todo")
+    return out
 
 
 def next_step(rows: list[ConnectionChecklistItem]) -> WizardStep | None:

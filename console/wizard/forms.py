@@ -3,7 +3,7 @@ Secret fields are PasswordFields: what was stored is never sent back to the brow
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField,
+from wtforms import (BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField,
                      URLField)
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -93,6 +93,12 @@ class FieldForm(FlaskForm):
 class TestBatchForm(FlaskForm):
     object_type = SelectField("Records", validators=[DataRequired()])
     size = IntegerField("How many", default=DEFAULT_SIZE, validators=[InputRequired(), NumberRange(1, MAX_SIZE)])
+
+
+class WaiveForm(FlaskForm):
+    code = HiddenField(validators=[DataRequired(), Length(max=60)])
+    reason = StringField("Reason", validators=[DataRequired("Say why these values may stay as they are."),
+                                               Length(max=500)])
 
 
 class ReportTextForm(FlaskForm):

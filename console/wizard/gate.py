@@ -1,39 +1,44 @@
 """The go-live gate and the connection's lifecycle actions (pause, resume, revoke).
 
-The server decides: a connection goes live only with an owner, a last-tested date from a passing test
-batch, a failure path, a manual fallback and every required checklist item done."""
+The server decides: a connection goes live only with an owner, verified credentials, a failure path, a
+manual fallback, an enabled job, every required checklist item done, and for every enabled object type a
+passing test batch and a baseline (or "not applicable") for each of its metrics. Going live is the only
+thing that starts the schedule: its jobs are due at once."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import ConnectionStatus, CredentialStatus, RunStatus
+from ..choices import ConnectionStatus, CredentialStatus
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import utcnow
-from . import checklist
+from ..sync.verdict import judge
+from . import checklist, readiness
+from .readiness import FINAL
 
 
 class GateRefused(Exception):
-    def __init__(self, reasons: list[str]) -> None:
+    def __init__(self, reasons: list[str], by_object: dict[str, list[str]] | None = None) -> None:
         super().__init__("; ".join(reasons))
-        self.reasons = reasons
+        self.reasons, self.by_object = reasons, by_object or {}
 
 
 def passing_test(conn: IntegrationConnection) -> IntegrationSyncRun | None:
     run = db.session.get(IntegrationSyncRun, conn.last_test_run_id) if conn.last_test_run_id else None
-    if run and run.status == RunStatus.SUCCEEDED and run.failed == 0 and run.connection_id == conn.id:
+    if run and run.connection_id == conn.id and run.status in FINAL and judge(run, conn).passes:
         return run
     return None
 
 
 def missing(conn: IntegrationConnection) -> list[str]:
-    """Everything that stands between this connection and going live, in words an owner can act on."""
+    """Everything that stands between this connection and going live, in words an owner can act on
+    (the per-object test and baseline reasons are in `readiness.missing_by_object`)."""
     reasons = []
     if conn.owner_user_id is None:
         reasons.append("No owner: assign the integration owner on the access step.")
     if conn.last_tested_at is None or passing_test(conn) is None:
-        reasons.append("No last-tested date from a passing test batch: run a test batch with no failures.")
+        reasons.append("No last-tested date from a passing test batch (test step).")
     if not conn.failure_path.strip():
         reasons.append("No failure path: say who is alerted and what happens when a sync fails (monitor step).")
     if not conn.manual_fallback.strip():
@@ -55,16 +60,18 @@ def _jobs(conn: IntegrationConnection) -> list[IntegrationSyncJob]:
 def go_live(conn: IntegrationConnection, user: User) -> None:
     if conn.status not in (ConnectionStatus.DRAFT, ConnectionStatus.TESTING):
         raise GateRefused([f"A {ConnectionStatus.label_of(conn.status).lower()} connection cannot go live from here."])
-    reasons = missing(conn)
-    if reasons:
-        audit.record("connection.go_live_refused", conn, user, missing=reasons)
+    readiness.refresh(conn, user)
+    reasons, by_object = missing(conn), readiness.missing_by_object(conn)
+    if reasons or by_object:
+        audit.record("connection.go_live_refused", conn, user, missing=reasons, by_object=by_object)
         db.session.commit()
-        raise GateRefused(reasons)
+        raise GateRefused(reasons, by_object)
+    old = conn.status
     conn.status, conn.went_live_at, conn.paused_at = ConnectionStatus.LIVE.value, utcnow(), None
     for job in _jobs(conn):
         if job.enabled:
             job.next_run_at = utcnow()
-    audit.record("connection.went_live", conn, user, test_run_id=conn.last_test_run_id)
+    audit.record("connection.went_live", conn, user, test_run_id=conn.last_test_run_id, old=old)
     db.session.commit()
 
 

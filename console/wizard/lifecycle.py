@@ -62,6 +62,29 @@ def checklist_panel(connection_id: int, step: str):
     return render_template("partials/wizard/checklist.html", **context(conn, step_enum))
 
 
+@bp.get("/<int:connection_id>/wizard/status-badge")
+@role_required(*VIEWERS)
+def status_badge(connection_id: int):
+    """The header's status badge, refreshed when a save changes the status (draft → testing → live…)."""
+    return render_template("partials/wizard/status_badge.html", connection=load(connection_id))
+
+
+@bp.get("/<int:connection_id>/wizard/golive")
+@role_required(*VIEWERS)
+def golive_panel(connection_id: int):
+    conn = load(connection_id)
+    return render_template("partials/wizard/golive.html", **context(
+        conn, WizardStep.MONITOR, refused=[], refused_by_object={}, reason_form=ReasonForm(formdata=None)))
+
+
+@bp.get("/<int:connection_id>/wizard/<step>/pills")
+@role_required(*VIEWERS)
+def step_pills(connection_id: int, step: str):
+    conn = load(connection_id)
+    step_enum = WizardStep(step) if step in WizardStep.values() else WizardStep.ACCESS
+    return render_template("partials/wizard/step_pills.html", **context(conn, step_enum))
+
+
 @bp.post("/<int:connection_id>/checklist/<key>")
 @role_required(*EDITORS)
 def checklist_tick(connection_id: int, key: str):
@@ -83,14 +106,17 @@ def checklist_tick(connection_id: int, key: str):
         conn, step, message=message, message_tone="error")), status
 
 
-def _answer(conn, status: int = 200, message: str | None = None, refused: list[str] | None = None):
+def _answer(conn, status: int = 200, message: str | None = None, refused: list[str] | None = None,
+            refused_by_object: dict[str, list[str]] | None = None):
     """The go-live panel for HTMX; for a plain form post, a flash and the monitor step again (303)."""
     if not is_partial():
-        for text in ([message] if message else []) + (refused or []):
+        per_object = [f"{o}: {r}" for o, rs in (refused_by_object or {}).items() for r in rs]
+        for text in ([message] if message else []) + (refused or []) + per_object:
             flash(text, "success" if message else "error")
         return redirect(url_for("wizard.monitor", connection_id=conn.id), code=303)
-    return page(conn, WizardStep.MONITOR, "partials/wizard/golive.html", status, changed=status == 200,
-                message=message, refused=refused or [], reason_form=ReasonForm(formdata=None))
+    return page(conn, WizardStep.MONITOR, "partials/wizard/golive.html", status,
+                events=("checklistChanged", "statusChanged"), message=message, refused=refused or [], refused_by_object=refused_by_object or {},
+                reason_form=ReasonForm(formdata=None))
 
 
 @bp.post("/<int:connection_id>/go-live")
@@ -100,8 +126,9 @@ def go_live(connection_id: int):
     try:
         gate.go_live(conn, current_user)
     except gate.GateRefused as refused:
-        return _answer(conn, 422, refused=refused.reasons)
-    return _answer(conn, message=f"{conn.name} is live: its jobs run on schedule.")
+        return _answer(conn, 422, refused=refused.reasons, refused_by_object=refused.by_object)
+    return _answer(conn, message=f"{conn.name} is live: its jobs run on schedule, starting now, and the client "
+                                 "sees its data.")
 
 
 def _lifecycle(connection_id: int, action: str, roles_edit: bool = True):

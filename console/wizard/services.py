@@ -198,8 +198,6 @@ def check_connection(conn: IntegrationConnection, user: User) -> CheckResult:
     if ok:
         mark_credentials(conn, ok=True)
         message = f"Connected to portal {info.portal_id} with every required scope."
-        if conn.status == ConnectionStatus.DRAFT:
-            conn.status = ConnectionStatus.TESTING.value
     else:
         message = (f"The credentials open portal {info.portal_id}, not {account.external_account_id}."
                    if wrong_portal else f"The token lacks required scopes: {', '.join(missing)}.")
@@ -248,10 +246,3 @@ def save_monitor(conn: IntegrationConnection, user: User, limits: Thresholds, *,
     checklist.prove(conn, "manual_fallback", bool(conn.manual_fallback), user=user)
     audit.record("connection.monitor_saved", conn, user, **asdict(limits), channel=channel, visible=visible)
     db.session.commit()
-
-
-def sync_baseline_item(conn: IntegrationConnection) -> None:
-    """The report step's baseline item follows the baselines table."""
-    from ..metrics.baselines import active
-
-    checklist.prove(conn, "baseline_created", bool(active(conn.id)))

@@ -2,13 +2,15 @@
 the role checks, the dry-run guarantee of test batches, and the go-live gate."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 import sqlalchemy as sa
 
 from console.extensions import db
 from console.models import (ConnectionChecklistItem, CrmLead, CrmLeadEvent, EventAdminAction, IntegrationRawEvent,
-                            IntegrationSyncJob)
+                            IntegrationSyncJob, IntegrationSyncRun)
 
 from .. import factories
 from ..conftest import count
@@ -69,7 +71,8 @@ def test_private_token_is_write_only_and_the_check_shows_portal_and_scopes(login
     assert sandbox.token not in html and sandbox.token not in owner.get(
         f"/connections/{conn.id}/wizard/connection").get_data(as_text=True)
     db.session.refresh(conn)
-    assert conn.status == "testing" and conn.account.credentials_status == "valid"
+    # verifying credentials never changes the status: only the first queued test batch does
+    assert conn.status == "draft" and conn.account.credentials_status == "valid"
     assert sandbox.token not in (conn.account.credentials_enc or "")
     assert {"records_created", "credentials_verified"} <= _done(conn)
 
@@ -174,6 +177,8 @@ def test_test_batch_is_a_dry_run_with_progress_and_outcomes(login, sandbox):
     token_and_check(owner, conn, sandbox.token)
     jobs(owner, conn, "contacts", "deals")
     owner.get(f"/connections/{conn.id}/wizard/mapping")  # creates the default mappings
+    conn.source_failure_pct = 0  # no open source value may stay: the seed's invalid emails fail the batch
+    db.session.commit()
     before = (count(CrmLead), count(CrmLeadEvent), count(IntegrationRawEvent))
     cursors = {j.object_type: j.cursor for j in db.session.scalars(sa.select(IntegrationSyncJob))}
 
@@ -183,9 +188,11 @@ def test_test_batch_is_a_dry_run_with_progress_and_outcomes(login, sandbox):
     assert owner.hx_post(f"/connections/{conn.id}/wizard/test", {"object_type": "contacts", "size": 5}
                          ).status_code == 422  # one batch at a time
     run_queued_test_batches()
-    status = owner.hx_get(f"/connections/{conn.id}/wizard/test/runs/{_latest_run_id()}")
+    contacts_id = _latest_run_id()
+    status = owner.hx_get(f"/connections/{conn.id}/wizard/test/runs/{contacts_id}")
     final = status.get_data(as_text=True)
-    assert "every 1s" not in final and status.headers.get("HX-Trigger") == "checklistChanged"
+    events = json.loads(status.headers.get("HX-Trigger", "{}"))
+    assert "every 1s" not in final and {"checklistChanged", "gateChanged", "testsChanged"} <= set(events)
     assert final.count('<tr class="bucket-') == 40
     assert (count(CrmLead), count(CrmLeadEvent), count(IntegrationRawEvent)) == before
     assert {j.object_type: j.cursor for j in db.session.scalars(sa.select(IntegrationSyncJob))} == cursors
@@ -197,6 +204,20 @@ def test_test_batch_is_a_dry_run_with_progress_and_outcomes(login, sandbox):
     assert run.status == "succeeded" and run.failed == 0 and run.seen == 25 and len(run.outcomes) == 25
     db.session.refresh(conn)
     assert conn.last_tested_at is not None and conn.last_test_run_id == run.id
+    # every enabled object needs its passing batch: contacts still fail on their invalid emails
+    assert "test_batch_reviewed" not in _done(conn)
+    contacts_run = db.session.get(IntegrationSyncRun, contacts_id)
+    assert {o[3] for o in contacts_run.outcomes if o[1] == "failed"} == {"invalid_email"}
+    assert "source_value" in final and "Fix it in HubSpot, or ignore it with a reason" in final
+    no_reason = owner.hx_post(f"/connections/{conn.id}/wizard/runs/{contacts_id}/ignore", {"code": "invalid_email"})
+    assert no_reason.status_code == 422 and "test_batch_reviewed" not in _done(conn)
+    not_a_value = owner.hx_post(f"/connections/{conn.id}/wizard/runs/{contacts_id}/ignore",
+                                {"code": "unmapped_value", "reason": "x"})
+    assert not_a_value.status_code == 422 and "is not a source value" in not_a_value.get_data(as_text=True)
+    ignored = owner.hx_post(f"/connections/{conn.id}/wizard/runs/{contacts_id}/ignore",
+                            {"code": "invalid_email", "reason": "The client keeps these contacts without email."})
+    assert ignored.status_code == 200 and "Passed" in ignored.get_data(as_text=True)
+    assert "checklistChanged" in json.loads(ignored.headers["HX-Trigger"])
     assert "test_batch_reviewed" in _done(conn)
     assert (count(CrmLead), count(CrmLeadEvent), count(IntegrationRawEvent)) == before
 

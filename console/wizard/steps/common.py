@@ -10,9 +10,9 @@ from flask_login import current_user
 from ...auth.access import deny, get_or_404
 from ...auth.forms import ActionForm
 from ...choices import ConnectionStatus, Role, WizardStep
-from ...htmx import render, trigger
+from ...htmx import render
 from ...models import IntegrationConnection
-from .. import checklist, gate
+from .. import checklist, gate, readiness
 
 EDITORS = (Role.ADMIN, Role.OWNER)
 VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
@@ -37,14 +37,22 @@ def context(conn: IntegrationConnection, step: WizardStep, **extra: Any) -> dict
     rows = checklist.items(conn)
     done, total = checklist.progress(rows)
     ctx = dict(connection=conn, step=step, steps=list(WizardStep), rows=rows, done=done, total=total,
-               next_step=checklist.next_step(rows), editable=can_edit(conn), missing=gate.missing(conn),
+               next_step=checklist.next_step(rows), pills=checklist.pills(rows), editable=can_edit(conn),
+               missing=gate.missing(conn), by_object=readiness.missing_by_object(conn),
                action_form=ActionForm(), message=None, message_tone="success")
     ctx.update(extra)
     return ctx
 
 
+# The panels that depend on a save listen for these (hx-trigger="… from:body"), so nothing is stale:
+# the checklist with its gate summary and the step pills (checklistChanged), the monitor step's go-live
+# box (gateChanged: not sent by the box's own answers, which would wipe their message), the header's
+# status badge (statusChanged); the credentials card (accountChanged), the test history (testsChanged).
+SAVED = ("checklistChanged", "statusChanged", "gateChanged")
+
+
 def page(conn: IntegrationConnection, step: WizardStep, partial: str, status: int = 200, changed: bool = False,
-         **extra: Any):
-    """The step page, or only `partial` for HTMX; `changed` tells the checklist beside it to refresh."""
-    resp = render(f"wizard/{step.value}.html", partial, status, **context(conn, step, **extra))
-    return trigger(resp, "checklistChanged") if changed else resp
+         events: tuple[str, ...] = (), **extra: Any):
+    """The step page, or only `partial` for HTMX; `changed` (and `events`) tell the panels beside it to refresh."""
+    wanted = list(SAVED if changed else ()) + list(events)
+    return render(f"wizard/{step.value}.html", partial, status, events=wanted or None, **context(conn, step, **extra))

@@ -3,21 +3,45 @@ complete successful run; the report page's baseline section does the capture), a
 exactly as the client will see them."""
 from __future__ import annotations
 
+from flask import render_template, request
 from flask_login import current_user
+from htmx_flask import make_response
 
 from ...auth.access import role_required
-from ...choices import WizardStep
-from ...extensions import db
+from ...auth.forms import ActionForm
+from ...choices import Role, WizardStep
 from ...metrics import baselines
 from ...metrics.cards import build_cards, freshness
 from ...portal.pages import url_builder
 from ...reports.forms import BaselineForm, RebaselineForm
-from .. import bp
-from ..forms import ReportTextForm
-from ..services import save_report_text, sync_baseline_item
-from .common import EDITORS, VIEWERS, load, page
+from ...sync import testbatch
+from ...sync.verdict import judge
+from .. import bp, readiness
+from ..forms import ReportTextForm, WaiveForm
+from ..readiness import FINAL
+from ..services import save_report_text
+from .common import EDITORS, SAVED, VIEWERS, can_edit, context, load, page
 
 PARTIAL = "partials/wizard/report_text.html"
+
+
+def _metrics_state(conn) -> list[tuple]:
+    """(metric, captured | not_applicable | missing, words) for each metric of an enabled object type."""
+    active, marks, out = baselines.active(conn.id), readiness.not_applicable(conn), []
+    for state in readiness.objects(conn):
+        for metric in state.metrics:
+            if metric.key in active:
+                out.append((metric, "captured", baselines.source_words(active[metric.key])))
+            elif metric.key in marks:
+                out.append((metric, "not_applicable", marks[metric.key].get("reason", "")))
+            else:
+                out.append((metric, "missing", ""))
+    return out
+
+
+def _first_sync(conn) -> dict:
+    return dict(sync_runs=readiness.first_sync_runs(conn), metrics_state=_metrics_state(conn), judge=judge,
+                outcomes=testbatch.outcomes, final=FINAL, may_test=can_edit(conn), waive_form=WaiveForm(formdata=None))
 
 
 def _extra(conn, form: ReportTextForm | None = None) -> dict:
@@ -27,16 +51,50 @@ def _extra(conn, form: ReportTextForm | None = None) -> dict:
     return dict(form=form, cards=build_cards(conn), fresh=freshness(conn), portal_url=url_builder(conn.client_id),
                 active=baselines.active(conn.id), history=baselines.history(conn.id),
                 runs=baselines.candidate_runs(conn.id), refusal=baselines.refusal, baseline_form=BaselineForm(),
-                rebaseline_form=RebaselineForm())
+                rebaseline_form=RebaselineForm(), **_first_sync(conn))
 
 
 @bp.get("/<int:connection_id>/wizard/report")
 @role_required(*VIEWERS)
 def report(connection_id: int):
     conn = load(connection_id)
-    sync_baseline_item(conn)  # a baseline captured on the report page ticks this step's item
-    db.session.commit()
     return page(conn, WizardStep.REPORT, PARTIAL, **_extra(conn))
+
+
+def _first_sync_block(conn, status: int = 200, changed: bool = False, **extra):
+    ctx = context(conn, WizardStep.REPORT, **_first_sync(conn), **extra)
+    body = render_template("partials/wizard/first_sync.html", **ctx)
+    return make_response(body, status, trigger={e: True for e in SAVED} if changed else None)
+
+
+@bp.post("/<int:connection_id>/wizard/first-sync")
+@role_required(*EDITORS)
+def first_sync(connection_id: int):
+    """Queue the first complete sync for the dispatcher (never run inside the request)."""
+    conn = load(connection_id, edit=True)
+    if not ActionForm().validate_on_submit():
+        return _first_sync_block(conn, 400, message="The form expired; reload the page.", message_tone="error")
+    try:
+        runs = testbatch.queue_first_sync(conn, readiness.enabled_jobs(conn), current_user)
+    except testbatch.TestBatchRefused as refused:
+        return _first_sync_block(conn, 422, message=str(refused), message_tone="error")
+    return _first_sync_block(conn, changed=True, message=f"Queued: {', '.join(r.object_type for r in runs)}. "
+                             "The records are stored staged; the client sees nothing until go-live.")
+
+
+@bp.post("/<int:connection_id>/wizard/metrics/<metric_key>/applicability")
+@role_required(Role.ADMIN)
+def metric_applicability(connection_id: int, metric_key: str):
+    """An admin marks a metric not applicable for this client (or applicable again), with a reason."""
+    conn = load(connection_id, edit=True)
+    if not ActionForm().validate_on_submit():
+        return _first_sync_block(conn, 400, message="The form expired; reload the page.", message_tone="error")
+    try:
+        readiness.mark_not_applicable(conn, metric_key, request.form.get("reason", ""), current_user,
+                                      applicable=request.form.get("applicable") == "1")
+    except readiness.ReadinessRefused as refused:
+        return _first_sync_block(conn, 422, message=str(refused), message_tone="error")
+    return _first_sync_block(conn, changed=True, message="Saved.")
 
 
 @bp.post("/<int:connection_id>/wizard/report")

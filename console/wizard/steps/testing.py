@@ -1,19 +1,23 @@
-"""Step 4, test: a dry-run test batch (default 25 records) queued for the dispatcher; its status block
-polls until the run is final, then lists every record with its bucket and reason."""
+"""Step 4, test: a dry-run test batch per object type (default 25 records; or one per enabled object)
+queued for the dispatcher; each status block polls until its run is final, then shows the verdict, the
+failures grouped by class with what to do, and every record with its bucket and reason."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import render_template
+from flask import abort, render_template
 from flask_login import current_user
+from htmx_flask import make_response
 
 from ...auth.access import deny, get_or_404, role_required
+from ...auth.forms import ActionForm
 from ...choices import Role, RunKind, RunStatus, WizardStep
 from ...extensions import db
-from ...models import IntegrationSyncJob, IntegrationSyncRun
+from ...models import IntegrationSyncRun
 from ...sync import testbatch
-from .. import bp
-from ..forms import TestBatchForm
-from .common import VIEWERS, can_edit, load, page
+from ...sync.verdict import WaiverRefused, judge, waive
+from .. import bp, readiness
+from ..forms import TestBatchForm, WaiveForm
+from .common import EDITORS, SAVED, VIEWERS, can_edit, load, page
 
 PARTIAL = "partials/wizard/test.html"
 FINAL = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED)
@@ -23,14 +27,14 @@ def may_test(conn) -> bool:
     return current_user.role == Role.OPS or can_edit(conn)
 
 
-def _jobs(conn) -> list[IntegrationSyncJob]:
-    return list(db.session.scalars(sa.select(IntegrationSyncJob).where(
-        IntegrationSyncJob.connection_id == conn.id).order_by(IntegrationSyncJob.object_type)))
+ALL = "__all__"
 
 
 def _form(conn, formdata: bool = False) -> TestBatchForm:
     form = TestBatchForm() if formdata else TestBatchForm(formdata=None)
-    form.object_type.choices = [(j.object_type, j.object_type.title()) for j in _jobs(conn)]
+    jobs = readiness.enabled_jobs(conn)
+    form.object_type.choices = ([(ALL, "All enabled, one batch each")] if len(jobs) > 1 else []) + [
+        (j.object_type, j.object_type.title()) for j in jobs]
     return form
 
 
@@ -40,19 +44,30 @@ def _history(conn) -> list[IntegrationSyncRun]:
     ).order_by(IntegrationSyncRun.id.desc()).limit(20)))
 
 
+def _latest_runs(conn) -> list[IntegrationSyncRun]:
+    """The newest test batch of each enabled object type (what the gate reads)."""
+    return [s.test for s in readiness.objects(conn) if s.test is not None]
+
+
 def _render(conn, status: int = 200, **extra):
     extra.setdefault("form", _form(conn))
-    extra.setdefault("run", None)
-    return page(conn, WizardStep.TEST, PARTIAL, status, extra.pop("changed", False), history=_history(conn),
-                final=FINAL, outcomes=testbatch.outcomes, may_test=may_test(conn), **extra)
+    extra.setdefault("runs", _latest_runs(conn))
+    return page(conn, WizardStep.TEST, PARTIAL, status, extra.pop("changed", False), extra.pop("events", ()),
+                history=_history(conn), final=FINAL, outcomes=testbatch.outcomes, judge=judge,
+                may_test=may_test(conn), waive_form=WaiveForm(formdata=None), **extra)
 
 
 @bp.get("/<int:connection_id>/wizard/test")
 @role_required(*VIEWERS)
 def test(connection_id: int):
+    return _render(load(connection_id))
+
+
+@bp.get("/<int:connection_id>/wizard/test/history")
+@role_required(*VIEWERS)
+def test_history(connection_id: int):
     conn = load(connection_id)
-    latest = next(iter(_history(conn)), None)
-    return _render(conn, run=latest)
+    return render_template("partials/wizard/test_history.html", connection=conn, history=_history(conn))
 
 
 @bp.post("/<int:connection_id>/wizard/test")
@@ -64,12 +79,18 @@ def test_run(connection_id: int):
         deny()
     form = _form(conn, formdata=True)
     if form.validate_on_submit():
-        job = next(j for j in _jobs(conn) if j.object_type == form.object_type.data)
+        was = conn.status
+        jobs = [j for j in readiness.enabled_jobs(conn) if form.object_type.data in (ALL, j.object_type)]
         try:
-            run = testbatch.queue(conn, job, form.size.data, current_user)
-            return _render(conn, form=form, run=run, message=f"Test batch #{run.id} queued.")
+            runs = testbatch.queue(conn, jobs, form.size.data, current_user)
         except testbatch.TestBatchRefused as refused:
             form.size.errors.append(str(refused))
+        else:
+            words = ", ".join(f"#{r.id} ({r.object_type})" for r in runs)
+            message = f"Test batch {words} queued: the dispatcher runs it within a few seconds."
+            if was != conn.status:
+                message += " The connection moved from draft to testing (audited); nothing syncs on schedule before go-live."
+            return _render(conn, form=form, runs=runs, message=message, changed=True, events=("testsChanged",))
     return _render(conn, 422, form=form)
 
 
@@ -79,12 +100,42 @@ def test_status(connection_id: int, run_id: int):
     """The status block: polls itself every second until the run is final (then the checklist refreshes)."""
     conn = load(connection_id)
     run = get_or_404(IntegrationSyncRun, run_id)
-    if run.connection_id != conn.id or run.kind != RunKind.TEST_BATCH:
+    if run.connection_id != conn.id or run.kind not in (RunKind.TEST_BATCH, RunKind.BACKFILL):
         return "", 404
     body = render_template("partials/wizard/test_run.html", connection=conn, run=run, final=FINAL,
-                           outcomes=testbatch.outcomes)
+                           outcomes=testbatch.outcomes, judge=judge, may_test=may_test(conn),
+                           waive_form=WaiveForm(formdata=None), action_form=ActionForm())
     if run.status not in FINAL:
         return body
-    # final: the history table below catches up in the same answer (out-of-band swap)
-    body += render_template("partials/wizard/test_history.html", connection=conn, history=_history(conn), oob=True)
-    return body, 200, {"HX-Trigger": "checklistChanged"}
+    # final: the history, the checklist, the gate and the pills catch up (they listen for these events)
+    return make_response(body, trigger={e: True for e in SAVED + ("testsChanged",)})
+
+
+@bp.post("/<int:connection_id>/wizard/runs/<int:run_id>/ignore")
+@role_required(*EDITORS)
+def ignore_values(connection_id: int, run_id: int):
+    """Ignore, with a reason, the records of a run that failed on one source value (an invalid email…).
+    Answers with the run's block (a test batch) or the report step's first-sync block."""
+    conn = load(connection_id, edit=True)
+    run = get_or_404(IntegrationSyncRun, run_id)
+    if run.connection_id != conn.id:
+        abort(404)
+    form, message, tone, status = WaiveForm(), None, "success", 200
+    if form.validate_on_submit():
+        try:
+            n = waive(conn, run, form.code.data, form.reason.data, current_user)
+            captured = readiness.capture_from_first_sync(conn, current_user) if run.kind == RunKind.BACKFILL else []
+            readiness.refresh(conn, current_user)
+            db.session.commit()
+            message = f"{n} record(s) ignored with your reason; they still fail and are still counted."
+            if captured:
+                message += f" Baselines captured from run #{run.id}: {len(captured)} metric(s)."
+        except WaiverRefused as refused:
+            db.session.rollback()
+            message, tone, status = str(refused), "error", 422
+    else:
+        message, tone, status = "; ".join(e for errs in form.errors.values() for e in errs), "error", 422
+    body = render_template("partials/wizard/test_run.html", connection=conn, run=run, final=FINAL,
+                           outcomes=testbatch.outcomes, judge=judge, may_test=may_test(conn), waive_form=WaiveForm(
+                               formdata=None), action_form=ActionForm(), message=message, message_tone=tone)
+    return make_response(body, status, trigger={e: True for e in SAVED} if status == 200 else None)

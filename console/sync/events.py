@@ -1,0 +1,36 @@
+"""What the engine announces, for features to subscribe to: the engine never imports a feature.
+
+Blinker signals (Flask's own dependency): a receiver runs in the sender's thread and transaction, after
+the run's final status is committed; a receiver that fails is logged and never fails the run."""
+from __future__ import annotations
+
+import logging
+
+from blinker import Namespace
+
+log = logging.getLogger(__name__)
+_signals = Namespace()
+
+# sent with the finished IntegrationSyncRun as sender (any kind: scheduled, test batch, first sync...)
+run_finished = _signals.signal("run-finished")
+
+
+def announce_run_finished(run) -> None:
+    from ..extensions import db
+
+    run_finished.send(run)
+    db.session.commit()
+
+
+def safely(receiver):
+    """Wrap a receiver so its failure is logged and rolled back instead of failing the sender."""
+    def wrapped(sender, **kw):
+        from ..extensions import db
+
+        try:
+            receiver(sender, **kw)
+        except Exception:
+            db.session.rollback()
+            log.exception("%s failed for %r", receiver.__name__, sender)
+    wrapped.__name__ = receiver.__name__
+    return wrapped

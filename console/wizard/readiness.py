@@ -1,0 +1,161 @@
+"""Launch readiness per object type: its latest test batch and verdict, its first complete sync, and the
+baselines of the metrics read from it. The gate and the test and report steps read this; the checklist's
+automatic items follow it (`refresh`), on every finished run (an engine event) and every waiver."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from .. import audit
+from ..choices import RunKind, RunStatus
+from ..extensions import db
+from ..metrics import baselines
+from ..metrics.definitions import METRICS, MetricDef
+from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
+from ..models.base import utcnow
+from ..sync.events import run_finished, safely
+from ..sync.verdict import Verdict, judge
+from . import checklist
+
+FINAL = (RunStatus.SUCCEEDED.value, RunStatus.PARTIAL.value, RunStatus.FAILED.value)
+
+
+class ReadinessRefused(Exception):
+    pass
+
+
+@dataclass
+class ObjectState:
+    object_type: str
+    test: IntegrationSyncRun | None
+    verdict: Verdict | None
+    sync: IntegrationSyncRun | None  # the newest run a baseline can come from (first complete sync first)
+    metrics: list[MetricDef]
+    missing_metrics: list[MetricDef] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.object_type.title()
+
+    @property
+    def test_passes(self) -> bool:
+        return self.verdict is not None and self.verdict.passes
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.test is None:
+            out.append("no test batch yet (test step)")
+        elif self.test.status not in FINAL:
+            out.append(f"test batch #{self.test.id} is still running")
+        else:
+            out.extend(self.verdict.problems())
+        for metric in self.missing_metrics:
+            out.append(f"no baseline for “{metric.title}”: run the first complete sync (report step), or mark "
+                       "the metric not applicable")
+        return out
+
+
+def enabled_jobs(conn: IntegrationConnection) -> list[IntegrationSyncJob]:
+    return list(db.session.scalars(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.enabled.is_(True))
+        .order_by(IntegrationSyncJob.object_type)))
+
+
+def _latest(conn: IntegrationConnection, object_type: str, kinds: tuple[str, ...]) -> IntegrationSyncRun | None:
+    return db.session.scalar(sa.select(IntegrationSyncRun).where(
+        IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.object_type == object_type,
+        IntegrationSyncRun.kind.in_(kinds)).order_by(IntegrationSyncRun.id.desc()).limit(1))
+
+
+def not_applicable(conn: IntegrationConnection) -> dict[str, dict]:
+    return dict(conn.metrics_not_applicable or {})
+
+
+def objects(conn: IntegrationConnection) -> list[ObjectState]:
+    active, waived = baselines.active(conn.id), not_applicable(conn)
+    out = []
+    for job in enabled_jobs(conn):
+        test = _latest(conn, job.object_type, (RunKind.TEST_BATCH.value,))
+        verdict = judge(test, conn) if test is not None and test.status in FINAL else None
+        metrics = [m for m in METRICS if m.object_type == job.object_type]
+        out.append(ObjectState(job.object_type, test, verdict,
+                               _latest(conn, job.object_type, (RunKind.BACKFILL.value,)), metrics,
+                               [m for m in metrics if m.key not in active and m.key not in waived]))
+    return out
+
+
+def first_sync_runs(conn: IntegrationConnection) -> list[IntegrationSyncRun]:
+    """The newest first-complete-sync run of each enabled object type."""
+    return [s.sync for s in objects(conn) if s.sync is not None]
+
+
+def missing_by_object(conn: IntegrationConnection) -> dict[str, list[str]]:
+    return {s.label: s.problems() for s in objects(conn) if s.problems()}
+
+
+def refresh(conn: IntegrationConnection, user: User | None = None) -> None:
+    """Tick or untick the automatic test and baseline items from what the runs and baselines prove."""
+    states = objects(conn)
+    passing = [s for s in states if s.test_passes]
+    tested = bool(states) and len(passing) == len(states)
+    checklist.prove(conn, "test_batch_reviewed", tested,
+                    "passing test batch for " + ", ".join(s.object_type for s in passing) if tested else
+                    "an enabled object has no passing test batch", user)
+    if passing:
+        newest = max(passing, key=lambda s: s.test.id).test
+        conn.last_tested_at, conn.last_test_run_id = newest.finished_at, newest.id
+    covered = bool(states) and not any(s.missing_metrics for s in states)
+    checklist.prove(conn, "baseline_created", covered,
+                    "every metric has a baseline or is not applicable" if covered else "a metric has no baseline", user)
+
+
+def capture_from_first_sync(conn: IntegrationConnection, user: User | None) -> list[str]:
+    """Baseline every metric that has none from its object's first complete sync, once that run is
+    complete (succeeded, or only ignored source values failed). Returns the metric titles captured."""
+    captured: list[str] = []
+    active = baselines.active(conn.id)
+    for state in objects(conn):
+        run = state.sync
+        if run is None or run.status not in FINAL or not any(m.key not in active for m in state.metrics):
+            continue
+        if baselines.refusal(run, conn) is not None:
+            continue
+        missing = [m for m in state.metrics if m.key not in active]
+        if len(missing) != len(state.metrics):
+            continue  # some metrics of this object are baselined already: capture by hand on the report page
+        captured += [b.metric_key for b in baselines.capture(conn, run, user)]
+    return captured
+
+
+def mark_not_applicable(conn: IntegrationConnection, metric_key: str, reason: str, user: User,
+                        applicable: bool = False) -> None:
+    """An admin says a metric has no meaning for this client (no deals pipeline, say), with a reason."""
+    keys = {m.key for m in METRICS}
+    if metric_key not in keys:
+        raise ReadinessRefused("There is no such metric.")
+    marks = not_applicable(conn)
+    if applicable:
+        marks.pop(metric_key, None)
+    else:
+        if not reason.strip():
+            raise ReadinessRefused("Say why the metric does not apply; the reason is kept in the audit log.")
+        marks[metric_key] = {"reason": reason.strip()[:500], "user_id": user.id, "at": utcnow().isoformat()}
+    conn.metrics_not_applicable = marks or None
+    audit.record("metrics.not_applicable" if not applicable else "metrics.applicable", conn, user,
+                 metric=metric_key, reason=reason.strip() or None)
+    refresh(conn, user)
+    db.session.commit()
+
+
+@run_finished.connect
+@safely
+def _on_run_finished(run: IntegrationSyncRun, **_: object) -> None:
+    """A test batch or a first complete sync finished: the checklist, last-tested date and baselines follow."""
+    if run.kind not in (RunKind.TEST_BATCH.value, RunKind.BACKFILL.value):
+        return
+    conn = db.session.get(IntegrationConnection, run.connection_id)
+    if run.kind == RunKind.BACKFILL.value:
+        capture_from_first_sync(conn, None)
+    refresh(conn)
+    db.session.commit()
