@@ -15,12 +15,12 @@ def is_partial() -> bool:
     return bool(hx) and not hx.boosted and not hx.history_restore_request
 
 
-def render(page_template: str, partial: str, status: int = 200, *, events: list[str] | None = None,
+def render(page_template: str, partial: str, status: int = 200, *, hx_events: list[str] | None = None,
            **context: Any) -> Response:
-    """Render the full page, or only its partial for an htmx request (the page includes it). `events`
+    """Render the full page, or only its partial for an htmx request (the page includes it). `hx_events`
     are htmx events for the panels that depend on what changed (`hx-trigger="… from:body"`)."""
     body = render_template(partial if is_partial() else page_template, **context)
-    resp = make_response(body, status, trigger={e: True for e in events} if events else None)
+    resp = make_response(body, status, trigger={e: True for e in hx_events} if hx_events else None)
     resp.headers.add("Vary", "HX-Request")
     return resp
 

@@ -6,6 +6,7 @@ import itertools
 from console.choices import ConnectionStatus, Environment, Role
 from console.extensions import db
 from console.models import (Client, IntegrationConnection, IntegrationProviderAccount, User)
+from console.models.base import utcnow
 from console.reference import ensure_providers
 
 PASSWORD = "correct horse battery staple"
@@ -42,9 +43,12 @@ def account(client_obj: Client, **kw) -> IntegrationProviderAccount:
     return row
 
 
-def connection(client_obj: Client, visible: bool = True, **kw) -> IntegrationConnection:
+def connection(client_obj: Client, visible: bool = True, live: bool = False, **kw) -> IntegrationConnection:
+    """A connection, a draft unless `live` (then it went live just now: the portal shows only those)."""
     provider = ensure_providers()["hubspot"]
-    kw.setdefault("status", ConnectionStatus.DRAFT.value)
+    kw.setdefault("status", ConnectionStatus.LIVE.value if live else ConnectionStatus.DRAFT.value)
+    if live:
+        kw.setdefault("went_live_at", utcnow())
     row = IntegrationConnection(client_id=client_obj.id, provider_id=provider.id,
                                 name=kw.pop("name", f"{client_obj.name} CRM"),
                                 environment=Environment.SANDBOX.value, client_visible=visible, **kw)

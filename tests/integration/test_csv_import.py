@@ -33,7 +33,7 @@ def _csv(rows: list[list[str]], delimiter: str = ",", header=HEADER) -> str:
 
 @pytest.fixture
 def ops_and_conn(login):
-    conn = factories.connection(factories.client("Harbour Physio"))
+    conn = factories.connection(factories.client("Harbour Physio"), live=True)
     db.session.commit()
     return login("ops"), conn
 

@@ -28,7 +28,7 @@ def test_blackout_window_crossing_midnight_in_a_named_zone():
     assert in_blackout(None, datetime(2026, 7, 1, 3, 30)) is None
 
 
-def _jobs(status=ConnectionStatus.TESTING.value):
+def _jobs(status=ConnectionStatus.LIVE.value):
     conn = factories.connection(factories.client(), status=status)
     jobs = {t: ensure_job(conn, t, schedule_seconds=60, enabled=True) for t in ("companies", "contacts")}
     db.session.commit()
@@ -78,10 +78,14 @@ def test_blackout_postpones_instead_of_running(app, monkeypatch):
     assert all(db.session.get(IntegrationSyncJob, j.id).next_run_at > utcnow() for j in jobs.values())
 
 
-def test_draft_and_paused_connections_are_not_scheduled(app):
-    _jobs(status=ConnectionStatus.DRAFT.value)
-    _jobs(status=ConnectionStatus.PAUSED.value)
+def test_only_live_connections_are_scheduled(app):
+    """Draft, testing (before go-live: nothing flows), paused and revoked connections are never claimed,
+    however due their enabled jobs are."""
+    for status in ("draft", "testing", "paused", "revoked", "failed"):
+        _jobs(status=status)
     assert claim_due("w") == []
+    live, jobs = _jobs()
+    assert set(claim_due("w")) == {jobs["companies"].id}
 
 
 def test_sync_cli_prints_a_summary(app, runner, sandbox):

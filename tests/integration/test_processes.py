@@ -114,13 +114,19 @@ def test_sigkilled_run_resumes_to_the_same_rows(app, tmp_path):
 
 
 def test_two_dispatchers_never_run_one_job_at_once(app, tmp_path):
+    """Two `flask jobs run` processes for 30 s: every due job of a live connection runs, never two runs of
+    one job at once; the due jobs of a testing connection (before go-live) are never claimed."""
     _registry.clear()
     slow = (FaultRule("slow", rate=1.0, delay=0.1),)
     with SandboxServer(SandboxConfig(contacts=400, deals=100, seed=13, limits=False, faults=slow)) as sb:
         jobs = []
+        staged = factories.hubspot_connection(sb.url, sb.token, portal_id="staged")
+        staged.status = ConnectionStatus.TESTING.value
+        for object_type in ("contacts", "deals"):
+            ensure_job(staged, object_type, schedule_seconds=1, enabled=True).depends_on = None
         for i in range(3):
             conn = factories.hubspot_connection(sb.url, sb.token, portal_id=f"p{i}")
-            conn.status = ConnectionStatus.TESTING.value
+            conn.status = ConnectionStatus.LIVE.value
             for object_type in ("contacts", "deals"):
                 job = ensure_job(conn, object_type, schedule_seconds=1, enabled=True)
                 job.depends_on = None
@@ -129,7 +135,7 @@ def test_two_dispatchers_never_run_one_job_at_once(app, tmp_path):
         logs = [open(tmp_path / f"dispatcher{i}.log", "w") for i in range(2)]
         procs = [subprocess.Popen(flask_cmd("jobs", "run", "--interval", "0.3", "--workers", "2"), cwd=ROOT,
                                   env=child_env(app), stdout=log, stderr=subprocess.STDOUT) for log in logs]
-        time.sleep(12)
+        time.sleep(30)
         for p in procs:
             p.send_signal(signal.SIGTERM)
         for p in procs:
@@ -137,6 +143,8 @@ def test_two_dispatchers_never_run_one_job_at_once(app, tmp_path):
         for log in logs:
             log.close()
     db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationSyncRun).where(
+        IntegrationSyncRun.connection_id == staged.id)) == 0, "a testing connection's jobs ran before go-live"
     runs = db.session.scalars(sa.select(IntegrationSyncRun).order_by(IntegrationSyncRun.started_at)).all()
     assert len(runs) >= 8, f"only {len(runs)} runs: " + (tmp_path / "dispatcher0.log").read_text()[-2000:]
     workers = {r.worker.rsplit(":", 1)[0] for r in runs}

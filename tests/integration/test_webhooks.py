@@ -174,7 +174,7 @@ def test_an_older_version_never_overwrites_a_newer_one(world):
     writer.apply(Page([SourceRecord(lead.external_id, {"firstname": "Older", "email": lead.email}, stale_ms)], {}), None)
     db.session.refresh(lead)
     assert (lead.first_name, lead.content_hash) == kept
-    assert tally.outcomes == [(lead.external_id, "unchanged", "older than the stored version")]
+    assert tally.outcomes == [(lead.external_id, "unchanged", "older than the stored version", "", "")]
     run.status = "succeeded"
     db.session.commit()
 

@@ -36,7 +36,7 @@ def test_every_route_declares_who_may_use_it(app):
 def world(app):
     """Objects the route ids point at: client A (the signed-in client's) and client B."""
     a, b = factories.client("Alpha Co"), factories.client("Beta Co")
-    conn_a, conn_b = factories.connection(a), factories.connection(b)
+    conn_a, conn_b = factories.connection(a, live=True), factories.connection(b, live=True)
     target = factories.user("ops")
     db.session.commit()
     return {"a": a, "b": b, "conn_a": conn_a, "conn_b": conn_b, "target": target}

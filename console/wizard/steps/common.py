@@ -55,4 +55,4 @@ def page(conn: IntegrationConnection, step: WizardStep, partial: str, status: in
          events: tuple[str, ...] = (), **extra: Any):
     """The step page, or only `partial` for HTMX; `changed` (and `events`) tell the panels beside it to refresh."""
     wanted = list(SAVED if changed else ()) + list(events)
-    return render(f"wizard/{step.value}.html", partial, status, events=wanted or None, **context(conn, step, **extra))
+    return render(f"wizard/{step.value}.html", partial, status, hx_events=wanted or None, **context(conn, step, **extra))
