@@ -116,7 +116,7 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
     else:
         _print_demo(facts)
     if serve:
-        sandbox = _start_demo_sandbox(facts["sandbox"]["private_app_token"], sandbox_port,
+        sandbox = _start_demo_sandbox([p["private_app_token"] for p in facts["sandbox"]["portals"]], sandbox_port,
                                       facts["webhooks"]["signing_secret"], facts["webhooks"]["url"])
         from .demo import prime_reports
 
@@ -126,7 +126,7 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
             from jobs.scheduler import start_scheduler
 
             start_scheduler(app, app.config["SCHEDULER_INTERVAL_SECONDS"])
-            click.echo("Sync dispatcher running: the demo connection syncs contacts and deals every minute.")
+            click.echo("Sync dispatcher running: Northwind's live connection syncs contacts and deals every minute.")
         try:
             # app.run() refuses to block inside a `flask` command; run_simple is what it wraps.
             run_simple(host, port, current_app._get_current_object(), threaded=True)
@@ -134,13 +134,15 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
             sandbox.stop()
 
 
-def _start_demo_sandbox(token: str, port: int, secret: str, webhook_url: str):
-    """The local HubSpot sandbox the demo points at: realistic data, HubSpot's default limits, and
-    signed webhook deliveries to this console for every change (`flask sandbox change`)."""
+def _start_demo_sandbox(tokens: list[str], port: int, secret: str, webhook_url: str):
+    """The local HubSpot sandbox the demo points at: a portal per client (each with its own token),
+    realistic data, HubSpot's default limits, and signed webhook deliveries from the first portal to
+    this console for every change (`flask sandbox change`)."""
     from .sandbox import SandboxConfig, SandboxServer
 
     try:
-        server = SandboxServer(SandboxConfig(contacts=2000, deals=600, seed=42, token=token, client_secret=secret),
+        server = SandboxServer(SandboxConfig(contacts=2000, deals=600, seed=42, token=tokens[0], client_secret=secret,
+                                             extra_portals=len(tokens) - 1, extra_tokens=tuple(tokens[1:])),
                                port=port)
         server.state.webhooks.config.url = webhook_url
     except OSError as err:
@@ -157,7 +159,9 @@ def _print_demo(facts: dict) -> None:
     for login in facts["logins"]:
         click.echo(f"{login['role']:<8} {login['email']:<32} {login['password']:<20} {login['client'] or ''}")
     sandbox = facts["sandbox"]
-    click.echo(f"\nHubSpot sandbox {sandbox['url']}  private-app token {sandbox['private_app_token']}")
+    click.echo(f"\nHubSpot sandbox {sandbox['url']}")
+    for portal in sandbox["portals"]:
+        click.echo(f"  portal {portal['portal_id']} ({portal['client']}): private-app token {portal['private_app_token']}")
     hooks = facts["webhooks"]
     click.echo(f"Webhooks -> {hooks['url']}  app {hooks['app_id']}, portal {hooks['portal_id']}, v3, "
                f"signing secret {hooks['signing_secret']} (the demo's only)\n")

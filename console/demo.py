@@ -1,4 +1,9 @@
-"""The demo data set: two clients, one user per role, a draft connection per client. Idempotent."""
+"""The demo data set: two clients, one user per role, a connection per client. Idempotent.
+
+Northwind's connection is taken live through the same code an owner's clicks run (access, the live
+credentials check, the mapping, test batches, the first complete sync, waivers, baselines, the gate), so
+the demo's live connection is live because it passed the gate. Maple Ridge's is a draft on its own
+sandbox portal (62516, its own token), for a newcomer to take through the wizard."""
 from __future__ import annotations
 
 import json
@@ -39,11 +44,12 @@ def _passwords() -> dict[str, str]:
 
 
 SANDBOX_PORT = 8765
+PORTALS = ("62515", "62516")  # Northwind's portal, Maple Ridge's portal: one portal per client
 
 
-def sandbox_token() -> str:
-    """The demo sandbox's private-app token, made once per instance (the demo's only, never real)."""
-    path = Path(current_app.instance_path) / "demo-sandbox-token"
+def sandbox_token(portal_index: int = 0) -> str:
+    """A demo sandbox portal's private-app token, made once per instance (the demo's only, never real)."""
+    path = Path(current_app.instance_path) / ("demo-sandbox-token" + (f"-{portal_index}" if portal_index else ""))
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -85,6 +91,8 @@ def _user(email: str, name: str, role: Role, client: Client | None, password: st
 
 
 def _connection(client: Client, owner: User, provider_id: int) -> IntegrationConnection:
+    from .wizard import checklist
+
     conn = db.session.scalar(
         sa.select(IntegrationConnection).where(IntegrationConnection.client_id == client.id)
     )
@@ -97,25 +105,24 @@ def _connection(client: Client, owner: User, provider_id: int) -> IntegrationCon
         )
         db.session.add(conn)
         db.session.flush()
+    checklist.ensure(conn)  # every connection has its checklist from creation
     return conn
 
 
 def _connect_to_sandbox(conn: IntegrationConnection, url: str, token: str) -> None:
     """Point the first demo connection at the local sandbox with scheduled contacts and deals jobs."""
-    from .choices import ConnectionStatus as CS
     from .models import IntegrationProviderAccount
     from .sync.runner import ensure_job
 
     if conn.account_id is None:
         account = IntegrationProviderAccount(provider_id=conn.provider_id, client_id=conn.client_id,
-                                             external_account_id="62515", environment=Environment.SANDBOX.value,
+                                             external_account_id=PORTALS[0], environment=Environment.SANDBOX.value,
                                              base_url=url, auth_type="private_app",
                                              required_scopes="crm.objects.contacts.read crm.objects.deals.read",
                                              revocation_path="Delete the private app in the sandbox portal settings.")
         db.session.add(account)
         account.set_secret("credentials", json.dumps({"token": token}), hint_source=token)
         conn.account_id = account.id
-        conn.status = CS.TESTING.value
     account = conn.account
     if account.get_secret("webhook_secret") != webhook_secret():
         account.set_secret("webhook_secret", webhook_secret())
@@ -146,44 +153,106 @@ def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
         ],
         "clients": [{"id": c.id, "name": c.name} for c in clients.values()],
         "connections": [{"id": c.id, "client": c.client.name, "status": c.status} for c in connections],
-        "sandbox": {"url": sandbox_url, "private_app_token": sandbox_token(), "portal_id": "62515",
-                    "synced_connection_id": connections[0].id},
-        "webhooks": {"url": None, "app_id": DEMO_APP_ID, "portal_id": "62515", "signature_version": "v3",
+        "sandbox": {"url": sandbox_url, "private_app_token": sandbox_token(), "portal_id": PORTALS[0],
+                    "synced_connection_id": connections[0].id,
+                    "portals": [{"portal_id": PORTALS[0], "private_app_token": sandbox_token(),
+                                 "client": CLIENTS[0]},
+                                {"portal_id": PORTALS[1], "private_app_token": sandbox_token(1),
+                                 "client": CLIENTS[1], "draft_connection_id": connections[1].id}]},
+        "webhooks": {"url": None, "app_id": DEMO_APP_ID, "portal_id": PORTALS[0], "signature_version": "v3",
                      "signing_secret": webhook_secret(),
                      "note": "the demo sandbox app's secret; deliveries start with `demo --serve`"},
     }
 
 
+DEMO_REASON = "Demo: the sandbox seeds unusable values on purpose, as real portals have them; the client knows."
+
+
 def prime_reports(connection_id: int) -> str:
-    """First syncs of the demo connection from the running sandbox, its baselines, and a published note,
-    so the portal has real cards from the first click. Skipped once the connection has baselines."""
+    """Take Northwind's connection live through the wizard's own services, against the running sandbox,
+    and publish one report note, so the portal has real cards from the first click. Skipped once live."""
     from .choices import NoteStatus
     from .metrics import baselines, notes
     from .models import ReportNote
-    from .sync.runner import ensure_job, execute, start_run
+    from .sync import testbatch
+    from .wizard import gate, readiness
 
     conn = db.session.get(IntegrationConnection, connection_id)
-    if baselines.active(conn.id):
-        return "Demo report already primed."
+    if conn.went_live_at is not None:
+        return "Demo connection already live."
     admin = db.session.scalar(sa.select(User).where(User.email == USERS[0][0]))
-    for object_type in ("deals", "contacts"):
-        job = ensure_job(conn, object_type)
-        for _ in range(2):  # a full backfill, then an incremental pass (the backfill may be partial)
-            run = start_run(job, "backfill" if job.cursor is None else "manual", user_id=admin.id)
-            execute(run)
-            db.session.refresh(run)
-            if baselines.refusal(run, conn) is None:
-                baselines.capture(conn, run, admin)
-                break
-    if not conn.client_explanation:
-        conn.client_explanation = ("Your CRM's leads and deals are copied here every minute so we can report "
-                                   "on ownership, follow-ups, lead sources and the open pipeline.")
-        conn.next_action = "Review the unassigned leads together at the next monthly meeting."
+    _configure(conn, admin)
+    jobs = readiness.enabled_jobs(conn)
+    if not all(s.test_passes for s in readiness.objects(conn)):
+        _run_queued(testbatch.queue(conn, jobs, 25, admin))
+    if any(s.missing_metrics for s in readiness.objects(conn)):
+        _run_queued(testbatch.queue_first_sync(conn, jobs, admin))
+    for state in readiness.objects(conn):  # accept the seeded unusable values, with the reason, as an owner would
+        for run in (state.test, state.sync):
+            _accept_source_values(conn, run, admin)
+    readiness.capture_from_first_sync(conn, admin)
     if not db.session.scalar(sa.select(ReportNote).where(ReportNote.connection_id == conn.id)):
         note = notes.create(conn, admin, "Reporting is connected",
                             "The baseline below is the starting point we will measure progress against.")
         if note.status == NoteStatus.DRAFT:
             notes.publish(note, admin)
-    db.session.commit()
+    gate.go_live(conn, admin)
     kept = baselines.active(conn.id)
-    return f"Demo report primed: {len(kept)} baselines from the first complete syncs, one published note."
+    return f"Demo connection live: {len(kept)} baselines from its first complete sync, one published note."
+
+
+def _configure(conn: IntegrationConnection, admin: User) -> None:
+    """What the owner types on each step, through the same services (each change audited)."""
+    from .choices import AuthType
+    from .mapping import catalogue
+    from .mapping.service import ensure_default_mappings
+    from .mapping.validate import validate
+    from .wizard import checklist, readiness, services
+
+    account = conn.account
+    services.save_access(conn, admin, owner=conn.owner, auth_type=AuthType.PRIVATE_APP.value,
+                         scopes=account.required_scopes, docs_url="https://developers.hubspot.com/docs/api/crm/contacts",
+                         revocation_path=account.revocation_path or "Delete the private app in the portal settings.")
+    services.save_account(conn, admin, portal_id=account.external_account_id, environment=conn.environment,
+                          base_url=account.base_url)
+    result = services.check_connection(conn, admin)
+    if not result.ok:
+        raise RuntimeError(f"The demo sandbox refused the demo token: {result.message}")
+    for job in readiness.enabled_jobs(conn):
+        props = catalogue.properties(conn, job.object_type)
+        ensure_default_mappings(conn.id, job.object_type, props)
+        problems = validate(conn.id, job.object_type, props)
+        if problems:
+            raise RuntimeError(f"The demo mapping of {job.object_type} is incomplete: {problems[0]}")
+    checklist.prove(conn, "jobs_named", True, user=admin)
+    checklist.prove(conn, "fields_mapped", True, "contacts and deals validated", admin)
+    for key in ("account_access", "test_results_reviewed"):
+        checklist.tick(conn, key, admin, True, "demo data set")
+    services.save_report_text(conn, admin, "Your CRM's leads and deals are copied here every minute so we can "
+                              "report on ownership, follow-ups, lead sources and the open pipeline.",
+                              "Review the unassigned leads together at the next monthly meeting.")
+    services.save_monitor(conn, admin, services.Thresholds(3, 20, 5, 20, 300, 99, 95, 5, 2), channel="email",
+                          target="owner@demo.example.com", visible=True,
+                          visibility_note="The four metric cards and published notes.",
+                          failure_path="Runs retry, then dead-letter; the owner is emailed and ops replay the failures.",
+                          manual_fallback="A weekly CSV export from HubSpot, imported on the manual CSV page.")
+    db.session.commit()
+
+
+def _run_queued(runs) -> None:
+    """What the dispatcher's pool does with queued runs, here in the command's own thread."""
+    from .sync import testbatch
+
+    for run_id in testbatch.claim_queued("demo", len(runs)):
+        testbatch.run_claimed(run_id)
+    db.session.commit()
+
+
+def _accept_source_values(conn: IntegrationConnection, run, admin: User) -> None:
+    from .sync.verdict import judge, waive
+
+    if run is None:
+        return
+    for group in judge(run, conn).groups:
+        if group.failure_class == "source_value" and group.open:
+            waive(conn, run, group.code, DEMO_REASON, admin)

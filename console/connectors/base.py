@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol
+from urllib.parse import urlsplit
 
 
 class ConnectorError(Exception):
@@ -59,3 +60,22 @@ class Stream(Protocol):
     def pages(self, cursor: dict | None, limit: int | None = None) -> Iterator[Page]: ...
 
     def read(self, ids: list[str]) -> list[SourceRecord]: ...
+
+
+def unreachable(url: str, exc: Exception) -> str:
+    """'Could not reach http://host:port (connection refused)': the address and why, in words."""
+    text = str(exc).lower()
+    if "timeout" in type(exc).__name__.lower():
+        why = "no answer in time"
+    elif "refused" in text:
+        why = "connection refused"
+    elif "name or service not known" in text or "nodename" in text or "getaddrinfo" in text or "resolve" in text:
+        why = "the host name does not resolve"
+    elif "ssl" in text or "certificate" in text:
+        why = "the TLS certificate was not accepted"
+    elif "reset" in text or "aborted" in text or "remote end closed" in text:
+        why = "the connection was dropped"
+    else:
+        why = "network error"
+    parts = urlsplit(url)
+    return f"Could not reach {parts.scheme}://{parts.netloc} ({why})"

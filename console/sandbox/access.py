@@ -43,6 +43,8 @@ def before_request() -> Response | None:
     if grant.expired():
         raise unauthorized(expired=True)
     g.grant = grant
+    if grant.portal_id is not None:
+        g.sandbox_portal = state().portals[grant.portal_id]
     decision = state().limiter.check(grant.app_key, grant.kind, request.path.endswith("/search"))
     g.rate_headers = decision.headers
     if not decision.allowed:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
 from .changes import apply_changes
 from .errors import validation
@@ -13,6 +13,17 @@ from .state import state
 from .webhooks import SUBSCRIPTION_TYPES
 
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
+
+
+@bp.before_request
+def _choose_portal():
+    """`?portal=ID` steers another portal of the sandbox (default: the primary one)."""
+    wanted = request.args.get("portal")
+    if wanted:
+        st = state()
+        if not wanted.isdigit() or int(wanted) not in st.portals:
+            raise validation(f"No portal {wanted[:20]} here; portals: {sorted(st.portals)}.")
+        g.sandbox_portal = st.portals[int(wanted)]
 
 
 def _body() -> dict:
@@ -28,6 +39,11 @@ def info():
     return jsonify({"portal_id": st.portal.portal_id, "seed": st.config.seed,
                     "counts": {t: len(st.portal.all_active(t)) for t in st.portal.records},
                     "private_app_token": st.auth.private_token,
+                    "portals": [{"portal_id": p.portal_id,
+                                 "private_app_token": st.auth.private_token if p is st.primary else next(
+                                     t for t, pid in st.auth.portal_tokens.items() if pid == p.portal_id),
+                                 "counts": {t: len(p.all_active(t)) for t in p.records}}
+                                for p in st.portals.values()],
                     "oauth": {"client_id": st.auth.oauth_app.client_id,
                               "client_secret": st.auth.oauth_app.client_secret,
                               "app_id": st.auth.oauth_app.app_id},

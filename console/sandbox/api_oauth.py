@@ -85,6 +85,9 @@ def revoke(refresh_token: str):
 def private_token_info():
     auth = state().auth
     body = request.get_json(silent=True) or {}
-    if body.get("tokenKey") != auth.private_token:
+    key = str(body.get("tokenKey") or "")
+    grant = auth.grant_for(key) if key else None
+    if grant is None or grant.kind != "private_app":
         return _oauth_error(404, "not_found", "The token does not exist.", "NOT_FOUND")
-    return jsonify({"userId": 90001, "hubId": state().portal.portal_id, "appId": 777, "scopes": auth.private_scopes})
+    hub_id = grant.portal_id if grant.portal_id is not None else state().primary.portal_id
+    return jsonify({"userId": 90001, "hubId": hub_id, "appId": 777, "scopes": auth.private_scopes})

@@ -23,6 +23,7 @@ class Grant:
     scopes: list[str]
     expires_at: float | None = None
     refresh_token: str | None = None
+    portal_id: int | None = None  # None: the primary portal
 
     def expired(self) -> bool:
         return self.expires_at is not None and time.time() >= self.expires_at
@@ -45,11 +46,16 @@ class AuthState:
     tokens: dict[str, Grant] = field(default_factory=dict)
     codes: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # code -> (redirect_uri, scopes)
     refresh: dict[str, list[str]] = field(default_factory=dict)  # refresh token -> scopes
+    portal_tokens: dict[str, int] = field(default_factory=dict)  # private-app token -> its (extra) portal
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def grant_for(self, token: str) -> Grant | None:
         if secrets.compare_digest(token.encode(), self.private_token.encode()):
             return Grant("private_app", "private_app", self.private_scopes)
+        for known, portal_id in self.portal_tokens.items():
+            if secrets.compare_digest(token.encode(), known.encode()):
+                # rate limits are per app and portal, as at HubSpot
+                return Grant(f"private_app:{portal_id}", "private_app", self.private_scopes, portal_id=portal_id)
         with self.lock:
             return self.tokens.get(token)
 

@@ -30,8 +30,10 @@ def sandbox_group() -> None:
 @click.option("--webhook-url", help="Deliver webhook events (contacts and deals) to this URL.")
 @click.option("--webhook-version", default="v3", type=click.Choice(["v1", "v2", "v3"]))
 @click.option("--search-lag", default="0s", help="Search sees each change after a random delay up to this, e.g. 3s.")
+@click.option("--portals", default=1, type=click.IntRange(1, 20),
+              help="How many portals to serve, each with its own data and private-app token.")
 def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, faults, webhook_url,
-        webhook_version, search_lag) -> None:
+        webhook_version, search_lag, portals) -> None:
     """Serve the sandbox until interrupted."""
     from .server import SandboxServer
 
@@ -40,12 +42,15 @@ def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, fa
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--fault") from err
     config = SandboxConfig(contacts=contacts, deals=deals, companies=companies, seed=seed, token=token,
-                           limits=not no_limits, tier=tier, faults=rules, search_lag_ms=_duration_ms(search_lag))
+                           limits=not no_limits, tier=tier, faults=rules, search_lag_ms=_duration_ms(search_lag),
+                           extra_portals=portals - 1)
     server = SandboxServer(config, host, port)
     st = server.state
     st.webhooks.config.url, st.webhooks.config.version = webhook_url, webhook_version
     click.echo(f"HubSpot sandbox on {server.url}  (portal {st.portal.portal_id}, seed {seed})")
     click.echo(f"private-app token: {st.auth.private_token}")
+    for extra_token, portal_id in st.auth.portal_tokens.items():
+        click.echo(f"portal {portal_id}:      private-app token {extra_token}")
     click.echo(f"OAuth client id:   {st.auth.oauth_app.client_id}")
     click.echo(f"OAuth secret:      {st.auth.oauth_app.client_secret}  (also the webhook signing secret)")
     click.echo(f"rate limits:       {'off' if no_limits else tier}")

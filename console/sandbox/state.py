@@ -1,9 +1,10 @@
 """The running sandbox: its portal data, credentials, limiter, faults and webhook deliverer."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 from .auth import AuthState, new_auth_state
 from .faults import FaultInjector, FaultRule
@@ -27,26 +28,47 @@ class SandboxConfig:
     deliver_webhooks: bool = True
     client_secret: str | None = None  # the OAuth app's secret, which also signs webhooks (random when None)
     search_lag_ms: int = 0  # each change reaches search after a random delay of up to this
+    # More portals (ids portal_id + 1, + 2…), each with its own data (seed + n) and its own private-app
+    # token, as HubSpot serves one portal per token: two clients' connections never share a portal.
+    extra_portals: int = 0
+    extra_tokens: tuple[str, ...] = ()  # tokens for the extra portals, in order (random when missing)
 
 
 @dataclass
 class SandboxState:
     config: SandboxConfig
-    portal: Portal
+    primary: Portal
     auth: AuthState
     limiter: RateLimiter
     faults: FaultInjector
     webhooks: WebhookDeliverer
+    portals: dict[int, Portal] = field(default_factory=dict)
+
+    @property
+    def portal(self) -> Portal:
+        """The portal the request's token opens (the primary one outside a request, and for OAuth)."""
+        if has_request_context():
+            chosen = g.get("sandbox_portal")
+            if chosen is not None:
+                return chosen
+        return self.primary
 
 
 def build_state(config: SandboxConfig) -> SandboxState:
     portal = Portal(config.seed, config.contacts, config.deals, config.companies, config.portal_id)
     portal.search_lag_ms = config.search_lag_ms
+    portals = {portal.portal_id: portal}
     auth = new_auth_state(config.token, config.access_ttl, config.client_secret)
+    for n in range(1, config.extra_portals + 1):
+        extra = Portal(config.seed + n, config.contacts, config.deals, config.companies, config.portal_id + n)
+        extra.search_lag_ms = config.search_lag_ms
+        portals[extra.portal_id] = extra
+        given = config.extra_tokens[n - 1] if n <= len(config.extra_tokens) else None
+        auth.portal_tokens[given or "pat-sandbox-" + secrets.token_hex(16)] = extra.portal_id
     faults = FaultInjector(config.seed)
     faults.set_rules(list(config.faults))
     hooks = WebhookDeliverer(portal, auth.oauth_app.client_secret, auth.oauth_app.app_id, config.seed)
-    return SandboxState(config, portal, auth, RateLimiter(config.tier, config.limits), faults, hooks)
+    return SandboxState(config, portal, auth, RateLimiter(config.tier, config.limits), faults, hooks, portals)
 
 
 def state() -> SandboxState:

@@ -81,7 +81,8 @@ class PageWriter:
         self._errors = {e.external_id: e for e in db.session.scalars(sa.select(IntegrationSyncError).where(
             IntegrationSyncError.connection_id == self.connection.id,
             IntegrationSyncError.object_type == self.object_type, IntegrationSyncError.external_id.in_(ids),
-            IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value])))} if ids else {}
+            IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value,
+                                             ErrorStatus.IGNORED.value])))} if ids else {}
 
     def _repeat(self, rec: SourceRecord, newest_in_page: dict[str, int], index: int) -> str | None:
         """Why this copy is not applied, when an equal or newer copy was met in this run or page."""
@@ -284,7 +285,12 @@ class PageWriter:
                 external_id=d.record.external_id, stage=stage, code=first.code, message=d.reason,
                 status=ErrorStatus.OPEN.value, attempts=1, next_retry_at=retry_at(1))
             db.session.add(err)
+        elif err.status == ErrorStatus.IGNORED.value and err.code == first.code:
+            err.run_id, err.message = self.run.id, d.reason  # still the value a person accepted: stays ignored
         else:
+            if err.status == ErrorStatus.IGNORED.value:  # a new kind of failure: nobody accepted this one
+                err.status, err.attempts, err.next_retry_at = ErrorStatus.OPEN.value, 1, retry_at(1)
+                err.resolved_at = err.resolved_by_user_id = err.resolution_reason = None
             err.run_id, err.code, err.message, err.stage = self.run.id, first.code, d.reason, stage
 
     def _resolve_error(self, external_id: str) -> None:

@@ -8,7 +8,8 @@ stored records and the open sync errors:
   extra             stored as active, archived at the provider or unknown to it
   stale             stored at another version than the provider's current one
   wrongly_archived  stored as archived, active at the provider
-  failing           not stored at the current version because an open error holds it (visible in ops)
+  failing           not stored at the current version because a sync error holds it: open, retrying, or
+                    ignored by a person with a reason (an unusable source value); each visible in ops
   ignored           active at the provider but outside the job's eligibility conditions
   in_flight         changed at the provider since the last completed sync started: the next run takes it
 
@@ -88,7 +89,8 @@ def compare(connection: IntegrationConnection, job: IntegrationSyncJob, session)
                 CrmLead.connection_id == connection.id, CrmLead.object_type == job.object_type)))}
     failing = set(db.session.scalars(sa.select(IntegrationSyncError.external_id).where(
         IntegrationSyncError.connection_id == connection.id, IntegrationSyncError.object_type == job.object_type,
-        IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value]))))
+        IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value,
+                                         ErrorStatus.IGNORED.value]))))
     out = Comparison()
     c = out.counts
     c["provider_active"], c["provider_archived"] = len(active), len(archived)

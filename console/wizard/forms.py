@@ -56,6 +56,8 @@ class AccountForm(FlaskForm):
     base_url = URLField("API base URL", validators=[DataRequired(), LOCAL_URL, Length(max=500),
                                                     AllowedHost("PROVIDER_HOSTS", "The API base URL", "CONSOLE_PROVIDER_HOSTS")])
     oauth_client_id = StringField("OAuth app client id", validators=[Optional(), Length(max=200)])
+    override_reason = StringField("Why this portal is shared with another client (admins only)",
+                                  validators=[Optional(), Length(max=500)])
 
 
 class TokenForm(FlaskForm):

@@ -6,9 +6,11 @@ import json
 import secrets
 from dataclasses import asdict, dataclass
 
+import sqlalchemy as sa
+
 from .. import audit
-from ..choices import AuthType, ConnectionStatus, CredentialStatus
-from ..connectors.base import ConnectorError
+from ..choices import AuthType, ConnectionStatus, CredentialStatus, Role
+from ..connectors.base import AuthExpired, ConnectorError
 from ..connectors.hubspot import account as hubspot_account
 from ..extensions import db
 from ..models import Client, IntegrationConnection, IntegrationProvider, IntegrationProviderAccount, User
@@ -70,8 +72,45 @@ def save_access(conn: IntegrationConnection, user: User, *, owner: User | None, 
     db.session.commit()
 
 
+def portal_owners(conn: IntegrationConnection, portal_id: str) -> list[IntegrationConnection]:
+    """Connections of other clients attached to the same provider portal (revoked ones let it go)."""
+    return list(db.session.scalars(
+        sa.select(IntegrationConnection).join(IntegrationProviderAccount,
+                                              IntegrationConnection.account_id == IntegrationProviderAccount.id)
+        .where(IntegrationProviderAccount.provider_id == conn.provider_id,
+               IntegrationProviderAccount.external_account_id == portal_id.strip(),
+               IntegrationConnection.client_id != conn.client_id,
+               IntegrationConnection.status != ConnectionStatus.REVOKED.value)
+        .order_by(IntegrationConnection.id)))
+
+
+def webhook_receiver(conn: IntegrationConnection) -> IntegrationConnection | None:
+    """The connection that receives this connection's portal's webhooks (the receiver's own routing:
+    a live connection first, then the oldest)."""
+    from ..webhooks.ingest import routes_for
+
+    portal = conn.account.external_account_id if conn.account else None
+    if not portal:
+        return None
+    routes = routes_for({portal}).get(portal) or []
+    return db.session.get(IntegrationConnection, routes[0].connection_id) if routes else None
+
+
 def save_account(conn: IntegrationConnection, user: User, *, portal_id: str, environment: str, base_url: str,
-                 oauth_client_id: str = "") -> None:
+                 oauth_client_id: str = "", override_reason: str = "") -> None:
+    """One provider portal belongs to one client: another client's connection on the same portal would
+    receive (and write) this client's webhooks. An admin may override, with a reason, audited."""
+    others = portal_owners(conn, portal_id)
+    if others:
+        names = ", ".join(f"{o.client.name}'s “{o.name}”" for o in others[:3])
+        if user.role != Role.ADMIN:
+            raise WizardError(f"Portal {portal_id.strip()} is already attached to {names}. A portal belongs to one "
+                              "client; ask an admin if it really is shared.", "portal_id")
+        if not override_reason.strip():
+            raise WizardError(f"Portal {portal_id.strip()} is already attached to {names}. To attach it to "
+                              f"{conn.client.name} too, give the reason (kept in the audit log).", "override_reason")
+        audit.record("connection.portal_shared", conn, user, portal_id=portal_id.strip(),
+                     other_connections=[o.id for o in others], reason=override_reason.strip()[:500])
     account = _account(conn)
     base_url = base_url.strip().rstrip("/")
     had_target = bool(account.external_account_id or account.base_url)
@@ -91,6 +130,9 @@ def save_account(conn: IntegrationConnection, user: User, *, portal_id: str, env
     audit.record("connection.account_saved", conn, user, portal_id=account.external_account_id,
                  environment=environment, base_url=account.base_url)
     db.session.commit()
+    from ..webhooks.ingest import forget_secrets
+
+    forget_secrets()  # the receiver routes by portal: it must not keep the old one
 
 
 def save_private_token(conn: IntegrationConnection, user: User, token: str) -> None:
@@ -185,11 +227,16 @@ def check_connection(conn: IntegrationConnection, user: User) -> CheckResult:
     try:
         info = hubspot_account.inspect(open_session(conn, timeout=10.0, max_attempts=2).client)
     except ConnectorError as exc:
-        mark_credentials(conn, ok=False, error=str(exc))
+        message = str(exc)
+        if isinstance(exc, AuthExpired):
+            message = ("HubSpot refused the token (401): check that it was copied whole, and that the private app "
+                       "still exists." if account.auth_type == AuthType.PRIVATE_APP else
+                       "HubSpot refused the credentials (401): connect with HubSpot again.")
+        mark_credentials(conn, ok=False, error=message)
         checklist.prove(conn, "credentials_verified", False, "live check failed", user)
         audit.record("connection.checked", conn, user, ok=False)
         db.session.commit()
-        return CheckResult(False, str(exc))
+        return CheckResult(False, message)
     required = set(account.required_scopes.split())
     missing = tuple(sorted(required - set(info.scopes)))
     wrong_portal = bool(account.external_account_id) and info.portal_id != account.external_account_id

@@ -63,7 +63,8 @@ def test_private_token_is_write_only_and_the_check_shows_portal_and_scopes(login
     assert account(owner, conn, sandbox, portal_id="abc").status_code == 422
     assert account(owner, conn, sandbox).status_code == 200
     wrong = token_and_check(owner, conn, "pat-na1-not-the-right-token")
-    assert wrong.status_code == 422 and "refused the credentials" in wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and "HubSpot refused the token (401): check that it was copied whole" in \
+        wrong.get_data(as_text=True)
     assert "credentials_verified" not in _done(conn)
     ok = token_and_check(owner, conn, sandbox.token)
     html = ok.get_data(as_text=True)

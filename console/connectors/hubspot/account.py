@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from ..base import AuthExpired, FatalError, RetriableError
+from ..base import AuthExpired, FatalError, RetriableError, unreachable
 from .auth import OAuthTokens, PrivateAppToken
 from .client import HUBSPOT_API, HubSpotClient
 
@@ -54,7 +54,7 @@ def exchange_code(base_url: str | None, client_id: str, client_secret: str, code
             "grant_type": "authorization_code", "client_id": client_id, "client_secret": client_secret,
             "redirect_uri": redirect_uri, "code": code})
     except requests.RequestException as exc:
-        raise RetriableError(f"HubSpot could not be reached: {type(exc).__name__}") from exc
+        raise RetriableError(unreachable(api, exc)) from exc
     if resp.status_code >= 500:
         raise RetriableError(f"HubSpot answered {resp.status_code}; try again.")
     try:

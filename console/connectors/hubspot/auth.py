@@ -10,7 +10,7 @@ from typing import Callable
 
 import requests
 
-from ..base import AuthExpired, RetriableError
+from ..base import AuthExpired, RetriableError, unreachable
 
 REFRESH_MARGIN_S = 300
 
@@ -64,7 +64,7 @@ class OAuthTokenProvider(TokenProvider):
                 "grant_type": "refresh_token", "refresh_token": self.tokens.refresh_token,
                 "client_id": self.client_id, "client_secret": self.client_secret})
         except requests.RequestException as exc:
-            raise RetriableError(f"Token refresh failed: {type(exc).__name__}") from exc
+            raise RetriableError(f"Token refresh failed: {unreachable(self.base_url, exc)}") from exc
         if resp.status_code >= 500:
             raise RetriableError(f"Token refresh failed: HubSpot answered {resp.status_code}")
         if resp.status_code != 200:

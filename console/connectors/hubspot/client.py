@@ -11,7 +11,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from ..base import AuthExpired, FatalError, RetriableError
+from ..base import AuthExpired, FatalError, RetriableError, unreachable
 from .auth import TokenProvider
 from .ratelimit import AccountLimiter
 
@@ -72,7 +72,7 @@ class HubSpotClient:
                                             timeout=self.timeout, allow_redirects=False,
                                             headers={"Authorization": f"Bearer {self.auth.token()}"})
             except (requests.ConnectionError, requests.Timeout) as exc:
-                attempts = self._backoff(attempts, f"{type(exc).__name__} calling HubSpot")
+                attempts = self._backoff(attempts, unreachable(self.base_url, exc))
                 continue
             self.limiter.observe(resp.headers)
             if resp.status_code == 429:

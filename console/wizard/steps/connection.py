@@ -2,7 +2,7 @@
 never shown), the OAuth connect flow, and a live check of the portal and the token's real scopes."""
 from __future__ import annotations
 
-from flask import abort, redirect, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ...auth.access import role_required
@@ -11,8 +11,8 @@ from ...extensions import db
 from .. import bp
 from ..forms import AccountForm, OAuthSecretForm, TokenForm, WebhookSecretForm
 from ..services import (WizardError, check_connection, oauth_finish, oauth_start, save_account, save_oauth_secret,
-                        save_private_token, save_webhook_secret)
-from .common import EDITORS, VIEWERS, load, page
+                        save_private_token, save_webhook_secret, webhook_receiver)
+from .common import EDITORS, VIEWERS, context, load, page
 
 ACCOUNT, CREDENTIALS = "partials/wizard/connection_account.html", "partials/wizard/connection_credentials.html"
 OAUTH_STATE = "wizard_oauth_state"
@@ -29,7 +29,7 @@ def _account_form(conn) -> AccountForm:
 
 
 def _forms(conn, **overrides) -> dict:
-    forms = dict(account_form=_account_form(conn), token_form=TokenForm(formdata=None),
+    forms = dict(account_form=_account_form(conn), token_form=TokenForm(formdata=None), receiver=webhook_receiver(conn),
                  secret_form=OAuthSecretForm(formdata=None), webhook_form=WebhookSecretForm(
                      formdata=None, app_id=conn.account.app_id if conn.account else None,
                      legacy_signatures=bool(conn.account and not conn.account.webhook_v3_only)),
@@ -52,11 +52,25 @@ def connection_account(connection_id: int):
     conn = load(connection_id, edit=True)
     form = AccountForm()
     if form.validate_on_submit():
-        save_account(conn, current_user, portal_id=form.portal_id.data, environment=form.environment.data,
-                     base_url=form.base_url.data, oauth_client_id=form.oauth_client_id.data or "")
-        return page(conn, WizardStep.CONNECTION, ACCOUNT, changed=True, message="Account saved.",
-                    **_forms(conn))
+        try:
+            save_account(conn, current_user, portal_id=form.portal_id.data, environment=form.environment.data,
+                         base_url=form.base_url.data, oauth_client_id=form.oauth_client_id.data or "",
+                         override_reason=form.override_reason.data or "")
+        except WizardError as refused:
+            db.session.rollback()
+            getattr(form, refused.field or "portal_id").errors.append(str(refused))
+            return page(conn, WizardStep.CONNECTION, ACCOUNT, 422, **_forms(conn, account_form=form))
+        return page(conn, WizardStep.CONNECTION, ACCOUNT, changed=True, events=("accountChanged",),
+                    message="Account saved.", **_forms(conn))
     return page(conn, WizardStep.CONNECTION, ACCOUNT, 422, **_forms(conn, account_form=form))
+
+
+@bp.get("/<int:connection_id>/wizard/connection/credentials")
+@role_required(*VIEWERS)
+def connection_credentials(connection_id: int):
+    """The credentials card, refreshed when the account above it is saved (a new portal drops the token)."""
+    conn = load(connection_id)
+    return render_template(CREDENTIALS, **context(conn, WizardStep.CONNECTION, **_forms(conn)))
 
 
 @bp.post("/<int:connection_id>/wizard/connection/token")
@@ -83,8 +97,8 @@ def connection_webhook_secret(connection_id: int):
     if form.validate_on_submit():
         save_webhook_secret(conn, current_user, form.webhook_secret.data, form.app_id.data or "",
                             bool(form.legacy_signatures.data))
-        return page(conn, WizardStep.CONNECTION, CREDENTIALS, message="Webhook signing secret stored encrypted.",
-                    **_forms(conn))
+        return page(conn, WizardStep.CONNECTION, CREDENTIALS, changed=True, message_for="webhook",
+                    message="Webhook signing secret stored encrypted.", **_forms(conn))
     return page(conn, WizardStep.CONNECTION, CREDENTIALS, 422, **_forms(conn, webhook_form=form))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, render_template, request
 from flask_login import current_user
+from htmx_flask import make_response
 
 from ... import audit
 from ...auth.access import role_required
@@ -103,7 +104,8 @@ def mapping_jobs(connection_id: int):
     checklist.prove(conn, "fields_mapped", False, "objects changed")
     audit.record("mapping.jobs_saved", conn, current_user, enabled=[o for o in OBJECT_TYPES if getattr(form, o).data])
     db.session.commit()
-    return _render(conn, changed=True, message="Sync jobs saved.")
+    return _render(conn, changed=True, message_at="jobs", message="Sync jobs saved. Nothing syncs on schedule until the "
+                   "connection goes live.")
 
 
 def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> FieldForm:
@@ -150,9 +152,9 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
                              form.sensitive.data, catalogue.properties(conn, object_type), current_user)
             checklist.prove(conn, "fields_mapped", False, "mapping edited")
             db.session.commit()
-            resp = _render(conn, changed=True, message=f"{target(object_type, name).label} mapped.")
-            resp.headers["HX-Retarget"], resp.headers["HX-Reswap"] = f"#mapping-{conn.id}", "outerHTML"
-            return resp
+            resp = _render(conn, changed=True, message_at=f"field-{object_type}-{name}",
+                           message=f"{target(object_type, name).label} mapped.")
+            return make_response(resp, retarget=f"#mapping-{conn.id}", reswap="outerHTML")
         except editor.MappingRefused as refused:
             db.session.rollback()
             getattr(form, refused.field or "source").errors.append(str(refused))
@@ -197,8 +199,9 @@ def mapping_confirm(connection_id: int):
     if error or not sections or problems:
         reason = error or ("Choose the records to sync first." if not sections else
                            f"The mapping is incomplete: {len(problems)} problem(s) below.")
-        return _render(conn, 422, message=reason, message_tone="error")
+        return _render(conn, 422, message=reason, message_tone="error", message_at="confirm")
     checklist.prove(conn, "fields_mapped", True, f"{len(sections)} object type(s) validated", current_user)
     audit.record("mapping.confirmed", conn, current_user, objects=[s["object_type"] for s in sections])
     db.session.commit()
-    return _render(conn, changed=True, message="Mapping confirmed: every required field and picklist option is covered.")
+    return _render(conn, changed=True, message_at="confirm",
+                   message="Mapping confirmed: every required field and picklist option is covered.")
