@@ -166,8 +166,8 @@ def login(app):
     return _login
 
 
-def count(model) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+def count(model, *where) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import json
 import sqlalchemy as sa
 
 from console.extensions import db
-from console.models import Client, IntegrationConnection, User
+from console.models import Client, ConnectionChecklistItem, EventAdminAction, IntegrationConnection, User
 
 from ..conftest import count, sign_in
 
@@ -62,8 +62,41 @@ def test_demo_is_idempotent_and_prints_json(app, runner):
     assert facts["logins"] == second["logins"]
     roles = {login["role"] for login in facts["logins"]}
     assert roles == {"admin", "owner", "ops", "client"}
-    assert {c["status"] for c in facts["connections"]} == {"testing", "draft"}
+    # nothing is live before `--serve` takes Northwind through the gate; each client has its own portal
+    assert {c["status"] for c in facts["connections"]} == {"draft"}
     assert facts["sandbox"]["synced_connection_id"] == facts["connections"][0]["id"]
+    portals = facts["sandbox"]["portals"]
+    assert [p["portal_id"] for p in portals] == ["62515", "62516"] and len({p["private_app_token"] for p in portals}) == 2
+    for c in facts["connections"]:  # every connection has its checklist from creation: never "0 of 0"
+        assert count(ConnectionChecklistItem, ConnectionChecklistItem.connection_id == c["id"]) == 16
+
+
+def test_demo_serve_takes_northwind_live_through_the_gate(app, runner):
+    """What `demo --serve` does before serving: Northwind's connection passes the real gate (test batches,
+    the first complete sync, the seeded invalid emails ignored with a reason, baselines), Maple Ridge's
+    stays a draft on its own portal."""
+    from console.demo import prime_reports
+    from console.metrics.baselines import active
+    from console.sandbox import SandboxConfig, SandboxServer
+    from console.wizard import gate, readiness
+
+    facts = demo_json(runner)
+    tokens = [p["private_app_token"] for p in facts["sandbox"]["portals"]]
+    with SandboxServer(SandboxConfig(contacts=300, deals=80, seed=42, token=tokens[0], limits=False,
+                                     extra_portals=1, extra_tokens=(tokens[1],))) as sb:
+        conn = db.session.get(IntegrationConnection, facts["sandbox"]["synced_connection_id"])
+        conn.account.base_url = sb.url
+        db.session.commit()
+        assert prime_reports(conn.id).startswith("Demo connection live")
+        assert prime_reports(conn.id) == "Demo connection already live."
+    db.session.refresh(conn)
+    assert conn.status == "live" and conn.went_live_at is not None
+    assert gate.missing(conn) == [] and readiness.missing_by_object(conn) == {}
+    assert len(active(conn.id)) == 4
+    assert count(EventAdminAction, EventAdminAction.action == "connection.went_live") == 1
+    assert count(EventAdminAction, EventAdminAction.action == "sync.values_ignored") >= 1  # the seeded invalid emails
+    draft = db.session.get(IntegrationConnection, facts["sandbox"]["portals"][1]["draft_connection_id"])
+    assert draft.status == "draft" and draft.account_id is None
 
 
 def test_demo_logins_work(app, runner):

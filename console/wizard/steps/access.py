@@ -11,7 +11,7 @@ from ...models import User
 from .. import bp
 from ..forms import AccessForm
 from ..services import DEFAULT_SCOPES, WizardError, save_access
-from .common import EDITORS, VIEWERS, load, page
+from .common import EDITORS, VIEWERS, continue_if_asked, load, page
 
 PARTIAL = "partials/wizard/access_form.html"
 
@@ -48,7 +48,8 @@ def access_save(connection_id: int):
             save_access(conn, current_user, owner=get_or_404(User, form.owner_id.data),
                         auth_type=form.auth_type.data, scopes=form.scopes.data, docs_url=form.docs_url.data,
                         revocation_path=form.revocation_path.data)
-            return page(conn, WizardStep.ACCESS, PARTIAL, changed=True, form=form, message="Access saved.")
+            return continue_if_asked(conn, WizardStep.ACCESS, page(conn, WizardStep.ACCESS, PARTIAL, changed=True,
+                                                                   form=form, message="Access saved."))
         except WizardError as err:
             db.session.rollback()
             getattr(form, err.field or "scopes").errors.append(str(err))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort
+from flask import abort, request, url_for
 from flask_login import current_user
+from htmx_flask import make_response
 
 from ...auth.access import deny, get_or_404
 from ...auth.forms import ActionForm
 from ...choices import ConnectionStatus, Role, WizardStep
-from ...htmx import render
+from ...htmx import is_partial, render
 from ...models import IntegrationConnection
 from .. import checklist, gate, readiness
 
@@ -49,6 +50,16 @@ def context(conn: IntegrationConnection, step: WizardStep, **extra: Any) -> dict
 # box (gateChanged: not sent by the box's own answers, which would wipe their message), the header's
 # status badge (statusChanged); the credentials card (accountChanged), the test history (testsChanged).
 SAVED = ("checklistChanged", "statusChanged", "gateChanged")
+
+
+def continue_if_asked(conn: IntegrationConnection, step: WizardStep, resp):
+    """"Save and continue": after a successful save, go on to the next step without a page load
+    (HX-Location fetches it as a boosted request: the whole page, swapped into the body, URL pushed)."""
+    steps = list(WizardStep)
+    if request.form.get("continue") != "1" or not is_partial() or step == steps[-1]:
+        return resp
+    url = url_for(f"wizard.{steps[steps.index(step) + 1].value}", connection_id=conn.id)
+    return make_response(resp, location={"path": url, "target": "body", "headers": {"HX-Boosted": "true"}})
 
 
 def page(conn: IntegrationConnection, step: WizardStep, partial: str, status: int = 200, changed: bool = False,

@@ -21,7 +21,7 @@ from ...models import IntegrationSyncJob
 from ...sync.runner import ensure_job
 from .. import bp, checklist
 from ..forms import OBJECT_TYPES, FieldForm, JobsForm
-from .common import EDITORS, VIEWERS, load, page
+from .common import EDITORS, VIEWERS, continue_if_asked, load, page
 
 PARTIAL = "partials/wizard/mapping.html"
 
@@ -203,5 +203,6 @@ def mapping_confirm(connection_id: int):
     checklist.prove(conn, "fields_mapped", True, f"{len(sections)} object type(s) validated", current_user)
     audit.record("mapping.confirmed", conn, current_user, objects=[s["object_type"] for s in sections])
     db.session.commit()
-    return _render(conn, changed=True, message_at="confirm",
-                   message="Mapping confirmed: every required field and picklist option is covered.")
+    return continue_if_asked(conn, WizardStep.MAPPING, _render(
+        conn, changed=True, message_at="confirm",
+        message="Mapping confirmed: every required field and picklist option is covered."))

@@ -20,7 +20,7 @@ from .. import bp, readiness
 from ..forms import ReportTextForm, WaiveForm
 from ..readiness import FINAL
 from ..services import save_report_text
-from .common import EDITORS, SAVED, VIEWERS, can_edit, context, load, page
+from .common import EDITORS, SAVED, VIEWERS, can_edit, context, continue_if_asked, load, page
 
 PARTIAL = "partials/wizard/report_text.html"
 
@@ -104,6 +104,7 @@ def report_save(connection_id: int):
     form = ReportTextForm()
     if form.validate_on_submit():
         save_report_text(conn, current_user, form.explanation.data, form.next_action.data)
-        return page(conn, WizardStep.REPORT, PARTIAL, changed=True, message="Saved: the portal shows this now.",
-                    **_extra(conn))
+        return continue_if_asked(conn, WizardStep.REPORT, page(
+            conn, WizardStep.REPORT, PARTIAL, changed=True,
+            message="Saved: the portal shows it from go-live (staff see it now in “view as client”).", **_extra(conn)))
     return page(conn, WizardStep.REPORT, PARTIAL, 422, **_extra(conn, form))
