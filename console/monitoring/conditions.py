@@ -34,6 +34,9 @@ def _count(model, *where) -> int:
 
 
 def stale(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    """Only a live connection runs on its schedule; a testing one syncs only when a person asks."""
+    if conn.status != ConnectionStatus.LIVE:
+        return []
     out = []
     for job in db.session.scalars(sa.select(IntegrationSyncJob).where(
             IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.enabled.is_(True))):

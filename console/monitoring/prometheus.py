@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..auth.access import public
-from ..choices import AlertStatus
+from ..choices import AlertStatus, ConnectionStatus
 from ..extensions import db
 from ..models import EventWebhookEvent, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, MonitorAlert
 from ..models.base import utcnow
@@ -78,8 +78,8 @@ def per_connection():
 
 def dispatcher_lag() -> float:
     oldest = db.session.scalar(sa.select(sa.func.min(IntegrationSyncJob.next_run_at)).join(IntegrationConnection).where(
-        IntegrationSyncJob.enabled.is_(True), IntegrationConnection.status.in_(["live", "testing"]),
-        IntegrationSyncJob.lease_owner.is_(None)))
+        IntegrationSyncJob.enabled.is_(True), IntegrationConnection.status == ConnectionStatus.LIVE.value,
+        IntegrationSyncJob.lease_owner.is_(None)))  # only live connections are scheduled
     return max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
 
 

@@ -51,8 +51,8 @@ def test_admin_creates_renames_and_archives_a_client_without_reloading(live_serv
 
 def test_client_sees_only_their_portal(live_server, page):
     mine, theirs = factories.client("Mine Co"), factories.client("Theirs Co")
-    factories.connection(mine, name="Mine CRM")
-    other = factories.connection(theirs, name="Theirs CRM")
+    factories.connection(mine, name="Mine CRM", live=True)
+    other = factories.connection(theirs, name="Theirs CRM", live=True)
     user = factories.user("client", client=mine)
     db.session.commit()
     sign_in(page, live_server, user.email, factories.PASSWORD)

@@ -92,6 +92,11 @@ def test_run_now_refuses_a_running_or_paused_connection(login, live):
     db.session.commit()
     resp = ops.hx_post(f"/ops/connections/{conn.id}/run-now")
     assert resp.status_code == 422 and "Resume it first" in resp.get_data(as_text=True)
+    conn.status = "testing"  # before go-live nothing runs on schedule: not even "run now"
+    db.session.commit()
+    resp = ops.hx_post(f"/ops/connections/{conn.id}/run-now")
+    assert resp.status_code == 422 and "not live yet" in resp.get_data(as_text=True)
+    assert 'class="small-button run-now"' not in ops.get("/ops/").get_data(as_text=True)
     db.session.expire_all()
     assert all(job.next_run_at.year == 2100 for job in _jobs(conn))  # nothing changed
     assert "connection.run_now" not in _actions()
