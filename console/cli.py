@@ -161,7 +161,8 @@ def _print_demo(facts: dict) -> None:
     sandbox = facts["sandbox"]
     click.echo(f"\nHubSpot sandbox {sandbox['url']}")
     for portal in sandbox["portals"]:
-        click.echo(f"  portal {portal['portal_id']} ({portal['client']}): private-app token {portal['private_app_token']}")
+        click.echo(f"  portal {portal['portal_id']} ({portal['client']}): "
+                   f"private-app token {portal['private_app_token']}")
     hooks = facts["webhooks"]
     click.echo(f"Webhooks -> {hooks['url']}  app {hooks['app_id']}, portal {hooks['portal_id']}, v3, "
                f"signing secret {hooks['signing_secret']} (the demo's only)\n")

@@ -234,7 +234,7 @@ def _configure(conn: IntegrationConnection, admin: User) -> None:
     services.save_monitor(conn, admin, services.Thresholds(3, 20, 5, 20, 300, 99, 95, 5, 2), channel="email",
                           target="owner@demo.example.com", visible=True,
                           visibility_note="The four metric cards and published notes.",
-                          failure_path="Runs retry, then dead-letter; the owner is emailed and ops replay the failures.",
+                          failure_path="Runs retry, then dead-letter; the owner is emailed and ops replay them.",
                           manual_fallback="A weekly CSV export from HubSpot, imported on the manual CSV page.")
     db.session.commit()
 

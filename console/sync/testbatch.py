@@ -33,15 +33,9 @@ def queue(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], size: int
         raise TestBatchRefused("No enabled sync job to test: choose the records to sync on the mapping step.")
     if _busy(conn, RunKind.TEST_BATCH):
         raise TestBatchRefused("A test batch is already running for this connection; wait for it to finish.")
-    runs = []
-    for job in jobs:
-        run = IntegrationSyncRun(job_id=job.id, connection_id=conn.id, object_type=job.object_type,
-                                 kind=RunKind.TEST_BATCH.value, status=RunStatus.QUEUED.value, dry_run=True,
-                                 record_limit=size, triggered_by_user_id=user.id)
-        db.session.add(run)
-        db.session.flush()
-        runs.append(run)
-        audit.record("test_batch.queued", conn, user, run_id=run.id, object_type=job.object_type, size=size)
+    runs = _queued(conn, jobs, user, RunKind.TEST_BATCH, dry_run=True, record_limit=size)
+    for run in runs:
+        audit.record("test_batch.queued", conn, user, run_id=run.id, object_type=run.object_type, size=size)
     if conn.status == ConnectionStatus.DRAFT:
         conn.status = ConnectionStatus.TESTING.value
         audit.record("connection.status_changed", conn, user, old=ConnectionStatus.DRAFT.value,
@@ -53,7 +47,9 @@ def queue(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], size: int
 def queue_first_sync(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], user: User) -> list[IntegrationSyncRun]:
     """The first complete sync: one full, real run per enabled job, queued for the dispatcher's pool.
     Its records are stored but staged: nothing shows them to the client before go-live."""
-    if conn.status not in (ConnectionStatus.TESTING, ConnectionStatus.DRAFT):
+    if conn.status == ConnectionStatus.DRAFT:
+        raise TestBatchRefused("Run a test batch first (test step): the first complete sync comes after it.")
+    if conn.status != ConnectionStatus.TESTING:
         raise TestBatchRefused("The first complete sync runs before go-live; a live connection syncs on schedule.")
     if conn.account is None or conn.account.credentials_status != CredentialStatus.VALID:
         raise TestBatchRefused("Verify the credentials first (connection step).")
@@ -61,17 +57,20 @@ def queue_first_sync(conn: IntegrationConnection, jobs: list[IntegrationSyncJob]
         raise TestBatchRefused("No enabled sync job: choose the records to sync on the mapping step.")
     if _busy(conn, RunKind.BACKFILL):
         raise TestBatchRefused("The first complete sync is already running; its progress is below.")
-    runs = []
-    for job in jobs:
-        run = IntegrationSyncRun(job_id=job.id, connection_id=conn.id, object_type=job.object_type,
-                                 kind=RunKind.BACKFILL.value, status=RunStatus.QUEUED.value, dry_run=False,
-                                 triggered_by_user_id=user.id)
-        db.session.add(run)
-        db.session.flush()
-        runs.append(run)
+    runs = _queued(conn, jobs, user, RunKind.BACKFILL, dry_run=False, record_limit=None)
     audit.record("first_sync.queued", conn, user, run_ids=[r.id for r in runs],
                  objects=[j.object_type for j in jobs])
     db.session.commit()
+    return runs
+
+
+def _queued(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], user: User, kind: RunKind, *, dry_run: bool,
+            record_limit: int | None) -> list[IntegrationSyncRun]:
+    runs = [IntegrationSyncRun(job_id=job.id, connection_id=conn.id, object_type=job.object_type, kind=kind.value,
+                               status=RunStatus.QUEUED.value, dry_run=dry_run, record_limit=record_limit,
+                               triggered_by_user_id=user.id) for job in jobs]
+    db.session.add_all(runs)
+    db.session.flush()
     return runs
 
 

@@ -6,7 +6,6 @@ reason. The record still fails and is still counted in every run; a waiver only 
 records all succeeded count as complete, and a test batch pass."""
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -208,10 +207,3 @@ def waive(connection: IntegrationConnection, run: IntegrationSyncRun, code: str,
                  records=len(ids), new=len(new), reason=reason)
     db.session.commit()
     return len(ids)
-
-
-def by_class(run: IntegrationSyncRun) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for _, _, code, _ in failed_outcomes(run):
-        counts[failures.class_of(code)] += 1
-    return dict(counts)

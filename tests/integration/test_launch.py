@@ -13,7 +13,6 @@ from console.metrics.baselines import active, refusal, source_words
 from console.models import (CrmLead, EventAdminAction, EventWebhookEvent, IntegrationConnection, IntegrationSyncError,
                             IntegrationSyncJob, IntegrationSyncRun, IntegrationValueWaiver)
 from console.models.base import utcnow
-from console.sandbox import SandboxConfig, SandboxServer
 from console.sync import failures
 from console.sync.verdict import judge
 from console.wizard import gate, readiness
@@ -80,6 +79,8 @@ def test_a_first_batch_reports_new_records_and_each_failure_class(login, sandbox
     conn.source_failure_pct = 0
     db.session.commit()
     assert conn.status == "draft"
+    early = owner.hx_post(f"/connections/{conn.id}/wizard/first-sync")
+    assert early.status_code == 422 and "Run a test batch first" in early.get_data(as_text=True)
     run = _batch(owner, conn, "contacts", 60)
     db.session.refresh(conn)
     assert conn.status == "testing"  # the first queued batch moves a draft to testing, audited
@@ -91,6 +92,9 @@ def test_a_first_batch_reports_new_records_and_each_failure_class(login, sandbox
     page = owner.hx_get(f"/connections/{conn.id}/wizard/test/runs/{run.id}").get_data(as_text=True)
     assert "Fix it in HubSpot, or ignore it with a reason" in page and "(mapping step)" not in page
     assert "Email: not a valid email address" in page  # the label, not the column name
+    assert "ignore-form" in page  # the polled block offers the owner the way out
+    ops = login("ops")
+    assert "ignore-form" not in ops.hx_get(f"/connections/{conn.id}/wizard/test/runs/{run.id}").get_data(as_text=True)
 
     # mapping: an unmapped picklist option is our configuration, linked to its mapping row
     owner.hx_post(f"/connections/{conn.id}/wizard/mapping/contacts/enums/lifecyclestage", {"target::lead": ""})

@@ -7,7 +7,6 @@ import threading
 import time
 from datetime import timedelta
 
-import pytest
 import requests
 import sqlalchemy as sa
 

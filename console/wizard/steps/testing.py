@@ -104,7 +104,7 @@ def test_status(connection_id: int, run_id: int):
         return "", 404
     body = render_template("partials/wizard/test_run.html", connection=conn, run=run, final=FINAL,
                            outcomes=testbatch.outcomes, judge=judge, may_test=may_test(conn),
-                           waive_form=WaiveForm(formdata=None), action_form=ActionForm())
+                           waive_form=WaiveForm(formdata=None), action_form=ActionForm(), editable=can_edit(conn))
     if run.status not in FINAL:
         return body
     # final: the history, the checklist, the gate and the pills catch up (they listen for these events)
@@ -136,6 +136,7 @@ def ignore_values(connection_id: int, run_id: int):
     else:
         message, tone, status = "; ".join(e for errs in form.errors.values() for e in errs), "error", 422
     body = render_template("partials/wizard/test_run.html", connection=conn, run=run, final=FINAL,
-                           outcomes=testbatch.outcomes, judge=judge, may_test=may_test(conn), waive_form=WaiveForm(
-                               formdata=None), action_form=ActionForm(), message=message, message_tone=tone)
+                           outcomes=testbatch.outcomes, judge=judge, may_test=may_test(conn), editable=True,
+                           waive_form=WaiveForm(formdata=None), action_form=ActionForm(), message=message,
+                           message_tone=tone)
     return make_response(body, status, trigger={e: True for e in SAVED} if status == 200 else None)
