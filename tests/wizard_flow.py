@@ -12,6 +12,7 @@ from . import factories
 
 def run_queued_test_batches() -> list[int]:
     """What the dispatcher does on its next tick, run here in the test's thread."""
+    db.session.commit()  # a fresh snapshot (MariaDB's REPEATABLE READ): see the runs the request just queued
     ids = testbatch.claim_queued("test-worker", 10)
     for run_id in ids:
         testbatch.run_claimed(run_id)

@@ -180,6 +180,7 @@ def _walk(base, page, browser, sb, facts, logins):
     _progress_never_empty(page)
     assert page.evaluate("window.__noReload") is True, "a page reloaded during the journey"
     screenshot(page, f"{SHOTS}-live.png")
+    db.session.commit()  # a fresh snapshot (MariaDB's REPEATABLE READ): the server wrote the status
     conn = db.session.get(IntegrationConnection, draft_id)
     db.session.refresh(conn)
     assert conn.status == "live" and conn.last_tested_at is not None

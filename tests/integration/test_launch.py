@@ -18,7 +18,7 @@ from console.sync.verdict import judge
 from console.wizard import gate, readiness
 
 from .. import factories
-from ..conftest import count
+from ..conftest import count as _count_rows
 from ..wizard_flow import access, account, jobs, monitor, new_connection, run_queued_test_batches, token_and_check
 
 REASON = "The client keeps these contacts without email."
@@ -40,6 +40,7 @@ def _batch(owner, conn, object_type: str, size: int = 25) -> IntegrationSyncRun:
     resp = owner.hx_post(f"/connections/{conn.id}/wizard/test", {"object_type": object_type, "size": size})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     run_queued_test_batches()
+    db.session.commit()
     return db.session.scalar(sa.select(IntegrationSyncRun).where(IntegrationSyncRun.connection_id == conn.id)
                              .order_by(IntegrationSyncRun.id.desc()).limit(1))
 
@@ -48,9 +49,14 @@ def _first_sync(owner, conn) -> dict[str, IntegrationSyncRun]:
     resp = owner.hx_post(f"/connections/{conn.id}/wizard/first-sync")
     assert resp.status_code == 200, resp.get_data(as_text=True)
     run_queued_test_batches()
-    db.session.expire_all()
+    db.session.commit()
     return {r.object_type: r for r in db.session.scalars(sa.select(IntegrationSyncRun).where(
         IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.kind == "backfill"))}
+
+
+def count(model, *where) -> int:
+    db.session.commit()  # a fresh snapshot (MariaDB): requests and runs wrote on their own connections
+    return _count_rows(model, *where)
 
 
 def _leads(conn) -> int:
@@ -82,6 +88,7 @@ def test_a_first_batch_reports_new_records_and_each_failure_class(login, sandbox
     early = owner.hx_post(f"/connections/{conn.id}/wizard/first-sync")
     assert early.status_code == 422 and "Run a test batch first" in early.get_data(as_text=True)
     run = _batch(owner, conn, "contacts", 60)
+    db.session.commit()  # a fresh snapshot
     db.session.refresh(conn)
     assert conn.status == "testing"  # the first queued batch moves a draft to testing, audited
     assert count(EventAdminAction, EventAdminAction.action == "connection.status_changed") == 1
@@ -132,6 +139,7 @@ def test_threshold_and_waivers_decide_a_passing_batch(login, sandbox):
     conn.source_failure_pct = 0
     db.session.commit()
     resp = owner.hx_post(f"/connections/{conn.id}/wizard/runs/{run.id}/ignore", {"code": "invalid_email", "reason": REASON})
+    db.session.commit()  # a fresh snapshot: the request wrote the waivers on its own connection
     assert resp.status_code == 200 and json.loads(resp.headers["HX-Trigger"]).keys() >= {"checklistChanged", "gateChanged"}
     assert judge(run).passes and count(IntegrationValueWaiver) == failed
     readiness.refresh(conn)
@@ -169,6 +177,7 @@ def test_first_complete_sync_is_staged_and_baselines_need_ignored_values(login, 
     resp = owner.hx_post(f"/connections/{conn.id}/wizard/runs/{contacts.id}/ignore",
                          {"code": "invalid_email", "reason": REASON})
     assert resp.status_code == 200 and "Baselines captured" in resp.get_data(as_text=True)
+    db.session.commit()  # a fresh snapshot
     assert refusal(contacts, conn) is None and len(active(conn.id)) == 4
     words = source_words(active(conn.id)["lead_owner"])
     assert words == f"{contacts.seen - contacts.failed:,} of {contacts.seen:,} contacts; {contacts.failed:,} ignored: invalid email"
@@ -198,6 +207,7 @@ def test_go_live_needs_every_object_then_starts_the_schedule(login, sandbox):
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "Contacts" in html and "no test batch yet" in html and "Deals" not in \
         html.split('id="gate-refused"')[1].split("</div>")[0]
+    db.session.commit()  # a fresh snapshot
     db.session.refresh(conn)
     assert conn.status == "testing"
     _batch(owner, conn, "contacts", 5)
@@ -206,6 +216,7 @@ def test_go_live_needs_every_object_then_starts_the_schedule(login, sandbox):
     db.session.commit()
     accepted = owner.hx_post(f"/connections/{conn.id}/go-live")
     assert accepted.status_code == 200, accepted.get_data(as_text=True)
+    db.session.commit()  # a fresh snapshot
     db.session.refresh(conn)
     assert conn.status == "live"
     assert all(j.next_run_at <= utcnow() for j in db.session.scalars(
@@ -220,10 +231,12 @@ def test_not_applicable_metric_is_an_admin_decision_with_a_reason(login, sandbox
     admin = login("admin")
     assert admin.hx_post(url, {"reason": ""}).status_code == 422
     assert admin.hx_post(url, {"reason": "Maple Ridge runs no sales pipeline."}).status_code == 200
+    db.session.commit()  # a fresh snapshot
     db.session.refresh(conn)
     state = readiness.objects(conn)[0]
     assert state.missing_metrics == [] and conn.metrics_not_applicable["open_pipeline"]["reason"]
     assert admin.hx_post(url, {"applicable": "1"}).status_code == 200
+    db.session.commit()  # a fresh snapshot
     db.session.refresh(conn)
     assert [m.key for m in readiness.objects(conn)[0].missing_metrics] == ["open_pipeline"]
 
@@ -240,6 +253,7 @@ def test_one_portal_belongs_to_one_client(login, sandbox):
     access(owner, second)
     refused = account(owner, second, sandbox)
     assert refused.status_code == 422 and "already attached to" in refused.get_data(as_text=True)
+    db.session.commit()  # a fresh snapshot
     db.session.refresh(second)
     assert second.account is None or second.account.external_account_id != "62515"
     no_reason = account(admin, second, sandbox)

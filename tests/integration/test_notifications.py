@@ -3,12 +3,13 @@ state change; a failing target is retried, and its error is shown."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from console.extensions import db
-from console.models import IntegrationSyncJob, MonitorAlert
+from console.models import IntegrationSyncJob, IntegrationSyncRun, MetricBaseline, MonitorAlert
 from console.models.base import utcnow
 from console.monitoring.alerts import evaluate
 from console.monitoring.notify import notify_pending
@@ -19,10 +20,20 @@ from ..sinks import HttpSink, SmtpSink
 
 @pytest.fixture
 def conn(app):
-    c = factories.connection(factories.client("Harbour Physio"), status="testing")
+    """A live connection (only live ones go stale) whose deals job last succeeded 16 minutes ago; it has
+    its baseline, so staleness is the only condition that holds."""
+    c = factories.connection(factories.client("Harbour Physio"), live=True)
     db.session.flush()
-    db.session.add(IntegrationSyncJob(connection_id=c.id, object_type="deals", enabled=True, schedule_seconds=300,
-                                      last_success_at=utcnow() - timedelta(minutes=16)))
+    job = IntegrationSyncJob(connection_id=c.id, object_type="deals", enabled=True, schedule_seconds=300,
+                             last_success_at=utcnow() - timedelta(minutes=16))
+    db.session.add(job)
+    db.session.flush()
+    run = IntegrationSyncRun(job_id=job.id, connection_id=c.id, object_type="deals", kind="backfill",
+                             status="succeeded", finished_at=utcnow() - timedelta(minutes=16))
+    db.session.add(run)
+    db.session.flush()
+    db.session.add(MetricBaseline(connection_id=c.id, metric_key="open_pipeline", value=Decimal("100"), unit="money",
+                                  period="Open deals now", captured_from_run_id=run.id))
     db.session.commit()
     return c
 
