@@ -89,7 +89,7 @@ def _baseline(connection_id: int, form, replace: bool):
             db.session.commit()
             names = ", ".join(b.metric_key.replace("_", " ") for b in created)
             resp = _done(conn, "partials/reports/baselines.html", f"Baseline captured from run {run.id}: {names}.")
-            return trigger(resp, "checklistChanged", "gateChanged") if is_partial() else resp
+            return trigger(resp, "checklistChanged", "gateChanged", "baselinesChanged") if is_partial() else resp
         except BaselineRefused as refused:
             db.session.rollback()
             form.run_id.errors.append(str(refused))

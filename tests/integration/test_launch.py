@@ -366,3 +366,19 @@ def test_each_dependent_panel_is_refreshed_by_its_event(login, sandbox):
     # the go-live box's own answers do not re-fetch the box (that would wipe their message)
     refused = owner.hx_post(f"/connections/{cid}/go-live")
     assert refused.status_code == 422 and "gateChanged" not in _events(refused) and "checklistChanged" in _events(refused)
+
+
+def test_the_baselines_panel_follows_the_first_sync_and_its_waivers(login, sandbox):
+    owner = login("owner")
+    conn = _ready(owner, sandbox, "contacts")
+    _batch(owner, conn, "contacts", 5)
+    page = owner.get(f"/connections/{conn.id}/wizard/report").get_data(as_text=True)
+    url = _listens(page, f"metrics-needed-{conn.id}", "baselinesChanged")
+    assert owner.hx_get(url).get_data(as_text=True).count("Missing") == 3
+    run = _first_sync(owner, conn)["contacts"]
+    assert "baselinesChanged" in _events(owner.hx_get(f"/connections/{conn.id}/wizard/test/runs/{run.id}"))
+    ignored = owner.hx_post(f"/connections/{conn.id}/wizard/runs/{run.id}/ignore", {"code": "invalid_email",
+                                                                                  "reason": REASON})
+    assert "baselinesChanged" in _events(ignored)
+    panel = owner.hx_get(url).get_data(as_text=True)
+    assert "Missing" not in panel and panel.count("Captured") == 3

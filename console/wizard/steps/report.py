@@ -67,6 +67,14 @@ def _first_sync_block(conn, status: int = 200, changed: bool = False, **extra):
     return make_response(body, status, trigger={e: True for e in SAVED} if changed else None)
 
 
+@bp.get("/<int:connection_id>/wizard/report/metrics-needed")
+@role_required(*VIEWERS)
+def metrics_needed(connection_id: int):
+    """The metrics that need a baseline before go-live; refreshed when a baseline is captured."""
+    conn = load(connection_id)
+    return render_template("partials/wizard/metrics_needed.html", **context(conn, WizardStep.REPORT, **_first_sync(conn)))
+
+
 @bp.post("/<int:connection_id>/wizard/first-sync")
 @role_required(*EDITORS)
 def first_sync(connection_id: int):
