@@ -46,6 +46,12 @@ def test_the_demo_draft_goes_live_as_the_readme_says(live_server, page, browser,
             raise
 
 
+def _settled(page) -> None:
+    """Wait until no htmx request is in flight (htmx marks requesting elements with .htmx-request): the
+    panels a save refreshes have landed, so the next click is not on an element about to be replaced."""
+    page.wait_for_selector(".htmx-request", state="detached")  # no element carries the class any more
+
+
 def _progress_never_empty(page) -> None:
     text = page.locator(".progress-count").inner_text()
     assert text.endswith("of 16") and text != "0 of 0", text
@@ -75,6 +81,7 @@ def _walk(base, page, browser, sb, facts, logins):
     page.fill("textarea[name=revocation_path]", "Delete the private app in the portal's settings; tell Maple Ridge.")
     page.click("#item-account_access button")
     page.wait_for_selector("#item-account_access.done")
+    _settled(page)
     page.click("#access-continue")
     page.wait_for_url(re.compile(r".*/wizard/connection$"))
 
@@ -89,15 +96,18 @@ def _walk(base, page, browser, sb, facts, logins):
     page.wait_for_selector(f"#credentials-{draft_id} input[name=token]")  # the card refreshed itself (accountChanged)
     page.fill("input[name=token]", "pat-na1-" + "0" * 20)  # a wrong token first: the plain words
     page.click(f"#credentials-{draft_id} button:has-text('Store token')")
+    page.wait_for_selector(f"#credentials-{draft_id} .flash-success:has-text('Token stored encrypted')")
     page.click("#check-connection")
     page.wait_for_selector("#check-result:has-text('HubSpot refused the token (401): check that it was copied whole')")
     page.fill("input[name=token]", maple["private_app_token"])
     page.click(f"#credentials-{draft_id} button:has-text('Store token')")
+    page.wait_for_selector(f"#credentials-{draft_id} .flash-success:has-text('Token stored encrypted')")
     page.click("#check-connection")
     page.wait_for_selector(f"#check-result:has-text('Connected to portal {maple['portal_id']}')")
     assert maple["private_app_token"] not in page.content()
     page.wait_for_selector(f"#webhook-receiver-{draft_id}")
     assert page.locator(f"#status-badge-{draft_id}").inner_text().strip() == "Draft"  # a check changes no status
+    _settled(page)
     page.click("#continue-mapping")
     page.wait_for_url(re.compile(r".*/wizard/mapping$"))
 
@@ -109,6 +119,7 @@ def _walk(base, page, browser, sb, facts, logins):
     page.click("#mapping-jobs button[type=submit]")
     page.wait_for_selector("#mapping-contacts")
     page.wait_for_selector("#mapping-jobs .flash-success")  # the result next to its button
+    _settled(page)
     page.click("#confirm-mapping-continue")
     page.wait_for_url(re.compile(r".*/wizard/test$"))
     assert _leads(draft_id) == 0  # saving jobs and confirming the mapping started no sync
@@ -130,10 +141,12 @@ def _walk(base, page, browser, sb, facts, logins):
     page.wait_for_selector("#item-test_results_reviewed.done")
     assert _leads(draft_id) == 0  # a test batch is a dry run
     _progress_never_empty(page)
+    _settled(page)
     page.click("#continue-report")
     page.wait_for_url(re.compile(r".*/wizard/report$"))
 
     # 5. Report: Run the first complete sync; its records are staged, the client sees nothing.
+    _settled(page)
     page.click("#run-first-sync")
     page.wait_for_selector(f"#first-sync-{draft_id} .verdict >> nth=1", timeout=120_000)
     assert _leads(draft_id) > 0
@@ -145,6 +158,7 @@ def _walk(base, page, browser, sb, facts, logins):
 
     # 6. Monitor: where alerts go, who sees what, the failure path, the manual fallback; the gate refuses
     # per object while the contacts' invalid emails are neither fixed nor ignored.
+    _settled(page)
     page.click("#step-monitor")
     page.wait_for_url(re.compile(r".*/wizard/monitor$"))
     page.fill("input[name=target]", "owner@demo.example.com")
@@ -153,12 +167,14 @@ def _walk(base, page, browser, sb, facts, logins):
     page.fill("textarea[name=manual_fallback]", "A weekly CSV export from HubSpot, imported on the CSV page.")
     page.click(f"#monitor-{draft_id} button[type=submit]")
     page.wait_for_selector(f"#monitor-{draft_id} .flash-success")
+    _settled(page)
     page.click("#go-live")
     refusal = page.wait_for_selector("#gate-refused .gate-object:has-text('Contacts')")
     assert "no baseline" in refusal.inner_text()
     assert page.locator("#gate-refused .gate-object:has-text('Deals')").count() == 0  # deals are ready
 
     # Back on the report step: ignore the invalid emails with a reason; the contacts baselines follow.
+    _settled(page)
     page.click("#step-report")
     page.wait_for_url(re.compile(r".*/wizard/report$"))
     contacts_block = page.locator(f"#first-sync-{draft_id} .run-block:has-text('contacts')")
@@ -172,8 +188,10 @@ def _walk(base, page, browser, sb, facts, logins):
     assert not client_sees_it()
 
     # Go live: the gate accepts, the client's portal shows the connection.
+    _settled(page)
     page.click("#continue-monitor")
     page.wait_for_url(re.compile(r".*/wizard/monitor$"))
+    _settled(page)
     page.click("#go-live")
     page.wait_for_selector(f"#golive-{draft_id} .flash-success:has-text('is live')")
     page.wait_for_selector(f"#status-badge-{draft_id}:has-text('Live')")

@@ -50,6 +50,9 @@ def monitor_save(connection_id: int):
             channel=form.channel.data, target=form.target.data, visible=form.visible.data,
             visibility_note=form.visibility_note.data, failure_path=form.failure_path.data,
             manual_fallback=form.manual_fallback.data)
-        return page(conn, WizardStep.MONITOR, PARTIAL, changed=True, form=form, message="Monitoring saved.",
+        # the go-live box below changes with these settings: it comes in the same answer (out of band), not
+        # by a refresh that could land after a quick click on "Go live" and wipe its answer
+        return page(conn, WizardStep.MONITOR, "partials/wizard/monitor_saved.html",
+                    events=("checklistChanged", "statusChanged"), form=form, message="Monitoring saved.",
                     reason_form=ReasonForm(formdata=None))
     return page(conn, WizardStep.MONITOR, PARTIAL, 422, form=form, reason_form=ReasonForm(formdata=None))
