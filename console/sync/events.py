@@ -1,7 +1,8 @@
 """What the engine announces, for features to subscribe to: the engine never imports a feature.
 
-Blinker signals (Flask's own dependency): a receiver runs in the sender's thread and transaction, after
-the run's final status is committed; a receiver that fails is logged and never fails the run."""
+Blinker signals (Flask's own dependency): a receiver runs in the sender's thread, after the run's final
+status is committed. Wrap receivers in `safely`, so one that fails is logged and rolled back and never
+reaches the sender."""
 from __future__ import annotations
 
 import logging
