@@ -90,9 +90,11 @@ def test_a_hostile_csv_answers_fast_and_never_blocks_the_server(app, live_server
     done.set()
     prober.join()
     assert resp.status_code == 422 and "columns" in resp.text
-    assert took < 1.0, f"the upload took {took:.1f} s"  # csv.Sniffer took 22.8 s on this file
+    # csv.Sniffer took 22.8 s on this file and held the server meanwhile; the bounds sit far below that
+    # boundary and far above a loaded CI machine's noise (one /healthz took 0.12 s there, with MariaDB)
+    assert took < 5.0, f"the upload took {took:.1f} s"
     health_times.sort()
-    assert health_times and health_times[len(health_times) // 2] < 0.1 and health_times[-1] < 0.5, health_times
+    assert health_times and health_times[len(health_times) // 2] < 0.5 and health_times[-1] < 2.0, health_times
 
 
 def test_a_crashed_import_is_reaped_with_what_it_committed(app):
