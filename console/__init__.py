@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from . import subscribers
 from .config import load_settings
 from .extensions import csrf, db, htmx_ext, login_manager, migrate
 
@@ -56,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None, env: Mapping[str, str] |
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
     _register_blueprints(app)
+    subscribers.connect()
     _register_hooks(app)
     from . import cli
 

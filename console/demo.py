@@ -241,10 +241,12 @@ def _configure(conn: IntegrationConnection, admin: User) -> None:
 
 def _run_queued(runs) -> None:
     """What the dispatcher's pool does with queued runs, here in the command's own thread."""
-    from .sync import testbatch
+    from jobs.executors import run_queued
 
-    for run_id in testbatch.claim_queued("demo", len(runs)):
-        testbatch.run_claimed(run_id)
+    from .sync.runs import claim_queued
+
+    for run_id in claim_queued("demo", len(runs)):
+        run_queued(run_id)
     db.session.commit()
 
 

@@ -8,10 +8,7 @@ Any number of processes on any number of machines can run this against one datab
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,18 +20,15 @@ from console.choices import ConnectionStatus, RunKind
 from console.extensions import db
 from console.models import IntegrationConnection, IntegrationSyncJob
 from console.models.base import utcnow
+from console.sync.claims import worker_id
+from console.sync.lease import JOB_LEASE
 
 log = logging.getLogger(__name__)
-LEASE_SECONDS = 60
 ALERT_EVERY_SECONDS = 60
 SWEEP_EVERY_SECONDS = 30
 # Jobs run on their schedule only while the connection is live: before go-live, nothing syncs except
 # what a person queues (test batches, the first complete sync), so no data flows before the gate.
 LIVE_STATUSES = (ConnectionStatus.LIVE.value,)
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def in_blackout(blackout: dict | None, now_utc: datetime) -> datetime | None:
@@ -69,80 +63,44 @@ def _dependency_pending(job: IntegrationSyncJob, now: datetime) -> bool:
 
 
 def claim_due(worker: str, limit: int = 4) -> list[int]:
+    """Take up to `limit` due jobs of live connections (outside their blackout, after the jobs they
+    depend on) in one conditional UPDATE."""
     now = utcnow()
+    free = JOB_LEASE.free(now)
     candidates = db.session.scalars(
         sa.select(IntegrationSyncJob).join(IntegrationConnection)
         .where(IntegrationSyncJob.enabled.is_(True), IntegrationSyncJob.next_run_at <= now,
-               IntegrationConnection.status.in_(LIVE_STATUSES),
-               sa.or_(IntegrationSyncJob.lease_expires_at.is_(None), IntegrationSyncJob.lease_expires_at < now))
+               IntegrationConnection.status.in_(LIVE_STATUSES), free)
         .order_by(IntegrationSyncJob.next_run_at).limit(limit * 3)).all()
-    claimed = []
+    wanted = []
     for job in candidates:
-        if len(claimed) >= limit:
-            break
         blackout_end = in_blackout(job.blackout, now)
         if blackout_end is not None:
             job.next_run_at = blackout_end
-            continue
-        if _dependency_pending(job, now):
-            continue
-        won = db.session.execute(
-            sa.update(IntegrationSyncJob)
-            .where(IntegrationSyncJob.id == job.id, IntegrationSyncJob.enabled.is_(True),
-                   IntegrationSyncJob.next_run_at <= now,
-                   sa.or_(IntegrationSyncJob.lease_expires_at.is_(None), IntegrationSyncJob.lease_expires_at < now))
-            .values(lease_owner=worker, lease_expires_at=now + timedelta(seconds=LEASE_SECONDS))
-            .execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
-        if won == 1:
-            claimed.append(job.id)
+        elif not _dependency_pending(job, now) and len(wanted) < limit:
+            wanted.append(job.id)
     db.session.commit()
-    return claimed
-
-
-def renew(job_id: int, worker: str) -> bool:
-    changed = db.session.execute(
-        sa.update(IntegrationSyncJob).where(IntegrationSyncJob.id == job_id, IntegrationSyncJob.lease_owner == worker)
-        .values(lease_expires_at=utcnow() + timedelta(seconds=LEASE_SECONDS))
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.commit()
-    return changed == 1
+    return JOB_LEASE.claim(wanted, worker, now=now, where=[IntegrationSyncJob.enabled.is_(True),
+                                                           IntegrationSyncJob.next_run_at <= now])
 
 
 def release(job_id: int, worker: str) -> None:
     job = db.session.get(IntegrationSyncJob, job_id)
-    db.session.execute(
-        sa.update(IntegrationSyncJob).where(IntegrationSyncJob.id == job_id, IntegrationSyncJob.lease_owner == worker)
-        .values(lease_owner=None, lease_expires_at=None,
-                next_run_at=utcnow() + timedelta(seconds=job.schedule_seconds))
-        .execution_options(synchronize_session=False))
-    db.session.commit()
+    JOB_LEASE.release(job_id, worker, next_run_at=utcnow() + timedelta(seconds=job.schedule_seconds))
 
 
 def run_claimed(app: Flask, job_id: int, worker: str) -> None:
     from console.sync.runner import execute, start_run
 
     with app.app_context():
-        stop = threading.Event()
-
-        def heartbeat() -> None:
-            with app.app_context():
-                while not stop.wait(LEASE_SECONDS / 3):
-                    if not renew(job_id, worker):
-                        log.warning("lost the lease of job %s", job_id)
-                db.session.remove()
-
-        beat = threading.Thread(target=heartbeat, daemon=True, name=f"lease-{job_id}")
-        beat.start()
         try:
-            job = db.session.get(IntegrationSyncJob, job_id)
-            execute(start_run(job, RunKind.SCHEDULED.value, worker=worker))
+            with JOB_LEASE.renewing(job_id, worker):
+                job = db.session.get(IntegrationSyncJob, job_id)
+                execute(start_run(job, RunKind.SCHEDULED.value, worker=worker))
         except Exception:
             log.exception("job %s crashed", job_id)
             db.session.rollback()
         finally:
-            stop.set()
-            beat.join(timeout=5)
             release(job_id, worker)
             db.session.remove()
 
@@ -167,8 +125,7 @@ class Dispatcher:
         """Sweep dead runs, queue due reconciles, then claim due jobs, queued test batches and queued
         reconciliations, up to the free workers."""
         from console.sync import reconcile
-        from console.sync.liveness import sweep
-        from console.sync.testbatch import claim_queued
+        from console.sync.runs import claim_queued, sweep
 
         with self.app.app_context():
             now = utcnow()
@@ -216,7 +173,7 @@ class Dispatcher:
         with self.app.app_context():
             try:
                 evaluate()
-                notify_pending()
+                notify_pending(owner=self.worker)
             except Exception:
                 log.exception("alert evaluation failed")
             finally:
@@ -229,7 +186,7 @@ class Dispatcher:
         try:
             with self.app.app_context():
                 try:
-                    while process_due(200):
+                    while process_due(200, self.worker):
                         pass
                 except Exception:
                     log.exception("webhook normalization crashed")
@@ -254,9 +211,9 @@ class Dispatcher:
                 tracking.discard(item_id)
 
     def _run_batch(self, run_id: int) -> None:
-        from console.sync.testbatch import run_claimed as run_test_batch
+        from jobs.executors import run_queued
 
-        self._pooled("test batch", run_id, run_test_batch, self.batches)
+        self._pooled("queued run", run_id, run_queued, self.batches)
 
     def _reconcile(self, rec_id: int) -> None:
         from console.sync.reconcile import execute

@@ -22,6 +22,7 @@ class HttpSink:
 
     statuses: list[int] = field(default_factory=list)
     received: list[Captured] = field(default_factory=list)
+    delay: float = 0.0  # seconds to hold each request before answering (a slow channel)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -34,6 +35,7 @@ class HttpSink:
         with self._lock:
             self.received.append(Captured(request.url, dict(request.headers), request.get_data()))
             status = self.statuses.pop(0) if self.statuses else 200
+        time.sleep(self.delay)
         return Response("ok", status)
 
     def wait_for(self, n: int, timeout: float = 10.0) -> list[Captured]:

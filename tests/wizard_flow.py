@@ -5,7 +5,8 @@ import sqlalchemy as sa
 
 from console.extensions import db
 from console.models import IntegrationConnection, IntegrationSyncRun
-from console.sync import testbatch
+from console.sync.runs import claim_queued
+from jobs.executors import run_queued
 
 from . import factories
 
@@ -13,9 +14,9 @@ from . import factories
 def run_queued_test_batches() -> list[int]:
     """What the dispatcher does on its next tick, run here in the test's thread."""
     db.session.commit()  # a fresh snapshot (MariaDB's REPEATABLE READ): see the runs the request just queued
-    ids = testbatch.claim_queued("test-worker", 10)
+    ids = claim_queued("test-worker", 10)
     for run_id in ids:
-        testbatch.run_claimed(run_id)
+        run_queued(run_id)
     db.session.commit()
     return ids
 

@@ -23,8 +23,9 @@ from ..mapping.defaults import SOURCE_LABEL
 from ..metrics.cards import safe_cell
 from ..models import (CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationFieldMapping,
                       IntegrationSyncRun, User)
-from ..models.base import utcnow
+from ..sync import runs
 from ..sync.accounting import Tally
+from ..sync.events import run_stopped, safely
 from ..sync.pipeline import PageWriter
 from . import mapping as csv_mapping
 
@@ -178,10 +179,8 @@ def queue(conn: IntegrationConnection, imp: CsvImport, user: User) -> Integratio
     issues = csv_mapping.problems(imp.object_type, imp.mapping or {}, imp.header)
     if issues:
         raise ImportRefused(" ".join(issues))
-    run = IntegrationSyncRun(connection_id=conn.id, object_type=imp.object_type, kind=RunKind.CSV_IMPORT.value,
-                             status=RunStatus.QUEUED.value, record_limit=imp.row_count, triggered_by_user_id=user.id)
-    db.session.add(run)
-    db.session.flush()
+    run = runs.open_run(conn.id, imp.object_type, RunKind.CSV_IMPORT.value, queued=True, record_limit=imp.row_count,
+                        triggered_by_user_id=user.id)
     imp.run_id, imp.status = run.id, ImportStatus.QUEUED.value
     audit.record("csv_import.queued", conn, user, import_id=imp.id, run_id=run.id)
     db.session.commit()
@@ -223,19 +222,29 @@ def _apply(writer: PageWriter, imp: CsvImport, batch, tally: Tally, failures: li
 
 
 def _finish(run, imp, tally: Tally, failures: list, error: str | None) -> None:
-    run, imp = db.session.merge(run), db.session.merge(imp)
-    tally.store(run)
+    run, imp = runs.finish(run, tally, error), db.session.merge(imp)
     run.outcomes = [list(f) for f in failures]
-    run.finished_at = utcnow()
-    error = error or tally.imbalance()
-    if error:
-        run.status, run.error_message, imp.status, imp.error = RunStatus.FAILED.value, error, ImportStatus.FAILED.value, error
+    if run.status == RunStatus.FAILED:
+        imp.status, imp.error = ImportStatus.FAILED.value, run.error_message
     else:
-        run.status = RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value
-        imp.status = ImportStatus.PARTIAL.value if tally.failed else ImportStatus.SUCCEEDED.value
+        imp.status = ImportStatus.PARTIAL.value if run.status == RunStatus.PARTIAL else ImportStatus.SUCCEEDED.value
     db.session.commit()
-    if not error:
+    if run.status != RunStatus.FAILED:
         completed(imp, run)
+
+
+@run_stopped.connect
+@safely
+def _on_run_stopped(run: IntegrationSyncRun, **_: object) -> None:
+    """The sweep failed an import's run (its process died): the import says how far it got."""
+    imp = db.session.scalar(sa.select(CsvImport).where(CsvImport.run_id == run.id))
+    if imp is None:
+        return
+    imp.status = ImportStatus.FAILED.value
+    imp.error = (f"The import stopped after {run.seen:,} of {imp.row_count:,} rows ({run.created:,} new, "
+                 f"{run.updated:,} updated, {run.failed:,} failed were kept); upload the file again to import "
+                 "the rest: rows already imported count as unchanged.")
+    db.session.commit()
 
 
 def completed(imp: CsvImport, run: IntegrationSyncRun) -> None:

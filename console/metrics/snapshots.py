@@ -9,6 +9,7 @@ from ..choices import AutomationKind, RunKind, RunStatus
 from ..extensions import db
 from ..models import AutomationRun, IntegrationConnection, IntegrationSyncRun, MetricSnapshot
 from ..models.base import utcnow
+from ..sync.events import run_finished, safely
 from .definitions import METRICS
 from .readings import base_currency
 
@@ -50,6 +51,12 @@ def after_run(run: IntegrationSyncRun) -> AutomationRun | None:
         return None
     connection = db.session.get(IntegrationConnection, run.connection_id)
     return record_snapshots(connection, AutomationKind.AFTER_SYNC, run)
+
+
+@run_finished.connect
+@safely
+def _on_run_finished(run: IntegrationSyncRun, **_: object) -> None:
+    after_run(run)
 
 
 def snapshot_for_run(run_id: int) -> AutomationRun | None:

@@ -38,7 +38,8 @@ class MonitorAlert(TimestampMixin, db.Model):
     ack_note: Mapped[str | None] = mapped_column(sa.String(500))
     notified_state: Mapped[str | None] = mapped_column(sa.String(32))
     notify_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
-    notify_next_at: Mapped[datetime | None] = mapped_column(DateTime)
+    notify_next_at: Mapped[datetime | None] = mapped_column(DateTime)  # also the end of a claim's lease
+    notify_claimed_by: Mapped[str | None] = mapped_column(sa.String(120))
     notify_error: Mapped[str | None] = mapped_column(sa.String(500))
 
 

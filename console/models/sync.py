@@ -69,7 +69,8 @@ class IntegrationSyncRun(CreatedMixin, db.Model):
     outcomes: Mapped[list | None] = mapped_column(JsonText)  # test batches: [[external id, bucket, reason]]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
     triggered_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)  # see sync/liveness.py
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last beat (sync/runs.py)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # held by `worker` until then
 
     @property
     def buckets_balance(self) -> bool:
@@ -138,6 +139,7 @@ class IntegrationReconciliation(CreatedMixin, db.Model):
     status: Mapped[str] = mapped_column(sa.String(16), default=RunStatus.QUEUED)
     requested_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     worker: Mapped[str | None] = mapped_column(sa.String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # held by `worker` until then
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     in_flight_since: Mapped[datetime | None] = mapped_column(DateTime)  # changes after this await the next run

@@ -76,7 +76,8 @@ class EventWebhookEvent(CreatedMixin, db.Model):
     occurred_at: Mapped[datetime | None] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(sa.String(16), default=WebhookStatus.RECEIVED)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)  # also the end of a claim's lease
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(120))
     last_error: Mapped[str | None] = mapped_column(sa.String(1000))
     duplicate_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     payload_summary: Mapped[dict | None] = mapped_column(JsonText)

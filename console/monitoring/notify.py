@@ -19,8 +19,10 @@ from ..models import IntegrationConnection, MonitorAlert
 from ..models.base import utcnow
 from ..security.outbound import OutboundRefused, check
 from ..security.redact import redact_text
+from ..sync.claims import Lease, worker_id
 
 log = logging.getLogger(__name__)
+CLAIM = Lease(MonitorAlert, MonitorAlert.notify_claimed_by, MonitorAlert.notify_next_at, 60)
 
 
 class NotifyFailed(Exception):
@@ -74,29 +76,35 @@ def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
         raise NotifyFailed(f"SMTP: {type(exc).__name__}: {str(exc)[:200]}") from exc
 
 
-def notify_pending(now=None) -> dict[str, int]:
-    """Send what changed since the last message of each alert; back off after a failure."""
+def notify_pending(now=None, owner: str | None = None) -> dict[str, int]:
+    """Send what changed since the last message of each alert; back off after a failure.
+
+    The alerts to notify are claimed first (one UPDATE, sync/claims.py), so two processes never both send
+    the same message; the claim's lease is the alert's next-attempt time, and a process that dies mid-send
+    leaves the alert due again once it runs out."""
     now = now or utcnow()
+    owner = owner or worker_id()
     counts = {"sent": 0, "failed": 0}
-    due = sa.or_(MonitorAlert.notify_next_at.is_(None), MonitorAlert.notify_next_at <= now)
     candidates = db.session.scalars(sa.select(MonitorAlert).where(
         sa.or_(MonitorAlert.status != AlertStatus.RESOLVED.value, MonitorAlert.notified_state.is_(None),
-               MonitorAlert.notified_state != "resolved"), due).order_by(MonitorAlert.id).limit(200)).all()
-    for alert in candidates:
+               MonitorAlert.notified_state != "resolved"), CLAIM.free(now)).order_by(MonitorAlert.id).limit(200)).all()
+    wanted = {alert.id: wanted_state(alert) for alert in candidates if alert.notified_state != wanted_state(alert)}
+    for alert_id in CLAIM.claim(list(wanted), owner, now=now):
+        alert = db.session.get(MonitorAlert, alert_id)
         state = wanted_state(alert)
-        if alert.notified_state == state:
+        if alert.notified_state == state:  # another process sent it between our read and our claim
+            CLAIM.release(alert.id, owner)
             continue
         conn = db.session.get(IntegrationConnection, alert.connection_id)
         try:
             send(alert, conn)
         except NotifyFailed as failed:
-            alert.notify_attempts += 1
-            alert.notify_error = str(failed)[:500]
-            alert.notify_next_at = now + timedelta(seconds=min(3600, 30 * 2 ** (alert.notify_attempts - 1)))
+            attempts = alert.notify_attempts + 1
+            CLAIM.release(alert.id, owner, notify_attempts=attempts, notify_error=str(failed)[:500],
+                          notify_next_at=now + timedelta(seconds=min(3600, 30 * 2 ** (attempts - 1))))
             counts["failed"] += 1
             log.warning("alert %s notification failed: %s", alert.id, failed)
         else:
-            alert.notified_state, alert.notify_attempts, alert.notify_error, alert.notify_next_at = state, 0, None, None
+            CLAIM.release(alert.id, owner, notified_state=state, notify_attempts=0, notify_error=None)
             counts["sent"] += 1
-        db.session.commit()
     return counts

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from ..choices import AlertSeverity, ErrorStatus, RunKind, RunStatus
 from ..extensions import db
 from ..models import CrmLead, DataQualityCheck, IntegrationConnection, IntegrationSyncError, IntegrationSyncRun
+from ..sync.events import run_finished, safely
 
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = {"contacts": ("email", CrmLead.email), "companies": ("company name", CrmLead.company_name)}
@@ -69,6 +70,12 @@ def after_run(run: IntegrationSyncRun, owners: set[str] | None) -> DataQualityCh
         db.session.rollback()
         log.exception("data-quality check after run %s failed", run.id)
         return None
+
+
+@run_finished.connect
+@safely
+def _on_run_finished(run: IntegrationSyncRun, owners: set[str] | None = None, **_: object) -> None:
+    after_run(run, owners)
 
 
 def latest(connection_ids: list[int]) -> dict[int, list[DataQualityCheck]]:

@@ -52,7 +52,7 @@ class Tally:
             setattr(self, bucket, value)
         del self.outcomes[snap[-1]:]
 
-    def store(self, run: Any) -> None:
+    def store_on(self, run: Any) -> None:
         """Copy the counts onto a run row (the one place that does)."""
         run.seen = self.seen
         for bucket in BUCKETS:

@@ -1,13 +1,10 @@
-"""`flask sync run` and `flask jobs run`."""
+"""`flask sync run` and `flask sync reconcile`."""
 from __future__ import annotations
 
 import os
-import signal
-import threading
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 
 from ..choices import RunKind
 from ..extensions import db
@@ -38,7 +35,7 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
     wanted = list(object_types) or sorted({j.object_type for j in jobs} or {"contacts"},
                                           key=["companies", "contacts", "deals"].index)
     from .lease import JobBusy, holding_lease
-    from .liveness import sweep
+    from .runs import sweep
 
     sweep()  # close runs whose process died (a killed `flask sync run`, say) before starting another
     rows = []
@@ -115,26 +112,3 @@ def report_text(row) -> str:
     lines.append(f"  differences      {row.differences:>8,}" +
                  (f"   repaired {row.repaired:,} (run {row.repair_run_id})" if row.repaired is not None else ""))
     return "\n".join(lines)
-
-
-@click.group("jobs")
-def jobs_group() -> None:
-    """The sync dispatcher."""
-
-
-@jobs_group.command("run")
-@click.option("--interval", default=5.0, type=float, help="Seconds between dispatcher ticks.")
-@click.option("--workers", default=2, type=int)
-def jobs_run(interval: float, workers: int) -> None:
-    """Run the dispatcher in this process until SIGTERM/SIGINT (any number may run at once)."""
-    from jobs.dispatcher import Dispatcher
-
-    dispatcher = Dispatcher(current_app._get_current_object(), max_workers=workers)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"dispatcher {dispatcher.worker} running; Ctrl-C stops it after the current runs finish")
-    while not stop.is_set():
-        dispatcher.tick()
-        stop.wait(interval)
-    dispatcher.shutdown(wait=True)

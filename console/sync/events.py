@@ -12,14 +12,29 @@ from blinker import Namespace
 log = logging.getLogger(__name__)
 _signals = Namespace()
 
-# sent with the finished IntegrationSyncRun as sender (any kind: scheduled, test batch, first sync...)
+# sent with the finished IntegrationSyncRun as sender (any kind: scheduled, test batch, first sync...);
+# `owners` is the set of owner ids the provider knows (for the quality checks), or None
 run_finished = _signals.signal("run-finished")
+# sent after every run_finished receiver has run: for what depends on their results (a baseline captured
+# from the snapshot a run_finished receiver took)
+run_settled = _signals.signal("run-settled")
+# sent with a run the sweep failed because its process stopped (sync/runs.py)
+run_stopped = _signals.signal("run-stopped")
 
 
-def announce_run_finished(run) -> None:
+def announce_run_finished(run, owners: set[str] | None = None) -> None:
     from ..extensions import db
 
-    run_finished.send(run)
+    run_finished.send(run, owners=owners)
+    db.session.commit()
+    run_settled.send(run)
+    db.session.commit()
+
+
+def announce_run_stopped(run) -> None:
+    from ..extensions import db
+
+    run_stopped.send(run)
     db.session.commit()
 
 

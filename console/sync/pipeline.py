@@ -300,7 +300,7 @@ class PageWriter:
             err.resolution_reason = "the record synced successfully"
 
     def _store_counts(self) -> None:
-        self.tally.store(self.run)
+        self.tally.store_on(self.run)
         self.run.heartbeat_at = utcnow()
 
 

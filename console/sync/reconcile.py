@@ -36,7 +36,8 @@ from ..security.redact import redact_text
 from .accounting import Tally
 from .eligibility import ineligible_reason
 from .lease import JobBusy, holding_lease
-from .liveness import heartbeat
+from . import runs
+from .runs import RECONCILE_LEASE
 from .pipeline import PageWriter
 from .provider import open_session
 
@@ -140,19 +141,11 @@ def queue(connection: IntegrationConnection, object_type: str, trigger: str, rep
 
 
 def claim_queued(worker: str, limit: int) -> list[int]:
-    """Queued reconciliations, each taken by one process (a conditional UPDATE)."""
+    """Queued reconciliations, taken in one conditional UPDATE (sync/claims.py)."""
     ids = list(db.session.scalars(sa.select(IntegrationReconciliation.id).where(
         IntegrationReconciliation.status == RunStatus.QUEUED.value).order_by(IntegrationReconciliation.id).limit(limit)))
-    won = []
-    for rid in ids:
-        changed = db.session.execute(sa.update(IntegrationReconciliation).where(
-            IntegrationReconciliation.id == rid, IntegrationReconciliation.status == RunStatus.QUEUED.value)
-            .values(status=RunStatus.RUNNING.value, worker=worker, started_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
-        if changed == 1:
-            won.append(rid)
-    return won
+    return RECONCILE_LEASE.claim(ids, worker, where=[IntegrationReconciliation.status == RunStatus.QUEUED.value],
+                                 status=RunStatus.RUNNING.value, started_at=utcnow())
 
 
 def schedule_due(every: timedelta, now: datetime | None = None) -> int:
@@ -180,7 +173,18 @@ def schedule_due(every: timedelta, now: datetime | None = None) -> int:
 
 
 def execute(rec_id: int, worker: str, client_options: dict | None = None) -> IntegrationReconciliation:
-    """Compare (and repair when asked); the row records the outcome, provider trouble included."""
+    """Compare (and repair when asked); the row records the outcome, provider trouble included. A queued
+    row (the command line's) is claimed here; the lease is renewed while it works."""
+    if db.session.get(IntegrationReconciliation, rec_id).status == RunStatus.QUEUED:
+        claim = RECONCILE_LEASE.claim([rec_id], worker, where=[IntegrationReconciliation.status == RunStatus.QUEUED.value],
+                                      status=RunStatus.RUNNING.value, started_at=utcnow())
+        if not claim:
+            return db.session.get(IntegrationReconciliation, rec_id)
+    with RECONCILE_LEASE.renewing(rec_id, worker):
+        return _execute(rec_id, worker, client_options)
+
+
+def _execute(rec_id: int, worker: str, client_options: dict | None) -> IntegrationReconciliation:
     rec = db.session.get(IntegrationReconciliation, rec_id)
     connection = db.session.get(IntegrationConnection, rec.connection_id)
     job = db.session.scalar(sa.select(IntegrationSyncJob).where(
@@ -203,7 +207,7 @@ def execute(rec_id: int, worker: str, client_options: dict | None = None) -> Int
         log.exception("reconciliation %s failed", rec_id)
         rec = db.session.get(IntegrationReconciliation, rec_id)
         rec.status, rec.error_message = RunStatus.FAILED.value, f"Internal error: {type(exc).__name__}"
-    rec.finished_at = utcnow()
+    rec.finished_at, rec.lease_expires_at = utcnow(), None
     db.session.commit()
     return rec
 
@@ -225,11 +229,7 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
     """Apply the provider's current version of every differing record through the page writer."""
     ids = sorted({i for kind in IntegrationReconciliation.KINDS for i in found.ids[kind]}, key=_id_order)
     with holding_lease(job.id, f"{worker}:reconcile"):
-        now = utcnow()
-        run = IntegrationSyncRun(job_id=job.id, connection_id=connection.id, object_type=job.object_type,
-                                 kind=RunKind.RECONCILE.value, status=RunStatus.RUNNING.value, started_at=now,
-                                 heartbeat_at=now, worker=worker)
-        db.session.add(run)
+        run = runs.open_run(connection.id, job.object_type, RunKind.RECONCILE.value, job=job, worker=worker)
         db.session.commit()
         tally = Tally()
         spec = load_spec(connection.id, job.object_type, session.reference())
@@ -240,7 +240,7 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
         writer.rewrite = True
         stream = session.stream(job.object_type, fields)
         error = None
-        with heartbeat(run.id):
+        with runs.heartbeat(run):
             try:
                 for i in range(0, len(ids), REPAIR_PAGE):
                     chunk = ids[i:i + REPAIR_PAGE]
@@ -252,15 +252,9 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
             except ConnectorError as exc:
                 db.session.rollback()
                 error = str(exc)
-        run = db.session.merge(run)
-        tally.store(run)
-        run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
-        run.finished_at = utcnow()
-        error = error or tally.imbalance()
-        run.status = RunStatus.FAILED.value if error else (
-            RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value)
-        run.error_message = redact_text(error)[:1000] if error else None
+        run = runs.finish(run, tally, error, session.stats)
         db.session.commit()
+        error = run.error_message if run.status == RunStatus.FAILED else None
         if error:
             raise ConnectorError(f"Repair stopped: {error}")
         return tally.created + tally.updated, run.id

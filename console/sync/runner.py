@@ -14,16 +14,13 @@ from ..connectors.base import AuthExpired, ConnectorError, Page
 from ..extensions import db
 from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import ensure_default_mappings, load_spec
-from ..metrics.snapshots import after_run
-from ..monitoring import quality
 from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import utcnow
-from ..security.redact import redact_text
+from . import runs
 from .accounting import MAX_FAILED_KEPT, Tally
 from .events import announce_run_finished
-from .testbatch import record_test_result
-from .liveness import heartbeat
 from .pipeline import MAX_ERROR_ATTEMPTS, PageWriter, retry_at
+from .testbatch import record_test_result
 from .provider import mark_credentials, open_session, remember_daily_budget
 
 log = logging.getLogger(__name__)
@@ -33,12 +30,8 @@ MAX_KEPT_OUTCOMES = 1000  # test batches are small; a dry run over more keeps th
 
 def start_run(job: IntegrationSyncJob, kind: str, limit: int | None = None, dry_run: bool = False,
               worker: str | None = None, user_id: int | None = None) -> IntegrationSyncRun:
-    now = utcnow()
-    run = IntegrationSyncRun(job_id=job.id, connection_id=job.connection_id, object_type=job.object_type,
-                             kind=kind, status=RunStatus.RUNNING.value, dry_run=dry_run, record_limit=limit,
-                             started_at=now, heartbeat_at=now, cursor_before=job.cursor, worker=worker,
-                             triggered_by_user_id=user_id)
-    db.session.add(run)
+    run = runs.open_run(job.connection_id, job.object_type, kind, job=job, worker=worker, dry_run=dry_run,
+                        record_limit=limit, triggered_by_user_id=user_id)
     db.session.commit()
     return run
 
@@ -46,7 +39,8 @@ def start_run(job: IntegrationSyncJob, kind: str, limit: int | None = None, dry_
 def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | None = None,
             keep_outcomes: bool = False, client_options: dict | None = None) -> Tally:
     """Run to the end; never raises for provider trouble (the run records it)."""
-    with heartbeat(run.id):
+    runs.start(run)
+    with runs.heartbeat(run):
         return _execute(run, full, progress, keep_outcomes, client_options)
 
 
@@ -88,11 +82,9 @@ def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, kee
         _finish(run, job, tally, session, f"Internal error: {type(exc).__name__}")
     finished = db.session.get(IntegrationSyncRun, run.id)
     if finished is not None:
-        after_run(finished)
-        quality.after_run(finished, owners)
         if finished.kind == RunKind.TEST_BATCH:
             record_test_result(finished)
-        announce_run_finished(finished)
+        announce_run_finished(finished, owners)
     return tally
 
 
@@ -156,21 +148,12 @@ def lookback_ms() -> int:
 
 
 def _finish(run, job, tally: Tally, session, error: str | None) -> None:
-    run = db.session.merge(run)
-    tally.store(run)
-    error = error or tally.imbalance()
-    if session is not None:
-        run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
-    run.finished_at = utcnow()
+    run = runs.finish(run, tally, error, session.stats if session is not None else None)
     run.cursor_after = None if run.dry_run else job.cursor
     if tally.outcomes:  # a test batch's every record; any other run's failed records
         run.outcomes = [list(o) for o in tally.outcomes[:MAX_KEPT_OUTCOMES if tally.keep_outcomes else MAX_FAILED_KEPT]]
-    if error:
-        run.status, run.error_message = RunStatus.FAILED.value, redact_text(error)[:1000]
-    else:
-        run.status = RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value
-        if not run.dry_run:
-            job.last_success_at = run.finished_at
+    if run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run:
+        job.last_success_at = run.finished_at
     job.last_run_id = run.id
     remember_daily_budget(db.session.get(IntegrationConnection, run.connection_id), session)
     db.session.commit()

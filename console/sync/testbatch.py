@@ -1,6 +1,7 @@
 """Work a person queues for the dispatcher's pool, never run inside the request: test batches (a small
 dry run per object type: no business record is written) and the first complete sync (real, staged runs).
-A passing batch (sync/verdict.py) sets the last-tested date."""
+The dispatcher claims them (sync/runs.py) and jobs/executors.py runs them. A passing batch
+(sync/verdict.py) sets the last-tested date."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,7 +13,7 @@ from ..choices import ConnectionStatus, CredentialStatus, RunKind, RunStatus
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import utcnow
-from . import failures
+from . import failures, runs
 
 DEFAULT_SIZE, MAX_SIZE = 25, 200
 STUCK_AFTER = timedelta(minutes=10)
@@ -33,15 +34,15 @@ def queue(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], size: int
         raise TestBatchRefused("No enabled sync job to test: choose the records to sync on the mapping step.")
     if _busy(conn, RunKind.TEST_BATCH):
         raise TestBatchRefused("A test batch is already running for this connection; wait for it to finish.")
-    runs = _queued(conn, jobs, user, RunKind.TEST_BATCH, dry_run=True, record_limit=size)
-    for run in runs:
+    queued = _queued(conn, jobs, user, RunKind.TEST_BATCH, dry_run=True, record_limit=size)
+    for run in queued:
         audit.record("test_batch.queued", conn, user, run_id=run.id, object_type=run.object_type, size=size)
     if conn.status == ConnectionStatus.DRAFT:
         conn.status = ConnectionStatus.TESTING.value
         audit.record("connection.status_changed", conn, user, old=ConnectionStatus.DRAFT.value,
                      new=ConnectionStatus.TESTING.value, why="first test batch queued")
     db.session.commit()
-    return runs
+    return queued
 
 
 def queue_first_sync(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], user: User) -> list[IntegrationSyncRun]:
@@ -57,21 +58,17 @@ def queue_first_sync(conn: IntegrationConnection, jobs: list[IntegrationSyncJob]
         raise TestBatchRefused("No enabled sync job: choose the records to sync on the mapping step.")
     if _busy(conn, RunKind.BACKFILL):
         raise TestBatchRefused("The first complete sync is already running; its progress is below.")
-    runs = _queued(conn, jobs, user, RunKind.BACKFILL, dry_run=False, record_limit=None)
-    audit.record("first_sync.queued", conn, user, run_ids=[r.id for r in runs],
+    queued = _queued(conn, jobs, user, RunKind.BACKFILL, dry_run=False, record_limit=None)
+    audit.record("first_sync.queued", conn, user, run_ids=[r.id for r in queued],
                  objects=[j.object_type for j in jobs])
     db.session.commit()
-    return runs
+    return queued
 
 
 def _queued(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], user: User, kind: RunKind, *, dry_run: bool,
             record_limit: int | None) -> list[IntegrationSyncRun]:
-    runs = [IntegrationSyncRun(job_id=job.id, connection_id=conn.id, object_type=job.object_type, kind=kind.value,
-                               status=RunStatus.QUEUED.value, dry_run=dry_run, record_limit=record_limit,
-                               triggered_by_user_id=user.id) for job in jobs]
-    db.session.add_all(runs)
-    db.session.flush()
-    return runs
+    return [runs.open_run(conn.id, job.object_type, kind.value, job=job, queued=True, dry_run=dry_run,
+                          record_limit=record_limit, triggered_by_user_id=user.id) for job in jobs]
 
 
 def _busy(conn: IntegrationConnection, kind: RunKind) -> bool:
@@ -79,47 +76,6 @@ def _busy(conn: IntegrationConnection, kind: RunKind) -> bool:
         IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.kind == kind.value,
         IntegrationSyncRun.status.in_([RunStatus.QUEUED.value, RunStatus.RUNNING.value]),
         IntegrationSyncRun.created_at > utcnow() - STUCK_AFTER)))
-
-
-def claim_queued(worker: str, limit: int) -> list[int]:
-    """Take queued test batches with a conditional UPDATE, so one process runs each."""
-    ids = list(db.session.scalars(sa.select(IntegrationSyncRun.id).where(
-        IntegrationSyncRun.status == RunStatus.QUEUED.value).order_by(IntegrationSyncRun.id).limit(limit)))
-    won = []
-    for run_id in ids:
-        changed = db.session.execute(
-            sa.update(IntegrationSyncRun).where(IntegrationSyncRun.id == run_id,
-                                                IntegrationSyncRun.status == RunStatus.QUEUED.value)
-            .values(status=RunStatus.RUNNING.value, worker=worker, started_at=utcnow(), heartbeat_at=utcnow())
-            .execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
-        if changed == 1:
-            won.append(run_id)
-    return won
-
-
-def run_claimed(run_id: int) -> None:
-    """Run a claimed queued run: a test batch, or a CSV import (queued the same way)."""
-    from .runner import execute
-
-    run = db.session.get(IntegrationSyncRun, run_id)
-    if run.kind == RunKind.CSV_IMPORT:
-        from ..imports.service import execute as execute_import
-        from .liveness import heartbeat
-
-        with heartbeat(run.id):
-            execute_import(run)
-    elif run.kind == RunKind.BACKFILL:
-        from .lease import JobBusy, holding_lease
-
-        try:  # the job's own lease: nothing else syncs this object meanwhile (a `flask sync run`, say)
-            with holding_lease(run.job_id, run.worker or "first-sync", wait=5.0):
-                execute(run, full=True)
-        except JobBusy as busy:
-            run.status, run.finished_at, run.error_message = RunStatus.FAILED.value, utcnow(), str(busy)
-            db.session.commit()
-    else:
-        execute(run, full=True, keep_outcomes=True)
 
 
 def record_test_result(run: IntegrationSyncRun) -> None:

@@ -14,7 +14,7 @@ from datetime import timedelta, timezone
 
 import sqlalchemy as sa
 
-from ..choices import RunKind, RunStatus, WebhookStatus
+from ..choices import RunKind, WebhookStatus
 from ..connectors.base import ConnectorError, Page, SourceRecord
 from ..extensions import db
 from ..mapping import catalogue
@@ -25,13 +25,14 @@ from ..models import IntegrationSyncRun
 from ..models.base import utcnow
 from ..security.redact import redact_text
 from ..sync.accounting import Tally
-from ..sync.liveness import heartbeat
+from ..sync import runs
+from ..sync.claims import Lease, worker_id
 from ..sync.pipeline import PageWriter
 from ..sync.provider import open_session, remember_daily_budget
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
-LEASE = timedelta(minutes=2)
+CLAIM = Lease(EventWebhookEvent, EventWebhookEvent.claimed_by, EventWebhookEvent.next_attempt_at, 120)
 OBJECT_TYPES = {"contact": "contacts", "company": "companies", "deal": "deals"}
 DUE = (WebhookStatus.RECEIVED.value, WebhookStatus.RETRYING.value)
 
@@ -40,27 +41,20 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 10 * 3 ** max(0, attempts - 1)))
 
 
-def claim(limit: int = 200) -> list[int]:
-    """Due events, each taken by one process: the UPDATE only matches while the event is still due."""
+def claim(owner: str, limit: int = 200) -> list[int]:
+    """Due events, taken in one conditional UPDATE per batch (sync/claims.py). The lease is the event's
+    next attempt time: a process that dies holding a batch leaves it due again when the lease runs out,
+    its attempt counted."""
     now = utcnow()
-    due_now = sa.or_(EventWebhookEvent.next_attempt_at.is_(None), EventWebhookEvent.next_attempt_at <= now)
     ids = list(db.session.scalars(sa.select(EventWebhookEvent.id).where(
-        EventWebhookEvent.status.in_(DUE), due_now).order_by(EventWebhookEvent.id).limit(limit)))
-    won = []
-    for event_id in ids:
-        changed = db.session.execute(sa.update(EventWebhookEvent).where(
-            EventWebhookEvent.id == event_id, EventWebhookEvent.status.in_(DUE), due_now,
-        ).values(next_attempt_at=now + LEASE, attempts=EventWebhookEvent.attempts + 1)
-            .execution_options(synchronize_session=False)).rowcount
-        if changed == 1:
-            won.append(event_id)
-    db.session.commit()
-    return won
+        EventWebhookEvent.status.in_(DUE), CLAIM.free(now)).order_by(EventWebhookEvent.id).limit(limit)))
+    return CLAIM.claim(ids, owner, where=[EventWebhookEvent.status.in_(DUE)], now=now,
+                       attempts=EventWebhookEvent.attempts + 1)
 
 
-def process_due(limit: int = 200) -> int:
+def process_due(limit: int = 200, owner: str | None = None) -> int:
     """One pass: claim and normalize up to `limit` events. Returns how many were handled."""
-    ids = claim(limit)
+    ids = claim(owner or worker_id(), limit)
     if not ids:
         return 0
     events = list(db.session.scalars(sa.select(EventWebhookEvent).where(EventWebhookEvent.id.in_(ids))))
@@ -134,7 +128,7 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
     eligibility = job.eligibility
     run, tally = _run(conn, object_type, job), Tally(keep_outcomes=True)
     try:
-        with heartbeat(run.id):
+        with runs.heartbeat(run):
             records = _current_versions(session, object_type, spec.source_fields + _fields(eligibility), batch)
             writer = PageWriter(conn, object_type, spec, run, SOURCE_LABEL.get(conn.provider.key, "CRM"),
                                 eligibility, False, tally)
@@ -175,25 +169,13 @@ def _fields(eligibility: list | None) -> list[str]:
 
 
 def _run(conn: IntegrationConnection, object_type: str, job: IntegrationSyncJob | None) -> IntegrationSyncRun:
-    now = utcnow()
-    run = IntegrationSyncRun(job_id=job.id if job is not None else None, connection_id=conn.id,
-                             object_type=object_type, kind=RunKind.WEBHOOK.value, status=RunStatus.RUNNING.value,
-                             started_at=now, heartbeat_at=now)
-    db.session.add(run)
+    run = runs.open_run(conn.id, object_type, RunKind.WEBHOOK.value, job=job)
     db.session.commit()
     return run
 
 
 def _close(run: IntegrationSyncRun, tally: Tally, session, error: str | None = None) -> None:
-    run = db.session.merge(run)
-    tally.store(run)
-    run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
-    run.finished_at = utcnow()
-    error = error or tally.imbalance()
-    if error:
-        run.status, run.error_message = RunStatus.FAILED.value, redact_text(error)[:1000]
-    else:
-        run.status = RunStatus.PARTIAL.value if tally.failed else RunStatus.SUCCEEDED.value
+    run = runs.finish(run, tally, error, session.stats)
     remember_daily_budget(db.session.get(IntegrationConnection, run.connection_id), session)
     db.session.commit()
 

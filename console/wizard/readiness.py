@@ -14,7 +14,7 @@ from ..metrics import baselines
 from ..metrics.definitions import METRICS, MetricDef
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import utcnow
-from ..sync.events import run_finished, safely
+from ..sync.events import run_settled, safely
 from ..sync.verdict import Verdict, judge
 from . import checklist
 
@@ -148,9 +148,9 @@ def mark_not_applicable(conn: IntegrationConnection, metric_key: str, reason: st
     db.session.commit()
 
 
-@run_finished.connect
+@run_settled.connect
 @safely
-def _on_run_finished(run: IntegrationSyncRun, **_: object) -> None:
+def _on_run_settled(run: IntegrationSyncRun, **_: object) -> None:
     """A test batch or a first complete sync finished: the checklist, last-tested date and baselines follow."""
     if run.kind not in (RunKind.TEST_BATCH.value, RunKind.BACKFILL.value):
         return

@@ -37,7 +37,8 @@ def main(rows: int) -> bool:
     from console.imports import service
     from console.models import Client, IntegrationConnection, IntegrationSyncRun, User
     from console.reference import ensure_providers
-    from console.sync.testbatch import claim_queued, run_claimed
+    from console.sync.runs import claim_queued
+    from jobs.executors import run_queued
 
     with tempfile.TemporaryDirectory() as folder:
         make_app(folder)
@@ -72,7 +73,7 @@ def main(rows: int) -> bool:
         base = rss_mb()
         t1 = time.perf_counter()
         for run_id in claim_queued("bench", 1):
-            run_claimed(run_id)
+            run_queued(run_id)
         elapsed = time.perf_counter() - t1
         stop.set()
         run = db.session.get(IntegrationSyncRun, run.id)

@@ -10,7 +10,8 @@ from console.extensions import db
 from console.models import IntegrationSyncJob
 from console.models.base import utcnow
 from console.sync.runner import ensure_job
-from jobs.dispatcher import claim_due, in_blackout, release, renew
+from console.sync.lease import JOB_LEASE
+from jobs.dispatcher import claim_due, in_blackout, release
 
 from .. import factories
 
@@ -42,7 +43,7 @@ def test_lease_is_exclusive_and_renewable(app):
     first = claim_due("worker-a")
     assert set(first) == {jobs["companies"].id, jobs["contacts"].id}
     assert claim_due("worker-b") == []  # both leased
-    assert renew(jobs["contacts"].id, "worker-a") and not renew(jobs["contacts"].id, "worker-b")
+    assert JOB_LEASE.renew(jobs["contacts"].id, "worker-a") and not JOB_LEASE.renew(jobs["contacts"].id, "worker-b")
     release(jobs["contacts"].id, "worker-a")
     db.session.expire_all()
     job = db.session.get(IntegrationSyncJob, jobs["contacts"].id)

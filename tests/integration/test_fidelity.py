@@ -22,7 +22,7 @@ from console.models import (CrmLead, CrmLeadEvent, IntegrationReconciliation, In
 from console.models.base import utcnow
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sync import reconcile
-from console.sync.liveness import sweep
+from console.sync.runs import sweep
 from console.sync.runner import ensure_job, execute, start_run
 
 from .. import factories
@@ -320,19 +320,19 @@ def test_a_page_that_loses_an_insert_race_is_decided_again(app, monkeypatch):
 
 
 def test_a_run_that_waits_keeps_beating_and_is_not_swept(app):
-    from console.sync.liveness import heartbeat
+    from console.sync.runs import heartbeat
 
     conn = factories.hubspot_connection("http://127.0.0.1:9", "pat-x")
     job = ensure_job(conn, "contacts")
     db.session.commit()
     run = start_run(job, "manual")
     started = run.heartbeat_at
-    with heartbeat(run.id, every=0.05):  # a run waiting out a 429 storm commits nothing, but beats
+    with heartbeat(run, every=0.05):  # a run waiting out a 429 storm commits nothing, but beats
         time.sleep(0.4)
         db.session.commit()
         db.session.refresh(run)
         assert run.heartbeat_at > started
         assert sweep(run.heartbeat_at + timedelta(minutes=1)) == []
-    assert sweep(run.heartbeat_at + timedelta(minutes=3)) == [run.id]  # the beats stopped: closed
+    assert sweep(run.lease_expires_at + timedelta(seconds=1)) == [run.id]  # the beats stopped: closed
     db.session.refresh(run)
     assert run.status == "failed" and "stopped" in run.error_message

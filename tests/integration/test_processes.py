@@ -19,7 +19,7 @@ from console.models import CrmLead, IntegrationSyncJob, IntegrationSyncRun
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
 from console.models.base import utcnow
-from console.sync.liveness import sweep
+from console.sync.runs import sweep
 from console.sync.runner import ensure_job, execute, start_run
 
 from .. import factories

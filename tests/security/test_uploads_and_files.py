@@ -16,7 +16,7 @@ from console.extensions import db
 from console.imports.service import upload_dir
 from console.models import CsvImport, IntegrationSyncRun
 from console.models.base import utcnow
-from console.sync.liveness import sweep
+from console.sync.runs import sweep
 
 from .. import factories
 

@@ -1,0 +1,50 @@
+"""Which code runs each kind of queued run: the one table from run kind to executor.
+
+The engine queues and claims runs (console/sync/runs.py) without knowing who executes them; features
+(CSV imports) are reached from here, never from the engine. A new run kind is a function and a line."""
+from __future__ import annotations
+
+from typing import Callable
+
+from console.choices import RunKind
+from console.extensions import db
+from console.imports import service as imports
+from console.models import IntegrationSyncRun
+from console.sync import runs
+from console.sync.lease import JobBusy, holding_lease
+from console.sync.runner import execute
+
+
+def _test_batch(run: IntegrationSyncRun) -> None:
+    execute(run, full=True, keep_outcomes=True)
+
+
+def _first_sync(run: IntegrationSyncRun) -> None:
+    try:  # the job's own lease: nothing else syncs this object meanwhile (a `flask sync run`, say)
+        with holding_lease(run.job_id, run.worker or "first-sync", wait=5.0):
+            execute(run, full=True)
+    except JobBusy as busy:
+        runs.fail(run, str(busy))
+
+
+def _csv_import(run: IntegrationSyncRun) -> None:
+    runs.start(run)
+    with runs.heartbeat(run):
+        imports.execute(run)
+
+
+EXECUTORS: dict[str, Callable[[IntegrationSyncRun], None]] = {
+    RunKind.TEST_BATCH.value: _test_batch,
+    RunKind.BACKFILL.value: _first_sync,
+    RunKind.CSV_IMPORT.value: _csv_import,
+}
+
+
+def run_queued(run_id: int) -> None:
+    """Run a claimed queued run with its kind's executor."""
+    run = db.session.get(IntegrationSyncRun, run_id)
+    executor = EXECUTORS.get(run.kind)
+    if executor is None:
+        runs.fail(run, f"No executor runs {run.kind} runs; this is a bug in the console.")
+        return
+    executor(run)
