@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..choices import AlertSeverity, ConnectionStatus, CredentialStatus, ErrorStatus, WebhookStatus
+from ..choices import AlertSeverity, ConnectionStatus, CredentialStatus, ErrorStatus, RunKind, RunStatus, WebhookStatus
 from ..extensions import db
 from ..models import (EventWebhookEvent, IntegrationConnection, IntegrationSyncError, IntegrationSyncJob,
                       IntegrationSyncRun, WebhookRejection)
+from ..sync import runs
 from . import freshness, quality
 
 BUDGET_READING_FRESH = timedelta(hours=1)  # an older reading of the daily budget may be from yesterday
@@ -180,8 +181,25 @@ def accounting(conn: IntegrationConnection, now: datetime) -> list[Finding]:
                     "reconcile the connection and report the runs.")]
 
 
+def stopped_runs(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+    """Runs of the last day that the sweep failed because the process running them died."""
+    stopped = db.session.scalars(sa.select(IntegrationSyncRun).where(
+        IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.created_at >= now - timedelta(days=1),
+        IntegrationSyncRun.status == RunStatus.FAILED.value,
+        IntegrationSyncRun.error_message.startswith(runs.STOPPED, autoescape=True))
+        .order_by(IntegrationSyncRun.id.desc())).all()
+    if not stopped:
+        return []
+    last = stopped[0]
+    return [Finding("stopped_runs", AlertSeverity.WARNING,
+                    f"{len(stopped)} run{'s' if len(stopped) != 1 else ''} in the last day stopped because the process "
+                    f"running {'them' if len(stopped) != 1 else 'it'} died (the last: {RunKind.label_of(last.kind)} of "
+                    f"{last.object_type}, run {last.id}). What they committed is kept and the next run resumes; "
+                    "check the dispatcher's log and the machine's memory.")]
+
+
 CONDITIONS = (stale, credentials, daily_budget, rate_limited, failed_webhooks, duplicate_events, dead_letters,
-              fresh, data_quality, baseline, reconcile_differences, accounting)
+              fresh, data_quality, baseline, reconcile_differences, accounting, stopped_runs)
 
 
 def findings(conn: IntegrationConnection, now: datetime) -> list[Finding]:

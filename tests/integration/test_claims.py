@@ -20,6 +20,7 @@ from console.imports import service as imports
 from console.models import (CrmLead, CsvImport, EventWebhookEvent, IntegrationNormalizedEvent, IntegrationSyncRun,
                             MonitorAlert)
 from console.models.base import utcnow
+from console.monitoring.alerts import evaluate
 from console.monitoring.notify import notify_pending
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
@@ -143,6 +144,12 @@ def test_an_in_flight_test_batch_is_not_failed_with_its_jobs_dead_run(app):
     assert sweep() == [dead.id]
     db.session.refresh(batch)
     assert batch.status == "running" and batch.finished_at is None
+    # the existing alert path: the connection's stopped run raises an alert (and its notification)
+    conn.status = "live"
+    db.session.commit()
+    evaluate()
+    alert = db.session.scalar(sa.select(MonitorAlert).where(MonitorAlert.kind == "stopped_runs"))
+    assert alert is not None and f"run {dead.id}" in alert.message and "Scheduled of contacts" in alert.message
 
 
 def test_webhook_events_are_claimed_in_one_statement_per_batch_and_never_twice(app):
