@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_login import current_user
@@ -111,16 +112,16 @@ def _register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .home import bp as home_bp
-    from .portal import bp as portal_bp, preview_bp
-    from .reports import bp as reports_bp
     from .imports import bp as imports_bp
-    from .monitoring.prometheus import bp as prometheus_bp
     from .ops import bp as ops_bp
+    from .portal import bp as portal_bp
+    from .portal import preview_bp
+    from .reports import bp as reports_bp
     from .webhooks import bp as webhooks_bp
     from .wizard import bp as wizard_bp
 
     for bp in (auth_bp, home_bp, admin_bp, portal_bp, preview_bp, reports_bp, wizard_bp, webhooks_bp, ops_bp,
-               imports_bp, prometheus_bp, health.bp):
+               imports_bp, health.bp):
         app.register_blueprint(bp)
 
 
@@ -204,9 +205,8 @@ def _register_hooks(app: Flask) -> None:
 
         return {"choices": choices}
 
-    from .metrics.cards import format_change, format_value
-
     from .mapping.targets import label_of, plain_reason
+    from .metrics.cards import format_change, format_value
 
     app.add_template_global(label_of, "field_label")
     app.add_template_global(plain_reason, "plain_reason")

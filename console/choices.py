@@ -10,7 +10,7 @@ from enum import Enum
 class Choice(str, Enum):
     """A string enum whose members also carry a human label and a display tone."""
 
-    def __new__(cls, value: str, label: str, tone: str = "neutral") -> "Choice":
+    def __new__(cls, value: str, label: str, tone: str = "neutral") -> Choice:
         obj = str.__new__(cls, value)
         obj._value_ = value
         obj.label = label

@@ -17,9 +17,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(demo_command)
     app.cli.add_command(keys_group)
-    from .sandbox.cli import sandbox_group
     from jobs.cli import jobs_group
 
+    from .sandbox.cli import sandbox_group
     from .sync.cli import sync_group
 
     app.cli.add_command(sandbox_group)

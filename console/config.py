@@ -10,9 +10,10 @@ import base64
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .security.outbound import parse_hosts
 

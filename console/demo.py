@@ -204,9 +204,9 @@ def prime_reports(connection_id: int) -> str:
 def _configure(conn: IntegrationConnection, admin: User) -> None:
     """What the owner types on each step, through the same services (each change audited)."""
     from .choices import AuthType
-    from .mapping import catalogue
     from .mapping.service import ensure_default_mappings
     from .mapping.validate import validate
+    from .sync import catalogue
     from .wizard import checklist, readiness, services
 
     account = conn.account

@@ -1,11 +1,16 @@
-"""GET /healthz: both databases reachable (and the scheduler's heartbeat once it runs)."""
+"""GET /healthz: both databases reachable (and the scheduler's heartbeat once it runs); GET /metrics: the
+Prometheus text format (console/monitoring/prometheus.py collects it), behind a bearer token."""
 from __future__ import annotations
 
+import hmac
+
 import sqlalchemy as sa
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from .auth.access import public
 from .extensions import db
+from .monitoring import prometheus
 
 bp = Blueprint("health", __name__)
 
@@ -63,3 +68,19 @@ def healthz():
         checks["scheduler"] = _heartbeat(dispatcher.last_tick, current_app.config["SCHEDULER_INTERVAL_SECONDS"])
     ok = all(v in ("ok", "starting", "unknown") for v in checks.values())
     return jsonify(status="ok" if ok else "degraded", checks=checks), 200 if ok else 503
+
+
+@bp.get("/metrics")
+@public
+def metrics():
+    """404 when no token is configured (the endpoint is off); 401 for a missing or wrong token."""
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        abort(404)
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return Response("A valid bearer token is required.\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'})
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(prometheus.ConsoleCollector())
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+                    headers={"Cache-Control": "no-store"})

@@ -20,7 +20,7 @@ def render(page_template: str, partial: str, status: int = 200, *, hx_events: li
     """Render the full page, or only its partial for an htmx request (the page includes it). `hx_events`
     are htmx events for the panels that depend on what changed (`hx-trigger="… from:body"`)."""
     body = render_template(partial if is_partial() else page_template, **context)
-    resp = make_response(body, status, trigger={e: True for e in hx_events} if hx_events else None)
+    resp = make_response(body, status, trigger=dict.fromkeys(hx_events, True) if hx_events else None)
     resp.headers.add("Vary", "HX-Request")
     return resp
 
@@ -36,5 +36,5 @@ def trigger(resp: Response, *events: str) -> Response:
     """Add htmx events to an answer (merged with any it already carries)."""
     current = resp.headers.get("HX-Trigger") or "{}"
     merged = json.loads(current) if current.startswith("{") else {current: True}
-    merged.update({e: True for e in events})
+    merged.update(dict.fromkeys(events, True))
     return make_response(resp, trigger=merged)

@@ -5,7 +5,7 @@ A path id beyond 64 bits overflows SQLite's integer binding and MariaDB's column
 route (404); query numbers out of range are treated as absent."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from werkzeug.routing import IntegerConverter
 

@@ -4,7 +4,7 @@ The engine queues and claims runs (console/sync/runs.py) without knowing who exe
 (CSV imports) are reached from here, never from the engine. A new run kind is a function and a line."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from console.choices import RunKind
 from console.extensions import db

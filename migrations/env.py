@@ -1,10 +1,9 @@
 import logging
 from logging.config import fileConfig
 
-from sqlalchemy import MetaData
-from flask import current_app
-
 from alembic import context
+from flask import current_app
+from sqlalchemy import MetaData
 
 USE_TWOPHASE = False
 
@@ -179,7 +178,7 @@ def run_migrations_online():
 
         for rec in engines.values():
             rec['transaction'].commit()
-    except:  # noqa: E722
+    except:
         for rec in engines.values():
             rec['transaction'].rollback()
         raise

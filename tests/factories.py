@@ -5,7 +5,7 @@ import itertools
 
 from console.choices import ConnectionStatus, Environment, Role
 from console.extensions import db
-from console.models import (Client, IntegrationConnection, IntegrationProviderAccount, User)
+from console.models import Client, IntegrationConnection, IntegrationProviderAccount, User
 from console.models.base import utcnow
 from console.reference import ensure_providers
 

@@ -59,7 +59,7 @@ def token_and_check(owner, conn, token: str):
 
 def jobs(owner, conn, *objects: str):
     data = {"contacts_minutes": 15, "companies_minutes": 60, "deals_minutes": 15}
-    data.update({o: "y" for o in objects})
+    data.update(dict.fromkeys(objects, "y"))
     return owner.hx_post(f"/connections/{conn.id}/wizard/mapping/jobs", data)
 
 

@@ -11,8 +11,8 @@ from ..choices import Role
 from ..extensions import db
 from ..htmx import render
 from ..models import EventAdminAction
-from . import bp
 from ..params import bounded
+from . import bp
 from .forms import AuditFilterForm
 
 PAGE_SIZE = 50

@@ -5,13 +5,14 @@ URL map and fail on any route registered without a check.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user
 
-from ..choices import Role, STAFF_ROLES
+from ..choices import STAFF_ROLES, Role
 from ..extensions import db, login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -13,7 +13,7 @@ from ..models.base import utcnow
 from . import bp
 from .access import ANY_USER, public, role_required
 from .forms import ChangePasswordForm, LoginForm
-from .services import authenticate, change_password, LoginRefused
+from .services import LoginRefused, authenticate, change_password
 
 
 def home_for(user) -> str:

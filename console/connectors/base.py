@@ -1,8 +1,9 @@
 """The connector interface: pages of provider records, and the errors every adapter raises."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 

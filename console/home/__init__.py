@@ -6,12 +6,12 @@ from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from ..auth.access import public, staff_required
+from ..choices import ConnectionStatus
 from ..extensions import db
 from ..htmx import render
-from ..choices import ConnectionStatus
 from ..models import Client, IntegrationSyncRun
-from . import listing
 from ..params import bounded
+from . import listing
 
 bp = Blueprint("home", __name__)
 

@@ -7,7 +7,7 @@ import csv
 import hashlib
 import io
 import os
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,8 +21,7 @@ from ..connectors.manual_csv.reader import CsvFacts, CsvRejected, inspect, recor
 from ..extensions import db
 from ..mapping.defaults import SOURCE_LABEL
 from ..metrics.cards import safe_cell
-from ..models import (CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationFieldMapping,
-                      IntegrationSyncRun, User)
+from ..models import CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationFieldMapping, IntegrationSyncRun, User
 from ..sync import runs
 from ..sync.accounting import Tally
 from ..sync.events import run_stopped, safely
@@ -129,7 +128,7 @@ def _sensitive(conn_id: int, object_type: str) -> set[str]:
 
 def _source_records(imp: CsvImport, rows_with_lines) -> tuple[list[SourceRecord], list[tuple[int, str, str]]]:
     """Rows as records; a row without an id cannot be matched and fails on its own."""
-    stamp = int(imp.created_at.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    stamp = int(imp.created_at.replace(tzinfo=UTC).timestamp() * 1000)
     id_column, good, bad = imp.mapping["id_column"], [], []
     for line, row in rows_with_lines:
         ext = (row.get(id_column) or "").strip()

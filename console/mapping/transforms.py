@@ -3,9 +3,10 @@ MappingFailure with a reason an integration owner can act on (never the raw payl
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -54,14 +55,14 @@ def datetime_utc(v: Any, field: str, args: dict) -> datetime | None:
         return None
     try:
         if re.fullmatch(r"-?\d+", text):
-            return datetime.fromtimestamp(int(text) / 1000, timezone.utc).replace(tzinfo=None)
+            return datetime.fromtimestamp(int(text) / 1000, UTC).replace(tzinfo=None)
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise MappingFailure(field, "invalid_date", f"{field}: not a date or time") from exc
     if dt.tzinfo is None:
         from zoneinfo import ZoneInfo
         dt = dt.replace(tzinfo=ZoneInfo(args.get("timezone", "UTC")))
-    return dt.astimezone(timezone.utc).replace(tzinfo=None)
+    return dt.astimezone(UTC).replace(tzinfo=None)
 
 
 def decimal(v: Any, field: str, args: dict) -> Decimal | None:

@@ -11,9 +11,9 @@ from ..choices import RunKind
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncRun, MetricBaseline, MetricSnapshot, User
 from ..models.base import utcnow
+from ..sync.verdict import BASELINE_KINDS, judge
 from .definitions import METRICS
 from .snapshots import snapshot_for_run
-from ..sync.verdict import BASELINE_KINDS, judge
 
 
 class BaselineRefused(Exception):

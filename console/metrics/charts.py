@@ -2,10 +2,10 @@
 snapshots, the baseline as a dashed line, and labelled axes."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
 
 from flask import render_template
 

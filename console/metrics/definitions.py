@@ -2,10 +2,10 @@
 that turn a reading and its baseline into a status and a suggested next action."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
 
 from ..choices import MetricStatus
 from . import readings

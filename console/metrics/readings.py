@@ -29,7 +29,7 @@ class Reading:
         return {"total": self.total, "rows": self.rows, "facts": self.facts, "sources": self.sources}
 
     @classmethod
-    def from_breakdown(cls, value: Decimal, data: dict | None) -> "Reading":
+    def from_breakdown(cls, value: Decimal, data: dict | None) -> Reading:
         data = data or {}
         return cls(value, int(data.get("total", 0)), list(data.get("rows", [])), dict(data.get("facts", {})),
                    list(data.get("sources", [])))

@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..choices import Role, STAFF_ROLES
+from ..choices import STAFF_ROLES, Role
 from ..extensions import db
 from .base import CreatedMixin, DateTime, TimestampMixin, utcnow
 
@@ -21,7 +21,7 @@ class Client(TimestampMixin, db.Model):
     slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    users: Mapped[list["User"]] = relationship(back_populates="client")
+    users: Mapped[list[User]] = relationship(back_populates="client")
 
     @property
     def archived(self) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +36,7 @@ class JsonText(sa.types.TypeDecorator):
 
 def utcnow() -> datetime:
     """Naive UTC now: every timestamp column stores UTC without a zone (MySQL DATETIME has none)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class CreatedMixin:

@@ -64,7 +64,7 @@ class IntegrationConnection(TimestampMixin, db.Model):
     provider: Mapped[IntegrationProvider] = relationship()
     account: Mapped[IntegrationProviderAccount | None] = relationship()
     owner: Mapped[User | None] = relationship()
-    checklist: Mapped[list["ConnectionChecklistItem"]] = relationship(
+    checklist: Mapped[list[ConnectionChecklistItem]] = relationship(
         back_populates="connection", order_by="ConnectionChecklistItem.position"
     )
 

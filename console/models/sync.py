@@ -111,7 +111,8 @@ class IntegrationValueWaiver(CreatedMixin, db.Model):
     failures are waived count as complete, and a test batch pass."""
 
     __tablename__ = "integration_value_waivers"
-    __table_args__ = (sa.UniqueConstraint("connection_id", "object_type", "external_id", "code", name="uq_value_waivers_record_code"),)
+    __table_args__ = (sa.UniqueConstraint("connection_id", "object_type", "external_id", "code",
+                                          name="uq_value_waivers_record_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))

@@ -14,8 +14,14 @@ import sqlalchemy as sa
 
 from ..choices import AlertSeverity, ConnectionStatus, CredentialStatus, ErrorStatus, RunKind, RunStatus, WebhookStatus
 from ..extensions import db
-from ..models import (EventWebhookEvent, IntegrationConnection, IntegrationSyncError, IntegrationSyncJob,
-                      IntegrationSyncRun, WebhookRejection)
+from ..models import (
+    EventWebhookEvent,
+    IntegrationConnection,
+    IntegrationSyncError,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+    WebhookRejection,
+)
 from ..sync import runs
 from . import freshness, quality
 

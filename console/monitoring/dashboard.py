@@ -9,8 +9,7 @@ import sqlalchemy as sa
 
 from ..choices import ConnectionStatus
 from ..extensions import db
-from ..models import (Client, DataQualityCheck, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun,
-                      MonitorAlert)
+from ..models import Client, DataQualityCheck, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, MonitorAlert
 from . import freshness, quality
 from .alerts import RANK, UNRESOLVED
 

@@ -1,25 +1,20 @@
-"""GET /metrics in Prometheus text format, behind a bearer token (CONSOLE_METRICS_TOKEN).
+"""What GET /metrics (console/health.py) reports in Prometheus text format, behind CONSOLE_METRICS_TOKEN.
 
 Runs, records, API calls, 429s, webhook events, open alerts and dispatcher lag; per connection, freshness
-attainment and the daily API budget left. Values are read from the database at scrape time by a custom collector, so every process reports the
-same totals (a per-process counter would split them across gunicorn workers)."""
+attainment and the daily API budget left. Values are read from the database at scrape time by a custom
+collector, so every process reports the same totals (a per-process counter would split them across gunicorn
+workers)."""
 from __future__ import annotations
 
-import hmac
-
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from ..auth.access import public
 from ..choices import AlertStatus, ConnectionStatus
 from ..extensions import db
 from ..models import EventWebhookEvent, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, MonitorAlert
 from ..models.base import utcnow
 from . import freshness
 
-bp = Blueprint("prometheus", __name__)
 BUCKETS = ("created", "updated", "unchanged", "duplicate", "failed")
 
 
@@ -81,19 +76,3 @@ def dispatcher_lag() -> float:
         IntegrationSyncJob.enabled.is_(True), IntegrationConnection.status == ConnectionStatus.LIVE.value,
         IntegrationSyncJob.lease_owner.is_(None)))  # only live connections are scheduled
     return max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0.0
-
-
-@bp.get("/metrics")
-@public
-def metrics():
-    """404 when no token is configured (the endpoint is off); 401 for a missing or wrong token."""
-    token = current_app.config.get("METRICS_TOKEN")
-    if not token:
-        abort(404)
-    given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        return Response("A valid bearer token is required.\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'})
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(ConsoleCollector())
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0],
-                    headers={"Cache-Control": "no-store"})

@@ -11,7 +11,8 @@ from ..choices import Role
 from ..htmx import is_partial, render
 from ..models import IntegrationConnection
 from ..models.base import utcnow
-from ..monitoring import charts, dashboard as figures
+from ..monitoring import charts
+from ..monitoring import dashboard as figures
 from ..monitoring.freshness import duration
 from ..monitoring.prometheus import dispatcher_lag
 from ..wizard import gate

@@ -9,8 +9,8 @@ from ..auth.forms import ActionForm
 from ..choices import ErrorStage, ErrorStatus
 from ..htmx import render
 from ..models import IntegrationSyncError
-from . import bp, services
 from ..params import bounded, selected_ids
+from . import bp, services
 from .webhooks import ACT, VIEW
 
 

@@ -10,8 +10,8 @@ from ..choices import RunKind, RunStatus
 from ..extensions import db
 from ..htmx import render
 from ..models import IntegrationSyncError, IntegrationSyncRun
-from . import bp, services
 from ..params import bounded
+from . import bp, services
 from .webhooks import VIEW
 
 PAGE = 100

@@ -9,8 +9,15 @@ import sqlalchemy as sa
 from .. import audit
 from ..choices import ConnectionStatus, ErrorStatus, WebhookStatus
 from ..extensions import db
-from ..models import (EventWebhookEvent, IntegrationConnection, IntegrationSyncError, IntegrationSyncJob,
-                      IntegrationValueWaiver, User, WebhookRejection)
+from ..models import (
+    EventWebhookEvent,
+    IntegrationConnection,
+    IntegrationSyncError,
+    IntegrationSyncJob,
+    IntegrationValueWaiver,
+    User,
+    WebhookRejection,
+)
 from ..models.base import utcnow
 from ..sync.failures import SOURCE_VALUE, class_of
 

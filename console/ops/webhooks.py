@@ -8,10 +8,10 @@ from ..auth.access import get_or_404, role_required
 from ..auth.forms import ActionForm
 from ..choices import Role, WebhookStatus
 from ..htmx import render
+from ..mapping.masking import masked_payload
 from ..models import EventWebhookEvent
-from ..security.mask import masked_payload
-from . import bp, services
 from ..params import bounded, selected_ids
+from . import bp, services
 
 VIEW = (Role.ADMIN, Role.OPS, Role.OWNER)
 ACT = (Role.ADMIN, Role.OPS)

@@ -2,8 +2,8 @@
 preview is exactly what the client sees. Every lookup is scoped to one client id."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from flask import Response, abort, url_for

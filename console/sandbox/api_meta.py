@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from .access import require_named_scope, require_scope
+from .api_objects import object_type_of
 from .data import BASE_MS, OWNERS
 from .errors import not_found, validation
 from .schema import PIPELINES, PROPERTIES
 from .state import state
 from .store import iso
-from .api_objects import object_type_of
 
 bp = Blueprint("meta", __name__)
 ASSOC_TYPES = {("contacts", "companies"): 279, ("companies", "contacts"): 280, ("deals", "contacts"): 3,

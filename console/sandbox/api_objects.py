@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, request
 
+from .access import require_scope
 from .errors import ApiError, not_found, validation
 from .schema import TYPE_IDS
 from .search import SearchError, parse_body, search
 from .state import state
 from .store import Record, singular
 from .validation import check_properties, property_errors
-from .access import require_scope
 
 bp = Blueprint("objects", __name__)
 MAX_LIST_LIMIT, MAX_BATCH = 100, 100
@@ -49,7 +49,7 @@ def _decode_after(token: str | None) -> int:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _batch_inputs(body) -> list:
@@ -92,7 +92,7 @@ def list_objects(object_type: str):
     try:
         limit = int(request.args.get("limit", 10))
     except ValueError:
-        raise validation("limit must be an integer.")
+        raise validation("limit must be an integer.") from None
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise validation(f"limit must be between 1 and {MAX_LIST_LIMIT}.")
     page, nxt = state().portal.page(t, _decode_after(request.args.get("after")), limit, _bool_arg("archived"))

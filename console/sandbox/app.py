@@ -6,7 +6,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from . import access, admin, api_meta, api_objects, api_oauth
+from . import access, admin, api_meta, api_oauth, api_objects
 from .errors import ApiError
 from .state import SandboxConfig, build_state
 

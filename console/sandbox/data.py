@@ -106,7 +106,8 @@ def deal(rng: random.Random, n: int) -> tuple[dict, int, int]:
     stage = rng.choice(PIPELINES[pipeline][1])[0]
     created, modified = _times(rng)
     props = {
-        "dealname": f"{rng.choice(COMPANIES)} — {rng.choice(['New patient plan', 'Retainer', 'Annual renewal', 'Website refresh', 'Campaign'])}",
+        "dealname": f"{rng.choice(COMPANIES)} — "
+                    f"{rng.choice(['New patient plan', 'Retainer', 'Annual renewal', 'Website refresh', 'Campaign'])}",
         "amount": str(rng.choice([500, 1200, 2500, 4800, 9900, 15000, 32000]) + rng.choice([0, 0, 0.5, 99.99])),
         "deal_currency_code": rng.choice(CURRENCIES),
         "pipeline": pipeline,

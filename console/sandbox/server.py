@@ -30,7 +30,7 @@ class SandboxServer:
     def token(self) -> str:
         return self.state.auth.private_token
 
-    def start(self) -> "SandboxServer":
+    def start(self) -> SandboxServer:
         self._thread.start()
         return self
 
@@ -39,7 +39,7 @@ class SandboxServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 MASK = "[redacted]"
 # Substrings that mark a key as secret wherever they appear (accessToken, client_secret…),

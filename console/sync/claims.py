@@ -18,10 +18,11 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import sqlalchemy as sa
 

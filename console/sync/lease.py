@@ -6,8 +6,8 @@ the schedule alone."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from ..extensions import db
 from ..models import IntegrationSyncJob

@@ -7,11 +7,11 @@ the page from the old cursor; upserts and event keys make the replay a no-op whe
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import logging
 import time
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -21,8 +21,15 @@ from ..choices import ErrorStage, ErrorStatus
 from ..connectors.base import Page, SourceRecord
 from ..extensions import db
 from ..mapping.mapper import LEAD_FIELDS, Mapped, MappingSpec, map_record
-from ..models import (CrmLead, CrmLeadEvent, IntegrationConnection, IntegrationNormalizedEvent,
-                      IntegrationRawEvent, IntegrationSyncError, IntegrationSyncRun)
+from ..models import (
+    CrmLead,
+    CrmLeadEvent,
+    IntegrationConnection,
+    IntegrationNormalizedEvent,
+    IntegrationRawEvent,
+    IntegrationSyncError,
+    IntegrationSyncRun,
+)
 from ..models.base import utcnow
 from ..security.redact import drop_keys, redact_text
 from .accounting import Tally
@@ -194,8 +201,8 @@ class PageWriter:
                  "object_type": self.object_type, "external_id": d.record.external_id,
                  "source_label": self.source_label, "content_hash": d.mapped.content_hash(),
                  **_lead_values(d.mapped)} for d in created]
-        ids = dict((ext, lid) for lid, ext in db.session.execute(
-            sa.insert(CrmLead.__table__).returning(CrmLead.id, CrmLead.external_id), rows))
+        ids = {ext: lid for lid, ext in db.session.execute(
+            sa.insert(CrmLead.__table__).returning(CrmLead.id, CrmLead.external_id), rows)}
         for d in created:
             self._resolve_error(d.record.external_id)
             self._event(ids[d.record.external_id], "created", None, None, None, d.record)
@@ -344,6 +351,6 @@ def _short(value: Any) -> str | None:
 
 
 def _ms_to_dt(ms: int | None):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return None if not ms else datetime.fromtimestamp(ms / 1000, timezone.utc).replace(tzinfo=None)
+    return None if not ms else datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)

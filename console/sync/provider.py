@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from ..choices import CredentialStatus
 from ..connectors.base import AuthExpired, FatalError
@@ -17,11 +17,11 @@ from ..connectors.hubspot.client import CallStats, HubSpotClient
 from ..connectors.hubspot.ratelimit import limiter_for
 from ..connectors.hubspot.streams import DEFAULT_LOOKBACK_MS, HubSpotStream
 from ..extensions import db
-from ..security.outbound import OutboundRefused, check
-from ..security.vault import get_vault
 from ..mapping.mapper import Reference
 from ..models import IntegrationConnection, IntegrationProviderAccount
 from ..models.base import utcnow
+from ..security.outbound import OutboundRefused, check
+from ..security.vault import get_vault
 
 
 @dataclass
@@ -79,7 +79,7 @@ def _token_provider(account: IntegrationProviderAccount) -> TokenProvider:
         doc = json.dumps({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
                           "expires_at": tokens.expires_at})
         values = IntegrationProviderAccount.sealed(account_id, "credentials", doc, vault, tokens.refresh_token)
-        values["token_expires_at"] = datetime.fromtimestamp(tokens.expires_at, timezone.utc).replace(tzinfo=None)
+        values["token_expires_at"] = datetime.fromtimestamp(tokens.expires_at, UTC).replace(tzinfo=None)
         with engine.begin() as conn:
             conn.execute(sa.update(IntegrationProviderAccount.__table__)
                          .where(IntegrationProviderAccount.__table__.c.id == account_id).values(**values))

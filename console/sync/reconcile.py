@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -29,17 +29,23 @@ from ..connectors.base import ConnectorError, Page, SourceRecord
 from ..extensions import db
 from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import load_spec
-from ..models import (CrmLead, IntegrationConnection, IntegrationReconciliation, IntegrationSyncError,
-                      IntegrationSyncJob, IntegrationSyncRun)
+from ..models import (
+    CrmLead,
+    IntegrationConnection,
+    IntegrationReconciliation,
+    IntegrationSyncError,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+)
 from ..models.base import utcnow
 from ..security.redact import redact_text
+from . import runs
 from .accounting import Tally
 from .eligibility import ineligible_reason
 from .lease import JobBusy, holding_lease
-from . import runs
-from .runs import RECONCILE_LEASE
 from .pipeline import PageWriter
 from .provider import open_session
+from .runs import RECONCILE_LEASE
 
 log = logging.getLogger(__name__)
 EXAMPLES = 10
@@ -62,9 +68,8 @@ class Comparison:
 
 
 def _ms(dt: datetime | None) -> int | None:
-    from datetime import timezone
 
-    return None if dt is None else int(round(dt.replace(tzinfo=timezone.utc).timestamp() * 1000))
+    return None if dt is None else int(round(dt.replace(tzinfo=UTC).timestamp() * 1000))
 
 
 def in_flight_since(job: IntegrationSyncJob) -> datetime | None:

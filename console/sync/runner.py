@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,8 +20,8 @@ from . import runs
 from .accounting import MAX_FAILED_KEPT, Tally
 from .events import announce_run_finished
 from .pipeline import MAX_ERROR_ATTEMPTS, PageWriter, retry_at
-from .testbatch import record_test_result
 from .provider import mark_credentials, open_session, remember_daily_budget
+from .testbatch import record_test_result
 
 log = logging.getLogger(__name__)
 Progress = Callable[[IntegrationSyncRun], None]

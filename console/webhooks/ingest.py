@@ -6,7 +6,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -113,7 +113,7 @@ def event_key(event: dict) -> str:
 
 def _dt(ms) -> datetime | None:
     try:
-        return datetime.fromtimestamp(int(ms) / 1000, timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(int(ms) / 1000, UTC).replace(tzinfo=None)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import sqlalchemy as sa
 
 from ..choices import RunKind, WebhookStatus
 from ..connectors.base import ConnectorError, Page, SourceRecord
 from ..extensions import db
-from ..mapping import catalogue
 from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import load_spec
-from ..models import EventWebhookEvent, IntegrationConnection, IntegrationNormalizedEvent, IntegrationSyncJob
-from ..models import IntegrationSyncRun
+from ..models import (
+    EventWebhookEvent,
+    IntegrationConnection,
+    IntegrationNormalizedEvent,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+)
 from ..models.base import utcnow
 from ..security.redact import redact_text
+from ..sync import catalogue, runs
 from ..sync.accounting import Tally
-from ..sync import runs
 from ..sync.claims import Lease, worker_id
 from ..sync.pipeline import PageWriter
 from ..sync.provider import open_session, remember_daily_budget
@@ -159,7 +163,7 @@ def _current_versions(session, object_type: str, fields: list[str], batch: list[
     deleted: dict[str, int] = {}
     for e in batch:
         if e.event_type.endswith(".deletion") and e.object_id and e.object_id not in found:
-            at = int(e.occurred_at.replace(tzinfo=timezone.utc).timestamp() * 1000) if e.occurred_at else 0
+            at = int(e.occurred_at.replace(tzinfo=UTC).timestamp() * 1000) if e.occurred_at else 0
             deleted[e.object_id] = max(at, deleted.get(e.object_id, 0))
     return list(found.values()) + [SourceRecord(oid, {}, at, archived=True) for oid, at in deleted.items()]
 

@@ -3,8 +3,7 @@ Secret fields are PasswordFields: what was stored is never sent back to the brow
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField,
-                     URLField)
+from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..choices import AuthType, Environment

@@ -115,7 +115,8 @@ def _answer(conn, status: int = 200, message: str | None = None, refused: list[s
             flash(text, "success" if message else "error")
         return redirect(url_for("wizard.monitor", connection_id=conn.id), code=303)
     return page(conn, WizardStep.MONITOR, "partials/wizard/golive.html", status,
-                events=("checklistChanged", "statusChanged"), message=message, refused=refused or [], refused_by_object=refused_by_object or {},
+                events=("checklistChanged", "statusChanged"), message=message, refused=refused or [],
+                refused_by_object=refused_by_object or {},
                 reason_form=ReasonForm(formdata=None))
 
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.bench.sync_throughput import make_app, rss_mb  # noqa: E402
+from tests.bench.sync_throughput import make_app, rss_mb
 
 
 def build_csv(rows: int) -> bytes:

@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.bench.sync_throughput import make_app, rss_mb  # noqa: E402
+from tests.bench.sync_throughput import make_app, rss_mb
 
 PASSWORD = "bench-password-123"
 
@@ -30,8 +30,16 @@ def seed(connections: int) -> None:
     from sqlalchemy.orm import Session
 
     from console.extensions import db
-    from console.models import (Client, DataQualityCheck, IntegrationConnection, IntegrationNormalizedEvent,
-                                IntegrationSyncJob, IntegrationSyncRun, MonitorAlert, User)
+    from console.models import (
+        Client,
+        DataQualityCheck,
+        IntegrationConnection,
+        IntegrationNormalizedEvent,
+        IntegrationSyncJob,
+        IntegrationSyncRun,
+        MonitorAlert,
+        User,
+    )
     from console.models.base import utcnow
     from console.reference import ensure_providers
 

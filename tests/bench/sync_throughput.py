@@ -59,9 +59,10 @@ def start_sandbox(contacts: int, limits: bool) -> tuple[subprocess.Popen, str]:
 
 
 def make_app(folder: str):
+    from flask_migrate import upgrade
+
     from console import create_app
     from console.config import new_master_key_entry
-    from flask_migrate import upgrade
 
     env = {"DATABASE_URL": f"sqlite:///{folder}/console.db", "TRAFFIC_DATABASE_URL": f"sqlite:///{folder}/traffic.db",
            "SECRET_KEY": "bench", "CONSOLE_MASTER_KEY": new_master_key_entry(), "CONSOLE_SCHEDULER": "off",

@@ -24,7 +24,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.bench.sync_throughput import free_port, start_sandbox  # noqa: E402
+from tests.bench.sync_throughput import free_port, start_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "bench-webhook-secret-0123456789"
@@ -46,8 +46,8 @@ def setup(env: dict, folder: str, sandbox_url: str) -> tuple[object, list[str]]:
     from console import create_app
     from console.extensions import db
     from console.models import CrmLead, IntegrationConnection
-    from tests.bench.sync_throughput import connection_for
     from console.sync.runner import execute, start_run
+    from tests.bench.sync_throughput import connection_for
 
     app = create_app({"INSTANCE_PATH": folder}, env=env)
     app.app_context().push()

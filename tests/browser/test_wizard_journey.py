@@ -74,7 +74,7 @@ def _walk(base, page, browser, sb, facts, logins):
     page.wait_for_url(re.compile(r".*/wizard/access$"))
     page.evaluate("window.__noReload = true")
     assert page.locator(".progress-count").inner_text() == "0 of 16"  # the README: "(0 of 16)"
-    assert page.locator("#status-badge-%d" % draft_id).inner_text().strip() == "Draft"
+    assert page.locator(f"#status-badge-{draft_id}").inner_text().strip() == "Draft"
 
     # 1. Access: the docs link and the revocation path, tick "Account access confirmed", Save and continue.
     page.fill("input[name=docs_url]", "https://developers.hubspot.com/docs/api/crm/contacts")

@@ -17,8 +17,7 @@ from console.choices import CredentialStatus
 from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
 from console.imports import service as imports
-from console.models import (CrmLead, CsvImport, EventWebhookEvent, IntegrationNormalizedEvent, IntegrationSyncRun,
-                            MonitorAlert)
+from console.models import CrmLead, CsvImport, EventWebhookEvent, IntegrationNormalizedEvent, IntegrationSyncRun, MonitorAlert
 from console.models.base import utcnow
 from console.monitoring.alerts import evaluate
 from console.monitoring.notify import notify_pending

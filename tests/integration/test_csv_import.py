@@ -11,8 +11,14 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from console.extensions import db
-from console.models import (CrmLead, CsvImport, CsvImportTemplate, EventWebhookEvent, IntegrationNormalizedEvent,
-                            IntegrationSyncRun)
+from console.models import (
+    CrmLead,
+    CsvImport,
+    CsvImportTemplate,
+    EventWebhookEvent,
+    IntegrationNormalizedEvent,
+    IntegrationSyncRun,
+)
 from console.webhooks import normalize
 
 from .. import factories

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import pytest
 import requests
@@ -17,13 +17,19 @@ import sqlalchemy as sa
 from console.choices import ErrorStatus, RunStatus
 from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
-from console.models import (CrmLead, CrmLeadEvent, IntegrationReconciliation, IntegrationSyncError,
-                            IntegrationSyncJob, IntegrationSyncRun)
+from console.models import (
+    CrmLead,
+    CrmLeadEvent,
+    IntegrationReconciliation,
+    IntegrationSyncError,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+)
 from console.models.base import utcnow
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sync import reconcile
-from console.sync.runs import sweep
 from console.sync.runner import ensure_job, execute, start_run
+from console.sync.runs import sweep
 
 from .. import factories
 
@@ -51,7 +57,7 @@ def check(conn, object_type: str = "contacts", repair: bool = False) -> Integrat
 
 
 def ms(dt) -> int:
-    return int(round(dt.replace(tzinfo=timezone.utc).timestamp() * 1000))
+    return int(round(dt.replace(tzinfo=UTC).timestamp() * 1000))
 
 
 def independent_differences(conn, portal, object_type: str = "contacts") -> list[str]:

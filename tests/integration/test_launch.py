@@ -10,8 +10,16 @@ import sqlalchemy as sa
 
 from console.extensions import db
 from console.metrics.baselines import active, refusal, source_words
-from console.models import (CrmLead, EventAdminAction, EventWebhookEvent, IntegrationConnection, IntegrationSyncError,
-                            IntegrationSyncJob, IntegrationSyncRun, IntegrationValueWaiver)
+from console.models import (
+    CrmLead,
+    EventAdminAction,
+    EventWebhookEvent,
+    IntegrationConnection,
+    IntegrationSyncError,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+    IntegrationValueWaiver,
+)
 from console.models.base import utcnow
 from console.sync import failures
 from console.sync.verdict import judge
@@ -180,7 +188,8 @@ def test_first_complete_sync_is_staged_and_baselines_need_ignored_values(login, 
     db.session.commit()  # a fresh snapshot
     assert refusal(contacts, conn) is None and len(active(conn.id)) == 4
     words = source_words(active(conn.id)["lead_owner"])
-    assert words == f"{contacts.seen - contacts.failed:,} of {contacts.seen:,} contacts; {contacts.failed:,} ignored: invalid email"
+    assert words == (f"{contacts.seen - contacts.failed:,} of {contacts.seen:,} contacts; "
+                     f"{contacts.failed:,} ignored: invalid email")
     # their sync errors are closed with the reason and stay closed on the next runs
     assert count(IntegrationSyncError, IntegrationSyncError.status == "open") == 0
     assert count(IntegrationSyncError, IntegrationSyncError.status == "ignored") == contacts.failed
@@ -275,8 +284,8 @@ def test_one_portal_belongs_to_one_client(login, sandbox):
 def test_webhooks_before_the_first_complete_sync_are_left_to_it(app, sandbox):
     """A change announced before an object's first complete sync is not applied (that sync reads it and
     hands its cursor on); after the sync, the same kind of event is applied."""
-    from console.mapping import catalogue
     from console.mapping.service import ensure_default_mappings
+    from console.sync import catalogue
     from console.sync.runner import ensure_job
     from console.webhooks.normalize import process_due
 
@@ -315,7 +324,7 @@ def _listens(html: str, panel_id: str, event: str) -> str:
     """The panel's refresh URL, after checking that it listens for `event` (hx-trigger="… from:body")."""
     import re
 
-    tag = re.search(r'<[^>]*id="%s"[^>]*>' % re.escape(panel_id), html, re.S)
+    tag = re.search(rf'<[^>]*id="{re.escape(panel_id)}"[^>]*>', html, re.S)
     assert tag, f"no #{panel_id} on the page"
     assert f'hx-trigger="{event} from:body"' in tag.group(0), tag.group(0)
     return re.search(r'hx-get="([^"]+)"', tag.group(0)).group(1)

@@ -219,9 +219,8 @@ def test_two_processes_evaluating_at_once_open_one_alert(app, monkeypatch):
 
 def _evaluate_in_another_session(app) -> None:
     with app.app_context():
-        from console.monitoring.conditions import findings
-
         from console.monitoring import alerts as module
+        from console.monitoring.conditions import findings
         module.findings, saved = findings, module.findings
         try:
             assert evaluate()["opened"] == 1

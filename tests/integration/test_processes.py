@@ -7,20 +7,20 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from datetime import timedelta
 
 from console.choices import ConnectionStatus
 from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
 from console.models import CrmLead, IntegrationSyncJob, IntegrationSyncRun
+from console.models.base import utcnow
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
-from console.models.base import utcnow
-from console.sync.runs import sweep
 from console.sync.runner import ensure_job, execute, start_run
+from console.sync.runs import sweep
 
 from .. import factories
 from ..conftest import TEST_MASTER_KEY

@@ -180,8 +180,11 @@ def test_bad_fault_rule_is_refused(sandbox):
 
 
 def test_same_seed_same_data():
-    a, b, c = Portal(seed=5, contacts=200, deals=50), Portal(seed=5, contacts=200, deals=50), Portal(seed=6, contacts=200, deals=50)
-    dump = lambda p: [(r.id, r.props, r.created, r.updated) for t in p.records for r in p.records[t].values()]
+    a, b = Portal(seed=5, contacts=200, deals=50), Portal(seed=5, contacts=200, deals=50)
+    c = Portal(seed=6, contacts=200, deals=50)
+
+    def dump(p):
+        return [(r.id, r.props, r.created, r.updated) for t in p.records for r in p.records[t].values()]
     assert dump(a) == dump(b) and dump(a) != dump(c)
     emails = [r.props.get("email", "") for r in a.all_active("contacts")]
     assert any("@" not in e or e.endswith("@") or " " in e for e in emails)  # some invalid or messy
@@ -250,7 +253,8 @@ def test_batch_create_207_with_trace_ids_and_400_without(sandbox):
     resp = requests.post(url, json={"inputs": [good, bad]}, headers=auth(sandbox))
     assert resp.status_code == 207 and len(resp.json()["results"]) == 1
     assert resp.json()["errors"][0]["context"]["objectWriteTraceId"] == ["b"]
-    strip = lambda d: {"properties": d["properties"]}
+    def strip(d):
+        return {"properties": d["properties"]}
     resp = requests.post(url, json={"inputs": [strip(good), strip(bad)]}, headers=auth(sandbox))
     assert resp.status_code == 400 and resp.json()["errors"][0]["code"] == "PROPERTY_DOESNT_EXIST"
     too_many = requests.post(url, json={"inputs": [strip(good)] * 101}, headers=auth(sandbox))

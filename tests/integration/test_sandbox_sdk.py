@@ -8,8 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from hubspot import HubSpot
-from hubspot.crm.contacts import (BatchInputSimplePublicObjectBatchInputUpsert, PublicObjectSearchRequest,
-                                  SimplePublicObjectBatchInputUpsert)
+from hubspot.crm.contacts import (
+    BatchInputSimplePublicObjectBatchInputUpsert,
+    PublicObjectSearchRequest,
+    SimplePublicObjectBatchInputUpsert,
+)
 from hubspot.utils.signature import Signature
 
 from console.sandbox import SandboxConfig, SandboxServer

@@ -12,8 +12,14 @@ import sqlalchemy as sa
 from console.choices import CredentialStatus, ErrorStatus, RunStatus
 from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
-from console.models import (CrmLead, CrmLeadEvent, IntegrationNormalizedEvent, IntegrationRawEvent,
-                            IntegrationSyncError, IntegrationSyncJob)
+from console.models import (
+    CrmLead,
+    CrmLeadEvent,
+    IntegrationNormalizedEvent,
+    IntegrationRawEvent,
+    IntegrationSyncError,
+    IntegrationSyncJob,
+)
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
 from console.sync.runner import ensure_job, execute, start_run
@@ -157,7 +163,8 @@ def test_oauth_refresh_before_expiry_rotation_and_revocation(app):
         oauth_app = auth.oauth_app
         location = requests.get(f"{sb.url}/oauth/authorize", allow_redirects=False, params={
             "client_id": oauth_app.client_id, "redirect_uri": "http://127.0.0.1/cb",
-            "scope": "crm.objects.contacts.read crm.schemas.contacts.read crm.objects.owners.read crm.objects.deals.read"}).headers["Location"]
+            "scope": "crm.objects.contacts.read crm.schemas.contacts.read crm.objects.owners.read "
+                     "crm.objects.deals.read"}).headers["Location"]
         code = location.split("code=")[1]
         tokens = requests.post(f"{sb.url}/oauth/v1/token", data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1/cb",
@@ -237,7 +244,7 @@ def test_eligibility_conditions_ignore_with_reason(app, big_sandbox):
     job.eligibility = [{"field": "hs_lead_status", "op": "eq", "value": "OPEN"}]
     db.session.commit()
     run = sync(job, limit=300)
-    opened = [l for l in leads(conn.id).values()]
+    opened = list(leads(conn.id).values())
     assert run.unchanged > 0 and all(l.lead_status == "Open" for l in opened)
 
 
@@ -279,7 +286,8 @@ def test_deals_map_stage_labels_currency_and_events(app, big_sandbox):
     assert usd.amount_base == (usd.amount * __import__("decimal").Decimal("1.37")).quantize(usd.amount)
     rid = next(iter(deals))
     requests.patch(f"{sb.url}/crm/v3/objects/deals/{rid}", headers={"Authorization": f"Bearer {sb.token}"},
-                   json={"properties": {"pipeline": "default", "dealstage": "closedlost" if deals[rid].deal_stage != "Closed Lost" else "closedwon"}})
+                   json={"properties": {"pipeline": "default",
+                                        "dealstage": "closedlost" if deals[rid].deal_stage != "Closed Lost" else "closedwon"}})
     inc = sync(job)
     assert inc.updated == 1
     kinds = set(db.session.scalars(sa.select(CrmLeadEvent.kind).where(CrmLeadEvent.run_id == inc.id)))

@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from hubspot.utils.signature import Signature
 
 from console.extensions import db
-from console.models import (CrmLead, EventWebhookEvent, IntegrationNormalizedEvent, IntegrationSyncRun,
-                            WebhookRejection)
+from console.models import CrmLead, EventWebhookEvent, IntegrationNormalizedEvent, IntegrationSyncRun, WebhookRejection
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sync.runner import ensure_job
 from console.webhooks import normalize
@@ -21,6 +20,7 @@ from console.webhooks.ingest import forget_secrets
 
 from .. import factories
 from ..reporting import sync
+
 
 @pytest.fixture
 def world(app, live_server):
@@ -227,7 +227,8 @@ def test_a_deletion_is_applied_only_when_the_provider_confirms_it(world):
     db.session.refresh(lead)
     newest = sb.state.portal.records["contacts"][int(rid)]
     assert not lead.archived and lead.first_name == "Restored"  # the provider's active version won
-    assert int(round(lead.provider_updated_at.replace(tzinfo=__import__("datetime").timezone.utc).timestamp() * 1000)) == newest.updated
+    stored_ms = lead.provider_updated_at.replace(tzinfo=__import__("datetime").timezone.utc).timestamp() * 1000
+    assert int(round(stored_ms)) == newest.updated
     event = db.session.scalar(sa.select(EventWebhookEvent).where(EventWebhookEvent.source_event_id.like("%7001%")))
     assert event.status == "normalized"
 

@@ -11,8 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from console.extensions import db
-from console.models import (CsvImport, EventWebhookEvent, IntegrationSyncError, MonitorAlert,
-                            ReportNote, User)
+from console.models import CsvImport, EventWebhookEvent, IntegrationSyncError, MonitorAlert, ReportNote, User
 from console.models.base import utcnow
 
 from .. import factories

@@ -42,8 +42,9 @@ def test_local_secrets_generated_private_and_stable(tmp_path, caplog):
 
 
 def test_sqlite_pragmas(app):
-    from console.extensions import db
     import sqlalchemy as sa
+
+    from console.extensions import db
 
     if db.engines[None].dialect.name != "sqlite":
         pytest.skip("SQLite only")

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from console.metrics.cards import safe_cell
-from console.metrics.charts import HEIGHT, BOTTOM, TOP, axis_label, build
+from console.metrics.charts import BOTTOM, HEIGHT, TOP, axis_label, build
 from console.sync.provider import stage_state
 
 

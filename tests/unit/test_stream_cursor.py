@@ -8,7 +8,7 @@ After the runs, what it holds must equal the provider's active records at their 
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -71,7 +71,8 @@ class FakeHubSpot:
         for f in body["filterGroups"][0]["filters"]:
             key = (lambda r, v: v["ms"]) if f["propertyName"] == "lastmodifieddate" else (lambda r, v: int(r))
             target = int(f["value"])
-            test = {"GT": lambda x: x > target, "GTE": lambda x: x >= target, "EQ": lambda x: x == target}[f["operator"]]
+            test = {"GT": lambda x, t=target: x > t, "GTE": lambda x, t=target: x >= t,
+                    "EQ": lambda x, t=target: x == t}[f["operator"]]
             rows = [(r, v) for r, v in rows if test(key(r, v))]
         sort = body["sorts"][0]["propertyName"]
         self.rng.shuffle(rows)  # ties come back in any order

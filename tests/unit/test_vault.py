@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from console.config import new_master_key_entry
 from console.extensions import db
-from console.models import IntegrationProviderAccount, SECRET_MODELS
+from console.models import SECRET_MODELS, IntegrationProviderAccount
 from console.security.rotation import add_local_key, count_by_key, rotate_secrets
 from console.security.vault import Vault, VaultError, build_vault, get_vault, parse_keyring
 

@@ -9,13 +9,28 @@ import requests
 import sqlalchemy as sa
 
 from console.extensions import db
-from console.models import (ConnectionChecklistItem, CrmLead, CrmLeadEvent, EventAdminAction, IntegrationRawEvent,
-                            IntegrationSyncJob, IntegrationSyncRun)
+from console.models import (
+    ConnectionChecklistItem,
+    CrmLead,
+    CrmLeadEvent,
+    EventAdminAction,
+    IntegrationRawEvent,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+)
 
 from .. import factories
 from ..conftest import count
-from ..wizard_flow import (access, account, jobs, monitor, new_connection, passing_test_batch,
-                           run_queued_test_batches, token_and_check)
+from ..wizard_flow import (
+    access,
+    account,
+    jobs,
+    monitor,
+    new_connection,
+    passing_test_batch,
+    run_queued_test_batches,
+    token_and_check,
+)
 
 
 def _done(conn) -> set[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 GUARD_S = 0.05  # our send time precedes HubSpot's arrival time; leave a little room
 
@@ -76,7 +76,7 @@ class AccountLimiter:
             if daily is not None:
                 self.daily_remaining = int(daily)
                 self.daily_limit = int(daily_limit) if daily_limit else self.daily_limit
-                self.daily_observed_at = datetime.now(timezone.utc).replace(tzinfo=None)
+                self.daily_observed_at = datetime.now(UTC).replace(tzinfo=None)
 
     def backoff_after_429(self) -> float:
         """Seconds until the local window frees, when HubSpot gave no Retry-After."""

@@ -7,7 +7,7 @@ import base64
 import hashlib
 import hmac
 import time
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 MAX_AGE_MS = 5 * 60 * 1000
 # HubSpot decodes these before signing v3 (its docs: "decode the URL-encoded characters").

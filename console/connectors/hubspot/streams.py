@@ -28,8 +28,8 @@ keyset position of the last record taken.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from ..base import Page, SourceRecord
 from .client import HubSpotClient

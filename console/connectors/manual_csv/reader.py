@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Iterator
 
 DELIMITERS = ",;\t|"
 SNIFF_BYTES, SNIFF_ROWS = 64 * 1024, 50

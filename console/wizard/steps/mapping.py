@@ -12,12 +12,13 @@ from ...auth.access import role_required
 from ...choices import WizardStep
 from ...connectors.base import ConnectorError
 from ...extensions import db
-from ...mapping import catalogue, editor
+from ...mapping import editor
 from ...mapping.service import ensure_default_mappings
 from ...mapping.suggest import suggest
 from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, target
 from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
+from ...sync import catalogue
 from ...sync.runner import ensure_job
 from .. import bp, checklist
 from ..forms import OBJECT_TYPES, FieldForm, JobsForm

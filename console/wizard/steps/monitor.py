@@ -1,5 +1,6 @@
 """Step 6, monitor: stale-sync multiple, rate-limit pressure, failed-webhook and duplicate-delivery
-thresholds, the freshness objective, data-quality thresholds, the owner's notification channel, portal visibility, the failure path and the manual fallback; then go-live."""
+thresholds, the freshness objective, data-quality thresholds, the owner's notification channel, portal visibility,
+the failure path and the manual fallback; then go-live."""
 from __future__ import annotations
 
 from flask_login import current_user

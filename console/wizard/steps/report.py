@@ -64,7 +64,7 @@ def report(connection_id: int):
 def _first_sync_block(conn, status: int = 200, changed: bool = False, **extra):
     ctx = context(conn, WizardStep.REPORT, **_first_sync(conn), **extra)
     body = render_template("partials/wizard/first_sync.html", **ctx)
-    return make_response(body, status, trigger={e: True for e in SAVED} if changed else None)
+    return make_response(body, status, trigger=dict.fromkeys(SAVED, True) if changed else None)
 
 
 @bp.get("/<int:connection_id>/wizard/report/metrics-needed")

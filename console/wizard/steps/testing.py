@@ -108,7 +108,7 @@ def test_status(connection_id: int, run_id: int):
     if run.status not in FINAL:
         return body
     # final: the history, the checklist, the gate and the pills catch up (they listen for these events)
-    return make_response(body, trigger={e: True for e in SAVED + ("testsChanged", "baselinesChanged")})
+    return make_response(body, trigger=dict.fromkeys(SAVED + ("testsChanged", "baselinesChanged"), True))
 
 
 @bp.post("/<int:connection_id>/wizard/runs/<int:run_id>/ignore")
@@ -139,4 +139,4 @@ def ignore_values(connection_id: int, run_id: int):
                            outcomes=testbatch.outcomes, judge=judge, may_test=may_test(conn), editable=True,
                            waive_form=WaiveForm(formdata=None), action_form=ActionForm(), message=message,
                            message_tone=tone)
-    return make_response(body, status, trigger={e: True for e in SAVED + ("baselinesChanged",)} if status == 200 else None)
+    return make_response(body, status, trigger=dict.fromkeys(SAVED + ("baselinesChanged",), True) if status == 200 else None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
+from ..mapping.mapper import Reference
 from ..models import IntegrationConnection
-from .mapper import Reference
-from ..sync.provider import open_session
+from .provider import open_session
 
 TTL_SECONDS = 60.0
 _cache: dict[tuple[str, str], tuple[float, list[dict]]] = {}

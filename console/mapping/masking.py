@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import EventWebhookEvent, IntegrationFieldMapping
-from .redact import MASK, redact
+from ..security.redact import MASK, redact
 
 
 def sensitive_sources(connection_id: int | None) -> set[str]:

@@ -1,0 +1,31 @@
+"""The layer contracts in pyproject.toml hold, and they can fail: an engine module that imports a
+feature breaks them (checked on a copy of the code with one such import added)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"]
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(tree)}  # before site-packages: the copy is what gets analysed
+    return subprocess.run(LINT, cwd=tree, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_contracts_hold_and_an_engine_import_of_a_feature_breaks_them(tmp_path):
+    for name in ("console", "jobs"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    kept = _lint(tmp_path)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+
+    runs = tmp_path / "console" / "sync" / "runs.py"
+    runs.write_text(runs.read_text() + "\n\ndef _checklist():\n    from ..wizard import readiness\n    return readiness\n")
+    broken = _lint(tmp_path)
+    assert broken.returncode == 1 and "The engine never imports a feature BROKEN" in broken.stdout, broken.stdout
+    assert "console.sync.runs -> console.wizard.readiness" in broken.stdout

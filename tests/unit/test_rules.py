@@ -1,0 +1,67 @@
+"""Eligibility conditions, blackout windows and the HubSpot rate limiter."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from console.connectors.hubspot.ratelimit import GUARD_S, AccountLimiter, _Window
+from console.sync.eligibility import ineligible_reason, validate_conditions
+from jobs.dispatcher import in_blackout
+
+
+def test_each_eligibility_operator():
+    props = {"lifecyclestage": "customer", "email": "", "country": "CA"}
+    assert ineligible_reason(props, [{"field": "lifecyclestage", "op": "eq", "value": "customer"}]) is None
+    assert ineligible_reason(props, [{"field": "lifecyclestage", "op": "neq", "value": "customer"}]) \
+        == "lifecyclestage neq customer does not hold"
+    assert ineligible_reason(props, [{"field": "country", "op": "in", "values": ["CA", "US"]}]) is None
+    assert ineligible_reason(props, [{"field": "country", "op": "not_in", "values": ["CA"]}]) is not None
+    assert ineligible_reason(props, [{"field": "email", "op": "present"}]) is not None
+    assert ineligible_reason(props, [{"field": "phone", "op": "absent"}]) is None
+    assert ineligible_reason(props, None) is None
+    assert validate_conditions([{"field": "a", "op": "eq"}, {"op": "eq"}, {"field": "a", "op": "like"}, "x"]) \
+        == [f"condition {i}: needs a field and an op among {sorted(['absent', 'eq', 'in', 'neq', 'not_in', 'present'])}"
+            for i in (2, 3, 4)]
+
+
+def test_blackout_windows_in_the_jobs_timezone_and_across_midnight():
+    night = {"start": "22:00", "end": "06:00", "timezone": "America/Toronto"}
+    # 03:30 UTC on 1 July is 23:30 in Toronto (EDT): inside, and it ends at 06:00 Toronto = 10:00 UTC
+    assert in_blackout(night, datetime(2026, 7, 1, 3, 30)) == datetime(2026, 7, 1, 10, 0)
+    assert in_blackout(night, datetime(2026, 7, 1, 15, 0)) is None  # 11:00 in Toronto
+    lunch = {"start": "12:00", "end": "13:00"}  # UTC when no timezone is given
+    assert in_blackout(lunch, datetime(2026, 1, 5, 12, 59)) == datetime(2026, 1, 5, 13, 0)
+    assert in_blackout(lunch, datetime(2026, 1, 5, 13, 0)) is None
+    assert in_blackout(None, datetime(2026, 1, 5, 12, 30)) is None
+
+
+def test_the_window_counts_sends_and_frees_as_they_age():
+    win = _Window(3, 10.0)
+    win.sent.extend([100.0, 101.0, 102.0])
+    assert win.wait_time(103.0) == 100.0 + 10.0 + GUARD_S - 103.0  # full: wait for the oldest to age out
+    assert win.wait_time(110.0 + GUARD_S + 0.001) == 0.0 and list(win.sent) == [101.0, 102.0]
+    assert _Window(None, 10.0).wait_time(0.0) == 0.0  # no limit learned yet: none assumed
+
+
+def test_the_limiter_learns_from_hubspots_headers():
+    lim = AccountLimiter()
+    lim.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                 "X-HubSpot-RateLimit-Remaining": "150", "X-HubSpot-RateLimit-Daily": "1000000",
+                 "X-HubSpot-RateLimit-Daily-Remaining": "999000"})
+    assert (lim.window.limit, lim.window.seconds, lim.daily_limit, lim.daily_remaining) == (190, 10.0, 1_000_000, 999_000)
+    lim.observe({"X-HubSpot-RateLimit-Remaining": "0"})  # another process used the window up
+    assert len(lim.window.sent) == 190 and lim.window.wait_time(time.monotonic()) > 9.0
+    assert 0.5 <= lim.backoff_after_429() <= 10.0
+
+
+def test_acquire_waits_for_the_window():
+    lim = AccountLimiter(per_window=2, window_s=0.3)
+    started = time.monotonic()
+    for _ in range(5):  # 2 now, 2 after one window, 1 after two
+        lim.acquire()
+    assert time.monotonic() - started >= 2 * (0.3 + GUARD_S) - 0.01 and lim.waited_s > 0
+    search = AccountLimiter(search_per_second=5)
+    started = time.monotonic()
+    for _ in range(6):
+        search.acquire(search=True)
+    assert time.monotonic() - started >= 1.0
