@@ -32,9 +32,14 @@ def make_env(primary: str, traffic: str, **extra: str) -> dict[str, str]:
             **extra}
 
 
+# A cheap hash for the suite's many users (scrypt costs about 0.2 s each); the test of the real hash sets
+# PASSWORD_HASH_METHOD back to scrypt.
+FAST_PASSWORD_HASH = "pbkdf2:sha256:1"
+
+
 def build_app(instance: Path, primary: str, traffic: str, **config) -> Flask:
-    return create_app({"INSTANCE_PATH": str(instance), "TESTING": True, **config},
-                      env=make_env(primary, traffic))
+    return create_app({"INSTANCE_PATH": str(instance), "TESTING": True, "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
+                       **config}, env=make_env(primary, traffic))
 
 
 

@@ -8,13 +8,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import User
+from ..models.accounts import password_method
 from .throttle import admit, succeeded
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(method: str) -> str:
     """A real hash to check against when the email is unknown, so timing does not reveal accounts."""
-    return generate_password_hash("no account has this password")
+    return generate_password_hash("no account has this password", method=method)
 
 
 class LoginRefused(Exception):
@@ -38,7 +39,7 @@ def authenticate(email: str, password: str, address: str) -> User:
         )
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(password_method()), password)
     ok = user is not None and user.check_password(password) and user.active
     if not ok:
         raise LoginRefused("Email or password is not right, or the account is deactivated.")

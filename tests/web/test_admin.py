@@ -84,7 +84,8 @@ def _user_form(**over):
     return data
 
 
-def test_create_user(admin):
+def test_create_user(app, admin):
+    app.config["PASSWORD_HASH_METHOD"] = None  # the real hash, as in production (the suite uses a cheap one)
     resp = admin.hx_post("/admin/users", _user_form(email="New.Person@Example.com"))
     assert resp.status_code == 200 and "usersChanged" in resp.headers["HX-Trigger"]
     user = db.session.scalar(sa.select(User).where(User.email == "new.person@example.com"))
