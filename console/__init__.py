@@ -201,9 +201,12 @@ def _register_hooks(app: Flask) -> None:
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:
-        from . import choices
+        from flask_login import current_user
 
-        return {"choices": choices}
+        from . import choices
+        from .auth.policy import can
+
+        return {"choices": choices, "can": lambda action, connection=None: can(current_user, action, connection)}
 
     from .mapping.targets import label_of, plain_reason
     from .metrics.cards import format_change, format_value

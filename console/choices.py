@@ -67,6 +67,23 @@ class ConnectionStatus(Choice):
     REVOKED = ("revoked", "Revoked", "bad")
 
 
+# Jobs run on their schedule only while the connection is live: before go-live nothing syncs except what a
+# person queues (test batches, the first complete sync), so no data flows before the gate.
+SCHEDULED_STATUSES = (ConnectionStatus.LIVE.value,)
+# What a client may see: a connection that went live (and stays visible while paused).
+CLIENT_FACING_STATUSES = (ConnectionStatus.LIVE.value, ConnectionStatus.PAUSED.value)
+
+
+class ObjectType(Choice):
+    CONTACTS = ("contacts", "Contacts")
+    COMPANIES = ("companies", "Companies")
+    DEALS = ("deals", "Deals")
+
+
+# Companies sync before the contacts and deals that associate with them.
+SYNC_ORDER = (ObjectType.COMPANIES.value, ObjectType.CONTACTS.value, ObjectType.DEALS.value)
+
+
 class AuthType(Choice):
     PRIVATE_APP = ("private_app", "Private-app token")
     OAUTH = ("oauth", "OAuth 2.0")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import Flask
 
-from console.choices import ConnectionStatus, RunKind
+from console.choices import SCHEDULED_STATUSES, RunKind
 from console.extensions import db
 from console.models import IntegrationConnection, IntegrationSyncJob
 from console.models.base import utcnow
@@ -26,9 +26,6 @@ from console.sync.lease import JOB_LEASE
 log = logging.getLogger(__name__)
 ALERT_EVERY_SECONDS = 60
 SWEEP_EVERY_SECONDS = 30
-# Jobs run on their schedule only while the connection is live: before go-live, nothing syncs except
-# what a person queues (test batches, the first complete sync), so no data flows before the gate.
-LIVE_STATUSES = (ConnectionStatus.LIVE.value,)
 
 
 def in_blackout(blackout: dict | None, now_utc: datetime) -> datetime | None:
@@ -70,7 +67,7 @@ def claim_due(worker: str, limit: int = 4) -> list[int]:
     candidates = db.session.scalars(
         sa.select(IntegrationSyncJob).join(IntegrationConnection)
         .where(IntegrationSyncJob.enabled.is_(True), IntegrationSyncJob.next_run_at <= now,
-               IntegrationConnection.status.in_(LIVE_STATUSES), free)
+               IntegrationConnection.status.in_(SCHEDULED_STATUSES), free)
         .order_by(IntegrationSyncJob.next_run_at).limit(limit * 3)).all()
     wanted = []
     for job in candidates:

@@ -8,24 +8,24 @@ from flask_login import current_user
 
 from ..auth.access import deny, get_or_404, role_required
 from ..auth.forms import ActionForm
-from ..choices import ImportStatus, Role
+from ..auth.policy import can
+from ..choices import ImportStatus, ObjectType, Role
 from ..connectors.manual_csv.reader import CsvRejected
 from ..extensions import db
 from ..htmx import hx_redirect, render
 from ..mapping.targets import TARGETS
 from ..models import CsvImport, IntegrationConnection, IntegrationSyncRun
-from ..wizard.steps.common import can_edit
 from . import bp, service
 from . import mapping as csv_mapping
 
 ROLES = (Role.ADMIN, Role.OWNER, Role.OPS)
-OBJECT_TYPES = ("contacts", "companies", "deals")
+OBJECT_TYPES = tuple(ObjectType.values())
 FINAL = (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL, ImportStatus.FAILED)
 
 
 def _connection(connection_id: int) -> IntegrationConnection:
     conn = get_or_404(IntegrationConnection, connection_id)
-    if current_user.role == Role.OWNER and not can_edit(conn):
+    if not can(current_user, "import", conn):
         deny()
     return conn
 

@@ -13,9 +13,8 @@ from ..choices import AlertStatus, ConnectionStatus
 from ..extensions import db
 from ..models import EventWebhookEvent, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, MonitorAlert
 from ..models.base import utcnow
+from ..sync.accounting import BUCKETS
 from . import freshness
-
-BUCKETS = ("created", "updated", "unchanged", "duplicate", "failed")
 
 
 class ConsoleCollector:

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ..auth.access import deny, get_or_404, role_required
 from ..auth.forms import ActionForm
-from ..choices import Role
+from ..auth.policy import can
 from ..htmx import is_partial, render
 from ..models import IntegrationConnection
 from ..models.base import utcnow
@@ -17,14 +17,9 @@ from ..monitoring.freshness import duration
 from ..monitoring.prometheus import dispatcher_lag
 from ..wizard import gate
 from . import bp, services
-from .webhooks import ACT, VIEW
+from .webhooks import VIEW
 
 PAUSE_REASON = "Paused from the ops dashboard."
-
-
-def can_act(conn: IntegrationConnection) -> bool:
-    """Ops and admins act on every connection; an owner on the connections they own."""
-    return current_user.role in ACT or (current_user.role == Role.OWNER and conn.owner_user_id == current_user.id)
 
 
 def _charts():
@@ -34,7 +29,7 @@ def _charts():
 def _page(status: int = 200, message: str | None = None, tone: str = "success"):
     now = utcnow()
     return render("ops/dashboard.html", "partials/ops/dashboard_rows.html", status, rows=figures.rows(now), now=now,
-                  lag=dispatcher_lag(), charts=None if is_partial() else _charts(), can_act=can_act,
+                  lag=dispatcher_lag(), charts=None if is_partial() else _charts(),
                   duration=duration, action_form=ActionForm(), message=message, message_tone=tone)
 
 
@@ -61,7 +56,7 @@ def _acted(status: int, message: str):
 
 def _load(connection_id: int) -> IntegrationConnection:
     conn = get_or_404(IntegrationConnection, connection_id)
-    if not can_act(conn):
+    if not can(current_user, "operate", conn):
         deny()
     return conn
 

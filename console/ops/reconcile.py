@@ -10,13 +10,13 @@ from flask_login import current_user
 
 from ..auth.access import deny, get_or_404, role_required
 from ..auth.forms import ActionForm
-from ..choices import RunStatus
+from ..auth.policy import can
+from ..choices import SYNC_ORDER, RunStatus
 from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob
 from ..sync import reconcile
 from . import bp
-from .dashboard import can_act
 from .webhooks import VIEW
 
 SHOWN = 20
@@ -27,10 +27,11 @@ def _page(conn: IntegrationConnection, status: int = 200, message: str | None = 
         IntegrationReconciliation.connection_id == conn.id).order_by(IntegrationReconciliation.id.desc())
         .limit(SHOWN)).all()
     object_types = sorted(db.session.scalars(sa.select(IntegrationSyncJob.object_type).where(
-        IntegrationSyncJob.connection_id == conn.id)), key=["companies", "contacts", "deals"].index)
+        IntegrationSyncJob.connection_id == conn.id)), key=SYNC_ORDER.index)
     pending = any(r.status in (RunStatus.QUEUED.value, RunStatus.RUNNING.value) for r in rows)
     return render("ops/reconcile.html", "partials/ops/reconcile.html", status, conn=conn, rows=rows,
-                  object_types=object_types, pending=pending, can_act=can_act(conn), action_form=ActionForm(),
+                  object_types=object_types, pending=pending, can_act=can(current_user, "operate", conn),
+                  action_form=ActionForm(),
                   message=message, message_tone=tone)
 
 
@@ -44,7 +45,7 @@ def connection_reconcile(connection_id: int):
 @role_required(*VIEW)
 def connection_reconcile_queue(connection_id: int):
     conn = get_or_404(IntegrationConnection, connection_id)
-    if not can_act(conn):
+    if not can(current_user, "operate", conn):
         deny()
     object_type = request.form.get("object_type", "")
     repair = request.form.get("repair") == "1"

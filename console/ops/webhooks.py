@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..auth.access import get_or_404, role_required
 from ..auth.forms import ActionForm
+from ..auth.policy import can
 from ..choices import Role, WebhookStatus
 from ..htmx import render
 from ..mapping.masking import masked_payload
@@ -42,7 +43,7 @@ def webhooks():
 @role_required(*VIEW)
 def webhook_detail(event_id: int):
     event = get_or_404(EventWebhookEvent, event_id)
-    raw = masked_payload(event) if current_user.role == Role.ADMIN else None
+    raw = masked_payload(event) if can(current_user, "administer") else None
     return render("ops/webhook_detail.html", "partials/ops/webhook_detail.html", event=event, raw=raw,
                   names=services.connection_names(), action_form=ActionForm(), message=None, message_tone="success")
 
@@ -79,6 +80,6 @@ def webhook_action(event_id: int, action: str):
             return "", 404
     except services.OpsRefused as refused:
         message, tone, status = str(refused), "error", 422
-    raw = masked_payload(event) if current_user.role == Role.ADMIN else None
+    raw = masked_payload(event) if can(current_user, "administer") else None
     return render("ops/webhook_detail.html", "partials/ops/webhook_detail.html", status, event=event, raw=raw,
                   names=services.connection_names(), action_form=ActionForm(), message=message, message_tone=tone)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Response, abort, url_for
 
-from ..choices import ConnectionStatus
+from ..choices import CLIENT_FACING_STATUSES, ConnectionStatus
 from ..extensions import db
 from ..htmx import render
 from ..metrics import charts, notes
@@ -35,11 +35,10 @@ def url_builder(preview_client_id: int | None) -> UrlFor:
 # Nothing reaches a client before go-live: the portal shows a connection that is live, or paused after
 # it went live. Staff previewing the client also see staged connections (their first complete sync is
 # stored, the gate not passed yet), each labelled "Preview: not visible to the client".
-CLIENT_FACING = (ConnectionStatus.LIVE.value, ConnectionStatus.PAUSED.value)
 
 
 def client_facing(conn: IntegrationConnection) -> bool:
-    return conn.client_visible and conn.went_live_at is not None and conn.status in CLIENT_FACING
+    return conn.client_visible and conn.went_live_at is not None and conn.status in CLIENT_FACING_STATUSES
 
 
 def visible_connections(client_id: int, preview: bool = False) -> list[IntegrationConnection]:
@@ -48,7 +47,7 @@ def visible_connections(client_id: int, preview: bool = False) -> list[Integrati
     if preview:
         query = query.where(IntegrationConnection.status != ConnectionStatus.REVOKED.value)
     else:
-        query = query.where(IntegrationConnection.status.in_(CLIENT_FACING),
+        query = query.where(IntegrationConnection.status.in_(CLIENT_FACING_STATUSES),
                             IntegrationConnection.went_live_at.isnot(None))
     return list(db.session.scalars(query.order_by(IntegrationConnection.name)))
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ..auth.access import get_or_404, role_required
 from ..auth.forms import ActionForm
+from ..auth.policy import can
 from ..choices import AutomationKind, NoteStatus, Role
 from ..extensions import db
 from ..htmx import is_partial, render, trigger
@@ -27,7 +28,7 @@ PAGE = "reports/report.html"
 def _connection(connection_id: int) -> IntegrationConnection:
     """Admins report on any connection; an owner only on the connections they own (others are 404)."""
     conn = get_or_404(IntegrationConnection, connection_id)
-    if current_user.role != Role.ADMIN and conn.owner_user_id != current_user.id:
+    if not can(current_user, "report", conn):
         abort(404)
     return conn
 

@@ -6,7 +6,7 @@ import os
 import click
 import sqlalchemy as sa
 
-from ..choices import RunKind
+from ..choices import SYNC_ORDER, RunKind
 from ..extensions import db
 from ..models import IntegrationConnection
 
@@ -18,7 +18,7 @@ def sync_group() -> None:
 
 @sync_group.command("run")
 @click.argument("connection_id", type=int)
-@click.option("--object", "object_types", multiple=True, type=click.Choice(["companies", "contacts", "deals"]),
+@click.option("--object", "object_types", multiple=True, type=click.Choice(SYNC_ORDER),
               help="Object types to sync (default: every job of the connection, companies first).")
 @click.option("--full", is_flag=True, help="Ignore the cursor: re-read everything (a backfill).")
 @click.option("--limit", type=int, help="Stop after this many records.")
@@ -33,7 +33,7 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
     jobs = db.session.scalars(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == connection_id)).all()
     wanted = list(object_types) or sorted({j.object_type for j in jobs} or {"contacts"},
-                                          key=["companies", "contacts", "deals"].index)
+                                          key=SYNC_ORDER.index)
     from .lease import JobBusy, holding_lease
     from .runs import sweep
 
@@ -68,7 +68,7 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
 
 @sync_group.command("reconcile")
 @click.argument("connection_id", type=int)
-@click.option("--object", "object_types", multiple=True, type=click.Choice(["companies", "contacts", "deals"]),
+@click.option("--object", "object_types", multiple=True, type=click.Choice(SYNC_ORDER),
               help="Object types to compare (default: every job of the connection).")
 @click.option("--repair", is_flag=True, help="Re-read every differing record and apply it through the writer.")
 def reconcile_command(connection_id: int, object_types: tuple[str, ...], repair: bool) -> None:
@@ -82,7 +82,7 @@ def reconcile_command(connection_id: int, object_types: tuple[str, ...], repair:
         raise click.ClickException(f"No connection {connection_id}.")
     jobs = {j.object_type for j in db.session.scalars(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == connection_id))}
-    wanted = list(object_types) or sorted(jobs, key=["companies", "contacts", "deals"].index)
+    wanted = list(object_types) or sorted(jobs, key=SYNC_ORDER.index)
     if not wanted:
         raise click.ClickException(f"Connection {connection_id} has no sync jobs yet.")
     differences = 0

@@ -6,10 +6,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 
-from ..choices import AuthType, Environment
+from ..choices import AuthType, Environment, ObjectType
 from ..sync.testbatch import DEFAULT_SIZE, MAX_SIZE
 
-OBJECT_TYPES = ("contacts", "companies", "deals")
+OBJECT_TYPES = tuple(ObjectType.values())
 LOCAL_URL = URL(require_tld=False, message="Enter a full URL, e.g. https://api.hubapi.com.")
 
 

@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..auth.access import get_or_404, role_required
+from ..auth.access import deny, get_or_404, role_required
+from ..auth.policy import can
 from ..choices import Role, WizardStep
 from ..extensions import db
 from ..htmx import hx_redirect, is_partial, render
@@ -132,8 +133,10 @@ def go_live(connection_id: int):
                                  "sees its data.")
 
 
-def _lifecycle(connection_id: int, action: str, roles_edit: bool = True):
-    conn = load(connection_id, edit=roles_edit)
+def _lifecycle(connection_id: int, action: str):
+    conn = load(connection_id, edit=action != "pause")
+    if action == "pause" and not can(current_user, "operate", conn):  # ops may pause too
+        deny()
     form = ReasonForm()
     if not form.validate_on_submit():
         return _answer(conn, 422, refused=["The reason is too long (500 characters at most)."])
@@ -155,7 +158,7 @@ def _lifecycle(connection_id: int, action: str, roles_edit: bool = True):
 @role_required(*VIEWERS)
 def pause(connection_id: int):
     """Ops may pause too: the on-call engineer at 2 a.m. should not need the owner to stop a bad sync."""
-    return _lifecycle(connection_id, "pause", roles_edit=current_user.role != Role.OPS)
+    return _lifecycle(connection_id, "pause")
 
 
 @bp.post("/<int:connection_id>/resume")

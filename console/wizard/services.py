@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import AuthType, ConnectionStatus, CredentialStatus, Role
+from ..auth.policy import can
+from ..choices import AuthType, ConnectionStatus, CredentialStatus
 from ..connectors.base import AuthExpired, ConnectorError
 from ..connectors.hubspot import account as hubspot_account
 from ..extensions import db
@@ -103,7 +104,7 @@ def save_account(conn: IntegrationConnection, user: User, *, portal_id: str, env
     others = portal_owners(conn, portal_id)
     if others:
         names = ", ".join(f"{o.client.name}'s “{o.name}”" for o in others[:3])
-        if user.role != Role.ADMIN:
+        if not can(user, "administer"):
             raise WizardError(f"Portal {portal_id.strip()} is already attached to {names}. A portal belongs to one "
                               "client; ask an admin if it really is shared.", "portal_id")
         if not override_reason.strip():

@@ -10,6 +10,7 @@ from htmx_flask import make_response
 
 from ...auth.access import deny, get_or_404
 from ...auth.forms import ActionForm
+from ...auth.policy import can
 from ...choices import ConnectionStatus, Role, WizardStep
 from ...htmx import is_partial, render
 from ...models import IntegrationConnection
@@ -19,15 +20,9 @@ EDITORS = (Role.ADMIN, Role.OWNER)
 VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
 
 
-def can_edit(conn: IntegrationConnection) -> bool:
-    """Admins edit any connection; an owner edits the connections they own; ops only look and test."""
-    return current_user.role == Role.ADMIN or (current_user.role == Role.OWNER and
-                                                conn.owner_user_id == current_user.id)
-
-
 def load(connection_id: int, edit: bool = False) -> IntegrationConnection:
     conn = get_or_404(IntegrationConnection, connection_id)
-    if edit and not can_edit(conn):
+    if edit and not can(current_user, "edit", conn):
         deny()
     if edit and conn.status == ConnectionStatus.REVOKED:
         abort(409, "The connection is revoked; create a new one to connect again.")
@@ -38,7 +33,7 @@ def context(conn: IntegrationConnection, step: WizardStep, **extra: Any) -> dict
     rows = checklist.items(conn)
     done, total = checklist.progress(rows)
     ctx = dict(connection=conn, step=step, steps=list(WizardStep), rows=rows, done=done, total=total,
-               next_step=checklist.next_step(rows), pills=checklist.pills(rows), editable=can_edit(conn),
+               next_step=checklist.next_step(rows), pills=checklist.pills(rows), editable=can(current_user, "edit", conn),
                missing=gate.missing(conn), by_object=readiness.missing_by_object(conn),
                action_form=ActionForm(), message=None, message_tone="success")
     ctx.update(extra)

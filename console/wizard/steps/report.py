@@ -9,6 +9,7 @@ from htmx_flask import make_response
 
 from ...auth.access import role_required
 from ...auth.forms import ActionForm
+from ...auth.policy import can
 from ...choices import Role, WizardStep
 from ...metrics import baselines
 from ...metrics.cards import build_cards, freshness
@@ -20,7 +21,7 @@ from .. import bp, readiness
 from ..forms import ReportTextForm, WaiveForm
 from ..readiness import FINAL
 from ..services import save_report_text
-from .common import EDITORS, SAVED, VIEWERS, can_edit, context, continue_if_asked, load, page
+from .common import EDITORS, SAVED, VIEWERS, context, continue_if_asked, load, page
 
 PARTIAL = "partials/wizard/report_text.html"
 
@@ -41,7 +42,8 @@ def _metrics_state(conn) -> list[tuple]:
 
 def _first_sync(conn) -> dict:
     return dict(sync_runs=readiness.first_sync_runs(conn), metrics_state=_metrics_state(conn), judge=judge,
-                outcomes=testbatch.outcomes, final=FINAL, may_test=can_edit(conn), waive_form=WaiveForm(formdata=None))
+                outcomes=testbatch.outcomes, final=FINAL, may_test=can(current_user, "edit", conn),
+                waive_form=WaiveForm(formdata=None))
 
 
 def _extra(conn, form: ReportTextForm | None = None) -> dict:

@@ -10,21 +10,18 @@ from htmx_flask import make_response
 
 from ...auth.access import deny, get_or_404, role_required
 from ...auth.forms import ActionForm
-from ...choices import Role, RunKind, RunStatus, WizardStep
+from ...auth.policy import can
+from ...choices import RunKind, RunStatus, WizardStep
 from ...extensions import db
 from ...models import IntegrationSyncRun
 from ...sync import testbatch
 from ...sync.verdict import WaiverRefused, judge, waive
 from .. import bp, readiness
 from ..forms import TestBatchForm, WaiveForm
-from .common import EDITORS, SAVED, VIEWERS, can_edit, load, page
+from .common import EDITORS, SAVED, VIEWERS, load, page
 
 PARTIAL = "partials/wizard/test.html"
 FINAL = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED)
-
-
-def may_test(conn) -> bool:
-    return current_user.role == Role.OPS or can_edit(conn)
 
 
 ALL = "__all__"
@@ -54,7 +51,7 @@ def _render(conn, status: int = 200, **extra):
     extra.setdefault("runs", _latest_runs(conn))
     return page(conn, WizardStep.TEST, PARTIAL, status, extra.pop("changed", False), extra.pop("events", ()),
                 history=_history(conn), final=FINAL, outcomes=testbatch.outcomes, judge=judge,
-                may_test=may_test(conn), waive_form=WaiveForm(formdata=None), **extra)
+                may_test=can(current_user, "test", conn), waive_form=WaiveForm(formdata=None), **extra)
 
 
 @bp.get("/<int:connection_id>/wizard/test")
@@ -75,7 +72,7 @@ def test_history(connection_id: int):
 def test_run(connection_id: int):
     """Ops, admins and the connection's owner may start a test batch (it writes no business record)."""
     conn = load(connection_id)
-    if not may_test(conn):
+    if not can(current_user, "test", conn):
         deny()
     form = _form(conn, formdata=True)
     if form.validate_on_submit():
@@ -103,8 +100,9 @@ def test_status(connection_id: int, run_id: int):
     if run.connection_id != conn.id or run.kind not in (RunKind.TEST_BATCH, RunKind.BACKFILL):
         return "", 404
     body = render_template("partials/wizard/test_run.html", connection=conn, run=run, final=FINAL,
-                           outcomes=testbatch.outcomes, judge=judge, may_test=may_test(conn),
-                           waive_form=WaiveForm(formdata=None), action_form=ActionForm(), editable=can_edit(conn))
+                           outcomes=testbatch.outcomes, judge=judge, may_test=can(current_user, "test", conn),
+                           waive_form=WaiveForm(formdata=None), action_form=ActionForm(),
+                           editable=can(current_user, "edit", conn))
     if run.status not in FINAL:
         return body
     # final: the history, the checklist, the gate and the pills catch up (they listen for these events)
@@ -136,7 +134,7 @@ def ignore_values(connection_id: int, run_id: int):
     else:
         message, tone, status = "; ".join(e for errs in form.errors.values() for e in errs), "error", 422
     body = render_template("partials/wizard/test_run.html", connection=conn, run=run, final=FINAL,
-                           outcomes=testbatch.outcomes, judge=judge, may_test=may_test(conn), editable=True,
+                           outcomes=testbatch.outcomes, judge=judge, may_test=can(current_user, "test", conn), editable=True,
                            waive_form=WaiveForm(formdata=None), action_form=ActionForm(), message=message,
                            message_tone=tone)
     return make_response(body, status, trigger=dict.fromkeys(SAVED + ("baselinesChanged",), True) if status == 200 else None)
