@@ -63,6 +63,41 @@ class Stream(Protocol):
     def read(self, ids: list[str]) -> list[SourceRecord]: ...
 
 
+@dataclass
+class Reference:
+    """Provider reference data: owner names and pipeline/stage labels."""
+
+    owners: dict[str, str] = field(default_factory=dict)
+    pipelines: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, str] = field(default_factory=dict)
+    stage_states: dict[str, str] = field(default_factory=dict)  # stage id -> open | won | lost
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What the credentials open: the provider's account id and the scopes really granted."""
+
+    portal_id: str
+    scopes: list[str]
+    time_zone: str | None
+    currency: str | None
+
+
+class Session(Protocol):
+    """An open connection to a provider account: streams, the property catalogue, reference data, and
+    the account's call counters (`stats.api_calls`, `stats.rate_limited`)."""
+
+    stats: Any
+
+    def stream(self, object_type: str, properties: list[str], lookback_ms: int = ...) -> Stream: ...
+
+    def properties(self, object_type: str) -> list[dict]: ...
+
+    def reference(self) -> Reference: ...
+
+    def inspect(self) -> AccountInfo: ...
+
+
 def unreachable(url: str, exc: Exception) -> str:
     """'Could not reach http://host:port (connection refused)': the address and why, in words."""
     text = str(exc).lower()

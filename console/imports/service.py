@@ -18,8 +18,8 @@ from .. import audit
 from ..choices import ImportStatus, RunKind, RunStatus, WebhookStatus
 from ..connectors.base import Page, SourceRecord
 from ..connectors.manual_csv.reader import CsvFacts, CsvRejected, inspect, records
+from ..connectors.registry import source_label
 from ..extensions import db
-from ..mapping.defaults import SOURCE_LABEL
 from ..metrics.cards import safe_cell
 from ..models import CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationFieldMapping, IntegrationSyncRun, User
 from ..sync import runs
@@ -167,7 +167,7 @@ def _facts(imp: CsvImport) -> CsvFacts:
 
 def _writer(conn, imp, run, tally, dry_run=False) -> PageWriter:
     spec = csv_mapping.spec(imp.object_type, imp.mapping, _sensitive(conn.id, imp.object_type))
-    writer = PageWriter(conn, imp.object_type, spec, run, SOURCE_LABEL["manual_csv"], None, dry_run, tally)
+    writer = PageWriter(conn, imp.object_type, spec, run, source_label("manual_csv"), None, dry_run, tally)
     writer.source_kind = "csv"
     return writer
 

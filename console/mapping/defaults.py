@@ -55,4 +55,3 @@ DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
 # Picklists mapped through enum tables (every provider option must be mapped or explicitly ignored).
 ENUM_FIELDS = {"contacts": ["lifecyclestage", "hs_lead_status", "hs_analytics_source"],
                "deals": ["hs_analytics_source"], "companies": []}
-SOURCE_LABEL = {"hubspot": "CRM", "manual_csv": "Manual import"}

@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..connectors.base import SourceRecord
+from ..connectors.base import Reference, SourceRecord
 from ..models.base import utcnow
 from .transforms import TRANSFORMS, MappingFailure, decimal
+
+__all__ = ["FieldRule", "Mapped", "MappingSpec", "Reference", "follow_up_state", "map_record"]
 
 LEAD_FIELDS = {"email", "first_name", "last_name", "phone", "company_name", "lifecycle_stage", "lead_status",
                "owner_external_id", "owner_name", "deal_name", "pipeline", "deal_stage", "deal_state", "amount", "currency",
@@ -26,16 +28,6 @@ class FieldRule:
     args: dict = field(default_factory=dict)
     required: bool = False
     sensitive: bool = False
-
-
-@dataclass
-class Reference:
-    """Provider reference data: owner names and pipeline/stage labels."""
-
-    owners: dict[str, str] = field(default_factory=dict)
-    pipelines: dict[str, str] = field(default_factory=dict)
-    stages: dict[str, str] = field(default_factory=dict)
-    stage_states: dict[str, str] = field(default_factory=dict)  # stage id -> open | won | lost
 
 
 @dataclass

@@ -1,81 +1,31 @@
-"""Build a provider stream for a connection: credentials from the vault, the account's limiter,
-reference data. The only place the engine learns which provider it talks to."""
+"""Open a connection's provider: its connector from the registry, its credentials from the vault, its base
+URL checked against the allowlist; and what the engine keeps of the provider's answers (credential state,
+the daily call budget)."""
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from ..choices import CredentialStatus
-from ..connectors.base import AuthExpired, FatalError
-from ..connectors.hubspot.auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvider
-from ..connectors.hubspot.client import CallStats, HubSpotClient
-from ..connectors.hubspot.ratelimit import limiter_for
-from ..connectors.hubspot.streams import DEFAULT_LOOKBACK_MS, HubSpotStream
+from ..connectors import registry
+from ..connectors.base import AuthExpired, FatalError, Session
 from ..extensions import db
-from ..mapping.mapper import Reference
 from ..models import IntegrationConnection, IntegrationProviderAccount
 from ..models.base import utcnow
 from ..security.outbound import OutboundRefused, check
 from ..security.vault import get_vault
 
 
-@dataclass
-class ProviderSession:
-    client: HubSpotClient
-    stats: CallStats
-
-    def stream(self, object_type: str, properties: list[str], lookback_ms: int = DEFAULT_LOOKBACK_MS) -> HubSpotStream:
-        return HubSpotStream(self.client, object_type, properties, lookback_ms)
-
-    def properties(self, object_type: str) -> list[dict]:
-        return (self.client.get(f"/crm/v3/properties/{object_type}") or {}).get("results", [])
-
-    def reference(self) -> Reference:
-        ref = Reference()
-        after = None
-        while True:
-            reply = self.client.get("/crm/v3/owners/", {"limit": 100, **({"after": after} if after else {})}) or {}
-            for o in reply.get("results", []):
-                ref.owners[str(o["id"])] = " ".join(p for p in (o.get("firstName"), o.get("lastName")) if p) or o.get("email", "")
-            after = ((reply.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                break
-        for pipeline in (self.client.get("/crm/v3/pipelines/deals") or {}).get("results", []):
-            ref.pipelines[pipeline["id"]] = pipeline["label"]
-            for stage in pipeline.get("stages", []):
-                ref.stages[stage["id"]] = stage["label"]
-                ref.stage_states[stage["id"]] = stage_state(stage.get("metadata") or {})
-        return ref
-
-
-def stage_state(metadata: dict) -> str:
-    """HubSpot marks closed stages with isClosed; a closed stage's probability tells won from lost."""
-    if str(metadata.get("isClosed", "false")).lower() != "true":
-        return "open"
-    try:
-        return "won" if float(metadata.get("probability") or 0) > 0 else "lost"
-    except ValueError:
-        return "lost"
-
-
-def _token_provider(account: IntegrationProviderAccount) -> TokenProvider:
-    raw = account.get_secret("credentials")
-    if raw is None:
-        raise AuthExpired("No credentials are stored for this connection.")
-    creds = json.loads(raw)
-    if "token" in creds:
-        return PrivateAppToken(creds["token"])
-
+def _store_tokens(account: IntegrationProviderAccount):
+    """Encrypt and commit a rotated refresh token at once. Runs on whichever thread fetched (the
+    prefetcher), so it uses its own connection."""
     vault, engine, account_id = get_vault(), db.engines[None], account.id
 
-    def store(tokens: OAuthTokens) -> None:
-        """A rotated refresh token must never live only in memory: encrypt and commit it at once.
-        Runs on whichever thread fetched (the prefetcher), so it uses its own connection."""
+    def store(tokens) -> None:
         doc = json.dumps({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
                           "expires_at": tokens.expires_at})
         values = IntegrationProviderAccount.sealed(account_id, "credentials", doc, vault, tokens.refresh_token)
@@ -84,10 +34,7 @@ def _token_provider(account: IntegrationProviderAccount) -> TokenProvider:
             conn.execute(sa.update(IntegrationProviderAccount.__table__)
                          .where(IntegrationProviderAccount.__table__.c.id == account_id).values(**values))
 
-    return OAuthTokenProvider(account.base_url or "https://api.hubapi.com", account.oauth_client_id or "",
-                              account.get_secret("client_secret") or "",
-                              OAuthTokens(creds["access_token"], creds["refresh_token"],
-                                          float(creds.get("expires_at", time.time()))), store)
+    return store
 
 
 def allowed_base_url(account: IntegrationProviderAccount) -> str:
@@ -99,23 +46,31 @@ def allowed_base_url(account: IntegrationProviderAccount) -> str:
         raise FatalError(str(refused)) from None
 
 
-def open_session(connection: IntegrationConnection, **client_options) -> ProviderSession:
+def open_session(connection: IntegrationConnection, **client_options: Any) -> Session:
+    """The connection's provider, opened with its credentials from the vault (the connector comes from the
+    registry: this module never names a provider)."""
     account = connection.account
     if account is None:
         raise FatalError("The connection has no provider account yet.")
     allowed_base_url(account)
-    stats = CallStats()
-    client = HubSpotClient(account.base_url, _token_provider(account),
-                           limiter_for(f"{account.provider_id}:{account.external_account_id or account.id}"),
-                           stats, **client_options)
-    return ProviderSession(client, stats)
+    connector = registry.get(connection.provider.key)
+    if connector.open_session is None:
+        raise FatalError(f"{connector.name} has no API to open.")
+    raw = account.get_secret("credentials")
+    if raw is None:
+        raise AuthExpired("No credentials are stored for this connection.")
+    return connector.open_session(account.base_url, json.loads(raw),
+                                  limiter_key=f"{account.provider_id}:{account.external_account_id or account.id}",
+                                  client_id=account.oauth_client_id or "",
+                                  client_secret=account.get_secret("client_secret") or "",
+                                  store_tokens=_store_tokens(account), **client_options)
 
 
-def remember_daily_budget(connection: IntegrationConnection, session: ProviderSession | None) -> None:
+def remember_daily_budget(connection: IntegrationConnection, session: Session | None) -> None:
     """Keep the provider's daily call budget on the account, so every process (and the rate-limit
     pressure alert) sees what the last answer said; the limiter itself lives in one process's memory."""
     account = connection.account
-    limiter = session.client.limiter if session is not None else None
+    limiter = getattr(session, "limiter", None)
     if account is None or limiter is None or limiter.daily_observed_at is None:
         return
     if account.rate_limit_observed_at is not None and account.rate_limit_observed_at >= limiter.daily_observed_at:

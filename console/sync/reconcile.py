@@ -26,8 +26,8 @@ import sqlalchemy as sa
 
 from ..choices import ErrorStatus, RunKind, RunStatus
 from ..connectors.base import ConnectorError, Page, SourceRecord
+from ..connectors.registry import source_label
 from ..extensions import db
-from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import load_spec
 from ..models import (
     CrmLead,
@@ -240,7 +240,7 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
         spec = load_spec(connection.id, job.object_type, session.reference())
         fields = spec.source_fields + [c["field"] for c in (job.eligibility or [])
                                        if isinstance(c, dict) and c.get("field")]
-        writer = PageWriter(connection, job.object_type, spec, run, SOURCE_LABEL.get(connection.provider.key, "CRM"),
+        writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
                             job.eligibility, False, tally)
         writer.rewrite = True
         stream = session.stream(job.object_type, fields)

@@ -11,8 +11,8 @@ from flask import current_app
 
 from ..choices import ErrorStatus, RunKind, RunStatus
 from ..connectors.base import AuthExpired, ConnectorError, Page
+from ..connectors.registry import source_label
 from ..extensions import db
-from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import ensure_default_mappings, load_spec
 from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import utcnow
@@ -55,7 +55,7 @@ def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, kee
         ensure_default_mappings(connection.id, job.object_type, session.properties(job.object_type))
         spec = load_spec(connection.id, job.object_type, session.reference())
         owners = set(spec.reference.owners)
-        writer = PageWriter(connection, job.object_type, spec, run, SOURCE_LABEL.get(connection.provider.key, "CRM"),
+        writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
                             job.eligibility, run.dry_run, tally)
         stream = session.stream(job.object_type, spec.source_fields + _eligibility_fields(job), lookback_ms())
         cursor = None if full else job.cursor

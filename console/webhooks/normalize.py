@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from ..choices import RunKind, WebhookStatus
 from ..connectors.base import ConnectorError, Page, SourceRecord
+from ..connectors.registry import source_label
 from ..extensions import db
-from ..mapping.defaults import SOURCE_LABEL
 from ..mapping.service import load_spec
 from ..models import (
     EventWebhookEvent,
@@ -134,7 +134,7 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
     try:
         with runs.heartbeat(run):
             records = _current_versions(session, object_type, spec.source_fields + _fields(eligibility), batch)
-            writer = PageWriter(conn, object_type, spec, run, SOURCE_LABEL.get(conn.provider.key, "CRM"),
+            writer = PageWriter(conn, object_type, spec, run, source_label(conn.provider.key),
                                 eligibility, False, tally)
             writer.source_kind, writer.measure_lag = "webhook", True
             writer.apply(Page(records, {}), None)

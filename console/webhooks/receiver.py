@@ -9,13 +9,15 @@ from flask import jsonify, request
 
 from ..audit import client_address
 from ..auth.access import public
-from ..connectors.hubspot.signature import MAX_AGE_MS, SignatureError, digits, match
+from ..connectors import registry
 from ..extensions import csrf
 from . import bp
 from .ingest import Route, reject, routes_for, store
 
 MAX_BODY = 1024 * 1024  # HubSpot sends at most 100 events (~30 KB); anything near this is not HubSpot
 MAX_EVENTS = 100
+# This receiver is HubSpot's; its signature rules come from the HubSpot connector, found in the registry.
+SIGNATURES = registry.get("hubspot").webhooks
 LEGACY_MAX_AGE_MS = 26 * 3600 * 1000  # HubSpot's last retry comes 24 hours after the event, plus margin
 
 
@@ -55,8 +57,8 @@ def hubspot():
     # HubSpot signs a batch with its app's secret; every event must route to a connection holding it.
     shared = set.intersection(*({s for r in _candidates(e, routes) for s in r.secrets} for e in events))
     try:
-        version, secret = match(request.headers, request.method, request.url, body, sorted(shared))
-    except SignatureError as err:
+        version, secret = SIGNATURES.match(request.headers, request.method, request.url, body, sorted(shared))
+    except SIGNATURES.SignatureError as err:
         conn_ids = {r.connection_id for e in events for r in _candidates(e, routes)}
         mixed = not shared and any(r.secrets for e in events for r in _candidates(e, routes))
         return _refuse(401, "mixed_portals" if mixed else err.reason,
@@ -72,9 +74,9 @@ def hubspot():
 
 
 def _well_formed(event) -> bool:
-    return (isinstance(event, dict) and digits(event.get("eventId")) is not None
-            and digits(event.get("portalId")) is not None
-            and ("appId" not in event or digits(event.get("appId")) is not None))
+    return (isinstance(event, dict) and SIGNATURES.digits(event.get("eventId")) is not None
+            and SIGNATURES.digits(event.get("portalId")) is not None
+            and ("appId" not in event or SIGNATURES.digits(event.get("appId")) is not None))
 
 
 def _candidates(event: dict, routes: dict[str, list[Route]]) -> list[Route]:
@@ -91,7 +93,7 @@ def _legacy_refusal(version: str, events: list[dict], routed: list[Route]) -> tu
     now = int(time.time() * 1000)
     for event in events:
         if "occurredAt" in event:
-            at = digits(event.get("occurredAt"), 15)
-            if at is None or now - at > LEGACY_MAX_AGE_MS or at - now > MAX_AGE_MS:
+            at = SIGNATURES.digits(event.get("occurredAt"), 15)
+            if at is None or now - at > LEGACY_MAX_AGE_MS or at - now > SIGNATURES.MAX_AGE_MS:
                 return "stale_event", f"A {version}-signed event must have occurred within the last 26 hours."
     return None

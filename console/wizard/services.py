@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from .. import audit
 from ..auth.policy import can
 from ..choices import AuthType, ConnectionStatus, CredentialStatus
+from ..connectors import registry
 from ..connectors.base import AuthExpired, ConnectorError
-from ..connectors.hubspot import account as hubspot_account
 from ..extensions import db
 from ..models import Client, IntegrationConnection, IntegrationProvider, IntegrationProviderAccount, User
 from ..sync.provider import allowed_base_url, mark_credentials, open_session
@@ -185,8 +185,8 @@ def oauth_start(conn: IntegrationConnection, redirect_uri: str) -> tuple[str, st
     if not (account.oauth_client_id and account.client_secret_enc and account.base_url):
         raise WizardError("Save the base URL, the app's client id and its client secret first.")
     state = secrets.token_urlsafe(24)
-    url = hubspot_account.authorize_url(account.base_url, account.oauth_client_id, redirect_uri,
-                                        account.required_scopes.split(), state)
+    url = _oauth(conn).authorize_url(account.base_url, account.oauth_client_id, redirect_uri,
+                                     account.required_scopes.split(), state)
     return url, state
 
 
@@ -194,14 +194,21 @@ def oauth_finish(conn: IntegrationConnection, user: User, code: str, redirect_ur
     account = _account(conn)
     _allowed(account)
     try:
-        tokens = hubspot_account.exchange_code(account.base_url, account.oauth_client_id or "",
-                                               account.get_secret("client_secret") or "", code, redirect_uri)
+        tokens = _oauth(conn).exchange_code(account.base_url, account.oauth_client_id or "",
+                                            account.get_secret("client_secret") or "", code, redirect_uri)
     except ConnectorError as exc:
         raise WizardError(str(exc)) from exc
     doc = json.dumps({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
                       "expires_at": tokens.expires_at})
     account.set_secret("credentials", doc, hint_source=tokens.refresh_token)
     _credentials_changed(conn, account, user, "oauth_authorization")
+
+
+def _oauth(conn: IntegrationConnection) -> registry.Connector:
+    connector = registry.get(conn.provider.key)
+    if connector.authorize_url is None or connector.exchange_code is None:
+        raise WizardError(f"{connector.name} has no OAuth sign-in.")
+    return connector
 
 
 def _allowed(account: IntegrationProviderAccount) -> None:
@@ -226,7 +233,7 @@ def check_connection(conn: IntegrationConnection, user: User) -> CheckResult:
     if account is None or not account.credentials_enc:
         return CheckResult(False, "No credentials are stored yet.")
     try:
-        info = hubspot_account.inspect(open_session(conn, timeout=10.0, max_attempts=2).client)
+        info = open_session(conn, timeout=10.0, max_attempts=2).inspect()
     except ConnectorError as exc:
         message = str(exc)
         if isinstance(exc, AuthExpired):

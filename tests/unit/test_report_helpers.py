@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from console.connectors.hubspot.session import stage_state
 from console.metrics.cards import safe_cell
 from console.metrics.charts import BOTTOM, HEIGHT, TOP, axis_label, build
-from console.sync.provider import stage_state
 
 
 @pytest.mark.parametrize("metadata, state", [

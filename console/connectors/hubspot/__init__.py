@@ -1,1 +1,10 @@
-"""HubSpot CRM connector: HTTP client, auth, rate limiting, streams."""
+"""HubSpot CRM connector: HTTP client, auth, rate limiting, streams, webhook signatures."""
+from __future__ import annotations
+
+from ..registry import Connector, register
+from . import account, signature
+from .session import open_session
+
+CONNECTOR = register(Connector(key="hubspot", name="HubSpot", source_label="CRM", open_session=open_session,
+                               authorize_url=account.authorize_url, exchange_code=account.exchange_code,
+                               webhooks=signature))

@@ -3,24 +3,15 @@ the token really has; and the OAuth authorization-code flow (authorize URL, code
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import requests
 
-from ..base import AuthExpired, FatalError, RetriableError, unreachable
+from ..base import AccountInfo, AuthExpired, FatalError, RetriableError, unreachable
 from .auth import OAuthTokens, PrivateAppToken
 from .client import HUBSPOT_API, HubSpotClient
 
 HUBSPOT_APP = "https://app.hubspot.com"
-
-
-@dataclass(frozen=True)
-class AccountInfo:
-    portal_id: str
-    scopes: list[str]
-    time_zone: str | None
-    currency: str | None
 
 
 def inspect(client: HubSpotClient) -> AccountInfo:

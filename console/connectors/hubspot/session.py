@@ -1,0 +1,80 @@
+"""An open HubSpot account: streams, the property catalogue and reference data (owners, pipelines)."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..base import AccountInfo, AuthExpired, Reference
+from . import account
+from .auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvider
+from .client import HUBSPOT_API, CallStats, HubSpotClient
+from .ratelimit import AccountLimiter, limiter_for
+from .streams import DEFAULT_LOOKBACK_MS, HubSpotStream
+
+
+@dataclass
+class HubSpotSession:
+    client: HubSpotClient
+    stats: CallStats
+
+    @property
+    def limiter(self) -> AccountLimiter:
+        return self.client.limiter
+
+    def stream(self, object_type: str, properties: list[str], lookback_ms: int = DEFAULT_LOOKBACK_MS) -> HubSpotStream:
+        return HubSpotStream(self.client, object_type, properties, lookback_ms)
+
+    def properties(self, object_type: str) -> list[dict]:
+        return (self.client.get(f"/crm/v3/properties/{object_type}") or {}).get("results", [])
+
+    def reference(self) -> Reference:
+        ref = Reference()
+        after = None
+        while True:
+            reply = self.client.get("/crm/v3/owners/", {"limit": 100, **({"after": after} if after else {})}) or {}
+            for o in reply.get("results", []):
+                ref.owners[str(o["id"])] = " ".join(p for p in (o.get("firstName"), o.get("lastName")) if p) \
+                    or o.get("email", "")
+            after = ((reply.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+        for pipeline in (self.client.get("/crm/v3/pipelines/deals") or {}).get("results", []):
+            ref.pipelines[pipeline["id"]] = pipeline["label"]
+            for stage in pipeline.get("stages", []):
+                ref.stages[stage["id"]] = stage["label"]
+                ref.stage_states[stage["id"]] = stage_state(stage.get("metadata") or {})
+        return ref
+
+    def inspect(self) -> AccountInfo:
+        return account.inspect(self.client)
+
+
+def stage_state(metadata: dict) -> str:
+    """HubSpot marks closed stages with isClosed; a closed stage's probability tells won from lost."""
+    if str(metadata.get("isClosed", "false")).lower() != "true":
+        return "open"
+    try:
+        return "won" if float(metadata.get("probability") or 0) > 0 else "lost"
+    except ValueError:
+        return "lost"
+
+
+def open_session(base_url: str | None, credentials: dict[str, Any], *, limiter_key: str, client_id: str = "",
+                 client_secret: str = "", store_tokens: Callable[[OAuthTokens], None] | None = None,
+                 **client_options: Any) -> HubSpotSession:
+    """`credentials` is the stored document: {"token"} for a private app, or OAuth's access and refresh
+    tokens; a rotated refresh token goes to `store_tokens` at once (it must never live only in memory)."""
+    auth: TokenProvider
+    if "token" in credentials:
+        auth = PrivateAppToken(credentials["token"])
+    elif "refresh_token" in credentials:
+        auth = OAuthTokenProvider(base_url or HUBSPOT_API, client_id, client_secret,
+                                  OAuthTokens(credentials["access_token"], credentials["refresh_token"],
+                                              float(credentials.get("expires_at", time.time()))),
+                                  store_tokens or (lambda tokens: None))
+    else:
+        raise AuthExpired("The stored credentials are neither a private-app token nor OAuth tokens.")
+    stats = CallStats()
+    return HubSpotSession(HubSpotClient(base_url, auth, limiter_for(limiter_key), stats, **client_options), stats)

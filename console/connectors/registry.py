@@ -1,0 +1,58 @@
+"""The connector registry, keyed by provider key: the engine, the wizard and the webhook receiver ask it
+for a provider's parts instead of importing a provider's package. Adding a provider is a folder under
+console/connectors/ that calls `register` when imported, and its module name in BUILTIN."""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from .base import ConnectorError, Session
+
+BUILTIN = ("console.connectors.hubspot", "console.connectors.manual_csv")
+
+
+@dataclass(frozen=True)
+class Connector:
+    key: str                        # integration_providers.key
+    name: str                       # how people call it ("HubSpot")
+    source_label: str               # the lead's source as clients read it ("CRM", "Manual import")
+    # open(base_url, credentials, *, limiter_key, client_id, client_secret, store_tokens, **client options)
+    open_session: Callable[..., Session] | None = None
+    authorize_url: Callable[..., str] | None = None   # OAuth consent URL (base_url, client_id, redirect, scopes, state)
+    exchange_code: Callable[..., Any] | None = None   # OAuth code -> tokens (access_token, refresh_token, expires_at)
+    webhooks: ModuleType | None = None                # signature checking: match(), SignatureError, MAX_AGE_MS, digits()
+
+
+class UnknownProvider(ConnectorError):
+    code = "provider_unknown"
+
+
+_connectors: dict[str, Connector] = {}
+_loaded = False
+
+
+def register(connector: Connector) -> Connector:
+    _connectors[connector.key] = connector
+    return connector
+
+
+def get(key: str) -> Connector:
+    global _loaded
+    if not _loaded:  # importing a provider's package registers it
+        for module in BUILTIN:
+            importlib.import_module(module)
+        _loaded = True
+    try:
+        return _connectors[key]
+    except KeyError:
+        raise UnknownProvider(f"No connector is registered for provider {key!r}.") from None
+
+
+def source_label(key: str) -> str:
+    try:
+        return get(key).source_label
+    except UnknownProvider:
+        return "CRM"
