@@ -184,6 +184,11 @@ def _register_hooks(app: Flask) -> None:
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
+    from .answers import refused
+    from .refusals import Refused
+
+    app.register_error_handler(Refused, refused)
+
     @app.errorhandler(CSRFError)
     def csrf_error(err: CSRFError):
         return _error_page(400, "The form expired or was sent from elsewhere. Reload the page and try again.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 
+from ..answers import beside
 from ..auth.access import get_or_404, role_required
 from ..auth.forms import ActionForm
 from ..choices import Role
@@ -45,8 +46,7 @@ def client_create():
                           clients=_clients(), form=ClientForm(formdata=None), action_form=ActionForm())
             return trigger(resp, "clientsChanged")
         except AdminError as err:
-            db.session.rollback()
-            getattr(form, err.field).errors.append(str(err))
+            beside(form, err, "name")
     return render("admin/clients.html", "partials/admin/client_form.html", status=422,
                   clients=_clients(), form=form, action_form=ActionForm())
 
@@ -75,8 +75,7 @@ def client_update(client_id: int):
             db.session.commit()
             return _row(client)
         except AdminError as err:
-            db.session.rollback()
-            form.name.errors.append(str(err))
+            beside(form, err, "name")
     return render_template("partials/admin/client_edit.html", client=client, form=form), 422
 
 

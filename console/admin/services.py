@@ -13,14 +13,14 @@ from ..choices import Role
 from ..extensions import db
 from ..models import Client, User
 from ..models.base import utcnow
+from ..refusals import Refused
 
 
-class AdminError(ValueError):
+class AdminError(Refused):
     """A rule was broken; `field` names the form field to attach the message to."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 def slugify(name: str) -> str:

@@ -9,6 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import User
 from ..models.accounts import password_method
+from ..refusals import Refused
 from .throttle import admit, succeeded
 
 
@@ -18,7 +19,7 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash("no account has this password", method=method)
 
 
-class LoginRefused(Exception):
+class LoginRefused(Refused):
     def __init__(self, message: str, bad_credentials: bool = True) -> None:
         super().__init__(message)
         self.bad_credentials = bad_credentials

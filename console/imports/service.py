@@ -22,6 +22,7 @@ from ..connectors.registry import source_label
 from ..extensions import db
 from ..metrics.cards import safe_cell
 from ..models import CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationFieldMapping, IntegrationSyncRun, User
+from ..refusals import Refused
 from ..sync import runs
 from ..sync.accounting import Tally
 from ..sync.events import run_stopped, safely
@@ -35,7 +36,7 @@ ACTIVE = (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value, ImportStatus.SU
           ImportStatus.PARTIAL.value)
 
 
-class ImportRefused(Exception):
+class ImportRefused(Refused):
     pass
 
 

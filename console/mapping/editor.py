@@ -8,14 +8,13 @@ import sqlalchemy as sa
 from .. import audit
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationEnumMapping, IntegrationFieldMapping, User
+from ..refusals import Refused
 from .defaults import DEFAULT_FIELDS
 from .validate import row_problem
 
 
-class MappingRefused(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class MappingRefused(Refused):
+    pass
 
 
 def rows(connection_id: int, object_type: str) -> dict[str, IntegrationFieldMapping]:

@@ -11,12 +11,13 @@ from ..choices import RunKind
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncRun, MetricBaseline, MetricSnapshot, User
 from ..models.base import utcnow
+from ..refusals import Refused
 from ..sync.verdict import BASELINE_KINDS, judge
 from .definitions import METRICS
 from .snapshots import snapshot_for_run
 
 
-class BaselineRefused(Exception):
+class BaselineRefused(Refused):
     """The run cannot be a baseline; the message says why, in words an owner can act on."""
 
 

@@ -8,9 +8,10 @@ from ..choices import NoteStatus
 from ..extensions import db
 from ..models import IntegrationConnection, ReportNote, User
 from ..models.base import utcnow
+from ..refusals import Refused
 
 
-class NoteRefused(Exception):
+class NoteRefused(Refused):
     pass
 
 

@@ -19,6 +19,7 @@ from ..models import (
     WebhookRejection,
 )
 from ..models.base import utcnow
+from ..refusals import Refused
 from ..sync.failures import SOURCE_VALUE, class_of
 
 REPLAYABLE = (WebhookStatus.FAILED.value, WebhookStatus.RETRYING.value, WebhookStatus.DEAD_LETTER.value,
@@ -26,7 +27,7 @@ REPLAYABLE = (WebhookStatus.FAILED.value, WebhookStatus.RETRYING.value, WebhookS
 MAX_BULK = 500
 
 
-class OpsRefused(Exception):
+class OpsRefused(Refused):
     pass
 
 

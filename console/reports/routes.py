@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
+from ..answers import beside
 from ..auth.access import get_or_404, role_required
 from ..auth.forms import ActionForm
 from ..auth.policy import can
@@ -92,8 +93,7 @@ def _baseline(connection_id: int, form, replace: bool):
             resp = _done(conn, "partials/reports/baselines.html", f"Baseline captured from run {run.id}: {names}.")
             return trigger(resp, "checklistChanged", "gateChanged", "baselinesChanged") if is_partial() else resp
         except BaselineRefused as refused:
-            db.session.rollback()
-            form.run_id.errors.append(str(refused))
+            beside(form, refused, "run_id")
     key = "rebaseline_form" if replace else "baseline_form"
     return _section(conn, "partials/reports/baselines.html", 422, **{key: form})
 

@@ -12,10 +12,12 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from ..refusals import Refused
+
 REFUSED = "{what} is not an allowed address: use one of the hosts the console is configured to call ({setting})."
 
 
-class OutboundRefused(ValueError):
+class OutboundRefused(Refused, ValueError):
     pass
 
 

@@ -13,13 +13,14 @@ from ..choices import ConnectionStatus, CredentialStatus, RunKind, RunStatus
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import utcnow
+from ..refusals import Refused
 from . import failures, runs
 
 DEFAULT_SIZE, MAX_SIZE = 25, 200
 STUCK_AFTER = timedelta(minutes=10)
 
 
-class TestBatchRefused(Exception):
+class TestBatchRefused(Refused):
     pass
 
 

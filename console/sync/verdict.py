@@ -15,13 +15,14 @@ from ..choices import ErrorStatus, RunKind, RunStatus
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncRun, IntegrationValueWaiver, User
 from ..models.base import utcnow
+from ..refusals import Refused
 from . import failures
 from .failures import MAPPING, PROVIDER, SOURCE_VALUE
 
 BASELINE_KINDS = (RunKind.BACKFILL.value, RunKind.SCHEDULED.value, RunKind.MANUAL.value)
 
 
-class WaiverRefused(Exception):
+class WaiverRefused(Refused):
     pass
 
 

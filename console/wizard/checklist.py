@@ -12,6 +12,7 @@ from ..choices import WizardStep
 from ..extensions import db
 from ..models import ConnectionChecklistItem, IntegrationConnection, User
 from ..models.base import utcnow
+from ..refusals import Refused
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ ITEMS: tuple[ItemDef, ...] = (
 BY_KEY = {i.key: i for i in ITEMS}
 
 
-class ChecklistRefused(Exception):
+class ChecklistRefused(Refused):
     pass
 
 

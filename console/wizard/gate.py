@@ -13,15 +13,16 @@ from ..choices import ConnectionStatus, CredentialStatus
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import utcnow
+from ..refusals import Refused
 from ..sync.verdict import judge
 from . import checklist, readiness
 from .readiness import FINAL
 
 
-class GateRefused(Exception):
+class GateRefused(Refused):
     def __init__(self, reasons: list[str], by_object: dict[str, list[str]] | None = None) -> None:
-        super().__init__("; ".join(reasons))
-        self.reasons, self.by_object = reasons, by_object or {}
+        super().__init__(reasons=reasons)
+        self.reasons, self.by_object = list(reasons), by_object or {}
 
 
 def passing_test(conn: IntegrationConnection) -> IntegrationSyncRun | None:

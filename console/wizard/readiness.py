@@ -14,6 +14,7 @@ from ..metrics import baselines
 from ..metrics.definitions import METRICS, MetricDef
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import utcnow
+from ..refusals import Refused
 from ..sync.events import run_settled, safely
 from ..sync.verdict import Verdict, judge
 from . import checklist
@@ -21,7 +22,7 @@ from . import checklist
 FINAL = (RunStatus.SUCCEEDED.value, RunStatus.PARTIAL.value, RunStatus.FAILED.value)
 
 
-class ReadinessRefused(Exception):
+class ReadinessRefused(Refused):
     pass
 
 

@@ -15,18 +15,15 @@ from ..connectors import registry
 from ..connectors.base import AuthExpired, ConnectorError
 from ..extensions import db
 from ..models import Client, IntegrationConnection, IntegrationProvider, IntegrationProviderAccount, User
+from ..refusals import Refused
 from ..sync.provider import allowed_base_url, mark_credentials, open_session
 from . import checklist
 
 DEFAULT_SCOPES = "crm.objects.contacts.read crm.objects.companies.read crm.objects.deals.read crm.objects.owners.read"
 
 
-class WizardError(Exception):
+class WizardError(Refused):
     """A change refused with a message for one field (or the form when `field` is None)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def create_connection(client: Client, provider: IntegrationProvider, name: str, environment: str,

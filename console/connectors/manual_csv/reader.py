@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
+from ...refusals import Refused
+
 DELIMITERS = ",;\t|"
 SNIFF_BYTES, SNIFF_ROWS = 64 * 1024, 50
 MAX_COLUMNS = 200
@@ -16,7 +18,7 @@ MAX_FIELD = 100_000
 csv.field_size_limit(MAX_FIELD)
 
 
-class CsvRejected(ValueError):
+class CsvRejected(Refused, ValueError):
     """The file cannot be imported; the message says why and where."""
 
 

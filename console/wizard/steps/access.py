@@ -4,6 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_login import current_user
 
+from ...answers import beside
 from ...auth.access import get_or_404, role_required
 from ...choices import AuthType, Role, WizardStep
 from ...extensions import db
@@ -51,6 +52,5 @@ def access_save(connection_id: int):
             return continue_if_asked(conn, WizardStep.ACCESS, page(conn, WizardStep.ACCESS, PARTIAL, changed=True,
                                                                    form=form, message="Access saved."))
         except WizardError as err:
-            db.session.rollback()
-            getattr(form, err.field or "scopes").errors.append(str(err))
+            beside(form, err, "scopes")
     return page(conn, WizardStep.ACCESS, PARTIAL, 422, form=form)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from ...answers import beside
 from ...auth.access import role_required
 from ...choices import Environment, WizardStep
 from ...extensions import db
@@ -66,8 +67,7 @@ def connection_account(connection_id: int):
                          base_url=form.base_url.data, oauth_client_id=form.oauth_client_id.data or "",
                          override_reason=form.override_reason.data or "")
         except WizardError as refused:
-            db.session.rollback()
-            getattr(form, refused.field or "portal_id").errors.append(str(refused))
+            beside(form, refused, "portal_id")
             return page(conn, WizardStep.CONNECTION, ACCOUNT, 422, **_forms(conn, account_form=form))
         return page(conn, WizardStep.CONNECTION, ACCOUNT, changed=True, events=("accountChanged",),
                     message="Account saved.", **_forms(conn))
@@ -93,8 +93,7 @@ def connection_token(connection_id: int):
             return page(conn, WizardStep.CONNECTION, CREDENTIALS, changed=True,
                         message="Token stored encrypted. Check the connection to verify it.", **_forms(conn))
         except WizardError as err:
-            db.session.rollback()
-            form.token.errors.append(str(err))
+            beside(form, err, "token")
     return page(conn, WizardStep.CONNECTION, CREDENTIALS, 422, **_forms(conn, token_form=form))
 
 

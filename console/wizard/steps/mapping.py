@@ -8,6 +8,7 @@ from flask_login import current_user
 from htmx_flask import make_response
 
 from ... import audit
+from ...answers import beside
 from ...auth.access import role_required
 from ...choices import WizardStep
 from ...connectors.base import ConnectorError
@@ -157,8 +158,7 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
                            message=f"{target(object_type, name).label} mapped.")
             return make_response(resp, retarget=f"#mapping-{conn.id}", reswap="outerHTML")
         except editor.MappingRefused as refused:
-            db.session.rollback()
-            getattr(form, refused.field or "source").errors.append(str(refused))
+            beside(form, refused, "source")
         except ConnectorError as exc:
             db.session.rollback()
             form.source.errors.append(f"The provider's fields could not be read, so nothing was changed: {exc}")
