@@ -14,10 +14,13 @@ from console.models import (
     CrmLead,
     CrmLeadEvent,
     EventAdminAction,
+    IntegrationEnumMapping,
+    IntegrationFieldMapping,
     IntegrationRawEvent,
     IntegrationSyncJob,
     IntegrationSyncRun,
 )
+from console.sync.runner import ensure_job
 
 from .. import factories
 from ..conftest import count
@@ -160,6 +163,24 @@ def test_mapping_suggestions_validation_and_confirmation(login, sandbox):
     assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
     assert "fields_mapped" in _done(conn)
     assert {"mapping.field_removed", "mapping.field_saved", "mapping.enums_saved", "mapping.confirmed"} <= _actions()
+
+
+def test_the_mapping_page_writes_nothing_and_saving_the_jobs_creates_the_defaults(login, sandbox):
+    owner = login("owner")
+    conn = new_connection(owner)
+    access(owner, conn)
+    account(owner, conn, sandbox)
+    token_and_check(owner, conn, sandbox.token)
+    contacts = ensure_job(conn, "contacts", enabled=True)  # enabled by hand: no defaults were created yet
+    db.session.commit()
+    for _ in range(2):
+        assert owner.get(f"/connections/{conn.id}/wizard/mapping").status_code == 200
+    assert count(IntegrationFieldMapping, IntegrationFieldMapping.connection_id == conn.id) == 0
+    assert count(IntegrationEnumMapping, IntegrationEnumMapping.connection_id == conn.id) == 0
+    assert jobs(owner, conn, "contacts").status_code == 200
+    assert count(IntegrationFieldMapping, IntegrationFieldMapping.connection_id == conn.id,
+                 IntegrationFieldMapping.object_type == contacts.object_type) > 5
+    assert count(IntegrationEnumMapping, IntegrationEnumMapping.connection_id == conn.id) > 0
 
 
 def test_ops_run_test_batches_but_cannot_edit_mappings_and_clients_get_404(login, sandbox):

@@ -46,7 +46,8 @@ def _jobs_form(conn) -> JobsForm:
 
 def _sections(conn) -> tuple[list[dict], str | None]:
     """Per synced object: provider properties, mapping rows, enum tables, problems. Provider trouble is
-    reported, not raised: the page still shows what is stored."""
+    reported, not raised: the page still shows what is stored. Reading it writes nothing: the default
+    mappings are created when the sync jobs are saved (`mapping_jobs`)."""
     sections, error = [], None
     for object_type, job in sorted(_jobs(conn).items()):
         if not job.enabled:
@@ -56,8 +57,6 @@ def _sections(conn) -> tuple[list[dict], str | None]:
         except ConnectorError as exc:
             error = f"The provider's fields could not be read: {exc}"
             props = []
-        if props:
-            ensure_default_mappings(conn.id, object_type, props)
         stages = []
         if object_type == "deals" and props:
             try:
@@ -106,8 +105,27 @@ def mapping_jobs(connection_id: int):
     checklist.prove(conn, "fields_mapped", False, "objects changed")
     audit.record("mapping.jobs_saved", conn, current_user, enabled=[o for o in OBJECT_TYPES if getattr(form, o).data])
     db.session.commit()
-    return _render(conn, changed=True, message_at="jobs", message="Sync jobs saved. Nothing syncs on schedule until the "
-                   "connection goes live.")
+    unread = _create_defaults(conn, [o for o in OBJECT_TYPES if getattr(form, o).data])
+    message = "Sync jobs saved. Nothing syncs on schedule until the connection goes live."
+    if unread:
+        message += (f" The provider's fields of {', '.join(unread)} could not be read, so their default mappings "
+                    "were not created: save the sync jobs again once the connection check passes.")
+    return _render(conn, changed=True, message_at="jobs", message=message)
+
+
+def _create_defaults(conn, object_types: list[str]) -> list[str]:
+    """The default field and picklist mappings of each chosen object that has none yet (committed by the
+    service); returns the objects whose provider fields could not be read."""
+    unread = []
+    for object_type in object_types:
+        try:
+            props = catalogue.properties(conn, object_type)
+        except ConnectorError:
+            unread.append(object_type)
+            continue
+        if props:
+            ensure_default_mappings(conn.id, object_type, props)
+    return unread
 
 
 def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> FieldForm:
