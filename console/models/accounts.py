@@ -10,11 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..choices import STAFF_ROLES, Role
-from ..extensions import db
-from .base import CreatedMixin, DateTime, TimestampMixin, utcnow
+from .base import CreatedMixin, DateTime, Model, TimestampMixin, utcnow
 
 
-class Client(TimestampMixin, db.Model):
+class Client(TimestampMixin, Model):
     __tablename__ = "clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,7 +34,7 @@ def password_method() -> str:
     return (current_app.config.get("PASSWORD_HASH_METHOD") if has_app_context() else None) or "scrypt"
 
 
-class User(UserMixin, TimestampMixin, db.Model):
+class User(UserMixin, TimestampMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -79,7 +78,7 @@ class User(UserMixin, TimestampMixin, db.Model):
         return self.role in roles
 
 
-class LoginAttempt(CreatedMixin, db.Model):
+class LoginAttempt(CreatedMixin, Model):
     """One sign-in attempt; failures within a window throttle the account and the address."""
 
     __tablename__ = "login_attempts"

@@ -4,11 +4,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import CreatedMixin, JsonText
+from .base import CreatedMixin, JsonText, Model
 
 
-class EventAdminAction(CreatedMixin, db.Model):
+class EventAdminAction(CreatedMixin, Model):
     __tablename__ = "event_admin_actions"
     __table_args__ = (
         sa.Index("ix_event_admin_actions_created", "created_at"),

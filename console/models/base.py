@@ -3,11 +3,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+if TYPE_CHECKING:  # Flask-SQLAlchemy builds db.Model at run time; a type checker sees a declarative base
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Model(DeclarativeBase):
+        __bind_key__: str | None
+else:
+    Model = db.Model
 
 # MySQL DATETIME drops sub-second precision unless asked; leases and event ordering need it.
 DateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
@@ -47,3 +57,25 @@ class TimestampMixin(CreatedMixin):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime, default=utcnow, onupdate=utcnow, nullable=False
     )
+
+
+T = TypeVar("T")
+
+
+def table(model: Any) -> sa.Table:
+    """A model's table for Core statements (executemany inserts, updates on a connection of their own)."""
+    return cast(sa.Table, model.__table__)
+
+
+def changed_rows(result: Any) -> int:
+    """How many rows an UPDATE or DELETE changed (a CursorResult's rowcount; typed loosely by SQLAlchemy)."""
+    return int(result.rowcount)
+
+
+def require(model: type[T], ident: Any) -> T:
+    """A row the caller knows exists (its id came from a committed row); a missing one is a bug, said plainly."""
+    row = db.session.get(model, ident)
+    if row is None:
+        raise LookupError(f"{model.__name__} {ident} does not exist")
+    return row
+

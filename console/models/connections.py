@@ -7,13 +7,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import ConnectionStatus
-from ..extensions import db
 from .accounts import Client, User
-from .base import DateTime, JsonText, TimestampMixin
+from .base import DateTime, JsonText, Model, TimestampMixin
 from .providers import IntegrationProvider, IntegrationProviderAccount
 
 
-class IntegrationConnection(TimestampMixin, db.Model):
+class IntegrationConnection(TimestampMixin, Model):
     __tablename__ = "integration_connections"
     __table_args__ = (sa.Index("ix_integration_connections_client_status", "client_id", "status"),)
 
@@ -69,7 +68,7 @@ class IntegrationConnection(TimestampMixin, db.Model):
     )
 
 
-class ConnectionChecklistItem(TimestampMixin, db.Model):
+class ConnectionChecklistItem(TimestampMixin, Model):
     __tablename__ = "connection_checklist_items"
     __table_args__ = (sa.UniqueConstraint("connection_id", "key"),)
 

@@ -7,11 +7,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import CreatedMixin, DateTime, JsonText, Money, TimestampMixin
+from .base import CreatedMixin, DateTime, JsonText, Model, Money, TimestampMixin
 
 
-class CrmLead(TimestampMixin, db.Model):
+class CrmLead(TimestampMixin, Model):
     """One provider record, mapped. Never merged across sources: `source_label` is required."""
 
     __tablename__ = "crm_leads"
@@ -54,7 +53,7 @@ class CrmLead(TimestampMixin, db.Model):
     content_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
 
-class CrmLeadEvent(CreatedMixin, db.Model):
+class CrmLeadEvent(CreatedMixin, Model):
     """A real change to a lead (stage, owner, status, archive…), never a no-op rewrite."""
 
     __tablename__ = "crm_lead_events"

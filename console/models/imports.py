@@ -5,12 +5,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import ImportStatus
-from ..extensions import db
 from .accounts import User
-from .base import JsonText, TimestampMixin
+from .base import JsonText, Model, TimestampMixin
 
 
-class CsvImport(TimestampMixin, db.Model):
+class CsvImport(TimestampMixin, Model):
     __tablename__ = "csv_imports"
     # One import per file and object type: a concurrent second upload of the same file loses the insert.
     __table_args__ = (sa.UniqueConstraint("connection_id", "object_type", "file_hash"),)
@@ -35,7 +34,7 @@ class CsvImport(TimestampMixin, db.Model):
     uploaded_by: Mapped[User | None] = relationship()
 
 
-class CsvImportTemplate(TimestampMixin, db.Model):
+class CsvImportTemplate(TimestampMixin, Model):
     """A saved header mapping, offered again when a file with the same columns arrives."""
 
     __tablename__ = "csv_import_templates"

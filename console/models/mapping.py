@@ -4,11 +4,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from .base import JsonText, TimestampMixin
+from .base import JsonText, Model, TimestampMixin
 
 
-class IntegrationFieldMapping(TimestampMixin, db.Model):
+class IntegrationFieldMapping(TimestampMixin, Model):
     __tablename__ = "integration_field_mappings"
     __table_args__ = (sa.UniqueConstraint("connection_id", "object_type", "target_field"),)
 
@@ -24,7 +23,7 @@ class IntegrationFieldMapping(TimestampMixin, db.Model):
     position: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
-class IntegrationEnumMapping(TimestampMixin, db.Model):
+class IntegrationEnumMapping(TimestampMixin, Model):
     __tablename__ = "integration_enum_mappings"
     __table_args__ = (
         sa.UniqueConstraint("connection_id", "object_type", "source_field", "source_value"),

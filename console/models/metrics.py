@@ -8,14 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import NoteStatus
-from ..extensions import db
 from .accounts import User
-from .base import CreatedMixin, DateTime, JsonText, TimestampMixin
+from .base import CreatedMixin, DateTime, JsonText, Model, TimestampMixin
 
 MetricValue = sa.Numeric(20, 4)
 
 
-class AutomationRun(CreatedMixin, db.Model):
+class AutomationRun(CreatedMixin, Model):
     __tablename__ = "automation_runs"
     __table_args__ = (
         sa.Index("ix_automation_runs_connection_created", "connection_id", "created_at"),
@@ -31,7 +30,7 @@ class AutomationRun(CreatedMixin, db.Model):
     detail: Mapped[str | None] = mapped_column(sa.String(1000))
 
 
-class MetricBaseline(CreatedMixin, db.Model):
+class MetricBaseline(CreatedMixin, Model):
     """A baseline per metric; later syncs never overwrite it, re-baselining supersedes it."""
 
     __tablename__ = "metric_baselines"
@@ -54,7 +53,7 @@ class MetricBaseline(CreatedMixin, db.Model):
     captured_by: Mapped[User | None] = relationship()
 
 
-class MetricSnapshot(CreatedMixin, db.Model):
+class MetricSnapshot(CreatedMixin, Model):
     __tablename__ = "metric_snapshots"
     __table_args__ = (
         sa.Index("ix_metric_snapshots_series", "connection_id", "metric_key", "captured_at"),
@@ -71,7 +70,7 @@ class MetricSnapshot(CreatedMixin, db.Model):
     captured_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class ReportNote(TimestampMixin, db.Model):
+class ReportNote(TimestampMixin, Model):
     __tablename__ = "report_notes"
     __table_args__ = (sa.Index("ix_report_notes_connection_status", "connection_id", "status"),)
 

@@ -8,11 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..choices import AlertStatus
-from ..extensions import db
-from .base import CreatedMixin, DateTime, JsonText, TimestampMixin
+from .base import CreatedMixin, DateTime, JsonText, Model, TimestampMixin
 
 
-class MonitorAlert(TimestampMixin, db.Model):
+class MonitorAlert(TimestampMixin, Model):
     __tablename__ = "monitor_alerts"
     __table_args__ = (
         sa.Index("ix_monitor_alerts_connection_kind_status", "connection_id", "kind", "status"),
@@ -43,7 +42,7 @@ class MonitorAlert(TimestampMixin, db.Model):
     notify_error: Mapped[str | None] = mapped_column(sa.String(500))
 
 
-class DataQualityCheck(CreatedMixin, db.Model):
+class DataQualityCheck(CreatedMixin, Model):
     """One object type's records of a connection, measured after a sync run: how many records there are,
     how many arrived without a required field, how many are extra copies of another record, and how many
     point at an owner or stage the provider does not know."""

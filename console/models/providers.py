@@ -7,12 +7,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import CredentialStatus
-from ..extensions import db
-from .base import DateTime, TimestampMixin
+from .base import DateTime, Model, TimestampMixin
 from .secrets import SecretFields
 
 
-class IntegrationProvider(TimestampMixin, db.Model):
+class IntegrationProvider(TimestampMixin, Model):
     __tablename__ = "integration_providers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -24,7 +23,7 @@ class IntegrationProvider(TimestampMixin, db.Model):
     docs_url: Mapped[str | None] = mapped_column(sa.String(500))
 
 
-class IntegrationProviderAccount(SecretFields, TimestampMixin, db.Model):
+class IntegrationProviderAccount(SecretFields, TimestampMixin, Model):
     """A provider-side account (e.g. a HubSpot portal) with its encrypted credentials."""
 
     __tablename__ = "integration_provider_accounts"

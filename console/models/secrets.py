@@ -5,7 +5,7 @@ and `x_hint` (at most the last four characters, the only part the UI may show).
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..extensions import db
 from ..security.vault import get_vault
@@ -17,6 +17,8 @@ def secret_hint(value: str) -> str:
 
 class SecretFields:
     __secrets__: ClassVar[tuple[str, ...]] = ()
+    __tablename__: str
+    id: Any  # the row id the ciphertext is bound to (a mapped column of the model)
 
     def _aad(self, name: str) -> str:
         return f"{self.__tablename__}.{name}.{self.id}"

@@ -7,11 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..choices import ErrorStatus, RunStatus
-from ..extensions import db
-from .base import CreatedMixin, DateTime, JsonText, TimestampMixin
+from .base import CreatedMixin, DateTime, JsonText, Model, TimestampMixin
 
 
-class IntegrationSyncJob(TimestampMixin, db.Model):
+class IntegrationSyncJob(TimestampMixin, Model):
     __tablename__ = "integration_sync_jobs"
     __table_args__ = (
         sa.UniqueConstraint("connection_id", "object_type"),
@@ -36,7 +35,7 @@ class IntegrationSyncJob(TimestampMixin, db.Model):
     reconcile_next_at: Mapped[datetime | None] = mapped_column(DateTime)  # the scheduled reconcile's claim
 
 
-class IntegrationSyncRun(CreatedMixin, db.Model):
+class IntegrationSyncRun(CreatedMixin, Model):
     __tablename__ = "integration_sync_runs"
     __table_args__ = (
         sa.Index("ix_integration_sync_runs_connection_created", "connection_id", "created_at"),
@@ -80,7 +79,7 @@ class IntegrationSyncRun(CreatedMixin, db.Model):
         )
 
 
-class IntegrationSyncError(TimestampMixin, db.Model):
+class IntegrationSyncError(TimestampMixin, Model):
     __tablename__ = "integration_sync_errors"
     __table_args__ = (
         sa.Index("ix_integration_sync_errors_connection_status", "connection_id", "status"),
@@ -105,7 +104,7 @@ class IntegrationSyncError(TimestampMixin, db.Model):
     run: Mapped[IntegrationSyncRun | None] = relationship()
 
 
-class IntegrationValueWaiver(CreatedMixin, db.Model):
+class IntegrationValueWaiver(CreatedMixin, Model):
     """A record's unusable source value, accepted by a person with a reason (an invalid email that the
     client will not fix, say). The record still fails and is still counted; a waiver lets a run whose only
     failures are waived count as complete, and a test batch pass."""
@@ -123,7 +122,7 @@ class IntegrationValueWaiver(CreatedMixin, db.Model):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
-class IntegrationReconciliation(CreatedMixin, db.Model):
+class IntegrationReconciliation(CreatedMixin, Model):
     """One comparison of the provider's records with the stored ones (sync/reconcile.py), and its repair."""
 
     __tablename__ = "integration_reconciliations"

@@ -7,11 +7,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..choices import WebhookStatus
-from ..extensions import db
-from .base import BigId, CreatedMixin, DateTime, JsonText
+from .base import BigId, CreatedMixin, DateTime, JsonText, Model
 
 
-class IntegrationRawEvent(CreatedMixin, db.Model):
+class IntegrationRawEvent(CreatedMixin, Model):
     """A provider record as fetched (sensitive fields removed), stored once per event key."""
 
     __bind_key__ = "traffic"
@@ -31,7 +30,7 @@ class IntegrationRawEvent(CreatedMixin, db.Model):
     provider_updated_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class IntegrationNormalizedEvent(CreatedMixin, db.Model):
+class IntegrationNormalizedEvent(CreatedMixin, Model):
     __bind_key__ = "traffic"
     __tablename__ = "integration_normalized_events"
     __table_args__ = (
@@ -55,7 +54,7 @@ class IntegrationNormalizedEvent(CreatedMixin, db.Model):
     lag_ms: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
-class EventWebhookEvent(CreatedMixin, db.Model):
+class EventWebhookEvent(CreatedMixin, Model):
     """One inbound event, stored once per provider event id; its status tracks normalization."""
 
     __bind_key__ = "traffic"
@@ -85,7 +84,7 @@ class EventWebhookEvent(CreatedMixin, db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class WebhookRejection(CreatedMixin, db.Model):
+class WebhookRejection(CreatedMixin, Model):
     """A delivery the receiver refused (forged, replayed, malformed, oversized). The untrusted body is
     never stored: only why, from where, when, and how big."""
 

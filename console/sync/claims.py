@@ -22,12 +22,12 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models.base import utcnow
+from ..models.base import changed_rows, utcnow
 from .repeating import repeating
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Lease:
         return [i for i in ids if i in won]
 
     def bind(self) -> sa.Engine:
-        return db.session.get_bind(self.model.__mapper__)
+        return cast(sa.Engine, db.session.get_bind(self.model.__mapper__))
 
     def renew(self, row_id: int, owner: str, *, where: Iterable[Any] = (), engine: sa.Engine | None = None,
               **values: Any) -> bool:
@@ -78,16 +78,17 @@ class Lease:
         engine (a thread without the app's context cannot look it up)."""
         table = self.model.__table__
         with (engine or self.bind()).begin() as conn:
-            changed = conn.execute(sa.update(table).where(table.c.id == row_id, table.c[self.owner.key] == owner,
+            changed = changed_rows(conn.execute(sa.update(table).where(table.c.id == row_id, table.c[self.owner.key] == owner,
                                                           *where)
-                                   .values({self.until.key: self.deadline(utcnow()), **values})).rowcount
+                                   .values({self.until.key: self.deadline(utcnow()), **values})))
         return changed == 1
 
     def release(self, row_id: int, owner: str, **values: Any) -> bool:
         """Give the row back (and set `values` with it) if this owner still holds it; commits."""
-        changed = db.session.execute(sa.update(self.model).where(self.model.id == row_id, self.owner == owner)
-                                     .values({self.owner.key: None, self.until.key: None, **values})
-                                     .execution_options(synchronize_session=False)).rowcount
+        changed = changed_rows(db.session.execute(
+            sa.update(self.model).where(self.model.id == row_id, self.owner == owner)
+            .values({self.owner.key: None, self.until.key: None, **values})
+            .execution_options(synchronize_session=False)))
         db.session.commit()
         return changed == 1
 

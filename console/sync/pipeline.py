@@ -30,7 +30,7 @@ from ..models import (
     IntegrationSyncError,
     IntegrationSyncRun,
 )
-from ..models.base import utcnow
+from ..models.base import table, utcnow
 from ..security.redact import drop_keys, redact_text
 from .accounting import Tally
 from .eligibility import ineligible_reason
@@ -187,7 +187,7 @@ class PageWriter:
                 self._write_primary(d)
         self._insert_leads([d for d in decisions if d.bucket == "created"])
         if self._events:
-            db.session.execute(sa.insert(CrmLeadEvent.__table__), self._events)
+            db.session.execute(sa.insert(table(CrmLeadEvent)), self._events)
         if cursor_target is not None:
             cursor_target.cursor = page.cursor
         self._store_counts()
@@ -199,10 +199,10 @@ class PageWriter:
             return
         rows = [{"client_id": self.connection.client_id, "connection_id": self.connection.id,
                  "object_type": self.object_type, "external_id": d.record.external_id,
-                 "source_label": self.source_label, "content_hash": d.mapped.content_hash(),
-                 **_lead_values(d.mapped)} for d in created]
+                 "source_label": self.source_label, "content_hash": _mapped(d).content_hash(),
+                 **_lead_values(_mapped(d))} for d in created]
         ids = {ext: lid for lid, ext in db.session.execute(
-            sa.insert(CrmLead.__table__).returning(CrmLead.id, CrmLead.external_id), rows)}
+            sa.insert(table(CrmLead)).returning(CrmLead.id, CrmLead.external_id), rows)}
         for d in created:
             self._resolve_error(d.record.external_id)
             self._event(ids[d.record.external_id], "created", None, None, None, d.record)
@@ -243,7 +243,7 @@ class PageWriter:
                     "lag_ms": self._lag_ms(rec, now)})
         for model, rows in ((IntegrationRawEvent, raw_rows), (IntegrationNormalizedEvent, normalized_rows)):
             if rows:
-                traffic.execute(sa.insert(model.__table__), rows)  # Core executemany: no ORM bookkeeping
+                traffic.execute(sa.insert(table(model)), rows)  # Core executemany: no ORM bookkeeping
 
     def _lag_ms(self, rec: SourceRecord, now) -> int | None:
         """Our write minus the provider's modification time (a clock ahead of ours counts as no lag)."""
@@ -258,12 +258,14 @@ class PageWriter:
         if d.bucket != "updated":
             return
         self._resolve_error(d.record.external_id)
-        if d.record.archived:
-            d.lead.archived, d.lead.archived_at = True, _ms_to_dt(d.record.updated_ms)
-            self._event(d.lead.id, "archived", None, None, None, d.record)
-            return
-        values = _lead_values(d.mapped)
         lead = d.lead
+        assert lead is not None, "an update decision always carries its lead"
+        if d.record.archived:  # an archived record may come without mapped values
+            lead.archived, lead.archived_at = True, _ms_to_dt(d.record.updated_ms)
+            self._event(lead.id, "archived", None, None, None, d.record)
+            return
+        mapped = _mapped(d)
+        values = _lead_values(mapped)
         for field, value in values.items():
             old = getattr(lead, field)
             if field in TRACKED and _norm(old) != _norm(value):
@@ -272,7 +274,7 @@ class PageWriter:
         if lead.archived:
             lead.archived, lead.archived_at = False, None
             self._event(lead.id, "restored", None, None, None, d.record)
-        lead.content_hash = d.mapped.content_hash()
+        lead.content_hash = mapped.content_hash()
 
     def _event(self, lead_id: int, kind: str, field: str | None, old: Any, new: Any, rec: SourceRecord) -> None:
         self._events.append({"lead_id": lead_id, "connection_id": self.connection.id, "run_id": self.run.id,
@@ -283,7 +285,7 @@ class PageWriter:
         return self._errors.get(external_id)
 
     def _record_error(self, d: Decision) -> None:
-        first = d.mapped.failures[0]
+        first = _mapped(d).failures[0]
         stage = ErrorStage.VALIDATE.value if first.code in ("required_missing", "invalid_email") else ErrorStage.MAP.value
         err = self._open_error(d.record.external_id)
         if err is None:
@@ -354,3 +356,9 @@ def _ms_to_dt(ms: int | None):
     from datetime import datetime
 
     return None if not ms else datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+
+
+def _mapped(d: Decision) -> Mapped:
+    """A decision's mapped values; every created, updated or failed decision has them."""
+    assert d.mapped is not None, f"{d.bucket} decision of {d.record.external_id} without mapped values"
+    return d.mapped

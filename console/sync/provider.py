@@ -15,7 +15,7 @@ from ..connectors import registry
 from ..connectors.base import AuthExpired, FatalError, Session
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationProviderAccount
-from ..models.base import utcnow
+from ..models.base import table, utcnow
 from ..security.outbound import OutboundRefused, check
 from ..security.vault import get_vault
 
@@ -28,11 +28,12 @@ def _store_tokens(account: IntegrationProviderAccount):
     def store(tokens) -> None:
         doc = json.dumps({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
                           "expires_at": tokens.expires_at})
-        values = IntegrationProviderAccount.sealed(account_id, "credentials", doc, vault, tokens.refresh_token)
+        values: dict[str, Any] = IntegrationProviderAccount.sealed(account_id, "credentials", doc, vault,
+                                                                   tokens.refresh_token)
         values["token_expires_at"] = datetime.fromtimestamp(tokens.expires_at, UTC).replace(tzinfo=None)
         with engine.begin() as conn:
-            conn.execute(sa.update(IntegrationProviderAccount.__table__)
-                         .where(IntegrationProviderAccount.__table__.c.id == account_id).values(**values))
+            accounts = table(IntegrationProviderAccount)
+            conn.execute(sa.update(accounts).where(accounts.c.id == account_id).values(**values))
 
     return store
 

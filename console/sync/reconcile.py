@@ -37,7 +37,7 @@ from ..models import (
     IntegrationSyncJob,
     IntegrationSyncRun,
 )
-from ..models.base import utcnow
+from ..models.base import changed_rows, require, utcnow
 from ..security.redact import redact_text
 from . import runs
 from .accounting import Tally
@@ -165,10 +165,10 @@ def schedule_due(every: timedelta, now: datetime | None = None) -> int:
         sa.or_(IntegrationSyncJob.reconcile_next_at.is_(None), IntegrationSyncJob.reconcile_next_at <= now))).all()
     queued = 0
     for job_id, connection_id, object_type in due:
-        won = db.session.execute(sa.update(IntegrationSyncJob).where(
+        won = changed_rows(db.session.execute(sa.update(IntegrationSyncJob).where(
             IntegrationSyncJob.id == job_id,
             sa.or_(IntegrationSyncJob.reconcile_next_at.is_(None), IntegrationSyncJob.reconcile_next_at <= now))
-            .values(reconcile_next_at=now + every).execution_options(synchronize_session=False)).rowcount
+            .values(reconcile_next_at=now + every).execution_options(synchronize_session=False)))
         if won == 1:
             db.session.add(IntegrationReconciliation(connection_id=connection_id, object_type=object_type,
                                                      trigger="scheduled", status=RunStatus.QUEUED.value))
@@ -180,18 +180,18 @@ def schedule_due(every: timedelta, now: datetime | None = None) -> int:
 def execute(rec_id: int, worker: str, client_options: dict | None = None) -> IntegrationReconciliation:
     """Compare (and repair when asked); the row records the outcome, provider trouble included. A queued
     row (the command line's) is claimed here; the lease is renewed while it works."""
-    if db.session.get(IntegrationReconciliation, rec_id).status == RunStatus.QUEUED:
+    if require(IntegrationReconciliation, rec_id).status == RunStatus.QUEUED:
         claim = RECONCILE_LEASE.claim([rec_id], worker, where=[IntegrationReconciliation.status == RunStatus.QUEUED.value],
                                       status=RunStatus.RUNNING.value, started_at=utcnow())
         if not claim:
-            return db.session.get(IntegrationReconciliation, rec_id)
+            return require(IntegrationReconciliation, rec_id)
     with RECONCILE_LEASE.renewing(rec_id, worker):
         return _execute(rec_id, worker, client_options)
 
 
 def _execute(rec_id: int, worker: str, client_options: dict | None) -> IntegrationReconciliation:
-    rec = db.session.get(IntegrationReconciliation, rec_id)
-    connection = db.session.get(IntegrationConnection, rec.connection_id)
+    rec = require(IntegrationReconciliation, rec_id)
+    connection = require(IntegrationConnection, rec.connection_id)
     job = db.session.scalar(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == rec.connection_id, IntegrationSyncJob.object_type == rec.object_type))
     try:
@@ -205,12 +205,12 @@ def _execute(rec_id: int, worker: str, client_options: dict | None) -> Integrati
         rec.status = RunStatus.SUCCEEDED.value
     except (ConnectorError, JobBusy) as exc:
         db.session.rollback()
-        rec = db.session.get(IntegrationReconciliation, rec_id)
+        rec = require(IntegrationReconciliation, rec_id)
         rec.status, rec.error_message = RunStatus.FAILED.value, redact_text(str(exc))[:1000]
     except Exception as exc:
         db.session.rollback()
         log.exception("reconciliation %s failed", rec_id)
-        rec = db.session.get(IntegrationReconciliation, rec_id)
+        rec = require(IntegrationReconciliation, rec_id)
         rec.status, rec.error_message = RunStatus.FAILED.value, f"Internal error: {type(exc).__name__}"
     rec.finished_at, rec.lease_expires_at = utcnow(), None
     db.session.commit()
@@ -251,7 +251,7 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
                     chunk = ids[i:i + REPAIR_PAGE]
                     records = stream.read(chunk)
                     held = {r.external_id for r in records}
-                    records += [SourceRecord(x, {}, found.archived_at.get(x) or _ms(utcnow()), archived=True)
+                    records += [SourceRecord(x, {}, found.archived_at.get(x) or _ms(utcnow()) or 0, archived=True)
                                 for x in chunk if x not in held and x in found.archived_at]
                     writer.apply(Page(records, {}), None)
             except ConnectorError as exc:

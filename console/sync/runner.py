@@ -15,7 +15,7 @@ from ..connectors.registry import source_label
 from ..extensions import db
 from ..mapping.service import ensure_default_mappings, load_spec
 from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
-from ..models.base import utcnow
+from ..models.base import require, utcnow
 from . import runs
 from .accounting import MAX_FAILED_KEPT, Tally
 from .events import announce_run_finished
@@ -46,8 +46,8 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
 
 def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, keep_outcomes: bool,
              client_options: dict | None) -> Tally:
-    job = db.session.get(IntegrationSyncJob, run.job_id)
-    connection = db.session.get(IntegrationConnection, run.connection_id)
+    job = require(IntegrationSyncJob, run.job_id)
+    connection = require(IntegrationConnection, run.connection_id)
     tally = Tally(keep_outcomes=keep_outcomes or run.dry_run)
     session, owners = None, None
     try:
@@ -155,7 +155,7 @@ def _finish(run, job, tally: Tally, session, error: str | None) -> None:
     if run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run:
         job.last_success_at = run.finished_at
     job.last_run_id = run.id
-    remember_daily_budget(db.session.get(IntegrationConnection, run.connection_id), session)
+    remember_daily_budget(require(IntegrationConnection, run.connection_id), session)
     db.session.commit()
 
 
@@ -173,7 +173,7 @@ def _retry_failed(connection: IntegrationConnection, job: IntegrationSyncJob, wr
     from ..connectors.base import Page
 
     records = session.stream(job.object_type, writer.spec.source_fields + _eligibility_fields(job)).read(ids)
-    writer.apply(Page(records, job.cursor), None)
+    writer.apply(Page(records, job.cursor or {}), None)
     found = {r.external_id for r in records}
     for err in due:
         if err.status != ErrorStatus.RESOLVED.value and err.external_id in ids:

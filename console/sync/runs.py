@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from ..choices import RunStatus
 from ..extensions import db
 from ..models import IntegrationReconciliation, IntegrationSyncJob, IntegrationSyncRun
-from ..models.base import utcnow
+from ..models.base import changed_rows, require, utcnow
 from ..security.redact import redact_text
 from .accounting import Tally
 from .claims import Lease, worker_id
@@ -84,7 +84,7 @@ def start(run: IntegrationSyncRun) -> None:
 def heartbeat(run: IntegrationSyncRun, every: float = BEAT_SECONDS):
     """Renew the run's lease on a thread of its own until the block ends: a run waiting out a 429 storm
     is alive although it commits nothing."""
-    return LEASE.renewing(run.id, run.worker, where=[IntegrationSyncRun.__table__.c.status == R],
+    return LEASE.renewing(run.id, run.worker or "", where=[IntegrationSyncRun.__table__.c.status == R],
                           beat=lambda now: {"heartbeat_at": now}, every=every)
 
 
@@ -148,13 +148,13 @@ def _expired_runs(now: datetime) -> list[int]:
 
 
 def _stop(run_id: int, now: datetime) -> bool:
-    run = db.session.get(IntegrationSyncRun, run_id)
+    run = require(IntegrationSyncRun, run_id)
     last = run.heartbeat_at or run.started_at or run.created_at
     message = STOPPED_MESSAGE.format(at=last, seen=run.seen, created=run.created, updated=run.updated,
                                      unchanged=run.unchanged, duplicate=run.duplicate, failed=run.failed)
-    changed = db.session.execute(sa.update(IntegrationSyncRun).where(IntegrationSyncRun.id == run_id, _expired(now))
+    changed = changed_rows(db.session.execute(sa.update(IntegrationSyncRun).where(IntegrationSyncRun.id == run_id, _expired(now))
                                  .values(status=F, finished_at=now, lease_expires_at=None, error_message=message)
-                                 .execution_options(synchronize_session=False)).rowcount
+                                 .execution_options(synchronize_session=False)))
     db.session.commit()
     if changed:
         db.session.expire(run)

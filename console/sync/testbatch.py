@@ -12,7 +12,7 @@ from .. import audit
 from ..choices import ConnectionStatus, CredentialStatus, RunKind, RunStatus
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
-from ..models.base import utcnow
+from ..models.base import require, utcnow
 from ..refusals import Refused
 from . import failures, runs
 
@@ -83,7 +83,7 @@ def record_test_result(run: IntegrationSyncRun) -> None:
     """Audit the batch's verdict; a passing batch becomes the connection's last test."""
     from .verdict import judge
 
-    conn = db.session.get(IntegrationConnection, run.connection_id)
+    conn = require(IntegrationConnection, run.connection_id)
     verdict = judge(run, conn)
     if verdict.passes:
         conn.last_tested_at, conn.last_test_run_id = run.finished_at, run.id

@@ -6,7 +6,8 @@ reason. The record still fails and is still counted in every run; a waiver only 
 records all succeeded count as complete, and a test batch pass."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -33,8 +34,8 @@ class Group:
     failure_class: str
     code: str
     field: str
-    external_ids: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
+    external_ids: list[str] = dataclasses.field(default_factory=list)
+    reasons: list[str] = dataclasses.field(default_factory=list)
     waived: int = 0
 
     @property

@@ -28,7 +28,7 @@ keyset position of the last record taken.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from ..base import Page, SourceRecord
@@ -83,6 +83,8 @@ class HubSpotStream:
                 yield page
                 if page.done:
                     return
+            if page is None:  # a backfill always yields at least its last page
+                return
             cursor = page.cursor
         yield from self._incremental(cursor, budget)
 
@@ -95,7 +97,7 @@ class HubSpotStream:
             found += [self._record(r) for r in reply.get("results", [])]
         return found
 
-    def inventory(self, archived: bool, properties: list[str] = ()) -> Iterator[SourceRecord]:
+    def inventory(self, archived: bool, properties: Sequence[str] = ()) -> Iterator[SourceRecord]:
         """Every record's id and modification time (plus `properties`), straight from the list endpoint:
         the provider's side of a reconciliation. Costs one call per 100 records."""
         props = ",".join(sorted({self.modified, *properties}))
