@@ -38,7 +38,6 @@ def client_create():
     if form.validate_on_submit():
         try:
             client = create_client(form.name.data)
-            db.session.commit()
             if not is_partial():
                 flash(f"Client {client.name} created.", "success")
                 return redirect(url_for("admin.clients"), code=303)
@@ -72,7 +71,6 @@ def client_update(client_id: int):
     if form.validate_on_submit():
         try:
             rename_client(client, form.name.data)
-            db.session.commit()
             return _row(client)
         except AdminError as err:
             beside(form, err, "name")
@@ -84,5 +82,4 @@ def client_update(client_id: int):
 def client_archive(client_id: int):
     client = get_or_404(Client, client_id)
     set_client_archived(client, not client.archived)
-    db.session.commit()
     return _row(client)

@@ -56,6 +56,7 @@ def create_client(name: str) -> Client:
     db.session.add(client)
     db.session.flush()
     audit.record("client.created", client, name=name)
+    db.session.commit()
     return client
 
 
@@ -64,11 +65,13 @@ def rename_client(client: Client, name: str) -> None:
     old = client.name
     client.name = name
     audit.record("client.renamed", client, old=old, new=name)
+    db.session.commit()
 
 
 def set_client_archived(client: Client, archived: bool) -> None:
     client.archived_at = utcnow() if archived else None
     audit.record("client.archived" if archived else "client.restored", client)
+    db.session.commit()
 
 
 def _resolve_client(role: str, client_id: int | None) -> int | None:
@@ -92,6 +95,7 @@ def create_user(email: str, name: str, role: str, client_id: int | None, passwor
     db.session.add(user)
     db.session.flush()
     audit.record("user.created", user, email=email, role=role, client_id=user.client_id)
+    db.session.commit()
     return user
 
 
@@ -106,6 +110,7 @@ def update_user(actor: User, user: User, name: str, role: str, client_id: int | 
     for key, value in changes.items():
         setattr(user, key, value)
     audit.record("user.updated", user, **changes)
+    db.session.commit()
 
 
 def set_user_active(actor: User, user: User, active: bool) -> None:
@@ -115,8 +120,10 @@ def set_user_active(actor: User, user: User, active: bool) -> None:
     if not active:
         user.session_version += 1
     audit.record("user.activated" if active else "user.deactivated", user)
+    db.session.commit()
 
 
 def reset_password(user: User, password: str) -> None:
     user.set_password(password)
     audit.record("user.password_reset", user)
+    db.session.commit()

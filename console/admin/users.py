@@ -55,7 +55,6 @@ def user_create():
         try:
             user = create_user(form.email.data, form.name.data, form.role.data, form.client_id.data,
                                form.password.data)
-            db.session.commit()
             if not is_partial():
                 flash(f"User {user.email} created.", "success")
                 return redirect(url_for("admin.users"), code=303)
@@ -90,7 +89,6 @@ def user_update(user_id: int):
     if form.validate_on_submit():
         try:
             update_user(current_user, user, form.name.data, form.role.data, form.client_id.data)
-            db.session.commit()
             return _row(user)
         except AdminError as err:
             db.session.rollback()
@@ -105,7 +103,6 @@ def user_toggle_active(user_id: int):
     user = get_or_404(User, user_id)
     try:
         set_user_active(current_user, user, not user.active)
-        db.session.commit()
     except AdminError as err:
         db.session.rollback()
         return _row(user, 422, error=str(err))
@@ -120,7 +117,6 @@ def user_password(user_id: int):
     form.context_user = user
     if form.validate_on_submit():
         reset_password(user, form.password.data)
-        db.session.commit()
         return _row(user)
     edit_form = _with_clients(UserEditForm(obj=user, client_id=user.client_id or 0, formdata=None))
     return render_template("partials/admin/user_edit.html", user=user, form=edit_form,

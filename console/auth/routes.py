@@ -6,14 +6,11 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from .. import audit
 from ..choices import Role
-from ..extensions import db
-from ..models.base import utcnow
 from . import bp
 from .access import ANY_USER, public, role_required
 from .forms import ChangePasswordForm, LoginForm
-from .services import LoginRefused, authenticate, change_password
+from .services import LoginRefused, authenticate, change_password, sign_out
 
 
 def home_for(user) -> str:
@@ -42,13 +39,9 @@ def login():
         try:
             user = authenticate(form.email.data, form.password.data, request.remote_addr or "?")
         except LoginRefused as refused:
-            db.session.commit()  # keep the recorded failed attempt
             form.form_errors.append(str(refused))
             return render_template("auth/login.html", form=form), 401 if refused.bad_credentials else 429
         login_user(user, remember=bool(form.remember.data))
-        user.last_login_at = utcnow()
-        audit.record("auth.login", user, actor=user)
-        db.session.commit()
         return redirect(_safe_next(request.args.get("next")) or home_for(user), code=303)
     status = 422 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
@@ -59,10 +52,7 @@ def login():
 def logout():
     """Ends this session and every "keep me signed in" cookie of the user: the session version moves on,
     so a copied session or remember cookie no longer opens the console anywhere."""
-    user = current_user._get_current_object()
-    audit.record("auth.logout", user)
-    user.session_version = (user.session_version or 0) + 1
-    db.session.commit()
+    sign_out(current_user._get_current_object())
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), code=303)
@@ -75,8 +65,6 @@ def password():
     form.context_user = current_user._get_current_object()
     if form.validate_on_submit():
         if change_password(current_user, form.current.data, form.new.data):
-            audit.record("auth.password_changed", current_user)
-            db.session.commit()
             login_user(current_user._get_current_object())  # new session_version, same device
             flash("Your password is changed.", "success")
             return redirect(url_for("auth.password"), code=303)

@@ -6,9 +6,11 @@ from functools import cache
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import audit
 from ..extensions import db
 from ..models import User
 from ..models.accounts import password_method
+from ..models.base import utcnow
 from ..refusals import Refused
 from .throttle import admit, succeeded
 
@@ -30,8 +32,28 @@ def normalize_email(email: str) -> str:
 
 
 def authenticate(email: str, password: str, address: str) -> User:
-    """Return the user, or raise LoginRefused with a message safe to show."""
-    email = normalize_email(email)[:254]
+    """Return the signed-in user (its sign-in recorded), or raise LoginRefused with a message safe to show
+    (the failed attempt is kept: the throttle counts it)."""
+    try:
+        user = _check(normalize_email(email)[:254], password, address)
+    except LoginRefused:
+        db.session.commit()
+        raise
+    user.last_login_at = utcnow()
+    audit.record("auth.login", user, actor=user)
+    db.session.commit()
+    return user
+
+
+def sign_out(user: User) -> None:
+    """End every session of the user: the session version moves on, so a copied session or remember
+    cookie no longer opens the console anywhere."""
+    audit.record("auth.logout", user)
+    user.session_version = (user.session_version or 0) + 1
+    db.session.commit()
+
+
+def _check(email: str, password: str, address: str) -> User:
     attempt, wait = admit(email, address[:64])
     if wait:
         raise LoginRefused(
@@ -54,6 +76,8 @@ def change_password(user: User, current: str, new: str) -> bool:
     if not user.check_password(current):
         return False
     user.set_password(new)
+    audit.record("auth.password_changed", user)
+    db.session.commit()
     return True
 
 

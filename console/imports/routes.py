@@ -103,11 +103,8 @@ def save_mapping(connection_id: int, import_id: int):
     if imp.status != ImportStatus.UPLOADED:
         return _detail(conn, imp, 422, message="This import already ran; upload a new file to change the mapping.")
     fields = {t.name: request.form.get(f"field::{t.name}", "") for t in TARGETS[imp.object_type]}
-    imp.mapping = {"id_column": request.form.get("id_column", ""), "fields": {k: v for k, v in fields.items() if v}}
-    template_name = request.form.get("template_name", "").strip()
-    if template_name:
-        csv_mapping.save_template(conn, template_name, imp.object_type, imp.header, imp.mapping, current_user)
-    db.session.commit()
+    service.save_mapping(conn, imp, request.form.get("id_column", ""), fields,
+                         request.form.get("template_name", "").strip(), current_user)
     try:
         rows = service.preview(conn, imp)
     except service.ImportRefused as refused:

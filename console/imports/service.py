@@ -173,6 +173,15 @@ def _writer(conn, imp, run, tally, dry_run=False) -> PageWriter:
     return writer
 
 
+def save_mapping(conn: IntegrationConnection, imp: CsvImport, id_column: str, fields: dict[str, str],
+                 template_name: str, user: User) -> None:
+    """The header mapping of an uploaded file (and, when named, a template for the next file like it)."""
+    imp.mapping = {"id_column": id_column, "fields": {k: v for k, v in fields.items() if v}}
+    if template_name:
+        csv_mapping.save_template(conn, template_name, imp.object_type, imp.header, imp.mapping, user)
+    db.session.commit()
+
+
 def queue(conn: IntegrationConnection, imp: CsvImport, user: User) -> IntegrationSyncRun:
     if imp.status != ImportStatus.UPLOADED:
         raise ImportRefused(f"This import is {ImportStatus.label_of(imp.status).lower()} already.")

@@ -19,8 +19,7 @@ from ..metrics.notes import NoteRefused
 from ..metrics.snapshots import record_snapshots
 from ..models import IntegrationConnection, IntegrationSyncRun, ReportNote
 from ..portal.pages import chart_response, url_builder
-from ..wizard import readiness
-from . import bp
+from . import bp, services
 from .forms import BaselineForm, NoteForm, RebaselineForm
 
 PAGE = "reports/report.html"
@@ -83,12 +82,8 @@ def _baseline(connection_id: int, form, replace: bool):
     if form.validate_on_submit():
         run = db.session.get(IntegrationSyncRun, form.run_id.data)
         try:
-            if run is None:
-                raise BaselineRefused("That run does not exist.")
-            reason = form.reason.data if replace else None
-            created = baselines.capture(conn, run, current_user, reason, replace=replace)
-            readiness.refresh(conn, current_user)  # the wizard's baseline item follows every metric's baseline
-            db.session.commit()
+            created = services.capture_baseline(conn, run, current_user, form.reason.data if replace else None,
+                                                replace)
             names = ", ".join(b.metric_key.replace("_", " ") for b in created)
             resp = _done(conn, "partials/reports/baselines.html", f"Baseline captured from run {run.id}: {names}.")
             return trigger(resp, "checklistChanged", "gateChanged", "baselinesChanged") if is_partial() else resp

@@ -101,6 +101,7 @@ def tick(conn: IntegrationConnection, key: str, user: User, done: bool, note: st
     row.done_at, row.done_by_user_id = (utcnow(), user.id) if done else (None, None)
     row.note = note.strip()[:500]
     audit.record("checklist.ticked" if done else "checklist.unticked", conn, user, item=key, note=row.note or None)
+    db.session.commit()
     return row
 
 

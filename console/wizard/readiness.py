@@ -16,7 +16,7 @@ from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncR
 from ..models.base import utcnow
 from ..refusals import Refused
 from ..sync.events import run_settled, safely
-from ..sync.verdict import Verdict, judge
+from ..sync.verdict import Verdict, judge, waive
 from . import checklist
 
 FINAL = (RunStatus.SUCCEEDED.value, RunStatus.PARTIAL.value, RunStatus.FAILED.value)
@@ -147,6 +147,17 @@ def mark_not_applicable(conn: IntegrationConnection, metric_key: str, reason: st
                  metric=metric_key, reason=reason.strip() or None)
     refresh(conn, user)
     db.session.commit()
+
+
+def waive_values(conn: IntegrationConnection, run: IntegrationSyncRun, code: str, reason: str,
+                 user: User) -> tuple[int, list]:
+    """Ignore a run's records that failed on one source value, with a reason; a first complete sync then
+    may give its baselines, and the checklist follows. Returns (records waived, baselines captured)."""
+    n = waive(conn, run, code, reason, user)
+    captured = capture_from_first_sync(conn, user) if run.kind == RunKind.BACKFILL else []
+    refresh(conn, user)
+    db.session.commit()
+    return n, captured
 
 
 @run_settled.connect

@@ -152,11 +152,13 @@ def test_an_in_flight_test_batch_is_not_failed_with_its_jobs_dead_run(app):
 
 
 def test_webhook_events_are_claimed_in_one_statement_per_batch_and_never_twice(app):
-    statements: list[str] = []
+    """Two processes claim at once: the batches are disjoint and cover every event, and each claim is one
+    UPDATE (none when it finds nothing left: how the claims interleave decides that, per database)."""
+    statements: list[tuple[int, str]] = []
 
     def seen(conn, cursor, statement, *args):
         if statement.lstrip().upper().startswith("UPDATE EVENT_WEBHOOK_EVENTS"):
-            statements.append(statement)
+            statements.append((threading.get_ident(), statement))
 
     for i in range(300):
         db.session.add(EventWebhookEvent(provider="hubspot", source_event_id=f"e{i}", connection_id=1,
@@ -165,12 +167,18 @@ def test_webhook_events_are_claimed_in_one_statement_per_batch_and_never_twice(a
     engine = db.engines["traffic"]
     sa.event.listen(engine, "before_cursor_execute", seen)
     won: dict[str, list[int]] = {}
+    calls: list[tuple[int, int]] = []  # (rows won, UPDATE statements issued) per claim call
     barrier = threading.Barrier(2)
 
     def take(owner: str) -> None:
         with app.app_context():
             barrier.wait()
-            won[owner] = normalize.claim(owner, 200) + normalize.claim(owner, 200)
+            won[owner] = []
+            for _ in range(2):
+                before = sum(1 for t, _ in statements if t == threading.get_ident())
+                got = normalize.claim(owner, 200)
+                calls.append((len(got), sum(1 for t, _ in statements if t == threading.get_ident()) - before))
+                won[owner] += got
             db.session.remove()
 
     try:
@@ -183,7 +191,8 @@ def test_webhook_events_are_claimed_in_one_statement_per_batch_and_never_twice(a
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert not set(won["a"]) & set(won["b"])
     assert len(won["a"]) + len(won["b"]) == 300
-    assert len(statements) == 4  # two batches per process, one UPDATE each
+    assert all(updates == 1 for rows, updates in calls if rows) and all(updates <= 1 for _, updates in calls)
+    assert sum(rows for rows, _ in calls) == 300 and len(calls) == 4
 
 
 def test_a_notification_is_sent_once_by_two_processes_and_again_only_after_a_dead_senders_lease(app, tmp_path):

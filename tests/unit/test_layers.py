@@ -29,3 +29,15 @@ def test_the_contracts_hold_and_an_engine_import_of_a_feature_breaks_them(tmp_pa
     broken = _lint(tmp_path)
     assert broken.returncode == 1 and "The engine never imports a feature BROKEN" in broken.stdout, broken.stdout
     assert "console.sync.runs -> console.wizard.readiness" in broken.stdout
+
+
+def test_views_leave_the_commits_to_services():
+    """A module with routes parses, authorizes, calls a service and renders: the services commit."""
+    offenders = []
+    for path in sorted((ROOT / "console").rglob("*.py")):
+        text = path.read_text()
+        if "@bp.get" not in text and "@bp.post" not in text and "@bp.route" not in text:
+            continue
+        offenders += [f"{path.relative_to(ROOT)}:{n}" for n, line in enumerate(text.splitlines(), 1)
+                      if "db.session.commit(" in line and "view-commit allowed" not in line]
+    assert offenders == []

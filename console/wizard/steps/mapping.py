@@ -7,21 +7,19 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from htmx_flask import make_response
 
-from ... import audit
 from ...answers import beside
 from ...auth.access import role_required
 from ...choices import WizardStep
 from ...connectors.base import ConnectorError
 from ...extensions import db
 from ...mapping import editor
-from ...mapping.service import ensure_default_mappings
 from ...mapping.suggest import suggest
 from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, target
 from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...sync import catalogue
-from ...sync.runner import ensure_job
-from .. import bp, checklist
+from .. import bp
+from .. import mapping_changes as changes
 from ..forms import OBJECT_TYPES, FieldForm, JobsForm
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
 
@@ -93,39 +91,13 @@ def mapping_jobs(connection_id: int):
     if not any(getattr(form, o).data for o in OBJECT_TYPES):
         form.contacts.errors.append("Choose at least one kind of record to sync.")
         return _render(conn, 422, jobs_form=form)
-    for object_type in OBJECT_TYPES:
-        enabled, job = getattr(form, object_type).data, _jobs(conn).get(object_type)
-        if enabled or job:
-            job = job or ensure_job(conn, object_type)
-            job.enabled, job.schedule_seconds = enabled, getattr(form, f"{object_type}_minutes").data * 60
-            job.webhook_events = (form.webhook_events.data or "").strip()
-            if job.depends_on and not getattr(form, job.depends_on).data:
-                job.depends_on = None  # do not wait for an object that is not synced
-    checklist.prove(conn, "jobs_named", True, user=current_user)
-    checklist.prove(conn, "fields_mapped", False, "objects changed")
-    audit.record("mapping.jobs_saved", conn, current_user, enabled=[o for o in OBJECT_TYPES if getattr(form, o).data])
-    db.session.commit()
-    unread = _create_defaults(conn, [o for o in OBJECT_TYPES if getattr(form, o).data])
+    chosen = {o: (bool(getattr(form, o).data), getattr(form, f"{o}_minutes").data) for o in OBJECT_TYPES}
+    unread = changes.save_jobs(conn, current_user, _jobs(conn), chosen, form.webhook_events.data or "")
     message = "Sync jobs saved. Nothing syncs on schedule until the connection goes live."
     if unread:
         message += (f" The provider's fields of {', '.join(unread)} could not be read, so their default mappings "
                     "were not created: save the sync jobs again once the connection check passes.")
     return _render(conn, changed=True, message_at="jobs", message=message)
-
-
-def _create_defaults(conn, object_types: list[str]) -> list[str]:
-    """The default field and picklist mappings of each chosen object that has none yet (committed by the
-    service); returns the objects whose provider fields could not be read."""
-    unread = []
-    for object_type in object_types:
-        try:
-            props = catalogue.properties(conn, object_type)
-        except ConnectorError:
-            unread.append(object_type)
-            continue
-        if props:
-            ensure_default_mappings(conn.id, object_type, props)
-    return unread
 
 
 def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> FieldForm:
@@ -168,10 +140,8 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
                        message_tone="error")
     if form.validate_on_submit():
         try:
-            editor.set_field(conn, object_type, name, form.source.data, form.transform.data, form.required.data,
-                             form.sensitive.data, catalogue.properties(conn, object_type), current_user)
-            checklist.prove(conn, "fields_mapped", False, "mapping edited")
-            db.session.commit()
+            changes.set_field(conn, object_type, name, form.source.data, form.transform.data, form.required.data,
+                              form.sensitive.data, current_user)
             resp = _render(conn, changed=True, message_at=f"field-{object_type}-{name}",
                            message=f"{target(object_type, name).label} mapped.")
             return make_response(resp, retarget=f"#mapping-{conn.id}", reswap="outerHTML")
@@ -189,11 +159,10 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
 def mapping_field_remove(connection_id: int, object_type: str, name: str):
     conn = load(connection_id, edit=True)
     try:
-        editor.remove_field(conn, object_type, name, current_user)
+        changes.remove_field(conn, object_type, name, current_user)
     except editor.MappingRefused as refused:
+        db.session.rollback()
         return _render(conn, 422, message=str(refused), message_tone="error")
-    checklist.prove(conn, "fields_mapped", False, "mapping edited")
-    db.session.commit()
     return _render(conn, changed=True, message=f"{name} unmapped.")
 
 
@@ -203,9 +172,7 @@ def mapping_enums(connection_id: int, object_type: str, field: str):
     conn = load(connection_id, edit=True)
     values = {key[len("target::"):]: (request.form[key], f"ignore::{key[len('target::'):]}" in request.form)
               for key in request.form if key.startswith("target::")}
-    changed = editor.save_enums(conn, object_type, field, values, current_user)
-    checklist.prove(conn, "fields_mapped", False, "picklist edited")
-    db.session.commit()
+    changed = changes.save_enums(conn, object_type, field, values, current_user)
     return _render(conn, changed=True, message=f"Picklist {field}: {changed} option(s) changed.")
 
 
@@ -219,9 +186,7 @@ def mapping_confirm(connection_id: int):
         reason = error or ("Choose the records to sync first." if not sections else
                            f"The mapping is incomplete: {len(problems)} problem(s) below.")
         return _render(conn, 422, message=reason, message_tone="error", message_at="confirm")
-    checklist.prove(conn, "fields_mapped", True, f"{len(sections)} object type(s) validated", current_user)
-    audit.record("mapping.confirmed", conn, current_user, objects=[s["object_type"] for s in sections])
-    db.session.commit()
+    changes.confirm(conn, current_user, [s["object_type"] for s in sections])
     return continue_if_asked(conn, WizardStep.MAPPING, _render(
         conn, changed=True, message_at="confirm",
         message="Mapping confirmed: every required field and picklist option is covered."))

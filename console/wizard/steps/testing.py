@@ -15,7 +15,7 @@ from ...choices import RunKind, RunStatus, WizardStep
 from ...extensions import db
 from ...models import IntegrationSyncRun
 from ...sync import testbatch
-from ...sync.verdict import WaiverRefused, judge, waive
+from ...sync.verdict import WaiverRefused, judge
 from .. import bp, readiness
 from ..forms import TestBatchForm, WaiveForm
 from .common import EDITORS, SAVED, VIEWERS, load, page
@@ -121,10 +121,7 @@ def ignore_values(connection_id: int, run_id: int):
     form, message, tone, status = WaiveForm(), None, "success", 200
     if form.validate_on_submit():
         try:
-            n = waive(conn, run, form.code.data, form.reason.data, current_user)
-            captured = readiness.capture_from_first_sync(conn, current_user) if run.kind == RunKind.BACKFILL else []
-            readiness.refresh(conn, current_user)
-            db.session.commit()
+            n, captured = readiness.waive_values(conn, run, form.code.data, form.reason.data, current_user)
             message = f"{n} record(s) ignored with your reason; they still fail and are still counted."
             if captured:
                 message += f" Baselines captured from run #{run.id}: {len(captured)} metric(s)."

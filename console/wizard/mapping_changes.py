@@ -1,0 +1,73 @@
+"""The mapping step's changes: each edits the jobs or the mapping (mapping/editor.py), moves the launch
+checklist, is audited, and commits. The step's views only parse, call these and render."""
+from __future__ import annotations
+
+from .. import audit
+from ..connectors.base import ConnectorError
+from ..extensions import db
+from ..mapping import editor
+from ..mapping.service import ensure_default_mappings
+from ..models import IntegrationConnection, IntegrationSyncJob, User
+from ..sync import catalogue
+from ..sync.runner import ensure_job
+from . import checklist
+
+
+def save_jobs(conn: IntegrationConnection, user: User, existing: dict[str, IntegrationSyncJob],
+              chosen: dict[str, tuple[bool, int]], webhook_events: str) -> list[str]:
+    """Enable the chosen objects (object type -> (enabled, minutes between runs)) and create their default
+    mappings; returns the objects whose provider fields could not be read (their defaults wait)."""
+    for object_type, (enabled, minutes) in chosen.items():
+        job = existing.get(object_type)
+        if enabled or job:
+            job = job or ensure_job(conn, object_type)
+            job.enabled, job.schedule_seconds = enabled, minutes * 60
+            job.webhook_events = webhook_events.strip()
+            if job.depends_on and not chosen.get(job.depends_on, (False, 0))[0]:
+                job.depends_on = None  # do not wait for an object that is not synced
+    enabled = [o for o, (on, _) in chosen.items() if on]
+    checklist.prove(conn, "jobs_named", True, user=user)
+    checklist.prove(conn, "fields_mapped", False, "objects changed")
+    audit.record("mapping.jobs_saved", conn, user, enabled=enabled)
+    db.session.commit()
+    return _create_defaults(conn, enabled)
+
+
+def _create_defaults(conn: IntegrationConnection, object_types: list[str]) -> list[str]:
+    unread = []
+    for object_type in object_types:
+        try:
+            props = catalogue.properties(conn, object_type)
+        except ConnectorError:
+            unread.append(object_type)
+            continue
+        if props:
+            ensure_default_mappings(conn.id, object_type, props)  # commits
+    return unread
+
+
+def set_field(conn: IntegrationConnection, object_type: str, name: str, source: str, transform: str,
+              required: bool, sensitive: bool, user: User) -> None:
+    editor.set_field(conn, object_type, name, source, transform, required, sensitive,
+                     catalogue.properties(conn, object_type), user)
+    checklist.prove(conn, "fields_mapped", False, "mapping edited")
+    db.session.commit()
+
+
+def remove_field(conn: IntegrationConnection, object_type: str, name: str, user: User) -> None:
+    editor.remove_field(conn, object_type, name, user)
+    checklist.prove(conn, "fields_mapped", False, "mapping edited")
+    db.session.commit()
+
+
+def save_enums(conn: IntegrationConnection, object_type: str, field: str, values: dict, user: User) -> int:
+    changed = editor.save_enums(conn, object_type, field, values, user)
+    checklist.prove(conn, "fields_mapped", False, "picklist edited")
+    db.session.commit()
+    return changed
+
+
+def confirm(conn: IntegrationConnection, user: User, object_types: list[str]) -> None:
+    checklist.prove(conn, "fields_mapped", True, f"{len(object_types)} object type(s) validated", user)
+    audit.record("mapping.confirmed", conn, user, objects=object_types)
+    db.session.commit()
