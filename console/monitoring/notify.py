@@ -88,8 +88,8 @@ def notify_pending(now=None, owner: str | None = None) -> dict[str, int]:
     candidates = db.session.scalars(sa.select(MonitorAlert).where(
         sa.or_(MonitorAlert.status != AlertStatus.RESOLVED.value, MonitorAlert.notified_state.is_(None),
                MonitorAlert.notified_state != "resolved"), CLAIM.free(now)).order_by(MonitorAlert.id).limit(200)).all()
-    wanted = {alert.id: wanted_state(alert) for alert in candidates if alert.notified_state != wanted_state(alert)}
-    for alert_id in CLAIM.claim(list(wanted), owner, now=now):
+    changed = [alert.id for alert in candidates if alert.notified_state != wanted_state(alert)]
+    for alert_id in CLAIM.claim(changed, owner, now=now):
         alert = db.session.get(MonitorAlert, alert_id)
         state = wanted_state(alert)
         if alert.notified_state == state:  # another process sent it between our read and our claim

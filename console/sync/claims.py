@@ -27,7 +27,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models.base import changed_rows, utcnow
+from ..models.base import changed_rows, table, utcnow
 from .repeating import repeating
 
 log = logging.getLogger(__name__)
@@ -76,12 +76,11 @@ class Lease:
               **values: Any) -> bool:
         """Extend a lease this owner still holds, on a connection of its own: safe from any thread, given the
         engine (a thread without the app's context cannot look it up)."""
-        table = self.model.__table__
+        rows = table(self.model)
+        statement = (sa.update(rows).where(rows.c.id == row_id, rows.c[self.owner.key] == owner, *where)
+                     .values({self.until.key: self.deadline(utcnow()), **values}))
         with (engine or self.bind()).begin() as conn:
-            changed = changed_rows(conn.execute(sa.update(table).where(table.c.id == row_id, table.c[self.owner.key] == owner,
-                                                          *where)
-                                   .values({self.until.key: self.deadline(utcnow()), **values})))
-        return changed == 1
+            return changed_rows(conn.execute(statement)) == 1
 
     def release(self, row_id: int, owner: str, **values: Any) -> bool:
         """Give the row back (and set `values` with it) if this owner still holds it; commits."""

@@ -199,8 +199,8 @@ class PageWriter:
             return
         rows = [{"client_id": self.connection.client_id, "connection_id": self.connection.id,
                  "object_type": self.object_type, "external_id": d.record.external_id,
-                 "source_label": self.source_label, "content_hash": _mapped(d).content_hash(),
-                 **_lead_values(_mapped(d))} for d in created]
+                 "source_label": self.source_label, "content_hash": mapped.content_hash(), **_lead_values(mapped)}
+                for d in created for mapped in (_mapped(d),)]
         ids = {ext: lid for lid, ext in db.session.execute(
             sa.insert(table(CrmLead)).returning(CrmLead.id, CrmLead.external_id), rows)}
         for d in created:

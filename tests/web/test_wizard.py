@@ -36,6 +36,16 @@ from ..wizard_flow import (
 )
 
 
+def _checked_draft(login, sandbox):
+    """An owner's new connection with access saved and the sandbox's token stored and checked."""
+    owner = login("owner")
+    conn = new_connection(owner)
+    access(owner, conn)
+    account(owner, conn, sandbox)
+    token_and_check(owner, conn, sandbox.token)
+    return owner, conn
+
+
 def _done(conn) -> set[str]:
     db.session.expire_all()
     return set(db.session.scalars(sa.select(ConnectionChecklistItem.key).where(
@@ -129,11 +139,7 @@ def test_oauth_connect_flow_against_the_sandbox(login, sandbox):
 
 
 def test_mapping_suggestions_validation_and_confirmation(login, sandbox):
-    owner = login("owner")
-    conn = new_connection(owner)
-    access(owner, conn)
-    account(owner, conn, sandbox)
-    token_and_check(owner, conn, sandbox.token)
+    owner, conn = _checked_draft(login, sandbox)
     assert jobs(owner, conn).status_code == 422  # nothing chosen
     assert jobs(owner, conn, "contacts", "deals").status_code == 200
     assert "jobs_named" in _done(conn)
@@ -166,11 +172,7 @@ def test_mapping_suggestions_validation_and_confirmation(login, sandbox):
 
 
 def test_the_mapping_page_writes_nothing_and_saving_the_jobs_creates_the_defaults(login, sandbox):
-    owner = login("owner")
-    conn = new_connection(owner)
-    access(owner, conn)
-    account(owner, conn, sandbox)
-    token_and_check(owner, conn, sandbox.token)
+    owner, conn = _checked_draft(login, sandbox)
     contacts = ensure_job(conn, "contacts", enabled=True)  # enabled by hand: no defaults were created yet
     db.session.commit()
     for _ in range(2):
@@ -184,11 +186,7 @@ def test_the_mapping_page_writes_nothing_and_saving_the_jobs_creates_the_default
 
 
 def test_ops_run_test_batches_but_cannot_edit_mappings_and_clients_get_404(login, sandbox):
-    owner = login("owner")
-    conn = new_connection(owner)
-    access(owner, conn)
-    account(owner, conn, sandbox)
-    token_and_check(owner, conn, sandbox.token)
+    owner, conn = _checked_draft(login, sandbox)
     jobs(owner, conn, "deals")
     ops = login("ops")
     assert ops.get(f"/connections/{conn.id}/wizard/mapping").status_code == 200
@@ -207,11 +205,7 @@ def test_ops_run_test_batches_but_cannot_edit_mappings_and_clients_get_404(login
 
 
 def test_test_batch_is_a_dry_run_with_progress_and_outcomes(login, sandbox):
-    owner = login("owner")
-    conn = new_connection(owner)
-    access(owner, conn)
-    account(owner, conn, sandbox)
-    token_and_check(owner, conn, sandbox.token)
+    owner, conn = _checked_draft(login, sandbox)
     jobs(owner, conn, "contacts", "deals")
     owner.get(f"/connections/{conn.id}/wizard/mapping")  # creates the default mappings
     conn.source_failure_pct = 0  # no open source value may stay: the seed's invalid emails fail the batch
