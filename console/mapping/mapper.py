@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -45,6 +46,23 @@ class MappingSpec:
     def sensitive_fields(self) -> set[str]:
         return {r.source for r in self.rules if r.sensitive}
 
+    @property
+    def plan(self) -> list[Step]:
+        """The rules compiled once (a closure per field), so mapping a record is no lookup per field.
+        Rebuilt when the rules, enum table or reference data are replaced (none is edited in place)."""
+        cached = self.__dict__.get("_plan")
+        if cached is None or cached[0] is not self.rules or cached[1] is not self.enums or cached[2] is not self.reference:
+            steps = [Step(r.target, _compile(r, self), r.required) for r in self.rules]
+            cached = self.__dict__["_plan"] = (self.rules, self.enums, self.reference, steps)
+        return cached[3]
+
+
+@dataclass(frozen=True)
+class Step:
+    target: str
+    apply: Callable[[dict], Any]
+    required: bool
+
 
 def _extra_sources(rule: FieldRule) -> list[str]:
     if rule.transform == "currency_convert":
@@ -74,74 +92,101 @@ def follow_up_state(next_at: datetime | None, now: datetime | None = None) -> st
     return "due" if next_at <= now + timedelta(days=7) else "scheduled"
 
 
-def _apply(rule: FieldRule, props: dict, spec: MappingSpec) -> Any:
-    raw = props.get(rule.source)
-    t = rule.transform
+def _compile(rule: FieldRule, spec: MappingSpec) -> Callable[[dict], Any]:
+    """One rule as a function of a record's properties."""
+    source, target, args, t = rule.source, rule.target, rule.args, rule.transform
     if t in TRANSFORMS:
-        return TRANSFORMS[t](raw, rule.target, rule.args)
-    text = None if raw in (None, "") else str(raw).strip()
+        fn = TRANSFORMS[t]
+        return lambda props: fn(props.get(source), target, args)
     if t == "enum":
-        if text is None:
-            return None
-        target, ignored = spec.enums.get((rule.source, text), (None, False))
-        if ignored:
-            return None
-        if target is None:
-            raise MappingFailure(rule.target, "unmapped_value",
-                                 f"{rule.target}: the value '{text[:60]}' has no enum mapping")
-        return target
+        enums = spec.enums
+
+        def enum(props: dict) -> Any:
+            text = _stripped(props.get(source))
+            if text is None:
+                return None
+            mapped, ignored = enums.get((source, text), (None, False))
+            if ignored:
+                return None
+            if mapped is None:
+                raise MappingFailure(target, "unmapped_value", f"{target}: the value '{text[:60]}' has no enum mapping")
+            return mapped
+        return enum
     if t == "owner_name":
-        if text is None:
-            return None
-        if text not in spec.reference.owners:
-            raise MappingFailure(rule.target, "unknown_owner", f"{rule.target}: owner {text} is not known")
-        return spec.reference.owners[text]
-    if t in ("stage_label", "pipeline_label"):
-        table = spec.reference.stages if t == "stage_label" else spec.reference.pipelines
-        if text is None:
-            return None
-        if text not in table:
-            raise MappingFailure(rule.target, "unknown_stage", f"{rule.target}: '{text[:60]}' is not a known stage")
-        return table[text]
-    if t == "stage_state":
-        if text is None:
-            return None
-        if text not in spec.reference.stage_states:
-            raise MappingFailure(rule.target, "unknown_stage", f"{rule.target}: '{text[:60]}' is not a known stage")
-        return spec.reference.stage_states[text]
+        owners = spec.reference.owners
+
+        def owner(props: dict) -> Any:
+            text = _stripped(props.get(source))
+            if text is None:
+                return None
+            if text not in owners:
+                raise MappingFailure(target, "unknown_owner", f"{target}: owner {text} is not known")
+            return owners[text]
+        return owner
+    if t in ("stage_label", "pipeline_label", "stage_state"):
+        table = {"stage_label": spec.reference.stages, "pipeline_label": spec.reference.pipelines,
+                 "stage_state": spec.reference.stage_states}[t]
+
+        def stage(props: dict) -> Any:
+            text = _stripped(props.get(source))
+            if text is None:
+                return None
+            if text not in table:
+                raise MappingFailure(target, "unknown_stage", f"{target}: '{text[:60]}' is not a known stage")
+            return table[text]
+        return stage
     if t == "currency_convert":
-        amount = decimal(raw, rule.target, {})
-        if amount is None:
-            return None
-        currency = str(props.get(rule.args.get("currency_field", ""), "") or rule.args.get("base", "")).upper()
-        rates = rule.args.get("rates", {})
-        if currency not in rates:
-            raise MappingFailure(rule.target, "no_rate", f"{rule.target}: no conversion rate for {currency}")
-        return (amount * Decimal(str(rates[currency]))).quantize(Decimal("0.01"))
+        currency_field, base, rates = args.get("currency_field", ""), args.get("base", ""), args.get("rates", {})
+
+        def convert(props: dict) -> Any:
+            amount = decimal(props.get(source), target, {})
+            if amount is None:
+                return None
+            currency = str(props.get(currency_field, "") or base).upper()
+            if currency not in rates:
+                raise MappingFailure(target, "no_rate", f"{target}: no conversion rate for {currency}")
+            return (amount * Decimal(str(rates[currency]))).quantize(Decimal("0.01"))
+        return convert
     if t == "concat":
-        parts = [str(props.get(f) or "").strip() for f in rule.args.get("fields", [rule.source])]
-        return rule.args.get("separator", " ").join(p for p in parts if p) or None
+        fields, separator = args.get("fields", [source]), args.get("separator", " ")
+
+        def concat(props: dict) -> Any:
+            parts = [str(props.get(f) or "").strip() for f in fields]
+            return separator.join(p for p in parts if p) or None
+        return concat
     if t == "split":
-        if text is None:
-            return None
-        pieces = text.split(rule.args.get("separator", " "))
-        index = int(rule.args.get("index", 0))
-        return pieces[index].strip() if -len(pieces) <= index < len(pieces) else None
-    raise MappingFailure(rule.target, "unknown_transform", f"{rule.target}: unknown transform '{t}'")
+        separator, index = args.get("separator", " "), int(args.get("index", 0))
+
+        def split(props: dict) -> Any:
+            text = _stripped(props.get(source))
+            if text is None:
+                return None
+            pieces = text.split(separator)
+            return pieces[index].strip() if -len(pieces) <= index < len(pieces) else None
+        return split
+
+    def unknown(props: dict) -> Any:
+        raise MappingFailure(target, "unknown_transform", f"{target}: unknown transform '{t}'")
+    return unknown
+
+
+def _stripped(raw: Any) -> str | None:
+    return None if raw in (None, "") else str(raw).strip()
 
 
 def map_record(record: SourceRecord, spec: MappingSpec) -> Mapped:
     values: dict[str, Any] = {}
     failures: list[MappingFailure] = []
-    for rule in spec.rules:
+    props = record.properties
+    for step in spec.plan:
         try:
-            value = _apply(rule, record.properties, spec)
+            value = step.apply(props)
         except MappingFailure as failure:
             failures.append(failure)
             continue
-        if value is None and rule.required:
-            failures.append(MappingFailure(rule.target, "required_missing", f"{rule.target}: required but empty"))
-        values[rule.target] = value
+        if value is None and step.required:
+            failures.append(MappingFailure(step.target, "required_missing", f"{step.target}: required but empty"))
+        values[step.target] = value
     if "next_activity_at" in values or spec.object_type in ("contacts", "deals"):
         values["follow_up_state"] = follow_up_state(values.get("next_activity_at"))
     return Mapped(values, failures)

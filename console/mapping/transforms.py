@@ -6,10 +6,12 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError, ValidatedEmail, validate_email
+from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 
 class MappingFailure(ValueError):
@@ -25,28 +27,83 @@ def _text(v: Any) -> str | None:
     return text or None
 
 
+# Validating an address or formatting a number is the costliest step of mapping, and the same values
+# come back run after run (every incremental re-read, every re-imported file): each answer is kept for
+# the next time. An answer is (value, None) or (None, why it failed); the memo is bounded.
+MEMO_SIZE = 4096
+
+
+INVALID_EMAIL = "not a valid email address"  # the validator's own text can quote the address: never shown
+# A plain address: a dot-atom of ASCII before the one @ (the validator's own pattern decides), a host
+# name of letters, digits, dots and hyphens after it. Most addresses are plain, and their domains repeat.
+PLAIN_EMAIL = re.compile(r"([^@]+)@([A-Za-z0-9.-]+)")
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _email(text: str) -> tuple[str | None, str | None]:
+    plain = PLAIN_EMAIL.fullmatch(text)
+    if plain and DOT_ATOM_TEXT.match(plain.group(1)):
+        return _plain_email(text, *plain.groups())
+    checked = _validated(text)
+    return (checked.normalized.lower(), None) if checked else (None, INVALID_EMAIL)
+
+
+def _validated(text: str) -> ValidatedEmail | None:
+    try:
+        return validate_email(text, check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        return None
+
+
+def _plain_email(text: str, local: str, domain: str) -> tuple[str | None, str | None]:
+    """What the validator answers for a plain address, its domain checked once: an ASCII dot-atom is
+    valid as typed whatever the domain, and the lengths are checked as the validator checks them."""
+    forms = _domain(domain)
+    if forms is None:
+        return None, INVALID_EMAIL
+    normalized, ascii_form = f"{local}@{forms[0]}", f"{local}@{forms[1]}"
+    if max(len(form.encode()) for form in (text, normalized, ascii_form)) > EMAIL_MAX_LENGTH:
+        return None, INVALID_EMAIL
+    return normalized.lower(), None
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _domain(domain: str) -> tuple[str, str] | None:
+    """The validator's domain and its ASCII form (None: not a valid domain), asked with a one-letter
+    local part; a too long answer here is too long with any longer local part too."""
+    checked = _validated(f"a@{domain}")
+    return (checked.domain, checked.ascii_domain) if checked else None
+
+
 def email(v: Any, field: str, args: dict) -> str | None:
     text = _text(v)
     if text is None:
         return None
+    value, why = _email(text)
+    if why:
+        raise MappingFailure(field, "invalid_email", f"{field}: {why}")
+    return value
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _phone(text: str, region: str) -> tuple[str | None, str | None]:
     try:
-        return validate_email(text, check_deliverability=False, test_environment=True).normalized.lower()
-    except EmailNotValidError as exc:
-        # The validator's own text can quote parts of the address; keep personal data out of errors.
-        raise MappingFailure(field, "invalid_email", f"{field}: not a valid email address") from exc
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None, "not a phone number"
+    if not phonenumbers.is_possible_number(number):
+        return None, "not a possible phone number"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
 def phone_e164(v: Any, field: str, args: dict) -> str | None:
     text = _text(v)
     if text is None:
         return None
-    try:
-        number = phonenumbers.parse(text, args.get("region", "CA"))
-    except phonenumbers.NumberParseException as exc:
-        raise MappingFailure(field, "invalid_phone", f"{field}: not a phone number") from exc
-    if not phonenumbers.is_possible_number(number):
-        raise MappingFailure(field, "invalid_phone", f"{field}: not a possible phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    value, why = _phone(text, args.get("region", "CA"))
+    if why:
+        raise MappingFailure(field, "invalid_phone", f"{field}: {why}")
+    return value
 
 
 def datetime_utc(v: Any, field: str, args: dict) -> datetime | None:

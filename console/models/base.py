@@ -5,8 +5,9 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -19,8 +20,23 @@ if TYPE_CHECKING:  # Flask-SQLAlchemy builds db.Model at run time; a type checke
 else:
     Model = db.Model
 
+
+class SqliteDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME bound by datetime.isoformat: the very text SQLAlchemy's own processor writes
+    ('YYYY-MM-DD HH:MM:SS.ffffff'), in a fraction of the time; a sync page binds eleven per record."""
+
+    def bind_processor(self, dialect: Any) -> Any:
+        general = super().bind_processor(dialect)
+
+        def process(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is None:
+                return value.isoformat(" ", "microseconds")
+            return general(value)  # type: ignore[misc]
+        return process
+
+
 # MySQL DATETIME drops sub-second precision unless asked; leases and event ordering need it.
-DateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+DateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql").with_variant(SqliteDateTime(), "sqlite")
 # 64-bit ids for high-volume traffic tables; SQLite only autoincrements INTEGER primary keys.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # Money and metric values: exact decimals.
@@ -38,10 +54,23 @@ class JsonText(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
+        return None if value is None else dumps(value)
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
         return None if value is None else json.loads(value)
+
+
+# orjson writes what json.dumps(separators=(",", ":"), default=str) writes (UTF-8 rather than \u escapes,
+# the same value), several times faster: payloads are the larger part of every page's writes. Values it
+# does not take (an integer beyond 64 bits, a key that is not a string) go through json as before.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def utcnow() -> datetime:

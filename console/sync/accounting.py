@@ -24,6 +24,12 @@ class Tally:
     # records' always (up to MAX_FAILED_KEPT), so a run can later be judged complete once they are waived.
     outcomes: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     keep_outcomes: bool = False
+    # Seconds by phase: fetch (the prefetch thread's HTTP and parsing), wait (the writer idle for a page),
+    # decide (reading stored rows, mapping, comparing), write (both databases, commits included).
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def clock(self, phase: str, seconds: float) -> None:
+        self.phases[phase] = self.phases.get(phase, 0.0) + seconds
 
     def read(self, n: int) -> None:
         """Records arrived from the source (counted before any of them is decided)."""

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +44,10 @@ TRACKED = {"deal_stage": "stage_changed", "owner_external_id": "owner_changed", 
 MAX_ERROR_ATTEMPTS = 5
 WRITE_ATTEMPTS = 3
 log = logging.getLogger(__name__)
+# What deciding and writing need of a stored lead, read as plain rows (no ORM objects on the hot path).
+STORED = (CrmLead.id, CrmLead.external_id, CrmLead.content_hash, CrmLead.archived, CrmLead.provider_updated_at,
+          *(getattr(CrmLead, f) for f in TRACKED))
+Stored = Any  # a row of STORED: attribute access by column name
 
 
 @dataclass
@@ -48,12 +55,47 @@ class Decision:
     record: SourceRecord
     bucket: str
     mapped: Mapped | None = None
-    lead: CrmLead | None = None
+    lead: Stored | None = None
     reason: str = ""
 
-    @property
+    @cached_property
     def event_key(self) -> str:
         return f"{self.record.external_id}:{self.record.updated_ms}:{'a' if self.record.archived else 'l'}"
+
+    @cached_property
+    def occurred(self) -> datetime | None:
+        return _ms_to_dt(self.record.updated_ms)
+
+
+class Versions:
+    """The version of every record a run applied, compactly: a run remembers all of them (newest wins
+    across pages), so at a million records each byte counts. A version packs (modified ms, archived)
+    into one integer that orders the same way; a canonical decimal id (HubSpot's) is kept as an int."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int | str, int] = {}
+
+    @staticmethod
+    def pack(updated_ms: int | None, archived: bool) -> int:
+        return (updated_ms or 0) * 2 + (1 if archived else 0)
+
+    @staticmethod
+    def _key(external_id: str) -> int | str:
+        canonical = (external_id.isascii() and external_id.isdigit() and len(external_id) < 19
+                     and (external_id[0] != "0" or external_id == "0"))
+        return int(external_id) if canonical else external_id
+
+    def get(self, external_id: str) -> int | None:
+        return self._seen.get(self._key(external_id))
+
+    def put(self, external_id: str, updated_ms: int | None, archived: bool) -> None:
+        self._seen[self._key(external_id)] = self.pack(updated_ms, archived)
+
+    def __contains__(self, external_id: object) -> bool:
+        return isinstance(external_id, str) and self._key(external_id) in self._seen
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
 
 class PageWriter:
@@ -62,11 +104,14 @@ class PageWriter:
     applied when its copy is newer and counted a duplicate when it is not."""
 
     def __init__(self, connection: IntegrationConnection, object_type: str, spec: MappingSpec,
-                 run: IntegrationSyncRun, source_label: str, eligibility: list | None, dry_run: bool,
+                 run: IntegrationSyncRun | None, source_label: str, eligibility: list | None, dry_run: bool,
                  tally: Tally) -> None:
         self.connection, self.object_type, self.spec, self.run = connection, object_type, spec, run
+        # Plain copies: the ORM expires its objects at every commit, and reading an expired id is a query.
+        self.connection_id, self.client_id = connection.id, connection.client_id
+        self.run_id = run.id if run is not None else None  # None: a preview, which writes nothing
         self.source_label, self.eligibility, self.dry_run, self.tally = source_label, eligibility, dry_run, tally
-        self.versions: dict[str, tuple[int, bool]] = {}  # external id -> (modified ms, archived) applied
+        self.versions = Versions()  # what this run applied of each record
         self.source_kind = "sync"  # normalized events say where a change came from: sync | webhook | csv
         # Freshness is measured only for changes made while we were watching (an incremental run, a
         # webhook); a backfill of years-old records says nothing about how fast changes reach us.
@@ -74,19 +119,22 @@ class PageWriter:
         # A reconcile repair rewrites the records it reads even when their hash matches: the stored row
         # differs from the provider's although the hash says otherwise (edited by hand, or by a bug).
         self.rewrite = False
+        self._dropping: dict[str, bool] = {}  # property name -> dropped from raw payloads (sensitive)
+        # Called just before each page's commit, to store more of the run's figures in the same transaction.
+        self.before_commit: Callable[[], None] | None = None
 
     # ---- deciding -----------------------------------------------------------------------------
-    def _existing(self, ids: list[str]) -> dict[str, CrmLead]:
+    def _existing(self, ids: list[str]) -> dict[str, Stored]:
         if not ids:
             return {}
-        rows = db.session.scalars(sa.select(CrmLead).where(
-            CrmLead.connection_id == self.connection.id, CrmLead.object_type == self.object_type,
+        rows = db.session.execute(sa.select(*STORED).where(
+            CrmLead.connection_id == self.connection_id, CrmLead.object_type == self.object_type,
             CrmLead.external_id.in_(ids)))
         return {lead.external_id: lead for lead in rows}
 
     def _load_open_errors(self, ids: list[str]) -> None:
         self._errors = {e.external_id: e for e in db.session.scalars(sa.select(IntegrationSyncError).where(
-            IntegrationSyncError.connection_id == self.connection.id,
+            IntegrationSyncError.connection_id == self.connection_id,
             IntegrationSyncError.object_type == self.object_type, IntegrationSyncError.external_id.in_(ids),
             IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value,
                                              ErrorStatus.IGNORED.value])))} if ids else {}
@@ -96,7 +144,7 @@ class PageWriter:
         if newest_in_page[rec.external_id] != index:
             return "another copy of this record in the same page was applied"
         applied = self.versions.get(rec.external_id)
-        if applied is not None and (rec.updated_ms, rec.archived) <= applied:
+        if applied is not None and Versions.pack(rec.updated_ms, rec.archived) <= applied:
             return "already read at this version in this run"
         return None
 
@@ -117,7 +165,7 @@ class PageWriter:
             out.append(self._decide_one(rec, lead))
         return out
 
-    def _decide_one(self, rec: SourceRecord, lead: CrmLead | None) -> Decision:
+    def _decide_one(self, rec: SourceRecord, lead: Stored | None) -> Decision:
         if rec.archived:  # only ever a provider-confirmed archive (archived list, batch read found nothing)
             if lead is None or lead.archived:
                 return Decision(rec, "unchanged", lead=lead, reason="archived; nothing to archive here")
@@ -151,7 +199,7 @@ class PageWriter:
                 db.session.rollback()
                 if attempt == WRITE_ATTEMPTS or not _transient(exc):
                     raise
-                log.warning("page write of run %s lost a race (%s); deciding it again", self.run.id if self.run else None,
+                log.warning("page write of run %s lost a race (%s); deciding it again", self.run_id,
                             type(exc).__name__)
                 time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
@@ -160,7 +208,10 @@ class PageWriter:
         before = self.tally.snapshot()
         self.tally.read(len(page.records))
         try:
+            started = time.perf_counter()
             decisions = self.decide(page.records)
+            decided = time.perf_counter()
+            self.tally.clock("decide", decided - started)
             for d in decisions:
                 why = cause(d.mapped.failures) if d.bucket == "failed" and d.mapped else None
                 self.tally.add(d.record.external_id, d.bucket, d.reason, *((why.code, why.field) if why else ()))
@@ -170,21 +221,26 @@ class PageWriter:
                 db.session.commit()
             else:
                 self._write(page, decisions, cursor_target)
+            self.tally.clock("write", time.perf_counter() - decided)
         except BaseException:
             self.tally.restore(before)
             raise
         for d in decisions:
             if d.bucket != "duplicate":
-                self.versions[d.record.external_id] = (d.record.updated_ms, d.record.archived)
+                self.versions.put(d.record.external_id, d.record.updated_ms, d.record.archived)
         return decisions
 
     def _write(self, page: Page, decisions: list[Decision], cursor_target: Any | None) -> None:
         self._write_traffic(decisions)
         self._load_open_errors([d.record.external_id for d in decisions])
         self._events: list[dict] = []
+        updates = []
         for d in decisions:
-            if d.bucket != "created":
-                self._write_primary(d)
+            if d.bucket == "failed":
+                self._record_error(d)
+            elif d.bucket == "updated":
+                updates.append(self._update_row(d))
+        _update_leads(updates)
         self._insert_leads([d for d in decisions if d.bucket == "created"])
         if self._events:
             db.session.execute(sa.insert(table(CrmLeadEvent)), self._events)
@@ -197,7 +253,7 @@ class PageWriter:
         """New leads in one multi-row INSERT … RETURNING (their ids feed the 'created' events)."""
         if not created:
             return
-        rows = [{"client_id": self.connection.client_id, "connection_id": self.connection.id,
+        rows = [{"client_id": self.client_id, "connection_id": self.connection_id,
                  "object_type": self.object_type, "external_id": d.record.external_id,
                  "source_label": self.source_label, "content_hash": mapped.content_hash(), **_lead_values(mapped)}
                 for d in created for mapped in (_mapped(d),)]
@@ -205,7 +261,7 @@ class PageWriter:
             sa.insert(table(CrmLead)).returning(CrmLead.id, CrmLead.external_id), rows)}
         for d in created:
             self._resolve_error(d.record.external_id)
-            self._event(ids[d.record.external_id], "created", None, None, None, d.record)
+            self._event(ids[d.record.external_id], "created", None, None, None, d)
 
     def _write_traffic(self, decisions: list[Decision]) -> None:
         """Raw and normalized events, committed in the traffic database before any business row."""
@@ -218,7 +274,7 @@ class PageWriter:
 
     def _add_traffic(self, traffic: Session, decisions: list[Decision], keys: list[str]) -> None:
         have = set(traffic.scalars(sa.select(IntegrationRawEvent.event_key).where(
-            IntegrationRawEvent.connection_id == self.connection.id, IntegrationRawEvent.event_key.in_(keys))))
+            IntegrationRawEvent.connection_id == self.connection_id, IntegrationRawEvent.event_key.in_(keys))))
         have_norm = set(traffic.scalars(sa.select(IntegrationNormalizedEvent.source_ref).where(
             IntegrationNormalizedEvent.source_kind == self.source_kind,
             IntegrationNormalizedEvent.source_ref.in_(keys))))
@@ -229,57 +285,66 @@ class PageWriter:
                 continue
             have.add(d.event_key)
             rec = d.record
-            raw_rows.append({"connection_id": self.connection.id, "run_id": self.run.id, "object_type": self.object_type,
+            raw_rows.append({"connection_id": self.connection_id, "run_id": self.run_id, "object_type": self.object_type,
                              "external_id": rec.external_id, "event_key": d.event_key, "created_at": now,
-                             "payload": drop_keys(rec.properties, sensitive),
-                             "provider_updated_at": _ms_to_dt(rec.updated_ms)})
+                             "payload": self._payload(rec.properties, sensitive),
+                             "provider_updated_at": d.occurred})
             if d.bucket in ("created", "updated") and d.event_key not in have_norm:
                 normalized_rows.append({
-                    "connection_id": self.connection.id, "source_kind": self.source_kind, "source_ref": d.event_key,
+                    "connection_id": self.connection_id, "source_kind": self.source_kind, "source_ref": d.event_key,
                     "object_type": self.object_type, "external_id": rec.external_id,
                     "lead_id": d.lead.id if d.lead else None, "created_at": now,
                     "event_type": "archived" if rec.archived else d.bucket,
-                    "summary": {"changed": sorted(_changes(d).keys())}, "occurred_at": _ms_to_dt(rec.updated_ms),
-                    "lag_ms": self._lag_ms(rec, now)})
+                    "summary": {"changed": sorted(_changes(d).keys())}, "occurred_at": d.occurred,
+                    "lag_ms": self._lag_ms(d, now)})
         for model, rows in ((IntegrationRawEvent, raw_rows), (IntegrationNormalizedEvent, normalized_rows)):
             if rows:
                 traffic.execute(sa.insert(table(model)), rows)  # Core executemany: no ORM bookkeeping
 
-    def _lag_ms(self, rec: SourceRecord, now) -> int | None:
-        """Our write minus the provider's modification time (a clock ahead of ours counts as no lag)."""
-        if not self.measure_lag or not rec.updated_ms:
-            return None
-        return max(0, int((now - _ms_to_dt(rec.updated_ms)).total_seconds() * 1000))
+    def _payload(self, properties: dict, sensitive: set[str]) -> dict:
+        """The properties without the sensitive ones (dropped, not masked). Which keys to drop is
+        decided once per key name: pages repeat the same names."""
+        if not sensitive:
+            return properties
+        dropping = self._dropping
+        for key in properties:
+            if key not in dropping:
+                dropping[key] = not drop_keys({key: None}, sensitive)
+        if not any(dropping[key] for key in properties):
+            return properties
+        return {k: v for k, v in properties.items() if not dropping[k]}
 
-    def _write_primary(self, d: Decision) -> None:
-        if d.bucket == "failed":
-            self._record_error(d)
-            return
-        if d.bucket != "updated":
-            return
+    def _lag_ms(self, d: Decision, now: datetime) -> int | None:
+        """Our write minus the provider's modification time (a clock ahead of ours counts as no lag)."""
+        if not self.measure_lag or d.occurred is None:
+            return None
+        return max(0, int((now - d.occurred).total_seconds() * 1000))
+
+    def _update_row(self, d: Decision) -> dict:
+        """The new column values of an updated lead (one row of the page's UPDATE), with its events."""
         self._resolve_error(d.record.external_id)
         lead = d.lead
         assert lead is not None, "an update decision always carries its lead"
         if d.record.archived:  # an archived record may come without mapped values
-            lead.archived, lead.archived_at = True, _ms_to_dt(d.record.updated_ms)
-            self._event(lead.id, "archived", None, None, None, d.record)
-            return
+            self._event(lead.id, "archived", None, None, None, d)
+            return {"_id": lead.id, "archived": True, "archived_at": d.occurred}
         mapped = _mapped(d)
         values = _lead_values(mapped)
         for field, value in values.items():
-            old = getattr(lead, field)
-            if field in TRACKED and _norm(old) != _norm(value):
-                self._event(lead.id, TRACKED[field], field, old, value, d.record)
-            setattr(lead, field, value)
+            if field in TRACKED:
+                old = getattr(lead, field)
+                if _norm(old) != _norm(value):
+                    self._event(lead.id, TRACKED[field], field, old, value, d)
+        row = {"_id": lead.id, **values, "content_hash": mapped.content_hash()}
         if lead.archived:
-            lead.archived, lead.archived_at = False, None
-            self._event(lead.id, "restored", None, None, None, d.record)
-        lead.content_hash = mapped.content_hash()
+            row["archived"], row["archived_at"] = False, None
+            self._event(lead.id, "restored", None, None, None, d)
+        return row
 
-    def _event(self, lead_id: int, kind: str, field: str | None, old: Any, new: Any, rec: SourceRecord) -> None:
-        self._events.append({"lead_id": lead_id, "connection_id": self.connection.id, "run_id": self.run.id,
+    def _event(self, lead_id: int, kind: str, field: str | None, old: Any, new: Any, d: Decision) -> None:
+        self._events.append({"lead_id": lead_id, "connection_id": self.connection_id, "run_id": self.run_id,
                              "kind": kind, "field": field, "old_value": _short(old), "new_value": _short(new),
-                             "occurred_at": _ms_to_dt(rec.updated_ms), "created_at": utcnow()})
+                             "occurred_at": d.occurred, "created_at": utcnow()})
 
     def _open_error(self, external_id: str) -> IntegrationSyncError | None:
         return self._errors.get(external_id)
@@ -290,17 +355,17 @@ class PageWriter:
         err = self._open_error(d.record.external_id)
         if err is None:
             self._errors[d.record.external_id] = err = IntegrationSyncError(
-                run_id=self.run.id, connection_id=self.connection.id, object_type=self.object_type,
+                run_id=self.run_id, connection_id=self.connection_id, object_type=self.object_type,
                 external_id=d.record.external_id, stage=stage, code=first.code, message=d.reason,
                 status=ErrorStatus.OPEN.value, attempts=1, next_retry_at=retry_at(1))
             db.session.add(err)
         elif err.status == ErrorStatus.IGNORED.value and err.code == first.code:
-            err.run_id, err.message = self.run.id, d.reason  # still the value a person accepted: stays ignored
+            err.run_id, err.message = self.run_id, d.reason  # still the value a person accepted: stays ignored
         else:
             if err.status == ErrorStatus.IGNORED.value:  # a new kind of failure: nobody accepted this one
                 err.status, err.attempts, err.next_retry_at = ErrorStatus.OPEN.value, 1, retry_at(1)
                 err.resolved_at = err.resolved_by_user_id = err.resolution_reason = None
-            err.run_id, err.code, err.message, err.stage = self.run.id, first.code, d.reason, stage
+            err.run_id, err.code, err.message, err.stage = self.run_id, first.code, d.reason, stage
 
     def _resolve_error(self, external_id: str) -> None:
         err = self._open_error(external_id)
@@ -309,8 +374,21 @@ class PageWriter:
             err.resolution_reason = "the record synced successfully"
 
     def _store_counts(self) -> None:
+        assert self.run is not None, "only a preview has no run, and a preview writes nothing"
         self.tally.store_on(self.run)
         self.run.heartbeat_at = utcnow()
+        if self.before_commit is not None:
+            self.before_commit()
+
+
+def _update_leads(rows: list[dict]) -> None:
+    """Updated leads as executemany UPDATEs by id, one per set of columns (archives set fewer)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row)].append(row)
+    leads = table(CrmLead)
+    for batch in groups.values():
+        db.session.execute(sa.update(leads).where(leads.c.id == sa.bindparam("_id")), batch)
 
 
 def _transient(exc: Exception) -> bool:
@@ -321,7 +399,7 @@ def _transient(exc: Exception) -> bool:
     return code in (1205, 1213) or "database is locked" in str(exc)
 
 
-def _older(rec: SourceRecord, lead: CrmLead | None) -> bool:
+def _older(rec: SourceRecord, lead: Stored | None) -> bool:
     """A late or reordered delivery must never overwrite newer data with older."""
     if lead is None or lead.provider_updated_at is None or not rec.updated_ms:
         return False

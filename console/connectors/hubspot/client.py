@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -39,6 +40,15 @@ def _message(resp: requests.Response) -> tuple[str, str | None]:
         return str(body.get("message") or resp.reason)[:300], body.get("category")
     except ValueError:
         return resp.reason or f"HTTP {resp.status_code}", None
+
+
+def _body(resp: requests.Response) -> Any:
+    """The JSON body, parsed by orjson (several times faster on 100-record pages); what orjson refuses
+    and json takes (NaN, integers beyond 64 bits) is parsed by json."""
+    try:
+        return orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        return resp.json()
 
 
 class HubSpotClient:
@@ -98,7 +108,7 @@ class HubSpotClient:
             if resp.status_code == 204 or not resp.content:
                 return None
             try:
-                return resp.json()
+                return _body(resp)
             except (ValueError, json.JSONDecodeError):
                 attempts = self._backoff(attempts, "HubSpot sent an unreadable (truncated or malformed) body")
 
