@@ -1,6 +1,8 @@
 """CRM search: filterGroups (ORed) of filters (ANDed), one sort, offset paging, the 10,000 cap."""
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from typing import Any
 
 from .store import KNOWN, Portal, Record, comparable, now_ms
@@ -108,7 +110,7 @@ def search(portal: Portal, object_type: str, body: dict) -> tuple[int, list[dict
     with portal.lock:
         hit = portal._search_cache.get(cache_key)
         if hit is None or hit[0] != portal.version:
-            matched = [r for r in portal.records[object_type].values() if not r.archived and (
+            matched = [r for r in _candidates(portal, object_type, groups) if not r.archived and (
                 not groups or any(all(_test(r, object_type, f) for f in (g or {}).get("filters") or [])
                                   for g in groups))]
             matched.sort(key=lambda r: _key(r, object_type, prop), reverse=not ascending)
@@ -122,6 +124,57 @@ def search(portal: Portal, object_type: str, body: dict) -> tuple[int, list[dict
         page = [r.to_api(object_type, body.get("properties") or None) for r in matched[after:after + limit]]
     nxt = after + limit if after + limit < len(matched) else None
     return len(matched), page, nxt
+
+
+def _candidates(portal: Portal, object_type: str, groups: list) -> Iterable[Record]:
+    """The records a search may match: with one filter group holding a range filter (an incremental
+    sync's "modified since"), those whose value lies in the range, through a sorted index kept per
+    portal version; otherwise all. Every candidate is still tested against every filter."""
+    records = portal.records[object_type]
+    if len(groups) != 1:
+        return records.values()
+    ranged = [f for f in (groups[0] or {}).get("filters") or [] if f.get("operator") in RANGED]
+    if not ranged:
+        return records.values()
+    f = ranged[0]
+    name = f["propertyName"]
+    index = _index(portal, object_type, name)
+    if index is None:
+        return records.values()
+    keys, ordered = index
+    target = comparable(name, f.get("value"))
+    high = comparable(name, f.get("highValue")) if f["operator"] == "BETWEEN" else target
+    if target is None or high is None:  # never matches (see _test)
+        return []
+    try:
+        lo, hi = {"GT": (bisect_right(keys, target), len(keys)), "GTE": (bisect_left(keys, target), len(keys)),
+                  "LT": (0, bisect_left(keys, target)), "LTE": (0, bisect_right(keys, target)),
+                  "EQ": (bisect_left(keys, target), bisect_right(keys, target)),
+                  "BETWEEN": (bisect_left(keys, target), bisect_right(keys, high))}[f["operator"]]
+    except TypeError:  # a value of another type than the property's: test every record
+        return records.values()
+    return ordered[lo:hi]
+
+
+RANGED = {"EQ", "LT", "LTE", "GT", "GTE", "BETWEEN"}
+
+
+def _index(portal: Portal, object_type: str, name: str) -> tuple[list, list[Record]] | None:
+    """Records with a value for `name`, sorted by it (records without one never match a range)."""
+    cache = portal.__dict__.setdefault("_search_index", {})
+    hit = cache.get((object_type, name))
+    if hit is not None and hit[0] == portal.version:
+        return hit[1]
+    pairs = [(v, r) for r in portal.records[object_type].values()
+             if (v := comparable(name, r.value(name, object_type))) is not None]
+    try:
+        pairs.sort(key=lambda pair: pair[0])
+    except TypeError:  # values of mixed types: no index
+        cache[(object_type, name)] = (portal.version, None)
+        return None
+    index = ([v for v, _ in pairs], [r for _, r in pairs])
+    cache[(object_type, name)] = (portal.version, index)
+    return index
 
 
 def parse_body(body: Any) -> dict:

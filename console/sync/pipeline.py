@@ -250,15 +250,19 @@ class PageWriter:
         db.session.commit()
 
     def _insert_leads(self, created: list[Decision]) -> None:
-        """New leads in one multi-row INSERT … RETURNING (their ids feed the 'created' events)."""
+        """New leads in one executemany INSERT (one prepared statement, whatever the count; a multi-row
+        INSERT … RETURNING was a new statement text, and a new cached SQLite statement, for every page
+        size), then their ids, which feed the 'created' events, read back in one SELECT."""
         if not created:
             return
         rows = [{"client_id": self.client_id, "connection_id": self.connection_id,
                  "object_type": self.object_type, "external_id": d.record.external_id,
                  "source_label": self.source_label, "content_hash": mapped.content_hash(), **_lead_values(mapped)}
                 for d in created for mapped in (_mapped(d),)]
-        ids = {ext: lid for lid, ext in db.session.execute(
-            sa.insert(table(CrmLead)).returning(CrmLead.id, CrmLead.external_id), rows)}
+        db.session.execute(sa.insert(table(CrmLead)), rows)
+        ids = dict(db.session.execute(sa.select(CrmLead.external_id, CrmLead.id).where(
+            CrmLead.connection_id == self.connection_id, CrmLead.object_type == self.object_type,
+            CrmLead.external_id.in_([d.record.external_id for d in created]))).all())
         for d in created:
             self._resolve_error(d.record.external_id)
             self._event(ids[d.record.external_id], "created", None, None, None, d)
