@@ -146,9 +146,8 @@ def preview(conn: IntegrationConnection, imp: CsvImport) -> list[dict]:
     issues = csv_mapping.problems(imp.object_type, imp.mapping or {}, imp.header)
     if issues:
         raise ImportRefused(" ".join(issues))
-    data = file_path(imp).read_bytes()
     first = []
-    for item in records(data, _facts(imp)):
+    for item in records(file_path(imp), _facts(imp)):
         first.append(item)
         if len(first) >= PREVIEW_ROWS:
             break
@@ -206,7 +205,7 @@ def execute(run: IntegrationSyncRun) -> None:
     try:
         writer = _writer(conn, imp, run, tally)
         batch = []
-        for item in records(file_path(imp).read_bytes(), _facts(imp)):
+        for item in records(file_path(imp), _facts(imp)):
             batch.append(item)
             if len(batch) >= PAGE_ROWS:
                 _apply(writer, imp, batch, tally, failures)

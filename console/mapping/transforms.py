@@ -61,8 +61,9 @@ def _plain_email(text: str, local: str, domain: str) -> tuple[str | None, str | 
     forms = _domain(domain)
     if forms is None:
         return None, INVALID_EMAIL
-    normalized, ascii_form = f"{local}@{forms[0]}", f"{local}@{forms[1]}"
-    if max(len(form.encode()) for form in (text, normalized, ascii_form)) > EMAIL_MAX_LENGTH:
+    normalized = f"{local}@{forms[0]}"
+    # Lengths in UTF-8 bytes, as the validator counts them: the typed and ASCII forms are ASCII.
+    if max(len(text), len(local) + 1 + len(forms[1]), len(normalized.encode())) > EMAIL_MAX_LENGTH:
         return None, INVALID_EMAIL
     return normalized.lower(), None
 
