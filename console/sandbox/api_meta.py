@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from .access import require_named_scope, require_scope
-from .api_objects import object_type_of
+from .api_objects import object_type_of, other_type_of
 from .data import BASE_MS, OWNERS
 from .errors import not_found, validation
-from .schema import PIPELINES, PROPERTIES
+from .schema import OTHER_PROPERTIES, PIPELINES, PROPERTIES
 from .state import state
 from .store import iso
 
@@ -18,6 +18,10 @@ ASSOC_TYPES = {("contacts", "companies"): 279, ("companies", "contacts"): 280, (
 
 @bp.get("/crm/v3/properties/<object_type>")
 def properties(object_type: str):
+    other = other_type_of(object_type)
+    if other is not None:
+        require_named_scope(f"crm.schemas.{other}.read")
+        return jsonify({"results": OTHER_PROPERTIES[other]})
     t = object_type_of(object_type)
     require_named_scope(f"crm.schemas.{t}.read")
     return jsonify({"results": PROPERTIES[t]})
@@ -31,6 +35,25 @@ def property_one(object_type: str, name: str):
         if prop["name"] == name:
             return jsonify(prop)
     raise not_found(f"Unable to find property {name}")
+
+
+# HubSpot's legacy property endpoints (still served; older clients discover schemas through them): a bare
+# JSON array of the same definitions.
+@bp.get("/properties/v1/<object_type>/properties")
+@bp.get("/properties/v2/<object_type>/properties")
+@bp.get("/<any(contacts, companies, deals):object_type>/v2/properties")
+def legacy_properties(object_type: str):
+    t = object_type_of(object_type)
+    require_named_scope(f"crm.schemas.{t}.read")
+    return jsonify(PROPERTIES[t])
+
+
+@bp.get("/crm/v3/schemas")
+@bp.get("/crm-object-schemas/v3/schemas")
+def custom_object_schemas():
+    """Custom object definitions: this portal has none."""
+    require_named_scope("crm.schemas.contacts.read")
+    return jsonify({"results": []})
 
 
 def _owner(o) -> dict:

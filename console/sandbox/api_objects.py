@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, request
 
-from .access import require_scope
+from .access import require_named_scope, require_scope
+from .auth import scope_for
 from .errors import ApiError, not_found, validation
-from .schema import TYPE_IDS
+from .schema import OTHER_NAMES, TYPE_IDS
 from .search import SearchError, parse_body, search
 from .state import state
 from .store import Record, singular
@@ -19,10 +20,28 @@ MAX_LIST_LIMIT, MAX_BATCH = 100, 100
 
 
 def object_type_of(name: str) -> str:
-    name = TYPE_IDS.get(name, name)
+    name = TYPE_IDS.get(name, SINGULAR_NAMES.get(name, name))
     if name not in ("contacts", "companies", "deals"):
         raise validation(f"Unable to infer object type from: {name}")
     return name
+
+
+SINGULAR_NAMES = {"contact": "contacts", "company": "companies", "deal": "deals"}
+
+
+def other_type_of(name: str) -> str | None:
+    """One of HubSpot's other standard objects (calls, tickets…), which the sandbox holds none of."""
+    return OTHER_NAMES.get(name)
+
+
+def _empty_type(name: str) -> Response | None:
+    """An object type HubSpot knows and this portal has no record of: read with the scope it needs,
+    it answers as an empty list or search."""
+    other = other_type_of(name)
+    if other is None:
+        return None
+    require_named_scope(scope_for(other, write=False))
+    return jsonify({"total": 0, "results": []} if request.method == "POST" else {"results": []})
 
 
 def _props_arg() -> list[str] | None:
@@ -87,6 +106,8 @@ def _json() -> dict | list:
 
 @bp.get("/crm/v3/objects/<object_type>")
 def list_objects(object_type: str):
+    if (empty := _empty_type(object_type)) is not None:
+        return empty
     t = object_type_of(object_type)
     require_scope(t, write=False)
     try:
@@ -250,6 +271,8 @@ def batch_archive(object_type: str):
 
 @bp.post("/crm/v3/objects/<object_type>/search")
 def search_objects(object_type: str):
+    if (empty := _empty_type(object_type)) is not None:
+        return empty
     t = object_type_of(object_type)
     require_scope(t, write=False)
     try:

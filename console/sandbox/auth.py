@@ -6,12 +6,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from .schema import OTHER_TYPES
+
 ALL_SCOPES = [
     "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.companies.read",
     "crm.objects.companies.write", "crm.objects.deals.read", "crm.objects.deals.write",
     "crm.objects.owners.read", "crm.schemas.contacts.read", "crm.schemas.companies.read",
     "crm.schemas.deals.read", "oauth",
-]
+] + [f"crm.{kind}.{name}.read" for name in OTHER_TYPES for kind in ("objects", "schemas")]  # read-only, all empty
 
 
 @dataclass

@@ -97,3 +97,31 @@ DATETIME_PROPS = {p["name"] for props in PROPERTIES.values() for p in props if p
 NUMBER_PROPS = {p["name"] for props in PROPERTIES.values() for p in props if p["type"] == "number"}
 TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals"}
 SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
+
+# HubSpot's other standard objects. The sandbox holds none of them, as a portal that never used them:
+# their properties are served and their lists and searches answer empty (HubSpot answers an unused type
+# with an empty list, never an error), so a client that discovers every type (a Singer tap) can run.
+OTHER_TYPES = {  # canonical name -> (object type id, the names HubSpot also accepts, a type-specific property)
+    "calls": ("0-48", ("call",), "hs_call_title"),
+    "emails": ("0-49", ("email",), "hs_email_subject"),
+    "meetings": ("0-47", ("meeting",), "hs_meeting_title"),
+    "notes": ("0-46", ("note",), "hs_note_body"),
+    "tasks": ("0-27", ("task",), "hs_task_subject"),
+    "communications": ("0-18", ("communication",), "hs_communication_body"),
+    "postal_mail": ("0-116", (), "hs_postal_mail_body"),
+    "tickets": ("0-5", ("ticket",), "subject"),
+    "line_items": ("0-8", ("line_item",), "name"),
+    "products": ("0-7", ("product",), "name"),
+    "quotes": ("0-14", ("quote",), "hs_title"),
+    "goal_targets": ("0-74", ("goal_target",), "hs_goal_name"),
+    "leads": ("0-136", ("lead",), "hs_lead_name"),
+    "feedback_submissions": ("0-19", ("feedback_submission",), "hs_survey_name"),
+}
+OTHER_NAMES = {alias: name for name, (type_id, aliases, _) in OTHER_TYPES.items() for alias in (name, type_id, *aliases)}
+OTHER_PROPERTIES = {name: [
+    _p("hs_object_id", "Record ID", "number", "number", group="default", hasUniqueValue=True),
+    _p("hs_createdate", "Create Date", "datetime", "date", group="default"),
+    _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", group="default"),
+    _p("hubspot_owner_id", "Owner", "enumeration", "select", group="default"),
+    _p(special, _label(special.removeprefix("hs_")), group="default"),
+] for name, (_, _, special) in OTHER_TYPES.items()}

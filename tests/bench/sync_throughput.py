@@ -116,10 +116,14 @@ def connection_for(url: str, portal: str):
 
 
 # ---- one measurement, in its own process --------------------------------------------------------------
-def one(contacts: int, env: dict, folder: str) -> dict:
+def one(contacts: int, env: dict, folder: str, url: str | None = None) -> dict:
+    """The backfill (and, without `url`, the incremental run and reconciliation) against a sandbox of
+    its own, or against the one at `url` (the peer comparison, which stops after the backfill)."""
     from console.sync.runner import execute, start_run
 
-    proc, url = start_sandbox(contacts, limits=False)
+    proc = None
+    if url is None:
+        proc, url = start_sandbox(contacts, limits=False)
     try:
         make_app(folder, env, migrate=False)
         job = connection_for(url, "unlimited")
@@ -140,11 +144,13 @@ def one(contacts: int, env: dict, folder: str) -> dict:
                   "created": run.created, "failed": run.failed, "calls": run.api_calls, "start_mb": base,
                   "rss": {str(k): v for k, v in sorted(samples.items())}, "peak_mb": max([*samples.values(), rss_mb()]),
                   "phases": tally.phases, "status": run.status}
-        result.update(incremental(job, url, contacts // 100))
+        if proc is not None:
+            result.update(incremental(job, url, contacts // 100))
         return result
     finally:
-        proc.terminate()
-        proc.wait()
+        if proc is not None:
+            proc.terminate()
+            proc.wait()
 
 
 def incremental(job, url: str, changes: int) -> dict:
@@ -222,7 +228,7 @@ def _has(command: str) -> bool:
     return which(command) is not None
 
 
-def measure(contacts: int, engine: str) -> dict:
+def measure(contacts: int, engine: str, url: str | None = None) -> dict:
     """Migrate fresh databases in one process, measure in another, drop the databases."""
     import sqlalchemy as sa
 
@@ -241,12 +247,15 @@ def measure(contacts: int, engine: str) -> dict:
         try:
             subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, check=True,
                            env={**os.environ, **env}, capture_output=True)
-            child = subprocess.run([sys.executable, __file__, "--one", str(contacts), "--folder", folder],
+            started = time.perf_counter()
+            child = subprocess.run([sys.executable, __file__, "--one", str(contacts), "--folder", folder,
+                                    *(["--url", url] if url else [])],
                                    cwd=ROOT, env={**os.environ, **env, "BENCH_ENV": json.dumps(env)},
                                    capture_output=True, text=True)
+            process_seconds = time.perf_counter() - started
             if child.returncode != 0:
                 raise RuntimeError(child.stderr[-3000:])
-            return json.loads(child.stdout.strip().splitlines()[-1])
+            return {**json.loads(child.stdout.strip().splitlines()[-1]), "process_seconds": process_seconds}
         finally:
             if admin is not None:
                 with admin.connect() as c:
@@ -287,9 +296,10 @@ def main() -> int:
     parser.add_argument("--no-limits-check", action="store_true")
     parser.add_argument("--one", type=int)
     parser.add_argument("--folder")
+    parser.add_argument("--url")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one, json.loads(os.environ["BENCH_ENV"]), args.folder)))
+        print(json.dumps(one(args.one, json.loads(os.environ["BENCH_ENV"]), args.folder, args.url)))
         return 0
     ok = True
     for engine in args.db.split(","):

@@ -352,3 +352,56 @@ def test_sandbox_cli_change_against_running_sandbox(app, runner):
         assert json.loads(result.output) == {"updated": 4, "created": 0, "archived": 2}
         bad = runner.invoke(args=["sandbox", "change", "--url", sb.url, "--update", "999"])
         assert bad.exit_code != 0 and "only 28 active contacts" in bad.output
+
+
+def test_other_standard_objects_and_legacy_property_endpoints_answer_as_hubspot_does(sandbox):
+    """A client that discovers every object type (the Singer taps) finds HubSpot's shapes: properties for
+    calls, tickets, line items…, an empty list and search for objects the portal has none of, the legacy
+    v1/v2 property arrays and no custom object schemas; an unknown type is still a 400."""
+    h = auth(sandbox)
+    for name in ("calls", "call", "0-5", "line_item", "goal_targets", "postal_mail"):
+        props = requests.get(f"{sandbox.url}/crm/v3/properties/{name}", headers=h)
+        assert props.status_code == 200, name
+        assert {"hs_object_id", "hs_lastmodifieddate"} <= {p["name"] for p in props.json()["results"]}
+    assert requests.get(f"{sandbox.url}/crm/v3/objects/tickets?limit=5", headers=h).json() == {"results": []}
+    found = requests.post(f"{sandbox.url}/crm/v3/objects/calls/search", headers=h, json={"limit": 5})
+    assert found.json() == {"total": 0, "results": []}
+    deals = requests.get(f"{sandbox.url}/properties/v1/deals/properties", headers=h).json()
+    companies = requests.get(f"{sandbox.url}/companies/v2/properties", headers=h).json()
+    assert isinstance(deals, list) and "dealstage" in {p["name"] for p in deals}
+    assert isinstance(companies, list) and "domain" in {p["name"] for p in companies}
+    assert requests.get(f"{sandbox.url}/crm/v3/schemas", headers=h).json() == {"results": []}
+    assert requests.get(f"{sandbox.url}/crm/v3/properties/contact", headers=h).status_code == 200
+    unknown = requests.get(f"{sandbox.url}/crm/v3/properties/spaceships", headers=h)
+    assert unknown.status_code == 400 and "Unable to infer object type" in unknown.json()["message"]
+    assert requests.get(f"{sandbox.url}/crm/v3/objects/tickets").status_code == 401  # still authenticated
+
+
+def test_a_range_search_reads_through_the_index_exactly_as_a_scan(sandbox):
+    """The sorted index narrows a range filter; each answer equals a filter over every record."""
+    from console.connectors.hubspot.streams import to_ms
+
+    h = auth(sandbox)
+
+    def search(filters: list) -> tuple[int, list[int]]:
+        out, after, total = [], 0, 0
+        while after is not None:
+            body = {"limit": 200, "after": after, "properties": ["lastmodifieddate"],
+                    "filterGroups": [{"filters": filters}] if filters else []}
+            got = requests.post(f"{sandbox.url}/crm/v3/objects/contacts/search", headers=h, json=body).json()
+            total = got["total"]
+            out += [to_ms(r["properties"]["lastmodifieddate"]) or 0 for r in got["results"]]
+            after = int(got["paging"]["next"]["after"]) if got.get("paging") else None
+        return total, out
+
+    total, stamps = search([])
+    assert total == len(stamps) > 200  # more than one page
+    middle, low = sorted(stamps)[len(stamps) // 2], sorted(stamps)[len(stamps) // 4]
+    cases = {"GTE": lambda v: v >= middle, "GT": lambda v: v > middle, "LT": lambda v: v < middle,
+             "LTE": lambda v: v <= middle, "EQ": lambda v: v == middle}
+    for op, keep in cases.items():
+        got, _ = search([{"propertyName": "lastmodifieddate", "operator": op, "value": str(middle)}])
+        assert got == sum(1 for v in stamps if keep(v)), op
+    between, _ = search([{"propertyName": "lastmodifieddate", "operator": "BETWEEN", "value": str(low),
+                          "highValue": str(middle)}])
+    assert between == sum(1 for v in stamps if low <= v <= middle) > 1
