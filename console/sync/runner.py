@@ -98,6 +98,8 @@ def prefetch(pages: Iterator[Page], depth: int = 8, merge_up_to: int = 500,
     """Fetch the next pages (up to `depth`) while this one is written. Pages already waiting are
     merged, up to `merge_up_to` records, into one page with the last one's cursor: written in one
     transaction, still atomic with the cursor, so a writer slower than the provider commits less often.
+    A page holding a record already in the merge is not merged: each copy of a record changed while
+    the run paged is still decided (and its change recorded) on its own, as without merging.
     Safe for crashes: only a committed page moves the job's cursor."""
     box: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
@@ -125,7 +127,7 @@ def prefetch(pages: Iterator[Page], depth: int = 8, merge_up_to: int = 500,
     thread = threading.Thread(target=produce, daemon=True, name="sync-prefetch")
     thread.start()
     try:
-        pending: object = None  # the end (or a failure) met while merging, handed over after the merged page
+        pending: object = None  # what stopped a merge (the end, a failure, a page for the next write)
         while True:
             waited = time.perf_counter()
             item = pending if pending is not None else box.get()
@@ -137,21 +139,28 @@ def prefetch(pages: Iterator[Page], depth: int = 8, merge_up_to: int = 500,
             if isinstance(item, BaseException):
                 raise item
             assert isinstance(item, Page)
-            merged, records = [item], len(item.records)
-            while records < merge_up_to and not merged[-1].done:
-                try:
-                    more = box.get_nowait()
-                except queue.Empty:
-                    break
-                if more is done or isinstance(more, BaseException):
-                    pending = more
-                    break
-                merged.append(more)
-                records += len(more.records)
-            yield merged[0] if len(merged) == 1 else _merge(merged)
+            page, pending = gather(item, box, merge_up_to)
+            yield page
     finally:
         stop.set()
         thread.join(timeout=30)
+
+
+def gather(first: Page, box: queue.Queue, merge_up_to: int) -> tuple[Page, object]:
+    """`first` merged with the pages waiting in `box`, and what stopped the merge when it must be
+    handed over next (the end, a failure, or a page holding a record already in the merge: a record
+    changed while the run paged is written as before, page by page)."""
+    merged, ids = [first], {r.external_id for r in first.records}
+    while len(ids) < merge_up_to and not merged[-1].done:
+        try:
+            more = box.get_nowait()
+        except queue.Empty:
+            break
+        if not isinstance(more, Page) or any(r.external_id in ids for r in more.records):
+            return (merged[0] if len(merged) == 1 else _merge(merged)), more
+        merged.append(more)
+        ids.update(r.external_id for r in more.records)
+    return (merged[0] if len(merged) == 1 else _merge(merged)), None
 
 
 def _merge(pages: list[Page]) -> Page:

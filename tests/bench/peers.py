@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -77,13 +78,20 @@ def ensure_venv(name: str) -> Path:
     return home
 
 
+TIMEOUT = 180.0  # seconds a peer may take before it is stopped and reported as not finishing
+
+
 def timed(args: list[str], env: dict, stdout) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MB, exit code) of one process."""
+    """(wall seconds, peak RSS MB, exit code; None when stopped at TIMEOUT) of one process."""
     started = time.perf_counter()
     proc = subprocess.Popen(args, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
+    timer = threading.Timer(TIMEOUT, proc.kill)
+    timer.start()
     _, status, usage = os.wait4(proc.pid, 0)
+    timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, proc.returncode
+    code = None if proc.returncode == -9 else proc.returncode
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, code
 
 
 class Tap:
@@ -122,7 +130,8 @@ class Tap:
                         records += 1
                         ids.add(str(record.get("id") or record.get("vid") or record.get("hs_object_id")))
         out.unlink()
-        return {"seconds": seconds, "peak_mb": peak, "records": len(ids), "emitted": records, "ok": code == 0}
+        return {"seconds": seconds, "peak_mb": peak, "records": len(ids), "emitted": records, "ok": code == 0,
+                "stopped": code is None}
 
 
 class Sdk:
@@ -138,7 +147,8 @@ class Sdk:
             seconds, peak, code = timed([str(self.home / "bin" / "python"), str(self.script), PROPERTIES], self.env, fh)
         text = out.read_text().strip()
         out.unlink()
-        return {"seconds": seconds, "peak_mb": peak, "records": int(text or 0), "ok": code == 0}
+        return {"seconds": seconds, "peak_mb": peak, "records": int(text or 0) if code == 0 else 0, "ok": code == 0,
+                "stopped": code is None}
 
 
 class Console:
@@ -158,7 +168,9 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--peers", default="meltano,singer,sdk")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT)
     args = parser.parse_args()
+    globals()["TIMEOUT"] = args.timeout
     names = [p for p in args.peers.split(",") if p]
     homes = {name: ensure_venv(name) for name in names}
     proc, url = start_sandbox(args.contacts, limits=False)
@@ -192,6 +204,11 @@ def main() -> int:
         ok = ok and complete
         extra = (f"; the sync itself {statistics.median(r['sync_seconds'] for r in runs):.1f} s"
                  if name == "console" else "")
+        if any(r.get("stopped") for r in runs):
+            print(f"  {name:8} did not finish in {TIMEOUT:.0f} s ({runs[0]['records']:,} contacts read, "
+                  f"{runs[0].get('emitted', 0):,} emitted)")
+            ok = False
+            continue
         emitted = runs[0].get("emitted", runs[0]["records"])
         repeats = f" (+{emitted - runs[0]['records']:,} emitted twice)" if emitted > runs[0]["records"] else ""
         print(f"  {name:8} {seconds:6.1f} s  {args.contacts / seconds:7,.0f} records/s  peak "

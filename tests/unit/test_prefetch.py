@@ -2,12 +2,13 @@
 limit and never past a page marked done, and hands a fetch failure over after the pages before it."""
 from __future__ import annotations
 
+import queue
 import threading
 
 import pytest
 
 from console.connectors.base import Page, SourceRecord
-from console.sync.runner import prefetch
+from console.sync.runner import gather, prefetch
 
 
 def pages(n: int, fail: bool = False, finished: threading.Event | None = None, done_at: int | None = None):
@@ -58,3 +59,19 @@ def test_a_fetch_failure_comes_after_the_pages_before_it():
         for page in stream:
             seen += len(page.records)
     assert seen == 300
+
+
+def test_a_record_met_again_is_not_merged_into_the_page_that_holds_it():
+    """A record changed while the run paged comes back in a later page: that page starts a new write,
+    so both copies are decided in turn (created, then updated with its change), as without merging."""
+    waiting: queue.Queue = queue.Queue()
+    first = Page([SourceRecord(f"a{j}", {}, 1) for j in range(100)], {"after": 0})
+    second = Page([SourceRecord(f"b{j}", {}, 1) for j in range(100)], {"after": 1})
+    again = Page([SourceRecord("a7", {}, 2)] + [SourceRecord(f"c{j}", {}, 1) for j in range(99)], {"after": 2})
+    for page in (second, again):
+        waiting.put(page)
+    merged, handed = gather(first, waiting, 1000)
+    assert [r.external_id for r in merged.records] == [f"a{j}" for j in range(100)] + [f"b{j}" for j in range(100)]
+    assert merged.cursor == {"after": 1} and handed is again  # the page with a7's new copy comes next, alone
+    alone, nothing = gather(again, waiting, 1000)
+    assert alone is again and nothing is None
