@@ -113,28 +113,11 @@ def _compile(rule: FieldRule, spec: MappingSpec) -> Callable[[dict], Any]:
             return mapped
         return enum
     if t == "owner_name":
-        owners = spec.reference.owners
-
-        def owner(props: dict) -> Any:
-            text = _stripped(props.get(source))
-            if text is None:
-                return None
-            if text not in owners:
-                raise MappingFailure(target, "unknown_owner", f"{target}: owner {text} is not known")
-            return owners[text]
-        return owner
+        return _lookup(source, target, spec.reference.owners, "unknown_owner", lambda text: f"owner {text} is not known")
     if t in ("stage_label", "pipeline_label", "stage_state"):
         table = {"stage_label": spec.reference.stages, "pipeline_label": spec.reference.pipelines,
                  "stage_state": spec.reference.stage_states}[t]
-
-        def stage(props: dict) -> Any:
-            text = _stripped(props.get(source))
-            if text is None:
-                return None
-            if text not in table:
-                raise MappingFailure(target, "unknown_stage", f"{target}: '{text[:60]}' is not a known stage")
-            return table[text]
-        return stage
+        return _lookup(source, target, table, "unknown_stage", lambda text: f"'{text[:60]}' is not a known stage")
     if t == "currency_convert":
         currency_field, base, rates = args.get("currency_field", ""), args.get("base", ""), args.get("rates", {})
 
@@ -168,6 +151,18 @@ def _compile(rule: FieldRule, spec: MappingSpec) -> Callable[[dict], Any]:
     def unknown(props: dict) -> Any:
         raise MappingFailure(target, "unknown_transform", f"{target}: unknown transform '{t}'")
     return unknown
+
+
+def _lookup(source: str, target: str, table: dict, code: str, why: Callable[[str], str]) -> Callable[[dict], Any]:
+    """A value looked up in reference data (owners, stages, pipelines); an unknown one fails the record."""
+    def lookup(props: dict) -> Any:
+        text = _stripped(props.get(source))
+        if text is None:
+            return None
+        if text not in table:
+            raise MappingFailure(target, code, f"{target}: {why(text)}")
+        return table[text]
+    return lookup
 
 
 def _stripped(raw: Any) -> str | None:
