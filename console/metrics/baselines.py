@@ -38,10 +38,17 @@ def refusal(run: IntegrationSyncRun, connection: IntegrationConnection) -> str |
     return None
 
 
-def active(connection_id: int) -> dict[str, MetricBaseline]:
-    rows = db.session.scalars(sa.select(MetricBaseline).where(
-        MetricBaseline.connection_id == connection_id, MetricBaseline.superseded_at.is_(None)))
-    return {b.metric_key: b for b in rows}
+def active(connection_id: int, for_capture: bool = False) -> dict[str, MetricBaseline]:
+    """The baselines in force. `for_capture`: first serialize with any other capture for this connection
+    (the dispatcher's first-sync capture and a person's click can race), then read what is committed."""
+    query = sa.select(MetricBaseline).where(MetricBaseline.connection_id == connection_id,
+                                            MetricBaseline.superseded_at.is_(None))
+    if for_capture:
+        # A write on the connection's row takes SQLite's write lock and MariaDB's row lock before the read;
+        # the locking read then sees MariaDB's newest committed rows, not the transaction's older snapshot.
+        db.session.execute(sa.text("UPDATE integration_connections SET name = name WHERE id = :id"), {"id": connection_id})
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return {b.metric_key: b for b in db.session.scalars(query)}
 
 
 def history(connection_id: int) -> list[MetricBaseline]:
@@ -76,7 +83,7 @@ def capture(connection: IntegrationConnection, run: IntegrationSyncRun, user: Us
     if replace and not (reason or "").strip():
         raise BaselineRefused("Re-baselining needs a reason; it is kept in the audit log.")
     metrics = [m for m in METRICS if m.object_type == run.object_type]
-    current = active(connection.id)
+    current = active(connection.id, for_capture=True)
     kept = [m.title for m in metrics if m.key in current]
     if kept and not replace:
         raise BaselineRefused(f"A baseline already exists for {', '.join(kept)}. "

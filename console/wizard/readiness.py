@@ -115,7 +115,7 @@ def capture_from_first_sync(conn: IntegrationConnection, user: User | None) -> l
     """Baseline every metric that has none from its object's first complete sync, once that run is
     complete (succeeded, or only ignored source values failed). Returns the metric titles captured."""
     captured: list[str] = []
-    active = baselines.active(conn.id)
+    active = baselines.active(conn.id, for_capture=True)
     for state in objects(conn):
         run = state.sync
         if run is None or run.status not in FINAL or not any(m.key not in active for m in state.metrics):
