@@ -37,6 +37,7 @@ class MappingSpec:
     rules: list[FieldRule]
     enums: dict[tuple[str, str], tuple[str | None, bool]]  # (field, value) -> (target, ignored)
     reference: Reference = field(default_factory=Reference)
+    _plan: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def source_fields(self) -> list[str]:
@@ -50,10 +51,10 @@ class MappingSpec:
     def plan(self) -> list[Step]:
         """The rules compiled once (a closure per field), so mapping a record is no lookup per field.
         Rebuilt when the rules, enum table or reference data are replaced (none is edited in place)."""
-        cached = self.__dict__.get("_plan")
+        cached = self._plan
         if cached is None or cached[0] is not self.rules or cached[1] is not self.enums or cached[2] is not self.reference:
             steps = [Step(r.target, _compile(r, self), r.required) for r in self.rules]
-            cached = self.__dict__["_plan"] = (self.rules, self.enums, self.reference, steps)
+            cached = self._plan = (self.rules, self.enums, self.reference, steps)
         return cached[3]
 
 

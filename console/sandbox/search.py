@@ -161,7 +161,7 @@ RANGED = {"EQ", "LT", "LTE", "GT", "GTE", "BETWEEN"}
 
 def _index(portal: Portal, object_type: str, name: str) -> tuple[list, list[Record]] | None:
     """Records with a value for `name`, sorted by it (records without one never match a range)."""
-    cache = portal.__dict__.setdefault("_search_index", {})
+    cache = portal._search_index
     hit = cache.get((object_type, name))
     if hit is not None and hit[0] == portal.version:
         return hit[1]

@@ -91,6 +91,7 @@ class Portal:
         self.deal_contacts: dict[int, list[int]] = {}
         self.listeners: list = []  # callables(event_dict) for webhook subscriptions
         self._search_cache: dict = {}
+        self._search_index: dict = {}  # (object type, property) -> (version, sorted values and records)
         # Search is eventually consistent: each change reaches the index after a random delay of up to
         # `search_lag_ms`; until then search does not return the record (list and batch read do).
         self.search_lag_ms = 0

@@ -400,3 +400,52 @@ def test_the_baselines_panel_follows_the_first_sync_and_its_waivers(login, sandb
     assert "baselinesChanged" in _events(ignored)
     panel = owner.hx_get(url).get_data(as_text=True)
     assert "Missing" not in panel and panel.count("Captured") == 3
+
+
+def test_two_captures_at_once_make_one_set_of_baselines(app, login, sandbox, monkeypatch):
+    """The dispatcher's first-sync capture and a person's waiver may capture at the same moment, each on
+    its own connection: the second waits for the first and then finds its baselines, never doubles them."""
+    import threading
+
+    from console.metrics import baselines
+    from console.models import MetricBaseline, User
+    from console.sync.verdict import waive
+
+    owner = login("owner")
+    conn = _ready(owner, sandbox, "contacts")
+    _batch(owner, conn, "contacts", 5)
+    run = _first_sync(owner, conn)["contacts"]
+    assert run.status == "partial" and not active(conn.id)  # invalid emails: no baseline yet
+    user = db.session.scalar(sa.select(User).where(User.role == "owner"))
+    waive(conn, run, "invalid_email", REASON, user)  # complete now; nothing captured it yet
+    db.session.commit()
+    conn_id = conn.id
+    real, first_inside, second_inside, errors = baselines.snapshot_for_run, threading.Event(), threading.Event(), []
+
+    def held(run_id):  # the first capture stops between reading "no baseline" and writing its own
+        if threading.current_thread().name == "first":
+            first_inside.set()
+            second_inside.wait(3)  # without serializing, the second reads "no baseline" meanwhile and gets here
+        else:
+            second_inside.set()
+        return real(run_id)
+
+    monkeypatch.setattr(baselines, "snapshot_for_run", held)
+
+    def capture() -> None:
+        try:
+            with app.app_context():
+                readiness.capture_from_first_sync(db.session.get(IntegrationConnection, conn_id), None)
+                db.session.commit()
+        except Exception as exc:  # handed to the test
+            errors.append(exc)
+
+    first = threading.Thread(target=capture, name="first")
+    first.start()
+    assert first_inside.wait(30)
+    second = threading.Thread(target=capture, name="second")
+    second.start()
+    first.join(60)
+    second.join(60)
+    assert not errors and not second_inside.is_set()  # the second never reached a capture of its own
+    assert count(MetricBaseline, MetricBaseline.connection_id == conn_id) == len(active(conn_id)) == 3

@@ -300,19 +300,21 @@ def test_a_page_that_fails_to_write_is_not_counted(app, big_sandbox, monkeypatch
     conn = factories.hubspot_connection(big_sandbox.url, big_sandbox.token)
     job = ensure_job(conn, "contacts")
     db.session.commit()
-    calls = {"n": 0}
+    calls = {"n": 0, "read": 0, "created": 0}
     real = pipeline.PageWriter._insert_leads
 
     def fail_third_page(self, created):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("database went away")
+        calls["read"], calls["created"] = self.tally.seen, calls["created"] + len(created)
         return real(self, created)
 
     monkeypatch.setattr(pipeline.PageWriter, "_insert_leads", fail_third_page)
     run = sync(job)
     assert run.status == RunStatus.FAILED.value and "RuntimeError" in run.error_message
     stored = leads(conn.id)
-    # two committed writes (pages already fetched merge into one), nothing of the failed one
-    assert 200 <= run.seen < 2500 and run.created == len(stored) and run.seen == run.created + run.failed
+    # exactly the two committed writes (pages already fetched merge into one write), nothing of the failed one
+    assert calls["n"] == 3 and 200 <= calls["read"] < 2500
+    assert run.seen == calls["read"] and run.created == calls["created"] == len(stored)
     assert job.cursor is not None and job.cursor["mode"] == "backfill"
