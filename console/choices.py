@@ -107,6 +107,41 @@ class RunKind(Choice):
     CSV_IMPORT = ("csv_import", "CSV import")
     WEBHOOK = ("webhook", "Webhook")
     RECONCILE = ("reconcile", "Reconcile repair")
+    OUTBOUND = ("outbound", "Outbound push")
+
+
+class Direction(Choice):
+    """Which way a field (or an object type) flows between the provider and the console."""
+
+    INBOUND = ("in", "Provider → console")
+    OUTBOUND = ("out", "Console → provider")
+    BOTH = ("both", "Both ways")
+
+
+class SystemOfRecord(Choice):
+    """Who wins when a two-way field changed on both sides since the last sync."""
+
+    PROVIDER = ("provider", "The CRM")
+    CONSOLE = ("console", "The console")
+
+
+class WriteCondition(Choice):
+    """When an outbound write of a field goes ahead (checked from one batch read per 100 records)."""
+
+    ALWAYS = ("", "Always")
+    IF_EMPTY = ("if_empty", "Only if empty in the CRM")
+    NOT_NEWER = ("not_newer", "Never overwrite a newer CRM value")
+
+
+class ChangeStatus(Choice):
+    """A console-side change waiting for, or done with, its outbound write."""
+
+    PENDING = ("pending", "Waiting to be written", "info")
+    WRITTEN = ("written", "Written", "good")
+    SKIPPED = ("skipped", "Skipped", "neutral")
+    SUPERSEDED = ("superseded", "Superseded by the CRM", "warn")
+    FAILED = ("failed", "Failed", "bad")
+    DEAD_LETTER = ("dead_letter", "Dead letter", "bad")
 
 
 class RunStatus(Choice):

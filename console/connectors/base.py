@@ -97,6 +97,29 @@ class Session(Protocol):
 
     def inspect(self) -> AccountInfo: ...
 
+    def write(self, object_type: str, inputs: list[WriteInput], id_property: str | None = None) -> list[WriteResult]: ...
+
+    def define_property(self, object_type: str, name: str, label: str, unique: bool = False) -> None: ...
+
+
+@dataclass
+class WriteInput:
+    """One record to write: by the provider's id (`id`), or upserted on a unique property's value (`key`)."""
+
+    ref: Any                       # the caller's handle for this record (a lead id), echoed in the result
+    properties: dict[str, str]
+    id: str | None = None
+    key: str | None = None
+
+
+@dataclass
+class WriteResult:
+    ref: Any
+    id: str | None = None          # the provider's id after the write
+    created: bool = False
+    updated_ms: int | None = None  # the provider's modification time after the write
+    error: str | None = None       # why this record was not written (the others were)
+
 
 def unreachable(url: str, exc: Exception) -> str:
     """'Could not reach http://host:port (connection refused)': the address and why, in words."""

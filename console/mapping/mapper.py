@@ -29,6 +29,13 @@ class FieldRule:
     args: dict = field(default_factory=dict)
     required: bool = False
     sensitive: bool = False
+    direction: str = "in"           # choices.Direction: in | out | both
+    system_of_record: str = "provider"  # who wins a field changed on both sides: provider | console
+    condition: str = ""             # choices.WriteCondition: "" | if_empty | not_newer
+
+    @property
+    def outbound(self) -> bool:
+        return self.direction in ("out", "both")
 
 
 @dataclass
@@ -42,6 +49,15 @@ class MappingSpec:
     @property
     def source_fields(self) -> list[str]:
         return sorted({r.source for r in self.rules} | {a for r in self.rules for a in _extra_sources(r)})
+
+    @property
+    def outbound_rules(self) -> list[FieldRule]:
+        """The rules whose field the console writes to the provider (direction out or both)."""
+        return [r for r in self.rules if r.outbound]
+
+    def step_for(self, rule: FieldRule) -> Step:
+        """The compiled step of one rule (the provider value → the console value)."""
+        return self.plan[self.rules.index(rule)]
 
     @property
     def sensitive_fields(self) -> set[str]:

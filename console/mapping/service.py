@@ -47,7 +47,8 @@ def load_spec(connection_id: int, object_type: str, reference: Reference | None 
         IntegrationFieldMapping.connection_id == connection_id, IntegrationFieldMapping.object_type == object_type,
     ).order_by(IntegrationFieldMapping.position, IntegrationFieldMapping.id)).all()
     rules = [FieldRule(r.source_field, r.target_field, r.transform, dict(r.transform_args or {}), r.required,
-                       r.sensitive) for r in rows]
+                       r.sensitive, r.direction or "in", r.system_of_record or "provider", r.condition or "")
+             for r in rows]
     enums = {(e.source_field, e.source_value): (e.target_value, e.ignored)
              for e in db.session.scalars(sa.select(IntegrationEnumMapping).where(
                  IntegrationEnumMapping.connection_id == connection_id,

@@ -10,12 +10,14 @@ from .monitoring import DataQualityCheck, MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
 from .sync import IntegrationReconciliation, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun, IntegrationValueWaiver
 from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, WebhookRejection
+from .twoway import CrmLeadChange, CrmSyncConflict, CrmWriteLedger
 
 # Every model holding vault secrets; `flask keys rotate` walks these.
 SECRET_MODELS = (IntegrationProviderAccount,)
 
 __all__ = [
-    "AutomationRun", "Client", "DataQualityCheck", "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
+    "AutomationRun", "Client", "CrmLeadChange", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
+    "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
     "CsvImportTemplate", "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",

@@ -21,6 +21,10 @@ class IntegrationFieldMapping(TimestampMixin, Model):
     sensitive: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     required: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     position: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Two-way sync (choices.Direction / SystemOfRecord / WriteCondition).
+    direction: Mapped[str] = mapped_column(sa.String(8), default="in", server_default="in")
+    system_of_record: Mapped[str] = mapped_column(sa.String(10), default="provider", server_default="provider")
+    condition: Mapped[str] = mapped_column(sa.String(16), default="", server_default="")
 
 
 class IntegrationEnumMapping(TimestampMixin, Model):

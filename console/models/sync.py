@@ -33,6 +33,9 @@ class IntegrationSyncJob(TimestampMixin, Model):
     depends_on: Mapped[str | None] = mapped_column(sa.String(40))
     webhook_events: Mapped[str] = mapped_column(sa.Text, default="")
     reconcile_next_at: Mapped[datetime | None] = mapped_column(DateTime)  # the scheduled reconcile's claim
+    # Which way the object type flows (choices.Direction): an outbound or two-way object pushes its
+    # console-side changes to the provider.
+    direction: Mapped[str] = mapped_column(sa.String(8), default="in", server_default="in")
 
 
 class IntegrationSyncRun(CreatedMixin, Model):
@@ -60,6 +63,8 @@ class IntegrationSyncRun(CreatedMixin, Model):
     unchanged: Mapped[int] = mapped_column(sa.Integer, default=0)
     duplicate: Mapped[int] = mapped_column(sa.Integer, default=0)
     failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # Outbound runs: writes a condition or the system of record decided against.
+    skipped: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     api_calls: Mapped[int] = mapped_column(sa.Integer, default=0)
     rate_limited: Mapped[int] = mapped_column(sa.Integer, default=0)
     cursor_before: Mapped[dict | None] = mapped_column(JsonText)
@@ -75,7 +80,7 @@ class IntegrationSyncRun(CreatedMixin, Model):
     def buckets_balance(self) -> bool:
         """The accounting invariant: every record read (counted as it arrived) lands in exactly one bucket."""
         return self.seen == (
-            self.created + self.updated + self.unchanged + self.duplicate + self.failed
+            self.created + self.updated + self.unchanged + self.duplicate + self.failed + self.skipped
         )
 
 

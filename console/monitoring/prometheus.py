@@ -33,9 +33,9 @@ class ConsoleCollector:
             records.add_metric([bucket], int(n))
         yield records
         yield CounterMetricFamily("connector_console_provider_api_calls", "Provider API calls made by runs",
-                                  value=int(sums[5]))
+                                  value=int(sums[len(BUCKETS)]))
         yield CounterMetricFamily("connector_console_provider_rate_limited", "Provider 429 answers waited out",
-                                  value=int(sums[6]))
+                                  value=int(sums[len(BUCKETS) + 1]))
         events = GaugeMetricFamily("connector_console_webhook_events", "Webhook events by status", labels=["status"])
         for status, n in db.session.execute(sa.select(EventWebhookEvent.status, sa.func.count())
                                             .group_by(EventWebhookEvent.status)):

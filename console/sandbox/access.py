@@ -10,6 +10,7 @@ from flask import Response, g, request
 from .auth import scope_for
 from .errors import ApiError, missing_scopes, rate_limited, unauthorized
 from .state import state
+from .store import UI_SOURCE, acting_as
 
 OPEN_PATHS = ("/_sandbox", "/oauth/authorize", "/oauth/v1/token", "/oauth/v1/access-tokens",
               "/oauth/v1/refresh-tokens", "/oauth/v2/private-apps")
@@ -28,6 +29,7 @@ def require_named_scope(scope: str) -> None:
 
 def before_request() -> Response | None:
     g.fault = None
+    acting_as(*UI_SOURCE)  # the admin endpoints stand for people editing in HubSpot's UI
     if request.path == "/" or request.path.startswith(OPEN_PATHS):
         return None
     fault = state().faults.pick(request.method, request.path)
@@ -43,6 +45,7 @@ def before_request() -> Response | None:
     if grant.expired():
         raise unauthorized(expired=True)
     g.grant = grant
+    acting_as("INTEGRATION", str(grant.app_id))
     if grant.portal_id is not None:
         g.sandbox_portal = state().portals[grant.portal_id]
     decision = state().limiter.check(grant.app_key, grant.kind, request.path.endswith("/search"))
@@ -75,6 +78,8 @@ def _apply_fault(fault) -> Response | None:
 
 
 def after_request(resp: Response) -> Response:
+    if getattr(g, "grant", None) is not None:  # an API call that passed authentication
+        state().count_request(request.method, request.path)
     for key, value in (getattr(g, "rate_headers", None) or {}).items():
         resp.headers.setdefault(key, value)
     fault = getattr(g, "fault", None)

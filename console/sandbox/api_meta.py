@@ -10,6 +10,7 @@ from .errors import not_found, validation
 from .schema import OTHER_PROPERTIES, PIPELINES, PROPERTIES
 from .state import state
 from .store import iso
+from .validation import define_property
 
 bp = Blueprint("meta", __name__)
 ASSOC_TYPES = {("contacts", "companies"): 279, ("companies", "contacts"): 280, ("deals", "contacts"): 3,
@@ -25,6 +26,16 @@ def properties(object_type: str):
     t = object_type_of(object_type)
     require_named_scope(f"crm.schemas.{t}.read")
     return jsonify({"results": PROPERTIES[t]})
+
+
+@bp.post("/crm/v3/properties/<object_type>")
+def create_property(object_type: str):
+    t = object_type_of(object_type)
+    require_named_scope(f"crm.schemas.{t}.write")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise validation("Invalid input JSON: send the property as a JSON object.")
+    return jsonify(define_property(t, body)), 201
 
 
 @bp.get("/crm/v3/properties/<object_type>/<name>")

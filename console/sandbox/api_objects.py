@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from .access import require_named_scope, require_scope
 from .auth import scope_for
 from .errors import ApiError, not_found, validation
-from .schema import OTHER_NAMES, TYPE_IDS
+from .schema import OTHER_NAMES, TYPE_IDS, unique_property
 from .search import SearchError, parse_body, search
 from .state import state
 from .store import Record, singular
@@ -171,10 +171,15 @@ def archive_object(object_type: str, record_id: str):
 
 
 def _check_unique(t: str, props: dict, exclude: Record | None = None) -> None:
-    if t == "contacts" and props.get("email"):
-        other = state().portal.find_by(t, "email", props["email"])
+    """A value of a unique property (email, domain, a custom unique id) held by another record: 409."""
+    for name, value in props.items():
+        if value in (None, "") or name == "hs_object_id" or not unique_property(t, name):
+            continue
+        if t == "companies" and name == "domain":
+            continue  # HubSpot lets companies share a domain unless the portal enforces it
+        other = state().portal.find_by(t, name, value)
         if other is not None and other is not exclude:
-            raise ApiError(409, f"Contact already exists. Existing ID: {other.id}", "CONFLICT")
+            raise ApiError(409, f"{singular(t).capitalize()} already exists. Existing ID: {other.id}", "CONFLICT")
 
 
 @bp.post("/crm/v3/objects/<object_type>/batch/read")
@@ -244,17 +249,25 @@ def batch_upsert(object_type: str):
         check_properties(t, item.get("properties") or {})
         if not item.get("idProperty") or not item.get("id"):
             raise validation("Each upsert input needs 'id' and 'idProperty'.")
+        if not unique_property(t, item["idProperty"]) or item["idProperty"] == "hs_object_id":
+            raise validation(f"{item['idProperty']} is not a unique property of {t}; upserts match on a property "
+                             "with unique values (hasUniqueValue).")
+    keys = [str(item["id"]).strip().lower() for item in inputs]
+    if len(set(keys)) < len(keys):
+        raise validation("Duplicate IDs found in batch input: each record may appear once per upsert.")
     results = []
-    for item in inputs:
-        props = dict(item.get("properties") or {})
-        rec = state().portal.get(t, item["id"], item["idProperty"])
-        new = rec is None
-        if new:
-            props.setdefault(item["idProperty"], item["id"])
-            rec = state().portal.create(t, props)
-        else:
-            state().portal.update(t, rec, props)
-        results.append({**rec.to_api(t, list(props.keys()) or None), "new": new})
+    with state().portal.lock:  # one batch is one step: no other write lands between its lookups
+        for item in inputs:
+            props = dict(item.get("properties") or {})
+            props.pop(item["idProperty"], None)
+            rec = state().portal.get(t, item["id"], item["idProperty"])
+            new = rec is None
+            if new:
+                rec = state().portal.create(t, {**props, item["idProperty"]: item["id"]})
+            else:
+                _check_unique(t, props, exclude=rec)
+                state().portal.update(t, rec, props)
+            results.append({**rec.to_api(t, [item["idProperty"], *props]), "new": new})
     return _batch_response(results, [], 200)
 
 

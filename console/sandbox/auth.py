@@ -12,8 +12,12 @@ ALL_SCOPES = [
     "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.companies.read",
     "crm.objects.companies.write", "crm.objects.deals.read", "crm.objects.deals.write",
     "crm.objects.owners.read", "crm.schemas.contacts.read", "crm.schemas.companies.read",
-    "crm.schemas.deals.read", "oauth",
+    "crm.schemas.deals.read", "crm.schemas.contacts.write", "crm.schemas.companies.write",
+    "crm.schemas.deals.write", "oauth",
 ] + [f"crm.{kind}.{name}.read" for name in OTHER_TYPES for kind in ("objects", "schemas")]  # read-only, all empty
+
+
+PRIVATE_APP_ID = 4141  # a private app is an app too: its writes name it as their source
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Grant:
     expires_at: float | None = None
     refresh_token: str | None = None
     portal_id: int | None = None  # None: the primary portal
+    app_id: int = 0  # the writing app's id: webhooks of its writes carry it as `sourceId`
 
     def expired(self) -> bool:
         return self.expires_at is not None and time.time() >= self.expires_at
@@ -53,11 +58,12 @@ class AuthState:
 
     def grant_for(self, token: str) -> Grant | None:
         if secrets.compare_digest(token.encode(), self.private_token.encode()):
-            return Grant("private_app", "private_app", self.private_scopes)
+            return Grant("private_app", "private_app", self.private_scopes, app_id=PRIVATE_APP_ID)
         for known, portal_id in self.portal_tokens.items():
             if secrets.compare_digest(token.encode(), known.encode()):
                 # rate limits are per app and portal, as at HubSpot
-                return Grant(f"private_app:{portal_id}", "private_app", self.private_scopes, portal_id=portal_id)
+                return Grant(f"private_app:{portal_id}", "private_app", self.private_scopes, portal_id=portal_id,
+                             app_id=PRIVATE_APP_ID)
         with self.lock:
             return self.tokens.get(token)
 
@@ -92,7 +98,7 @@ class AuthState:
         token = "at-" + secrets.token_urlsafe(32)
         with self.lock:
             self.tokens[token] = Grant(f"oauth:{self.oauth_app.app_id}", "oauth", scopes,
-                                       time.time() + self.access_ttl, refresh)
+                                       time.time() + self.access_ttl, refresh, app_id=self.oauth_app.app_id)
         return {"token_type": "bearer", "access_token": token, "refresh_token": refresh,
                 "expires_in": self.access_ttl}
 

@@ -125,3 +125,11 @@ OTHER_PROPERTIES = {name: [
     _p("hubspot_owner_id", "Owner", "enumeration", "select", group="default"),
     _p(special, _label(special.removeprefix("hs_")), group="default"),
 ] for name, (_, _, special) in OTHER_TYPES.items()}
+
+
+def unique_property(object_type: str, name: str) -> bool:
+    """Whether `name` holds unique values (email, domain, the record id, a custom unique property)."""
+    return name in UNIQUE.get(object_type, ())
+
+
+UNIQUE = {t: {p["name"] for p in props if p.get("hasUniqueValue")} for t, props in PROPERTIES.items()}

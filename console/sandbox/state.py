@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 
 from flask import current_app, g, has_request_context
@@ -43,6 +45,13 @@ class SandboxState:
     faults: FaultInjector
     webhooks: WebhookDeliverer
     portals: dict[int, Portal] = field(default_factory=dict)
+    # API requests answered, by (method, path): what a test or a benchmark counts calls with
+    requests: Counter = field(default_factory=Counter)
+    requests_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_request(self, method: str, path: str) -> None:
+        with self.requests_lock:
+            self.requests[(method, path)] += 1
 
     @property
     def portal(self) -> Portal:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import data
-from .schema import DATETIME_PROPS, MODIFIED_PROPERTY, NUMBER_PROPS, PROPERTIES, SINGULAR
+from .schema import DATETIME_PROPS, MODIFIED_PROPERTY, NUMBER_PROPS, PROPERTIES, SINGULAR, unique_property
 
 DEFAULT_PROPERTIES = {
     "contacts": ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
@@ -19,6 +19,19 @@ DEFAULT_PROPERTIES = {
               "hs_object_id", "pipeline"],
 }
 FIRST_ID = {"contacts": 1001, "companies": 2_000_001, "deals": 5_000_001}
+# Who is writing, per request thread: an app through the API (its webhooks say INTEGRATION and name the
+# app in `sourceId`, as HubSpot's do) or a person in HubSpot's UI (the sandbox's admin changes).
+_writer = threading.local()
+UI_SOURCE = ("CRM_UI", "userId:1")
+
+
+def acting_as(change_source: str, source_id: str) -> None:
+    """Name the writer of this thread's next changes (until the next call)."""
+    _writer.source = (change_source, source_id)
+
+
+def change_source() -> tuple[str, str]:
+    return getattr(_writer, "source", UI_SOURCE)
 
 
 def now_ms() -> int:
@@ -92,6 +105,9 @@ class Portal:
         self.listeners: list = []  # callables(event_dict) for webhook subscriptions
         self._search_cache: dict = {}
         self._search_index: dict = {}  # (object type, property) -> (version, sorted values and records)
+        # (object type, unique property) -> lower-cased value -> the record holding it (the oldest, as a scan
+        # in id order finds it), built at the first lookup and kept up to date by every write.
+        self._unique: dict[tuple[str, str], dict[str, Record]] = {}
         # Search is eventually consistent: each change reaches the index after a random delay of up to
         # `search_lag_ms`; until then search does not return the record (list and batch read do).
         self.search_lag_ms = 0
@@ -145,10 +161,39 @@ class Portal:
 
     def find_by(self, object_type: str, prop: str, value: Any) -> Record | None:
         wanted = str(value).strip().lower()
+        if unique_property(object_type, prop):
+            with self.lock:
+                return self._unique_index(object_type, prop).get(wanted)
         for rec in self.records[object_type].values():
             if not rec.archived and str(rec.props.get(prop, "")).strip().lower() == wanted:
                 return rec
         return None
+
+    def _unique_index(self, object_type: str, prop: str) -> dict[str, Record]:
+        index = self._unique.get((object_type, prop))
+        if index is None:
+            index = {}
+            for rec in self.records[object_type].values():
+                if not rec.archived and rec.props.get(prop) not in (None, ""):
+                    index.setdefault(str(rec.props[prop]).strip().lower(), rec)
+            self._unique[(object_type, prop)] = index
+        return index
+
+    def _reindex(self, object_type: str, rec: Record, before: dict) -> None:
+        """Keep the unique-value indexes right after `rec` changed from `before` (its old properties)."""
+        for (t, prop), index in list(self._unique.items()):
+            if t != object_type:
+                continue
+            old, new = before.get(prop), None if rec.archived else rec.props.get(prop)
+            if old == new:
+                continue
+            if old not in (None, "") and index.get(str(old).strip().lower()) is rec:
+                del self._unique[(t, prop)]  # another record may hold the old value too: rebuilt on next use
+                continue
+            if new not in (None, ""):
+                holder = index.get(key := str(new).strip().lower())
+                if holder is None or holder.id > rec.id:
+                    index[key] = rec
 
     def page(self, object_type: str, after: int, limit: int, archived: bool) -> tuple[list[Record], int | None]:
         """Records in id order after the id `after`; returns the page and the next cursor id."""
@@ -167,14 +212,18 @@ class Portal:
         return found, (found[-1].id if found and more else None)
 
     # ---- writes -----------------------------------------------------------------------------
-    def _touch(self, object_type: str, rec: Record, changed: dict, event: str, at: int | None = None) -> None:
+    def _touch(self, object_type: str, rec: Record, changed: dict, event: str, at: int | None = None,
+               before: dict | None = None) -> None:
         rec.updated = max(at or now_ms(), rec.updated)
         if self.search_lag_ms:
             rec.indexed_at = now_ms() + self._index_rng.randint(0, self.search_lag_ms)
             self.index_pending_until = max(self.index_pending_until, rec.indexed_at)
         self.version += 1
+        if self._unique:
+            self._reindex(object_type, rec, before or {})
+        source = change_source()
         for listener in self.listeners:
-            listener(object_type, rec, event, changed, rec.updated)
+            listener(object_type, rec, event, changed, rec.updated, source)
 
     def create(self, object_type: str, props: dict, at: int | None = None) -> Record:
         with self.lock:
@@ -185,7 +234,7 @@ class Portal:
 
     def update(self, object_type: str, rec: Record, props: dict, at: int | None = None) -> Record:
         with self.lock:
-            changed = {}
+            changed, before = {}, dict(rec.props)
             for key, value in _coerce(props).items():
                 if value in (None, ""):
                     if rec.props.pop(key, None) is not None:
@@ -193,7 +242,7 @@ class Portal:
                 elif rec.props.get(key) != value:
                     rec.props[key] = value
                     changed[key] = value
-            self._touch(object_type, rec, changed, "propertyChange", at)
+            self._touch(object_type, rec, changed, "propertyChange", at, before)
             return rec
 
     def archive(self, object_type: str, rec: Record, at: int | None = None) -> None:
@@ -201,7 +250,7 @@ class Portal:
             if rec.archived:
                 return
             rec.archived, rec.archived_at = True, at or now_ms()
-            self._touch(object_type, rec, {}, "deletion", rec.archived_at)
+            self._touch(object_type, rec, {}, "deletion", rec.archived_at, rec.props)
 
     def flush_index(self) -> int:
         """Make every pending change searchable now; returns how many were waiting."""

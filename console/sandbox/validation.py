@@ -1,8 +1,11 @@
 """Validation of property writes, as HubSpot reports it."""
 from __future__ import annotations
 
-from .errors import validation
-from .schema import PROPERTIES
+import re
+
+from .errors import ApiError, validation
+from .schema import DATETIME_PROPS, NUMBER_PROPS, PROPERTIES, UNIQUE
+from .store import KNOWN
 
 READ_ONLY = {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"}
 OPTIONS = {t: {p["name"]: {o["value"] for o in p["options"]} for p in props if p["type"] == "enumeration" and p["options"]}
@@ -31,3 +34,44 @@ def check_properties(object_type: str, props: dict) -> None:
     errors = property_errors(object_type, props)
     if errors:
         raise validation("Property values were not valid", errors)
+
+
+PROPERTY_TYPES = {"string": ("text", "textarea", "phonenumber"), "number": ("number",), "date": ("date",),
+                  "datetime": ("date",), "enumeration": ("select", "radio", "checkbox"), "bool": ("booleancheckbox",)}
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
+
+
+def define_property(object_type: str, body: dict) -> dict:
+    """A new property of `object_type` (POST /crm/v3/properties/{type}), validated as HubSpot does.
+    Properties are the account's schema: every portal of this sandbox process sees them."""
+    errors = []
+    name, type_, field = body.get("name"), body.get("type"), body.get("fieldType")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        errors.append("name must start with a letter and hold only lower-case letters, digits and _")
+    for key in ("label", "groupName"):
+        if not isinstance(body.get(key), str) or not body[key].strip():
+            errors.append(f"{key} is required")
+    if type_ not in PROPERTY_TYPES:
+        errors.append(f"type must be one of {', '.join(PROPERTY_TYPES)}")
+    elif field not in PROPERTY_TYPES[type_]:
+        errors.append(f"fieldType {field!r} does not fit type {type_!r}")
+    if errors:
+        raise validation("Property values were not valid", [{"message": e, "code": "INVALID_INPUT"} for e in errors])
+    if name in NAMES[object_type]:
+        raise ApiError(409, f"A property named '{name}' already exists.", "OBJECT_ALREADY_EXISTS")
+    options = body.get("options") if type_ == "enumeration" else []
+    prop = {"name": name, "label": body["label"], "type": type_, "fieldType": field, "groupName": body["groupName"],
+            "description": str(body.get("description") or ""), "options": options or [], "hidden": False,
+            "calculated": False, "hasUniqueValue": bool(body.get("hasUniqueValue"))}
+    PROPERTIES[object_type].append(prop)
+    NAMES[object_type].add(name)
+    KNOWN[object_type].add(name)
+    if prop["hasUniqueValue"]:
+        UNIQUE[object_type].add(name)
+    if type_ in ("date", "datetime"):
+        DATETIME_PROPS.add(name)
+    elif type_ == "number":
+        NUMBER_PROPS.add(name)
+    if options:
+        OPTIONS[object_type][name] = {str(o.get("value")) for o in options if isinstance(o, dict)}
+    return prop

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from .store import Portal, Record, singular
+from .store import UI_SOURCE, Portal, Record, singular
 
 MAX_BATCH = 100
 MAX_RETRIES = 10
@@ -67,13 +67,14 @@ class WebhookDeliverer:
         portal.listeners.append(self.on_change)
 
     # ---- events -------------------------------------------------------------------------------
-    def on_change(self, object_type: str, rec: Record, event: str, changed: dict, ts: int) -> None:
+    def on_change(self, object_type: str, rec: Record, event: str, changed: dict, ts: int,
+                  source: tuple[str, str] = UI_SOURCE) -> None:
         kind = f"{singular(object_type)}.{event}"
         if not self.config.url or kind not in self.config.subscriptions:
             return
         base = {"subscriptionId": 1000 + SUBSCRIPTION_TYPES.index(kind), "portalId": self.portal.portal_id,
                 "appId": self.app_id, "occurredAt": ts, "subscriptionType": kind, "attemptNumber": 0,
-                "objectId": rec.id, "changeSource": "CRM", "sourceId": "sandbox"}
+                "objectId": rec.id, "changeSource": source[0], "sourceId": source[1]}
         events = []
         if event == "propertyChange":
             for name, value in changed.items():

@@ -2,13 +2,14 @@
 
 `seen` is counted where records arrive (a page handed to the writer, a CSV row parsed), never derived
 from the buckets, so a record that is read and then lost, or counted twice, leaves the run unbalanced:
-`seen != created + updated + unchanged + duplicate + failed`. Such a run is marked failed and alerted."""
+`seen != created + updated + unchanged + duplicate + failed + skipped` (skipped: outbound writes a
+condition or the system of record decided against). Such a run is marked failed and alerted."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-BUCKETS = ("created", "updated", "unchanged", "duplicate", "failed")
+BUCKETS = ("created", "updated", "unchanged", "duplicate", "failed", "skipped")
 MAX_FAILED_KEPT = 5000
 
 
@@ -20,6 +21,7 @@ class Tally:
     unchanged: int = 0
     duplicate: int = 0
     failed: int = 0
+    skipped: int = 0  # outbound runs: a write decided against (a condition, the system of record)
     # (external id, bucket, reason, failure code, failing field): every record's for a test batch; failed
     # records' always (up to MAX_FAILED_KEPT), so a run can later be judged complete once they are waived.
     outcomes: list[tuple[str, str, str, str, str]] = field(default_factory=list)
@@ -70,4 +72,4 @@ class Tally:
             return None
         return (f"Accounting check failed: {self.seen} records read but {self.bucketed} accounted for "
                 f"(created {self.created}, updated {self.updated}, unchanged {self.unchanged}, duplicate "
-                f"{self.duplicate}, failed {self.failed}). Reconcile this connection.")
+                f"{self.duplicate}, failed {self.failed}, skipped {self.skipped}). Reconcile this connection.")

@@ -35,7 +35,9 @@ from ..models import (
 )
 from ..models.base import table, utcnow
 from ..security.redact import drop_keys, redact_text
+from . import echoes
 from .accounting import Tally
+from .changes import pending_fields
 from .eligibility import ineligible_reason
 from .failures import cause
 
@@ -57,6 +59,7 @@ class Decision:
     mapped: Mapped | None = None
     lead: Stored | None = None
     reason: str = ""
+    echo: bool = False  # our own outbound write coming back: stored silently, no lead event
 
     event_key: str = field(init=False)
     occurred: datetime | None = field(init=False)  # the provider's modification time
@@ -123,6 +126,11 @@ class PageWriter:
         self._dropping: dict[str, bool] = {}  # property name -> dropped from raw payloads (sensitive)
         # Called just before each page's commit, to store more of the run's figures in the same transaction.
         self.before_commit: Callable[[], None] | None = None
+        # Two-way objects: our own writes' echoes are recognised (the write ledger), and fields with a
+        # console-side change still waiting for its outbound write keep the console's value.
+        self.two_way = bool(spec.outbound_rules)
+        self._ledger: dict[str, tuple[datetime | None, dict[str, str]]] = {}
+        self._pending: dict[int, set[str]] = {}
 
     # ---- deciding -----------------------------------------------------------------------------
     def _existing(self, ids: list[str]) -> dict[str, Stored]:
@@ -151,6 +159,8 @@ class PageWriter:
 
     def decide(self, records: list[SourceRecord]) -> list[Decision]:
         existing = self._existing([r.external_id for r in records])
+        if self.two_way:
+            self._ledger = echoes.ledger(self.connection_id, self.object_type, list(existing))
         newest_in_page: dict[str, int] = {}
         for i, rec in enumerate(records):
             j = newest_in_page.get(rec.external_id)
@@ -186,6 +196,8 @@ class PageWriter:
             return Decision(rec, "created", mapped, None, "new record")
         if lead.content_hash == mapped.content_hash() and not lead.archived and not self.rewrite:
             return Decision(rec, "unchanged", mapped, lead, "no mapped field changed")
+        if self.two_way and not lead.archived and echoes.is_echo(self._ledger.get(rec.external_id), rec, self.spec):
+            return Decision(rec, "unchanged", mapped, lead, "our own write coming back (echo)", echo=True)
         return Decision(rec, "updated", mapped, lead, "mapped fields changed")
 
     # ---- writing ------------------------------------------------------------------------------
@@ -236,11 +248,13 @@ class PageWriter:
         self._write_traffic(decisions)
         self._load_open_errors([d.record.external_id for d in decisions])
         self._events: list[dict] = []
+        if self.two_way:
+            self._pending = pending_fields([d.lead.id for d in decisions if d.lead is not None])
         updates = []
         for d in decisions:
             if d.bucket == "failed":
                 self._record_error(d)
-            elif d.bucket == "updated":
+            elif d.bucket == "updated" or d.echo:
                 updates.append(self._update_row(d))
         _update_leads(updates)
         self._insert_leads([d for d in decisions if d.bucket == "created"])
@@ -337,6 +351,10 @@ class PageWriter:
             return {"_id": lead.id, "archived": True, "archived_at": d.occurred, "updated_at": self._now}
         mapped = _mapped(d)
         values = _lead_values(mapped)
+        for name in self._pending.get(lead.id, ()):  # the console's change waits for its outbound write
+            values.pop(name, None)
+        if d.echo:  # the version our write produced: stored as it is, no change to report
+            return {"_id": lead.id, **values, "content_hash": mapped.content_hash(), "updated_at": self._now}
         for name, value in values.items():
             if name in TRACKED:
                 old = getattr(lead, name)

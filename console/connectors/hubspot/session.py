@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..base import AccountInfo, AuthExpired, Reference
-from . import account
+from ..base import AccountInfo, AuthExpired, Reference, WriteInput, WriteResult
+from . import account, writes
 from .auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvider
 from .client import HUBSPOT_API, CallStats, HubSpotClient
 from .ratelimit import AccountLimiter, limiter_for
@@ -49,6 +49,12 @@ class HubSpotSession:
 
     def inspect(self) -> AccountInfo:
         return account.inspect(self.client)
+
+    def write(self, object_type: str, inputs: list[WriteInput], id_property: str | None = None) -> list[WriteResult]:
+        return writes.write(self.client, object_type, inputs, id_property)
+
+    def define_property(self, object_type: str, name: str, label: str, unique: bool = False) -> None:
+        writes.define_property(self.client, object_type, name, label, unique)
 
 
 def stage_state(metadata: dict) -> str:

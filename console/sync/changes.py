@@ -1,0 +1,84 @@
+"""Console-side changes to leads: the lead takes the new value at once and an outbox row waits for the
+outbound push. Several edits of one field before a push are one change: the last value, and the value
+the console held before the first edit (what it believed the CRM held), so a conflict is still seen."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..choices import ChangeStatus
+from ..extensions import db
+from ..mapping.outbound import text_of
+from ..models import CrmLead, CrmLeadChange, CrmLeadEvent
+from ..models.base import utcnow
+
+PLACEHOLDER = "console:"  # external id of a lead created on the console side, until the CRM gives it one
+DECIMAL_FIELDS = {"amount", "amount_base"}
+DATETIME_FIELDS = {"next_activity_at", "provider_created_at", "provider_updated_at"}
+
+
+def placeholder_id() -> str:
+    return PLACEHOLDER + uuid.uuid4().hex
+
+
+def provider_id(lead: CrmLead) -> str | None:
+    """The CRM's id of a lead, or None while it exists only on the console side."""
+    return None if lead.external_id.startswith(PLACEHOLDER) else lead.external_id
+
+
+def from_text(field: str, text: str | None) -> Any:
+    """A field's text form (mapping.outbound.text_of) as the lead column's value."""
+    if text is None:
+        return None
+    if field in DECIMAL_FIELDS:
+        try:
+            return Decimal(text).quantize(Decimal("0.01"))
+        except InvalidOperation as exc:
+            raise ValueError(f"{text[:40]!r} is not a number") from exc
+    if field in DATETIME_FIELDS:
+        return datetime.fromisoformat(text).replace(tzinfo=None)
+    return text
+
+
+def record_change(lead: CrmLead, field: str, value: Any, origin: str, user_id: int | None = None,
+                  when: datetime | None = None) -> CrmLeadChange | None:
+    """Set `field` on `lead` and queue its outbound write (flushed, not committed). Returns the change,
+    or None when the value is what the lead already holds."""
+    old, new = text_of(getattr(lead, field)), text_of(value)
+    if old == new:
+        return None
+    when = when or utcnow()
+    setattr(lead, field, from_text(field, new))
+    lead.updated_at = when
+    pending = db.session.scalar(sa.select(CrmLeadChange).where(
+        CrmLeadChange.lead_id == lead.id, CrmLeadChange.field == field,
+        CrmLeadChange.status == ChangeStatus.PENDING.value).with_for_update())
+    if pending is not None:
+        pending.value, pending.origin, pending.user_id, pending.updated_at = new, origin, user_id, when
+        change = pending
+    else:
+        change = CrmLeadChange(connection_id=lead.connection_id, object_type=lead.object_type, lead_id=lead.id,
+                               field=field, value=new, base_value=old, origin=origin, user_id=user_id,
+                               status=ChangeStatus.PENDING.value, created_at=when, updated_at=when)
+        db.session.add(change)
+    db.session.add(CrmLeadEvent(lead_id=lead.id, connection_id=lead.connection_id, kind="corrected", field=field,
+                                old_value=None if old is None else old[:500], new_value=None if new is None else new[:500],
+                                occurred_at=when, created_at=when))
+    db.session.flush()
+    return change
+
+
+def pending_fields(lead_ids: list[int]) -> dict[int, set[str]]:
+    """For each lead, the fields with a console-side change still waiting for its outbound write."""
+    if not lead_ids:
+        return {}
+    out: dict[int, set[str]] = {}
+    for lead_id, field in db.session.execute(sa.select(CrmLeadChange.lead_id, CrmLeadChange.field).where(
+            CrmLeadChange.lead_id.in_(lead_ids), CrmLeadChange.status.in_(
+                [ChangeStatus.PENDING.value, ChangeStatus.FAILED.value]))):
+        out.setdefault(lead_id, set()).add(field)
+    return out

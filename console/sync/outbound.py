@@ -1,0 +1,294 @@
+"""The outbound push: console-side changes written to the provider, 100 records a call.
+
+For each group of up to 100 leads with pending changes: one batch read of the provider's current values
+(only when a two-way field or a condition needs them), then per field: a conflict (changed on both sides
+since the last sync) goes to its system of record and is kept as a conflict row; a condition may skip the
+write; a value the provider already holds is not written. Then one batch update by id for records the
+provider knows and one batch upsert on a unique property for records it does not (contacts on email,
+companies on domain, deals on the console id property), so a push killed after its call and run again
+updates what the first attempt created instead of duplicating it. The provider's ids are written back to
+the leads, the written values' hashes go to the write ledger (the inbound side recognises their echo), and
+the leads, changes, conflicts, ledger and the run's counts commit together per group."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..choices import ChangeStatus, Direction, SystemOfRecord, WriteCondition
+from ..connectors.base import SourceRecord, WriteInput, WriteResult
+from ..extensions import db
+from ..mapping.mapper import FieldRule, MappingSpec
+from ..mapping.outbound import NotWritable, console_value, provider_value, writable
+from ..models import CrmLead, CrmLeadChange, CrmSyncConflict, CrmWriteLedger, IntegrationSyncRun
+from ..models.base import utcnow
+from .accounting import Tally
+from .changes import from_text, provider_id
+
+log = logging.getLogger(__name__)
+GROUP = 100  # leads per group: one batch read, one write call of each kind, one commit
+MAX_ATTEMPTS = 5
+CONSOLE_ID_PROPERTY = "connector_console_id"  # our id, written to the CRM: deals upsert on it
+UPSERT_KEY = {"contacts": ("email", "email"), "companies": ("domain", "domain")}  # object -> (property, lead field)
+DUE = (ChangeStatus.PENDING.value, ChangeStatus.FAILED.value)
+
+
+def value_hash(value: str | None) -> str:
+    return hashlib.sha256(("" if value is None else value).encode()).hexdigest()
+
+
+@dataclass
+class LeadPlan:
+    """What the push decided for one lead."""
+
+    lead: CrmLead
+    changes: list[CrmLeadChange]
+    properties: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str | None] = field(default_factory=dict)  # property -> the console value it carries
+    written: list[CrmLeadChange] = field(default_factory=list)  # changes the write carries
+    skipped: int = 0      # writes a condition or the system of record decided against
+    failed: str = ""      # why the lead cannot be written at all
+
+
+class Pusher:
+    """Pushes one object type's pending changes for one run (or plans them, for a dry run)."""
+
+    def __init__(self, run: IntegrationSyncRun | None, session: Any, spec: MappingSpec, tally: Tally,
+                 dry_run: bool = False, console_id_property: bool = False) -> None:
+        self.run, self.session, self.spec, self.tally, self.dry_run = run, session, spec, tally, dry_run
+        self.run_id = run.id if run is not None else None
+        self.connection_id = run.connection_id if run is not None else None
+        self.object_type = spec.object_type
+        self.rules = {r.target: r for r in spec.outbound_rules}
+        self.console_id_property = console_id_property
+        self.conflicts = 0
+        self.plans: list[LeadPlan] = []  # a dry run keeps what it would write
+
+    # ---- the loop ---------------------------------------------------------------------------------
+    def push(self, connection_id: int, before_commit=None) -> None:
+        """Every due change of the connection's object type, group by group, oldest first."""
+        self.connection_id = connection_id
+        after = 0
+        while True:
+            first = sa.func.min(CrmLeadChange.id)
+            firsts = db.session.execute(
+                sa.select(CrmLeadChange.lead_id, first.label("first_id")).where(
+                    CrmLeadChange.connection_id == connection_id, CrmLeadChange.object_type == self.object_type,
+                    CrmLeadChange.status.in_(DUE), CrmLeadChange.attempts < MAX_ATTEMPTS,
+                    CrmLeadChange.id > after).group_by(CrmLeadChange.lead_id).order_by(first).limit(GROUP)).all()
+            if not firsts:
+                return
+            after = max(row.first_id for row in firsts)
+            self.group([row.lead_id for row in firsts])
+            if self.dry_run:
+                db.session.rollback()
+            else:
+                if before_commit is not None:
+                    before_commit()
+                db.session.commit()
+
+    def group(self, lead_ids: list[int]) -> None:
+        leads = {lead.id: lead for lead in db.session.scalars(sa.select(CrmLead).where(CrmLead.id.in_(lead_ids)))}
+        changes: dict[int, list[CrmLeadChange]] = {}
+        for change in db.session.scalars(sa.select(CrmLeadChange).where(
+                CrmLeadChange.lead_id.in_(lead_ids), CrmLeadChange.status.in_(DUE),
+                CrmLeadChange.attempts < MAX_ATTEMPTS).order_by(CrmLeadChange.id).with_for_update()):
+            changes.setdefault(change.lead_id, []).append(change)
+        plans = [LeadPlan(leads[i], changes[i]) for i in lead_ids if i in leads and i in changes]
+        self.tally.read(len(plans))
+        current = self._current(plans)
+        for plan in plans:
+            self._decide(plan, current.get(provider_id(plan.lead) or ""))
+        writes = [self._input(p) for p in plans if p.properties and not p.failed]
+        results: dict[int, WriteResult] = {}
+        if writes and not self.dry_run:
+            key = UPSERT_KEY.get(self.object_type, (CONSOLE_ID_PROPERTY, None))[0]
+            results = {r.ref: r for r in self.session.write(self.object_type, [w for w in writes if w], key)}
+        for plan in plans:
+            self._settle(plan, results.get(plan.lead.id))
+        if self.dry_run:
+            self.plans += plans
+        elif self.run is not None:
+            self.tally.store_on(self.run)
+            self.run.heartbeat_at = utcnow()
+
+    # ---- deciding ---------------------------------------------------------------------------------
+    def _current(self, plans: list[LeadPlan]) -> dict[str, SourceRecord]:
+        """The provider's current copy of the group's known records: one batch read, only when a two-way
+        field (conflicts) or a condition needs it."""
+        needed = {r.target for r in self.rules.values() if r.direction == Direction.BOTH.value or r.condition}
+        ids = [pid for p in plans if (pid := provider_id(p.lead)) and any(c.field in needed for c in p.changes)]
+        if not ids:
+            return {}
+        props = sorted({r.source for r in self.rules.values()} | {a for r in self.rules.values()
+                                                                  for a in _sources(r)})
+        return {r.external_id: r for r in self.session.stream(self.object_type, props).read(ids)}
+
+    def _decide(self, plan: LeadPlan, current: SourceRecord | None) -> None:
+        newest: dict[str, CrmLeadChange] = {}
+        for change in plan.changes:  # one pending change per field; older leftovers give way to the newest
+            if change.field in newest:
+                self._close(newest[change.field], ChangeStatus.SUPERSEDED, "replaced by a later change")
+            newest[change.field] = change
+        for change in newest.values():
+            rule = self.rules.get(change.field)
+            if rule is None or not writable(rule):
+                self._close(change, ChangeStatus.SKIPPED, "this field is not written to the CRM")
+                continue
+            self._decide_field(plan, change, rule, current)
+        if not plan.properties:
+            return
+        if provider_id(plan.lead) is None:
+            if self.object_type in UPSERT_KEY:
+                prop, lead_field = UPSERT_KEY[self.object_type]
+                if not getattr(plan.lead, lead_field):
+                    plan.failed = f"a new record needs its {lead_field} to be created in the CRM"
+            elif not self.console_id_property:
+                plan.failed = (f"the CRM has no {CONSOLE_ID_PROPERTY} property to match {self.object_type} on; "
+                               "create it in the wizard's mapping step")
+            if self.console_id_property:
+                plan.properties[CONSOLE_ID_PROPERTY] = str(plan.lead.id)
+
+    def _decide_field(self, plan: LeadPlan, change: CrmLeadChange, rule: FieldRule,
+                      current: SourceRecord | None) -> None:
+        if current is not None:
+            theirs = console_value(rule, self.spec, current.properties)
+            if rule.direction == Direction.BOTH.value and theirs not in (change.base_value, change.value):
+                winner = rule.system_of_record
+                self._conflict(plan.lead, change, theirs, current, winner)
+                if winner == SystemOfRecord.PROVIDER.value:
+                    setattr(plan.lead, change.field, from_text(change.field, theirs))
+                    plan.skipped += 1
+                    self._close(change, ChangeStatus.SUPERSEDED, "changed in the CRM too; the CRM is the system of record")
+                    return
+            if rule.condition == WriteCondition.IF_EMPTY.value and theirs is not None and theirs != change.value:
+                plan.skipped += 1
+                self._close(change, ChangeStatus.SKIPPED, "condition: only if empty in the CRM, and it holds a value")
+                return
+            if rule.condition == WriteCondition.NOT_NEWER.value and current.updated_ms and \
+                    at_ms(current.updated_ms) > change.updated_at:
+                plan.skipped += 1
+                self._close(change, ChangeStatus.SKIPPED, "condition: the CRM's value is newer than this change")
+                return
+            if theirs == change.value:
+                self._close(change, ChangeStatus.WRITTEN, "the CRM already holds this value")
+                return
+        try:
+            plan.properties[rule.source] = provider_value(rule, self.spec, change.value)
+            plan.texts[rule.source] = change.value
+            plan.written.append(change)
+        except NotWritable as exc:
+            plan.failed = str(exc)[:500]
+            plan.written.append(change)
+
+    def _input(self, plan: LeadPlan) -> WriteInput:
+        pid = provider_id(plan.lead)
+        if pid is not None:
+            return WriteInput(plan.lead.id, plan.properties, id=pid)
+        if self.object_type in UPSERT_KEY:
+            return WriteInput(plan.lead.id, plan.properties, key=str(getattr(plan.lead, UPSERT_KEY[self.object_type][1])))
+        return WriteInput(plan.lead.id, plan.properties, key=str(plan.lead.id))
+
+    # ---- settling ---------------------------------------------------------------------------------
+    def _settle(self, plan: LeadPlan, result: WriteResult | None) -> None:
+        ext = plan.lead.external_id
+        if plan.failed or (result is not None and result.error):
+            why = plan.failed or (result.error if result is not None and result.error else "")
+            for change in plan.written:
+                self._fail(change, why)
+            self.tally.add(ext, "failed", why[:500])
+            return
+        if self.dry_run:
+            bucket = ("created" if provider_id(plan.lead) is None else "updated") if plan.properties else \
+                ("skipped" if plan.skipped else "unchanged")
+            self.tally.add(ext, bucket, _describe(plan))
+            return
+        if result is None:  # nothing to write: every change was settled while deciding
+            self.tally.add(ext, "skipped" if plan.skipped else "unchanged",
+                           "a condition or the system of record kept the CRM's value" if plan.skipped else
+                           "the CRM already holds these values")
+            return
+        if provider_id(plan.lead) is None:
+            self._adopt(plan.lead, str(result.id))
+        self._ledger(plan, result)
+        for change in plan.written:
+            self._close(change, ChangeStatus.WRITTEN, "")
+        self.tally.add(plan.lead.external_id, "created" if result.created else "updated", _describe(plan))
+
+    def _adopt(self, lead: CrmLead, external_id: str) -> None:
+        """ID write-back: the CRM's id becomes the lead's. When an inbound sync already holds a lead with
+        that id (an upsert that matched an existing CRM record), the console-side lead folds into it."""
+        holder = db.session.scalar(sa.select(CrmLead).where(
+            CrmLead.connection_id == lead.connection_id, CrmLead.object_type == lead.object_type,
+            CrmLead.external_id == external_id))
+        if holder is None:
+            lead.external_id = external_id
+            return
+        for change in db.session.scalars(sa.select(CrmLeadChange).where(CrmLeadChange.lead_id == lead.id)):
+            setattr(holder, change.field, getattr(lead, change.field))
+            change.lead_id = holder.id
+        db.session.execute(sa.update(CrmSyncConflict).where(CrmSyncConflict.lead_id == lead.id).values(lead_id=holder.id))
+        from ..models import CrmLeadEvent
+
+        db.session.execute(sa.update(CrmLeadEvent).where(CrmLeadEvent.lead_id == lead.id).values(lead_id=holder.id))
+        db.session.flush()
+        db.session.delete(lead)
+
+    def _ledger(self, plan: LeadPlan, result: WriteResult) -> None:
+        now, updated = utcnow(), at_ms(result.updated_ms) if result.updated_ms else None
+        ext = str(result.id)
+        rows = {r.property: r for r in db.session.scalars(sa.select(CrmWriteLedger).where(
+            CrmWriteLedger.connection_id == self.connection_id, CrmWriteLedger.object_type == self.object_type,
+            CrmWriteLedger.external_id == ext, CrmWriteLedger.property.in_(list(plan.texts))))}
+        for prop, value in plan.texts.items():  # the console's text of each value: both sides map to it
+            row = rows.get(prop)
+            if row is None:
+                row = CrmWriteLedger(connection_id=self.connection_id, object_type=self.object_type, external_id=ext,
+                                     property=prop)
+                db.session.add(row)
+            row.value_hash, row.written_at, row.provider_updated_at, row.run_id = value_hash(value), now, updated, self.run_id
+
+    def _conflict(self, lead: CrmLead, change: CrmLeadChange, theirs: str | None, current: SourceRecord,
+                  winner: str) -> None:
+        self.conflicts += 1
+        if self.dry_run:
+            return
+        db.session.add(CrmSyncConflict(
+            connection_id=self.connection_id, object_type=self.object_type, lead_id=lead.id, field=change.field,
+            console_value=change.value, provider_value=theirs, console_at=change.updated_at,
+            provider_at=at_ms(current.updated_ms) if current.updated_ms else None, winner=winner, run_id=self.run_id))
+
+    def _close(self, change: CrmLeadChange, status: ChangeStatus, note: str) -> None:
+        if self.dry_run:
+            return
+        change.status, change.note, change.run_id, change.done_at = status.value, note, self.run_id, utcnow()
+
+    def _fail(self, change: CrmLeadChange, why: str) -> None:
+        if self.dry_run:
+            return
+        change.attempts += 1
+        change.status = (ChangeStatus.DEAD_LETTER if change.attempts >= MAX_ATTEMPTS else ChangeStatus.FAILED).value
+        change.note, change.run_id = why[:500], self.run_id
+
+
+def _sources(rule: FieldRule) -> list[str]:
+    return [rule.args.get("currency_field", "")] if rule.transform == "currency_convert" else []
+
+
+def _describe(plan: LeadPlan) -> str:
+    """The properties a write carries, for the run's outcomes (names only: values may be sensitive)."""
+    if not plan.properties:
+        return "nothing to write"
+    return "writes " + ", ".join(sorted(plan.properties))[:480]
+
+
+def at_ms(ms: int) -> datetime:
+    """Epoch milliseconds as a naive UTC datetime, exactly (no float rounding)."""
+    return datetime(1970, 1, 1) + timedelta(milliseconds=ms)
+
+
+__all__ = ["CONSOLE_ID_PROPERTY", "Pusher", "at_ms", "value_hash"]

@@ -1,0 +1,265 @@
+"""Two-way sync over real HTTP against the sandbox: console-side changes written to HubSpot in batches,
+ID write-back, echoes of our own writes recognised (no lead event, no second write), conflicts settled by
+the system of record and kept, conditions checked from one batch read and counted."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from console.choices import ChangeStatus
+from console.connectors.hubspot.ratelimit import _registry
+from console.extensions import db
+from console.models import (
+    CrmLead,
+    CrmLeadChange,
+    CrmLeadEvent,
+    CrmSyncConflict,
+    CrmWriteLedger,
+    IntegrationFieldMapping,
+    IntegrationSyncRun,
+)
+from console.sandbox import SandboxConfig, SandboxServer
+from console.sync.changes import placeholder_id, record_change
+from console.sync.outbound import Pusher
+from console.sync.push import execute_push, start_push
+from console.sync.runner import ensure_job, execute, start_run
+
+from .. import factories
+
+FAST = {"backoff_base": 0.01, "timeout": 5.0}
+
+
+@pytest.fixture(autouse=True)
+def fresh_limiters():
+    _registry.clear()
+
+
+@pytest.fixture
+def portal(app):
+    with SandboxServer(SandboxConfig(contacts=150, deals=0, companies=10, seed=41, limits=False)) as sb:
+        yield sb
+
+
+def setup(sb, fields: dict[str, dict]):
+    """A connection whose contacts sync both ways, after a first complete sync; `fields` sets each
+    named target's direction, system of record and condition."""
+    conn = factories.hubspot_connection(sb.url, sb.token)
+    job = ensure_job(conn, "contacts")
+    job.depends_on, job.direction = None, "both"
+    db.session.commit()
+    sync(job, "backfill")
+    for target, settings in fields.items():
+        row = db.session.scalar(sa.select(IntegrationFieldMapping).where(
+            IntegrationFieldMapping.connection_id == conn.id, IntegrationFieldMapping.target_field == target))
+        for key, value in settings.items():
+            setattr(row, key, value)
+    db.session.commit()
+    return conn, job
+
+
+def sync(job, kind: str = "manual") -> IntegrationSyncRun:
+    run = start_run(job, kind)
+    execute(run, client_options=FAST)
+    db.session.refresh(run)
+    assert run.buckets_balance and run.status in ("succeeded", "partial"), (run.status, run.error_message)
+    return run
+
+
+def push(job, dry_run: bool = False) -> IntegrationSyncRun:
+    run = start_push(job, dry_run=dry_run)
+    execute_push(run, client_options=FAST)
+    db.session.refresh(run)
+    assert run.buckets_balance and run.status in ("succeeded", "partial"), (run.status, run.error_message)
+    return run
+
+
+def lead_for(conn, external_id: str) -> CrmLead:
+    return db.session.scalar(sa.select(CrmLead).where(CrmLead.connection_id == conn.id,
+                                                      CrmLead.external_id == external_id))
+
+
+def contact(sb, external_id: str):
+    return sb.state.portal.records["contacts"][int(external_id)]
+
+
+def valid_ids(sb, conn, n: int) -> list[str]:
+    """Contacts stored as leads (their source values mapped), oldest first."""
+    return db.session.scalars(sa.select(CrmLead.external_id).where(
+        CrmLead.connection_id == conn.id, ~CrmLead.external_id.like("console:%")).order_by(CrmLead.id).limit(n)).all()
+
+
+def writes(sb) -> int:
+    """Batch write calls the sandbox has answered (update and upsert), counted on its side."""
+    return sum(n for (method, path), n in sb.state.requests.items() if method == "POST" and (
+        path.endswith("/batch/update") or path.endswith("/batch/upsert")))
+
+
+def events(lead_id: int, kind: str | None = None) -> list[CrmLeadEvent]:
+    query = sa.select(CrmLeadEvent).where(CrmLeadEvent.lead_id == lead_id)
+    if kind:
+        query = query.where(CrmLeadEvent.kind == kind)
+    return db.session.scalars(query.order_by(CrmLeadEvent.id)).all()
+
+
+def test_a_correction_reaches_hubspot_and_its_echo_changes_nothing(portal):
+    conn, job = setup(portal, {"lead_status": {"direction": "both", "system_of_record": "console"}})
+    ext = valid_ids(portal, conn, 1)[0]
+    lead = lead_for(conn, ext)
+    new = "Bad Timing" if lead.lead_status != "Bad Timing" else "Connected"
+    record_change(lead, "lead_status", new, "lead_page")
+    db.session.commit()
+
+    before = writes(portal)
+    run = push(job)
+    assert (run.seen, run.updated, run.failed) == (1, 1, 0)
+    assert writes(portal) - before == 1
+    assert contact(portal, ext).props["hs_lead_status"] == new.upper().replace(" ", "_")
+    ledger = db.session.scalars(sa.select(CrmWriteLedger).where(CrmWriteLedger.external_id == ext)).all()
+    assert [row.property for row in ledger] == ["hs_lead_status"]
+    assert db.session.scalar(sa.select(CrmLeadChange.status)) == ChangeStatus.WRITTEN.value
+
+    tracked = len(events(lead.id))
+    back = sync(job)  # the incremental read meets our write: the version it produced
+    outcome = {o[0]: o for o in (back.outcomes or [])}
+    assert back.updated == 0 and back.created == 0, outcome
+    db.session.refresh(lead)
+    assert lead.lead_status == new
+    assert len(events(lead.id)) == tracked  # no lead event for our own echo
+    again = push(job)
+    assert again.seen == 0 and writes(portal) - before == 1  # and nothing to write back
+
+
+def test_ten_cycles_of_edits_on_both_sides_write_exactly_the_real_changes(portal):
+    conn, job = setup(portal, {"lead_status": {"direction": "both", "system_of_record": "console"},
+                               "lifecycle_stage": {"direction": "both", "system_of_record": "provider"}})
+    ours, theirs = valid_ids(portal, conn, 2)
+    lead, other = lead_for(conn, ours), lead_for(conn, theirs)
+    statuses = ["New", "Open", "In Progress", "Open Deal", "Unqualified", "Attempted To Contact", "Connected",
+                "Bad Timing"]
+    stages = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"]
+    start, lifecycle_events = writes(portal), len(events(other.id, "lifecycle_changed"))
+    real_console, real_hubspot = 0, 0
+    for cycle in range(10):
+        value = next(s for s in statuses[cycle % 8:] + statuses if s != lead.lead_status)
+        record_change(lead, "lead_status", value, "lead_page")
+        db.session.commit()
+        real_console += 1
+        stage = next(s for s in stages[cycle % 6:] + stages if s != contact(portal, theirs).props.get("lifecyclestage"))
+        portal.state.portal.update("contacts", contact(portal, theirs), {"lifecyclestage": stage})  # a person, in HubSpot
+        real_hubspot += 1
+        out = push(job)
+        assert (out.updated, out.failed) == (1, 0), out.outcomes
+        back = sync(job)
+        assert back.updated == 1, back.outcomes  # the other contact's real change; ours came back as an echo
+        db.session.refresh(lead)
+        db.session.refresh(other)
+        assert lead.lead_status == value
+        assert contact(portal, ours).props["hs_lead_status"] == value.upper().replace(" ", "_")
+    assert writes(portal) - start == real_console  # one write per real console change, zero for echoes
+    assert len(events(other.id, "lifecycle_changed")) - lifecycle_events == real_hubspot
+    assert [e.kind for e in events(lead.id) if e.kind not in ("created", "corrected")] == []  # none from echoes
+    final = push(job)
+    assert final.seen == 0 and writes(portal) - start == real_console
+
+
+def test_a_field_changed_on_both_sides_goes_to_its_system_of_record_and_is_kept(portal):
+    conn, job = setup(portal, {"lead_status": {"direction": "both", "system_of_record": "console"},
+                               "lifecycle_stage": {"direction": "both", "system_of_record": "provider"}})
+    ext = valid_ids(portal, conn, 1)[0]
+    lead = lead_for(conn, ext)
+    base_status, base_stage = lead.lead_status, lead.lifecycle_stage
+    ours_status, ours_stage = next(s for s in ("Connected", "Open") if s != base_status), \
+        next(s for s in ("Evangelist", "Other") if s != base_stage)
+    theirs_status = next(s for s in ("Unqualified", "Bad Timing") if s != base_status)
+    theirs_stage = next(s for s in ("Customer", "Opportunity") if s != base_stage)
+    record_change(lead, "lead_status", ours_status, "lead_page")
+    record_change(lead, "lifecycle_stage", ours_stage, "lead_page")
+    db.session.commit()
+    rec = contact(portal, ext)
+    portal.state.portal.update("contacts", rec, {"hs_lead_status": theirs_status.upper().replace(" ", "_"),
+                                                 "lifecyclestage": theirs_stage.lower()})
+
+    run = push(job)
+    assert (run.updated, run.failed) == (1, 0)
+    assert rec.props["hs_lead_status"] == ours_status.upper().replace(" ", "_")  # the console owns lead status
+    assert rec.props["lifecyclestage"] == theirs_stage.lower()  # HubSpot owns the lifecycle stage: kept
+    db.session.refresh(lead)
+    assert (lead.lead_status, lead.lifecycle_stage) == (ours_status, theirs_stage)
+    conflicts = {c.field: c for c in db.session.scalars(sa.select(CrmSyncConflict))}
+    assert set(conflicts) == {"lead_status", "lifecycle_stage"}
+    assert (conflicts["lead_status"].winner, conflicts["lead_status"].console_value,
+            conflicts["lead_status"].provider_value) == ("console", ours_status, theirs_status)
+    assert (conflicts["lifecycle_stage"].winner, conflicts["lifecycle_stage"].console_value,
+            conflicts["lifecycle_stage"].provider_value) == ("provider", ours_stage, theirs_stage)
+    assert all(c.provider_at is not None and c.console_at is not None for c in conflicts.values())
+    statuses = dict(db.session.execute(sa.select(CrmLeadChange.field, CrmLeadChange.status)).all())
+    assert statuses == {"lead_status": "written", "lifecycle_stage": "superseded"}
+
+
+def test_conditions_are_checked_from_one_read_and_their_skips_counted(portal):
+    conn, job = setup(portal, {"phone": {"direction": "out", "condition": "if_empty"},
+                               "first_name": {"direction": "out", "condition": "not_newer"}})
+    leads = [lead_for(conn, x) for x in valid_ids(portal, conn, 4)]
+    held, empty, stale, fresh = leads
+    contact(portal, held.external_id).props["phone"] = "+1 514 555 0100"
+    contact(portal, empty.external_id).props.pop("phone", None)
+    record_change(held, "phone", "+15145550199", "lead_page")
+    record_change(empty, "phone", "+15145550198", "lead_page")
+    record_change(stale, "first_name", "Console", "lead_page")
+    record_change(fresh, "first_name", "Console", "lead_page")
+    db.session.commit()
+    portal.state.portal.update("contacts", contact(portal, stale.external_id), {"firstname": "Newer In HubSpot"})
+
+    reads_before = portal.state.requests.get(("POST", "/crm/v3/objects/contacts/batch/read"), 0)
+    run = push(job)
+    assert portal.state.requests.get(("POST", "/crm/v3/objects/contacts/batch/read"), 0) - reads_before == 1
+    assert (run.seen, run.updated, run.skipped, run.failed) == (4, 2, 2, 0)
+    assert contact(portal, held.external_id).props["phone"] == "+1 514 555 0100"
+    assert contact(portal, empty.external_id).props["phone"] == "+15145550198"
+    assert contact(portal, stale.external_id).props["firstname"] == "Newer In HubSpot"
+    assert contact(portal, fresh.external_id).props["firstname"] == "Console"
+    notes = dict(db.session.execute(sa.select(CrmLeadChange.lead_id, CrmLeadChange.note)).all())
+    assert "only if empty" in notes[held.id] and "newer" in notes[stale.id]
+
+
+def test_a_console_created_lead_gets_hubspot_s_id_and_is_then_updated_never_duplicated(portal, monkeypatch):
+    conn, job = setup(portal, {"first_name": {"direction": "both"}, "last_name": {"direction": "both"}})
+    lead = CrmLead(client_id=conn.client_id, connection_id=conn.id, object_type="contacts",
+                   external_id=placeholder_id(), source_label="Sign-up list", email="new.person@example.org")
+    db.session.add(lead)
+    db.session.flush()
+    record_change(lead, "first_name", "Nova", "csv_import")
+    record_change(lead, "last_name", "Person", "csv_import")
+    db.session.commit()
+
+    # The first push dies after HubSpot created the contact, before our commit (the write-back is lost)
+    group = Pusher.group
+
+    def dies_after_the_write(self, lead_ids):
+        group(self, lead_ids)
+        raise RuntimeError("killed mid-write")
+
+    monkeypatch.setattr(Pusher, "group", dies_after_the_write)
+    run = start_push(job)
+    execute_push(run, client_options=FAST)
+    monkeypatch.undo()
+    db.session.refresh(run)
+    assert run.status == "failed"
+    assert len([r for r in portal.state.portal.all_active("contacts")
+                if r.props.get("email") == "new.person@example.org"]) == 1
+    assert lead_for(conn, lead.external_id) is not None  # still the placeholder: the write-back never landed
+
+    run = push(job)  # the resume upserts on the email: the same contact, not a second one
+    assert (run.seen, run.failed) == (1, 0)
+    matches = [r for r in portal.state.portal.all_active("contacts") if r.props.get("email") == "new.person@example.org"]
+    assert len(matches) == 1 and matches[0].props["firstname"] == "Nova"
+    db.session.refresh(lead)
+    assert lead.external_id == str(matches[0].id)  # ID write-back
+
+    record_change(lead, "first_name", "Nora", "lead_page")
+    db.session.commit()
+    push(job)
+    matches = [r for r in portal.state.portal.all_active("contacts") if r.props.get("email") == "new.person@example.org"]
+    assert len(matches) == 1 and matches[0].props["firstname"] == "Nora"
+    back = sync(job)
+    assert back.created == 0  # the inbound sync finds the lead it already holds
