@@ -24,6 +24,7 @@ RULES = {
     "import": lambda user, conn: user.role in (ADMIN, OPS) or _owns(user, conn),    # CSV imports
     "report": lambda user, conn: user.role == ADMIN or _owns(user, conn),           # the client report
     "triage": lambda user, conn: user.role in (ADMIN, OPS),                         # retry, replay, acknowledge
+    "correct": lambda user, conn: user.role in (ADMIN, OPS) or _owns(user, conn),   # a lead's two-way fields
     "administer": lambda user, conn: user.role == ADMIN,                            # overrides, re-baselines
 }
 

@@ -3,18 +3,50 @@ each picklist, and the sync jobs (which objects are read, how often). Rows are c
 when saved; the whole mapping is checked by `validate` before it can be confirmed."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from .. import audit
+from ..choices import Direction, SystemOfRecord, WriteCondition
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationEnumMapping, IntegrationFieldMapping, User
 from ..refusals import Refused
 from .defaults import DEFAULT_FIELDS
+from .outbound import writable_transform
 from .validate import row_problem
+
+
+# Properties HubSpot sets itself (the record id, creation and modification times).
+READ_ONLY_PROPERTIES = {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"}
 
 
 class MappingRefused(Refused):
     pass
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Which way a field flows, who wins a conflict, and when an outbound write goes ahead."""
+
+    direction: str = Direction.INBOUND.value
+    system_of_record: str = SystemOfRecord.PROVIDER.value
+    condition: str = WriteCondition.ALWAYS.value
+
+
+def flow_problem(flow: Flow, transform: str, prop: dict) -> str | None:
+    """Why this flow cannot be saved for a field mapped through `transform` from `prop`, or None."""
+    if flow.direction not in Direction.values() or flow.system_of_record not in SystemOfRecord.values() or \
+            flow.condition not in WriteCondition.values():
+        return "Choose a direction, a system of record and a condition from the lists."
+    if flow.direction == Direction.INBOUND.value:
+        return "A condition applies only to fields written to the CRM." if flow.condition else None
+    if not writable_transform(transform):
+        return (f"The '{transform}' transform loses information on the way in, so this field cannot be written "
+                "back to the CRM; map it through a transform with an exact inverse, or keep it inbound.")
+    if prop.get("calculated") or prop.get("name") in READ_ONLY_PROPERTIES:
+        return f"The CRM computes {prop.get('name')} itself: it cannot be written."
+    return None
 
 
 def rows(connection_id: int, object_type: str) -> dict[str, IntegrationFieldMapping]:
@@ -29,11 +61,16 @@ def _default_args(object_type: str, target: str, transform: str) -> dict:
 
 
 def set_field(conn: IntegrationConnection, object_type: str, target: str, source: str, transform: str,
-              required: bool, sensitive: bool, properties: list[dict], user: User) -> IntegrationFieldMapping:
+              required: bool, sensitive: bool, properties: list[dict], user: User,
+              flow: Flow | None = None) -> IntegrationFieldMapping:
     by_name = {p["name"]: p for p in properties}
     why = row_problem(object_type, target, source, transform, by_name)
     if why:
         raise MappingRefused(why, "transform" if "mismatch" in why else "source")
+    flow = flow or Flow()
+    why = flow_problem(flow, transform, by_name.get(source) or {})
+    if why:
+        raise MappingRefused(why, "direction")
     current = rows(conn.id, object_type)
     row = current.get(target)
     if row is None:
@@ -43,10 +80,12 @@ def set_field(conn: IntegrationConnection, object_type: str, target: str, source
     if row.transform != transform or row.source_field != source:
         row.transform_args = _default_args(object_type, target, transform) or None
     row.source_field, row.transform, row.required, row.sensitive = source, transform, required, sensitive
+    row.direction, row.system_of_record, row.condition = flow.direction, flow.system_of_record, flow.condition
     if transform == "enum":
         _ensure_enum_rows(conn, object_type, by_name[source])
     audit.record("mapping.field_saved", conn, user, object_type=object_type, field=target, source=source,
-                 transform=transform, required=required, sensitive=sensitive)
+                 transform=transform, required=required, sensitive=sensitive, direction=flow.direction,
+                 system_of_record=flow.system_of_record, condition=flow.condition)
     db.session.flush()
     return row
 

@@ -20,7 +20,11 @@ class NotWritable(ValueError):
 
 
 def writable(rule: FieldRule) -> bool:
-    return rule.transform in WRITABLE
+    return writable_transform(rule.transform)
+
+
+def writable_transform(transform: str) -> bool:
+    return transform in WRITABLE
 
 
 def text_of(value: Any) -> str | None:

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 
-from ..choices import AuthType, Environment, ObjectType
+from ..choices import AuthType, Direction, Environment, ObjectType, SystemOfRecord, WriteCondition
 from ..sync.testbatch import DEFAULT_SIZE, MAX_SIZE
 
 OBJECT_TYPES = tuple(ObjectType.values())
@@ -82,6 +82,9 @@ class JobsForm(FlaskForm):
     deals = BooleanField("Deals")
     deals_minutes = IntegerField("every (minutes)", default=15, validators=[InputRequired(), NumberRange(1, 1440)])
     webhook_events = StringField("Webhook events (optional)", validators=[Optional(), Length(max=500)])
+    contacts_direction = SelectField("Contacts flow", choices=Direction.options(), default="in")
+    companies_direction = SelectField("Companies flow", choices=Direction.options(), default="in")
+    deals_direction = SelectField("Deals flow", choices=Direction.options(), default="in")
 
 
 class FieldForm(FlaskForm):
@@ -89,6 +92,10 @@ class FieldForm(FlaskForm):
     transform = SelectField("Transform", validators=[DataRequired()], validate_choice=False)
     required = BooleanField("Required")
     sensitive = BooleanField("Sensitive (never shown outside the console)")
+    direction = SelectField("Direction", choices=Direction.options(), default="in")
+    system_of_record = SelectField("When both sides changed it, who wins", choices=SystemOfRecord.options(),
+                                   default="provider")
+    condition = SelectField("Write to the CRM", choices=WriteCondition.options(), default="")
 
 
 class TestBatchForm(FlaskForm):

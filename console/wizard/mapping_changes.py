@@ -14,21 +14,24 @@ from . import checklist
 
 
 def save_jobs(conn: IntegrationConnection, user: User, existing: dict[str, IntegrationSyncJob],
-              chosen: dict[str, tuple[bool, int]], webhook_events: str) -> list[str]:
-    """Enable the chosen objects (object type -> (enabled, minutes between runs)) and create their default
-    mappings; returns the objects whose provider fields could not be read (their defaults wait)."""
+              chosen: dict[str, tuple[bool, int]], webhook_events: str,
+              directions: dict[str, str] | None = None) -> list[str]:
+    """Enable the chosen objects (object type -> (enabled, minutes between runs)), each flowing in its
+    direction (inbound, outbound, both), and create their default mappings; returns the objects whose
+    provider fields could not be read (their defaults wait)."""
     for object_type, (enabled, minutes) in chosen.items():
         job = existing.get(object_type)
         if enabled or job:
             job = job or ensure_job(conn, object_type)
             job.enabled, job.schedule_seconds = enabled, minutes * 60
+            job.direction = (directions or {}).get(object_type, job.direction or "in")
             job.webhook_events = webhook_events.strip()
             if job.depends_on and not chosen.get(job.depends_on, (False, 0))[0]:
                 job.depends_on = None  # do not wait for an object that is not synced
     enabled = [o for o, (on, _) in chosen.items() if on]
     checklist.prove(conn, "jobs_named", True, user=user)
     checklist.prove(conn, "fields_mapped", False, "objects changed")
-    audit.record("mapping.jobs_saved", conn, user, enabled=enabled)
+    audit.record("mapping.jobs_saved", conn, user, enabled=enabled, directions=directions or {})
     db.session.commit()
     return _create_defaults(conn, enabled)
 
@@ -47,9 +50,9 @@ def _create_defaults(conn: IntegrationConnection, object_types: list[str]) -> li
 
 
 def set_field(conn: IntegrationConnection, object_type: str, name: str, source: str, transform: str,
-              required: bool, sensitive: bool, user: User) -> None:
+              required: bool, sensitive: bool, user: User, flow: editor.Flow | None = None) -> None:
     editor.set_field(conn, object_type, name, source, transform, required, sensitive,
-                     catalogue.properties(conn, object_type), user)
+                     catalogue.properties(conn, object_type), user, flow)
     checklist.prove(conn, "fields_mapped", False, "mapping edited")
     db.session.commit()
 

@@ -10,11 +10,20 @@ import sqlalchemy as sa
 
 from .. import audit
 from ..auth.policy import can
-from ..choices import AuthType, ConnectionStatus, CredentialStatus
+from ..choices import AuthType, ConnectionStatus, CredentialStatus, WriteCondition
 from ..connectors import registry
 from ..connectors.base import AuthExpired, ConnectorError
 from ..extensions import db
-from ..models import Client, IntegrationConnection, IntegrationProvider, IntegrationProviderAccount, User
+from ..mapping.targets import label_of
+from ..models import (
+    Client,
+    IntegrationConnection,
+    IntegrationFieldMapping,
+    IntegrationProvider,
+    IntegrationProviderAccount,
+    IntegrationSyncJob,
+    User,
+)
 from ..refusals import Refused
 from ..sync.provider import allowed_base_url, mark_credentials, open_session
 from . import checklist
@@ -298,3 +307,36 @@ def save_monitor(conn: IntegrationConnection, user: User, limits: Thresholds, *,
     checklist.prove(conn, "manual_fallback", bool(conn.manual_fallback), user=user)
     audit.record("connection.monitor_saved", conn, user, **asdict(limits), channel=channel, visible=visible)
     db.session.commit()
+
+
+def topology(conn: IntegrationConnection) -> list[str]:
+    """One line per synced object type, in the intake's words: which way it flows, and per field which
+    way and who is the record's owner ("Contacts: both ways. HubSpot → console: Email…")."""
+    provider = conn.provider.name if conn.provider else "the CRM"
+    jobs = db.session.scalars(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.enabled.is_(True))
+        .order_by(IntegrationSyncJob.object_type)).all()
+    lines = []
+    for job in jobs:
+        rows = db.session.scalars(sa.select(IntegrationFieldMapping).where(
+            IntegrationFieldMapping.connection_id == conn.id, IntegrationFieldMapping.object_type == job.object_type)
+            .order_by(IntegrationFieldMapping.position, IntegrationFieldMapping.id)).all()
+        way = {"in": f"{provider} → console", "out": f"console → {provider}", "both": "both ways"}.get(job.direction, "")
+        inbound = [label_of(job.object_type, r.target_field) for r in rows if r.direction == "in"]
+        outbound = []
+        for r in rows:
+            if r.direction == "in" or job.direction == "in":
+                continue
+            notes = []
+            if r.direction == "both":
+                notes.append(f"{provider if r.system_of_record == 'provider' else 'the console'} is the system of record")
+            if r.condition:
+                notes.append(WriteCondition.label_of(r.condition).lower().replace("the crm", provider))
+            outbound.append(label_of(job.object_type, r.target_field) + (f" ({'; '.join(notes)})" if notes else ""))
+        parts = [f"{job.object_type.title()}: {way}."]
+        if inbound or job.direction == "in":
+            parts.append(f"{provider} → console: {', '.join(inbound) or 'no fields'}.")
+        if job.direction != "in":
+            parts.append(f"Console → {provider}: {', '.join(outbound) or 'no fields yet (set a direction per field)'}.")
+        lines.append(" ".join(parts))
+    return lines

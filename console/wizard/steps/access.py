@@ -11,7 +11,7 @@ from ...extensions import db
 from ...models import User
 from .. import bp
 from ..forms import AccessForm
-from ..services import DEFAULT_SCOPES, WizardError, save_access
+from ..services import DEFAULT_SCOPES, WizardError, save_access, topology
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
 
 PARTIAL = "partials/wizard/access_form.html"
@@ -36,7 +36,7 @@ def _form(conn, formdata=True) -> AccessForm:
 @role_required(*VIEWERS)
 def access(connection_id: int):
     conn = load(connection_id)
-    return page(conn, WizardStep.ACCESS, PARTIAL, form=_form(conn, formdata=False))
+    return page(conn, WizardStep.ACCESS, PARTIAL, form=_form(conn, formdata=False), topology=topology(conn))
 
 
 @bp.post("/<int:connection_id>/wizard/access")
@@ -50,7 +50,8 @@ def access_save(connection_id: int):
                         auth_type=form.auth_type.data, scopes=form.scopes.data, docs_url=form.docs_url.data,
                         revocation_path=form.revocation_path.data)
             return continue_if_asked(conn, WizardStep.ACCESS, page(conn, WizardStep.ACCESS, PARTIAL, changed=True,
-                                                                   form=form, message="Access saved."))
+                                                                   form=form, message="Access saved.",
+                                                                   topology=topology(conn)))
         except WizardError as err:
             beside(form, err, "scopes")
-    return page(conn, WizardStep.ACCESS, PARTIAL, 422, form=form)
+    return page(conn, WizardStep.ACCESS, PARTIAL, 422, form=form, topology=topology(conn))

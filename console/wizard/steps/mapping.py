@@ -38,6 +38,7 @@ def _jobs_form(conn) -> JobsForm:
         getattr(form, object_type).data = bool(job and job.enabled)
         if job:
             getattr(form, f"{object_type}_minutes").data = max(1, job.schedule_seconds // 60)
+            getattr(form, f"{object_type}_direction").data = job.direction or "in"
     form.webhook_events.data = next((j.webhook_events for j in jobs.values() if j.webhook_events), "")
     return form
 
@@ -92,7 +93,8 @@ def mapping_jobs(connection_id: int):
         form.contacts.errors.append("Choose at least one kind of record to sync.")
         return _render(conn, 422, jobs_form=form)
     chosen = {o: (bool(getattr(form, o).data), getattr(form, f"{o}_minutes").data) for o in OBJECT_TYPES}
-    unread = changes.save_jobs(conn, current_user, _jobs(conn), chosen, form.webhook_events.data or "")
+    directions = {o: getattr(form, f"{o}_direction").data for o in OBJECT_TYPES}
+    unread = changes.save_jobs(conn, current_user, _jobs(conn), chosen, form.webhook_events.data or "", directions)
     message = "Sync jobs saved. Nothing syncs on schedule until the connection goes live."
     if unread:
         message += (f" The provider's fields of {', '.join(unread)} could not be read, so their default mappings "
@@ -113,6 +115,9 @@ def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> Fi
         form.source.data = row.source_field if row else (ranked[0].name if ranked else None)
         form.transform.data = row.transform if row else (ranked[0].transform if ranked else None)
         form.required.data, form.sensitive.data = (row.required, row.sensitive) if row else (tgt.required, False)
+        if row:
+            form.direction.data, form.system_of_record.data, form.condition.data = \
+                row.direction, row.system_of_record, row.condition
     form.suggestions = ranked[:5]
     return form
 
@@ -140,8 +145,9 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
                        message_tone="error")
     if form.validate_on_submit():
         try:
+            flow = editor.Flow(form.direction.data, form.system_of_record.data, form.condition.data or "")
             changes.set_field(conn, object_type, name, form.source.data, form.transform.data, form.required.data,
-                              form.sensitive.data, current_user)
+                              form.sensitive.data, current_user, flow)
             resp = _render(conn, changed=True, message_at=f"field-{object_type}-{name}",
                            message=f"{target(object_type, name).label} mapped.")
             return make_response(resp, retarget=f"#mapping-{conn.id}", reswap="outerHTML")

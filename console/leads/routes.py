@@ -1,0 +1,100 @@
+"""Thin views over leads/services.py: list, detail, correct, conflicts, apply the other value."""
+from __future__ import annotations
+
+from flask import abort, request
+from flask_login import current_user
+
+from ..auth.access import get_or_404, role_required
+from ..auth.forms import ActionForm
+from ..auth.policy import can
+from ..choices import Role
+from ..htmx import render
+from ..models import CrmLead, CrmSyncConflict, IntegrationConnection
+from ..params import bounded
+from ..refusals import Refused
+from . import bp, services
+
+VIEW = (Role.ADMIN, Role.OPS, Role.OWNER)
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=bounded(1, 10_000)) or 1
+
+
+@bp.get("")
+@role_required(*VIEW)
+def index():
+    connection_id = request.args.get("connection_id", type=bounded())
+    query = request.args.get("q", "")[:120]
+    page = _page()
+    leads, more = services.search(connection_id, query, page)
+    return render("leads/index.html", "partials/leads/table.html", leads=leads, more=more, page=page, q=query,
+                  connection_id=connection_id, names=services.connection_names())
+
+
+def _detail(lead: CrmLead, status: int = 200, message: str | None = None, tone: str = "success",
+            field_error: str | None = None):
+    conn = get_or_404(IntegrationConnection, lead.connection_id)
+    try:
+        fields = services.editable(lead, services.spec_for(lead, conn))
+    except Refused as refused:
+        fields, message, tone = [], refused.message, "error"
+    changes, conflicts, events = services.history(lead)
+    return render("leads/detail.html", "partials/leads/detail.html", status, lead=lead, conn=conn, fields=fields,
+                  changes=changes, conflicts=conflicts, events=events, may_correct=can(current_user, "correct", conn),
+                  action_form=ActionForm(), message=message, message_tone=tone, field_error=field_error)
+
+
+@bp.get("/<int:lead_id>")
+@role_required(*VIEW)
+def detail(lead_id: int):
+    return _detail(get_or_404(CrmLead, lead_id))
+
+
+@bp.post("/<int:lead_id>/correct")
+@role_required(*VIEW)
+def correct(lead_id: int):
+    lead = get_or_404(CrmLead, lead_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _detail(lead, 400, "The form expired; reload the page and try again.", "error")
+    conn = get_or_404(IntegrationConnection, lead.connection_id)
+    if not can(current_user, "correct", conn):
+        abort(403)
+    field = request.form.get("field", "")[:80]
+    try:
+        services.correct(lead, field, request.form.get("value", ""), current_user)
+    except Refused as refused:
+        return _detail(lead, 422, refused.message, "error", field_error=field)
+    return _detail(lead, message="Saved. The change is written to the CRM on the next outbound push.")
+
+
+@bp.get("/conflicts")
+@role_required(*VIEW)
+def conflicts():
+    connection_id = request.args.get("connection_id", type=bounded())
+    page = _page()
+    rows, more = services.conflicts(connection_id, page)
+    return render("leads/conflicts.html", "partials/leads/conflicts.html", rows=rows, more=more, page=page,
+                  connection_id=connection_id, names=services.connection_names(), action_form=ActionForm(), message=None,
+                  message_tone="success")
+
+
+@bp.post("/conflicts/<int:conflict_id>/apply-other")
+@role_required(Role.ADMIN, Role.OPS)
+def apply_other(conflict_id: int):
+    conflict = get_or_404(CrmSyncConflict, conflict_id)
+    form = ActionForm()
+    message, tone, status = None, "success", 200
+    if not form.validate_on_submit():
+        message, tone, status = "The form expired; reload the page and try again.", "error", 400
+    else:
+        try:
+            services.apply_other(conflict, current_user)
+            message = "The other value is on the lead and goes to the CRM on the next outbound push."
+        except Refused as refused:
+            message, tone, status = refused.message, "error", 422
+    rows, more = services.conflicts(request.args.get("connection_id", type=bounded()), 1)
+    return render("leads/conflicts.html", "partials/leads/conflicts.html", status, rows=rows, more=more, page=1,
+                  connection_id=None, names=services.connection_names(), action_form=ActionForm(), message=message,
+                  message_tone=tone)

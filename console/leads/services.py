@@ -1,0 +1,178 @@
+"""Leads as staff see them, corrections of their two-way fields, and sync conflicts.
+
+A correction changes the lead at once and queues its outbound write (sync/changes.py); only fields the
+mapping writes to the CRM (direction out or both, a transform with an exact inverse) of an object type
+that pushes can be corrected: any other field would be overwritten by the next inbound sync."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import audit
+from ..choices import ChangeStatus, Direction
+from ..connectors.base import ConnectorError
+from ..extensions import db
+from ..mapping.mapper import FieldRule, MappingSpec
+from ..mapping.outbound import NotWritable, console_value, provider_value, text_of, writable
+from ..mapping.service import load_spec
+from ..mapping.targets import label_of
+from ..models import (
+    CrmLead,
+    CrmLeadChange,
+    CrmLeadEvent,
+    CrmSyncConflict,
+    IntegrationConnection,
+    IntegrationSyncJob,
+)
+from ..models.base import utcnow
+from ..refusals import Refused
+from ..sync import catalogue
+from ..sync.changes import provider_id, record_change
+
+PAGE = 50
+REFERENCE_TRANSFORMS = {"stage_label", "pipeline_label"}
+
+
+@dataclass
+class Editable:
+    """A lead field a person may correct: its rule, label and current value in text form."""
+
+    rule: FieldRule
+    label: str
+    value: str | None
+    choices: list[str]
+
+
+def search(connection_id: int | None, query: str, page: int = 1) -> tuple[list[CrmLead], bool]:
+    """Leads by email or name (newest first), PAGE at a time; and whether there are more."""
+    stmt = sa.select(CrmLead).order_by(CrmLead.id.desc())
+    if connection_id:
+        stmt = stmt.where(CrmLead.connection_id == connection_id)
+    text = query.strip()[:120]
+    if text:
+        like = f"%{text.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(sa.or_(CrmLead.email.like(like), CrmLead.first_name.like(like), CrmLead.last_name.like(like),
+                                 CrmLead.company_name.like(like), CrmLead.deal_name.like(like),
+                                 CrmLead.external_id == text))
+    rows = db.session.scalars(stmt.offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+    return list(rows[:PAGE]), len(rows) > PAGE
+
+
+def pushes(lead: CrmLead) -> bool:
+    direction = db.session.scalar(sa.select(IntegrationSyncJob.direction).where(
+        IntegrationSyncJob.connection_id == lead.connection_id, IntegrationSyncJob.object_type == lead.object_type))
+    return direction in (Direction.OUTBOUND.value, Direction.BOTH.value)
+
+
+def spec_for(lead: CrmLead, conn: IntegrationConnection) -> MappingSpec:
+    spec = load_spec(conn.id, lead.object_type)
+    if any(r.outbound and r.transform in REFERENCE_TRANSFORMS for r in spec.rules):
+        try:
+            spec.reference = catalogue.reference(conn)
+        except ConnectorError as exc:
+            raise Refused(f"The CRM's stages could not be read ({exc}); try again shortly.") from exc
+    return spec
+
+
+def editable(lead: CrmLead, spec: MappingSpec) -> list[Editable]:
+    """The lead's fields that a correction may change (none when the object type does not push)."""
+    if not pushes(lead):
+        return []
+    out = []
+    for rule in spec.outbound_rules:
+        if not writable(rule):
+            continue
+        choices = sorted({v[0] for k, v in spec.enums.items() if k[0] == rule.source and v[0] and not v[1]}) \
+            if rule.transform == "enum" else []
+        out.append(Editable(rule, label_of(lead.object_type, rule.target), text_of(getattr(lead, rule.target)), choices))
+    return out
+
+
+def correct(lead: CrmLead, field: str, raw: str, user: Any) -> CrmLeadChange | None:
+    """Set a two-way field from a person's input, validated as the CRM's value would be; audited.
+    Refused (nothing changed) when the field is not writable or the value is not valid for it."""
+    conn = db.session.get(IntegrationConnection, lead.connection_id)
+    spec = spec_for(lead, conn)
+    found = next((e for e in editable(lead, spec) if e.rule.target == field), None)
+    if found is None:
+        raise Refused("This field is not written back to the CRM: correct it there, and the next sync brings it here.",
+                      field="field")
+    value = normalized(found.rule, spec, raw)
+    change = record_change(lead, field, value, "lead_page", getattr(user, "id", None))
+    if change is None:
+        raise Refused("The lead already holds this value.", field="value")
+    audit.record("lead.corrected", lead, actor=user, field=field, connection_id=lead.connection_id)
+    db.session.commit()
+    return change
+
+
+def normalized(rule: FieldRule, spec: MappingSpec, raw: str) -> str | None:
+    """A person's input as the field's value in text form, exactly as it would map back from the CRM."""
+    text = (raw or "").strip()
+    if not text:
+        if rule.required:
+            raise Refused(f"{label_of(spec.object_type, rule.target)} is required.", field="value")
+        return None
+    if len(text) > 500:
+        raise Refused("The value is too long (500 characters at most).", field="value")
+    if rule.transform == "datetime_utc":
+        try:
+            text = text_of(datetime.fromisoformat(text)) or ""
+        except ValueError:
+            raise Refused("Enter a date and time, such as 2026-12-31 09:30.", field="value") from None
+    try:
+        mapped = console_value(rule, spec, {rule.source: provider_value(rule, spec, text)})
+    except (NotWritable, ValueError) as exc:
+        raise Refused(str(exc)[:200] or "This value cannot be written to the CRM.", field="value") from None
+    if mapped is None:
+        raise Refused(f"Not a valid {label_of(spec.object_type, rule.target).lower()}.", field="value")
+    return mapped
+
+
+def history(lead: CrmLead) -> tuple[list[CrmLeadChange], list[CrmSyncConflict], list[CrmLeadEvent]]:
+    changes = db.session.scalars(sa.select(CrmLeadChange).where(CrmLeadChange.lead_id == lead.id)
+                                 .order_by(CrmLeadChange.id.desc()).limit(50)).all()
+    conflicts = db.session.scalars(sa.select(CrmSyncConflict).where(CrmSyncConflict.lead_id == lead.id)
+                                   .order_by(CrmSyncConflict.id.desc()).limit(50)).all()
+    events = db.session.scalars(sa.select(CrmLeadEvent).where(CrmLeadEvent.lead_id == lead.id)
+                                .order_by(CrmLeadEvent.id.desc()).limit(50)).all()
+    return list(changes), list(conflicts), list(events)
+
+
+def conflicts(connection_id: int | None, page: int = 1) -> tuple[list[CrmSyncConflict], bool]:
+    stmt = sa.select(CrmSyncConflict).order_by(CrmSyncConflict.id.desc())
+    if connection_id:
+        stmt = stmt.where(CrmSyncConflict.connection_id == connection_id)
+    rows = db.session.scalars(stmt.offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+    return list(rows[:PAGE]), len(rows) > PAGE
+
+
+def apply_other(conflict: CrmSyncConflict, user: Any) -> CrmLeadChange | None:
+    """Put the losing side's value on the lead and queue it for the CRM (a person overrides the system
+    of record for this one conflict); audited, once."""
+    if conflict.overridden_at is not None:
+        raise Refused("The other value was applied already.")
+    lead = db.session.get(CrmLead, conflict.lead_id)
+    if lead is None:
+        raise Refused("The lead no longer exists.")
+    other = conflict.provider_value if conflict.winner == "console" else conflict.console_value
+    change = record_change(lead, conflict.field, other, "conflict", getattr(user, "id", None))
+    conflict.overridden_at, conflict.overridden_by_user_id = utcnow(), getattr(user, "id", None)
+    audit.record("conflict.other_applied", conflict, actor=user, field=conflict.field, lead_id=lead.id)
+    db.session.commit()
+    return change
+
+
+def connection_names() -> dict[int, str]:
+    return dict(db.session.execute(sa.select(IntegrationConnection.id, IntegrationConnection.name)).all())
+
+
+def pending_count(lead: CrmLead) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(CrmLeadChange).where(
+        CrmLeadChange.lead_id == lead.id, CrmLeadChange.status == ChangeStatus.PENDING.value)) or 0
+
+
+__all__ = ["Editable", "apply_other", "conflicts", "correct", "editable", "history", "provider_id", "search"]
