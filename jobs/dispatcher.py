@@ -87,6 +87,7 @@ def release(job_id: int, worker: str) -> None:
 
 
 def run_claimed(app: Flask, job_id: int, worker: str) -> None:
+    from console.sync.push import execute_push, pushes, start_push
     from console.sync.runner import execute, start_run
 
     with app.app_context():
@@ -94,6 +95,9 @@ def run_claimed(app: Flask, job_id: int, worker: str) -> None:
             with JOB_LEASE.renewing(job_id, worker):
                 job = db.session.get(IntegrationSyncJob, job_id)
                 execute(start_run(job, RunKind.SCHEDULED.value, worker=worker))
+                job = db.session.get(IntegrationSyncJob, job_id)
+                if job is not None and pushes(job):  # then the console-side changes go out, under the same lease
+                    execute_push(start_push(job, worker=worker), leased=True)
         except Exception:
             log.exception("job %s crashed", job_id)
             db.session.rollback()

@@ -12,6 +12,7 @@ from console.imports import service as imports
 from console.models import IntegrationSyncRun
 from console.sync import runs
 from console.sync.lease import JobBusy, holding_lease
+from console.sync.push import execute_push
 from console.sync.runner import execute
 
 
@@ -33,7 +34,12 @@ def _csv_import(run: IntegrationSyncRun) -> None:
         imports.execute(run)
 
 
+def _outbound(run: IntegrationSyncRun) -> None:
+    execute_push(run)
+
+
 EXECUTORS: dict[str, Callable[[IntegrationSyncRun], None]] = {
+    RunKind.OUTBOUND.value: _outbound,
     RunKind.TEST_BATCH.value: _test_batch,
     RunKind.BACKFILL.value: _first_sync,
     RunKind.CSV_IMPORT.value: _csv_import,

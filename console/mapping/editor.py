@@ -16,7 +16,6 @@ from .defaults import DEFAULT_FIELDS
 from .outbound import writable_transform
 from .validate import row_problem
 
-
 # Properties HubSpot sets itself (the record id, creation and modification times).
 READ_ONLY_PROPERTIES = {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"}
 

@@ -1,6 +1,6 @@
 """The outbound push: console-side changes written to the provider, 100 records a call.
 
-For each group of up to 100 leads with pending changes: one batch read of the provider's current values
+For each group of up to 100 leads with pending changes (in lead order): one batch read of the provider's current values
 (only when a two-way field or a condition needs them), then per field: a conflict (changed on both sides
 since the last sync) goes to its system of record and is kept as a conflict row; a condition may skip the
 write; a value the provider already holds is not written. Then one batch update by id for records the
@@ -67,23 +67,25 @@ class Pusher:
         self.console_id_property = console_id_property
         self.conflicts = 0
         self.plans: list[LeadPlan] = []  # a dry run keeps what it would write
+        self.notes: dict[int, list[str]] = {}  # lead id -> why fields were not written
 
     # ---- the loop ---------------------------------------------------------------------------------
     def push(self, connection_id: int, before_commit=None) -> None:
-        """Every due change of the connection's object type, group by group, oldest first."""
+        """Every due change of the connection's object type, group by group in lead order: each lead is
+        met once per run (a change that fails waits for a later run, never loops in this one)."""
         self.connection_id = connection_id
         after = 0
         while True:
-            first = sa.func.min(CrmLeadChange.id)
-            firsts = db.session.execute(
-                sa.select(CrmLeadChange.lead_id, first.label("first_id")).where(
+            lead_ids = list(db.session.scalars(
+                sa.select(CrmLeadChange.lead_id).where(
                     CrmLeadChange.connection_id == connection_id, CrmLeadChange.object_type == self.object_type,
                     CrmLeadChange.status.in_(DUE), CrmLeadChange.attempts < MAX_ATTEMPTS,
-                    CrmLeadChange.id > after).group_by(CrmLeadChange.lead_id).order_by(first).limit(GROUP)).all()
-            if not firsts:
+                    CrmLeadChange.lead_id > after).group_by(CrmLeadChange.lead_id)
+                .order_by(CrmLeadChange.lead_id).limit(GROUP)))
+            if not lead_ids:
                 return
-            after = max(row.first_id for row in firsts)
-            self.group([row.lead_id for row in firsts])
+            after = lead_ids[-1]
+            self.group(lead_ids)
             if self.dry_run:
                 db.session.rollback()
             else:
@@ -205,19 +207,20 @@ class Pusher:
         if self.dry_run:
             bucket = ("created" if provider_id(plan.lead) is None else "updated") if plan.properties else \
                 ("skipped" if plan.skipped else "unchanged")
-            self.tally.add(ext, bucket, _describe(plan))
+            self.tally.add(ext, bucket, self._describe(plan))
             return
         if result is None:  # nothing to write: every change was settled while deciding
-            self.tally.add(ext, "skipped" if plan.skipped else "unchanged",
-                           "a condition or the system of record kept the CRM's value" if plan.skipped else
-                           "the CRM already holds these values")
+            self.tally.add(ext, "skipped" if plan.skipped else "unchanged", self._describe(plan))
             return
         if provider_id(plan.lead) is None:
             self._adopt(plan.lead, str(result.id))
         self._ledger(plan, result)
         for change in plan.written:
             self._close(change, ChangeStatus.WRITTEN, "")
-        self.tally.add(plan.lead.external_id, "created" if result.created else "updated", _describe(plan))
+        self.tally.add(plan.lead.external_id, "created" if result.created else "updated", self._describe(plan))
+
+    def _describe(self, plan: LeadPlan) -> str:
+        return _describe(plan, self.spec.sensitive_fields, self.notes.get(plan.lead.id, []))
 
     def _adopt(self, lead: CrmLead, external_id: str) -> None:
         """ID write-back: the CRM's id becomes the lead's. When an inbound sync already holds a lead with
@@ -263,6 +266,8 @@ class Pusher:
             provider_at=at_ms(current.updated_ms) if current.updated_ms else None, winner=winner, run_id=self.run_id))
 
     def _close(self, change: CrmLeadChange, status: ChangeStatus, note: str) -> None:
+        if note:
+            self.notes.setdefault(change.lead_id, []).append(f"{change.field}: {note}")
         if self.dry_run:
             return
         change.status, change.note, change.run_id, change.done_at = status.value, note, self.run_id, utcnow()
@@ -279,11 +284,15 @@ def _sources(rule: FieldRule) -> list[str]:
     return [rule.args.get("currency_field", "")] if rule.transform == "currency_convert" else []
 
 
-def _describe(plan: LeadPlan) -> str:
-    """The properties a write carries, for the run's outcomes (names only: values may be sensitive)."""
-    if not plan.properties:
-        return "nothing to write"
-    return "writes " + ", ".join(sorted(plan.properties))[:480]
+def _describe(plan: LeadPlan, sensitive: set[str], notes: list[str]) -> str:
+    """What a write carries (values of sensitive properties masked) and why any field was not written:
+    the run's outcome for the record, which an outbound dry run shows."""
+    parts = []
+    if plan.properties:
+        parts.append("writes " + ", ".join(f"{name}={'(sensitive)' if name in sensitive else repr(value)}"
+                                           for name, value in sorted(plan.properties.items())))
+    parts += notes
+    return ("; ".join(parts) or "nothing to write")[:500]
 
 
 def at_ms(ms: int) -> datetime:

@@ -7,6 +7,8 @@ import logging
 from ..choices import Direction, RunKind
 from ..connectors.base import AuthExpired, ConnectorError
 from ..extensions import db
+from ..mapping.editor import READ_ONLY_PROPERTIES
+from ..mapping.mapper import MappingSpec
 from ..mapping.service import load_spec
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import require
@@ -14,7 +16,7 @@ from . import catalogue, runs
 from .accounting import Tally
 from .events import announce_run_finished
 from .lease import JobBusy, holding_lease
-from .outbound import CONSOLE_ID_PROPERTY, Pusher
+from .outbound import CONSOLE_ID_PROPERTY, UPSERT_KEY, Pusher
 from .provider import mark_credentials, open_session, remember_daily_budget
 
 log = logging.getLogger(__name__)
@@ -26,23 +28,26 @@ def pushes(job: IntegrationSyncJob) -> bool:
 
 
 def start_push(job: IntegrationSyncJob, dry_run: bool = False, user_id: int | None = None,
-               worker: str | None = None) -> IntegrationSyncRun:
+               worker: str | None = None, queued: bool = False) -> IntegrationSyncRun:
+    """An outbound run (`queued` for the dispatcher's pool, as the test step queues its dry runs)."""
     run = runs.open_run(job.connection_id, job.object_type, RunKind.OUTBOUND.value, job=job, worker=worker,
-                        dry_run=dry_run, triggered_by_user_id=user_id)
+                        dry_run=dry_run, triggered_by_user_id=user_id, queued=queued)
     db.session.commit()
     return run
 
 
-def execute_push(run: IntegrationSyncRun, client_options: dict | None = None) -> Tally:
+def execute_push(run: IntegrationSyncRun, client_options: dict | None = None, leased: bool = False) -> Tally:
     """Push every due change of the run's object type; a dry run plans and writes nothing (its outcomes
-    say, per record, what would be written or why not)."""
+    say, per record, what would be written or why not). The job's lease is taken unless the caller
+    (the dispatcher, right after the inbound run) already holds it."""
     tally = Tally(keep_outcomes=run.dry_run)
     job = require(IntegrationSyncJob, run.job_id)
     try:
-        with holding_lease(job.id, run.worker or "outbound", wait=5.0):
-            runs.start(run)
-            with runs.heartbeat(run):
-                _push(run, job, tally, client_options)
+        if leased:
+            _run(run, job, tally, client_options)
+        else:
+            with holding_lease(job.id, run.worker or "outbound", wait=5.0):
+                _run(run, job, tally, client_options)
     except JobBusy as busy:
         runs.fail(run, str(busy))
     finished = db.session.get(IntegrationSyncRun, run.id)
@@ -51,16 +56,26 @@ def execute_push(run: IntegrationSyncRun, client_options: dict | None = None) ->
     return tally
 
 
+def _run(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client_options: dict | None) -> None:
+    runs.start(run)
+    with runs.heartbeat(run):
+        _push(run, job, tally, client_options)
+
+
 def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client_options: dict | None) -> None:
     connection = require(IntegrationConnection, run.connection_id)
     session, error = None, None
     try:
         session = open_session(connection, **(client_options or {}))
         spec = load_spec(connection.id, job.object_type, catalogue.reference(connection))
-        names = {p.get("name") for p in session.properties(job.object_type)}
-        pusher = Pusher(run, session, spec, tally, dry_run=run.dry_run,
-                        console_id_property=CONSOLE_ID_PROPERTY in names)
-        pusher.push(connection.id, before_commit=lambda: _account(run, session))
+        properties = {str(p.get("name")): p for p in session.properties(job.object_type)}
+        problems = preflight(job, spec, properties, connection)
+        if problems:
+            error = "Nothing was written: " + "; ".join(problems)
+        else:
+            pusher = Pusher(run, session, spec, tally, dry_run=run.dry_run,
+                            console_id_property=CONSOLE_ID_PROPERTY in properties)
+            pusher.push(connection.id, before_commit=lambda: _account(run, session))
         mark_credentials(connection, ok=True)
     except AuthExpired as exc:
         db.session.rollback()
@@ -78,6 +93,33 @@ def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client
         run.outcomes = [list(o) for o in tally.outcomes[:1000]]
     remember_daily_budget(require(IntegrationConnection, run.connection_id), session)
     db.session.commit()
+
+
+def preflight(job: IntegrationSyncJob, spec: MappingSpec, properties: dict[str, dict],
+              connection: IntegrationConnection) -> list[str]:
+    """What stops any write of this object type, found before the first: the object does not push, a
+    mapped property is missing or computed by the CRM, the id property deals upsert on does not exist,
+    the credentials lack the write scope."""
+    problems = []
+    if not pushes(job):
+        problems.append(f"{job.object_type} flow inbound only; set the object's direction in the mapping step")
+    rules = spec.outbound_rules
+    if not rules:
+        problems.append("no field is written to the CRM; set a direction per field in the mapping step")
+    for rule in rules:
+        prop = properties.get(rule.source)
+        if prop is None:
+            problems.append(f"the CRM has no property {rule.source} (mapped to {rule.target})")
+        elif prop.get("calculated") or rule.source in READ_ONLY_PROPERTIES:
+            problems.append(f"the CRM computes {rule.source} itself; it cannot be written")
+    if job.object_type not in UPSERT_KEY and CONSOLE_ID_PROPERTY not in properties:
+        problems.append(f"the CRM has no {CONSOLE_ID_PROPERTY} property to match {job.object_type} on; create it "
+                        "in the mapping step")
+    granted = set((connection.account.granted_scopes or "").split()) if connection.account else set()
+    scope = f"crm.objects.{job.object_type}.write"
+    if granted and scope not in granted:
+        problems.append(f"the credentials lack the {scope} scope")
+    return problems
 
 
 def _account(run: IntegrationSyncRun, session) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import RunKind, RunStatus
+from ..choices import Direction, RunKind, RunStatus
 from ..extensions import db
 from ..metrics import baselines
 from ..metrics.definitions import METRICS, MetricDef
@@ -34,6 +34,13 @@ class ObjectState:
     sync: IntegrationSyncRun | None  # the newest run a baseline can come from (first complete sync first)
     metrics: list[MetricDef]
     missing_metrics: list[MetricDef] = field(default_factory=list)
+    pushes: bool = False  # the object sends console-side changes to the provider
+    outbound_test: IntegrationSyncRun | None = None  # its newest outbound dry run
+
+    @property
+    def outbound_passes(self) -> bool:
+        run = self.outbound_test
+        return run is not None and run.status == RunStatus.SUCCEEDED.value and not run.failed
 
     @property
     def label(self) -> str:
@@ -51,6 +58,15 @@ class ObjectState:
             out.append(f"test batch #{self.test.id} is still running")
         else:
             out.extend(self.verdict.problems())
+        if self.pushes:
+            run = self.outbound_test
+            if run is None:
+                out.append("no outbound dry run yet (test step)")
+            elif run.status not in FINAL:
+                out.append(f"outbound dry run #{run.id} is still running")
+            elif not self.outbound_passes:
+                out.append(f"outbound dry run #{run.id} did not pass: "
+                           + (run.error_message or f"{run.failed} record(s) could not be written"))
         for metric in self.missing_metrics:
             out.append(f"no baseline for “{metric.title}”: run the first complete sync (report step), or mark "
                        "the metric not applicable")
@@ -69,6 +85,13 @@ def _latest(conn: IntegrationConnection, object_type: str, kinds: tuple[str, ...
         IntegrationSyncRun.kind.in_(kinds)).order_by(IntegrationSyncRun.id.desc()).limit(1))
 
 
+def _latest_dry_push(conn: IntegrationConnection, object_type: str) -> IntegrationSyncRun | None:
+    return db.session.scalar(sa.select(IntegrationSyncRun).where(
+        IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.object_type == object_type,
+        IntegrationSyncRun.kind == RunKind.OUTBOUND.value, IntegrationSyncRun.dry_run.is_(True))
+        .order_by(IntegrationSyncRun.id.desc()).limit(1))
+
+
 def not_applicable(conn: IntegrationConnection) -> dict[str, dict]:
     return dict(conn.metrics_not_applicable or {})
 
@@ -80,9 +103,11 @@ def objects(conn: IntegrationConnection) -> list[ObjectState]:
         test = _latest(conn, job.object_type, (RunKind.TEST_BATCH.value,))
         verdict = judge(test, conn) if test is not None and test.status in FINAL else None
         metrics = [m for m in METRICS if m.object_type == job.object_type]
+        pushes = job.direction in (Direction.OUTBOUND.value, Direction.BOTH.value)
         out.append(ObjectState(job.object_type, test, verdict,
                                _latest(conn, job.object_type, (RunKind.BACKFILL.value,)), metrics,
-                               [m for m in metrics if m.key not in active and m.key not in waived]))
+                               [m for m in metrics if m.key not in active and m.key not in waived], pushes,
+                               _latest_dry_push(conn, job.object_type) if pushes else None))
     return out
 
 

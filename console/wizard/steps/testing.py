@@ -8,6 +8,7 @@ from flask import abort, render_template
 from flask_login import current_user
 from htmx_flask import make_response
 
+from ... import audit
 from ...auth.access import deny, get_or_404, role_required
 from ...auth.forms import ActionForm
 from ...auth.policy import can
@@ -15,6 +16,7 @@ from ...choices import RunKind, RunStatus, WizardStep
 from ...extensions import db
 from ...models import IntegrationSyncRun
 from ...sync import testbatch
+from ...sync.push import start_push
 from ...sync.verdict import WaiverRefused, judge
 from .. import bp, readiness
 from ..forms import TestBatchForm, WaiveForm
@@ -46,9 +48,16 @@ def _latest_runs(conn) -> list[IntegrationSyncRun]:
     return [s.test for s in readiness.objects(conn) if s.test is not None]
 
 
+def _outbound(conn) -> list[readiness.ObjectState]:
+    """The enabled objects that push console-side changes, each with its newest outbound dry run."""
+    return [s for s in readiness.objects(conn) if s.pushes]
+
+
 def _render(conn, status: int = 200, **extra):
     extra.setdefault("form", _form(conn))
     extra.setdefault("runs", _latest_runs(conn))
+    extra.setdefault("outbound", _outbound(conn))
+    extra.setdefault("action_form", ActionForm())
     return page(conn, WizardStep.TEST, PARTIAL, status, extra.pop("changed", False), extra.pop("events", ()),
                 history=_history(conn), final=FINAL, outcomes=testbatch.outcomes, judge=judge,
                 may_test=can(current_user, "test", conn), waive_form=WaiveForm(formdata=None), **extra)
@@ -91,14 +100,40 @@ def test_run(connection_id: int):
     return _render(conn, 422, form=form)
 
 
+@bp.post("/<int:connection_id>/wizard/test/outbound/<object_type>")
+@role_required(*VIEWERS)
+def test_outbound(connection_id: int, object_type: str):
+    """An outbound dry run of one object type, queued for the dispatcher: per pending console-side change,
+    what would be written to the CRM and why, or why not; nothing is written."""
+    conn = load(connection_id)
+    if not can(current_user, "test", conn):
+        deny()
+    form = ActionForm()
+    state = next((s for s in _outbound(conn) if s.object_type == object_type), None)
+    if state is None:
+        abort(404)
+    if not form.validate_on_submit():
+        return _render(conn, 400, message="The form expired; reload the page and try again.", message_tone="error")
+    job = next(j for j in readiness.enabled_jobs(conn) if j.object_type == object_type)
+    run = start_push(job, dry_run=True, user_id=current_user.id, queued=True)
+    audit.record("connection.outbound_dry_run_queued", conn, current_user, run_id=run.id, object_type=object_type)
+    db.session.commit()
+    return _render(conn, message=f"Outbound dry run #{run.id} ({object_type}) queued: the dispatcher runs it within "
+                                 "a few seconds.", changed=True, events=("testsChanged",))
+
+
 @bp.get("/<int:connection_id>/wizard/test/runs/<int:run_id>")
 @role_required(*VIEWERS)
 def test_status(connection_id: int, run_id: int):
     """The status block: polls itself every second until the run is final (then the checklist refreshes)."""
     conn = load(connection_id)
     run = get_or_404(IntegrationSyncRun, run_id)
-    if run.connection_id != conn.id or run.kind not in (RunKind.TEST_BATCH, RunKind.BACKFILL):
+    if run.connection_id != conn.id or run.kind not in (RunKind.TEST_BATCH, RunKind.BACKFILL, RunKind.OUTBOUND):
         return "", 404
+    if run.kind == RunKind.OUTBOUND:
+        body = render_template("partials/wizard/outbound_run.html", connection=conn, run=run, final=FINAL)
+        return body if run.status not in FINAL else make_response(
+            body, trigger=dict.fromkeys(SAVED + ("testsChanged",), True))
     body = render_template("partials/wizard/test_run.html", connection=conn, run=run, final=FINAL,
                            outcomes=testbatch.outcomes, judge=judge, may_test=can(current_user, "test", conn),
                            waive_form=WaiveForm(formdata=None), action_form=ActionForm(),
