@@ -28,6 +28,8 @@ from ..sync.accounting import Tally
 from ..sync.events import run_stopped, safely
 from ..sync.pipeline import PageWriter
 from . import mapping as csv_mapping
+from . import two_way
+from .two_way import TwoWayImport
 
 PAGE_ROWS = 500
 PREVIEW_ROWS = 20
@@ -203,7 +205,9 @@ def execute(run: IntegrationSyncRun) -> None:
     db.session.commit()
     tally, failures = Tally(), []
     try:
-        writer = _writer(conn, imp, run, tally)
+        writer: PageWriter | TwoWayImport = _writer(conn, imp, run, tally)
+        if two_way.applies(conn, imp.object_type):  # contacts that flow to the CRM: matched on email
+            writer = TwoWayImport(conn, writer.spec, run, tally, source_label("manual_csv"))
         batch = []
         for item in records(file_path(imp), _facts(imp)):
             batch.append(item)
@@ -218,14 +222,18 @@ def execute(run: IntegrationSyncRun) -> None:
         _finish(run, imp, tally, failures, f"The stored file could not be read: {type(exc).__name__}")
 
 
-def _apply(writer: PageWriter, imp: CsvImport, batch, tally: Tally, failures: list) -> None:
+def _apply(writer: PageWriter | TwoWayImport, imp: CsvImport, batch, tally: Tally, failures: list) -> None:
     good, bad = _source_records(imp, batch)
     tally.read(len(bad))
     for line, ext, reason in bad:
         tally.add(f"line-{line}", "failed", reason)
         failures.append((line, ext, reason))
-    decisions = writer.apply(Page(good, {}), None)
-    failures += [(d.record.line, d.record.external_id, d.reason) for d in decisions if d.bucket == "failed"]
+    if isinstance(writer, TwoWayImport):
+        failures += [(rec.line, rec.external_id, reason) for rec, bucket, reason in writer.apply(good)
+                     if bucket == "failed"]
+    else:
+        decisions = writer.apply(Page(good, {}), None)
+        failures += [(d.record.line, d.record.external_id, d.reason) for d in decisions if d.bucket == "failed"]
     del failures[MAX_KEPT_FAILURES:]  # the writer's commit already stored the tally, id-less rows included
 
 

@@ -263,3 +263,45 @@ def test_a_console_created_lead_gets_hubspot_s_id_and_is_then_updated_never_dupl
     assert len(matches) == 1 and matches[0].props["firstname"] == "Nora"
     back = sync(job)
     assert back.created == 0  # the inbound sync finds the lead it already holds
+
+
+def test_a_csv_import_into_two_way_contacts_arrives_in_hubspot_without_duplicates(portal, login):
+    import io
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    from console.models import CsvImport
+
+    from ..wizard_flow import run_queued_test_batches
+
+    conn, job = setup(portal, {"first_name": {"direction": "both"}, "lead_status": {"direction": "both"}})
+    known = lead_for(conn, valid_ids(portal, conn, 1)[0])
+    rows = "Email,First Name,Lead Status\r\n" + f"{known.email.upper()},Known,Connected\r\n" + \
+        "fresh.signup@example.org,Fresh,New\r\n" + "not-an-email,Bad,New\r\n"
+    ops = login("ops")
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(rows.encode()), "signups.csv"),
+                                       "object_type": "contacts", "csrf_token": ops.token})
+    assert ops.client.post(f"/connections/{conn.id}/imports/", data=body, content_type=f"multipart/form-data; "
+                           f"boundary={boundary}", headers={"HX-Request": "true", "X-CSRFToken": ops.token}).status_code == 204
+    imp = db.session.scalar(sa.select(CsvImport).order_by(CsvImport.id.desc()))
+    ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", {
+        "id_column": "Email", "field::email": "Email", "field::first_name": "First Name",
+        "field::lead_status": "Lead Status"})
+    assert ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/run").status_code == 200
+    run_queued_test_batches()
+    run = db.session.get(IntegrationSyncRun, db.session.scalar(sa.select(CsvImport.run_id).where(CsvImport.id == imp.id)))
+    assert (run.seen, run.created, run.updated, run.failed) == (3, 1, 1, 1) and run.buckets_balance
+    assert lead_for(conn, known.external_id).first_name == "Known"  # matched on email, whatever its case
+    contacts_before = len(portal.state.portal.all_active("contacts"))
+
+    out = push(job)
+    assert (out.seen, out.created, out.updated, out.failed) == (2, 1, 1, 0)
+    assert contact(portal, known.external_id).props["firstname"] == "Known"
+    assert contact(portal, known.external_id).props["hs_lead_status"] == "CONNECTED"
+    fresh = [r for r in portal.state.portal.all_active("contacts") if r.props.get("email") == "fresh.signup@example.org"]
+    assert len(fresh) == 1 and fresh[0].props["firstname"] == "Fresh" and fresh[0].props["hs_lead_status"] == "NEW"
+    assert len(portal.state.portal.all_active("contacts")) == contacts_before + 1
+    assert lead_for(conn, str(fresh[0].id)).email == "fresh.signup@example.org"  # the CRM's id, written back
+    back = sync(job)
+    assert back.created == 0 and back.updated == 0  # both writes come back as our own echoes
