@@ -68,6 +68,8 @@ class Pusher:
         self.conflicts = 0
         self.plans: list[LeadPlan] = []  # a dry run keeps what it would write
         self.notes: dict[int, list[str]] = {}  # lead id -> why fields were not written
+        self._holders: dict[str, CrmLead] = {}  # the group's leads already holding a written id
+        self._ledger_rows: dict[tuple[str, str], CrmWriteLedger] = {}
 
     # ---- the loop ---------------------------------------------------------------------------------
     def push(self, connection_id: int, before_commit=None) -> None:
@@ -110,6 +112,8 @@ class Pusher:
         if writes and not self.dry_run:
             key = UPSERT_KEY.get(self.object_type, (CONSOLE_ID_PROPERTY, None))[0]
             results = {r.ref: r for r in self.session.write(self.object_type, [w for w in writes if w], key)}
+        if results:
+            self._prefetch(results.values())
         for plan in plans:
             self._settle(plan, results.get(plan.lead.id))
         if self.dry_run:
@@ -219,16 +223,25 @@ class Pusher:
             self._close(change, ChangeStatus.WRITTEN, "")
         self.tally.add(plan.lead.external_id, "created" if result.created else "updated", self._describe(plan))
 
+    def _prefetch(self, results) -> None:
+        """One query each for the group's write-back collisions and ledger rows (not one per record)."""
+        ids = sorted({str(r.id) for r in results if r.id and not r.error})
+        self._holders = {lead.external_id: lead for lead in db.session.scalars(sa.select(CrmLead).where(
+            CrmLead.connection_id == self.connection_id, CrmLead.object_type == self.object_type,
+            CrmLead.external_id.in_(ids)))} if ids else {}
+        self._ledger_rows = {(row.external_id, row.property): row for row in db.session.scalars(
+            sa.select(CrmWriteLedger).where(
+                CrmWriteLedger.connection_id == self.connection_id, CrmWriteLedger.object_type == self.object_type,
+                CrmWriteLedger.external_id.in_(ids)))} if ids else {}
+
     def _describe(self, plan: LeadPlan) -> str:
         return _describe(plan, self.spec.sensitive_fields, self.notes.get(plan.lead.id, []))
 
     def _adopt(self, lead: CrmLead, external_id: str) -> None:
         """ID write-back: the CRM's id becomes the lead's. When an inbound sync already holds a lead with
         that id (an upsert that matched an existing CRM record), the console-side lead folds into it."""
-        holder = db.session.scalar(sa.select(CrmLead).where(
-            CrmLead.connection_id == lead.connection_id, CrmLead.object_type == lead.object_type,
-            CrmLead.external_id == external_id))
-        if holder is None:
+        holder = self._holders.get(external_id)
+        if holder is None or holder is lead:
             lead.external_id = external_id
             return
         for change in db.session.scalars(sa.select(CrmLeadChange).where(CrmLeadChange.lead_id == lead.id)):
@@ -244,14 +257,11 @@ class Pusher:
     def _ledger(self, plan: LeadPlan, result: WriteResult) -> None:
         now, updated = utcnow(), at_ms(result.updated_ms) if result.updated_ms else None
         ext = str(result.id)
-        rows = {r.property: r for r in db.session.scalars(sa.select(CrmWriteLedger).where(
-            CrmWriteLedger.connection_id == self.connection_id, CrmWriteLedger.object_type == self.object_type,
-            CrmWriteLedger.external_id == ext, CrmWriteLedger.property.in_(list(plan.texts))))}
         for prop, value in plan.texts.items():  # the console's text of each value: both sides map to it
-            row = rows.get(prop)
+            row = self._ledger_rows.get((ext, prop))
             if row is None:
-                row = CrmWriteLedger(connection_id=self.connection_id, object_type=self.object_type, external_id=ext,
-                                     property=prop)
+                row = self._ledger_rows[(ext, prop)] = CrmWriteLedger(
+                    connection_id=self.connection_id, object_type=self.object_type, external_id=ext, property=prop)
                 db.session.add(row)
             row.value_hash, row.written_at, row.provider_updated_at, row.run_id = value_hash(value), now, updated, self.run_id
 
