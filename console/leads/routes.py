@@ -9,7 +9,7 @@ from ..auth.forms import ActionForm
 from ..auth.policy import can
 from ..choices import Role
 from ..htmx import render
-from ..models import CrmLead, CrmSyncConflict, IntegrationConnection
+from ..models import CrmLead, CrmLeadChange, CrmSyncConflict, IntegrationConnection
 from ..params import bounded
 from ..refusals import Refused
 from . import bp, services
@@ -98,3 +98,15 @@ def apply_other(conflict_id: int):
     return render("leads/conflicts.html", "partials/leads/conflicts.html", status, rows=rows, more=more, page=1,
                   connection_id=None, names=services.connection_names(), action_form=ActionForm(), message=message,
                   message_tone=tone)
+
+
+@bp.post("/changes/<int:change_id>/replay")
+@role_required(Role.ADMIN, Role.OPS)
+def replay(change_id: int):
+    change = get_or_404(CrmLeadChange, change_id)
+    lead = get_or_404(CrmLead, change.lead_id)
+    try:
+        services.replay(change, current_user)
+    except Refused as refused:
+        return _detail(lead, 422, refused.message, "error")
+    return _detail(lead, message="The change goes to the CRM again on the next outbound push.")

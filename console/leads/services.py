@@ -166,6 +166,15 @@ def apply_other(conflict: CrmSyncConflict, user: Any) -> CrmLeadChange | None:
     return change
 
 
+def replay(change: CrmLeadChange, user: Any) -> None:
+    """A failed or dead-lettered change goes out again on the next push, its attempts counted afresh."""
+    if change.status not in (ChangeStatus.FAILED.value, ChangeStatus.DEAD_LETTER.value):
+        raise Refused("Only a failed or dead-lettered change can be replayed.")
+    change.status, change.attempts, change.note = ChangeStatus.PENDING.value, 0, "replayed"
+    audit.record("lead_change.replayed", change, actor=user, lead_id=change.lead_id, field=change.field)
+    db.session.commit()
+
+
 def connection_names() -> dict[int, str]:
     return dict(db.session.execute(sa.select(IntegrationConnection.id, IntegrationConnection.name)).all())
 

@@ -7,6 +7,7 @@ from werkzeug.serving import make_server
 
 from .app import create_sandbox_app
 from .state import SandboxConfig, SandboxState
+from .validation import forget_defined_properties
 
 
 class SandboxServer:
@@ -35,7 +36,9 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving; properties created through its API are forgotten (they are the process's schema)."""
         self.state.webhooks.stop()
+        forget_defined_properties()
         self._server.shutdown()
         self._server.server_close()
 

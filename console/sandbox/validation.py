@@ -36,6 +36,21 @@ def check_properties(object_type: str, props: dict) -> None:
         raise validation("Property values were not valid", errors)
 
 
+DEFINED: list[tuple[str, str]] = []  # (object type, name) of properties created through the API
+
+
+def forget_defined_properties() -> None:
+    """Drop the properties created through the API (a sandbox server stopping: the next starts clean)."""
+    while DEFINED:
+        object_type, name = DEFINED.pop()
+        PROPERTIES[object_type][:] = [p for p in PROPERTIES[object_type] if p["name"] != name]
+        for names in (NAMES[object_type], KNOWN[object_type], UNIQUE[object_type]):
+            names.discard(name)
+        OPTIONS[object_type].pop(name, None)
+        DATETIME_PROPS.discard(name)
+        NUMBER_PROPS.discard(name)
+
+
 PROPERTY_TYPES = {"string": ("text", "textarea", "phonenumber"), "number": ("number",), "date": ("date",),
                   "datetime": ("date",), "enumeration": ("select", "radio", "checkbox"), "bool": ("booleancheckbox",)}
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
@@ -64,6 +79,7 @@ def define_property(object_type: str, body: dict) -> dict:
             "description": str(body.get("description") or ""), "options": options or [], "hidden": False,
             "calculated": False, "hasUniqueValue": bool(body.get("hasUniqueValue"))}
     PROPERTIES[object_type].append(prop)
+    DEFINED.append((object_type, name))
     NAMES[object_type].add(name)
     KNOWN[object_type].add(name)
     if prop["hasUniqueValue"]:

@@ -9,6 +9,8 @@ from ..mapping import editor
 from ..mapping.service import ensure_default_mappings
 from ..models import IntegrationConnection, IntegrationSyncJob, User
 from ..sync import catalogue
+from ..sync.outbound import CONSOLE_ID_PROPERTY
+from ..sync.provider import open_session
 from ..sync.runner import ensure_job
 from . import checklist
 
@@ -73,4 +75,14 @@ def save_enums(conn: IntegrationConnection, object_type: str, field: str, values
 def confirm(conn: IntegrationConnection, user: User, object_types: list[str]) -> None:
     checklist.prove(conn, "fields_mapped", True, f"{len(object_types)} object type(s) validated", user)
     audit.record("mapping.confirmed", conn, user, objects=object_types)
+    db.session.commit()
+
+
+def create_id_property(conn: IntegrationConnection, object_type: str, user: User) -> None:
+    """The unique text property our id is written to, created in the CRM (needs its schema write scope);
+    one that exists already is left as it is. Raises ConnectorError when the CRM refuses."""
+    open_session(conn, timeout=10.0, max_attempts=2).define_property(
+        object_type, CONSOLE_ID_PROPERTY, "Connector Console id", unique=True)
+    catalogue.properties(conn, object_type, fresh=True)
+    audit.record("mapping.id_property_created", conn, user, object_type=object_type, property=CONSOLE_ID_PROPERTY)
     db.session.commit()

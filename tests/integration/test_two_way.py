@@ -4,6 +4,7 @@ the system of record and kept, conditions checked from one batch read and counte
 from __future__ import annotations
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from console.choices import ChangeStatus
@@ -305,3 +306,40 @@ def test_a_csv_import_into_two_way_contacts_arrives_in_hubspot_without_duplicate
     assert lead_for(conn, str(fresh[0].id)).email == "fresh.signup@example.org"  # the CRM's id, written back
     back = sync(job)
     assert back.created == 0 and back.updated == 0  # both writes come back as our own echoes
+
+
+def test_deals_upsert_on_the_id_property_the_wizard_creates(portal, login):
+    conn = factories.hubspot_connection(portal.url, portal.token)
+    job = ensure_job(conn, "deals")
+    job.depends_on, job.direction, job.enabled = None, "out", True
+    db.session.commit()
+    sync(job, "backfill")  # the default mappings
+    row = db.session.scalar(sa.select(IntegrationFieldMapping).where(
+        IntegrationFieldMapping.connection_id == conn.id, IntegrationFieldMapping.target_field == "deal_name"))
+    row.direction = "out"
+    deal = CrmLead(client_id=conn.client_id, connection_id=conn.id, object_type="deals", external_id=placeholder_id(),
+                   source_label="Proposals")
+    db.session.add(deal)
+    db.session.flush()
+    record_change(deal, "deal_name", "Clinic expansion", "lead_page")
+    db.session.commit()
+
+    refused = start_push(job)
+    execute_push(refused, client_options=FAST)
+    db.session.refresh(refused)
+    assert refused.status == "failed" and "connector_console_id" in refused.error_message and refused.seen == 0
+
+    admin = login("admin")
+    page = admin.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    assert 'id="create-id-property-deals"' in page and "crm.schemas.deals.write" in page
+    created = admin.hx_post(f"/connections/{conn.id}/wizard/mapping/deals/id-property")
+    assert created.status_code == 200 and "now exists" in created.get_data(as_text=True)
+    assert "connector_console_id" in {p["name"] for p in requests.get(
+        f"{portal.url}/crm/v3/properties/deals", headers={"Authorization": f"Bearer {portal.token}"}, timeout=5).json()["results"]}
+
+    for _ in range(2):  # the second push finds nothing left to write
+        run = push(job)
+    db.session.refresh(deal)
+    made = [r for r in portal.state.portal.all_active("deals") if r.props.get("connector_console_id") == str(deal.id)]
+    assert len(made) == 1 and made[0].props["dealname"] == "Clinic expansion"
+    assert deal.external_id == str(made[0].id) and run.seen == 0

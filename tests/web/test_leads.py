@@ -122,3 +122,21 @@ def test_ops_apply_the_losing_value_of_a_conflict_once(login):
     assert ("lead_status", "Connected", "New", "pending") in changes()
     twice = ops.hx_post(f"/leads/conflicts/{conflict.id}/apply-other")
     assert twice.status_code == 422 and "already" in twice.get_data(as_text=True)
+
+
+def test_ops_replay_a_dead_lettered_change(login):
+    conn, lead = two_way()
+    change = CrmLeadChange(connection_id=conn.id, object_type="contacts", lead_id=lead.id, field="lead_status",
+                           value="Connected", base_value="New", origin="lead_page", status="dead_letter", attempts=5,
+                           note="the record no longer exists in the CRM")
+    db.session.add(change)
+    db.session.commit()
+    owner = login("owner")
+    assert owner.post(f"/leads/changes/{change.id}/replay").status_code == 403
+    ops = login("ops")
+    assert "Replay" in ops.get(f"/leads/{lead.id}").get_data(as_text=True)
+    resp = ops.hx_post(f"/leads/changes/{change.id}/replay")
+    assert resp.status_code == 200 and "again on the next outbound push" in resp.get_data(as_text=True)
+    db.session.refresh(change)
+    assert (change.status, change.attempts) == ("pending", 0)
+    assert ops.hx_post(f"/leads/changes/{change.id}/replay").status_code == 422

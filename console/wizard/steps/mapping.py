@@ -18,6 +18,7 @@ from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, target
 from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...sync import catalogue
+from ...sync.outbound import CONSOLE_ID_PROPERTY
 from .. import bp
 from .. import mapping_changes as changes
 from ..forms import OBJECT_TYPES, FieldForm, JobsForm
@@ -63,6 +64,7 @@ def _sections(conn) -> tuple[list[dict], str | None]:
             except ConnectorError as exc:
                 error = f"The provider's deal stages could not be read: {exc}"
         sections.append({"object_type": object_type, "targets": TARGETS[object_type], "stages": stages,
+                         "pushes": job.direction in ("out", "both"), "id_property": CONSOLE_ID_PROPERTY,
                          "rows": editor.rows(conn.id, object_type), "enums": editor.enum_rows(conn.id, object_type),
                          "problems": validate(conn.id, object_type, props) if props else [],
                          "properties": {p["name"]: p for p in props}})
@@ -170,6 +172,22 @@ def mapping_field_remove(connection_id: int, object_type: str, name: str):
         db.session.rollback()
         return _render(conn, 422, message=str(refused), message_tone="error")
     return _render(conn, changed=True, message=f"{name} unmapped.")
+
+
+@bp.post("/<int:connection_id>/wizard/mapping/<object_type>/id-property")
+@role_required(*EDITORS)
+def mapping_id_property(connection_id: int, object_type: str):
+    """Create, in the CRM, the unique property our id is written to (deals upsert on it)."""
+    conn = load(connection_id, edit=True)
+    if object_type not in OBJECT_TYPES:
+        abort(404)
+    try:
+        changes.create_id_property(conn, object_type, current_user)
+    except ConnectorError as exc:
+        return _render(conn, 502, message=f"The property could not be created: {exc}", message_tone="error",
+                       message_at=f"id-property-{object_type}")
+    return _render(conn, changed=True, message_at=f"id-property-{object_type}",
+                   message=f"The {CONSOLE_ID_PROPERTY} property now exists on HubSpot's {object_type}.")
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/<object_type>/enums/<field>")
