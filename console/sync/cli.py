@@ -1,4 +1,4 @@
-"""`flask sync run` and `flask sync reconcile`."""
+"""`flask sync run`, `flask sync push` and `flask sync reconcile`."""
 from __future__ import annotations
 
 import os
@@ -63,6 +63,43 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
         if r.error_message:
             click.echo(f"  error: {r.error_message}")
     if any(r.status == "failed" for r in rows):
+        raise SystemExit(1)
+
+
+@sync_group.command("push")
+@click.argument("connection_id", type=int)
+@click.option("--object", "object_types", multiple=True, type=click.Choice(SYNC_ORDER),
+              help="Object types to push (default: every job of the connection that pushes, companies first).")
+@click.option("--dry-run", is_flag=True, help="Say per record what would be written; write nothing.")
+def push_command(connection_id: int, object_types: tuple[str, ...], dry_run: bool) -> None:
+    """Write the connection's console-side changes to the provider now (an outbound run per object)."""
+    from ..models import IntegrationSyncJob
+    from .push import execute_push, pushes, start_push
+    from .runs import sweep
+
+    if db.session.get(IntegrationConnection, connection_id) is None:
+        raise click.ClickException(f"No connection {connection_id}.")
+    jobs = {j.object_type: j for j in db.session.scalars(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == connection_id)) if pushes(j)}
+    wanted = [o for o in (list(object_types) or SYNC_ORDER) if o in jobs]
+    if not wanted:
+        raise click.ClickException("No object type of this connection flows to the provider (set a direction in the "
+                                   "wizard's mapping step).")
+    sweep()
+    failed = False
+    for object_type in wanted:
+        run = start_push(jobs[object_type], dry_run=dry_run, worker=f"cli:{os.getpid()}")
+        execute_push(run)
+        db.session.refresh(run)
+        click.echo(f"{object_type:<10} {run.status:<10} seen {run.seen:>7,}  created {run.created:>6,}  updated "
+                   f"{run.updated:>6,}  unchanged {run.unchanged:>6,}  skipped {run.skipped:>6,}  failed "
+                   f"{run.failed:>6,}  api calls {run.api_calls:>5,}")
+        if run.error_message:
+            click.echo(f"  error: {run.error_message}")
+        for external_id, bucket, reason, *_ in (run.outcomes or [])[:50] if dry_run else []:
+            click.echo(f"  {external_id}: {bucket}: {reason}")
+        failed = failed or run.status == "failed"
+    if failed:
         raise SystemExit(1)
 
 

@@ -17,8 +17,8 @@ from ..models import EventWebhookEvent, IntegrationConnection, IntegrationProvid
 from ..models.base import utcnow
 
 PROVIDER = "hubspot"
-SUMMARY_KEYS = ("subscriptionType", "objectId", "propertyName", "changeSource", "changeFlag", "attemptNumber",
-                "occurredAt")  # never propertyValue: it may be a sensitive field
+SUMMARY_KEYS = ("subscriptionType", "objectId", "propertyName", "changeSource", "sourceId", "changeFlag",
+                "attemptNumber", "occurredAt")  # never propertyValue: it may be a sensitive field
 SECRET_TTL = 30.0
 MAX_CACHED_PORTALS = 1024
 

@@ -22,10 +22,12 @@ from ..models import (
     IntegrationProvider,
     IntegrationProviderAccount,
     IntegrationSyncJob,
+    IntegrationSyncRun,
     User,
 )
 from ..refusals import Refused
 from ..sync.provider import allowed_base_url, mark_credentials, open_session
+from ..sync.push import start_push
 from . import checklist
 
 DEFAULT_SCOPES = "crm.objects.contacts.read crm.objects.companies.read crm.objects.deals.read crm.objects.owners.read"
@@ -340,3 +342,11 @@ def topology(conn: IntegrationConnection) -> list[str]:
             parts.append(f"Console → {provider}: {', '.join(outbound) or 'no fields yet (set a direction per field)'}.")
         lines.append(" ".join(parts))
     return lines
+
+
+def queue_outbound_dry_run(conn: IntegrationConnection, job: IntegrationSyncJob, user: User) -> IntegrationSyncRun:
+    """An outbound dry run of one object type, queued for the dispatcher (audited)."""
+    run = start_push(job, dry_run=True, user_id=user.id, queued=True)
+    audit.record("connection.outbound_dry_run_queued", conn, user, run_id=run.id, object_type=job.object_type)
+    db.session.commit()
+    return run

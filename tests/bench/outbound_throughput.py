@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_throughput import connection_for, make_app, start_sandbox  # noqa: E402
+from sync_throughput import connection_for, make_app, start_sandbox
 
 SETUP_CALLS = 5  # per push: properties, owners (one page), pipelines, plus slack for a retried call
 

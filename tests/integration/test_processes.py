@@ -156,3 +156,70 @@ def test_two_dispatchers_never_run_one_job_at_once(app, tmp_path):
     for job_runs in by_job.values():
         for a, b in zip(job_runs, job_runs[1:]):
             assert a.finished_at <= b.started_at, f"job {a.job_id}: runs {a.id} and {b.id} overlapped"
+
+
+def test_a_push_killed_after_hubspot_created_records_resumes_without_a_duplicate(app, tmp_path):
+    """SIGKILL lands inside the sandbox's handling of the first upsert batch: HubSpot holds the new
+    contacts, the console never heard back. The resumed push upserts on email: the same contacts."""
+    from console.models import CrmLeadChange, IntegrationFieldMapping
+    from console.sync.changes import placeholder_id, record_change
+    from console.sync.push import execute_push, start_push
+
+    _registry.clear()
+    n = 250
+    with SandboxServer(SandboxConfig(contacts=20, deals=0, seed=13, limits=False)) as sb:
+        conn = factories.hubspot_connection(sb.url, sb.token)
+        job = ensure_job(conn, "contacts")
+        job.depends_on, job.direction = None, "out"
+        db.session.commit()
+        execute(start_run(job, "backfill"))
+        db.session.scalar(sa.select(IntegrationFieldMapping).where(
+            IntegrationFieldMapping.connection_id == conn.id, IntegrationFieldMapping.target_field == "first_name")
+        ).direction = "out"
+        for i in range(n):
+            lead = CrmLead(client_id=conn.client_id, connection_id=conn.id, object_type="contacts",
+                           external_id=placeholder_id(), source_label="Sign-ups", email=f"kill.{i}@example.org")
+            db.session.add(lead)
+            db.session.flush()
+            record_change(lead, "first_name", f"Person {i}", "csv_import")
+        db.session.commit()
+
+        created, create = [], sb.state.portal.create
+        proc: subprocess.Popen | None = None
+
+        def create_then_kill(object_type, props, at=None):
+            rec = create(object_type, props, at)
+            created.append(rec.id)
+            if len(created) == 150 and proc is not None:  # mid-batch: its answer never reaches the console
+                os.kill(proc.pid, signal.SIGKILL)
+            return rec
+
+        sb.state.portal.create = create_then_kill
+        log = open(tmp_path / "push.log", "w")
+        proc = subprocess.Popen(flask_cmd("sync", "push", str(conn.id)), cwd=ROOT, env=child_env(app), stdout=log,
+                                stderr=subprocess.STDOUT)
+        proc.wait(timeout=60)
+        log.close()
+        assert proc.returncode == -signal.SIGKILL, (tmp_path / "push.log").read_text()[-2000:]
+        sb.state.portal.create = create
+        db.session.commit()
+        held = db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead).where(
+            CrmLead.connection_id == conn.id, ~CrmLead.external_id.like("console:%"), CrmLead.email.like("kill.%")))
+        # HubSpot finished the killed push's second batch (200 created); only the first group's write-back landed
+        assert len(created) == 200 and held == 100
+
+        db.session.execute(sa.update(IntegrationSyncJob).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        run = start_push(db.session.get(IntegrationSyncJob, job.id))
+        execute_push(run)
+        db.session.refresh(run)
+        assert (run.status, run.seen, run.failed) == ("succeeded", n - 100, 0)
+        assert run.created == n - 200 and run.updated == 100  # the 100 the killed push created: matched, not made twice
+        emails = [r.props.get("email") for r in sb.state.portal.all_active("contacts")
+                  if str(r.props.get("email", "")).startswith("kill.")]
+        assert len(emails) == n and len(set(emails)) == n
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead).where(
+            CrmLead.connection_id == conn.id, CrmLead.external_id.like("console:%"))) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CrmLeadChange).where(
+            CrmLeadChange.status != "written")) == 0

@@ -334,8 +334,9 @@ def test_deals_upsert_on_the_id_property_the_wizard_creates(portal, login):
     assert 'id="create-id-property-deals"' in page and "crm.schemas.deals.write" in page
     created = admin.hx_post(f"/connections/{conn.id}/wizard/mapping/deals/id-property")
     assert created.status_code == 200 and "now exists" in created.get_data(as_text=True)
-    assert "connector_console_id" in {p["name"] for p in requests.get(
-        f"{portal.url}/crm/v3/properties/deals", headers={"Authorization": f"Bearer {portal.token}"}, timeout=5).json()["results"]}
+    listed = requests.get(f"{portal.url}/crm/v3/properties/deals", headers={"Authorization": f"Bearer {portal.token}"},
+                          timeout=5).json()["results"]
+    assert "connector_console_id" in {p["name"] for p in listed}
 
     for _ in range(2):  # the second push finds nothing left to write
         run = push(job)

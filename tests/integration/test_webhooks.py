@@ -243,3 +243,46 @@ def test_a_deletion_is_applied_only_when_the_provider_confirms_it(world):
     assert lead.archived and lead.archived_at is not None
     webhook_runs = db.session.scalars(sa.select(IntegrationSyncRun).where(IntegrationSyncRun.kind == "webhook")).all()
     assert webhook_runs and all(r.status in ("succeeded", "partial") and r.finished_at for r in webhook_runs)
+
+
+def test_our_own_write_comes_back_by_webhook_as_an_echo_that_changes_nothing(world):
+    from console.models import CrmLeadEvent, IntegrationFieldMapping, IntegrationSyncJob
+    from console.sandbox.auth import PRIVATE_APP_ID
+    from console.sync.changes import record_change
+    from console.sync.push import execute_push, start_push
+
+    sb, conn = world["sb"], world["conn"]
+    job = db.session.scalar(sa.select(IntegrationSyncJob).where(IntegrationSyncJob.connection_id == conn.id))
+    job.direction = "both"
+    db.session.scalar(sa.select(IntegrationFieldMapping).where(
+        IntegrationFieldMapping.connection_id == conn.id, IntegrationFieldMapping.target_field == "lead_status")
+    ).direction = "both"
+    lead = db.session.scalar(sa.select(CrmLead).where(CrmLead.connection_id == conn.id, CrmLead.email.is_not(None))
+                             .order_by(CrmLead.id).limit(1))
+    value = "Bad Timing" if lead.lead_status != "Bad Timing" else "Connected"
+    record_change(lead, "lead_status", value, "lead_page")
+    db.session.commit()
+    events_before = _count(CrmLeadEvent, CrmLeadEvent.lead_id == lead.id)
+    requests.put(f"{sb.url}/_sandbox/webhooks", json={"url": world["url"], "version": "v3"}, timeout=5).raise_for_status()
+
+    run = start_push(job)
+    execute_push(run)
+    db.session.refresh(run)
+    assert (run.status, run.updated) == ("succeeded", 1)
+    deadline = time.time() + 15
+    while time.time() < deadline and not _count(EventWebhookEvent, EventWebhookEvent.object_id == lead.external_id):
+        time.sleep(0.1)
+    event = db.session.scalar(sa.select(EventWebhookEvent).where(EventWebhookEvent.object_id == lead.external_id))
+    assert event is not None, "the sandbox sent no webhook for our write"
+    summary = event.payload_summary or {}
+    assert (summary.get("changeSource"), summary.get("sourceId")) == ("INTEGRATION", str(PRIVATE_APP_ID))  # the writer
+    while normalize.process_due(200):
+        pass
+    db.session.refresh(event)
+    assert event.status == "normalized"
+    echo = db.session.scalar(sa.select(IntegrationSyncRun).where(IntegrationSyncRun.kind == "webhook")
+                             .order_by(IntegrationSyncRun.id.desc()).limit(1))
+    assert (echo.seen, echo.unchanged, echo.updated) == (1, 1, 0), echo.outcomes
+    assert _count(CrmLeadEvent, CrmLeadEvent.lead_id == lead.id) == events_before  # no lead event
+    db.session.refresh(lead)
+    assert lead.lead_status == value

@@ -17,6 +17,7 @@ EXPECTED = {
     "import": ({"admin", "ops"}, True),
     "report": ({"admin"}, True),
     "triage": ({"admin", "ops"}, False),
+    "correct": ({"admin", "ops"}, True),
     "administer": ({"admin"}, False),
 }
 

@@ -8,7 +8,6 @@ from flask import abort, render_template
 from flask_login import current_user
 from htmx_flask import make_response
 
-from ... import audit
 from ...auth.access import deny, get_or_404, role_required
 from ...auth.forms import ActionForm
 from ...auth.policy import can
@@ -16,10 +15,10 @@ from ...choices import RunKind, RunStatus, WizardStep
 from ...extensions import db
 from ...models import IntegrationSyncRun
 from ...sync import testbatch
-from ...sync.push import start_push
 from ...sync.verdict import WaiverRefused, judge
 from .. import bp, readiness
 from ..forms import TestBatchForm, WaiveForm
+from ..services import queue_outbound_dry_run
 from .common import EDITORS, SAVED, VIEWERS, load, page
 
 PARTIAL = "partials/wizard/test.html"
@@ -115,9 +114,7 @@ def test_outbound(connection_id: int, object_type: str):
     if not form.validate_on_submit():
         return _render(conn, 400, message="The form expired; reload the page and try again.", message_tone="error")
     job = next(j for j in readiness.enabled_jobs(conn) if j.object_type == object_type)
-    run = start_push(job, dry_run=True, user_id=current_user.id, queued=True)
-    audit.record("connection.outbound_dry_run_queued", conn, current_user, run_id=run.id, object_type=object_type)
-    db.session.commit()
+    run = queue_outbound_dry_run(conn, job, current_user)
     return _render(conn, message=f"Outbound dry run #{run.id} ({object_type}) queued: the dispatcher runs it within "
                                  "a few seconds.", changed=True, events=("testsChanged",))
 
