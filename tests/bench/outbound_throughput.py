@@ -107,8 +107,12 @@ def check(url: str, job, n: int, renamed: bool) -> str | None:
     found, after = {}, None
     while True:
         params = {"limit": 100, "properties": "email,firstname", **({"after": after} if after else {})}
-        reply = requests.get(f"{url}/crm/v3/objects/contacts", params=params, timeout=30,
-                             headers={"Authorization": f"Bearer {token}"}).json()
+        resp = requests.get(f"{url}/crm/v3/objects/contacts", params=params, timeout=30,
+                            headers={"Authorization": f"Bearer {token}"})
+        if resp.status_code == 429:  # the limits-on sandbox: the check waits its turn like anyone
+            time.sleep(float(resp.headers.get("Retry-After") or 1))
+            continue
+        reply = resp.json()
         for r in reply["results"]:
             email = (r["properties"].get("email") or "")
             if email.startswith("bench."):
