@@ -101,6 +101,8 @@ class Session(Protocol):
 
     def define_property(self, object_type: str, name: str, label: str, unique: bool = False) -> None: ...
 
+    def associate(self, from_type: str, to_type: str, links: list[LinkInput]) -> list[WriteResult]: ...
+
 
 @dataclass
 class WriteInput:
@@ -110,6 +112,16 @@ class WriteInput:
     properties: dict[str, str]
     id: str | None = None
     key: str | None = None
+
+
+@dataclass
+class LinkInput:
+    """An association to create between two provider records, with a label ("" for the default one)."""
+
+    ref: Any
+    from_id: str
+    to_id: str
+    label: str = ""
 
 
 @dataclass

@@ -41,6 +41,7 @@ def _detail(lead: CrmLead, status: int = 200, message: str | None = None, tone: 
         fields, message, tone = [], refused.message, "error"
     changes, conflicts, events = services.history(lead)
     return render("leads/detail.html", "partials/leads/detail.html", status, lead=lead, conn=conn, fields=fields,
+                  links=services.links(lead), linkable=bool(fields) or services.pushes(lead),
                   changes=changes, conflicts=conflicts, events=events, may_correct=can(current_user, "correct", conn),
                   action_form=ActionForm(), message=message, message_tone=tone, field_error=field_error)
 
@@ -110,3 +111,17 @@ def replay(change_id: int):
     except Refused as refused:
         return _detail(lead, 422, refused.message, "error")
     return _detail(lead, message="The change goes to the CRM again on the next outbound push.")
+
+
+@bp.post("/<int:lead_id>/associate")
+@role_required(*VIEW)
+def associate(lead_id: int):
+    lead = get_or_404(CrmLead, lead_id)
+    conn = get_or_404(IntegrationConnection, lead.connection_id)
+    if not can(current_user, "correct", conn):
+        abort(403)
+    try:
+        services.associate(lead, request.form.get("target", ""), request.form.get("label", ""), current_user)
+    except Refused as refused:
+        return _detail(lead, 422, refused.message, "error", field_error="associate")
+    return _detail(lead, message="Associated. The association is written to the CRM on the next outbound push.")

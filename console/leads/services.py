@@ -23,6 +23,7 @@ from ..models import (
     CrmLead,
     CrmLeadChange,
     CrmLeadEvent,
+    CrmLeadLink,
     CrmSyncConflict,
     IntegrationConnection,
     IntegrationSyncJob,
@@ -30,7 +31,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..refusals import Refused
 from ..sync import catalogue
-from ..sync.changes import provider_id, record_change
+from ..sync.changes import provider_id, record_change, record_link
 
 PAGE = 50
 REFERENCE_TRANSFORMS = {"stage_label", "pipeline_label"}
@@ -173,6 +174,39 @@ def replay(change: CrmLeadChange, user: Any) -> None:
     change.status, change.attempts, change.note = ChangeStatus.PENDING.value, 0, "replayed"
     audit.record("lead_change.replayed", change, actor=user, lead_id=change.lead_id, field=change.field)
     db.session.commit()
+
+
+def associate(lead: CrmLead, target_ref: str, label: str, user: Any) -> CrmLeadLink:
+    """Associate `lead` with another lead of its connection, named by lead number (#12), the CRM's id or
+    email; written to the CRM by the next push of the lead's object type. Audited."""
+    if not pushes(lead):
+        raise Refused("This connection writes none of these records to the CRM.", field="target")
+    ref = (target_ref or "").strip()[:254]
+    if not ref:
+        raise Refused("Name the other record: its lead number (#12), its CRM id or its email.", field="target")
+    found = sa.select(CrmLead).where(CrmLead.connection_id == lead.connection_id, CrmLead.id != lead.id)
+    number = ref.lstrip("#")
+    target = None
+    if ref.startswith("#") and number.isdigit() and len(number) < 12:
+        target = db.session.scalar(found.where(CrmLead.id == int(number)))
+    target = target or db.session.scalar(found.where(sa.or_(CrmLead.external_id == ref, CrmLead.email == ref.lower()))
+                                         .order_by(CrmLead.id).limit(1))
+    if target is None:
+        raise Refused(f"No record '{ref[:60]}' in this connection.", field="target")
+    link = record_link(lead, target, label, getattr(user, "id", None))
+    if link is None:
+        raise Refused("These records are associated already (or waiting to be).", field="target")
+    audit.record("lead.associated", lead, actor=user, target_lead_id=target.id, label=link.label)
+    db.session.commit()
+    return link
+
+
+def links(lead: CrmLead) -> list[tuple[CrmLeadLink, CrmLead | None]]:
+    rows = db.session.scalars(sa.select(CrmLeadLink).where(CrmLeadLink.from_lead_id == lead.id)
+                              .order_by(CrmLeadLink.id.desc()).limit(50)).all()
+    targets = {t.id: t for t in db.session.scalars(sa.select(CrmLead).where(
+        CrmLead.id.in_([r.to_lead_id for r in rows])))} if rows else {}
+    return [(r, targets.get(r.to_lead_id)) for r in rows]
 
 
 def connection_names() -> dict[int, str]:

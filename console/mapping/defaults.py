@@ -34,6 +34,7 @@ DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
     ],
     "companies": [
         FieldSpec("name", "company_name", required=True),
+        FieldSpec("domain", "domain", "case", {"case": "lower"}),
         FieldSpec("hubspot_owner_id", "owner_external_id", "trim"),
         FieldSpec("hubspot_owner_id", "owner_name", "owner_name"),
         FieldSpec("createdate", "provider_created_at", "datetime_utc"),

@@ -15,7 +15,7 @@ from .transforms import TRANSFORMS, MappingFailure, decimal
 
 __all__ = ["FieldRule", "Mapped", "MappingSpec", "Reference", "follow_up_state", "map_record"]
 
-LEAD_FIELDS = {"email", "first_name", "last_name", "phone", "company_name", "lifecycle_stage", "lead_status",
+LEAD_FIELDS = {"email", "first_name", "last_name", "phone", "company_name", "domain", "lifecycle_stage", "lead_status",
                "owner_external_id", "owner_name", "deal_name", "pipeline", "deal_stage", "deal_state", "amount", "currency",
                "amount_base", "source_attribution", "next_activity_at", "provider_created_at",
                "provider_updated_at"}

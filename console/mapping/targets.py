@@ -23,7 +23,8 @@ _TAIL = [Target("owner_external_id", "Owner id", "code"), Target("owner_name", "
          Target("provider_updated_at", "Last modified at", "datetime")]
 TARGETS: dict[str, list[Target]] = {
     "contacts": [*_PERSON, *_TAIL],
-    "companies": [Target("company_name", "Company", "text", True), *_TAIL[:2], *_TAIL[4:]],
+    "companies": [Target("company_name", "Company", "text", True), Target("domain", "Domain", "code"), *_TAIL[:2],
+                  *_TAIL[4:]],
     "deals": [Target("deal_name", "Deal name", "text", True), Target("amount", "Amount", "number"),
               Target("currency", "Currency", "code"), Target("amount_base", "Amount in base currency", "number"),
               Target("pipeline", "Pipeline", "pipeline"), Target("deal_stage", "Deal stage", "stage", True),

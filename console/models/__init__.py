@@ -10,13 +10,13 @@ from .monitoring import DataQualityCheck, MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
 from .sync import IntegrationReconciliation, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun, IntegrationValueWaiver
 from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, WebhookRejection
-from .twoway import CrmLeadChange, CrmSyncConflict, CrmWriteLedger
+from .twoway import CrmLeadChange, CrmLeadLink, CrmSyncConflict, CrmWriteLedger
 
 # Every model holding vault secrets; `flask keys rotate` walks these.
 SECRET_MODELS = (IntegrationProviderAccount,)
 
 __all__ = [
-    "AutomationRun", "Client", "CrmLeadChange", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
+    "AutomationRun", "Client", "CrmLeadChange", "CrmLeadLink", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
     "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
     "CsvImportTemplate", "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",

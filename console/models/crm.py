@@ -31,6 +31,7 @@ class CrmLead(TimestampMixin, Model):
     last_name: Mapped[str | None] = mapped_column(sa.String(120))
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     company_name: Mapped[str | None] = mapped_column(sa.String(200))
+    domain: Mapped[str | None] = mapped_column(sa.String(253))  # companies: the CRM matches them on it
     lifecycle_stage: Mapped[str | None] = mapped_column(sa.String(60))
     lead_status: Mapped[str | None] = mapped_column(sa.String(60))
     owner_external_id: Mapped[str | None] = mapped_column(sa.String(64))

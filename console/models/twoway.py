@@ -74,3 +74,25 @@ class CrmSyncConflict(CreatedMixin, Model):
     # Set when a person applied the losing value instead.
     overridden_at: Mapped[datetime | None] = mapped_column(DateTime)
     overridden_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class CrmLeadLink(TimestampMixin, Model):
+    """An association made on the console side (a contact to its company, a deal to its contact), with an
+    optional label, waiting for (or done with) its write to the CRM. "" is the default association."""
+
+    __tablename__ = "crm_lead_links"
+    __table_args__ = (sa.UniqueConstraint("from_lead_id", "to_lead_id", "label"),
+                      sa.Index("ix_crm_lead_links_due", "connection_id", "object_type", "status", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))  # the "from" lead's type: it is pushed with it
+    from_lead_id: Mapped[int] = mapped_column(sa.ForeignKey("crm_leads.id"))
+    to_lead_id: Mapped[int] = mapped_column(sa.ForeignKey("crm_leads.id"))
+    label: Mapped[str] = mapped_column(sa.String(120), default="")
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(sa.String(16), default=ChangeStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    run_id: Mapped[int | None] = mapped_column(sa.Integer)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -137,9 +137,95 @@ def _associated(src: str, rid: int, dst: str) -> list[int]:
 
 
 def _assoc_results(src: str, rid: int, dst: str) -> list[dict]:
+    """Each associated record with its types: the default one, and the labels set on the pair (either way)."""
     type_id = ASSOC_TYPES.get((src, dst), 1)
-    return [{"toObjectId": to, "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]}
-            for to in _associated(src, rid, dst)]
+    portal, out = state().portal, []
+    for to in _associated(src, rid, dst):
+        types = [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]
+        for label_id in sorted(portal.labelled.get(_pair_key(src, rid, dst, to), ())):
+            types.append({"category": "USER_DEFINED", "typeId": label_id, "label": LABELS[_pair(src, dst)][label_id]})
+        out.append({"toObjectId": to, "associationTypes": types})
+    return out
+
+
+# The portal's association labels (USER_DEFINED types), per pair of object types in its stored direction.
+LABELS: dict[tuple[str, str], dict[int, str]] = {
+    ("contacts", "companies"): {1: "Billing contact", 2: "Decision maker"},
+    ("deals", "contacts"): {3: "Decision maker", 4: "Champion"},
+}
+
+
+def _pair(src: str, dst: str) -> tuple[str, str]:
+    return (src, dst) if (src, dst) in LABELS else (dst, src)
+
+
+def _pair_key(src: str, rid: int, dst: str, to: int) -> tuple[str, str, int, int]:
+    """A labelled pair, keyed in its stored direction (a contact→company label is also company→contact)."""
+    return (src, dst, rid, to) if (src, dst) in LABELS else (dst, src, to, rid)
+
+
+def _link(portal, s: str, d: str, rid: int, to_id: int) -> None:
+    if (s, d) == ("contacts", "companies"):
+        portal.contact_company[rid] = to_id
+    elif (s, d) == ("deals", "contacts"):
+        if to_id not in portal.deal_contacts.setdefault(rid, []):
+            portal.deal_contacts[rid].append(to_id)
+    else:
+        raise validation(f"Associations {s}→{d} are not supported by the sandbox.")
+
+
+@bp.get("/crm/v4/associations/<src>/<dst>/labels")
+def association_labels(src: str, dst: str):
+    s, d = object_type_of(src), object_type_of(dst)
+    require_scope(s, write=False)
+    default = [{"category": "HUBSPOT_DEFINED", "typeId": ASSOC_TYPES.get((s, d), 1), "label": None}]
+    return jsonify({"results": default + [{"category": "USER_DEFINED", "typeId": i, "label": label}
+                                          for i, label in LABELS.get(_pair(s, d), {}).items()]})
+
+
+@bp.post("/crm/v4/associations/<src>/<dst>/batch/create")
+def associations_create(src: str, dst: str):
+    """Associate pairs, each with its types (the default one and/or labels); an existing pair gains the
+    types it lacks (creating twice is harmless). Unknown records are errors of their own (207)."""
+    s, d = object_type_of(src), object_type_of(dst)
+    require_scope(s, write=True)
+    body = request.get_json(silent=True)
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+        raise validation("The request body must contain an 'inputs' array of objects.")
+    if len(inputs) > 2000:
+        raise validation(f"Batch create is limited to 2000 inputs; got {len(inputs)}.")
+    allowed = {("HUBSPOT_DEFINED", ASSOC_TYPES.get((s, d), 1))} | {("USER_DEFINED", i) for i in LABELS.get(_pair(s, d), {})}
+    parsed = []
+    for item in inputs:
+        try:
+            rid, to_id = int((item.get("from") or {}).get("id")), int((item.get("to") or {}).get("id"))
+        except (TypeError, ValueError):
+            raise validation("Each input needs from.id and to.id.") from None
+        types = {(t.get("associationCategory"), t.get("associationTypeId")) for t in item.get("types") or []
+                 if isinstance(t, dict)}
+        if not types or not types <= allowed:
+            raise validation(f"Unknown association type for {s}→{d}: {sorted(types - allowed, key=str)[:3]}.")
+        parsed.append((rid, to_id, types))
+    portal, results, missing = state().portal, [], []
+    with portal.lock:
+        for rid, to_id, types in parsed:
+            if portal.get(s, rid) is None or portal.get(d, to_id) is None:
+                missing.append(f"{rid}->{to_id}")
+                continue
+            _link(portal, s, d, rid, to_id)
+            labels = {type_id for category, type_id in types if category == "USER_DEFINED"}
+            if labels:
+                portal.labelled.setdefault(_pair_key(s, rid, d, to_id), set()).update(labels)
+            portal.version += 1
+            results.append({"fromObjectTypeId": s, "fromObjectId": rid, "toObjectTypeId": d, "toObjectId": to_id,
+                            "labels": sorted(LABELS.get(_pair(s, d), {}).get(i, "") for i in labels)})
+    body = {"status": "COMPLETE", "results": results}
+    if missing:
+        body.update(numErrors=len(missing), errors=[{"status": "error", "category": "OBJECT_NOT_FOUND",
+                                                     "message": "Some records do not exist.", "context": {"pairs": missing}}])
+        return jsonify(body), 207
+    return jsonify(body), 201
 
 
 @bp.get("/crm/v4/objects/<src>/<int:rid>/associations/<dst>")
@@ -159,12 +245,7 @@ def associate_default(src: str, rid: int, dst: str, to_id: int):
     if portal.get(s, rid) is None or portal.get(d, to_id) is None:
         raise not_found("Object not found.")
     with portal.lock:
-        if (s, d) == ("contacts", "companies"):
-            portal.contact_company[rid] = to_id
-        elif (s, d) == ("deals", "contacts"):
-            portal.deal_contacts.setdefault(rid, []).append(to_id)
-        else:
-            raise validation(f"Default association {s}→{d} is not supported by the sandbox.")
+        _link(portal, s, d, rid, to_id)
         portal.version += 1
     return jsonify({"status": "COMPLETE", "results": [{"fromObjectTypeId": s, "fromObjectId": rid,
                                                         "toObjectTypeId": d, "toObjectId": to_id}]})

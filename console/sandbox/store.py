@@ -102,6 +102,8 @@ class Portal:
         self.next_id = dict(FIRST_ID)
         self.contact_company: dict[int, int] = {}
         self.deal_contacts: dict[int, list[int]] = {}
+        # (from type, to type, from id, to id) -> label type ids (USER_DEFINED) on that association
+        self.labelled: dict[tuple[str, str, int, int], set[int]] = {}
         self.listeners: list = []  # callables(event_dict) for webhook subscriptions
         self._search_cache: dict = {}
         self._search_index: dict = {}  # (object type, property) -> (version, sorted values and records)

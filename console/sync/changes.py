@@ -13,12 +13,15 @@ import sqlalchemy as sa
 from ..choices import ChangeStatus
 from ..extensions import db
 from ..mapping.outbound import text_of
-from ..models import CrmLead, CrmLeadChange, CrmLeadEvent
+from ..models import CrmLead, CrmLeadChange, CrmLeadEvent, CrmLeadLink
 from ..models.base import utcnow
+from ..refusals import Refused
 
 PLACEHOLDER = "console:"  # external id of a lead created on the console side, until the CRM gives it one
 DECIMAL_FIELDS = {"amount", "amount_base"}
 DATETIME_FIELDS = {"next_activity_at", "provider_created_at", "provider_updated_at"}
+# The associations the console writes, each pushed with its "from" object type (after the records).
+LINKABLE = {("contacts", "companies"), ("deals", "contacts")}
 
 
 def placeholder_id() -> str:
@@ -82,3 +85,31 @@ def pending_fields(lead_ids: list[int]) -> dict[int, set[str]]:
                 [ChangeStatus.PENDING.value, ChangeStatus.FAILED.value]))):
         out.setdefault(lead_id, set()).add(field)
     return out
+
+
+def record_link(source: CrmLead, target: CrmLead, label: str = "", user_id: int | None = None) -> CrmLeadLink | None:
+    """Associate two leads of one connection (flushed, not committed); None when they already are, with
+    this label. Refused for a pair the console does not write (see LINKABLE) or across connections."""
+    if source.connection_id != target.connection_id:
+        raise Refused("Both records must belong to the same connection.", field="target")
+    if (source.object_type, target.object_type) not in LINKABLE:
+        pairs = ", ".join(f"{a} → {b}" for a, b in sorted(LINKABLE))
+        raise Refused(f"A {source.object_type} record cannot be associated with a {target.object_type} record "
+                      f"here; the console writes {pairs}.", field="target")
+    label = (label or "").strip()[:120]
+    link = db.session.scalar(sa.select(CrmLeadLink).where(
+        CrmLeadLink.from_lead_id == source.id, CrmLeadLink.to_lead_id == target.id, CrmLeadLink.label == label))
+    if link is not None:
+        if link.status in (ChangeStatus.PENDING.value, ChangeStatus.WRITTEN.value):
+            return None
+        link.status, link.attempts, link.note = ChangeStatus.PENDING.value, 0, "asked again"
+    else:
+        link = CrmLeadLink(connection_id=source.connection_id, object_type=source.object_type, from_lead_id=source.id,
+                           to_lead_id=target.id, label=label, user_id=user_id, status=ChangeStatus.PENDING.value,
+                           attempts=0, note="")
+        db.session.add(link)
+    db.session.add(CrmLeadEvent(lead_id=source.id, connection_id=source.connection_id, kind="associated",
+                                field=target.object_type, new_value=f"#{target.id}" + (f" ({label})" if label else ""),
+                                occurred_at=utcnow(), created_at=utcnow()))
+    db.session.flush()
+    return link

@@ -20,11 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..choices import ChangeStatus, Direction, SystemOfRecord, WriteCondition
-from ..connectors.base import SourceRecord, WriteInput, WriteResult
+from ..connectors.base import LinkInput, SourceRecord, WriteInput, WriteResult
 from ..extensions import db
 from ..mapping.mapper import FieldRule, MappingSpec
 from ..mapping.outbound import NotWritable, console_value, provider_value, writable
-from ..models import CrmLead, CrmLeadChange, CrmSyncConflict, CrmWriteLedger, IntegrationSyncRun
+from ..models import CrmLead, CrmLeadChange, CrmLeadLink, CrmSyncConflict, CrmWriteLedger, IntegrationSyncRun
 from ..models.base import utcnow
 from .accounting import Tally
 from .changes import from_text, provider_id
@@ -94,6 +94,74 @@ class Pusher:
                 if before_commit is not None:
                     before_commit()
                 db.session.commit()
+
+    def push_links(self, connection_id: int, before_commit=None) -> None:
+        """The associations made on the console side from this object type, after its records: each once
+        both its records are in the CRM (until then it waits, counted as skipped), 100 a call."""
+        self.connection_id, after = connection_id, 0
+        while True:
+            links = list(db.session.scalars(sa.select(CrmLeadLink).where(
+                CrmLeadLink.connection_id == connection_id, CrmLeadLink.object_type == self.object_type,
+                CrmLeadLink.status.in_(DUE), CrmLeadLink.attempts < MAX_ATTEMPTS, CrmLeadLink.id > after)
+                .order_by(CrmLeadLink.id).limit(GROUP).with_for_update()))
+            if not links:
+                return
+            after = links[-1].id
+            self._links(links)
+            if self.dry_run:
+                db.session.rollback()
+            else:
+                if self.run is not None:
+                    self.tally.store_on(self.run)
+                if before_commit is not None:
+                    before_commit()
+                db.session.commit()
+
+    def _links(self, links: list[CrmLeadLink]) -> None:
+        ids = {i for link in links for i in (link.from_lead_id, link.to_lead_id)}
+        leads = {lead.id: lead for lead in db.session.scalars(sa.select(CrmLead).where(CrmLead.id.in_(ids)))}
+        self.tally.read(len(links))
+        ready: dict[str, list[tuple[CrmLeadLink, LinkInput]]] = {}
+        for link in links:
+            source, target = leads.get(link.from_lead_id), leads.get(link.to_lead_id)
+            ends = (source.external_id if source else link.from_lead_id, target.external_id if target else link.to_lead_id)
+            name = f"link {ends[0]}→{ends[1]}"
+            if source is None or target is None:
+                self._fail_link(link, "one of the two leads no longer exists")
+                self.tally.add(name, "failed", "one of the two leads no longer exists")
+                continue
+            waiting = [lead for lead in (source, target) if provider_id(lead) is None]
+            if waiting:  # stays pending: the next push, once the record is created, writes it
+                why = f"waiting for {waiting[0].object_type} lead #{waiting[0].id} to be created in the CRM"
+                link.note = why if not self.dry_run else link.note
+                self.tally.add(name, "skipped", why)
+                continue
+            item = LinkInput(link.id, str(provider_id(source)), str(provider_id(target)), link.label)
+            ready.setdefault(target.object_type, []).append((link, item))
+        for to_type, pairs in ready.items():
+            if self.dry_run:
+                for link, item in pairs:
+                    self.tally.add(f"link {item.from_id}→{item.to_id}", "created",
+                                   f"would associate {self.object_type} {item.from_id} with {to_type} {item.to_id}"
+                                   + (f" as '{link.label}'" if link.label else ""))
+                continue
+            results = {r.ref: r for r in self.session.associate(self.object_type, to_type, [p[1] for p in pairs])}
+            for link, item in pairs:
+                result, name = results.get(link.id), f"link {item.from_id}→{item.to_id}"
+                if result is None or result.error:
+                    why = result.error if result is not None and result.error else "the CRM did not confirm it"
+                    self._fail_link(link, why)
+                    self.tally.add(name, "failed", why)
+                else:
+                    link.status, link.note, link.run_id, link.done_at = ChangeStatus.WRITTEN.value, "", self.run_id, utcnow()
+                    self.tally.add(name, "created", f"associated{' as ' + repr(link.label) if link.label else ''}")
+
+    def _fail_link(self, link: CrmLeadLink, why: str) -> None:
+        if self.dry_run:
+            return
+        link.attempts += 1
+        link.status = (ChangeStatus.DEAD_LETTER if link.attempts >= MAX_ATTEMPTS else ChangeStatus.FAILED).value
+        link.note, link.run_id = why[:500], self.run_id
 
     def group(self, lead_ids: list[int]) -> None:
         leads = {lead.id: lead for lead in db.session.scalars(sa.select(CrmLead).where(CrmLead.id.in_(lead_ids)))}

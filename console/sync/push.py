@@ -14,9 +14,10 @@ from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncR
 from ..models.base import require
 from . import catalogue, runs
 from .accounting import Tally
+from .changes import LINKABLE
 from .events import announce_run_finished
 from .lease import JobBusy, holding_lease
-from .outbound import CONSOLE_ID_PROPERTY, UPSERT_KEY, Pusher
+from .outbound import CONSOLE_ID_PROPERTY, Pusher
 from .provider import mark_credentials, open_session, remember_daily_budget
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client
             pusher = Pusher(run, session, spec, tally, dry_run=run.dry_run,
                             console_id_property=CONSOLE_ID_PROPERTY in properties)
             pusher.push(connection.id, before_commit=lambda: _account(run, session))
+            pusher.push_links(connection.id, before_commit=lambda: _account(run, session))  # after the records
         mark_credentials(connection, ok=True)
     except AuthExpired as exc:
         db.session.rollback()
@@ -98,13 +100,13 @@ def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client
 def preflight(job: IntegrationSyncJob, spec: MappingSpec, properties: dict[str, dict],
               connection: IntegrationConnection) -> list[str]:
     """What stops any write of this object type, found before the first: the object does not push, a
-    mapped property is missing or computed by the CRM, the id property deals upsert on does not exist,
-    the credentials lack the write scope."""
+    mapped property is missing or computed by the CRM, the credentials lack the write scope. (A record
+    that must be created without the id property it would be matched on fails on its own, saying so.)"""
     problems = []
     if not pushes(job):
         problems.append(f"{job.object_type} flow inbound only; set the object's direction in the mapping step")
     rules = spec.outbound_rules
-    if not rules:
+    if not rules and not any(pair[0] == job.object_type for pair in LINKABLE):
         problems.append("no field is written to the CRM; set a direction per field in the mapping step")
     for rule in rules:
         prop = properties.get(rule.source)
@@ -112,9 +114,6 @@ def preflight(job: IntegrationSyncJob, spec: MappingSpec, properties: dict[str, 
             problems.append(f"the CRM has no property {rule.source} (mapped to {rule.target})")
         elif prop.get("calculated") or rule.source in READ_ONLY_PROPERTIES:
             problems.append(f"the CRM computes {rule.source} itself; it cannot be written")
-    if job.object_type not in UPSERT_KEY and CONSOLE_ID_PROPERTY not in properties:
-        problems.append(f"the CRM has no {CONSOLE_ID_PROPERTY} property to match {job.object_type} on; create it "
-                        "in the mapping step")
     granted = set((connection.account.granted_scopes or "").split()) if connection.account else set()
     scope = f"crm.objects.{job.object_type}.write"
     if granted and scope not in granted:

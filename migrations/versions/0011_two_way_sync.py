@@ -1,5 +1,5 @@
-"""Two-way sync: field direction, system of record and write condition; object direction; the outbox of
-console-side changes, the write ledger and sync conflicts
+"""Two-way sync: field direction, system of record and write condition; object direction; companies' domain; the outbox of
+console-side changes and associations, the write ledger and sync conflicts
 
 Revision ID: 0011
 Revises: 0010
@@ -72,6 +72,31 @@ def upgrade_():
         batch_op.create_index('ix_crm_lead_changes_due', ['connection_id', 'object_type', 'status', 'id'], unique=False)
         batch_op.create_index('ix_crm_lead_changes_lead', ['lead_id', 'field'], unique=False)
 
+    op.create_table('crm_lead_links',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('connection_id', sa.Integer(), nullable=False),
+    sa.Column('object_type', sa.String(length=40), nullable=False),
+    sa.Column('from_lead_id', sa.Integer(), nullable=False),
+    sa.Column('to_lead_id', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=120), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('done_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
+    sa.Column('updated_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.ForeignKeyConstraint(['connection_id'], ['integration_connections.id'], name=op.f('fk_crm_lead_links_connection_id_integration_connections')),
+    sa.ForeignKeyConstraint(['from_lead_id'], ['crm_leads.id'], name=op.f('fk_crm_lead_links_from_lead_id_crm_leads')),
+    sa.ForeignKeyConstraint(['to_lead_id'], ['crm_leads.id'], name=op.f('fk_crm_lead_links_to_lead_id_crm_leads')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_crm_lead_links_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_crm_lead_links')),
+    sa.UniqueConstraint('from_lead_id', 'to_lead_id', 'label', name=op.f('uq_crm_lead_links_from_lead_id_to_lead_id_label'))
+    )
+    with op.batch_alter_table('crm_lead_links', schema=None) as batch_op:
+        batch_op.create_index('ix_crm_lead_links_due', ['connection_id', 'object_type', 'status', 'id'], unique=False)
+
     op.create_table('crm_sync_conflicts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('connection_id', sa.Integer(), nullable=False),
@@ -95,6 +120,9 @@ def upgrade_():
     with op.batch_alter_table('crm_sync_conflicts', schema=None) as batch_op:
         batch_op.create_index('ix_crm_sync_conflicts_connection', ['connection_id', 'id'], unique=False)
 
+    with op.batch_alter_table('crm_leads', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('domain', sa.String(length=253), nullable=True))
+
     with op.batch_alter_table('integration_field_mappings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('direction', sa.String(length=8), server_default='in', nullable=False))
         batch_op.add_column(sa.Column('system_of_record', sa.String(length=10), server_default='provider', nullable=False))
@@ -117,6 +145,9 @@ def downgrade_():
     with op.batch_alter_table('integration_sync_jobs', schema=None) as batch_op:
         batch_op.drop_column('direction')
 
+    with op.batch_alter_table('crm_leads', schema=None) as batch_op:
+        batch_op.drop_column('domain')
+
     with op.batch_alter_table('integration_field_mappings', schema=None) as batch_op:
         batch_op.drop_column('condition')
         batch_op.drop_column('system_of_record')
@@ -126,6 +157,10 @@ def downgrade_():
         batch_op.drop_index('ix_crm_sync_conflicts_connection')
 
     op.drop_table('crm_sync_conflicts')
+    with op.batch_alter_table('crm_lead_links', schema=None) as batch_op:
+        batch_op.drop_index('ix_crm_lead_links_due')
+
+    op.drop_table('crm_lead_links')
     with op.batch_alter_table('crm_lead_changes', schema=None) as batch_op:
         batch_op.drop_index('ix_crm_lead_changes_lead')
         batch_op.drop_index('ix_crm_lead_changes_due')

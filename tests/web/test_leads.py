@@ -140,3 +140,30 @@ def test_ops_replay_a_dead_lettered_change(login):
     db.session.refresh(change)
     assert (change.status, change.attempts) == ("pending", 0)
     assert ops.hx_post(f"/leads/changes/{change.id}/replay").status_code == 422
+
+
+def test_associating_a_lead_with_its_company(login):
+    from console.models import CrmLeadLink
+
+    conn, lead = two_way()
+    company = CrmLead(client_id=conn.client_id, connection_id=conn.id, object_type="companies", external_id="2000001",
+                      source_label="CRM", company_name="Harbour Physio", domain="harbour.example")
+    other = CrmLead(client_id=conn.client_id, connection_id=conn.id, object_type="contacts", external_id="1002",
+                    source_label="CRM", email="bo@example.org")
+    db.session.add_all([company, other])
+    db.session.commit()
+    ops = login("ops")
+    for target, words in (("", "Name the other record"), ("#999999", "No record"), ("bo@example.org", "cannot be associated"),
+                          (f"#{lead.id}", "No record")):
+        resp = ops.hx_post(f"/leads/{lead.id}/associate", {"target": target})
+        assert resp.status_code == 422 and words in resp.get_data(as_text=True), target
+    resp = ops.hx_post(f"/leads/{lead.id}/associate", {"target": "2000001", "label": "Billing contact"})
+    assert resp.status_code == 200 and "next outbound push" in resp.get_data(as_text=True)
+    assert "Billing contact" in ops.get(f"/leads/{lead.id}").get_data(as_text=True)
+    again = ops.hx_post(f"/leads/{lead.id}/associate", {"target": f"#{company.id}", "label": "Billing contact"})
+    assert again.status_code == 422 and "already" in again.get_data(as_text=True)
+    links = db.session.scalars(sa.select(CrmLeadLink)).all()
+    assert [(link.from_lead_id, link.to_lead_id, link.label, link.status) for link in links] == [
+        (lead.id, company.id, "Billing contact", "pending")]
+    assert "lead.associated" in db.session.scalars(sa.select(EventAdminAction.action)).all()
+    assert login("owner").hx_post(f"/leads/{lead.id}/associate", {"target": "2000001"}).status_code == 403

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..base import AccountInfo, AuthExpired, Reference, WriteInput, WriteResult
+from ..base import AccountInfo, AuthExpired, LinkInput, Reference, WriteInput, WriteResult
 from . import account, writes
 from .auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvider
 from .client import HUBSPOT_API, CallStats, HubSpotClient
@@ -55,6 +55,9 @@ class HubSpotSession:
 
     def define_property(self, object_type: str, name: str, label: str, unique: bool = False) -> None:
         writes.define_property(self.client, object_type, name, label, unique)
+
+    def associate(self, from_type: str, to_type: str, links: list[LinkInput]) -> list[WriteResult]:
+        return writes.associate(self.client, from_type, to_type, links)
 
 
 def stage_state(metadata: dict) -> str:
