@@ -102,13 +102,14 @@ def events(lead_id: int, kind: str | None = None) -> list[CrmLeadEvent]:
     return db.session.scalars(query.order_by(CrmLeadEvent.id)).all()
 
 
-def test_a_correction_reaches_hubspot_and_its_echo_changes_nothing(portal):
+def test_a_correction_on_the_lead_page_reaches_hubspot_and_its_echo_changes_nothing(portal, login):
     conn, job = setup(portal, {"lead_status": {"direction": "both", "system_of_record": "console"}})
     ext = valid_ids(portal, conn, 1)[0]
     lead = lead_for(conn, ext)
     new = "Bad Timing" if lead.lead_status != "Bad Timing" else "Connected"
-    record_change(lead, "lead_status", new, "lead_page")
-    db.session.commit()
+    saved = login("ops").hx_post(f"/leads/{lead.id}/correct", {"field": "lead_status", "value": new})
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    db.session.refresh(lead)
 
     before = writes(portal)
     run = push(job)
