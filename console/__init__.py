@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from . import subscribers
 from .config import load_settings
-from .extensions import csrf, db, htmx_ext, login_manager, migrate
+from .extensions import LazyMigrateGroup, csrf, db, htmx_ext, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +95,7 @@ def _init_extensions(app: Flask) -> None:
     from .security.vault import build_vault
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    app.cli.add_command(LazyMigrateGroup(app))
     csrf.init_app(app)
     htmx_ext.init_app(app)
     login_manager.init_app(app)

@@ -6,10 +6,9 @@ import os
 
 import click
 from flask import Flask, current_app
-from flask_migrate import upgrade
 from werkzeug.serving import run_simple
 
-from .extensions import db
+from .extensions import db, upgrade
 
 
 def init_app(app: Flask) -> None:

@@ -48,7 +48,7 @@ def sqlite_template(tmp_path_factory) -> Path | None:
     """Both SQLite databases built once through the real migrations, copied for each test."""
     if TEST_DATABASE_URL:
         return None
-    from flask_migrate import upgrade
+    from console.extensions import upgrade
 
     folder = tmp_path_factory.mktemp("template")
     app = build_app(folder, f"sqlite:///{folder}/console.db", f"sqlite:///{folder}/traffic.db")

@@ -85,7 +85,7 @@ def make_app(folder: str, env: dict | None = None, migrate: bool = True):
     ctx = app.app_context()
     ctx.push()
     if migrate:
-        from flask_migrate import upgrade
+        from console.extensions import upgrade
 
         upgrade()
     return app

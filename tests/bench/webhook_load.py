@@ -41,10 +41,9 @@ def env_for(folder: str) -> dict[str, str]:
 def setup(env: dict, folder: str, sandbox_url: str) -> tuple[object, list[str]]:
     """Migrate, create a live connection to the sandbox with its webhook secret, sync its contacts."""
     import sqlalchemy as sa
-    from flask_migrate import upgrade
 
     from console import create_app
-    from console.extensions import db
+    from console.extensions import db, upgrade
     from console.models import CrmLead, IntegrationConnection
     from console.sync.runner import execute, start_run
     from tests.bench.sync_throughput import connection_for

@@ -56,7 +56,7 @@ def test_idempotency_keys_are_unique(app, table, columns):
 
 def test_upgrade_from_empty(tmp_path):
     """Build both databases from nothing with `flask db upgrade`, then compare with the models."""
-    from flask_migrate import upgrade
+    from console.extensions import upgrade
 
     admin_url = os.environ.get("TEST_ADMIN_DATABASE_URL")
     if os.environ.get("TEST_DATABASE_URL") and not admin_url:
