@@ -11,7 +11,18 @@ from ..choices import ChangeStatus
 from .base import CreatedMixin, DateTime, Model, TimestampMixin
 
 
-class CrmLeadChange(TimestampMixin, Model):
+class OutboxMixin:
+    """What waits for the outbound push: its status (choices.ChangeStatus), attempts, the run that last
+    handled it and why it ended as it did."""
+
+    status: Mapped[str] = mapped_column(sa.String(16), default=ChangeStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    run_id: Mapped[int | None] = mapped_column(sa.Integer)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CrmLeadChange(OutboxMixin, TimestampMixin, Model):
     """One field of one lead changed on the console side (a correction, a CSV import): the outbox.
     `base_value` is the value the console held before, i.e. what it believed the CRM held: a CRM value
     that differs from both it and `value` at write time means the field changed on both sides."""
@@ -27,13 +38,8 @@ class CrmLeadChange(TimestampMixin, Model):
     field: Mapped[str] = mapped_column(sa.String(80))
     value: Mapped[str | None] = mapped_column(sa.String(500))
     base_value: Mapped[str | None] = mapped_column(sa.String(500))
-    origin: Mapped[str] = mapped_column(sa.String(20))  # lead_page | csv_import
+    origin: Mapped[str] = mapped_column(sa.String(20))  # lead_page | csv_import | conflict
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(sa.String(16), default=ChangeStatus.PENDING.value)
-    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
-    run_id: Mapped[int | None] = mapped_column(sa.Integer)
-    note: Mapped[str] = mapped_column(sa.String(500), default="")
-    done_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class CrmWriteLedger(Model):
@@ -76,7 +82,7 @@ class CrmSyncConflict(CreatedMixin, Model):
     overridden_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
-class CrmLeadLink(TimestampMixin, Model):
+class CrmLeadLink(OutboxMixin, TimestampMixin, Model):
     """An association made on the console side (a contact to its company, a deal to its contact), with an
     optional label, waiting for (or done with) its write to the CRM. "" is the default association."""
 
@@ -91,8 +97,3 @@ class CrmLeadLink(TimestampMixin, Model):
     to_lead_id: Mapped[int] = mapped_column(sa.ForeignKey("crm_leads.id"))
     label: Mapped[str] = mapped_column(sa.String(120), default="")
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(sa.String(16), default=ChangeStatus.PENDING.value)
-    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
-    run_id: Mapped[int | None] = mapped_column(sa.Integer)
-    note: Mapped[str] = mapped_column(sa.String(500), default="")
-    done_at: Mapped[datetime | None] = mapped_column(DateTime)

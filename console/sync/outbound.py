@@ -127,7 +127,7 @@ class Pusher:
             ends = (source.external_id if source else link.from_lead_id, target.external_id if target else link.to_lead_id)
             name = f"link {ends[0]}→{ends[1]}"
             if source is None or target is None:
-                self._fail_link(link, "one of the two leads no longer exists")
+                self._fail(link, "one of the two leads no longer exists")
                 self.tally.add(name, "failed", "one of the two leads no longer exists")
                 continue
             waiting = [lead for lead in (source, target) if provider_id(lead) is None]
@@ -150,18 +150,11 @@ class Pusher:
                 result, name = results.get(link.id), f"link {item.from_id}→{item.to_id}"
                 if result is None or result.error:
                     why = result.error if result is not None and result.error else "the CRM did not confirm it"
-                    self._fail_link(link, why)
+                    self._fail(link, why)
                     self.tally.add(name, "failed", why)
                 else:
                     link.status, link.note, link.run_id, link.done_at = ChangeStatus.WRITTEN.value, "", self.run_id, utcnow()
                     self.tally.add(name, "created", f"associated{' as ' + repr(link.label) if link.label else ''}")
-
-    def _fail_link(self, link: CrmLeadLink, why: str) -> None:
-        if self.dry_run:
-            return
-        link.attempts += 1
-        link.status = (ChangeStatus.DEAD_LETTER if link.attempts >= MAX_ATTEMPTS else ChangeStatus.FAILED).value
-        link.note, link.run_id = why[:500], self.run_id
 
     def group(self, lead_ids: list[int]) -> None:
         leads = {lead.id: lead for lead in db.session.scalars(sa.select(CrmLead).where(CrmLead.id.in_(lead_ids)))}
@@ -350,12 +343,13 @@ class Pusher:
             return
         change.status, change.note, change.run_id, change.done_at = status.value, note, self.run_id, utcnow()
 
-    def _fail(self, change: CrmLeadChange, why: str) -> None:
+    def _fail(self, row: CrmLeadChange | CrmLeadLink, why: str) -> None:
+        """A change or an association that failed: retried by the next pushes, dead-lettered after five."""
         if self.dry_run:
             return
-        change.attempts += 1
-        change.status = (ChangeStatus.DEAD_LETTER if change.attempts >= MAX_ATTEMPTS else ChangeStatus.FAILED).value
-        change.note, change.run_id = why[:500], self.run_id
+        row.attempts += 1
+        row.status = (ChangeStatus.DEAD_LETTER if row.attempts >= MAX_ATTEMPTS else ChangeStatus.FAILED).value
+        row.note, row.run_id = why[:500], self.run_id
 
 
 def _sources(rule: FieldRule) -> list[str]:
