@@ -9,7 +9,7 @@ from ..auth.forms import ActionForm
 from ..auth.policy import can
 from ..choices import Role
 from ..htmx import render
-from ..models import CrmLead, CrmLeadChange, CrmSyncConflict, IntegrationConnection
+from ..models import CrmLead, CrmLeadChange, CrmSyncConflict, IntegrationConnection, IntegrationSyncError
 from ..params import bounded
 from ..refusals import Refused
 from . import bp, services
@@ -125,3 +125,31 @@ def associate(lead_id: int):
     except Refused as refused:
         return _detail(lead, 422, refused.message, "error", field_error="associate")
     return _detail(lead, message="Associated. The association is written to the CRM on the next outbound push.")
+
+
+def _error_page(err: IntegrationSyncError, status: int = 200, message: str | None = None, tone: str = "success"):
+    fix = services.source_fix(err)
+    conn = get_or_404(IntegrationConnection, err.connection_id)
+    return render("leads/error_fix.html", "partials/leads/error_fix.html", status, err=err, conn=conn,
+                  rule=fix[0] if fix else None, may_correct=can(current_user, "correct", conn),
+                  action_form=ActionForm(), message=message, message_tone=tone)
+
+
+@bp.get("/errors/<int:error_id>")
+@role_required(*VIEW)
+def error_fix(error_id: int):
+    return _error_page(get_or_404(IntegrationSyncError, error_id))
+
+
+@bp.post("/errors/<int:error_id>/correct")
+@role_required(*VIEW)
+def error_correct(error_id: int):
+    err = get_or_404(IntegrationSyncError, error_id)
+    if not can(current_user, "correct", get_or_404(IntegrationConnection, err.connection_id)):
+        abort(403)
+    try:
+        services.correct_at_source(err, request.form.get("value", ""), current_user)
+    except Refused as refused:
+        return _error_page(err, 422, refused.message, "error")
+    return _error_page(err, message="Saved. The next outbound push writes it to the CRM; the sync after it reads the "
+                                    "record again and closes this error.")

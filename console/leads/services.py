@@ -26,12 +26,13 @@ from ..models import (
     CrmLeadLink,
     CrmSyncConflict,
     IntegrationConnection,
+    IntegrationSyncError,
     IntegrationSyncJob,
 )
 from ..models.base import utcnow
 from ..refusals import Refused
 from ..sync import catalogue
-from ..sync.changes import provider_id, record_change, record_link
+from ..sync.changes import provider_id, record_change, record_link, record_unheld_change
 
 PAGE = 50
 REFERENCE_TRANSFORMS = {"stage_label", "pipeline_label"}
@@ -207,6 +208,38 @@ def links(lead: CrmLead) -> list[tuple[CrmLeadLink, CrmLead | None]]:
     targets = {t.id: t for t in db.session.scalars(sa.select(CrmLead).where(
         CrmLead.id.in_([r.to_lead_id for r in rows])))} if rows else {}
     return [(r, targets.get(r.to_lead_id)) for r in rows]
+
+
+# A failure a person can fix at the source from its sync error: failure code -> the field to correct.
+CORRECTABLE = {"invalid_email": "email"}
+
+
+def source_fix(err: IntegrationSyncError) -> tuple[FieldRule, MappingSpec] | None:
+    """The rule through which this error's record can be corrected in the CRM, when its object type pushes
+    and the failing field is written back; None otherwise."""
+    field = CORRECTABLE.get(err.code)
+    job = db.session.scalar(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == err.connection_id, IntegrationSyncJob.object_type == err.object_type))
+    if field is None or err.external_id is None or job is None or job.direction not in ("out", "both"):
+        return None
+    spec = load_spec(err.connection_id, err.object_type)
+    rule = next((r for r in spec.outbound_rules if r.target == field and writable(r)), None)
+    return (rule, spec) if rule is not None else None
+
+
+def correct_at_source(err: IntegrationSyncError, raw: str, user: Any) -> CrmLeadChange:
+    """Queue the corrected value of a record the console could not map (its email, say) for the next push,
+    which writes it to the CRM by id; the sync after that reads the record and closes the error. Audited."""
+    fix = source_fix(err)
+    if fix is None:
+        raise Refused("This record cannot be corrected from here: correct it in the CRM.")
+    rule, spec = fix
+    value = normalized(rule, spec, raw)
+    change = record_unheld_change(err.connection_id, err.object_type, str(err.external_id), rule.target, value,
+                                  "sync_error", getattr(user, "id", None))
+    audit.record("sync_error.corrected_at_source", err, actor=user, field=rule.target, change_id=change.id)
+    db.session.commit()
+    return change
 
 
 def connection_names() -> dict[int, str]:

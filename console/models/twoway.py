@@ -34,11 +34,14 @@ class CrmLeadChange(OutboxMixin, TimestampMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
     object_type: Mapped[str] = mapped_column(sa.String(40))
-    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("crm_leads.id"))
+    # The lead changed; None for a record the console does not hold (it failed mapping: an email the CRM
+    # holds invalid, corrected from its sync error), which `external_id` names.
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("crm_leads.id"))
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
     field: Mapped[str] = mapped_column(sa.String(80))
     value: Mapped[str | None] = mapped_column(sa.String(500))
     base_value: Mapped[str | None] = mapped_column(sa.String(500))
-    origin: Mapped[str] = mapped_column(sa.String(20))  # lead_page | csv_import | conflict
+    origin: Mapped[str] = mapped_column(sa.String(20))  # lead_page | csv_import | conflict | sync_error
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 

@@ -75,6 +75,25 @@ def record_change(lead: CrmLead, field: str, value: Any, origin: str, user_id: i
     return change
 
 
+def record_unheld_change(connection_id: int, object_type: str, external_id: str, field: str, value: str | None,
+                         origin: str, user_id: int | None = None) -> CrmLeadChange:
+    """A change to a record the console does not hold (it failed mapping: the CRM holds an invalid
+    email, say), named by the CRM's id; the push writes it by id and the next sync then reads the record
+    as the CRM holds it. A waiting change of the same field is replaced (flushed, not committed)."""
+    pending = db.session.scalar(sa.select(CrmLeadChange).where(
+        CrmLeadChange.connection_id == connection_id, CrmLeadChange.object_type == object_type,
+        CrmLeadChange.lead_id.is_(None), CrmLeadChange.external_id == external_id, CrmLeadChange.field == field,
+        CrmLeadChange.status == ChangeStatus.PENDING.value).with_for_update())
+    if pending is None:
+        pending = CrmLeadChange(connection_id=connection_id, object_type=object_type, lead_id=None,
+                                external_id=external_id, field=field, status=ChangeStatus.PENDING.value, attempts=0,
+                                note="")
+        db.session.add(pending)
+    pending.value, pending.origin, pending.user_id = value, origin, user_id
+    db.session.flush()
+    return pending
+
+
 def pending_fields(lead_ids: list[int]) -> dict[int, set[str]]:
     """For each lead, the fields with a console-side change still waiting for its outbound write."""
     if not lead_ids:
@@ -83,7 +102,8 @@ def pending_fields(lead_ids: list[int]) -> dict[int, set[str]]:
     for lead_id, field in db.session.execute(sa.select(CrmLeadChange.lead_id, CrmLeadChange.field).where(
             CrmLeadChange.lead_id.in_(lead_ids), CrmLeadChange.status.in_(
                 [ChangeStatus.PENDING.value, ChangeStatus.FAILED.value]))):
-        out.setdefault(lead_id, set()).add(field)
+        if lead_id is not None:
+            out.setdefault(lead_id, set()).add(field)
     return out
 
 

@@ -78,12 +78,13 @@ class Pusher:
         self.connection_id = connection_id
         after = 0
         while True:
-            lead_ids = list(db.session.scalars(
+            lead_ids = [i for i in db.session.scalars(
                 sa.select(CrmLeadChange.lead_id).where(
+                    CrmLeadChange.lead_id.is_not(None),
                     CrmLeadChange.connection_id == connection_id, CrmLeadChange.object_type == self.object_type,
                     CrmLeadChange.status.in_(DUE), CrmLeadChange.attempts < MAX_ATTEMPTS,
                     CrmLeadChange.lead_id > after).group_by(CrmLeadChange.lead_id)
-                .order_by(CrmLeadChange.lead_id).limit(GROUP)))
+                .order_by(CrmLeadChange.lead_id).limit(GROUP)) if i is not None]
             if not lead_ids:
                 return
             after = lead_ids[-1]
@@ -94,6 +95,66 @@ class Pusher:
                 if before_commit is not None:
                     before_commit()
                 db.session.commit()
+
+    def push_unheld(self, connection_id: int, before_commit=None) -> None:
+        """Changes to records the console does not hold (corrected from their sync errors): written by id,
+        100 a call; no conflict or condition applies (the console holds no copy to compare with)."""
+        self.connection_id, after = connection_id, 0
+        while True:
+            rows = list(db.session.scalars(sa.select(CrmLeadChange).where(
+                CrmLeadChange.connection_id == connection_id, CrmLeadChange.object_type == self.object_type,
+                CrmLeadChange.lead_id.is_(None), CrmLeadChange.status.in_(DUE), CrmLeadChange.attempts < MAX_ATTEMPTS,
+                CrmLeadChange.id > after).order_by(CrmLeadChange.id).limit(GROUP).with_for_update()))
+            if not rows:
+                return
+            after = rows[-1].id
+            self._unheld(rows)
+            if self.dry_run:
+                db.session.rollback()
+            else:
+                if self.run is not None:
+                    self.tally.store_on(self.run)
+                if before_commit is not None:
+                    before_commit()
+                db.session.commit()
+
+    def _unheld(self, rows: list[CrmLeadChange]) -> None:
+        records: dict[str, dict[str, CrmLeadChange]] = {}
+        for change in rows:  # the newest change of each field wins
+            records.setdefault(str(change.external_id), {})[change.field] = change
+        self.tally.read(len(records))
+        inputs, carried = [], {}
+        for ext, fields in records.items():
+            props, why = {}, ""
+            for change in fields.values():
+                rule = self.rules.get(change.field)
+                try:
+                    if rule is None or not writable(rule):
+                        raise NotWritable(f"{change.field} is not written to the CRM")
+                    props[rule.source] = provider_value(rule, self.spec, change.value)
+                except NotWritable as exc:
+                    why = str(exc)[:500]
+            carried[ext] = list(fields.values())
+            if why or not props:
+                for change in carried[ext]:
+                    self._fail(change, why or "nothing to write")
+                self.tally.add(ext, "failed", why or "nothing to write")
+                continue
+            inputs.append(WriteInput(ext, props, id=ext))
+        if self.dry_run:
+            for item in inputs:
+                self.tally.add(item.ref, "updated", "writes " + ", ".join(
+                    f"{k}={'(sensitive)' if k in self.spec.sensitive_fields else repr(v)}" for k, v in item.properties.items()))
+            return
+        for result in self.session.write(self.object_type, inputs, None) if inputs else []:
+            if result.error:
+                for change in carried[result.ref]:
+                    self._fail(change, result.error)
+                self.tally.add(result.ref, "failed", result.error)
+            else:
+                for change in carried[result.ref]:
+                    self._close(change, ChangeStatus.WRITTEN, "")
+                self.tally.add(result.ref, "updated", "written to the CRM; the next sync reads the record")
 
     def push_links(self, connection_id: int, before_commit=None) -> None:
         """The associations made on the console side from this object type, after its records: each once
@@ -162,7 +223,7 @@ class Pusher:
         for change in db.session.scalars(sa.select(CrmLeadChange).where(
                 CrmLeadChange.lead_id.in_(lead_ids), CrmLeadChange.status.in_(DUE),
                 CrmLeadChange.attempts < MAX_ATTEMPTS).order_by(CrmLeadChange.id).with_for_update()):
-            changes.setdefault(change.lead_id, []).append(change)
+            changes.setdefault(change.lead_id or 0, []).append(change)
         plans = [LeadPlan(leads[i], changes[i]) for i in lead_ids if i in leads and i in changes]
         self.tally.read(len(plans))
         current = self._current(plans)
@@ -337,7 +398,7 @@ class Pusher:
             provider_at=at_ms(current.updated_ms) if current.updated_ms else None, winner=winner, run_id=self.run_id))
 
     def _close(self, change: CrmLeadChange, status: ChangeStatus, note: str) -> None:
-        if note:
+        if note and change.lead_id is not None:
             self.notes.setdefault(change.lead_id, []).append(f"{change.field}: {note}")
         if self.dry_run:
             return

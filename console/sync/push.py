@@ -77,6 +77,7 @@ def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client
             pusher = Pusher(run, session, spec, tally, dry_run=run.dry_run,
                             console_id_property=CONSOLE_ID_PROPERTY in properties)
             pusher.push(connection.id, before_commit=lambda: _account(run, session))
+            pusher.push_unheld(connection.id, before_commit=lambda: _account(run, session))
             pusher.push_links(connection.id, before_commit=lambda: _account(run, session))  # after the records
         mark_credentials(connection, ok=True)
     except AuthExpired as exc:

@@ -411,3 +411,27 @@ def test_associations_with_labels_go_out_after_the_records_they_join(portal):
     late = push(jobs["deals"])
     assert (late.seen, late.created) == (1, 1)
     assert int(person.external_id) in portal.state.portal.deal_contacts[int(deal.external_id)]
+
+
+def test_an_email_hubspot_holds_invalid_is_corrected_from_its_sync_error(portal, login):
+    from console.models import IntegrationSyncError
+
+    conn, job = setup(portal, {"email": {"direction": "both"}})
+    err = db.session.scalar(sa.select(IntegrationSyncError).where(
+        IntegrationSyncError.connection_id == conn.id, IntegrationSyncError.code == "invalid_email").limit(1))
+    assert err is not None and lead_for(conn, err.external_id) is None  # the record failed: no lead to correct
+    ops = login("ops")
+    assert 'id="fix-at-source"' in ops.get(f"/ops/errors/{err.id}").get_data(as_text=True)
+    bad = ops.hx_post(f"/leads/errors/{err.id}/correct", {"value": "still not an email"})
+    assert bad.status_code == 422 and "Not a valid email" in bad.get_data(as_text=True)
+    assert login("owner").hx_post(f"/leads/errors/{err.id}/correct", {"value": "x@example.org"}).status_code == 403
+    fixed = ops.hx_post(f"/leads/errors/{err.id}/correct", {"value": "Fixed.Address@Example.org"})
+    assert fixed.status_code == 200, fixed.get_data(as_text=True)
+
+    out = push(job)
+    assert (out.seen, out.updated, out.failed) == (1, 1, 0)
+    assert contact(portal, err.external_id).props["email"] == "fixed.address@example.org"
+    back = sync(job)
+    assert back.created == 1  # the record maps now: the console holds it at last
+    db.session.refresh(err)
+    assert err.status == "resolved" and lead_for(conn, err.external_id).email == "fixed.address@example.org"
