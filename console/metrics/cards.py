@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -115,23 +116,44 @@ def format_change(card: Card) -> str:
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+PLAIN_NUMBER = re.compile(r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)")
+
+
 def safe_cell(value: object) -> str:
-    """Neutralise spreadsheet formula injection: a text cell that starts like a formula is quoted."""
+    """Neutralise spreadsheet formula injection: a text cell that starts like a formula (=, +, -, @, tab,
+    carriage return) is quoted, unless it is a plain number ("-3.5", "+12"), which no spreadsheet runs."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    if text.startswith(FORMULA_PREFIXES) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def change_number(card: Card) -> str:
+    """The change as a signed plain number in the card's unit (percentage points for a %), for exports."""
+    change = card.change
+    if change is None:
+        return ""
+    places = 1 if card.unit == "%" else 0
+    return f"{change:+.{places}f}"
 
 
 def cards_csv(connection: IntegrationConnection, cards: list[Card]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["Connection", "Metric", "Source", "Period", "Unit", "Baseline", "Baseline captured",
-                     "Current value", "Change", "Status", "Next action", "As of (UTC)"])
-    for card in cards:
+                     "Current value", "Change (points for %)", "Status", "Next action", "As of (UTC)", "Breakdown",
+                     "Count"])
+    for card in cards:  # one row per card, then one per line of its breakdown (all of them, not the first 8)
         writer.writerow([safe_cell(v) for v in (
             connection.name, card.metric.title, card.source, card.metric.period, card.unit,
             card.baseline.value if card.baseline else "", _date(card.baseline.created_at if card.baseline else None),
-            card.current if card.current is not None else "", format_change(card), card.status.label,
-            card.next_action, _date(card.as_of))])
+            card.current if card.current is not None else "", change_number(card), card.status.label,
+            card.next_action, _date(card.as_of), "", "")])
+    for card in cards:
+        for row in card.rows:
+            writer.writerow([safe_cell(v) for v in (
+                connection.name, card.metric.title, card.source, card.metric.period, card.unit, "", "",
+                row.get("amount", ""), "", "", "", _date(card.as_of), row.get("label", ""), row.get("count", ""))])
     return out.getvalue()
 
 

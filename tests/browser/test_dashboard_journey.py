@@ -65,3 +65,19 @@ def _wait_for_new_run(page, connection_id: int, before: int, seconds: float = 40
             return text
         time.sleep(0.5)
     raise AssertionError(f"the row still shows: {text}")
+
+
+def test_a_run_with_a_long_cursor_fits_the_window(live_server, page, app):
+    """A cursor's JSON (thousands of ids at one instant) wraps inside its box; the page never scrolls sideways."""
+    conn = factories.connection(factories.client("Wide Cursor Co"))
+    cursor = {"mode": "incremental", "ms": 1_764_000_000_000, "ids": [str(1_000_000 + i) for i in range(2000)]}
+    run = IntegrationSyncRun(connection_id=conn.id, object_type="contacts", kind="manual", status="succeeded",
+                             cursor_before=cursor, cursor_after=cursor)
+    ops = factories.user("ops")
+    db.session.add(run)
+    db.session.commit()
+    sign_in(page, live_server, ops.email, factories.PASSWORD)
+    page.goto(f"{live_server}/ops/runs/{run.id}")
+    page.wait_for_selector("pre.mono")
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
+    assert "1001999" in page.content()  # the whole cursor is there, wrapped, not cut

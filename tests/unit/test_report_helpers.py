@@ -49,7 +49,10 @@ def test_empty_chart_says_so():
 
 
 @pytest.mark.parametrize("raw, safe", [
-    ("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("-2 pts", "'-2 pts"), ("@cmd", "'@cmd"), ("\tx", "'\tx"),
+    ("=SUM(A1)", "'=SUM(A1)"), ("-2 pts", "'-2 pts"), ("@cmd", "'@cmd"), ("\tx", "'\tx"), ("\r=1", "'\r=1"),
+    ("+1+1", "'+1+1"), ("-1e3", "'-1e3"), ("=1", "'=1"), ("+0.2 pts", "'+0.2 pts"),
+    # plain numbers are numbers, whatever their sign: no spreadsheet runs them
+    ("+1", "+1"), ("-3.5", "-3.5"), ("+0.2", "+0.2"), ("-1,200", "-1,200"), (Decimal("-12.5"), "-12.5"),
     ("Leads", "Leads"), (Decimal("12.5"), "12.5"), (None, ""),
 ])
 def test_csv_cells_cannot_become_formulas(raw, safe):

@@ -124,10 +124,19 @@ def test_csv_export_has_one_row_per_card_and_neutralises_formulas(app, login, tw
     resp = browser.get(f"/portal/connections/{conn.id}/export.csv")
     assert resp.mimetype == "text/csv" and "attachment" in resp.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0][:3] == ["Connection", "Metric", "Source"]
-    assert len(rows) == 5
+    assert rows[0][:3] == ["Connection", "Metric", "Source"] and rows[0][-2:] == ["Breakdown", "Count"]
+    cards = [r for r in rows[1:] if not r[12]]
+    assert len(cards) == 4
     assert all(r[0].startswith("'=") for r in rows[1:])  # the formula is text, not a formula
-    metrics = {r[1]: r for r in rows[1:]}
+    # every line of every card's breakdown is there, not only the first eight the page shows
+    from console.metrics.cards import build_cards
+
+    built = build_cards(conn)
+    expected = sorted((c.metric.title, str(row["label"]), str(row["count"])) for c in built for row in c.rows)
+    assert max(len(c.rows) for c in built) > 8  # a card the page cuts at eight ("and N more in the export")
+    assert sorted((r[1], r[12], r[13]) for r in rows[1:] if r[12]) == expected
+    assert all(not r[8].startswith("'") for r in cards)  # a change is a plain signed number
+    metrics = {r[1]: r for r in cards}
     assert metrics["Leads with an owner"][2] == "CRM" and metrics["Leads with an owner"][4] == "%"
     assert metrics["Open pipeline"][4] == "CAD"
 
