@@ -112,13 +112,15 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
     facts = seed_demo(sandbox_port)
     facts["console_url"] = f"http://{host}:{port}/"
     facts["webhooks"]["url"] = f"http://{host}:{port}/webhooks/hubspot"
+    facts["oauth"]["redirect_uri"] = f"http://{host}:{port}/connections/oauth/callback"
     if as_json:
         click.echo(json.dumps(facts, indent=2))
     else:
         _print_demo(facts)
     if serve:
         sandbox = _start_demo_sandbox([p["private_app_token"] for p in facts["sandbox"]["portals"]], sandbox_port,
-                                      facts["webhooks"]["signing_secret"], facts["webhooks"]["url"])
+                                      facts["webhooks"]["signing_secret"], facts["webhooks"]["url"],
+                                      facts["oauth"]["client_id"])
         from .demo import prime_reports
 
         click.echo(prime_reports(facts["sandbox"]["synced_connection_id"]))
@@ -135,7 +137,7 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
             sandbox.stop()
 
 
-def _start_demo_sandbox(tokens: list[str], port: int, secret: str, webhook_url: str):
+def _start_demo_sandbox(tokens: list[str], port: int, secret: str, webhook_url: str, client_id: str):
     """The local HubSpot sandbox the demo points at: a portal per client (each with its own token),
     realistic data, HubSpot's default limits, and signed webhook deliveries from the first portal to
     this console for every change (`flask sandbox change`)."""
@@ -143,7 +145,8 @@ def _start_demo_sandbox(tokens: list[str], port: int, secret: str, webhook_url: 
 
     try:
         server = SandboxServer(SandboxConfig(contacts=2000, deals=600, seed=42, token=tokens[0], client_secret=secret,
-                                             extra_portals=len(tokens) - 1, extra_tokens=tuple(tokens[1:])),
+                                             client_id=client_id, extra_portals=len(tokens) - 1,
+                                             extra_tokens=tuple(tokens[1:])),
                                port=port)
         server.state.webhooks.config.url = webhook_url
     except OSError as err:
@@ -164,6 +167,9 @@ def _print_demo(facts: dict) -> None:
     for portal in sandbox["portals"]:
         click.echo(f"  portal {portal['portal_id']} ({portal['client']}): "
                    f"private-app token {portal['private_app_token']}")
+    oauth = facts["oauth"]
+    click.echo(f"OAuth app: client id {oauth['client_id']}, client secret {oauth['client_secret']}, "
+               f"redirect URI {oauth['redirect_uri']}")
     hooks = facts["webhooks"]
     click.echo(f"Webhooks -> {hooks['url']}  app {hooks['app_id']}, portal {hooks['portal_id']}, v3, "
                f"signing secret {hooks['signing_secret']} (the demo's only)\n")

@@ -159,12 +159,15 @@ def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
                                  "client": CLIENTS[0]},
                                 {"portal_id": PORTALS[1], "private_app_token": sandbox_token(1),
                                  "client": CLIENTS[1], "draft_connection_id": connections[1].id}]},
+        "oauth": {"client_id": DEMO_OAUTH_CLIENT_ID, "client_secret": webhook_secret(), "redirect_uri": None,
+                  "note": "the demo sandbox's OAuth app (its secret also signs webhooks)"},
         "webhooks": {"url": None, "app_id": DEMO_APP_ID, "portal_id": PORTALS[0], "signature_version": "v3",
                      "signing_secret": webhook_secret(),
                      "note": "the demo sandbox app's secret; deliveries start with `demo --serve`"},
     }
 
 
+DEMO_OAUTH_CLIENT_ID = "connector-console-demo"  # the demo sandbox's OAuth app, fixed so its prints stay true
 DEMO_REASON = "Demo: the sandbox seeds unusable values on purpose, as real portals have them; the client knows."
 
 

@@ -117,11 +117,12 @@ class AuthState:
             return len(self.tokens)
 
 
-def new_auth_state(token: str | None, access_ttl: int = 1800, client_secret: str | None = None) -> AuthState:
+def new_auth_state(token: str | None, access_ttl: int = 1800, client_secret: str | None = None,
+                   client_id: str | None = None) -> AuthState:
     return AuthState(
         private_token=token or "pat-sandbox-" + secrets.token_hex(16),
         private_scopes=[s for s in ALL_SCOPES if s != "oauth"],
-        oauth_app=OAuthApp(client_id="sandbox-client-" + secrets.token_hex(6),
+        oauth_app=OAuthApp(client_id=client_id or "sandbox-client-" + secrets.token_hex(6),
                            client_secret=client_secret or secrets.token_hex(18), app_id=4242),
         access_ttl=access_ttl,
     )

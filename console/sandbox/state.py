@@ -29,6 +29,7 @@ class SandboxConfig:
     portal_id: int = 62515
     deliver_webhooks: bool = True
     client_secret: str | None = None  # the OAuth app's secret, which also signs webhooks (random when None)
+    client_id: str | None = None  # the OAuth app's client id (random when None)
     search_lag_ms: int = 0  # each change reaches search after a random delay of up to this
     # More portals (ids portal_id + 1, + 2…), each with its own data (seed + n) and its own private-app
     # token, as HubSpot serves one portal per token: two clients' connections never share a portal.
@@ -67,7 +68,7 @@ def build_state(config: SandboxConfig) -> SandboxState:
     portal = Portal(config.seed, config.contacts, config.deals, config.companies, config.portal_id)
     portal.search_lag_ms = config.search_lag_ms
     portals = {portal.portal_id: portal}
-    auth = new_auth_state(config.token, config.access_ttl, config.client_secret)
+    auth = new_auth_state(config.token, config.access_ttl, config.client_secret, config.client_id)
     for n in range(1, config.extra_portals + 1):
         extra = Portal(config.seed + n, config.contacts, config.deals, config.companies, config.portal_id + n)
         extra.search_lag_ms = config.search_lag_ms

@@ -67,6 +67,9 @@ def test_demo_is_idempotent_and_prints_json(app, runner):
     assert facts["sandbox"]["synced_connection_id"] == facts["connections"][0]["id"]
     portals = facts["sandbox"]["portals"]
     assert [p["portal_id"] for p in portals] == ["62515", "62516"] and len({p["private_app_token"] for p in portals}) == 2
+    oauth = facts["oauth"]  # what a newcomer trying the OAuth path needs: the app's id and the exact redirect URI
+    assert oauth["client_id"] == "connector-console-demo" and oauth["client_secret"] == facts["webhooks"]["signing_secret"]
+    assert oauth["redirect_uri"] == "http://127.0.0.1:5000/connections/oauth/callback"
     for c in facts["connections"]:  # every connection has its checklist from creation: never "0 of 0"
         assert count(ConnectionChecklistItem, ConnectionChecklistItem.connection_id == c["id"]) == 16
 

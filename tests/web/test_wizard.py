@@ -122,6 +122,8 @@ def test_oauth_connect_flow_against_the_sandbox(login, sandbox):
     access(owner, conn, auth_type="oauth")
     app = sandbox.state.auth.oauth_app
     account(owner, conn, sandbox, oauth_client_id=app.client_id)
+    step = owner.get(f"/connections/{conn.id}/wizard/connection").get_data(as_text=True)
+    assert "http://localhost/connections/oauth/callback" in step.split('id="oauth-redirect-uri"')[1].split("</p>")[0]
     owner.hx_post(f"/connections/{conn.id}/wizard/connection/oauth-secret", {"client_secret": app.client_secret})
     start = owner.get(f"/connections/{conn.id}/wizard/connection/oauth")
     assert start.status_code == 303 and start.headers["Location"].startswith(f"{sandbox.url}/oauth/authorize?")
