@@ -26,6 +26,7 @@ class Chart:
     empty: bool
     width: int = WIDTH
     height: int = HEIGHT
+    cut: str = ""  # said in words when the value axis does not start at zero
 
 
 def _scale(lo: Decimal, hi: Decimal) -> tuple[Decimal, Decimal]:
@@ -49,9 +50,19 @@ def axis_label(value: Decimal, unit: str) -> str:
     return f"{prefix}{value:,.0f}"
 
 
+def precise_label(value: Decimal, unit: str) -> str:
+    """An axis label with every digit that matters, for ticks the short labels cannot tell apart."""
+    if unit == "%":
+        return f"{value:.2f}%"
+    return f"{'' if unit == 'leads' else unit + ' '}{value:,.0f}"
+
+
 def build(title: str, snapshots: list[MetricSnapshot], baseline: Decimal | None,
-          label: Callable[[Decimal], str]) -> Chart:
-    """Plot the snapshots that measured something (a reading over no records is "no data", not zero)."""
+          label: Callable[[Decimal], str], unit: str = "") -> Chart:
+    """Plot the snapshots that measured something (a reading over no records is "no data", not zero).
+
+    Honest axes: a count or an amount is drawn from zero, so a 0.4 % dip is a 0.4 % dip, not a cliff; a
+    percentage may zoom in, and then the chart says where its axis starts. Tick labels are always distinct."""
     snapshots = [s for s in snapshots if (s.breakdown or {}).get("total", 1)]
     if not snapshots:
         return Chart(title, "", [], None, [], [], True)
@@ -59,6 +70,9 @@ def build(title: str, snapshots: list[MetricSnapshot], baseline: Decimal | None,
     lo, hi = _scale(min(values), max(values))
     if all(v >= 0 for v in values):
         lo = max(lo, Decimal(0))
+        if unit != "%":
+            lo = Decimal(0)  # counts and money: from zero, always
+    cut = f"The axis starts at {precise_label(lo, unit)}, not at zero." if lo > 0 else ""
     t0 = snapshots[0].captured_at
     span = max((snapshots[-1].captured_at - t0).total_seconds(), 1.0)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -72,14 +86,18 @@ def build(title: str, snapshots: list[MetricSnapshot], baseline: Decimal | None,
         return round(TOP + plot_h * float((hi - v) / (hi - lo)), 1)
 
     dots = [(x(s.captured_at), y(s.value)) for s in snapshots]
-    y_labels = [(y(v), label(v)) for v in (hi, (hi + lo) / 2, lo)]
+    ticks = (hi, (hi + lo) / 2, lo)
+    texts = [label(v) for v in ticks]
+    if len(set(texts)) < len(texts):
+        texts = [precise_label(v, unit) for v in ticks]
+    y_labels = [(y(v), text) for v, text in zip(ticks, texts)]
     if len(snapshots) > 1:
         x_labels = [(float(LEFT), t0.strftime("%d %b %H:%M"), "start"),
                     (float(WIDTH - RIGHT), snapshots[-1].captured_at.strftime("%d %b %H:%M"), "end")]
     else:
         x_labels = [(x(t0), t0.strftime("%d %b %H:%M"), "middle")]
     return Chart(title, " ".join(f"{a},{b}" for a, b in dots), dots,
-                 y(baseline) if baseline is not None else None, y_labels, x_labels, False)
+                 y(baseline) if baseline is not None else None, y_labels, x_labels, False, cut=cut)
 
 
 def render_svg(chart: Chart) -> str:

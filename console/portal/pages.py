@@ -97,7 +97,7 @@ def chart_response(conn: IntegrationConnection, metric_key: str) -> Response:
     points = series(conn.id, metric.key, utcnow() - timedelta(days=TREND_DAYS))
     base = active(conn.id).get(metric.key)
     unit = points[-1].unit if points else metric.unit
-    chart = charts.build(metric.title, points, base.value if base else None, lambda v: charts.axis_label(v, unit))
+    chart = charts.build(metric.title, points, base.value if base else None, lambda v: charts.axis_label(v, unit), unit)
     resp = Response(charts.render_svg(chart), mimetype="image/svg+xml")
     resp.headers["Cache-Control"] = "private, no-store"
     return resp

@@ -57,3 +57,20 @@ def test_empty_chart_says_so():
 ])
 def test_csv_cells_cannot_become_formulas(raw, safe):
     assert safe_cell(raw) == safe
+
+
+def test_money_and_counts_are_drawn_from_zero_with_distinct_ticks():
+    snaps = [_snap(0, "4318000"), _snap(60, "4300000")]  # a 0.4 % dip
+    chart = build("Open pipeline", snaps, Decimal("4310000"), lambda v: axis_label(v, "CAD"), "CAD")
+    assert chart.y_labels[-1][1] == "CAD 0" and not chart.cut  # the axis starts at zero
+    (_, y_first), (_, y_last) = chart.dots
+    assert abs(y_first - y_last) < (HEIGHT - TOP - BOTTOM) * 0.01  # a 0.4 % dip is drawn as one: no cliff
+    assert len({text for _, text in chart.y_labels}) == 3
+
+
+def test_a_zoomed_percentage_axis_says_where_it_starts_and_keeps_ticks_apart():
+    snaps = [_snap(0, "86.62"), _snap(60, "86.66")]
+    chart = build("Leads with an owner", snaps, None, lambda v: axis_label(v, "%"), "%")
+    assert chart.cut.startswith("The axis starts at 86.") and chart.cut.endswith("not at zero.")
+    texts = [text for _, text in chart.y_labels]
+    assert len(set(texts)) == 3, texts  # 86.7% three times would say nothing
