@@ -18,7 +18,9 @@ class ClientForm(FlaskForm):
 class UserCreateForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    role = SelectField("Role", choices=Role.options(), validators=[DataRequired()])
+    # No default: a new account's role is a decision, never an Admin by accident.
+    role = SelectField("Role", choices=[("", "Choose a role…"), *Role.options()],
+                       validators=[DataRequired(message="Choose the user's role.")])
     client_id = SelectField("Client", coerce=int, validators=[Optional()])
     password = PasswordField("Initial password", validators=[DataRequired(), PASSWORD_RULE, StrongPassword()])
 

@@ -36,7 +36,10 @@ def authenticate(email: str, password: str, address: str) -> User:
     (the failed attempt is kept: the throttle counts it)."""
     try:
         user = _check(normalize_email(email)[:254], password, address)
-    except LoginRefused:
+    except LoginRefused as refused:
+        # in the audit log too: who tried which account from where (never the password), and lock-outs
+        audit.record("auth.login_locked_out" if not refused.bad_credentials else "auth.login_failed", None,
+                     actor=None, account=normalize_email(email)[:254])
         db.session.commit()
         raise
     user.last_login_at = utcnow()

@@ -109,6 +109,7 @@ def test_create_client_user_needs_a_client(admin):
     ({"email": "not-an-email"}, "Invalid email"),
     ({"password": "short"}, "at least 12 characters"),
     ({"role": "superuser"}, "Not a valid choice"),
+    ({"role": ""}, "Choose the user&#39;s role"),  # no default: never an Admin by accident
     ({"role": "ops", "client_id": "__client__"}, "Staff users do not belong to a client"),
     ({"client_id": "abc"}, "Invalid Choice"),
 ])
@@ -187,3 +188,27 @@ def test_page_and_partial_share_one_url(admin):
     assert "<html" in full.get_data(as_text=True) and "<html" not in part.get_data(as_text=True)
     assert 'id="client-table"' in part.get_data(as_text=True)
     assert "HX-Request" in part.headers["Vary"]
+
+
+def test_a_new_user_form_has_no_role_chosen(admin):
+    page = admin.get("/admin/users").get_data(as_text=True)
+    select = page.split('name="role"')[1].split("</select>")[0]
+    assert select.split("<option")[1].startswith(' value="">Choose a role…') and "selected" not in select
+
+
+def test_the_audit_log_names_targets_in_words_and_records_failed_sign_ins(admin, client):
+    from ..conftest import sign_in
+
+    admin.hx_post("/admin/clients", {"name": "Northwind Dental"})
+    target = factories.user("ops", email="ana.ruiz@example.com")
+    target.name = "Ana Ruiz"
+    db.session.commit()
+    assert admin.hx_post(f"/admin/users/{target.id}/active", {"active": "0"}).status_code == 200
+    for _ in range(2):
+        sign_in(client, "ana.ruiz@example.com", "not the password at all")
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    table = page.split('id="audit-table"')[1]
+    assert "client Northwind Dental" in table and "user Ana Ruiz" in table
+    assert "users #" not in table and "{&#34;" not in table  # no bare numbers, no raw JSON
+    failed = admin.get("/admin/audit?action=auth.login_failed").get_data(as_text=True).split('id="audit-table"')[1]
+    assert failed.count("auth.login_failed") == 2 and "ana.ruiz@example.com" in failed

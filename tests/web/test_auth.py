@@ -67,6 +67,12 @@ def test_account_throttled_after_repeated_failures(client):
     resp = sign_in(client, user.email, factories.PASSWORD)  # even the right password waits
     assert resp.status_code == 429
     assert b"Too many failed sign-in attempts. Try again in" in resp.data
+    from console.models import EventAdminAction
+
+    rows = db.session.scalars(sa.select(EventAdminAction).where(EventAdminAction.action.like("auth.login_%"))).all()
+    assert [r.action for r in rows].count("auth.login_failed") == 5  # each failure is in the audit log,
+    assert [(r.action, r.details["account"]) for r in rows if r.action == "auth.login_locked_out"] == [
+        ("auth.login_locked_out", user.email)]  # and the lock-out, with the account it protected
 
 
 def test_address_throttled_across_accounts(app, client):
