@@ -81,3 +81,22 @@ def test_a_run_with_a_long_cursor_fits_the_window(live_server, page, app):
     page.wait_for_selector("pre.mono")
     assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
     assert "1001999" in page.content()  # the whole cursor is there, wrapped, not cut
+
+
+def test_focus_stays_on_run_now_across_three_polls(live_server, page, app):
+    """The rows poll every 5 s; a person who tabbed to "Run now" keeps their place (the swap morphs)."""
+    conn = factories.connection(factories.client("Focus Dental"), live=True)
+    ops = factories.user("ops")
+    db.session.commit()
+    sign_in(page, live_server, ops.email, factories.PASSWORD)
+    page.goto(f"{live_server}/ops/")
+    button = f"run-now-{conn.id}"
+    page.focus(f"#{button}")
+    seen = {page.get_attribute("#dashboard-rows", "data-rendered-at")}
+    deadline = time.time() + 30
+    while len(seen) < 4 and time.time() < deadline:  # the first render and three polls
+        time.sleep(0.25)
+        seen.add(page.get_attribute("#dashboard-rows", "data-rendered-at"))
+        assert page.evaluate("document.activeElement && document.activeElement.id") == button
+    assert len(seen) >= 4, "the rows did not poll three times"
+    assert page.console_errors == []
