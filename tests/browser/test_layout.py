@@ -1,0 +1,86 @@
+"""Every page a role can open, at a desktop width and at a phone's (390 px): nothing scrolls sideways (a
+wide table scrolls inside its own box) and no script or CSP error. Screenshots under /tmp/layout/."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+
+from console.extensions import db
+
+from .. import factories
+from ..reporting import synced_connection
+from .conftest import sign_in
+
+SHOTS = Path("/tmp/layout")
+SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+
+
+def _pages(app, role: str, ids: dict[str, int]) -> list[str]:
+    out = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        roles = getattr(view, "allowed_roles", ())
+        if "GET" not in rule.methods or role not in roles or rule.endpoint in ("wizard.oauth_callback",):
+            continue
+        if any(part not in ids for part in rule.arguments):
+            continue
+        path = rule.rule
+        for name, value in ids.items():
+            path = path.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+        if path.endswith((".csv", ".svg", "/metrics", "/health")) or "/chart" in path or path.startswith("/webhooks"):
+            continue
+        out.append(path)
+    return sorted(set(out))
+
+
+@pytest.mark.parametrize("role", ["admin", "owner", "ops", "client"])
+def test_no_page_scrolls_sideways(live_server, browser, app, sandbox, role):
+    client_obj = factories.client("Layout Dental")
+    conn, runs = synced_connection(sandbox, client_obj)
+    conn.status, conn.client_visible = "live", True
+    user = factories.user(role, client=client_obj if role == "client" else None)
+    if role == "owner":
+        conn.owner_user_id = user.id
+    db.session.commit()
+    ids = {"connection_id": conn.id, "client_id": client_obj.id, "user_id": user.id,
+           "run_id": next(iter(runs.values())).id}
+    pages = _pages(app, role, ids)
+    assert len(pages) >= (2 if role == "client" else 8), pages
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    wide = []
+    for size, (width, height) in SIZES.items():
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        errors: list[str] = []
+        # the probe opens some routes whose ids point at nothing (404): those loads are expected to fail
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not m.text.startswith(
+            "Failed to load resource: the server responded with a status of 4") else None)
+        sign_in(page, live_server, user.email, factories.PASSWORD)
+        for path in pages:
+            try:
+                resp = page.goto(f"{live_server}{path}")
+            except PlaywrightError:  # an empty error answer (a fragment for another object's run, say)
+                continue
+            if resp is None or resp.status >= 400 or "text/html" not in (resp.headers.get("content-type") or ""):
+                continue
+            if not resp.text().lstrip().lower().startswith("<!doctype html"):
+                continue  # a fragment its page polls for (the page itself is checked)
+            page.wait_for_load_state("load")
+            scroll, inner = page.evaluate("document.documentElement.scrollWidth"), page.evaluate("window.innerWidth")
+            if scroll > inner:
+                culprit = page.evaluate("""() => {
+                    const clipped = el => { for (let a = el.parentElement; a; a = a.parentElement) {
+                        const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; }
+                        return false; };
+                    for (const el of document.querySelectorAll('body *')) {
+                        const r = el.getBoundingClientRect();
+                        if (r.right > window.innerWidth + 1 && !clipped(el)) return el.tagName + '.' + el.className + '#' + el.id + ' ' + Math.round(r.right);
+                    }
+                    return ''; }""")
+                wide.append(f"{size} {path}: {scroll} px ({culprit})")
+            page.screenshot(path=str(SHOTS / f"{role}-{size}-{path.strip('/').replace('/', '_') or 'root'}.png"))
+        context.close()
+        assert errors == [], errors
+    assert wide == [], wide
