@@ -15,6 +15,20 @@ from .conftest import sign_in
 
 SHOTS = Path("/tmp/layout")
 SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
+# Which element sticks out of the window without a scrolling box around it: said when a page is too wide.
+FIRST_UNCLIPPED = """() => {
+  const clipped = el => {
+    for (let a = el.parentElement; a; a = a.parentElement) {
+      if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return true;
+    }
+    return false;
+  };
+  for (const el of document.querySelectorAll('body *')) {
+    const right = el.getBoundingClientRect().right;
+    if (right > window.innerWidth + 1 && !clipped(el)) return `${el.tagName}.${el.className}#${el.id} ${Math.round(right)}`;
+  }
+  return '';
+}"""
 
 
 def _pages(app, role: str, ids: dict[str, int]) -> list[str]:
@@ -55,7 +69,7 @@ def test_no_page_scrolls_sideways(live_server, browser, app, sandbox, role):
         page = context.new_page()
         errors: list[str] = []
         # the probe opens some routes whose ids point at nothing (404): those loads are expected to fail
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and not m.text.startswith(
+        page.on("console", lambda m, seen=errors: seen.append(m.text) if m.type == "error" and not m.text.startswith(
             "Failed to load resource: the server responded with a status of 4") else None)
         sign_in(page, live_server, user.email, factories.PASSWORD)
         for path in pages:
@@ -70,15 +84,7 @@ def test_no_page_scrolls_sideways(live_server, browser, app, sandbox, role):
             page.wait_for_load_state("load")
             scroll, inner = page.evaluate("document.documentElement.scrollWidth"), page.evaluate("window.innerWidth")
             if scroll > inner:
-                culprit = page.evaluate("""() => {
-                    const clipped = el => { for (let a = el.parentElement; a; a = a.parentElement) {
-                        const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; }
-                        return false; };
-                    for (const el of document.querySelectorAll('body *')) {
-                        const r = el.getBoundingClientRect();
-                        if (r.right > window.innerWidth + 1 && !clipped(el)) return el.tagName + '.' + el.className + '#' + el.id + ' ' + Math.round(r.right);
-                    }
-                    return ''; }""")
+                culprit = page.evaluate(FIRST_UNCLIPPED)
                 wide.append(f"{size} {path}: {scroll} px ({culprit})")
             page.screenshot(path=str(SHOTS / f"{role}-{size}-{path.strip('/').replace('/', '_') or 'root'}.png"))
         context.close()
