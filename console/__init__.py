@@ -185,6 +185,15 @@ def _register_hooks(app: Flask) -> None:
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
+    @app.after_request
+    def close_unsent_body(resp: Response) -> Response:
+        """A 304 (a browser revalidating a static file) or 204 sends no body, so the WSGI server never
+        closes the file send_file opened for it: close it here (it leaked a file handle per revalidation)."""
+        if resp.status_code in (204, 304) and not resp.is_sequence and hasattr(resp.response, "close"):
+            resp.response.close()
+            resp.response = []
+        return resp
+
     from .answers import refused
     from .refusals import Refused
 

@@ -185,10 +185,28 @@ def sandbox():
         yield server
 
 
+def closing_bodies(app):
+    """WSGI middleware: a response body is closed even when the server gives up on it. Werkzeug's
+    development server skips `close()` when the browser drops the connection mid-body (a test navigating
+    on), leaving send_file's file to the garbage collector (a ResourceWarning, an error here); production
+    servers close bodies. The generator's `finally` runs when it is closed or collected."""
+    def serve(environ, start_response):
+        body = app(environ, start_response)
+
+        def stream():
+            try:
+                yield from body
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+        return stream()
+    return serve
+
+
 @pytest.fixture
 def live_server(app):
     """The test app served on 127.0.0.1 (requests get their own app contexts and sessions)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closing_bodies(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -156,3 +156,26 @@ def test_healthz_reports_the_scheduler_heartbeat(app, client):
         assert resp.status_code == 503 and resp.get_json()["checks"]["scheduler"] == "stalled"
     finally:
         del app.extensions["dispatcher"]
+
+
+def test_a_revalidated_static_file_is_closed(app, client):
+    """A browser revalidating the stylesheet gets a 304 and no body; the file opened for it is closed by
+    the app, not left to the server (one that drops the body without closing it, as a server does when the
+    browser has gone, would leave it to the garbage collector: a ResourceWarning and a file handle)."""
+    import gc
+    import warnings
+
+    from werkzeug.test import EnvironBuilder
+
+    first = client.get("/static/css/console.css")
+    etag = first.headers["ETag"]
+    first.close()
+    environ = EnvironBuilder(path="/static/css/console.css", headers={"If-None-Match": etag}).get_environ()
+    statuses = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        body = app.wsgi_app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        del body  # dropped without close(), like a server whose client went away
+        gc.collect()
+    assert statuses == ["304 NOT MODIFIED"]
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
