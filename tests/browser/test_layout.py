@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from console.extensions import db
+from console.sandbox import SandboxConfig, SandboxServer
 
 from .. import factories
 from ..reporting import synced_connection
@@ -49,10 +50,17 @@ def _pages(app, role: str, ids: dict[str, int]) -> list[str]:
     return sorted(set(out))
 
 
+@pytest.fixture
+def own_sandbox():
+    """A sandbox of this test's own: the session's shared one stays exactly as the launch tests expect."""
+    with SandboxServer(SandboxConfig(contacts=60, deals=20, seed=5, limits=False)) as server:
+        yield server
+
+
 @pytest.mark.parametrize("role", ["admin", "owner", "ops", "client"])
-def test_no_page_scrolls_sideways(live_server, browser, app, sandbox, role):
+def test_no_page_scrolls_sideways(live_server, browser, app, own_sandbox, role):
     client_obj = factories.client("Layout Dental")
-    conn, runs = synced_connection(sandbox, client_obj)
+    conn, runs = synced_connection(own_sandbox, client_obj)
     conn.status, conn.client_visible = "live", True
     user = factories.user(role, client=client_obj if role == "client" else None)
     if role == "owner":
