@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from console.extensions import db
 from console.models import CrmLead, IntegrationConnection, IntegrationFieldMapping, IntegrationSyncJob
+from console.sandbox import SandboxConfig, SandboxServer
 
 from ..factories import PASSWORD
 from ..integration.test_launch import REASON, _batch, _first_sync, _ready
@@ -34,6 +36,14 @@ def _prepared(owner, sandbox) -> IntegrationConnection:
                                                            "next_action": "Review corrections monthly."})
     db.session.commit()
     return conn
+
+
+@pytest.fixture
+def sandbox():
+    """A sandbox of this test's own (the session's data): going live pushes a correction to HubSpot, and a
+    contact modified in the shared sandbox would be read again by a later test's sync lookback."""
+    with SandboxServer(SandboxConfig(contacts=250, deals=80, seed=7, limits=False)) as server:
+        yield server
 
 
 def test_a_two_way_field_its_dry_run_and_go_live(live_server, page, app, login, sandbox):
