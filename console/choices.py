@@ -118,6 +118,10 @@ class Direction(Choice):
     BOTH = ("both", "Both ways")
 
 
+# The directions in which the console writes to the provider (a field's, or an object type's).
+PUSHING = (Direction.OUTBOUND.value, Direction.BOTH.value)
+
+
 class SystemOfRecord(Choice):
     """Who wins when a two-way field changed on both sides since the last sync."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..choices import PUSHING
 from ..connectors.base import SourceRecord
 from ..extensions import db
 from ..mapping.mapper import MappingSpec, map_record
@@ -27,7 +28,7 @@ def applies(conn: IntegrationConnection, object_type: str) -> bool:
         return False
     direction = db.session.scalar(sa.select(IntegrationSyncJob.direction).where(
         IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
-    return direction in ("out", "both")
+    return direction in PUSHING
 
 
 class TwoWayImport:

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import ChangeStatus, Direction
+from ..choices import PUSHING, ChangeStatus
 from ..connectors.base import ConnectorError
 from ..extensions import db
 from ..mapping.mapper import FieldRule, MappingSpec
@@ -66,7 +66,7 @@ def search(connection_id: int | None, query: str, page: int = 1) -> tuple[list[C
 def pushes(lead: CrmLead) -> bool:
     direction = db.session.scalar(sa.select(IntegrationSyncJob.direction).where(
         IntegrationSyncJob.connection_id == lead.connection_id, IntegrationSyncJob.object_type == lead.object_type))
-    return direction in (Direction.OUTBOUND.value, Direction.BOTH.value)
+    return direction in PUSHING
 
 
 def spec_for(lead: CrmLead, conn: IntegrationConnection) -> MappingSpec:
@@ -220,7 +220,7 @@ def source_fix(err: IntegrationSyncError) -> tuple[FieldRule, MappingSpec] | Non
     field = CORRECTABLE.get(err.code)
     job = db.session.scalar(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == err.connection_id, IntegrationSyncJob.object_type == err.object_type))
-    if field is None or err.external_id is None or job is None or job.direction not in ("out", "both"):
+    if field is None or err.external_id is None or job is None or job.direction not in PUSHING:
         return None
     spec = load_spec(err.connection_id, err.object_type)
     rule = next((r for r in spec.outbound_rules if r.target == field and writable(r)), None)
@@ -244,11 +244,6 @@ def correct_at_source(err: IntegrationSyncError, raw: str, user: Any) -> CrmLead
 
 def connection_names() -> dict[int, str]:
     return dict(db.session.execute(sa.select(IntegrationConnection.id, IntegrationConnection.name)).all())
-
-
-def pending_count(lead: CrmLead) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(CrmLeadChange).where(
-        CrmLeadChange.lead_id == lead.id, CrmLeadChange.status == ChangeStatus.PENDING.value)) or 0
 
 
 __all__ = ["Editable", "apply_other", "conflicts", "correct", "editable", "history", "provider_id", "search"]

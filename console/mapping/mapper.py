@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ..choices import PUSHING
 from ..connectors.base import Reference, SourceRecord
 from ..models.base import utcnow
 from .transforms import TRANSFORMS, MappingFailure, decimal
@@ -35,7 +36,7 @@ class FieldRule:
 
     @property
     def outbound(self) -> bool:
-        return self.direction in ("out", "both")
+        return self.direction in PUSHING
 
 
 @dataclass

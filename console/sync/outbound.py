@@ -65,8 +65,6 @@ class Pusher:
         self.object_type = spec.object_type
         self.rules = {r.target: r for r in spec.outbound_rules}
         self.console_id_property = console_id_property
-        self.conflicts = 0
-        self.plans: list[LeadPlan] = []  # a dry run keeps what it would write
         self.notes: dict[int, list[str]] = {}  # lead id -> why fields were not written
         self._holders: dict[str, CrmLead] = {}  # the group's leads already holding a written id
         self._ledger_rows: dict[tuple[str, str], CrmWriteLedger] = {}
@@ -89,34 +87,41 @@ class Pusher:
                 return
             after = lead_ids[-1]
             self.group(lead_ids)
-            if self.dry_run:
-                db.session.rollback()
-            else:
-                if before_commit is not None:
-                    before_commit()
-                db.session.commit()
+            self._end_group(before_commit)
 
     def push_unheld(self, connection_id: int, before_commit=None) -> None:
         """Changes to records the console does not hold (corrected from their sync errors): written by id,
         100 a call; no conflict or condition applies (the console holds no copy to compare with)."""
-        self.connection_id, after = connection_id, 0
+        self.connection_id = connection_id
+        for rows in self._due(CrmLeadChange, CrmLeadChange.lead_id.is_(None)):
+            self._unheld(rows)
+            self._end_group(before_commit)
+
+    def _due(self, model: type[CrmLeadChange] | type[CrmLeadLink], *where: Any):
+        """The due rows of `model` for this connection and object type, GROUP at a time in id order,
+        locked; each row is met once per run (a failure waits for a later run)."""
+        after = 0
         while True:
-            rows = list(db.session.scalars(sa.select(CrmLeadChange).where(
-                CrmLeadChange.connection_id == connection_id, CrmLeadChange.object_type == self.object_type,
-                CrmLeadChange.lead_id.is_(None), CrmLeadChange.status.in_(DUE), CrmLeadChange.attempts < MAX_ATTEMPTS,
-                CrmLeadChange.id > after).order_by(CrmLeadChange.id).limit(GROUP).with_for_update()))
+            rows: list[Any] = list(db.session.scalars(sa.select(model).where(
+                model.connection_id == self.connection_id, model.object_type == self.object_type,
+                model.status.in_(DUE), model.attempts < MAX_ATTEMPTS, model.id > after, *where)
+                .order_by(model.id).limit(GROUP).with_for_update()))
             if not rows:
                 return
             after = rows[-1].id
-            self._unheld(rows)
-            if self.dry_run:
-                db.session.rollback()
-            else:
-                if self.run is not None:
-                    self.tally.store_on(self.run)
-                if before_commit is not None:
-                    before_commit()
-                db.session.commit()
+            yield rows
+
+    def _end_group(self, before_commit=None) -> None:
+        """A group ends in its own transaction with the run's counts; a dry run's is rolled back."""
+        if self.dry_run:
+            db.session.rollback()
+            return
+        if self.run is not None:
+            self.tally.store_on(self.run)
+            self.run.heartbeat_at = utcnow()
+        if before_commit is not None:
+            before_commit()
+        db.session.commit()
 
     def _unheld(self, rows: list[CrmLeadChange]) -> None:
         records: dict[str, dict[str, CrmLeadChange]] = {}
@@ -159,24 +164,10 @@ class Pusher:
     def push_links(self, connection_id: int, before_commit=None) -> None:
         """The associations made on the console side from this object type, after its records: each once
         both its records are in the CRM (until then it waits, counted as skipped), 100 a call."""
-        self.connection_id, after = connection_id, 0
-        while True:
-            links = list(db.session.scalars(sa.select(CrmLeadLink).where(
-                CrmLeadLink.connection_id == connection_id, CrmLeadLink.object_type == self.object_type,
-                CrmLeadLink.status.in_(DUE), CrmLeadLink.attempts < MAX_ATTEMPTS, CrmLeadLink.id > after)
-                .order_by(CrmLeadLink.id).limit(GROUP).with_for_update()))
-            if not links:
-                return
-            after = links[-1].id
+        self.connection_id = connection_id
+        for links in self._due(CrmLeadLink):
             self._links(links)
-            if self.dry_run:
-                db.session.rollback()
-            else:
-                if self.run is not None:
-                    self.tally.store_on(self.run)
-                if before_commit is not None:
-                    before_commit()
-                db.session.commit()
+            self._end_group(before_commit)
 
     def _links(self, links: list[CrmLeadLink]) -> None:
         ids = {i for link in links for i in (link.from_lead_id, link.to_lead_id)}
@@ -238,11 +229,6 @@ class Pusher:
             self._prefetch(results.values())
         for plan in plans:
             self._settle(plan, results.get(plan.lead.id))
-        if self.dry_run:
-            self.plans += plans
-        elif self.run is not None:
-            self.tally.store_on(self.run)
-            self.run.heartbeat_at = utcnow()
 
     # ---- deciding ---------------------------------------------------------------------------------
     def _current(self, plans: list[LeadPlan]) -> dict[str, SourceRecord]:
@@ -389,7 +375,6 @@ class Pusher:
 
     def _conflict(self, lead: CrmLead, change: CrmLeadChange, theirs: str | None, current: SourceRecord,
                   winner: str) -> None:
-        self.conflicts += 1
         if self.dry_run:
             return
         db.session.add(CrmSyncConflict(

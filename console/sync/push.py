@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ..choices import Direction, RunKind
+from ..choices import PUSHING, RunKind
 from ..connectors.base import AuthExpired, ConnectorError
 from ..extensions import db
 from ..mapping.editor import READ_ONLY_PROPERTIES
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def pushes(job: IntegrationSyncJob) -> bool:
     """Whether the object type sends its console-side changes to the provider."""
-    return job.direction in (Direction.OUTBOUND.value, Direction.BOTH.value)
+    return job.direction in PUSHING
 
 
 def start_push(job: IntegrationSyncJob, dry_run: bool = False, user_id: int | None = None,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import Direction, RunKind, RunStatus
+from ..choices import PUSHING, RunKind, RunStatus
 from ..extensions import db
 from ..metrics import baselines
 from ..metrics.definitions import METRICS, MetricDef
@@ -103,7 +103,7 @@ def objects(conn: IntegrationConnection) -> list[ObjectState]:
         test = _latest(conn, job.object_type, (RunKind.TEST_BATCH.value,))
         verdict = judge(test, conn) if test is not None and test.status in FINAL else None
         metrics = [m for m in METRICS if m.object_type == job.object_type]
-        pushes = job.direction in (Direction.OUTBOUND.value, Direction.BOTH.value)
+        pushes = job.direction in PUSHING
         out.append(ObjectState(job.object_type, test, verdict,
                                _latest(conn, job.object_type, (RunKind.BACKFILL.value,)), metrics,
                                [m for m in metrics if m.key not in active and m.key not in waived], pushes,

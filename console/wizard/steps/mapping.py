@@ -9,7 +9,7 @@ from htmx_flask import make_response
 
 from ...answers import beside
 from ...auth.access import role_required
-from ...choices import WizardStep
+from ...choices import PUSHING, WizardStep
 from ...connectors.base import ConnectorError
 from ...extensions import db
 from ...mapping import editor
@@ -64,7 +64,7 @@ def _sections(conn) -> tuple[list[dict], str | None]:
             except ConnectorError as exc:
                 error = f"The provider's deal stages could not be read: {exc}"
         sections.append({"object_type": object_type, "targets": TARGETS[object_type], "stages": stages,
-                         "pushes": job.direction in ("out", "both"), "id_property": CONSOLE_ID_PROPERTY,
+                         "pushes": job.direction in PUSHING, "id_property": CONSOLE_ID_PROPERTY,
                          "rows": editor.rows(conn.id, object_type), "enums": editor.enum_rows(conn.id, object_type),
                          "problems": validate(conn.id, object_type, props) if props else [],
                          "properties": {p["name"]: p for p in props}})
