@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import cache
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +33,7 @@ from ..models import (
 )
 from ..models.base import table, utcnow
 from ..security.redact import drop_keys, redact_text
-from . import echoes
+from . import bulk, echoes
 from .accounting import Tally
 from .changes import pending_fields
 from .eligibility import ineligible_reason
@@ -136,7 +134,7 @@ class PageWriter:
     def _existing(self, ids: list[str]) -> dict[str, Stored]:
         if not ids:
             return {}
-        rows = db.session.execute(sa.select(*STORED).where(
+        rows = db.session.connection().execute(sa.select(*STORED).where(  # Core: no ORM bookkeeping
             CrmLead.connection_id == self.connection_id, CrmLead.object_type == self.object_type,
             CrmLead.external_id.in_(ids)))
         return {lead.external_id: lead for lead in rows}
@@ -256,16 +254,16 @@ class PageWriter:
                 self._record_error(d)
             elif d.bucket == "updated" or d.echo:
                 updates.append(self._update_row(d))
-        _update_leads(updates)
-        self._insert_leads([d for d in decisions if d.bucket == "created"])
-        if self._events:
-            db.session.execute(_insert(CrmLeadEvent), self._events)
+        conn = db.session.connection()
+        bulk.update_many(conn, table(CrmLead), updates)
+        self._insert_leads(conn, [d for d in decisions if d.bucket == "created"])
+        bulk.insert_many(conn, table(CrmLeadEvent), self._events)
         if cursor_target is not None:
             cursor_target.cursor = page.cursor
         self._store_counts()
         db.session.commit()
 
-    def _insert_leads(self, created: list[Decision]) -> None:
+    def _insert_leads(self, conn: sa.Connection, created: list[Decision]) -> None:
         """New leads in one executemany INSERT (one prepared statement, whatever the count; a multi-row
         INSERT … RETURNING was a new statement text, and a new cached SQLite statement, for every page
         size), then their ids, which feed the 'created' events, read back in one SELECT."""
@@ -276,8 +274,8 @@ class PageWriter:
                  "source_label": self.source_label, "content_hash": mapped.content_hash(), **_lead_values(mapped),
                  "created_at": self._now, "updated_at": self._now}
                 for d in created for mapped in (_mapped(d),)]
-        db.session.execute(_insert(CrmLead), rows)
-        ids = dict(db.session.execute(sa.select(CrmLead.external_id, CrmLead.id).where(
+        bulk.insert_many(conn, table(CrmLead), rows)
+        ids = dict(conn.execute(sa.select(CrmLead.external_id, CrmLead.id).where(
             CrmLead.connection_id == self.connection_id, CrmLead.object_type == self.object_type,
             CrmLead.external_id.in_([d.record.external_id for d in created]))).all())
         for d in created:
@@ -294,9 +292,10 @@ class PageWriter:
             traffic.commit()
 
     def _add_traffic(self, traffic: Session, decisions: list[Decision], keys: list[str]) -> None:
-        have = set(traffic.scalars(sa.select(IntegrationRawEvent.event_key).where(
+        conn = traffic.connection()
+        have = set(conn.scalars(sa.select(IntegrationRawEvent.event_key).where(
             IntegrationRawEvent.connection_id == self.connection_id, IntegrationRawEvent.event_key.in_(keys))))
-        have_norm = set(traffic.scalars(sa.select(IntegrationNormalizedEvent.source_ref).where(
+        have_norm = set(conn.scalars(sa.select(IntegrationNormalizedEvent.source_ref).where(
             IntegrationNormalizedEvent.source_kind == self.source_kind,
             IntegrationNormalizedEvent.source_ref.in_(keys))))
         sensitive, now = self.spec.sensitive_fields, self._now
@@ -319,8 +318,7 @@ class PageWriter:
                     "summary": {"changed": sorted(_changes(d).keys())}, "occurred_at": d.occurred,
                     "lag_ms": self._lag_ms(d, now)})
         for model, rows in ((IntegrationRawEvent, raw_rows), (IntegrationNormalizedEvent, normalized_rows)):
-            if rows:
-                traffic.execute(_insert(model), rows)  # Core executemany: no ORM bookkeeping
+            bulk.insert_many(conn, table(model), rows)
 
     def _payload(self, properties: dict, sensitive: set[str]) -> dict:
         """The properties without the sensitive ones (dropped, not masked). Which keys to drop is
@@ -406,27 +404,6 @@ class PageWriter:
             self.before_commit()
 
 
-def _update_leads(rows: list[dict]) -> None:
-    """Updated leads as executemany UPDATEs by id, one per set of columns (archives set fewer)."""
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(row)].append(row)
-    for batch in groups.values():
-        db.session.execute(_update_leads_by_id(), batch)
-
-
-@cache
-def _insert(model: Any) -> sa.Insert:
-    """Built once: constructing a statement costs more than a page's worth of binding."""
-    return sa.insert(table(model))
-
-
-@cache
-def _update_leads_by_id() -> sa.Update:
-    leads = table(CrmLead)
-    return sa.update(leads).where(leads.c.id == sa.bindparam("_id"))
-
-
 def _transient(exc: Exception) -> bool:
     """A duplicate key from a concurrent insert, a deadlock or lock timeout, a busy SQLite file."""
     if isinstance(exc, IntegrityError):
@@ -446,9 +423,7 @@ def _lead_values(mapped: Mapped) -> dict:
     return {k: v for k, v in mapped.values.items() if k in LEAD_FIELDS or k == "follow_up_state"}
 
 
-def retry_at(attempts: int):
-    from datetime import timedelta
-
+def retry_at(attempts: int) -> datetime:
     return utcnow() + timedelta(minutes=min(240, 5 * 2 ** (attempts - 1)))
 
 
@@ -466,10 +441,13 @@ def _short(value: Any) -> str | None:
     return None if value is None else str(value)[:500]
 
 
-def _ms_to_dt(ms: int | None):
-    from datetime import datetime
+_EPOCH = datetime(1970, 1, 1)
 
-    return None if not ms else datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
+
+def _ms_to_dt(ms: int | None) -> datetime | None:
+    """Naive UTC from epoch milliseconds, in integer arithmetic (the same instant fromtimestamp gives,
+    without the float and time-zone round trip: it runs two or three times per record)."""
+    return None if not ms else _EPOCH + timedelta(milliseconds=ms)
 
 
 def _mapped(d: Decision) -> Mapped:

@@ -306,7 +306,7 @@ def test_a_page_that_loses_an_insert_race_is_decided_again(app, monkeypatch):
         db.session.commit()
         real, raced = pipeline.PageWriter._insert_leads, []
 
-        def another_writer_first(self, created):
+        def another_writer_first(self, conn_, created):
             if created and not raced:  # another process inserts the page's first new lead a moment earlier
                 d = created[0]
                 with db.engines[None].begin() as other:
@@ -315,7 +315,7 @@ def test_a_page_that_loses_an_insert_race_is_decided_again(app, monkeypatch):
                         external_id=d.record.external_id, source_label="CRM", content_hash="other-writer",
                         created_at=utcnow(), updated_at=utcnow()))
                 raced.append(d.record.external_id)
-            return real(self, created)
+            return real(self, conn_, created)
 
         monkeypatch.setattr(pipeline.PageWriter, "_insert_leads", another_writer_first)
         run = sync(job)

@@ -303,12 +303,12 @@ def test_a_page_that_fails_to_write_is_not_counted(app, big_sandbox, monkeypatch
     calls = {"n": 0, "read": 0, "created": 0}
     real = pipeline.PageWriter._insert_leads
 
-    def fail_third_page(self, created):
+    def fail_third_page(self, conn_, created):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("database went away")
         calls["read"], calls["created"] = self.tally.seen, calls["created"] + len(created)
-        return real(self, created)
+        return real(self, conn_, created)
 
     monkeypatch.setattr(pipeline.PageWriter, "_insert_leads", fail_third_page)
     run = sync(job)

@@ -125,3 +125,19 @@ def test_follow_up_state_and_a_hash_that_ignores_it():
     b.values["follow_up_state"] = "scheduled"  # the clock moved; the provider's values did not
     assert a.values["follow_up_state"] == "overdue" and a.content_hash() == b.content_hash()
     assert a.content_hash() != _map(spec, dealname="B", notes_next_activity_date="2020-01-01T00:00:00Z").content_hash()
+
+
+def test_provider_times_convert_exactly_as_fromtimestamp_did():
+    """The writer's integer conversion of epoch milliseconds stores the instant the float one stored (to
+    2100; near year 9999 the float one lost the milliseconds, the integer one keeps them)."""
+    import random
+    from datetime import UTC, datetime
+
+    from console.sync.pipeline import _ms_to_dt
+
+    rng = random.Random(17)
+    values = [1, 999, 1000, 1_700_000_000_001, *(rng.randrange(1, 4_102_444_800_000)
+                                                                      for _ in range(200_000))]
+    assert _ms_to_dt(0) is None and _ms_to_dt(None) is None
+    assert _ms_to_dt(253_402_300_799_999) == datetime(9999, 12, 31, 23, 59, 59, 999000)
+    assert [v for v in values if _ms_to_dt(v) != datetime.fromtimestamp(v / 1000, UTC).replace(tzinfo=None)] == []

@@ -1,0 +1,108 @@
+"""Executemany INSERTs and UPDATEs handed to the driver as plain parameters, for the page writer's hot path.
+
+SQLAlchemy's own executemany handles every row as a dict of bind parameters, converted one by one:
+about a tenth of a backfill's time. Here each statement is compiled once per table, column set and
+dialect; a row becomes a tuple in the compiled order (a dict for a named paramstyle) and goes through the very bind processors
+SQLAlchemy would apply, and columns left out get the column's Python default as SQLAlchemy would
+give it. What is stored is identical (tests/integration/test_bulk.py writes the same rows both ways
+and compares the stored bytes, on SQLite and MariaDB).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any
+
+import sqlalchemy as sa
+
+Row = dict[str, Any]
+ID_KEY = "_id"  # an UPDATE's rows name the row they change under this key
+
+
+class Statement:
+    """One compiled statement and how to turn a row dict into its positional parameters."""
+
+    def __init__(self, stmt: sa.Insert | sa.Update, columns: tuple[str, ...], dialect: sa.Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+        # Positional (qmark for sqlite3, format) or named (pymysql's pyformat: rows become dicts).
+        self._named = compiled.positiontup is None
+        order = list(compiled.binds) if self._named else list(compiled.positiontup or ())
+        self._order = order
+        self.sql = compiled.string
+        given = set(columns) | {ID_KEY}
+        defaults = {c.key: _default(c.onupdate if isinstance(stmt, sa.Update) else c.default, c)
+                    for c in (*compiled.insert_prefetch, *compiled.update_prefetch)}
+        missing = [name for name in order if name not in given and name not in defaults]
+        if missing:
+            raise ValueError(f"no value for {missing} in {self.sql}")
+        self._fill = [(i, defaults[name]) for i, name in enumerate(order) if name not in given]
+        self._process = [(i, p) for i, name in enumerate(order)
+                         if (p := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))]
+        names = [name for name in order if name in given]
+        self._get: Callable[[Row], tuple] = (itemgetter(*names) if len(names) > 1
+                                             else (lambda row, name=names[0]: (row[name],)))
+        self._positions = [i for i, name in enumerate(order) if name in given]
+        self._width = len(order)
+
+    def parameters(self, rows: Iterable[Row]) -> list[tuple] | list[dict]:
+        values = self._values(rows)
+        if self._named:
+            return [dict(zip(self._order, row, strict=True)) for row in values]
+        return values
+
+    def _values(self, rows: Iterable[Row]) -> list[tuple]:
+        if not self._fill and not self._process:
+            return [self._get(row) for row in rows]
+        out = []
+        for row in rows:
+            values: list[Any] = [None] * self._width
+            for i, value in zip(self._positions, self._get(row), strict=True):
+                values[i] = value
+            for i, make in self._fill:
+                values[i] = make()
+            for i, process in self._process:
+                values[i] = process(values[i])
+            out.append(tuple(values))
+        return out
+
+
+def insert_many(conn: sa.Connection, table: sa.Table, rows: list[Row]) -> None:
+    """INSERT the rows; rows that leave different columns out go in separate statements."""
+    for columns, group in _by_columns(rows):
+        statement = _statement(table, "insert", columns, conn.dialect)
+        conn.exec_driver_sql(statement.sql, statement.parameters(group))
+
+
+def update_many(conn: sa.Connection, table: sa.Table, rows: list[Row]) -> None:
+    """UPDATE each row's columns where the primary key `id` equals its `_id`."""
+    for columns, group in _by_columns(rows):
+        statement = _statement(table, "update", tuple(c for c in columns if c != ID_KEY), conn.dialect)
+        conn.exec_driver_sql(statement.sql, statement.parameters(group))
+
+
+def _by_columns(rows: list[Row]) -> Iterable[tuple[tuple[str, ...], list[Row]]]:
+    groups: dict[tuple[str, ...], list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row)].append(row)
+    return groups.items()
+
+
+@lru_cache(maxsize=256)
+def _statement(table: sa.Table, kind: str, columns: tuple[str, ...], dialect: sa.Dialect) -> Statement:
+    if kind == "insert":
+        return Statement(sa.insert(table), columns, dialect)
+    stmt = sa.update(table).where(table.c.id == sa.bindparam(ID_KEY))
+    return Statement(stmt, columns, dialect)
+
+
+def _default(default: Any, column: sa.Column) -> Callable[[], Any]:
+    """The Python-side default (or on-update value) SQLAlchemy would compute for a column left out."""
+    if default is None or not (default.is_scalar or default.is_callable):  # type: ignore[attr-defined]
+        raise ValueError(f"{column}: no Python default to fill in")
+    if default.is_scalar:  # type: ignore[attr-defined]
+        value = default.arg  # type: ignore[attr-defined]
+        return lambda: value
+    make = default.arg  # type: ignore[attr-defined]  # SQLAlchemy wraps a no-argument callable to take a context
+    return lambda: make(None)
