@@ -208,11 +208,14 @@ def _register_hooks(app: Flask) -> None:
         (403, "You do not have access to this page."),
         (404, "There is nothing here."),
         (405, "That action is not allowed here."),
-        (413, "The upload is too large."),
         (429, "Too many requests. Wait a moment and try again."),
         (500, "Something went wrong on our side. The error is logged."),
     ):
         app.register_error_handler(code, lambda err, c=code, m=message: _error_page(c, m))
+    from .config import upload_limit_text
+
+    app.register_error_handler(413, lambda err: _error_page(
+        413, f"The upload is too large: files up to {upload_limit_text()} are accepted."))
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:

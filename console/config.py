@@ -120,3 +120,10 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "RECONCILE_EVERY_HOURS": float(env.get("CONSOLE_RECONCILE_EVERY_HOURS", 24)),
         "LOGIN_THROTTLE_WINDOW_SECONDS": int(env.get("LOGIN_THROTTLE_WINDOW_SECONDS", 900)),
     }
+
+
+def upload_limit_text() -> str:
+    """The one statement of the CSV upload limit, wherever it is shown (form, refusal, 413 page)."""
+    from flask import current_app
+
+    return f"{current_app.config['CSV_MAX_BYTES'] / 2 ** 20:g} MB"

@@ -10,12 +10,19 @@ import sqlalchemy as sa
 from .. import audit
 from ..extensions import db
 from ..mapping.mapper import FieldRule, MappingSpec
+from ..mapping.options import HUBSPOT_DEFAULTS, accepted
 from ..mapping.suggest import SYNONYMS
 from ..mapping.targets import TARGETS, Target
-from ..models import CsvImportTemplate, IntegrationConnection, User
+from ..models import (
+    CsvImportTemplate,
+    IntegrationConnection,
+    IntegrationEnumMapping,
+    IntegrationFieldMapping,
+    User,
+)
 
 TEXT_TRANSFORM = {"text": "trim", "email": "email", "phone": "phone_e164", "datetime": "datetime_utc",
-                  "number": "decimal", "code": "trim", "picklist": "trim", "owner": "trim", "stage": "trim",
+                  "number": "decimal", "code": "trim", "picklist": "option", "owner": "trim", "stage": "trim",
                   "pipeline": "trim"}
 ID_HINTS = ("record id", "id", "hs_object_id", "external id", "email")
 CSV_SYNONYMS = {"first_name": ("first", "given name"), "last_name": ("last", "surname", "family name"),
@@ -64,12 +71,48 @@ def problems(object_type: str, mapping: dict, header: list[str]) -> list[str]:
     return out
 
 
-def spec(object_type: str, mapping: dict, sensitive: set[str]) -> MappingSpec:
+def spec(object_type: str, mapping: dict, sensitive: set[str], options: dict[str, list[tuple[str, str]]] | None = None
+         ) -> MappingSpec:
+    """The rules a file's rows are mapped by. A picklist column must hold one of `options[target]`
+    (value or label, any case) and stores the value, as a sync from the CRM would."""
     by_name = {t.name: t for t in TARGETS[object_type]}
-    rules = [FieldRule(column, target, TEXT_TRANSFORM[by_name[target].kind], {"region": "CA"}
-                       if by_name[target].kind == "phone" else {}, by_name[target].required, target in sensitive)
+
+    def args(target: Target) -> dict:
+        if target.kind == "phone":
+            return {"region": "CA"}
+        if target.kind == "picklist":
+            choices = (options or {}).get(target.name) or HUBSPOT_DEFAULTS.get(target.name, [])
+            return {"options": accepted(choices), "shown": [value for value, _ in choices]}
+        return {}
+    rules = [FieldRule(column, target, TEXT_TRANSFORM[by_name[target].kind], args(by_name[target]),
+                       by_name[target].required, target in sensitive)
              for target, column in mapping.get("fields", {}).items() if column and target in by_name]
     return MappingSpec(object_type, rules, {})
+
+
+def picklist_options(conn: IntegrationConnection, object_type: str) -> dict[str, list[tuple[str, str]]]:
+    """Per picklist target: HubSpot's default options, plus every value this client's CRM connections
+    map that picklist to (its portal's own options), so a file is checked against what the CRM holds."""
+    picklists = [t.name for t in TARGETS[object_type] if t.kind == "picklist"]
+    out = {name: list(HUBSPOT_DEFAULTS.get(name, [])) for name in picklists}
+    rows = db.session.execute(sa.select(IntegrationFieldMapping.target_field, IntegrationEnumMapping.target_value,
+                                        IntegrationEnumMapping.source_label)
+                              .join(IntegrationConnection,
+                                    IntegrationConnection.id == IntegrationEnumMapping.connection_id)
+                              .join(IntegrationFieldMapping, sa.and_(
+                                  IntegrationFieldMapping.connection_id == IntegrationEnumMapping.connection_id,
+                                  IntegrationFieldMapping.object_type == IntegrationEnumMapping.object_type,
+                                  IntegrationFieldMapping.source_field == IntegrationEnumMapping.source_field))
+                              .where(IntegrationConnection.client_id == conn.client_id,
+                                     IntegrationConnection.id != conn.id,
+                                     IntegrationEnumMapping.object_type == object_type,
+                                     IntegrationEnumMapping.ignored.is_(False),
+                                     IntegrationEnumMapping.target_value.isnot(None),
+                                     IntegrationFieldMapping.target_field.in_(picklists)).distinct())
+    for target, value, label in rows:
+        if value not in {v for v, _ in out[target]}:
+            out[target].append((value, label or value))
+    return out
 
 
 def matching_template(conn: IntegrationConnection, header: list[str]) -> CsvImportTemplate | None:

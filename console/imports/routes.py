@@ -3,13 +3,14 @@ with a progress bar, download row errors. Admins, ops and the connection's owner
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, render_template, request, url_for
+from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth.access import deny, get_or_404, role_required
 from ..auth.forms import ActionForm
 from ..auth.policy import can
 from ..choices import ImportStatus, ObjectType, Role
+from ..config import upload_limit_text
 from ..connectors.manual_csv.reader import CsvRejected
 from ..extensions import db
 from ..htmx import hx_redirect, render
@@ -42,7 +43,7 @@ def _list(conn, status: int = 200, message: str | None = None):
                                  .order_by(CsvImport.id.desc()).limit(50)).all()
     return render("imports/index.html", "partials/imports/upload.html", status, connection=conn, imports=imports,
                   object_types=OBJECT_TYPES, action_form=ActionForm(), message=message, message_tone="error",
-                  limit_mb=round(current_app.config["CSV_MAX_BYTES"] / 1024 / 1024))
+                  limit=upload_limit_text())
 
 
 @bp.get("/")
@@ -77,11 +78,11 @@ def _detail(conn, imp, status: int = 200, **extra):
     run = db.session.get(IntegrationSyncRun, imp.run_id) if imp.run_id else None
     suggestions = csv_mapping.suggest(imp.object_type, imp.header)
     template = csv_mapping.matching_template(conn, imp.header)
-    extra.setdefault("preview_rows", None)
     extra.setdefault("message", None)
     return render("imports/detail.html", "partials/imports/detail.html", status, connection=conn, imp=imp, run=run,
                   targets=TARGETS[imp.object_type], suggestions=suggestions, template=template, final=FINAL,
                   problems=csv_mapping.problems(imp.object_type, imp.mapping or {}, imp.header),
+                  check=service.current_check(imp) if imp.status == ImportStatus.UPLOADED else None,
                   action_form=ActionForm(), message_tone=extra.pop("message_tone", "error"), **extra)
 
 
@@ -95,7 +96,7 @@ def detail(connection_id: int, import_id: int):
 @bp.post("/<int:import_id>/mapping")
 @role_required(*ROLES)
 def save_mapping(connection_id: int, import_id: int):
-    """Save the header mapping (optionally as a template) and show the dry-run preview of the first rows."""
+    """Save the header mapping (optionally as a template) and check the whole file as a dry run."""
     conn = _connection(connection_id)
     imp = _import(conn, import_id)
     if not ActionForm().validate_on_submit():
@@ -106,10 +107,10 @@ def save_mapping(connection_id: int, import_id: int):
     service.save_mapping(conn, imp, request.form.get("id_column", ""), fields,
                          request.form.get("template_name", "").strip(), current_user)
     try:
-        rows = service.preview(conn, imp)
+        service.check(conn, imp)
     except service.ImportRefused as refused:
         return _detail(conn, imp, 422, message=str(refused))
-    return _detail(conn, imp, preview_rows=rows)
+    return _detail(conn, imp)
 
 
 @bp.post("/<int:import_id>/run")
@@ -132,7 +133,8 @@ def status(connection_id: int, import_id: int):
     conn = _connection(connection_id)
     imp = _import(conn, import_id)
     run = db.session.get(IntegrationSyncRun, imp.run_id) if imp.run_id else None
-    return render_template("partials/imports/progress.html", connection=conn, imp=imp, run=run, final=FINAL)
+    return render_template("partials/imports/progress.html", connection=conn, imp=imp, run=run, final=FINAL,
+                           polled=True)
 
 
 @bp.get("/<int:import_id>/errors.csv")

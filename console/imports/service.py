@@ -7,6 +7,8 @@ import csv
 import hashlib
 import io
 import os
+import re
+from collections import Counter
 from datetime import UTC
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..choices import ImportStatus, RunKind, RunStatus, WebhookStatus
+from ..config import upload_limit_text
 from ..connectors.base import Page, SourceRecord
 from ..connectors.manual_csv.reader import CsvFacts, CsvRejected, inspect, records
 from ..connectors.registry import source_label
@@ -29,11 +32,13 @@ from ..sync.events import run_stopped, safely
 from ..sync.pipeline import PageWriter
 from . import mapping as csv_mapping
 from . import two_way
+from .rows import FileRows
 from .two_way import TwoWayImport
 
-PAGE_ROWS = 500
+PAGE_ROWS = 500  # the most rows a page holds (one transaction); small files use smaller pages
 PREVIEW_ROWS = 20
 MAX_KEPT_FAILURES = 10_000
+MAX_SHOWN_PROBLEMS = 50  # rows with a problem listed by the whole-file check (all are counted)
 ACTIVE = (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value, ImportStatus.SUCCEEDED.value,
           ImportStatus.PARTIAL.value)
 
@@ -64,9 +69,8 @@ def file_path(imp: CsvImport) -> Path:
 
 
 def upload(conn: IntegrationConnection, name: str, data: bytes, object_type: str, user: User) -> CsvImport:
-    limit = current_app.config["CSV_MAX_BYTES"]
-    if len(data) > limit:
-        raise ImportRefused(f"The file is {len(data) / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.")
+    if len(data) > current_app.config["CSV_MAX_BYTES"]:
+        raise ImportRefused(f"The file is {len(data) / 2 ** 20:.1f} MB; files up to {upload_limit_text()} are accepted.")
     digest = hashlib.sha256(data).hexdigest()
     earlier = _earlier(conn, object_type, digest, user)
     if earlier is not None:
@@ -129,6 +133,19 @@ def _sensitive(conn_id: int, object_type: str) -> set[str]:
         IntegrationFieldMapping.sensitive.is_(True))))
 
 
+def page_rows(imp: CsvImport) -> int:
+    """About twenty pages a file, 5 to 500 rows each: the progress bar moves on a small file too."""
+    return max(5, min(PAGE_ROWS, -(-(imp.row_count or 1) // 20)))
+
+
+def in_file_terms(reason: str, imp: CsvImport) -> str:
+    """A reason as the person who made the file reads it: the file's column, not our field name."""
+    for target, column in ((imp.mapping or {}).get("fields") or {}).items():
+        if column:
+            reason = re.sub(rf"(^|; ){re.escape(target)}:", lambda m, c=column: f"{m.group(1)}Column “{c}”:", reason)
+    return reason
+
+
 def _source_records(imp: CsvImport, rows_with_lines) -> tuple[list[SourceRecord], list[tuple[int, str, str]]]:
     """Rows as records; a row without an id cannot be matched and fails on its own."""
     stamp = int(imp.created_at.replace(tzinfo=UTC).timestamp() * 1000)
@@ -143,24 +160,74 @@ def _source_records(imp: CsvImport, rows_with_lines) -> tuple[list[SourceRecord]
     return good, bad
 
 
-def preview(conn: IntegrationConnection, imp: CsvImport) -> list[dict]:
-    """The first rows as a dry run: bucket and reason per row; nothing is written."""
+def check(conn: IntegrationConnection, imp: CsvImport) -> dict:
+    """The whole file as a dry run, nothing written: how many rows will be created, updated, left
+    unchanged, skipped as duplicates within the file (naming the kept line) or failed (with their
+    reason), the first rows as they will go, and the rows with a problem. Kept on the import, so the
+    summary and the Import button survive a reload; a new mapping clears it."""
     issues = csv_mapping.problems(imp.object_type, imp.mapping or {}, imp.header)
     if issues:
         raise ImportRefused(" ".join(issues))
-    first = []
+    tally = Tally()
+    writer = _writer(conn, imp, None, tally, dry_run=True)
+    file_rows = _file_rows(conn, imp, writer)
+    counts: Counter[str] = Counter()
+    first: list[dict] = []
+    problems: list[dict] = []
+
+    def note(line: int, ext: str, bucket: str, reason: str) -> None:
+        counts[bucket] += 1
+        row = {"line": line, "id": ext, "bucket": bucket, "reason": in_file_terms(reason, imp)}
+        if len(first) < PREVIEW_ROWS:
+            first.append(row)
+        if bucket in ("failed", "duplicate") and len(problems) < MAX_SHOWN_PROBLEMS:
+            problems.append(row)
+
+    email_matched = two_way.applies(conn, imp.object_type)
+    for batch in _batches(imp, PAGE_ROWS):
+        good, bad = _source_records(imp, batch)
+        if email_matched:  # rows go to leads by email (two_way.py): what each would do, nothing written
+            for line, ext, bucket, reason in sorted([(line, ext, "failed", reason) for line, ext, reason in bad]
+                                                    + two_way.foresee(conn, writer.spec, good)):
+                note(line, ext, bucket, reason)
+            continue
+        to_write, settled = file_rows.split(good, writer.versions)
+        outcomes = [(line, ext, "failed", reason) for line, ext, reason in bad]
+        outcomes += [(s.record.line, s.record.external_id, s.bucket, s.reason) for s in settled]
+        for d in writer.decide(to_write):
+            file_rows.keep(d.record, d.bucket)
+            if d.bucket != "duplicate":
+                writer.versions.put(d.record.external_id, d.record.updated_ms, d.record.archived)
+            outcomes.append((d.record.line, d.record.external_id, d.bucket, d.reason))
+        for outcome in sorted(outcomes):
+            note(*outcome)
+        db.session.rollback()
+    imp.checked = {"mapping": imp.mapping, "counts": dict(counts), "rows": first, "problems": problems,
+                   "problem_count": counts["failed"] + counts["duplicate"]}
+    db.session.commit()
+    return imp.checked
+
+
+def current_check(imp: CsvImport) -> dict | None:
+    """The stored check, when it was made for the mapping the import has now."""
+    checked = imp.checked
+    return checked if checked and checked.get("mapping") == imp.mapping else None
+
+
+def _batches(imp: CsvImport, size: int):
+    batch = []
     for item in records(file_path(imp), _facts(imp)):
-        first.append(item)
-        if len(first) >= PREVIEW_ROWS:
-            break
-    good, bad = _source_records(imp, first)
-    writer = _writer(conn, imp, None, Tally(), dry_run=True)
-    decided = writer.decide(good)
-    db.session.rollback()
-    out = [{"line": line, "id": "", "bucket": "failed", "reason": reason} for line, _, reason in bad]
-    out += [{"line": d.record.line, "id": d.record.external_id, "bucket": d.bucket, "reason": d.reason}
-            for d in decided]
-    return sorted(out, key=lambda r: r["line"])
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _file_rows(conn: IntegrationConnection, imp: CsvImport, writer: PageWriter) -> FileRows:
+    return FileRows(writer.spec, {t: c for t, c in ((imp.mapping or {}).get("fields") or {}).items() if c},
+                    conn.id, imp.object_type, stored=not writer.dry_run)
 
 
 def _facts(imp: CsvImport) -> CsvFacts:
@@ -168,7 +235,8 @@ def _facts(imp: CsvImport) -> CsvFacts:
 
 
 def _writer(conn, imp, run, tally, dry_run=False) -> PageWriter:
-    spec = csv_mapping.spec(imp.object_type, imp.mapping, _sensitive(conn.id, imp.object_type))
+    spec = csv_mapping.spec(imp.object_type, imp.mapping, _sensitive(conn.id, imp.object_type),
+                            csv_mapping.picklist_options(conn, imp.object_type))
     writer = PageWriter(conn, imp.object_type, spec, run, source_label("manual_csv"), None, dry_run, tally)
     writer.source_kind = "csv"
     return writer
@@ -178,6 +246,7 @@ def save_mapping(conn: IntegrationConnection, imp: CsvImport, id_column: str, fi
                  template_name: str, user: User) -> None:
     """The header mapping of an uploaded file (and, when named, a template for the next file like it)."""
     imp.mapping = {"id_column": id_column, "fields": {k: v for k, v in fields.items() if v}}
+    imp.checked = None
     if template_name:
         csv_mapping.save_template(conn, template_name, imp.object_type, imp.header, imp.mapping, user)
     db.session.commit()
@@ -206,34 +275,42 @@ def execute(run: IntegrationSyncRun) -> None:
     tally, failures = Tally(), []
     try:
         writer: PageWriter | TwoWayImport = _writer(conn, imp, run, tally)
+        file_rows = _file_rows(conn, imp, writer)
         if two_way.applies(conn, imp.object_type):  # contacts that flow to the CRM: matched on email
             writer = TwoWayImport(conn, writer.spec, run, tally, source_label("manual_csv"))
-        batch = []
-        for item in records(file_path(imp), _facts(imp)):
-            batch.append(item)
-            if len(batch) >= PAGE_ROWS:
-                _apply(writer, imp, batch, tally, failures)
-                batch = []
-        if batch:
-            _apply(writer, imp, batch, tally, failures)
+        for batch in _batches(imp, page_rows(imp)):
+            _apply(writer, file_rows, imp, batch, tally, failures)
         _finish(run, imp, tally, failures, None)
     except (OSError, CsvRejected, UnicodeDecodeError) as exc:
         db.session.rollback()
         _finish(run, imp, tally, failures, f"The stored file could not be read: {type(exc).__name__}")
 
 
-def _apply(writer: PageWriter | TwoWayImport, imp: CsvImport, batch, tally: Tally, failures: list) -> None:
+def _apply(writer: PageWriter | TwoWayImport, file_rows: FileRows, imp: CsvImport, batch, tally: Tally,
+           failures: list) -> None:
+    """One page: id-less rows fail, rows whose id repeats are settled by `file_rows`, the rest are written;
+    the rows with a problem are kept for the errors file in the file's own terms."""
     good, bad = _source_records(imp, batch)
-    tally.read(len(bad))
-    for line, ext, reason in bad:
-        tally.add(f"line-{line}", "failed", reason)
-        failures.append((line, ext, reason))
+    problems = [(line, ext, reason, "failed") for line, ext, reason in bad]
     if isinstance(writer, TwoWayImport):
-        failures += [(rec.line, rec.external_id, reason) for rec, bucket, reason in writer.apply(good)
+        tally.read(len(bad))
+        for line, _, reason in bad:
+            tally.add(f"line-{line}", "failed", reason)
+        problems += [(rec.line, rec.external_id, reason, "failed") for rec, bucket, reason in writer.apply(good)
                      if bucket == "failed"]
     else:
-        decisions = writer.apply(Page(good, {}), None)
-        failures += [(d.record.line, d.record.external_id, d.reason) for d in decisions if d.bucket == "failed"]
+        to_write, settled = file_rows.split(good, writer.versions)
+        tally.read(len(bad) + len(settled))  # counted with the page's commit below
+        for line, _, reason in bad:
+            tally.add(f"line-{line}", "failed", reason)
+        for s in settled:
+            tally.add(s.record.external_id, s.bucket, s.reason)
+            problems.append((s.record.line, s.record.external_id, s.reason, s.bucket))
+        for d in writer.apply(Page(to_write, {}), None):
+            file_rows.keep(d.record, d.bucket)
+            if d.bucket == "failed":
+                problems.append((d.record.line, d.record.external_id, d.reason, "failed"))
+    failures += [(line, ext, in_file_terms(reason, imp), bucket) for line, ext, reason, bucket in sorted(problems)]
     del failures[MAX_KEPT_FAILURES:]  # the writer's commit already stored the tally, id-less rows included
 
 
@@ -286,7 +363,7 @@ def completed(imp: CsvImport, run: IntegrationSyncRun) -> None:
 def errors_csv(run: IntegrationSyncRun) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["Line", "Record id", "Error"])
-    for line, ext, reason in run.outcomes or []:
-        writer.writerow([line, safe_cell(ext), safe_cell(reason)])
+    writer.writerow(["Line", "Record id", "Outcome", "Reason"])
+    for line, ext, reason, *bucket in run.outcomes or []:
+        writer.writerow([line, safe_cell(ext), (bucket or ["failed"])[0], safe_cell(reason)])
     return out.getvalue()

@@ -31,6 +31,27 @@ def applies(conn: IntegrationConnection, object_type: str) -> bool:
     return direction in PUSHING
 
 
+def foresee(conn: IntegrationConnection, csv_spec: MappingSpec, records: list[SourceRecord]
+            ) -> list[tuple[int, str, str, str]]:
+    """What `TwoWayImport.apply` would do with each row, writing nothing: (line, id, bucket, reason)."""
+    mapped = [(rec, map_record(rec, csv_spec)) for rec in records]
+    emails = {m.values.get("email") for _, m in mapped if not m.failures and m.values.get("email")}
+    held = set(db.session.scalars(sa.select(CrmLead.email).where(
+        CrmLead.connection_id == conn.id, CrmLead.object_type == "contacts", CrmLead.email.in_(sorted(emails)),
+        CrmLead.archived.is_(False)))) if emails else set()
+    out = []
+    for rec, m in mapped:
+        line = int(getattr(rec, "line", 0))
+        if m.failures:
+            out.append((line, rec.external_id, "failed", redact_text("; ".join(f.reason for f in m.failures))[:1000]))
+        elif m.values.get("email") in held:
+            out.append((line, rec.external_id, "updated", "matches a lead on email; its CRM fields are queued"))
+        else:
+            held.add(m.values.get("email"))
+            out.append((line, rec.external_id, "created", "new lead, matched on email; its fields are queued"))
+    return out
+
+
 class TwoWayImport:
     def __init__(self, conn: IntegrationConnection, csv_spec: MappingSpec, run: IntegrationSyncRun, tally: Tally,
                  label: str) -> None:

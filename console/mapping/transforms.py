@@ -140,6 +140,19 @@ def case(v: Any, field: str, args: dict) -> str | None:
     return {"lower": text.lower(), "upper": text.upper(), "title": text.title()}.get(args.get("case", ""), text)
 
 
+def option(v: Any, field: str, args: dict) -> str | None:
+    """A picklist value from text: one of `args["options"]` (spelling casefolded -> value), or a failure
+    that names the accepted values (`args["shown"]`)."""
+    text = _text(v)
+    if text is None:
+        return None
+    value = (args.get("options") or {}).get(text.casefold())
+    if value is None:
+        shown = ", ".join(args.get("shown") or ()) or "none are configured"
+        raise MappingFailure(field, "unknown_option", f"{field}: “{text[:60]}” is not one of the options ({shown})")
+    return value
+
+
 TRANSFORMS: dict[str, Callable[[Any, str, dict], Any]] = {
     "none": lambda v, f, a: v,
     "trim": lambda v, f, a: _text(v),
@@ -148,6 +161,7 @@ TRANSFORMS: dict[str, Callable[[Any, str, dict], Any]] = {
     "phone_e164": phone_e164,
     "datetime_utc": datetime_utc,
     "decimal": decimal,
+    "option": option,
 }
 # Transforms needing context (enum tables, reference data, other fields) live in mapper.py.
 CONTEXT_TRANSFORMS = {"enum", "owner_name", "stage_label", "stage_state", "pipeline_label", "currency_convert",

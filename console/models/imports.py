@@ -30,6 +30,8 @@ class CsvImport(TimestampMixin, Model):
     duplicate_uploads: Mapped[int] = mapped_column(sa.Integer, default=0)
     error: Mapped[str | None] = mapped_column(sa.String(1000))
     uploaded_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The whole-file check of the current mapping: {"mapping", "counts", "rows", "problems", "problem_count"}
+    checked: Mapped[dict | None] = mapped_column(JsonText)
 
     uploaded_by: Mapped[User | None] = relationship()
 

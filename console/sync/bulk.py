@@ -41,8 +41,7 @@ class Statement:
         self._process = [(i, p) for i, name in enumerate(order)
                          if (p := compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))]
         names = [name for name in order if name in given]
-        self._get: Callable[[Row], tuple] = (itemgetter(*names) if len(names) > 1
-                                             else (lambda row, name=names[0]: (row[name],)))
+        self._get: Callable[[Row], tuple] = itemgetter(*names) if len(names) > 1 else _one(names[0])
         self._positions = [i for i, name in enumerate(order) if name in given]
         self._width = len(order)
 
@@ -82,6 +81,11 @@ def update_many(conn: sa.Connection, table: sa.Table, rows: list[Row]) -> None:
         conn.exec_driver_sql(statement.sql, statement.parameters(group))
 
 
+def _one(name: str) -> Callable[[Row], tuple]:
+    """itemgetter of one name returns the value, not a 1-tuple."""
+    return lambda row: (row[name],)
+
+
 def _by_columns(rows: list[Row]) -> Iterable[tuple[tuple[str, ...], list[Row]]]:
     groups: dict[tuple[str, ...], list[Row]] = defaultdict(list)
     for row in rows:
@@ -99,10 +103,10 @@ def _statement(table: sa.Table, kind: str, columns: tuple[str, ...], dialect: sa
 
 def _default(default: Any, column: sa.Column) -> Callable[[], Any]:
     """The Python-side default (or on-update value) SQLAlchemy would compute for a column left out."""
-    if default is None or not (default.is_scalar or default.is_callable):  # type: ignore[attr-defined]
+    if default is None or not (default.is_scalar or default.is_callable):
         raise ValueError(f"{column}: no Python default to fill in")
-    if default.is_scalar:  # type: ignore[attr-defined]
-        value = default.arg  # type: ignore[attr-defined]
+    if default.is_scalar:
+        value = default.arg
         return lambda: value
-    make = default.arg  # type: ignore[attr-defined]  # SQLAlchemy wraps a no-argument callable to take a context
+    make = default.arg  # SQLAlchemy wraps a no-argument callable to take a context
     return lambda: make(None)

@@ -38,6 +38,7 @@ from .accounting import Tally
 from .changes import pending_fields
 from .eligibility import ineligible_reason
 from .failures import cause
+from .versions import Versions
 
 TRACKED = {"deal_stage": "stage_changed", "owner_external_id": "owner_changed", "lead_status": "status_changed",
            "lifecycle_stage": "lifecycle_changed", "amount": "amount_changed", "pipeline": "pipeline_changed"}
@@ -66,37 +67,6 @@ class Decision:
         rec = self.record
         self.event_key = f"{rec.external_id}:{rec.updated_ms}:{'a' if rec.archived else 'l'}"
         self.occurred = _ms_to_dt(rec.updated_ms)
-
-
-class Versions:
-    """The version of every record a run applied, compactly: a run remembers all of them (newest wins
-    across pages), so at a million records each byte counts. A version packs (modified ms, archived)
-    into one integer that orders the same way; a canonical decimal id (HubSpot's) is kept as an int."""
-
-    def __init__(self) -> None:
-        self._seen: dict[int | str, int] = {}
-
-    @staticmethod
-    def pack(updated_ms: int | None, archived: bool) -> int:
-        return (updated_ms or 0) * 2 + (1 if archived else 0)
-
-    @staticmethod
-    def _key(external_id: str) -> int | str:
-        canonical = (external_id.isascii() and external_id.isdigit() and len(external_id) < 19
-                     and (external_id[0] != "0" or external_id == "0"))
-        return int(external_id) if canonical else external_id
-
-    def get(self, external_id: str) -> int | None:
-        return self._seen.get(self._key(external_id))
-
-    def put(self, external_id: str, updated_ms: int | None, archived: bool) -> None:
-        self._seen[self._key(external_id)] = self.pack(updated_ms, archived)
-
-    def __contains__(self, external_id: object) -> bool:
-        return isinstance(external_id, str) and self._key(external_id) in self._seen
-
-    def __len__(self) -> int:
-        return len(self._seen)
 
 
 class PageWriter:

@@ -93,7 +93,7 @@ def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, kee
     return tally
 
 
-def prefetch(pages: Iterator[Page], depth: int = 8, merge_up_to: int = 500,
+def prefetch(pages: Iterator[Page], depth: int = 4, merge_up_to: int = 500,
              clock: Callable[[str, float], None] | None = None) -> Iterator[Page]:
     """Fetch the next pages (up to `depth`) while this one is written. Pages already waiting are
     merged, up to `merge_up_to` records, into one page with the last one's cursor: written in one

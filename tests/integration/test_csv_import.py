@@ -104,15 +104,16 @@ def test_suggestions_preselect_columns_and_templates_are_offered_again(ops_and_c
     assert resp.status_code == 204
 
 
-def test_preview_is_a_dry_run_and_shows_buckets(ops_and_conn):
+def test_the_check_is_a_dry_run_and_shows_buckets(ops_and_conn):
     ops, conn = ops_and_conn
     _upload(ops, conn, _csv(ROWS).encode())
     imp = db.session.scalar(sa.select(CsvImport))
     resp = ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", {
         "id_column": "Record ID", "field::email": "Email", "field::first_name": "First Name"})
     html = resp.get_data(as_text=True)
-    assert html.count('class="bucket-created"') == 2 and html.count('class="bucket-failed"') == 1
-    assert "email" in html and db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead)) == 0
+    preview = html[html.index('id="csv-preview"'):]
+    assert preview.count('class="bucket-created"') == 2 and preview.count('class="bucket-failed"') == 1
+    assert "Column “Email”" in html and db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead)) == 0
     missing = ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", {"id_column": ""})
     assert missing.status_code == 422 and "identifies each record" in missing.get_data(as_text=True)
 
@@ -136,7 +137,7 @@ def test_oversized_upload_is_refused(ops_and_conn, app):
     ops, conn = ops_and_conn
     app.config["CSV_MAX_BYTES"] = 100
     resp = _upload(ops, conn, _csv(ROWS).encode())
-    assert resp.status_code == 422 and "the limit is" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "are accepted" in resp.get_data(as_text=True)
 
 
 def test_reupload_is_a_duplicate_and_completion_goes_through_the_webhook_pipeline(ops_and_conn, login):
@@ -190,3 +191,133 @@ def test_a_100000_row_file_imports_with_balanced_accounting(ops_and_conn):
     assert (run.seen, run.created, run.failed) == (100_000, 99_000, 1_000) and run.buckets_balance
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead)) == 99_000
     assert len(run.outcomes) == 1_000  # every failed row, with its line, for the errors download
+
+
+# ---- the traps (issue 19): duplicates, picklists, reloads, column names, encodings, one limit ----------------
+TRAP_HEADER = ["Record ID", "Email", "First Name", "Phone Number", "Lead Status"]
+TRAP_MAPPING = {"id_column": "Email", "field::email": "Email", "field::first_name": "First Name",
+                "field::phone": "Phone Number", "field::lead_status": "Lead Status"}
+
+
+def trap_rows() -> list[list[str]]:
+    """540 data rows (lines 2..541): the whole-file check reads 500 rows a batch and the import about 27
+    a page, so the duplicates below are met in later batches and pages than the lines they repeat."""
+    rows = [[str(i), f"p{i}@example.com", f"P{i}", f"416555{i:04d}", "New"] for i in range(540)]
+    rows[20] = ["20", "p20@example.com", "P20", "4165550020", "vip"]  # line 22: not a lead status option
+    rows[30] = ["30", "broken", "Bad", "", "Open"]  # line 32: an invalid email, id "broken"
+    rows[31] = ["31", "broken", "Bad", "", "Open"]  # line 33: the same invalid email: failed, not a duplicate
+    rows[510] = ["510", "p5@example.com", "P5", "4165559999", "New"]  # line 512: same id as line 7, other phone
+    rows[520] = ["520", "p6@example.com", "P6", "4165550006", "new"]  # line 522: same as line 8, identical
+    rows[530] = ["530", "p10@example.com", "P10", "bad phone", "New"]  # line 532: repeats line 12 but fails
+    rows[531][4] = "in progress"  # line 533: a label, any case
+    return rows
+
+
+def test_the_whole_file_check_names_kept_lines_and_survives_a_reload_and_the_import_agrees(ops_and_conn):
+    ops, conn = ops_and_conn
+    _upload(ops, conn, _csv(trap_rows(), header=TRAP_HEADER).encode())
+    imp = db.session.scalar(sa.select(CsvImport))
+    resp = ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", TRAP_MAPPING)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    db.session.refresh(imp)
+    expected = {"created": 534, "duplicate": 2, "failed": 4}
+    assert imp.checked["counts"] == expected and db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead)) == 0
+    problems = {p["line"]: p for p in imp.checked["problems"]}
+    assert set(problems) == {22, 32, 33, 512, 522, 532}
+    assert problems[22]["bucket"] == "failed" and "Column “Lead Status”: “vip” is not one of the options" in \
+        problems[22]["reason"]
+    assert problems[32]["bucket"] == problems[33]["bucket"] == "failed"  # never "a duplicate of line 32"
+    assert "Column “Email”" in problems[33]["reason"] and "email:" not in problems[33]["reason"]
+    assert problems[512]["bucket"] == "duplicate" and "kept line 7" in problems[512]["reason"]
+    assert problems[532]["bucket"] == "failed" and "Column “Phone Number”" in problems[532]["reason"]
+
+    page = ops.get(f"/connections/{conn.id}/imports/{imp.id}").get_data(as_text=True)  # a reload
+    assert 'id="csv-check"' in page and 'id="csv-import-run"' in page and "kept line 7" in page
+
+    assert ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/run").status_code == 200
+    run_queued_test_batches()
+    db.session.refresh(imp)
+    run = db.session.get(IntegrationSyncRun, imp.run_id)
+    assert (run.created, run.duplicate, run.failed, run.seen) == (534, 2, 4, 540) and run.buckets_balance
+    leads = {lead.email: lead for lead in db.session.scalars(sa.select(CrmLead))}
+    assert leads["p5@example.com"].phone == "+14165550005"  # the kept line's value, not line 512's
+    assert leads["p531@example.com"].lead_status == "IN_PROGRESS" and leads["p1@example.com"].lead_status == "NEW"
+    assert "p20@example.com" not in leads and "broken" not in leads
+    errors = ops.get(f"/connections/{conn.id}/imports/{imp.id}/errors.csv").get_data(as_text=True)
+    lines = {row.split(",")[0]: row for row in errors.splitlines()[1:]}
+    assert set(lines) == {"22", "32", "33", "512", "522", "532"}
+    assert "This row differs in Phone Number" in lines["512"] and "The rows are identical" in lines["522"]
+    assert "provider_" not in errors and "lead_status:" not in errors and ",duplicate," in lines["512"]
+
+
+def test_a_picklist_takes_the_clients_own_crm_options(ops_and_conn):
+    from console.models import IntegrationEnumMapping, IntegrationFieldMapping
+
+    ops, conn = ops_and_conn
+    crm = factories.hubspot_connection("http://127.0.0.1:9", "pat-x", client_obj=conn.client)
+    other_client = factories.hubspot_connection("http://127.0.0.1:9", "pat-y")
+    for c, value in ((crm, "VIP_CLIENT"), (other_client, "PLATINUM")):
+        db.session.add(IntegrationFieldMapping(connection_id=c.id, object_type="contacts", source_field="hs_lead_status",
+                                               target_field="lead_status", transform="enum"))
+        db.session.add(IntegrationEnumMapping(connection_id=c.id, object_type="contacts", source_field="hs_lead_status",
+                                              source_value=value, source_label=value.title().replace("_", " "),
+                                              target_value=value))
+    db.session.commit()
+    rows = [["1", "a@example.com", "A", "", "vip client"], ["2", "b@example.com", "B", "", "PLATINUM"]]
+    _upload(ops, conn, _csv(rows, header=TRAP_HEADER).encode())
+    imp = db.session.scalar(sa.select(CsvImport))
+    ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", TRAP_MAPPING)
+    db.session.refresh(imp)
+    assert imp.checked["counts"] == {"created": 1, "failed": 1}  # another client's options are not this one's
+    assert "PLATINUM" in imp.checked["problems"][0]["reason"] and "VIP_CLIENT" in imp.checked["problems"][0]["reason"]
+
+
+@pytest.mark.parametrize("encode, encoding", [
+    (lambda text: text.encode("utf-16"), "utf-16"),  # with its BOM
+    (lambda text: text.encode("utf-16-le"), "utf-16-le"),  # without
+    (lambda text: text.encode("utf-16-be"), "utf-16-be"),
+    (lambda text: ("\ufeff\ufeff" + text).encode("utf-8"), "utf-8-sig"),  # two BOMs
+])
+def test_utf16_and_repeated_boms_are_read(ops_and_conn, encode, encoding):
+    ops, conn = ops_and_conn
+    imp = _import(ops, conn, encode(_csv(ROWS)))
+    assert imp.encoding == encoding and imp.header[0] == "Record ID"
+    leads = {lead.external_id: lead for lead in db.session.scalars(sa.select(CrmLead))}
+    assert leads["101"].first_name == "Élodie" and leads["102"].phone == "+14165550102"
+
+
+def test_a_file_mixing_utf8_and_latin1_is_refused_with_the_line(ops_and_conn):
+    ops, conn = ops_and_conn
+    data = (_csv(ROWS[:1]).encode("utf-8") + "104,zoe@example.com,Zoë,Lin,,\r\n".encode("latin-1"))
+    resp = _upload(ops, conn, data)
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Line 3 is not UTF-8, but line 2 is" in text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CsvImport)) == 0
+    latin = _import(ops, conn, _csv(ROWS).encode("latin-1"))  # all Latin-1 is still read as Latin-1
+    assert latin.encoding == "latin-1"
+
+
+def test_the_upload_limit_is_stated_once(ops_and_conn, app):
+    ops, conn = ops_and_conn
+    app.config["CSV_MAX_BYTES"] = 2 ** 20
+    page = ops.get(f"/connections/{conn.id}/imports/").get_data(as_text=True)
+    assert "up to 1 MB" in page
+    big = _upload(ops, conn, b"Record ID,Email\n" + b"1,a@example.com\n" * 70_000)
+    assert big.status_code == 422 and "files up to 1 MB are accepted" in big.get_data(as_text=True)
+    app.config["MAX_CONTENT_LENGTH"] = 2 ** 20 + 4096
+    too_big = _upload(ops, conn, b"Record ID,Email\n" + b"1,a@example.com\n" * 140_000)
+    assert too_big.status_code == 413 and "files up to 1 MB are accepted" in too_big.get_data(as_text=True)
+
+
+def test_progress_moves_in_small_pages_and_the_header_follows(ops_and_conn):
+    ops, conn = ops_and_conn
+    from console.imports.service import page_rows
+
+    rows = [[str(i), f"q{i}@example.com", "Q", "Lee", "", ""] for i in range(60)]
+    imp = _import(ops, conn, _csv(rows).encode())
+    assert page_rows(imp) == 5  # 60 rows: twelve pages, so the bar moves
+    run = db.session.get(IntegrationSyncRun, imp.run_id)
+    assert run.created == 60 and imp.status == "succeeded"
+    status = ops.hx_get(f"/connections/{conn.id}/imports/{imp.id}/status").get_data(as_text=True)
+    oob = status[status.index(f'id="import-status-{imp.id}" hx-swap-oob="true"'):]
+    assert "Imported" in oob  # the page's header badge is swapped with the bar

@@ -1,4 +1,4 @@
-"""Read a CSV upload safely: UTF-8 (with or without a BOM) or Latin-1, the delimiter detected, quoted
+"""Read a CSV upload safely: UTF-8 (with any number of BOMs), UTF-16 or Latin-1, the delimiter detected, quoted
 fields with newlines, and the whole file checked before anything is imported, so a malformed file
 gets one clear error and changes nothing."""
 from __future__ import annotations
@@ -32,13 +32,56 @@ class CsvFacts:
     row_count: int
 
 
+BOM = "\ufeff"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    """The text and the encoding to read the stored file with: UTF-16 (with or without its BOM), UTF-8
+    (with any number of BOMs), or Latin-1 when no line is UTF-8. A file mixing UTF-8 lines with
+    lines in another encoding is refused with the line number: read either way, part of it would be
+    stored garbled."""
+    encoding = _utf16(data)
+    if encoding:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise CsvRejected(f"The file looks like UTF-16 but byte {exc.start} is not: save it again as UTF-8.") from exc
+        return text.lstrip(BOM), encoding
     try:
-        return data.decode("utf-8"), "utf-8"
+        text = data.decode("utf-8")
+        return text.lstrip(BOM), "utf-8-sig" if text.startswith(BOM) else "utf-8"
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"  # every byte is a Latin-1 character: never fails
+        pass
+    utf8_line, other_line = None, None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_line = utf8_line or number
+        except UnicodeDecodeError:
+            other_line = other_line or number
+        if utf8_line and other_line:
+            raise CsvRejected(f"Line {other_line} is not UTF-8, but line {utf8_line} is: the file mixes encodings, "
+                              "so some names would be stored garbled. Save it again as UTF-8.")
+    return data.decode("latin-1"), "latin-1"  # every byte is a Latin-1 character: never fails
+
+
+def _utf16(data: bytes) -> str | None:
+    """'utf-16' for a file with a UTF-16 BOM; 'utf-16-le'/'-be' for one without, recognised by the
+    zero byte beside every ASCII character (a CSV's header is ASCII or nearly)."""
+    if data[:2] in UTF16_BOMS:
+        return "utf-16"
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
 
 
 def sniff(text: str) -> str:
@@ -72,9 +115,9 @@ def inspect(data: bytes) -> CsvFacts:
     """Check the whole file; raise CsvRejected with the line of the first problem."""
     if not data.strip():
         raise CsvRejected("The file is empty.")
-    if b"\x00" in data[:4096]:
-        raise CsvRejected("This is not a text CSV file (it contains binary data; was it saved as .xlsx?).")
     text, encoding = decode(data)
+    if "\x00" in text[:4096]:
+        raise CsvRejected("This is not a text CSV file (it contains binary data; was it saved as .xlsx?).")
     delimiter = sniff(text)
     reader = rows(text, delimiter)
     try:
@@ -108,7 +151,7 @@ def records(path: Path, facts: CsvFacts) -> Iterator[tuple[int, dict[str, str]]]
     """(line number, row as {column: value}) for every non-empty row, header excluded, read from the
     stored file as it goes: the whole file decoded into a StringIO held four bytes a character (a 30 MB
     upload cost 150 MB). The file was checked whole, in the same encoding, when it was uploaded."""
-    with open(path, encoding=facts.encoding, newline="") as fh:  # utf-8-sig drops the one BOM, as inspect did
+    with open(path, encoding=facts.encoding, newline="") as fh:  # the header line (and any BOMs) is skipped
         reader = csv.reader(fh, delimiter=facts.delimiter, strict=True)
         next(reader)
         for record in reader:

@@ -1,0 +1,43 @@
+"""CSV imports keep their whole-file check (counts per outcome, the first rows, the rows with problems)
+so the summary and the Import button survive a reload
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-03 08:30:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+# revision identifiers, used by Alembic.
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+
+def upgrade(engine_name):
+    globals()["upgrade_%s" % engine_name]()
+
+
+def downgrade(engine_name):
+    globals()["downgrade_%s" % engine_name]()
+
+
+def upgrade_():
+    with op.batch_alter_table('csv_imports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('checked', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True))
+
+
+def downgrade_():
+    with op.batch_alter_table('csv_imports', schema=None) as batch_op:
+        batch_op.drop_column('checked')
+
+
+def upgrade_traffic():
+    pass
+
+
+def downgrade_traffic():
+    pass
