@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from .. import audit
 from ..extensions import db
 from ..mapping.mapper import FieldRule, MappingSpec
-from ..mapping.options import HUBSPOT_DEFAULTS, accepted
+from ..mapping.options import Choice, accepted, default_choices
 from ..mapping.suggest import SYNONYMS
 from ..mapping.targets import TARGETS, Target
 from ..models import (
@@ -71,7 +71,7 @@ def problems(object_type: str, mapping: dict, header: list[str]) -> list[str]:
     return out
 
 
-def spec(object_type: str, mapping: dict, sensitive: set[str], options: dict[str, list[tuple[str, str]]] | None = None
+def spec(object_type: str, mapping: dict, sensitive: set[str], options: dict[str, list[Choice]] | None = None
          ) -> MappingSpec:
     """The rules a file's rows are mapped by. A picklist column must hold one of `options[target]`
     (value or label, any case) and stores the value, as a sync from the CRM would."""
@@ -81,8 +81,8 @@ def spec(object_type: str, mapping: dict, sensitive: set[str], options: dict[str
         if target.kind == "phone":
             return {"region": "CA"}
         if target.kind == "picklist":
-            choices = (options or {}).get(target.name) or HUBSPOT_DEFAULTS.get(target.name, [])
-            return {"options": accepted(choices), "shown": [value for value, _ in choices]}
+            choices = (options or {}).get(target.name) or default_choices(target.name)
+            return {"options": accepted(choices), "shown": [stored for stored, _ in choices]}
         return {}
     rules = [FieldRule(column, target, TEXT_TRANSFORM[by_name[target].kind], args(by_name[target]),
                        by_name[target].required, target in sensitive)
@@ -90,13 +90,13 @@ def spec(object_type: str, mapping: dict, sensitive: set[str], options: dict[str
     return MappingSpec(object_type, rules, {})
 
 
-def picklist_options(conn: IntegrationConnection, object_type: str) -> dict[str, list[tuple[str, str]]]:
-    """Per picklist target: HubSpot's default options, plus every value this client's CRM connections
-    map that picklist to (its portal's own options), so a file is checked against what the CRM holds."""
+def picklist_options(conn: IntegrationConnection, object_type: str) -> dict[str, list[Choice]]:
+    """Per picklist target, the options the client's CRM has, as its sync stores them (each enum mapping's
+    target value, spelled also by the CRM's value and label): learned from the enum mappings of this
+    client's connections, this one included. HubSpot's defaults where no connection maps the picklist."""
     picklists = [t.name for t in TARGETS[object_type] if t.kind == "picklist"]
-    out = {name: list(HUBSPOT_DEFAULTS.get(name, [])) for name in picklists}
     rows = db.session.execute(sa.select(IntegrationFieldMapping.target_field, IntegrationEnumMapping.target_value,
-                                        IntegrationEnumMapping.source_label)
+                                        IntegrationEnumMapping.source_value, IntegrationEnumMapping.source_label)
                               .join(IntegrationConnection,
                                     IntegrationConnection.id == IntegrationEnumMapping.connection_id)
                               .join(IntegrationFieldMapping, sa.and_(
@@ -104,15 +104,16 @@ def picklist_options(conn: IntegrationConnection, object_type: str) -> dict[str,
                                   IntegrationFieldMapping.object_type == IntegrationEnumMapping.object_type,
                                   IntegrationFieldMapping.source_field == IntegrationEnumMapping.source_field))
                               .where(IntegrationConnection.client_id == conn.client_id,
-                                     IntegrationConnection.id != conn.id,
                                      IntegrationEnumMapping.object_type == object_type,
                                      IntegrationEnumMapping.ignored.is_(False),
                                      IntegrationEnumMapping.target_value.isnot(None),
-                                     IntegrationFieldMapping.target_field.in_(picklists)).distinct())
-    for target, value, label in rows:
-        if value not in {v for v, _ in out[target]}:
-            out[target].append((value, label or value))
-    return out
+                                     IntegrationFieldMapping.target_field.in_(picklists))
+                              .order_by(IntegrationEnumMapping.id)).all()
+    learned: dict[str, dict[str, set[str]]] = {}
+    for target, stored, value, label in rows:
+        learned.setdefault(target, {}).setdefault(stored, set()).update(s for s in (value, label) if s)
+    return {name: [(stored, tuple(sorted(spellings))) for stored, spellings in learned[name].items()]
+            if name in learned else default_choices(name) for name in picklists}
 
 
 def matching_template(conn: IntegrationConnection, header: list[str]) -> CsvImportTemplate | None:

@@ -1,6 +1,6 @@
 """HubSpot's default options for the picklists a CSV file can fill, as (value, label): what a portal
-holds unless its admins changed them. A client's own CRM options, learned from its connections' enum
-mappings, are added to these (console/imports/mapping.py)."""
+holds unless its admins changed them. Used when the client has no CRM connection mapping that picklist;
+when it has, its own options are used instead (console/imports/mapping.py)."""
 from __future__ import annotations
 
 HUBSPOT_DEFAULTS: dict[str, list[tuple[str, str]]] = {
@@ -19,10 +19,19 @@ HUBSPOT_DEFAULTS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def accepted(options: list[tuple[str, str]]) -> dict[str, str]:
-    """Every spelling a file may use (the value or the label, any case) -> the value stored."""
+Choice = tuple[str, tuple[str, ...]]  # (the value stored, every spelling a file may use for it)
+
+
+def default_choices(target: str) -> list[Choice]:
+    """HubSpot's default options as the console stores them: the label, as a default enum mapping does
+    (console/mapping/service.py), spelled by value or label."""
+    return [(label, (value, label)) for value, label in HUBSPOT_DEFAULTS.get(target, [])]
+
+
+def accepted(choices: list[Choice]) -> dict[str, str]:
+    """Every spelling, casefolded -> the value stored."""
     out: dict[str, str] = {}
-    for value, label in options:
-        out.setdefault(value.casefold(), value)
-        out.setdefault(label.casefold(), value)
+    for stored, spellings in choices:
+        for spelling in (stored, *spellings):
+            out.setdefault(spelling.casefold(), stored)
     return out

@@ -19,7 +19,7 @@ from ..models.base import utcnow
 from . import baselines
 from .definitions import METRICS, MetricDef, assess
 from .readings import Reading
-from .snapshots import latest_snapshots
+from .snapshots import TREND_DAYS, latest_snapshots, series
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,24 @@ class Card:
     status: MetricStatus
     next_action: str
     rows: list[dict]
+    chart_text: str = ""  # the chart's text alternative: its readings in words
 
     @property
     def change(self) -> Decimal | None:
         if self.current is None or self.baseline is None:
             return None
         return self.current - self.baseline.value
+
+    @property
+    def status_words(self) -> str:
+        """Why the badge says what it says: the change and the rule, so the badge and the chart agree."""
+        if self.status not in (MetricStatus.ON_TRACK, MetricStatus.NEEDS_ATTENTION) or not self.metric.rule:
+            return ""
+        change = format_change(self)
+        if self.change is not None and self.unit not in ("%",) and self.baseline and self.baseline.value:
+            change += f" ({self.change * 100 / self.baseline.value:+.1f}%)"
+        since = "No baseline yet. " if self.change is None else f"Change since the baseline: {change}. "
+        return f"{since}{self.metric.rule}"
 
 
 def freshness(connection: IntegrationConnection, now: datetime | None = None) -> Freshness:
@@ -84,11 +96,28 @@ def build_cards(connection: IntegrationConnection, now: datetime | None = None) 
             if fresh.stale:
                 status = MetricStatus.STALE
                 action = "Your account team is restoring the data feed; these values may be out of date."
-        cards.append(Card(metric, ", ".join(reading.sources) if reading and reading.sources else "CRM",
-                          snap.unit if snap else (base.unit if base else metric.unit),
+        unit = snap.unit if snap else (base.unit if base else metric.unit)
+        trend = series(connection.id, metric.key, (now or utcnow()) - timedelta(days=TREND_DAYS)) if snap else []
+        cards.append(Card(metric, ", ".join(reading.sources) if reading and reading.sources else "CRM", unit,
                           snap.value if snap else None, snap.captured_at if snap else None, base, status, action,
-                          reading.rows if reading else []))
+                          reading.rows if reading else [],
+                          chart_text(metric.title, trend, base.value if base else None, unit)))
     return cards
+
+
+def chart_text(title: str, points: list[MetricSnapshot], baseline: Decimal | None, unit: str) -> str:
+    """The trend chart in words, for a screen reader and for anyone who cannot read the picture."""
+    if not points:
+        return f"{title}: no readings in the last {TREND_DAYS} days yet."
+    values = [Decimal(p.value) for p in points]
+    first, last = points[0], points[-1]
+    text = (f"{title} over the last {TREND_DAYS} days, {len(points)} readings: "
+            f"{format_value(first.value, unit)} on {first.captured_at:%d %b}, "
+            f"{format_value(last.value, unit)} on {last.captured_at:%d %b}; "
+            f"lowest {format_value(min(values), unit)}, highest {format_value(max(values), unit)}")
+    if baseline is not None:
+        text += f"; the baseline, drawn as a dashed line, is {format_value(baseline, unit)}"
+    return text + "."
 
 
 def format_value(value: Decimal | str | None, unit: str) -> str:

@@ -24,6 +24,7 @@ class MetricDef:
     period: str
     read: Callable[[int, datetime], Reading]
     assess: Assess
+    rule: str = ""  # when it is on track, in the client's words: the card says it beside the status
 
 
 def _dropped(value: Decimal, baseline: Decimal | None, points: Decimal) -> bool:
@@ -72,15 +73,22 @@ def _assess_pipeline(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus
 
 METRICS: tuple[MetricDef, ...] = (
     MetricDef("open_pipeline", "Open pipeline", "The value of deals still open, by stage.", "deals", "money",
-              "Open deals now", readings.open_pipeline, _assess_pipeline),
+              "Open deals now", readings.open_pipeline, _assess_pipeline,
+              "On track while the open pipeline stays above 90% of the baseline."),
     MetricDef("lead_owner", "Leads with an owner", "The share of leads someone on your team is responsible for.",
-              "contacts", "%", "All current leads", readings.lead_owner, _assess_owner),
+              "contacts", "%", "All current leads", readings.lead_owner, _assess_owner,
+              "On track while at least 90% of leads have an owner and the share is no more than 5 points "
+              "below the baseline."),
     MetricDef("follow_up", "Leads with a next step booked",
               "The share of leads with a follow-up that is not overdue.", "contacts", "%", "All current leads",
-              readings.follow_up, _assess_follow_up),
+              readings.follow_up, _assess_follow_up,
+              "On track while at least 70% of leads have a next step, no more than 10% are overdue, and the "
+              "share is no more than 5 points below the baseline."),
     MetricDef("source_attribution", "Leads with a known source",
               "The share of leads whose origin (search, referral, campaign…) is recorded.", "contacts", "%",
-              "All current leads", readings.source_attribution, _assess_source),
+              "All current leads", readings.source_attribution, _assess_source,
+              "On track while at least 80% of leads have a known source and the share is no more than 5 points "
+              "below the baseline."),
 )
 BY_KEY = {m.key: m for m in METRICS}
 

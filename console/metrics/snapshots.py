@@ -72,6 +72,9 @@ def latest_snapshots(connection_id: int) -> dict[str, MetricSnapshot]:
     return {s.metric_key: s for s in db.session.scalars(sa.select(MetricSnapshot).where(MetricSnapshot.id.in_(newest)))}
 
 
+TREND_DAYS = 30  # how far back a metric's trend chart (and its words) reach
+
+
 def series(connection_id: int, metric_key: str, since, points: int = 60) -> list[MetricSnapshot]:
     """Snapshots since `since`, thinned to at most `points` evenly spread ones (always keeping the newest)."""
     rows = db.session.scalars(sa.select(MetricSnapshot).where(

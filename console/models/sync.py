@@ -89,6 +89,7 @@ class IntegrationSyncError(TimestampMixin, Model):
     __table_args__ = (
         sa.Index("ix_integration_sync_errors_connection_status", "connection_id", "status"),
         sa.Index("ix_integration_sync_errors_retry", "status", "next_retry_at"),
+        sa.Index("ix_integration_sync_errors_group", "status", "connection_id", "object_type", "code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +106,8 @@ class IntegrationSyncError(TimestampMixin, Model):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     resolved_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     resolution_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    field: Mapped[str | None] = mapped_column(sa.String(80))  # our field the failure is about
+    value: Mapped[str | None] = mapped_column(sa.String(200))  # the offending value; masked for a sensitive field
 
     run: Mapped[IntegrationSyncRun | None] = relationship()
 

@@ -10,18 +10,27 @@ from ..choices import ErrorStage, ErrorStatus
 from ..htmx import render
 from ..models import IntegrationSyncError
 from ..params import bounded, selected_ids
-from . import bp, services
+from . import bp, services, triage
 from .webhooks import ACT, VIEW
 
 
-def _list(status: int = 200, message: str | None = None, tone: str = "success"):
+def _filter() -> triage.ErrorFilter:
     args = request.args
-    f = {"status": args.get("status", "") if args.get("status", "") in ErrorStatus.values() else "",
-         "stage": args.get("stage", "") if args.get("stage", "") in ErrorStage.values() else "",
-         "connection_id": args.get("connection_id", type=bounded()), "object_type": args.get("object_type", "")[:40],
-         "since_hours": args.get("since_hours", type=bounded(1, 24 * 366))}
-    return render("ops/errors.html", "partials/ops/error_table.html", status, errors=services.sync_errors(**f),
-                  filters=args, names=services.connection_names(), statuses=ErrorStatus.options(),
+    return triage.ErrorFilter(
+        status=args.get("status", "") if args.get("status", "") in ErrorStatus.values() else "",
+        stage=args.get("stage", "") if args.get("stage", "") in ErrorStage.values() else "",
+        connection_id=args.get("connection_id", type=bounded()), object_type=args.get("object_type", "")[:40],
+        code=args.get("code", "")[:60], run_id=args.get("run_id", type=bounded()),
+        since_hours=args.get("since_hours", type=bounded(1, 24 * 366)))
+
+
+def _list(status: int = 200, message: str | None = None, tone: str = "success"):
+    f = _filter()
+    number = request.args.get("page", 1, type=bounded(1, 100_000))
+    errors, total = triage.page(f, number)
+    return render("ops/errors.html", "partials/ops/error_results.html", status, groups=triage.groups(f),
+                  errors=errors, total=total, page=number, page_size=triage.PAGE_SIZE, error_filter=f,
+                  filters=request.args, names=services.connection_names(), statuses=ErrorStatus.options(),
                   stages=ErrorStage.options(), action_form=ActionForm(), message=message, message_tone=tone)
 
 
@@ -40,6 +49,25 @@ def errors_retry():
     except services.OpsRefused as refused:
         return _list(422, str(refused), "error")
     return _list(message=f"{n} record(s) will be read again on their job's next run.")
+
+
+@bp.post("/errors/group")
+@role_required(*ACT)
+def errors_group():
+    """Retry, ignore (one reason) or resolve every open error of one connection, object type and code."""
+    form = request.form
+    try:
+        connection_id = bounded()(form.get("connection_id", ""))
+    except ValueError:
+        return _list(422, "Choose a group.", "error")
+    action = form.get("action", "")
+    try:
+        n = triage.act_on_group(connection_id, form.get("object_type", "")[:40], form.get("code", "")[:60], action,
+                                current_user, form.get("reason", "")[:500])
+    except services.OpsRefused as refused:
+        return _list(422, str(refused), "error")
+    done = {"retry": "will be read again on their job's next run", "ignore": "ignored", "resolve": "resolved"}[action]
+    return _list(message=f"{n} error(s) {done}.")
 
 
 @bp.get("/errors/<int:error_id>")

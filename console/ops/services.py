@@ -103,22 +103,6 @@ def resolve_event(event: EventWebhookEvent, user: User, reason: str) -> None:
     db.session.commit()
 
 
-def sync_errors(status: str = "", stage: str = "", connection_id: int | None = None, object_type: str = "",
-                since_hours: int | None = None, limit: int = 200) -> list[IntegrationSyncError]:
-    query = sa.select(IntegrationSyncError).order_by(IntegrationSyncError.id.desc()).limit(limit)
-    if status:
-        query = query.where(IntegrationSyncError.status == status)
-    if stage:
-        query = query.where(IntegrationSyncError.stage == stage)
-    if connection_id:
-        query = query.where(IntegrationSyncError.connection_id == connection_id)
-    if object_type:
-        query = query.where(IntegrationSyncError.object_type == object_type)
-    if since_hours:
-        query = query.where(IntegrationSyncError.created_at >= utcnow() - timedelta(hours=since_hours))
-    return list(db.session.scalars(query))
-
-
 def retry_errors(ids: list[int], user: User) -> int:
     """Make errors due now: the next run of their job re-reads those records (replay)."""
     errors = list(db.session.scalars(sa.select(IntegrationSyncError).where(IntegrationSyncError.id.in_(ids[:MAX_BULK]))))
@@ -126,9 +110,7 @@ def retry_errors(ids: list[int], user: User) -> int:
     if not errors:
         raise OpsRefused("None of those errors can be retried.")
     for err in errors:
-        if err.status == ErrorStatus.DEAD_LETTER:
-            err.attempts = 1  # a replayed dead letter gets a fresh attempt budget
-        err.status, err.next_retry_at = ErrorStatus.RETRYING.value, utcnow()
+        make_due(err)
     audit.record("sync_error.retried", None, user, errors=[e.id for e in errors])
     db.session.commit()
     return len(errors)
@@ -140,11 +122,25 @@ def _waived(err: IntegrationSyncError) -> bool:
         IntegrationValueWaiver.external_id == err.external_id, IntegrationValueWaiver.code == err.code)))
 
 
+def make_due(err: IntegrationSyncError) -> None:
+    """The next run of the error's job reads the record again."""
+    if err.status == ErrorStatus.DEAD_LETTER:
+        err.attempts = 1  # a replayed dead letter gets a fresh attempt budget
+    err.status, err.next_retry_at = ErrorStatus.RETRYING.value, utcnow()
+
+
 def close_error(err: IntegrationSyncError, user: User, status: ErrorStatus, reason: str) -> None:
     if status == ErrorStatus.IGNORED and not reason.strip():
         raise OpsRefused("Say why the error is ignored.")
     if err.status in (ErrorStatus.RESOLVED, ErrorStatus.IGNORED):
         raise OpsRefused("The error is already closed.")
+    close(err, user, status, reason)
+    audit.record(f"sync_error.{status.value}", None, user, error_id=err.id, reason=reason.strip() or None)
+    db.session.commit()
+
+
+def close(err: IntegrationSyncError, user: User, status: ErrorStatus, reason: str) -> None:
+    """Resolve or ignore one error (the caller audits and commits)."""
     err.status, err.resolved_at, err.resolved_by_user_id = status.value, utcnow(), user.id
     err.resolution_reason, err.next_retry_at = reason.strip()[:500] or None, None
     if status == ErrorStatus.IGNORED and err.external_id and class_of(err.code) == SOURCE_VALUE:
@@ -154,8 +150,6 @@ def close_error(err: IntegrationSyncError, user: User, status: ErrorStatus, reas
             db.session.add(IntegrationValueWaiver(connection_id=err.connection_id, object_type=err.object_type,
                                                   external_id=err.external_id, code=err.code,
                                                   reason=reason.strip()[:500], user_id=user.id))
-    audit.record(f"sync_error.{status.value}", None, user, error_id=err.id, reason=reason.strip() or None)
-    db.session.commit()
 
 
 def connection_names() -> dict[int, str]:

@@ -15,11 +15,10 @@ from ..metrics import charts, notes
 from ..metrics.baselines import active
 from ..metrics.cards import build_cards, cards_csv, freshness
 from ..metrics.definitions import BY_KEY
-from ..metrics.snapshots import series
+from ..metrics.snapshots import TREND_DAYS, series
 from ..models import Client, IntegrationConnection, IntegrationNormalizedEvent
 from ..models.base import utcnow
 
-TREND_DAYS = 30
 UrlFor = Callable[..., str]
 
 

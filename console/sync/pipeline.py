@@ -345,20 +345,34 @@ class PageWriter:
     def _record_error(self, d: Decision) -> None:
         first = _mapped(d).failures[0]
         stage = ErrorStage.VALIDATE.value if first.code in ("required_missing", "invalid_email") else ErrorStage.MAP.value
+        value = self._offending_value(d.record, first.field)
         err = self._open_error(d.record.external_id)
         if err is None:
             self._errors[d.record.external_id] = err = IntegrationSyncError(
                 run_id=self.run_id, connection_id=self.connection_id, object_type=self.object_type,
                 external_id=d.record.external_id, stage=stage, code=first.code, message=d.reason,
-                status=ErrorStatus.OPEN.value, attempts=1, next_retry_at=retry_at(1))
+                status=ErrorStatus.OPEN.value, attempts=1, next_retry_at=retry_at(1), field=first.field[:80],
+                value=value)
             db.session.add(err)
-        elif err.status == ErrorStatus.IGNORED.value and err.code == first.code:
+            return
+        err.field, err.value = first.field[:80], value
+        if err.status == ErrorStatus.IGNORED.value and err.code == first.code:
             err.run_id, err.message = self.run_id, d.reason  # still the value a person accepted: stays ignored
         else:
             if err.status == ErrorStatus.IGNORED.value:  # a new kind of failure: nobody accepted this one
                 err.status, err.attempts, err.next_retry_at = ErrorStatus.OPEN.value, 1, retry_at(1)
                 err.resolved_at = err.resolved_by_user_id = err.resolution_reason = None
             err.run_id, err.code, err.message, err.stage = self.run_id, first.code, d.reason, stage
+
+    def _offending_value(self, rec: SourceRecord, target: str) -> str | None:
+        """The source value a failure is about, for triage: masked when its field is sensitive."""
+        for rule in self.spec.rules:
+            if rule.target == target:
+                if rule.sensitive or rule.source in self.spec.sensitive_fields:
+                    return "[sensitive: hidden]"
+                raw = rec.properties.get(rule.source)
+                return None if raw is None else redact_text(str(raw))[:200]
+        return None
 
     def _resolve_error(self, external_id: str) -> None:
         err = self._open_error(external_id)

@@ -1,5 +1,6 @@
 """CSV imports keep their whole-file check (counts per outcome, the first rows, the rows with problems)
-so the summary and the Import button survive a reload
+so the summary and the Import button survive a reload; sync errors keep the field and the offending value
+(masked for a sensitive field) for triage
 
 Revision ID: 0012
 Revises: 0011
@@ -28,9 +29,17 @@ def downgrade(engine_name):
 def upgrade_():
     with op.batch_alter_table('csv_imports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('checked', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True))
+    with op.batch_alter_table('integration_sync_errors', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('field', sa.String(length=80), nullable=True))
+        batch_op.add_column(sa.Column('value', sa.String(length=200), nullable=True))
+        batch_op.create_index('ix_integration_sync_errors_group', ['status', 'connection_id', 'object_type', 'code'])
 
 
 def downgrade_():
+    with op.batch_alter_table('integration_sync_errors', schema=None) as batch_op:
+        batch_op.drop_index('ix_integration_sync_errors_group')
+        batch_op.drop_column('value')
+        batch_op.drop_column('field')
     with op.batch_alter_table('csv_imports', schema=None) as batch_op:
         batch_op.drop_column('checked')
 

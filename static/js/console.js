@@ -30,6 +30,23 @@
       announcer.textContent = said.textContent.trim();
     }
   });
+  // A table that scrolls sideways in its own box (on a phone) must be reachable by keyboard to scroll:
+  // it joins the tab order while it overflows, and leaves it when it fits again.
+  function scrollersFocusable() {
+    document.querySelectorAll(".table, .table-scroll").forEach(function (el) {
+      var overflows = el.scrollWidth > el.clientWidth + 1;
+      if (overflows && !el.hasAttribute("tabindex")) {
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("data-scroll-focus", "");
+      } else if (!overflows && el.hasAttribute("data-scroll-focus")) {
+        el.removeAttribute("tabindex");
+        el.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", scrollersFocusable);
+  document.addEventListener("htmx:afterSettle", scrollersFocusable);
+  window.addEventListener("resize", scrollersFocusable);
   document.addEventListener("htmx:beforeRequest", function () {
     var box = document.getElementById("request-error");
     if (box) box.hidden = true;

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +27,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(skip)
+
+
+AXE_VERSION = "4.10.3"
+AXE_HOME = Path(os.environ.get("AXE_CORE_HOME") or Path.home() / ".cache/connector-console/axe-core")
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> Path:
+    """axe-core from npm, installed for the tests (once per machine, pinned): the accessibility rules
+    the layout test injects into every page."""
+    path = AXE_HOME / "node_modules/axe-core/axe.min.js"
+    if not path.exists() or f"axe v{AXE_VERSION}" not in path.read_text(errors="replace")[:200]:
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is needed to install axe-core for the accessibility check (apt-get install npm)")
+        AXE_HOME.mkdir(parents=True, exist_ok=True)
+        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(AXE_HOME),
+                        f"axe-core@{AXE_VERSION}"], check=True, timeout=300)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Every page a role can open, at a desktop width and at a phone's (390 px): nothing scrolls sideways (a
-wide table scrolls inside its own box) and no script or CSP error. Screenshots under /tmp/layout/."""
+wide table scrolls inside its own box), no script or CSP error, and axe-core (from npm, injected before the
+page's own scripts) finds no accessibility violation. Screenshots under /tmp/layout/."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,6 +33,14 @@ FIRST_UNCLIPPED = """() => {
 }"""
 
 
+# Every violation axe finds (WCAG 2.x A and AA and its best practices), with up to three elements each.
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return result.violations.map(v => `${v.id} (${v.impact}): ` +
+    v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
+}"""
+
+
 def _pages(app, role: str, ids: dict[str, int]) -> list[str]:
     out = []
     for rule in app.url_map.iter_rules():
@@ -58,7 +67,7 @@ def own_sandbox():
 
 
 @pytest.mark.parametrize("role", ["admin", "owner", "ops", "client"])
-def test_no_page_scrolls_sideways(live_server, browser, app, own_sandbox, role):
+def test_no_page_scrolls_sideways_and_axe_finds_nothing(live_server, browser, axe_source, app, own_sandbox, role):
     client_obj = factories.client("Layout Dental")
     conn, runs = synced_connection(own_sandbox, client_obj)
     conn.status, conn.client_visible = "live", True
@@ -71,9 +80,10 @@ def test_no_page_scrolls_sideways(live_server, browser, app, own_sandbox, role):
     pages = _pages(app, role, ids)
     assert len(pages) >= (2 if role == "client" else 8), pages
     SHOTS.mkdir(parents=True, exist_ok=True)
-    wide = []
+    wide, inaccessible = [], []
     for size, (width, height) in SIZES.items():
         context = browser.new_context(viewport={"width": width, "height": height})
+        context.add_init_script(path=str(axe_source))  # the browser's own injection: no CSP exception needed
         page = context.new_page()
         errors: list[str] = []
         # the probe opens some routes whose ids point at nothing (404): those loads are expected to fail
@@ -94,7 +104,9 @@ def test_no_page_scrolls_sideways(live_server, browser, app, own_sandbox, role):
             if scroll > inner:
                 culprit = page.evaluate(FIRST_UNCLIPPED)
                 wide.append(f"{size} {path}: {scroll} px ({culprit})")
+            inaccessible += [f"{size} {path}: {v}" for v in page.evaluate(AXE_RUN)]
             page.screenshot(path=str(SHOTS / f"{role}-{size}-{path.strip('/').replace('/', '_') or 'root'}.png"))
         context.close()
         assert errors == [], errors
     assert wide == [], wide
+    assert inaccessible == [], "\n".join(inaccessible)

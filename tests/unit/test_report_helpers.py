@@ -74,3 +74,37 @@ def test_a_zoomed_percentage_axis_says_where_it_starts_and_keeps_ticks_apart():
     assert chart.cut.startswith("The axis starts at 86.") and chart.cut.endswith("not at zero.")
     texts = [text for _, text in chart.y_labels]
     assert len(set(texts)) == 3, texts  # 86.7% three times would say nothing
+
+
+def test_a_chart_has_its_readings_in_words():
+    from datetime import datetime
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from console.metrics.cards import chart_text
+
+    points = [SimpleNamespace(value=Decimal(v), captured_at=datetime(2026, m, d)) for v, m, d in
+              (("4310000", 11, 3), ("4280000", 11, 20), ("4293000", 12, 2))]
+    assert chart_text("Open pipeline", points, Decimal("4300000"), "CAD") == (
+        "Open pipeline over the last 30 days, 3 readings: CAD 4,310,000 on 03 Nov, CAD 4,293,000 on 02 Dec; "
+        "lowest CAD 4,280,000, highest CAD 4,310,000; the baseline, drawn as a dashed line, is CAD 4,300,000.")
+    assert chart_text("Leads with an owner", [], None, "%") == "Leads with an owner: no readings in the last 30 days yet."
+
+
+def test_the_badge_states_the_change_and_the_rule_it_follows():
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from console.metrics.cards import Card
+    from console.metrics.definitions import BY_KEY, assess
+    from console.metrics.readings import Reading
+
+    pipeline = BY_KEY["open_pipeline"]
+    base = SimpleNamespace(value=Decimal("4310000"), unit="CAD")
+    for current, status_word in ((Decimal("4293000"), "on_track"), (Decimal("3800000"), "needs_attention")):
+        status, action = assess(pipeline, Reading(current, 40, [], {}, []), base.value)
+        card = Card(pipeline, "CRM", "CAD", current, None, base, status, action, [])
+        assert status.value == status_word
+        words = card.status_words
+        assert "above 90% of the baseline" in words
+        assert ("(-0.4%)" in words) if status_word == "on_track" else ("(-11.8%)" in words)
