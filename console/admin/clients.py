@@ -56,11 +56,18 @@ def client_row(client_id: int):
     return _row(get_or_404(Client, client_id))
 
 
+def _edit(client: Client, form, status: int = 200):
+    if is_partial():
+        return render_template("partials/admin/client_edit.html", client=client, form=form), status
+    return render_template("admin/edit_row.html", title=f"Rename {client.name}", back=url_for("admin.clients"),
+                           row_template="partials/admin/client_edit.html", client=client, form=form), status
+
+
 @bp.get("/clients/<int:client_id>/edit")
 @role_required(Role.ADMIN)
 def client_edit(client_id: int):
     client = get_or_404(Client, client_id)
-    return render_template("partials/admin/client_edit.html", client=client, form=ClientForm(obj=client))
+    return _edit(client, ClientForm(obj=client))
 
 
 @bp.post("/clients/<int:client_id>")
@@ -71,10 +78,13 @@ def client_update(client_id: int):
     if form.validate_on_submit():
         try:
             rename_client(client, form.name.data)
+            if not is_partial():
+                flash(f"Client renamed to {client.name}.", "success")
+                return redirect(url_for("admin.clients"), code=303)
             return _row(client)
         except AdminError as err:
             beside(form, err, "name")
-    return render_template("partials/admin/client_edit.html", client=client, form=form), 422
+    return _edit(client, form, 422)
 
 
 @bp.post("/clients/<int:client_id>/archive")
@@ -82,4 +92,7 @@ def client_update(client_id: int):
 def client_archive(client_id: int):
     client = get_or_404(Client, client_id)
     set_client_archived(client, not client.archived)
+    if not is_partial():
+        flash(f"Client {client.name} {'archived' if client.archived else 'restored'}.", "success")
+        return redirect(url_for("admin.clients"), code=303)
     return _row(client)

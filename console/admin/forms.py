@@ -22,7 +22,7 @@ class UserCreateForm(FlaskForm):
     role = SelectField("Role", choices=[("", "Choose a role…"), *Role.options()],
                        validators=[DataRequired(message="Choose the user's role.")])
     client_id = SelectField("Client", coerce=int, validators=[Optional()])
-    password = PasswordField("Initial password", validators=[DataRequired(), PASSWORD_RULE, StrongPassword()])
+    # No password: the new user sets their own through an invitation link.
 
 
 class UserEditForm(FlaskForm):

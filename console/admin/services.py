@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from .. import audit
+from ..auth import invitations
 from ..auth.services import normalize_email
 from ..choices import Role
 from ..extensions import db
 from ..models import Client, User
+from ..models.accounts import NO_PASSWORD
 from ..models.base import utcnow
 from ..refusals import Refused
 
@@ -85,18 +88,30 @@ def _resolve_client(role: str, client_id: int | None) -> int | None:
     return None
 
 
-def create_user(email: str, name: str, role: str, client_id: int | None, password: str) -> User:
+def create_user(email: str, name: str, role: str, client_id: int | None, password: str | None) -> User:
+    """A new account. Without a password (the admin page) it has none until its invitation is accepted;
+    the CLI and the demo set one."""
     email = normalize_email(email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         raise AdminError("email", "A user with this email already exists.")
     user = User(email=email, name=name.strip(), role=Role(role).value,
-                client_id=_resolve_client(role, client_id), active=True)
-    user.set_password(password)
+                client_id=_resolve_client(role, client_id), active=True, password_hash=NO_PASSWORD)
+    if password is not None:
+        user.set_password(password)
     db.session.add(user)
     db.session.flush()
     audit.record("user.created", user, email=email, role=role, client_id=user.client_id)
     db.session.commit()
     return user
+
+
+def invite(user: User, by: User) -> tuple[str, datetime]:
+    """A new invitation link for `user` (older ones stop working); the token is shown once."""
+    if not user.active:
+        raise AdminError("active", "Reactivate the account before inviting its user.")
+    token, expires = invitations.issue(user, by)
+    db.session.commit()
+    return token, expires
 
 
 def update_user(actor: User, user: User, name: str, role: str, client_id: int | None) -> None:

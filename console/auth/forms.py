@@ -44,5 +44,15 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
+class SetPasswordForm(FlaskForm):
+    """An invited user's first password (the view sets `context_user`)."""
+    new = PasswordField(
+        "Choose a password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD, max=200, message="Use at least 12 characters."),
+                    StrongPassword()],
+    )
+    confirm = PasswordField("Repeat it", validators=[DataRequired(), EqualTo("new", "The passwords differ.")])
+
+
 class ActionForm(FlaskForm):
     """An empty form: gives bare POST buttons their CSRF token."""

@@ -7,9 +7,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ..choices import Role
-from . import bp
+from . import bp, invitations
 from .access import ANY_USER, public, role_required
-from .forms import ChangePasswordForm, LoginForm
+from .forms import ChangePasswordForm, LoginForm, SetPasswordForm
 from .services import LoginRefused, authenticate, change_password, sign_out
 
 
@@ -71,3 +71,27 @@ def password():
         form.current.errors.append("That is not your current password.")
     status = 422 if form.is_submitted() and form.errors else 200
     return render_template("auth/password.html", form=form), status
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@public
+def invitation(token: str):
+    """An invited user sets their own password, once, then is signed in."""
+    try:
+        invited = invitations.find(token)
+    except invitations.InvitationRefused as refused:
+        return render_template("auth/invitation.html", form=None, refused=str(refused)), refused.status
+    form = SetPasswordForm()
+    form.context_user = invited.user
+    if form.validate_on_submit():
+        try:
+            user = invitations.accept(invited, form.new.data)
+        except invitations.InvitationRefused as refused:
+            return render_template("auth/invitation.html", form=None, refused=str(refused)), refused.status
+        if current_user.is_authenticated:
+            logout_user()
+        login_user(user)
+        flash("Your password is set. Welcome.", "success")
+        return redirect(home_for(user), code=303)
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/invitation.html", form=form, user=invited.user, refused=None), status

@@ -1,5 +1,5 @@
 """All models, importable from one place (Alembic and Flask-Migrate read this)."""
-from .accounts import Client, LoginAttempt, User
+from .accounts import Client, LoginAttempt, User, UserInvitation
 from .audit import EventAdminAction
 from .connections import ConnectionChecklistItem, IntegrationConnection
 from .crm import CrmLead, CrmLeadEvent
@@ -18,7 +18,7 @@ SECRET_MODELS = (IntegrationProviderAccount,)
 __all__ = [
     "AutomationRun", "Client", "CrmLeadChange", "CrmLeadLink", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
     "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
-    "CsvImportTemplate", "WebhookRejection",
+    "CsvImportTemplate", "UserInvitation", "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
     "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationReconciliation", "IntegrationSyncError",

@@ -77,6 +77,31 @@ class User(UserMixin, TimestampMixin, Model):
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 
+    @property
+    def has_password(self) -> bool:
+        """False for an invited user who has not set one yet (no password can match: see invitations)."""
+        return self.password_hash != NO_PASSWORD
+
+
+NO_PASSWORD = "!"  # not a Werkzeug hash: check_password_hash is False for every password
+
+
+class UserInvitation(CreatedMixin, Model):
+    """A single-use link to set one's own password, kept as a SHA-256 of its token (the token is shown
+    once, to the admin who sends it); it expires, and a newer link replaces the older ones."""
+
+    __tablename__ = "user_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
 
 class LoginAttempt(CreatedMixin, Model):
     """One sign-in attempt; failures within a window throttle the account and the address."""

@@ -1,6 +1,6 @@
 """CSV imports keep their whole-file check (counts per outcome, the first rows, the rows with problems)
 so the summary and the Import button survive a reload; sync errors keep the field and the offending value
-(masked for a sensitive field) for triage
+(masked for a sensitive field) for triage; user invitations (single use, expiring) instead of initial passwords
 
 Revision ID: 0012
 Revises: 0011
@@ -27,6 +27,22 @@ def downgrade(engine_name):
 
 
 def upgrade_():
+    op.create_table('user_invitations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('used_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
+    sa.Column('revoked_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
+    sa.Column('created_by_user_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], name=op.f('fk_user_invitations_created_by_user_id_users')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_invitations_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_invitations')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_user_invitations_token_hash'))
+    )
+    with op.batch_alter_table('user_invitations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_invitations_user_id'), ['user_id'], unique=False)
     with op.batch_alter_table('csv_imports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('checked', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True))
     with op.batch_alter_table('integration_sync_errors', schema=None) as batch_op:
@@ -36,6 +52,7 @@ def upgrade_():
 
 
 def downgrade_():
+    op.drop_table('user_invitations')
     with op.batch_alter_table('integration_sync_errors', schema=None) as batch_op:
         batch_op.drop_index('ix_integration_sync_errors_group')
         batch_op.drop_column('value')

@@ -31,7 +31,7 @@ def test_admin_creates_renames_and_archives_a_client_without_reloading(live_serv
     assert client is not None
 
     row = f"#client-{client.id}"
-    page.click(f"{row} button:has-text('Rename')")
+    page.click(f"{row} a:has-text('Rename')")
     page.fill(f"{row} input[name=name]", "Harbour Physio & Rehab")
     page.click(f"{row} button:has-text('Save')")
     page.wait_for_selector(f"{row} td:has-text('Harbour Physio & Rehab')")
@@ -76,3 +76,32 @@ def test_login_throttle_message_in_the_browser(live_server, page, app):
         assert "Email or password is not right" in page.content()
     sign_in(page, live_server, user.email, factories.PASSWORD)
     assert "Too many failed sign-in attempts" in page.content()
+
+
+def test_an_invited_user_sets_their_own_password(live_server, page, browser):
+    """The admin creates a user and sees the link once; the new user opens it in a browser of their own,
+    sets a password and is signed in; the link then says it was used."""
+    admin = factories.user("admin")
+    db.session.commit()
+    sign_in(page, live_server, admin.email, factories.PASSWORD)
+    page.goto(f"{live_server}/admin/users")
+    page.fill("#user-form input[name=email]", "ana.ruiz@example.com")
+    page.fill("#user-form input[name=name]", "Ana Ruiz")
+    page.select_option("#user-form select[name=role]", "ops")
+    page.click("#user-form button[type=submit]")
+    link = page.wait_for_selector("#invitation-link").input_value()
+    page.wait_for_selector("#user-table td:has-text('ana.ruiz@example.com')")
+    assert "Invited: no password yet" in page.inner_text("#user-table")
+
+    newcomer = browser.new_context().new_page()
+    newcomer.goto(link)
+    assert "ana.ruiz@example.com" in newcomer.content()
+    newcomer.fill("input[name=new]", "harbour lights at dawn")
+    newcomer.fill("input[name=confirm]", "harbour lights at dawn")
+    newcomer.click("button[type=submit]")
+    newcomer.wait_for_url(f"{live_server}/connections")  # an ops user's home
+    assert "Your password is set" in newcomer.inner_text("main")
+    newcomer.goto(link)
+    assert "already used" in newcomer.inner_text("#invitation-refused")
+    newcomer.context.close()
+    assert page.console_errors == []
