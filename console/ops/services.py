@@ -31,18 +31,19 @@ class OpsRefused(Refused):
     pass
 
 
-def webhook_events(status: str = "", event_type: str = "", connection_id: int | None = None,
-                   since_hours: int | None = None, limit: int = 200) -> list[EventWebhookEvent]:
-    query = sa.select(EventWebhookEvent).order_by(EventWebhookEvent.id.desc()).limit(limit)
+def webhook_filter(status: str = "", event_type: str = "", connection_id: int | None = None,
+                   since_hours: int | None = None) -> list:
+    """The WHERE clauses of the webhook events page's filters."""
+    where = []
     if status:
-        query = query.where(EventWebhookEvent.status == status)
+        where.append(EventWebhookEvent.status == status)
     if event_type:
-        query = query.where(EventWebhookEvent.event_type.like(f"{event_type}%"))
+        where.append(EventWebhookEvent.event_type.like(f"{event_type}%"))
     if connection_id:
-        query = query.where(EventWebhookEvent.connection_id == connection_id)
+        where.append(EventWebhookEvent.connection_id == connection_id)
     if since_hours:
-        query = query.where(EventWebhookEvent.created_at >= utcnow() - timedelta(hours=since_hours))
-    return list(db.session.scalars(query))
+        where.append(EventWebhookEvent.created_at >= utcnow() - timedelta(hours=since_hours))
+    return where
 
 
 def webhook_counts(since: datetime | None = None) -> dict[int | None, dict[str, int]]:
@@ -76,10 +77,25 @@ def replay_events(ids: list[int], user: User) -> int:
     if not events:
         raise OpsRefused("None of those events can be replayed (only failed, retrying, dead-lettered or ignored).")
     for event in events:
-        event.status, event.attempts, event.next_attempt_at = WebhookStatus.RETRYING.value, 0, utcnow()
+        requeue(event)
     audit.record("webhook.replayed", None, user, events=[e.id for e in events])
     db.session.commit()
     return len(events)
+
+
+def requeue(event: EventWebhookEvent) -> None:
+    """Back to the normalizer now, with a fresh attempt budget."""
+    event.status, event.attempts, event.next_attempt_at = WebhookStatus.RETRYING.value, 0, utcnow()
+
+
+def mark_ignored(event: EventWebhookEvent, user: User, reason: str) -> None:
+    event.status, event.next_attempt_at = WebhookStatus.IGNORED.value, None
+    event.last_error = f"Ignored by {user.email}: {reason.strip()}"[:1000]
+
+
+def mark_resolved(event: EventWebhookEvent, user: User, reason: str) -> None:
+    event.status, event.next_attempt_at, event.processed_at = WebhookStatus.NORMALIZED.value, None, utcnow()
+    event.last_error = f"Resolved by hand by {user.email}: {reason.strip() or 'no reason given'}"[:1000]
 
 
 def ignore_event(event: EventWebhookEvent, user: User, reason: str) -> None:
@@ -87,8 +103,7 @@ def ignore_event(event: EventWebhookEvent, user: User, reason: str) -> None:
         raise OpsRefused("Say why the event is ignored.")
     if event.status == WebhookStatus.NORMALIZED:
         raise OpsRefused("The event is already normalized.")
-    event.status, event.next_attempt_at = WebhookStatus.IGNORED.value, None
-    event.last_error = f"Ignored by {user.email}: {reason.strip()}"[:1000]
+    mark_ignored(event, user, reason)
     audit.record("webhook.ignored", None, user, event_id=event.id, reason=reason.strip())
     db.session.commit()
 
@@ -97,8 +112,7 @@ def resolve_event(event: EventWebhookEvent, user: User, reason: str) -> None:
     """Mark an event handled by hand (e.g. the record was fixed in the provider and synced)."""
     if event.status == WebhookStatus.NORMALIZED:
         raise OpsRefused("The event is already normalized.")
-    event.status, event.next_attempt_at, event.processed_at = WebhookStatus.NORMALIZED.value, None, utcnow()
-    event.last_error = f"Resolved by hand by {user.email}: {reason.strip() or 'no reason given'}"[:1000]
+    mark_resolved(event, user, reason)
     audit.record("webhook.resolved", None, user, event_id=event.id, reason=reason.strip() or None)
     db.session.commit()
 

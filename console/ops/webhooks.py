@@ -1,4 +1,5 @@
-"""Webhook events: filters, per-connection counts, detail, and retry / replay / resolve / ignore."""
+"""Webhook events: filters, per-connection counts, groups (connection, type, status) with one action for a
+whole group, paged events, detail, and retry / replay / resolve / ignore."""
 from __future__ import annotations
 
 from flask import request
@@ -12,7 +13,7 @@ from ..htmx import render
 from ..mapping.masking import masked_payload
 from ..models import EventWebhookEvent
 from ..params import bounded, selected_ids
-from . import bp, services
+from . import bp, services, triage
 
 VIEW = (Role.ADMIN, Role.OPS, Role.OWNER)
 ACT = (Role.ADMIN, Role.OPS)
@@ -27,8 +28,13 @@ def _filters() -> dict:
 
 def _list(status: int = 200, **extra):
     f = _filters()
-    return render("ops/webhooks.html", "partials/ops/webhook_table.html", status,
-                  events=services.webhook_events(**f), counts=services.webhook_counts(), filters=request.args,
+    where = services.webhook_filter(**f)
+    number = request.args.get("page", 1, type=bounded(1, 100_000))
+    events, total = triage.event_page(where, number)
+    return render("ops/webhooks.html", "partials/ops/webhook_results.html", status,
+                  groups=triage.event_groups(services.webhook_filter(**{**f, "status": ""}), f["status"]),
+                  events=events, total=total, page=number, page_size=triage.PAGE_SIZE,
+                  counts=services.webhook_counts(), filters=request.args,
                   names=services.connection_names(), statuses=WebhookStatus.options(), action_form=ActionForm(),
                   message=extra.pop("message", None), message_tone=extra.pop("message_tone", "success"), **extra)
 
@@ -37,6 +43,26 @@ def _list(status: int = 200, **extra):
 @role_required(*VIEW)
 def webhooks():
     return _list()
+
+
+@bp.post("/webhooks/group")
+@role_required(*ACT)
+def webhook_group():
+    """Replay, ignore (one reason) or resolve every unfinished event of one connection, type and status."""
+    form = request.form
+    raw = form.get("connection_id", "")
+    try:
+        connection_id = None if raw == "" else bounded()(raw)
+    except ValueError:
+        return _list(422, message="Choose a group.", message_tone="error")
+    action = form.get("action", "")
+    try:
+        n = triage.act_on_event_group(connection_id, form.get("event_type", "")[:60], form.get("status", "")[:16],
+                                      action, current_user, form.get("reason", "")[:500])
+    except services.OpsRefused as refused:
+        return _list(422, message=str(refused), message_tone="error")
+    done = {"replay": "queued for normalization again", "ignore": "ignored", "resolve": "marked resolved"}[action]
+    return _list(message=f"{n} event(s) {done}.")
 
 
 @bp.get("/webhooks/<int:event_id>")

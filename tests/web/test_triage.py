@@ -118,3 +118,50 @@ def test_a_sync_error_keeps_the_offending_value_masked_when_sensitive_and_links_
     assert f'id="error-{err.id}"' in listed and f'id="error-{masked.id}"' not in listed
     everything = ops.get("/ops/errors").get_data(as_text=True)
     assert "[sensitive: hidden]" in everything and held in everything
+
+
+def _events(conn, n: int, event_type: str, status: str, start: int = 0):
+    from console.models import EventWebhookEvent
+
+    rows = [EventWebhookEvent(provider="hubspot", source_event_id=f"{event_type}-{status}-{start + i}",
+                              connection_id=conn.id if conn else None, event_type=event_type,
+                              object_id=str(500 + i), status=status, attempts=5 if status == "dead_letter" else 1,
+                              last_error="HubSpot answered 404 for the object", raw_payload={"eventId": i})
+            for i in range(n)]
+    db.session.add_all(rows)
+    db.session.commit()
+    return rows
+
+
+def test_webhook_events_are_grouped_paged_and_acted_on_by_group(login):
+    conn = factories.connection(factories.client("Harbour Physio"))
+    dead = _events(conn, 60, "contact.propertyChange", "dead_letter")
+    failed = _events(conn, 3, "deal.creation", "failed")
+    _events(conn, 2, "contact.creation", "normalized")
+    stray = _events(None, 1, "contact.creation", "failed")
+    ops = login("ops")
+    html = ops.get("/ops/webhooks").get_data(as_text=True)
+    groups = html[html.index('id="webhook-groups"'):html.index('id="webhook-table"')]
+    assert groups.count('class="webhook-group"') == 3 and "Replay 60" in groups and "unknown portal" in groups
+    assert "Showing 1–50 of 66" in html and html.count('<tr id="webhook-') == 50
+    assert "Showing 51–66 of 66" in ops.get("/ops/webhooks?page=2").get_data(as_text=True)
+
+    base = {"connection_id": conn.id, "event_type": "contact.propertyChange", "status": "dead_letter"}
+    assert ops.hx_post("/ops/webhooks/group", {**base, "action": "ignore"}).status_code == 422
+    done = ops.hx_post("/ops/webhooks/group", {**base, "action": "ignore", "reason": "a test portal's noise"})
+    assert done.status_code == 200 and "60 event(s) ignored" in done.get_data(as_text=True)
+    replayed = ops.hx_post("/ops/webhooks/group", {"connection_id": conn.id, "event_type": "deal.creation",
+                                                   "status": "failed", "action": "replay"})
+    assert "3 event(s) queued" in replayed.get_data(as_text=True)
+    resolved = ops.hx_post("/ops/webhooks/group", {"connection_id": "", "event_type": "contact.creation",
+                                                   "status": "failed", "action": "resolve", "reason": "not ours"})
+    assert "1 event(s) marked resolved" in resolved.get_data(as_text=True)
+    db.session.expire_all()
+    assert {(e.status, e.last_error.endswith("a test portal's noise")) for e in dead} == {("ignored", True)}
+    assert {(e.status, e.attempts) for e in failed} == {("retrying", 0)} and stray[0].status == "normalized"
+    normalized = ops.hx_post("/ops/webhooks/group", {"connection_id": conn.id, "event_type": "contact.creation",
+                                                     "status": "normalized", "action": "replay"})
+    assert normalized.status_code == 422
+    audits = db.session.scalars(sa.select(EventAdminAction.action).where(EventAdminAction.action.like("webhook.group_%")))
+    assert sorted(audits) == ["webhook.group_ignore", "webhook.group_replay", "webhook.group_resolve"]
+    assert login("owner").hx_post("/ops/webhooks/group", {**base, "action": "replay"}).status_code == 403
