@@ -1,4 +1,4 @@
-"""`flask ...` commands: init, users, demo, keys."""
+"""`flask ...` commands: init, users, demo, keys (and the groups of sandbox, sync, jobs, retention)."""
 from __future__ import annotations
 
 import json
@@ -18,12 +18,14 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(keys_group)
     from jobs.cli import jobs_group
 
+    from .retention.cli import retention_group
     from .sandbox.cli import sandbox_group
     from .sync.cli import sync_group
 
     app.cli.add_command(sandbox_group)
     app.cli.add_command(sync_group)
     app.cli.add_command(jobs_group)
+    app.cli.add_command(retention_group)
 
 
 def _upgrade_databases() -> None:

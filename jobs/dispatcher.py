@@ -115,6 +115,7 @@ class Dispatcher:
         self.busy: set[int] = set()
         self.batches: set[int] = set()
         self.reconciles: set[int] = set()
+        self.maintaining: set[int] = set()  # the nightly retention pass, when this process holds it
         self.last_sweep: datetime | None = None
         self.normalizing = False
         self.last_alert_pass: datetime | None = None
@@ -125,6 +126,7 @@ class Dispatcher:
     def tick(self) -> list[int]:
         """Sweep dead runs, queue due reconciles, then claim due jobs, queued test batches and queued
         reconciliations, up to the free workers."""
+        from console.retention import nightly
         from console.sync import reconcile
         from console.sync.runs import claim_queued, sweep
 
@@ -137,11 +139,13 @@ class Dispatcher:
                 if every > 0:
                     reconcile.schedule_due(timedelta(hours=every), now)
             with self.lock:
-                free = self.pool._max_workers - len(self.busy) - len(self.batches) - len(self.reconciles)
+                free = (self.pool._max_workers - len(self.busy) - len(self.batches) - len(self.reconciles)
+                        - len(self.maintaining))
             claimed = claim_due(self.worker, free) if free > 0 else []
             batches = claim_queued(self.worker, free - len(claimed)) if free - len(claimed) > 0 else []
             left = free - len(claimed) - len(batches)
             checks = reconcile.claim_queued(self.worker, left) if left > 0 else []
+            maintenance = nightly.claim_due(self.worker) if left - len(checks) > 0 and not self.maintaining else None
             self.last_tick = utcnow()
             db.session.remove()
         for job_id in claimed:
@@ -156,6 +160,11 @@ class Dispatcher:
             with self.lock:
                 self.reconciles.add(rec_id)
             self.pool.submit(self._reconcile, rec_id)
+        if maintenance is not None:
+            with self.lock:
+                self.maintaining.add(maintenance)
+            self.pool.submit(self._pooled, "retention pass", maintenance,
+                             lambda tid: nightly.run_claimed(tid, self.worker), self.maintaining)
         with self.lock:
             start_normalizer = not self.normalizing
             self.normalizing = True

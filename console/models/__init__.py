@@ -4,6 +4,7 @@ from .audit import EventAdminAction
 from .connections import ConnectionChecklistItem, IntegrationConnection
 from .crm import CrmLead, CrmLeadEvent
 from .imports import CsvImport, CsvImportTemplate
+from .maintenance import MaintenanceTask
 from .mapping import IntegrationEnumMapping, IntegrationFieldMapping
 from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
 from .monitoring import DataQualityCheck, MonitorAlert
@@ -18,7 +19,7 @@ SECRET_MODELS = (IntegrationProviderAccount,)
 __all__ = [
     "AutomationRun", "Client", "CrmLeadChange", "CrmLeadLink", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
     "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
-    "CsvImportTemplate", "UserInvitation", "WebhookRejection",
+    "CsvImportTemplate", "MaintenanceTask", "UserInvitation", "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
     "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationReconciliation", "IntegrationSyncError",

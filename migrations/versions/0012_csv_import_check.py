@@ -1,6 +1,7 @@
 """CSV imports keep their whole-file check (counts per outcome, the first rows, the rows with problems)
 so the summary and the Import button survive a reload; sync errors keep the field and the offending value
-(masked for a sensitive field) for triage; user invitations (single use, expiring) instead of initial passwords
+(masked for a sensitive field) for triage; user invitations (single use, expiring) instead of initial passwords; maintenance tasks (the
+nightly retention pass, claimed with a lease)
 
 Revision ID: 0012
 Revises: 0011
@@ -27,6 +28,18 @@ def downgrade(engine_name):
 
 
 def upgrade_():
+    op.create_table('maintenance_tasks',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('next_run_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('lease_owner', sa.String(length=120), nullable=True),
+    sa.Column('lease_expires_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
+    sa.Column('last_started_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
+    sa.Column('last_finished_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
+    sa.Column('last_result', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_maintenance_tasks')),
+    sa.UniqueConstraint('name', name=op.f('uq_maintenance_tasks_name'))
+    )
     op.create_table('user_invitations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -52,6 +65,7 @@ def upgrade_():
 
 
 def downgrade_():
+    op.drop_table('maintenance_tasks')
     op.drop_table('user_invitations')
     with op.batch_alter_table('integration_sync_errors', schema=None) as batch_op:
         batch_op.drop_index('ix_integration_sync_errors_group')
