@@ -1,6 +1,6 @@
-"""Admin pages: clients, users and the audit log (admins only)."""
+"""Admin pages: clients, users, the audit log and retention (admins only)."""
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import audit_log, clients, users  # noqa: E402,F401  (register views)
+from . import audit_log, clients, retention, users  # noqa: E402,F401  (register views)

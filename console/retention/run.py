@@ -48,7 +48,7 @@ def run(dry_run: bool = False, now: datetime | None = None, batch: int = BATCH) 
             out.append(Outcome(policy.table, None, None))
             continue
         cutoff = now - timedelta(days=policy.days)
-        outcome = Outcome(policy.table, policy.days, cutoff, due=_count(policy, cutoff))
+        outcome = Outcome(policy.table, policy.days, cutoff, due=count_due(policy, cutoff))
         if not dry_run and outcome.due:
             assert folder is not None
             _apply(policy, cutoff, folder, batch, outcome)
@@ -70,7 +70,7 @@ def _where(policy: Policy, cutoff: datetime) -> list:
     return where
 
 
-def _count(policy: Policy, cutoff: datetime) -> int:
+def count_due(policy: Policy, cutoff: datetime) -> int:
     n = db.session.scalar(sa.select(sa.func.count()).select_from(policy.model).where(*_where(policy, cutoff)))
     db.session.rollback()
     return int(n or 0)

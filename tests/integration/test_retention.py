@@ -158,3 +158,46 @@ def test_the_nightly_pass_is_claimed_by_one_process_and_moves_to_the_next_night(
     tables = {t["table"]: t for t in row.last_result["tables"]}
     assert tables["integration_raw_events"]["deleted"] == 25
     assert nightly.claim_due("worker-b") is None  # not due again until the next night
+
+
+def test_the_admin_page_shows_each_table_its_age_size_oldest_row_and_the_last_pass(app, tmp_path, login):
+    app.config["ARCHIVE_DIR"] = str(tmp_path / "archive")
+    conn = factories.connection(factories.client("Page Co"))
+    db.session.commit()
+    seed(conn)
+    admin = login("admin")
+    page = admin.get("/admin/retention").get_data(as_text=True)
+    raw = page[page.index('id="retention-integration_raw_events"'):].split("</tr>")[0]
+    assert "30 days" in raw and ">30<" in raw and ">25<" in raw  # 30 rows, 25 past their age
+    assert "for ever" in page[page.index('id="retention-event_admin_actions"'):].split("</tr>")[0]
+    assert "Not run yet" in page
+    db.session.execute(sa.update(MaintenanceTask).values(next_run_at=utcnow() - timedelta(minutes=1)))
+    nightly.task()
+    db.session.execute(sa.update(MaintenanceTask).values(next_run_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    nightly.run_claimed(nightly.claim_due("w"), "w")
+    after = admin.get("/admin/retention").get_data(as_text=True)
+    assert 'id="retention-pass"' in after and "Not run yet" not in after and ">25<" in after.split('id="retention-pass"')[1]
+    assert login("ops").get("/admin/retention").status_code == 403
+
+
+def test_a_dispatcher_tick_runs_the_pass_when_it_is_due(app, tmp_path):
+    from jobs.dispatcher import Dispatcher
+
+    app.config["ARCHIVE_DIR"] = str(tmp_path / "archive")
+    conn = factories.connection(factories.client("Tick Co"))
+    db.session.commit()
+    seed(conn)
+    dispatcher = Dispatcher(app, max_workers=2)
+    try:
+        dispatcher.tick()  # the first tick schedules tonight's pass; nothing is due yet
+        db.session.commit()
+        assert len(ids(IntegrationRawEvent)) == 30
+        db.session.execute(sa.update(MaintenanceTask).values(next_run_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        dispatcher.tick()
+    finally:
+        dispatcher.shutdown(wait=True)
+    db.session.commit()
+    row = db.session.scalar(sa.select(MaintenanceTask))
+    assert len(ids(IntegrationRawEvent)) == 5 and row.lease_owner is None and row.next_run_at > utcnow()
