@@ -91,6 +91,7 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
         "CSV_MAX_BYTES": int(float(env.get("CONSOLE_CSV_MAX_MB", "30")) * 1024 * 1024),
         "CSV_UPLOAD_DIR": env.get("CONSOLE_UPLOAD_DIR") or None,
+        "UPLOAD_STORE": _choice(env.get("CONSOLE_UPLOAD_STORE", "database"), ("database", "folder"), "CONSOLE_UPLOAD_STORE"),
         "ARCHIVE_DIR": env.get("CONSOLE_ARCHIVE_DIR") or None,
         "RETENTION_DAYS": env.get("CONSOLE_RETENTION_DAYS", ""),
         "RETENTION_HOUR_UTC": int(env.get("CONSOLE_RETENTION_HOUR_UTC", 3)),
@@ -130,3 +131,9 @@ def upload_limit_text() -> str:
     from flask import current_app
 
     return f"{current_app.config['CSV_MAX_BYTES'] / 2 ** 20:g} MB"
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value

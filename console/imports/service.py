@@ -31,7 +31,7 @@ from ..sync.accounting import Tally
 from ..sync.events import run_stopped, safely
 from ..sync.pipeline import PageWriter
 from . import mapping as csv_mapping
-from . import two_way
+from . import storage, two_way
 from .rows import FileRows
 from .two_way import TwoWayImport
 
@@ -54,14 +54,6 @@ def upload_dir() -> Path:
     if path.stat().st_mode & 0o077:
         path.chmod(0o700)
     return path
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write a file only its owner can read (0600), whatever the process umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(path, 0o600)
 
 
 def file_path(imp: CsvImport) -> Path:
@@ -95,7 +87,7 @@ def upload(conn: IntegrationConnection, name: str, data: bytes, object_type: str
         if earlier is None:
             raise
         return earlier
-    _write_private(file_path(imp), data)
+    storage.put(imp, data, file_path(imp))
     audit.record("csv_import.uploaded", conn, user, import_id=imp.id, file_name=imp.file_name, rows=imp.row_count,
                  file_hash=digest)
     db.session.commit()
@@ -216,11 +208,12 @@ def current_check(imp: CsvImport) -> dict | None:
 
 def _batches(imp: CsvImport, size: int):
     batch = []
-    for item in records(file_path(imp), _facts(imp)):
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
+    with storage.local_copy(imp, file_path(imp)) as path:
+        for item in records(path, _facts(imp)):
+            batch.append(item)
+            if len(batch) >= size:
+                yield batch
+                batch = []
     if batch:
         yield batch
 
@@ -321,6 +314,7 @@ def _finish(run, imp, tally: Tally, failures: list, error: str | None) -> None:
         imp.status, imp.error = ImportStatus.FAILED.value, run.error_message
     else:
         imp.status = ImportStatus.PARTIAL.value if run.status == RunStatus.PARTIAL else ImportStatus.SUCCEEDED.value
+    storage.discard(imp)  # a finished import is never run again: its stored upload goes
     db.session.commit()
     if run.status != RunStatus.FAILED:
         completed(imp, run)
@@ -337,6 +331,7 @@ def _on_run_stopped(run: IntegrationSyncRun, **_: object) -> None:
     imp.error = (f"The import stopped after {run.seen:,} of {imp.row_count:,} rows ({run.created:,} new, "
                  f"{run.updated:,} updated, {run.failed:,} failed were kept); upload the file again to import "
                  "the rest: rows already imported count as unchanged.")
+    storage.discard(imp)
     db.session.commit()
 
 

@@ -10,7 +10,7 @@ from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
 from .monitoring import DataQualityCheck, MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
 from .sync import IntegrationReconciliation, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun, IntegrationValueWaiver
-from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, WebhookRejection
+from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, UploadChunk, WebhookRejection
 from .twoway import CrmLeadChange, CrmLeadLink, CrmSyncConflict, CrmWriteLedger
 
 # Every model holding vault secrets; `flask keys rotate` walks these.
@@ -19,7 +19,7 @@ SECRET_MODELS = (IntegrationProviderAccount,)
 __all__ = [
     "AutomationRun", "Client", "CrmLeadChange", "CrmLeadLink", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
     "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
-    "CsvImportTemplate", "MaintenanceTask", "UserInvitation", "WebhookRejection",
+    "CsvImportTemplate", "MaintenanceTask", "UploadChunk", "UserInvitation", "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
     "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationReconciliation", "IntegrationSyncError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..choices import WebhookStatus
@@ -100,3 +101,17 @@ class WebhookRejection(CreatedMixin, Model):
     signature_version: Mapped[str | None] = mapped_column(sa.String(4))
     body_bytes: Mapped[int] = mapped_column(sa.Integer, default=0)
     connection_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+
+
+class UploadChunk(CreatedMixin, Model):
+    """An uploaded file, in pieces under the server's packet limit, so that whichever node claims its
+    import can read it (CONSOLE_UPLOAD_STORE=database, the default)."""
+
+    __bind_key__ = "traffic"
+    __tablename__ = "upload_chunks"
+    __table_args__ = (sa.UniqueConstraint("upload_key", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    upload_key: Mapped[str] = mapped_column(sa.String(120))
+    seq: Mapped[int] = mapped_column(sa.Integer)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql"))

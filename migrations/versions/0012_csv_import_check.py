@@ -1,7 +1,7 @@
 """CSV imports keep their whole-file check (counts per outcome, the first rows, the rows with problems)
 so the summary and the Import button survive a reload; sync errors keep the field and the offending value
 (masked for a sensitive field) for triage; user invitations (single use, expiring) instead of initial passwords; maintenance tasks (the
-nightly retention pass, claimed with a lease)
+nightly retention pass, claimed with a lease); uploaded files in chunks in the traffic database
 
 Revision ID: 0012
 Revises: 0011
@@ -76,8 +76,16 @@ def downgrade_():
 
 
 def upgrade_traffic():
-    pass
+    op.create_table('upload_chunks',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('upload_key', sa.String(length=120), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('data', sa.LargeBinary().with_variant(mysql.LONGBLOB(), 'mysql'), nullable=False),
+    sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_upload_chunks')),
+    sa.UniqueConstraint('upload_key', 'seq', name=op.f('uq_upload_chunks_upload_key_seq'))
+    )
 
 
 def downgrade_traffic():
-    pass
+    op.drop_table('upload_chunks')
