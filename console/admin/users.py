@@ -4,7 +4,7 @@ form post without JavaScript (a page of its own, or a redirect with a message)."
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -121,7 +121,7 @@ def user_update(user_id: int):
 def user_toggle_active(user_id: int):
     user = get_or_404(User, user_id)
     if not ActionForm().validate_on_submit():
-        return _row(user, 400, error="The form expired; reload the page.")
+        abort(400)
     try:
         set_user_active(current_user, user, not user.active)
     except AdminError as err:
@@ -138,7 +138,7 @@ def user_invite(user_id: int):
     """A new single-use link to set a password (older links stop working); shown once."""
     user = get_or_404(User, user_id)
     if not ActionForm().validate_on_submit():
-        return _row(user, 400, error="The form expired; reload the page.")
+        abort(400)
     try:
         invitation = _invitation(user)
     except AdminError as err:

@@ -19,6 +19,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import CsvImport, UploadChunk
+from ..models.base import utcnow
 
 CHUNK_BYTES = 1 << 20
 
@@ -36,11 +37,11 @@ def put(imp: CsvImport, data: bytes, folder_path: Path) -> None:
     if not in_database():
         _write_private(folder_path, data)
         return
-    key = _key(imp)
+    key, now = _key(imp), utcnow()
     db.session.execute(sa.delete(UploadChunk).where(UploadChunk.upload_key == key))
-    for seq, start in enumerate(range(0, len(data), CHUNK_BYTES)):
-        db.session.add(UploadChunk(upload_key=key, seq=seq, data=data[start:start + CHUNK_BYTES]))
-        db.session.flush()  # one chunk in memory on the way out, not the whole file twice
+    for seq, start in enumerate(range(0, len(data), CHUNK_BYTES)):  # Core inserts: the session keeps no copy
+        db.session.execute(sa.insert(UploadChunk).values(upload_key=key, seq=seq, created_at=now,
+                                                         data=data[start:start + CHUNK_BYTES]))
 
 
 @contextmanager

@@ -76,12 +76,15 @@ TREND_DAYS = 30  # how far back a metric's trend chart (and its words) reach
 
 
 def series(connection_id: int, metric_key: str, since, points: int = 60) -> list[MetricSnapshot]:
-    """Snapshots since `since`, thinned to at most `points` evenly spread ones (always keeping the newest)."""
-    rows = db.session.scalars(sa.select(MetricSnapshot).where(
+    """Snapshots since `since`, thinned to at most `points` evenly spread ones (always keeping the newest).
+    Only the ids are read to thin (a month of readings after every run is thousands of rows; the cards'
+    words and the chart both ask), then the rows picked."""
+    order = (MetricSnapshot.captured_at, MetricSnapshot.id)
+    ids = db.session.scalars(sa.select(MetricSnapshot.id).where(
         MetricSnapshot.connection_id == connection_id, MetricSnapshot.metric_key == metric_key,
-        MetricSnapshot.captured_at >= since).order_by(MetricSnapshot.captured_at, MetricSnapshot.id)).all()
-    if len(rows) <= points:
-        return list(rows)
-    step = len(rows) / points
-    picked = [rows[int(i * step)] for i in range(points - 1)]
-    return picked + [rows[-1]]
+        MetricSnapshot.captured_at >= since).order_by(*order)).all()
+    if len(ids) > points:
+        step = len(ids) / points
+        ids = [ids[int(i * step)] for i in range(points - 1)] + [ids[-1]]
+    return list(db.session.scalars(sa.select(MetricSnapshot).where(MetricSnapshot.id.in_(ids)).order_by(*order))) \
+        if ids else []

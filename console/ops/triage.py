@@ -5,7 +5,7 @@ replay, ignore with one reason, resolve), changed in keyset chunks and audited o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,7 +63,7 @@ class Group:
     retrying: int
     dead_letter: int
     newest_at: datetime
-    sample: IntegrationSyncError | None = field(default=None)
+    sample: IntegrationSyncError | None = None
 
     @property
     def actionable(self) -> int:
@@ -77,7 +77,7 @@ def groups(f: ErrorFilter) -> list[Group]:
 
     def count(status: str):
         return sa.func.sum(sa.case((e.status == status, 1), else_=0))
-    where = f.where() or []
+    where = f.where()
     if not f.status:
         where.append(e.status.in_(OPEN_STATES))
     rows = db.session.execute(

@@ -164,3 +164,28 @@ def test_recompute_on_demand(world):
     assert resp.status_code == 200 and "recomputed" in resp.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AutomationRun).where(
         AutomationRun.kind == "metrics_on_demand", AutomationRun.status == "succeeded")) == 1
+
+
+def test_a_trend_series_is_thinned_evenly_and_keeps_the_newest(app):
+    """A month of readings after every run is thousands of rows; the chart and its words get 60 of them."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from console.metrics.snapshots import series
+    from console.models.base import utcnow
+
+    conn = factories.connection(factories.client("Thin Co"))
+    db.session.flush()
+    automation = AutomationRun(connection_id=conn.id, kind="snapshot", status="succeeded")
+    db.session.add(automation)
+    db.session.flush()
+    start = utcnow() - timedelta(days=20)
+    db.session.add_all([MetricSnapshot(connection_id=conn.id, automation_run_id=automation.id, metric_key="lead_owner",
+                                       value=Decimal(i), unit="%", period="now", captured_at=start + timedelta(minutes=i))
+                        for i in range(150)])
+    db.session.commit()
+    picked = series(conn.id, "lead_owner", start - timedelta(days=1))
+    values = [int(s.value) for s in picked]
+    assert len(values) == 60 and values[0] == 0 and values[-1] == 149 and values == sorted(values)
+    assert values[:4] == [0, 2, 5, 7]  # every 2.5th reading
+    assert len(series(conn.id, "lead_owner", start + timedelta(minutes=110))) == 40  # fewer than 60: all
