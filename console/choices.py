@@ -30,17 +30,13 @@ class Choice(str, Enum):
 
     @classmethod
     def label_of(cls, value: str | None) -> str:
-        try:
-            return cls(value).label
-        except ValueError:
-            return value or ""
+        member = cls._value2member_map_.get(value)  # a dict lookup: pages call this hundreds of times
+        return member.label if member is not None else (value or "")  # type: ignore[attr-defined]
 
     @classmethod
     def tone_of(cls, value: str | None) -> str:
-        try:
-            return cls(value).tone
-        except ValueError:
-            return "neutral"
+        member = cls._value2member_map_.get(value)
+        return member.tone if member is not None else "neutral"  # type: ignore[attr-defined]
 
 
 class Role(Choice):

@@ -1,4 +1,4 @@
-"""`flask ...` commands: init, users, demo, keys (and the groups of sandbox, sync, jobs, retention)."""
+"""`flask ...` commands: init, users, demo, keys (and the groups of sandbox, sync, jobs, retention, monitoring)."""
 from __future__ import annotations
 
 import json
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(keys_group)
     from jobs.cli import jobs_group
 
+    from .monitoring.cli import monitoring_group
     from .retention.cli import retention_group
     from .sandbox.cli import sandbox_group
     from .sync.cli import sync_group
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(sync_group)
     app.cli.add_command(jobs_group)
     app.cli.add_command(retention_group)
+    app.cli.add_command(monitoring_group)
 
 
 def _upgrade_databases() -> None:

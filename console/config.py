@@ -113,6 +113,8 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         # and the audit log key on it); 0 trusts no header.
         "PROXY_HOPS": int(env.get("CONSOLE_PROXY_HOPS", 0)),
         "SCHEDULER_ENABLED": env.get("CONSOLE_SCHEDULER", "on") == "on",
+        # The ops dashboard's rows, read at most this long ago in each process (0: read on every request).
+        "DASHBOARD_CACHE_SECONDS": float(env.get("CONSOLE_DASHBOARD_CACHE_SECONDS", 3)),
         "SCHEDULER_INTERVAL_SECONDS": float(env.get("CONSOLE_SCHEDULER_INTERVAL", 5)),
         "SYNC_WORKERS": int(env.get("CONSOLE_SYNC_WORKERS", 2)),
         # Where the server may send requests (security/outbound.py): `host` or `host:port`, comma separated.

@@ -38,8 +38,9 @@ FAST_PASSWORD_HASH = "pbkdf2:sha256:1"
 
 
 def build_app(instance: Path, primary: str, traffic: str, **config) -> Flask:
+    # The dashboard's short cache is off: a test reads what it just wrote (tests/test_dashboard_scale.py turns it on).
     return create_app({"INSTANCE_PATH": str(instance), "TESTING": True, "PASSWORD_HASH_METHOD": FAST_PASSWORD_HASH,
-                       **config}, env=make_env(primary, traffic))
+                       "DASHBOARD_CACHE_SECONDS": 0, **config}, env=make_env(primary, traffic))
 
 
 

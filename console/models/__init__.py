@@ -9,7 +9,14 @@ from .mapping import IntegrationEnumMapping, IntegrationFieldMapping
 from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
 from .monitoring import DataQualityCheck, MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
-from .sync import IntegrationReconciliation, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun, IntegrationValueWaiver
+from .sync import (
+    ConnectionHour,
+    IntegrationReconciliation,
+    IntegrationSyncError,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+    IntegrationValueWaiver,
+)
 from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, UploadChunk, WebhookRejection
 from .twoway import CrmLeadChange, CrmLeadLink, CrmSyncConflict, CrmWriteLedger
 
@@ -17,7 +24,8 @@ from .twoway import CrmLeadChange, CrmLeadLink, CrmSyncConflict, CrmWriteLedger
 SECRET_MODELS = (IntegrationProviderAccount,)
 
 __all__ = [
-    "AutomationRun", "Client", "CrmLeadChange", "CrmLeadLink", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
+    "AutomationRun", "Client", "ConnectionHour",
+    "CrmLeadChange", "CrmLeadLink", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
     "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
     "CsvImportTemplate", "MaintenanceTask", "UploadChunk", "UserInvitation", "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",

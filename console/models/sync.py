@@ -172,3 +172,33 @@ class IntegrationReconciliation(CreatedMixin, Model):
     @property
     def differences(self) -> int:
         return sum(getattr(self, k) or 0 for k in self.KINDS)
+
+
+class ConnectionHour(Model):
+    """One connection's runs summed per UTC hour (of the run's creation), added as each run finishes
+    (sync/hourly.py), and the freshness measured in that hour once it has settled: the ops dashboard
+    and the alert pass read a day of these per connection instead of every run."""
+
+    __tablename__ = "connection_hours"
+    __table_args__ = (sa.UniqueConstraint("connection_id", "hour"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    hour: Mapped[datetime] = mapped_column(DateTime)  # the hour's start, UTC
+    runs_succeeded: Mapped[int] = mapped_column(sa.Integer, default=0)
+    runs_partial: Mapped[int] = mapped_column(sa.Integer, default=0)
+    runs_failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    runs_cancelled: Mapped[int] = mapped_column(sa.Integer, default=0)
+    seen: Mapped[int] = mapped_column(sa.Integer, default=0)
+    written: Mapped[int] = mapped_column(sa.Integer, default=0)  # created + updated
+    failed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    api_calls: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rate_limited: Mapped[int] = mapped_column(sa.Integer, default=0)
+    unbalanced: Mapped[int] = mapped_column(sa.Integer, default=0)  # runs whose records do not add up
+    stopped: Mapped[int] = mapped_column(sa.Integer, default=0)  # runs failed because their process died
+    # Freshness of the changes written in this hour, at the connection's target of the time (NULL until
+    # the hour has settled and been summed from the traffic database; monitoring/freshness.py).
+    fresh_target_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    fresh_measured: Mapped[int | None] = mapped_column(sa.Integer)
+    fresh_within: Mapped[int | None] = mapped_column(sa.Integer)
+    fresh_worst_ms: Mapped[int | None] = mapped_column(sa.Integer)

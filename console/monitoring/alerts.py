@@ -10,26 +10,28 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..choices import AlertSeverity, AlertStatus, ConnectionStatus
 from ..extensions import db
 from ..models import IntegrationConnection, MonitorAlert, User
 from ..models.base import utcnow
-from .conditions import Finding, findings
+from . import freshness
+from .conditions import Facts, Finding, findings
 
 WATCHED = (ConnectionStatus.LIVE.value, ConnectionStatus.TESTING.value)
 RANK = {AlertSeverity.INFO.value: 0, AlertSeverity.WARNING.value: 1, AlertSeverity.CRITICAL.value: 2}
 UNRESOLVED = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
+BATCH = 200  # connections whose facts are read and alerts committed together
 
 
 def open_key(connection_id: int, kind: str) -> str:
     return f"{connection_id}:{kind}"
 
 
-def _apply(conn: IntegrationConnection, current: dict[str, Finding], now: datetime, changes: dict[str, int]) -> None:
-    open_rows = {a.kind: a for a in db.session.scalars(sa.select(MonitorAlert).where(
-        MonitorAlert.connection_id == conn.id, MonitorAlert.status.in_(UNRESOLVED)))}
+def _apply(conn: IntegrationConnection, current: dict[str, Finding], open_rows: dict[str, MonitorAlert],
+           now: datetime, changes: dict[str, int]) -> None:
     for kind, finding in current.items():
         row = open_rows.get(kind)
         if row is None:
@@ -49,16 +51,32 @@ def _apply(conn: IntegrationConnection, current: dict[str, Finding], now: dateti
 
 
 def evaluate(now: datetime | None = None) -> dict[str, int]:
-    """One pass over the watched connections; returns how many alerts opened, escalated and resolved."""
+    """One pass over the watched connections; returns how many alerts opened, escalated and resolved.
+    Settled hours' freshness is summed into the rollups first; then each batch of connections has its
+    facts read at once (conditions.Facts) and its alerts committed together."""
     now = now or utcnow()
     changes = {"opened": 0, "escalated": 0, "resolved": 0}
-    ids = list(db.session.scalars(sa.select(IntegrationConnection.id).where(IntegrationConnection.status.in_(WATCHED))))
-    for conn_id in ids:
+    ids = list(db.session.scalars(sa.select(IntegrationConnection.id).where(IntegrationConnection.status.in_(WATCHED))
+                                  .order_by(IntegrationConnection.id)))
+    for start in range(0, len(ids), BATCH):  # the settled hours' freshness, in short transactions of their own
+        freshness.settle(list(db.session.scalars(sa.select(IntegrationConnection).where(
+            IntegrationConnection.id.in_(ids[start:start + BATCH])))), now)
+        db.session.commit()
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
         for attempt in (1, 2):
-            conn = db.session.get(IntegrationConnection, conn_id)
+            conns = list(db.session.scalars(sa.select(IntegrationConnection).where(IntegrationConnection.id.in_(chunk))
+                                            .options(selectinload(IntegrationConnection.account))
+                                            .order_by(IntegrationConnection.id)))
             before = dict(changes)
-            _apply(conn, {f.kind: f for f in findings(conn, now)}, now, changes)
             try:
+                facts = Facts.read(conns, now)
+                alerts: dict[int, dict[str, MonitorAlert]] = {}
+                for alert in db.session.scalars(sa.select(MonitorAlert).where(
+                        MonitorAlert.connection_id.in_(chunk), MonitorAlert.status.in_(UNRESOLVED))):
+                    alerts.setdefault(alert.connection_id or 0, {})[alert.kind] = alert
+                for conn in conns:
+                    _apply(conn, {f.kind: f for f in findings(conn, now, facts)}, alerts.get(conn.id, {}), now, changes)
                 db.session.commit()
                 break
             except IntegrityError:  # another process opened the same alert a moment ago

@@ -4,11 +4,15 @@ Stale syncs (no success within the stale multiple of the schedule; critical at t
 credentials, rate-limit pressure (the provider's daily budget under the threshold; 429s in the last
 hour), failed webhooks in the last hour over the threshold, the duplicate-delivery rate, dead letters,
 the freshness objective missed, data quality past its thresholds, a live connection without a baseline,
-records that differ from the provider's (the newest reconciliation), runs whose accounting does not add up."""
+records that differ from the provider's (the newest reconciliation), runs whose accounting does not add up.
+
+A pass reads what the conditions need for every watched connection at once (`Facts`: a fixed number
+of grouped queries, the last day's runs from the hourly rollups), so it costs O(connections) rows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -20,9 +24,11 @@ from ..models import (
     IntegrationSyncError,
     IntegrationSyncJob,
     IntegrationSyncRun,
+    MetricBaseline,
     WebhookRejection,
 )
-from ..sync import runs
+from ..sync import hourly, runs
+from ..sync.reconcile import latest as latest_reconciliations
 from . import freshness, quality
 
 BUDGET_READING_FRESH = timedelta(hours=1)  # an older reading of the daily budget may be from yesterday
@@ -36,17 +42,71 @@ class Finding:
     message: str
 
 
-def _count(model, *where) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
+
+@dataclass
+class Facts:
+    """What the conditions read, for many connections at once."""
+
+    jobs: dict[int, list[IntegrationSyncJob]]
+    day: dict[int, Any]  # the last day's hourly rollups summed (sync/hourly.window)
+    rate_limited: dict[int, int]  # 429s in the last hour
+    rejected: dict[int, int]  # webhook signatures refused in the last hour
+    failing: dict[int, int]  # webhook events not normalized, of the last hour
+    deliveries: dict[int, tuple[int, int]]  # webhook events of the last hour, and their repeats
+    dead: dict[int, int]  # webhook events and records dead-lettered
+    fresh: dict[int, freshness.Freshness]
+    checks: dict[int, list]
+    baselined: set[int]
+    reconciled: dict[tuple[int, str], Any]
+
+    @classmethod
+    def read(cls, conns: list[IntegrationConnection], now: datetime) -> Facts:
+        ids = [c.id for c in conns]
+        hour = now - timedelta(hours=1)
+        jobs: dict[int, list[IntegrationSyncJob]] = {}
+        for job in db.session.scalars(sa.select(IntegrationSyncJob).where(
+                IntegrationSyncJob.connection_id.in_(ids), IntegrationSyncJob.enabled.is_(True))
+                .order_by(IntegrationSyncJob.id)):
+            jobs.setdefault(job.connection_id, []).append(job)
+        run, hook, rej, err = IntegrationSyncRun, EventWebhookEvent, WebhookRejection, IntegrationSyncError
+        unfinished = [WebhookStatus.FAILED.value, WebhookStatus.RETRYING.value, WebhookStatus.DEAD_LETTER.value]
+        dead = _grouped(sa.select(hook.connection_id, sa.func.count()).where(
+            hook.connection_id.in_(ids), hook.status == WebhookStatus.DEAD_LETTER.value).group_by(hook.connection_id))
+        for cid, n in _grouped(sa.select(err.connection_id, sa.func.count()).where(
+                err.connection_id.in_(ids), err.status == ErrorStatus.DEAD_LETTER.value).group_by(err.connection_id)).items():
+            dead[cid] = dead.get(cid, 0) + n
+        return cls(
+            jobs=jobs,
+            day={row.connection_id: row for row in db.session.execute(hourly.window(ids, freshness.window_start(now)))},
+            rate_limited=_grouped(sa.select(run.connection_id, sa.func.sum(run.rate_limited)).where(
+                run.connection_id.in_(ids), run.created_at >= hour).group_by(run.connection_id)),
+            rejected=_grouped(sa.select(rej.connection_id, sa.func.count()).where(
+                rej.connection_id.in_(ids), rej.created_at >= hour).group_by(rej.connection_id)),
+            failing=_grouped(sa.select(hook.connection_id, sa.func.count()).where(
+                hook.connection_id.in_(ids), hook.created_at >= hour, hook.status.in_(unfinished))
+                .group_by(hook.connection_id)),
+            deliveries={cid: (int(n), int(repeats or 0)) for cid, n, repeats in db.session.execute(
+                sa.select(hook.connection_id, sa.func.count(), sa.func.sum(hook.duplicate_count)).where(
+                    hook.connection_id.in_(ids), hook.created_at >= hour).group_by(hook.connection_id))},
+            dead=dead,
+            fresh=freshness.attainment(conns, now),
+            checks=quality.latest(ids),
+            baselined=set(db.session.scalars(sa.select(MetricBaseline.connection_id).where(
+                MetricBaseline.connection_id.in_(ids), MetricBaseline.superseded_at.is_(None)).distinct())),
+            reconciled=latest_reconciliations(ids),
+        )
 
 
-def stale(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+def _grouped(query: sa.Select) -> dict[int, int]:
+    return {cid: int(n or 0) for cid, n in db.session.execute(query)}
+
+
+def stale(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
     """Only a live connection runs on its schedule; a testing one syncs only when a person asks."""
     if conn.status != ConnectionStatus.LIVE:
         return []
     out = []
-    for job in db.session.scalars(sa.select(IntegrationSyncJob).where(
-            IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.enabled.is_(True))):
+    for job in facts.jobs.get(conn.id, []):
         limit = timedelta(seconds=job.schedule_seconds * max(1, conn.stale_multiple))
         since = job.last_success_at or job.created_at
         if since < now - limit:
@@ -58,7 +118,7 @@ def stale(conn: IntegrationConnection, now: datetime) -> list[Finding]:
     return out
 
 
-def credentials(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+def credentials(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
     account = conn.account
     if account is not None and account.credentials_status == CredentialStatus.INVALID:
         return [Finding("credentials_invalid", AlertSeverity.CRITICAL,
@@ -66,7 +126,7 @@ def credentials(conn: IntegrationConnection, now: datetime) -> list[Finding]:
     return []
 
 
-def daily_budget(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+def daily_budget(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
     """The provider's daily call budget (shared by every app call on the account) running low."""
     account = conn.account
     if (account is None or not account.rate_limit_daily or account.rate_limit_daily_remaining is None
@@ -83,22 +143,16 @@ def daily_budget(conn: IntegrationConnection, now: datetime) -> list[Finding]:
                     f"{conn.rate_limit_pressure_pct}%. Syncs stop when it reaches zero.")]
 
 
-def rate_limited(conn: IntegrationConnection, now: datetime) -> list[Finding]:
-    waited = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(IntegrationSyncRun.rate_limited), 0)).where(
-        IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.created_at >= now - timedelta(hours=1)))
+def rate_limited(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
+    waited = facts.rate_limited.get(conn.id, 0)
     if not waited:
         return []
     return [Finding("rate_limited", AlertSeverity.WARNING,
                     f"The provider answered 429 {waited} times in the last hour; syncs are slowed down.")]
 
 
-def failed_webhooks(conn: IntegrationConnection, now: datetime) -> list[Finding]:
-    hour = now - timedelta(hours=1)
-    rejected = _count(WebhookRejection, WebhookRejection.connection_id == conn.id, WebhookRejection.created_at >= hour)
-    failing = _count(EventWebhookEvent, EventWebhookEvent.connection_id == conn.id,
-                     EventWebhookEvent.created_at >= hour,
-                     EventWebhookEvent.status.in_([WebhookStatus.FAILED.value, WebhookStatus.RETRYING.value,
-                                                   WebhookStatus.DEAD_LETTER.value]))
+def failed_webhooks(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
+    rejected, failing = facts.rejected.get(conn.id, 0), facts.failing.get(conn.id, 0)
     total, threshold = rejected + failing, max(1, conn.failed_webhook_threshold)
     if total < threshold:
         return []
@@ -107,11 +161,9 @@ def failed_webhooks(conn: IntegrationConnection, now: datetime) -> list[Finding]
                     f"{failing} not normalized); the threshold is {threshold}.")]
 
 
-def duplicate_events(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+def duplicate_events(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
     """Redeliveries of events already stored: HubSpot retries answers that were slow (over 5 s) or failed."""
-    events, repeats = db.session.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(EventWebhookEvent.duplicate_count), 0)).where(
-            EventWebhookEvent.connection_id == conn.id, EventWebhookEvent.created_at >= now - timedelta(hours=1))).one()
+    events, repeats = facts.deliveries.get(conn.id, (0, 0))
     deliveries = int(events) + int(repeats)
     if deliveries < MIN_DELIVERIES:
         return []
@@ -123,19 +175,16 @@ def duplicate_events(conn: IntegrationConnection, now: datetime) -> list[Finding
                     f"stored (limit {limit}%): the provider is retrying, so answers may be slow or failing.")]
 
 
-def dead_letters(conn: IntegrationConnection, now: datetime) -> list[Finding]:
-    dead = (_count(EventWebhookEvent, EventWebhookEvent.connection_id == conn.id,
-                   EventWebhookEvent.status == WebhookStatus.DEAD_LETTER.value)
-            + _count(IntegrationSyncError, IntegrationSyncError.connection_id == conn.id,
-                     IntegrationSyncError.status == ErrorStatus.DEAD_LETTER.value))
+def dead_letters(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
+    dead = facts.dead.get(conn.id, 0)
     if not dead:
         return []
     return [Finding("dead_letters", AlertSeverity.CRITICAL if dead >= 10 else AlertSeverity.WARNING,
                     f"{dead} records or events gave up after their retries; replay or resolve them in ops.")]
 
 
-def fresh(conn: IntegrationConnection, now: datetime) -> list[Finding]:
-    f = freshness.attainment([conn], now)[conn.id]
+def fresh(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
+    f = facts.fresh[conn.id]
     if f.met is not False:
         return []
     severe = f.attainment_pct < f.objective_pct - 10
@@ -145,25 +194,21 @@ def fresh(conn: IntegrationConnection, now: datetime) -> list[Finding]:
                     f"{freshness.duration(f.worst_ms)}.")]
 
 
-def data_quality(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+def data_quality(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
     return [Finding(f"quality_{b.check}:{check.object_type}", b.severity, b.message)
-            for check in quality.latest([conn.id]).get(conn.id, []) for b in quality.breaches(check, conn)]
+            for check in facts.checks.get(conn.id, []) for b in quality.breaches(check, conn)]
 
 
-def baseline(conn: IntegrationConnection, now: datetime) -> list[Finding]:
-    from ..metrics.baselines import active
-
-    if conn.status == ConnectionStatus.LIVE and not active(conn.id):
+def baseline(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
+    if conn.status == ConnectionStatus.LIVE and conn.id not in facts.baselined:
         return [Finding("no_baseline", AlertSeverity.WARNING, "The connection is live without a baseline.")]
     return []
 
 
-def reconcile_differences(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+def reconcile_differences(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
     """The newest reconciliation of each object found records that differ from the provider's."""
-    from ..sync.reconcile import latest
-
     out = []
-    for (_, object_type), row in sorted(latest([conn.id]).items()):
+    for (_, object_type), row in sorted((k, v) for k, v in facts.reconciled.items() if k[0] == conn.id):
         if row.differences:
             parts = [f"{getattr(row, k):,} {k.replace('_', ' ')}" for k in row.KINDS if getattr(row, k)]
             out.append(Finding(f"reconcile_differences:{object_type}",
@@ -174,12 +219,10 @@ def reconcile_differences(conn: IntegrationConnection, now: datetime) -> list[Fi
     return out
 
 
-def accounting(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+def accounting(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
     """Runs of the last day whose records read do not add up to their buckets: a record was lost."""
-    bucketed = (IntegrationSyncRun.created + IntegrationSyncRun.updated + IntegrationSyncRun.unchanged
-                + IntegrationSyncRun.duplicate + IntegrationSyncRun.failed)
-    bad = _count(IntegrationSyncRun, IntegrationSyncRun.connection_id == conn.id,
-                 IntegrationSyncRun.created_at >= now - timedelta(days=1), IntegrationSyncRun.seen != bucketed)
+    row = facts.day.get(conn.id)
+    bad = row.unbalanced if row is not None else 0
     if not bad:
         return []
     return [Finding("accounting", AlertSeverity.CRITICAL,
@@ -187,8 +230,11 @@ def accounting(conn: IntegrationConnection, now: datetime) -> list[Finding]:
                     "reconcile the connection and report the runs.")]
 
 
-def stopped_runs(conn: IntegrationConnection, now: datetime) -> list[Finding]:
+def stopped_runs(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
     """Runs of the last day that the sweep failed because the process running them died."""
+    row = facts.day.get(conn.id)
+    if row is None or not row.stopped:  # the rollup says whether any run stopped; only then read which
+        return []
     stopped = db.session.scalars(sa.select(IntegrationSyncRun).where(
         IntegrationSyncRun.connection_id == conn.id, IntegrationSyncRun.created_at >= now - timedelta(days=1),
         IntegrationSyncRun.status == RunStatus.FAILED.value,
@@ -208,5 +254,7 @@ CONDITIONS = (stale, credentials, daily_budget, rate_limited, failed_webhooks, d
               fresh, data_quality, baseline, reconcile_differences, accounting, stopped_runs)
 
 
-def findings(conn: IntegrationConnection, now: datetime) -> list[Finding]:
-    return [finding for condition in CONDITIONS for finding in condition(conn, now)]
+def findings(conn: IntegrationConnection, now: datetime, facts: Facts | None = None) -> list[Finding]:
+    """What holds now for one connection (`facts` read for a whole pass, or for this one alone)."""
+    facts = facts or Facts.read([conn], now)
+    return [finding for condition in CONDITIONS for finding in condition(conn, now, facts)]

@@ -1,15 +1,28 @@
 """The ops dashboard's figures: one row per connection that runs (or ran), each read with grouped queries
-over all rows at once, and the last 7 days of runs and records per day for the chart."""
+over all rows at once, and the last 7 days of runs and records per day for the chart. Counts of runs
+come from the hourly rollups (sync/hourly.py), so the cost grows with connections, not with runs."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import contains_eager, selectinload
 
 from ..choices import ConnectionStatus
 from ..extensions import db
-from ..models import Client, DataQualityCheck, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, MonitorAlert
+from ..models import (
+    Client,
+    ConnectionHour,
+    DataQualityCheck,
+    IntegrationConnection,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+    MonitorAlert,
+)
+from ..sync import hourly
 from . import freshness, quality
 from .alerts import RANK, UNRESOLVED
 
@@ -56,15 +69,17 @@ class Row:
 
 def _connections() -> list[IntegrationConnection]:
     return list(db.session.scalars(sa.select(IntegrationConnection).join(Client).where(
-        IntegrationConnection.status.in_(SHOWN)).order_by(Client.name, IntegrationConnection.name).limit(500)))
+        IntegrationConnection.status.in_(SHOWN)).order_by(Client.name, IntegrationConnection.name).limit(500)
+        .options(contains_eager(IntegrationConnection.client), selectinload(IntegrationConnection.account))))
 
 
 def _last_runs(ids: list[int]) -> dict[int, IntegrationSyncRun]:
-    newest = (sa.select(sa.func.max(IntegrationSyncRun.id)).where(
-        IntegrationSyncRun.connection_id.in_(ids), IntegrationSyncRun.dry_run.is_(False))
-        .group_by(IntegrationSyncRun.connection_id))
-    return {r.connection_id: r for r in db.session.scalars(sa.select(IntegrationSyncRun).where(
-        IntegrationSyncRun.id.in_(newest)))}
+    """The newest real run of each connection: one index lookup per connection, not a scan of its runs."""
+    r = IntegrationSyncRun
+    newest = (sa.select(sa.func.max(r.id)).where(r.connection_id == IntegrationConnection.id, r.dry_run.is_(False))
+              .scalar_subquery())
+    run_ids = [i for i in db.session.scalars(sa.select(newest).where(IntegrationConnection.id.in_(ids))) if i]
+    return {run.connection_id: run for run in db.session.scalars(sa.select(r).where(r.id.in_(run_ids)))}
 
 
 def _schedule(ids: list[int], now: datetime) -> dict[int, tuple[datetime | None, bool]]:
@@ -77,13 +92,12 @@ def _schedule(ids: list[int], now: datetime) -> dict[int, tuple[datetime | None,
 
 
 def _days(ids: list[int], now: datetime) -> dict[int, Day]:
-    r = IntegrationSyncRun
-    return {cid: Day(int(n), int(seen or 0), int(written or 0), int(failed or 0), int(waited or 0))
-            for cid, n, seen, written, failed, waited in db.session.execute(
-                sa.select(r.connection_id, sa.func.count(), sa.func.sum(r.seen), sa.func.sum(r.created + r.updated),
-                          sa.func.sum(r.failed), sa.func.sum(r.rate_limited))
-                .where(r.connection_id.in_(ids), r.created_at >= now - DAY, r.dry_run.is_(False))
-                .group_by(r.connection_id))}
+    """The last day's runs from the hourly rollups (24 whole hours and the present one)."""
+    out = {}
+    for row in db.session.execute(hourly.window(ids, freshness.window_start(now))):
+        runs = row.runs_succeeded + row.runs_partial + row.runs_failed + row.runs_cancelled
+        out[row.connection_id] = Day(int(runs), int(row.seen), int(row.written), int(row.failed), int(row.rate_limited))
+    return out
 
 
 def _alerts(ids: list[int]) -> dict[int, tuple[int, str | None]]:
@@ -115,6 +129,35 @@ def rows(now: datetime) -> list[Row]:
     return out
 
 
+def cached_rows(now: datetime) -> tuple[datetime, list[Row]]:
+    """The rows as read at most DASHBOARD_CACHE_SECONDS ago in this process (every open dashboard polls
+    every 5 s; the figures are the same for everyone who may see the dashboard), and when they were read.
+    Cached rows are detached from the session that read them: read-only, loaded in full, shared by threads."""
+    ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0))
+    store = current_app.extensions.setdefault("dashboard_rows", {})
+    hit = store.get("rows")
+    if ttl > 0 and hit is not None and time.monotonic() - hit[0] < ttl:
+        return hit[1], hit[2]
+    figures = rows(now)
+    if ttl > 0:
+        _detach(figures)
+        store["rows"] = (time.monotonic(), now, figures)
+    return now, figures
+
+
+def forget_cached_rows() -> None:
+    """After an action in this process (run now, pause): its answer shows the rows as they now are."""
+    current_app.extensions.get("dashboard_rows", {}).pop("rows", None)
+
+
+def _detach(figures: list[Row]) -> None:
+    session = db.session()
+    for row in figures:
+        for obj in (row.connection, row.connection.client, row.connection.account, row.last_run, *row.checks):
+            if obj is not None and obj in session:
+                session.expunge(obj)
+
+
 @dataclass
 class DayTotals:
     day: str  # YYYY-MM-DD (UTC)
@@ -129,16 +172,16 @@ def last_week(now: datetime) -> list[DayTotals]:
     first = (now - timedelta(days=6)).replace(hour=0, minute=0, second=0, microsecond=0)
     days = {(first + timedelta(days=i)).strftime("%Y-%m-%d"): DayTotals((first + timedelta(days=i)).strftime("%Y-%m-%d"))
             for i in range(7)}
-    r = IntegrationSyncRun
-    day = sa.func.date(r.created_at)
-    for when, status, n, seen, written, failed in db.session.execute(
-            sa.select(day, r.status, sa.func.count(), sa.func.sum(r.seen), sa.func.sum(r.created + r.updated),
-                      sa.func.sum(r.failed))
-            .where(r.created_at >= first, r.dry_run.is_(False)).group_by(day, r.status)):
+    h = ConnectionHour
+    day = sa.func.date(h.hour)
+    statuses = {status: sa.func.sum(getattr(h, column)) for status, column in hourly.STATUS_COLUMN.items()}
+    for when, seen, written, failed, *counts in db.session.execute(
+            sa.select(day, sa.func.sum(h.seen), sa.func.sum(h.written), sa.func.sum(h.failed), *statuses.values())
+            .where(h.hour >= first).group_by(day)):
         totals = days.get(str(when)[:10])
         if totals is None:
             continue
-        totals.runs[status] = totals.runs.get(status, 0) + int(n)
+        totals.runs = {status: int(n) for status, n in zip(statuses, counts) if n}
         totals.written += int(written or 0)
         totals.failed += int(failed or 0)
         totals.unchanged += int(seen or 0) - int(written or 0) - int(failed or 0)

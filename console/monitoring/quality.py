@@ -15,12 +15,21 @@ import sqlalchemy as sa
 
 from ..choices import AlertSeverity, ErrorStatus, RunKind, RunStatus
 from ..extensions import db
-from ..models import CrmLead, DataQualityCheck, IntegrationConnection, IntegrationSyncError, IntegrationSyncRun
+from ..models import (
+    CrmLead,
+    CsvImport,
+    DataQualityCheck,
+    IntegrationConnection,
+    IntegrationSyncError,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+)
 from ..sync.events import run_finished, safely
 
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = {"contacts": ("email", CrmLead.email), "companies": ("company name", CrmLead.company_name)}
 REFERENCE_CODES = ("unknown_owner", "unknown_stage")
+DEFAULT_OBJECTS = ("contacts", "companies", "deals")
 HELD_BACK = (ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value, ErrorStatus.DEAD_LETTER.value)
 
 
@@ -79,14 +88,20 @@ def _on_run_finished(run: IntegrationSyncRun, owners: set[str] | None = None, **
 
 
 def latest(connection_ids: list[int]) -> dict[int, list[DataQualityCheck]]:
-    """The newest check of each object type, per connection."""
+    """The newest check of each object type, per connection: one index lookup per connection and object
+    type (those of its jobs and imports, and the CRM's own three), not a scan of every check taken."""
     if not connection_ids:
         return {}
-    newest = (sa.select(sa.func.max(DataQualityCheck.id)).where(DataQualityCheck.connection_id.in_(connection_ids))
-              .group_by(DataQualityCheck.connection_id, DataQualityCheck.object_type))
+    c = DataQualityCheck
+    kinds = sorted(set(DEFAULT_OBJECTS) | set(db.session.scalars(sa.select(IntegrationSyncJob.object_type).distinct()))
+                   | set(db.session.scalars(sa.select(CsvImport.object_type).distinct())))
+    types = sa.union_all(*(sa.select(sa.literal(k).label("object_type")) for k in kinds)).subquery()
+    newest = (sa.select(sa.func.max(c.id)).where(c.connection_id == IntegrationConnection.id,
+                                                 c.object_type == types.c.object_type).scalar_subquery())
+    ids = [i for i in db.session.scalars(sa.select(newest).select_from(IntegrationConnection).join(types, sa.true())
+                                         .where(IntegrationConnection.id.in_(connection_ids))) if i]
     out: dict[int, list[DataQualityCheck]] = {}
-    for check in db.session.scalars(sa.select(DataQualityCheck).where(DataQualityCheck.id.in_(newest))
-                                    .order_by(DataQualityCheck.object_type)):
+    for check in db.session.scalars(sa.select(c).where(c.id.in_(ids)).order_by(c.object_type)):
         out.setdefault(check.connection_id, []).append(check)
     return out
 

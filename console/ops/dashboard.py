@@ -27,8 +27,8 @@ def _charts():
 
 
 def _page(status: int = 200, message: str | None = None, tone: str = "success"):
-    now = utcnow()
-    return render("ops/dashboard.html", "partials/ops/dashboard_rows.html", status, rows=figures.rows(now), now=now,
+    now, rows = figures.cached_rows(utcnow())
+    return render("ops/dashboard.html", "partials/ops/dashboard_rows.html", status, rows=rows, now=now,
                   lag=dispatcher_lag(), charts=None if is_partial() else _charts(),
                   duration=duration, action_form=ActionForm(), message=message, message_tone=tone)
 
@@ -48,6 +48,7 @@ def dashboard_chart():
 def _acted(status: int, message: str):
     """The refreshed rows for HTMX (with the message); a flash and the dashboard again for a plain post."""
     tone = "success" if status == 200 else "error"
+    figures.forget_cached_rows()
     if not is_partial():
         flash(message, tone)
         return redirect(url_for("ops.dashboard"), code=303)

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import IntegrationReconciliation, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import changed_rows, require, utcnow
 from ..security.redact import redact_text
+from . import hourly
 from .accounting import Tally
 from .claims import Lease, worker_id
 from .events import announce_run_stopped
@@ -96,6 +97,7 @@ def _move(run: IntegrationSyncRun, status: str, message: str | None = None) -> b
     if message:
         run.error_message = redact_text(message)[:1000]
     run.finished_at, run.lease_expires_at = utcnow(), None
+    hourly.add_run(run, status)  # in the transaction that finishes the run
     return True
 
 
@@ -155,6 +157,8 @@ def _stop(run_id: int, now: datetime) -> bool:
     changed = changed_rows(db.session.execute(sa.update(IntegrationSyncRun).where(IntegrationSyncRun.id == run_id, _expired(now))
                                  .values(status=F, finished_at=now, lease_expires_at=None, error_message=message)
                                  .execution_options(synchronize_session=False)))
+    if changed:
+        hourly.add_run(run, F, stopped=True)
     db.session.commit()
     if changed:
         db.session.expire(run)

@@ -5,9 +5,12 @@
 Builds N live connections (default 200) with two jobs each and a week of runs every 15 minutes
 (N x 1,344 runs, a data-quality check after each), 2,000 measured changes per connection in the last day
 (traffic database) and some open alerts, in SQLite. Then times what the dashboard does: the full page,
-the rows partial every open browser polls every 5 s, the week chart, and one alert pass over every
-connection (the dispatcher runs it every 60 s). Targets with 200 connections: page under 1 s, partial
-under 0.5 s, one alert pass under 10 s.
+the rows partial every open browser polls every 5 s (its figures read, and served from the 3-second
+per-process cache), the week chart, and one alert pass over every connection (the dispatcher runs it
+every 60 s; one pass runs first, as the dispatcher would have, summing the settled hours' freshness).
+Runs go in around the console, so they are summed into their hours as finishing them would have.
+Targets with 200 connections (issue 20): page under 150 ms, polled partial under 50 ms, one alert
+pass under 300 ms (medians).
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ def seed(connections: int) -> None:
     )
     from console.models.base import utcnow
     from console.reference import ensure_providers
+    from console.sync import hourly
 
     rng, now = random.Random(7), utcnow()
     provider = ensure_providers()["hubspot"]
@@ -78,6 +82,7 @@ def seed(connections: int) -> None:
                            "unresolved": rng.randint(0, 20)})
     db.session.execute(sa.insert(IntegrationSyncRun.__table__), runs)
     db.session.execute(sa.insert(DataQualityCheck.__table__), checks)
+    hourly.rebuild()  # the runs went in around the console: sum them into their hours as finishing would have
     db.session.add_all(MonitorAlert(connection_id=c.id, kind="stale_sync:deals", open_key=f"{c.id}:stale_sync:deals",
                                     severity="warning", status="open", message="bench", opened_at=now,
                                     last_seen_at=now) for c in conns[::10])
@@ -122,16 +127,26 @@ def main(connections: int) -> bool:
             resp = http.get(path, **kw)
             assert resp.status_code == 200, resp.status_code
 
+        t0 = time.perf_counter()
+        evaluate()  # the dispatcher's alert pass, as every minute: it also sums the settled hours' freshness
+        first_pass = time.perf_counter() - t0
+        app.config["DASHBOARD_CACHE_SECONDS"] = 0  # every request reads the figures
         page = timed(lambda: get("/ops/"), 10)
         partial = timed(lambda: get("/ops/", headers={"HX-Request": "true"}), 20)
+        app.config["DASHBOARD_CACHE_SECONDS"] = 3  # the default: polls within 3 s of a read share it
+        get("/ops/", headers={"HX-Request": "true"})
+        cached = timed(lambda: get("/ops/", headers={"HX-Request": "true"}), 20)
         chart = timed(lambda: get("/ops/dashboard/chart"), 10)
-        passes = timed(evaluate, 3)
-        for line in (summary("dashboard page", page), summary("rows partial (polled every 5 s)", partial),
-                     summary("week chart", chart), summary(f"alert pass over {connections} connections", passes)):
+        passes = timed(evaluate, 5)
+        for line in (summary("dashboard page (figures read)", page), summary("rows partial (figures read)", partial),
+                     summary("rows partial (figures cached, polled within 3 s)", cached),
+                     summary("week chart", chart), summary(f"alert pass over {connections} connections", passes),
+                     f"first alert pass (sums the day's settled hours of freshness once): {first_pass * 1000:,.0f} ms"):
             print(line)
         print(f"RSS after: {rss_mb():.0f} MB")
-        ok = statistics.median(page) < 1.0 and statistics.median(partial) < 0.5 and max(passes) < 10
-        print("PASS" if ok else "FAIL", "(targets: page under 1 s, partial under 0.5 s, alert pass under 10 s)")
+        ok = (statistics.median(page) < 0.15 and statistics.median(partial) < 0.05 and statistics.median(cached) < 0.05
+              and statistics.median(passes) < 0.3)
+        print("PASS" if ok else "FAIL", "(targets: page under 150 ms, polled partial under 50 ms, alert pass under 300 ms)")
         return ok
 
 

@@ -200,8 +200,8 @@ def test_two_processes_evaluating_at_once_open_one_alert(app, monkeypatch):
     db.session.commit()
     real, raced = alerts.findings, []
 
-    def racing(c, now):
-        found = real(c, now)
+    def racing(c, now, facts=None):
+        found = real(c, now, facts)
         if not raced:
             raced.append(True)
             other = threading.Thread(target=_evaluate_in_another_session, args=(app,))
