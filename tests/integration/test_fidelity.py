@@ -217,8 +217,8 @@ def test_reconcile_finds_and_repairs_planted_differences(app, runner):
         assert (found.missing, found.stale, found.wrongly_archived, found.extra) == (5, 7, 3, 2)
         assert found.examples["missing"] == missing_ids
         assert "987654321" in found.examples["extra"]
-        from console.monitoring.conditions import reconcile_differences
-        (alert,) = reconcile_differences(conn, utcnow())
+        from console.monitoring.conditions import Facts, reconcile_differences
+        (alert,) = reconcile_differences(conn, utcnow(), Facts.read([conn], utcnow()))
         assert alert.kind == "reconcile_differences:contacts" and "17 records" in alert.message
 
         out = runner.invoke(args=["sync", "reconcile", str(conn.id), "--repair"])
@@ -235,11 +235,12 @@ def test_reconcile_finds_and_repairs_planted_differences(app, runner):
         repair_run = db.session.scalar(sa.select(IntegrationSyncRun).where(IntegrationSyncRun.kind == "reconcile"))
         assert repair_run.status == "succeeded" and repair_run.seen == 17
 
-        assert reconcile_differences(conn, utcnow()) == []  # the alert follows the newest reconciliation
+        now = utcnow()  # the alert follows the newest reconciliation
+        assert reconcile_differences(conn, now, Facts.read([conn], now)) == []
 
 
 def test_an_unbalanced_run_fails_and_is_alerted(app, monkeypatch):
-    from console.monitoring.conditions import accounting
+    from console.monitoring.conditions import Facts, accounting
     from console.sync import pipeline
 
     with SandboxServer(SandboxConfig(contacts=150, deals=0, seed=35, limits=False)) as sb:
@@ -253,7 +254,7 @@ def test_an_unbalanced_run_fails_and_is_alerted(app, monkeypatch):
         db.session.refresh(run)
         assert run.status == RunStatus.FAILED.value and "Accounting check failed" in run.error_message
         assert run.seen == 150 and not run.buckets_balance
-        assert [f.kind for f in accounting(conn, utcnow())] == ["accounting"]
+        assert [f.kind for f in accounting(conn, utcnow(), Facts.read([conn], utcnow()))] == ["accounting"]
         run.seen = run.created + run.updated + run.unchanged + run.duplicate + run.failed  # for the suite's own check
         db.session.commit()
 

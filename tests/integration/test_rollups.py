@@ -45,7 +45,7 @@ def _expected_hours(connection_id: int) -> dict[datetime, dict[str, int]]:
 
 
 def _stored_hours(connection_id: int) -> dict[datetime, dict[str, int]]:
-    db.session.expire_all()
+    db.session.commit()  # a new snapshot (MariaDB): what other sessions committed is seen
     return {row.hour: {k: getattr(row, k) for k in hourly.COUNTS}
             for row in db.session.scalars(sa.select(ConnectionHour).where(ConnectionHour.connection_id == connection_id))}
 
