@@ -26,6 +26,7 @@ from console.sync.lease import JOB_LEASE
 log = logging.getLogger(__name__)
 ALERT_EVERY_SECONDS = 60
 SWEEP_EVERY_SECONDS = 30
+CHAIN_RUNS = 20  # due jobs a worker claims one after another before it waits for the tick again
 
 
 def in_blackout(blackout: dict | None, now_utc: datetime) -> datetime | None:
@@ -121,6 +122,7 @@ class Dispatcher:
         self.last_alert_pass: datetime | None = None
         self.normalizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhooks")
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # set by shutdown: a worker finishes its run and claims no more
         self.last_tick: datetime | None = None
 
     def tick(self) -> list[int]:
@@ -231,12 +233,37 @@ class Dispatcher:
         self._pooled("reconciliation", rec_id, lambda rid: execute(rid, self.worker), self.reconciles)
 
     def _run(self, job_id: int) -> None:
-        try:
-            run_claimed(self.app, job_id, self.worker)
-        finally:
-            with self.lock:
-                self.busy.discard(job_id)
+        """Run the claimed job; then, while jobs are due, claim the next one at once (up to CHAIN_RUNS in a
+        row, then back to the tick, which also takes test batches and reconciliations). Without this a
+        worker idles until the next tick: at a 5-second tick two workers started at most 24 runs a minute
+        however short the runs (measured by tests/bench/scale_out.py)."""
+        current: int | None = job_id
+        chained = 0
+        while current is not None:
+            try:
+                run_claimed(self.app, current, self.worker)
+            finally:
+                with self.lock:
+                    self.busy.discard(current)
+            chained += 1
+            current = None if self.stopping.is_set() or chained >= CHAIN_RUNS else self._claim_next()
+
+    def _claim_next(self) -> int | None:
+        with self.app.app_context():
+            try:
+                claimed = claim_due(self.worker, 1)
+            except Exception:
+                log.exception("claiming the next due job failed")
+                claimed = []
+            finally:
+                db.session.remove()
+        if not claimed:
+            return None
+        with self.lock:
+            self.busy.add(claimed[0])
+        return claimed[0]
 
     def shutdown(self, wait: bool = True) -> None:
+        self.stopping.set()
         self.pool.shutdown(wait=wait)
         self.normalizer.shutdown(wait=wait)

@@ -31,7 +31,7 @@ def sandbox_group() -> None:
 @click.option("--webhook-url", help="Deliver webhook events (contacts and deals) to this URL.")
 @click.option("--webhook-version", default="v3", type=click.Choice(["v1", "v2", "v3"]))
 @click.option("--search-lag", default="0s", help="Search sees each change after a random delay up to this, e.g. 3s.")
-@click.option("--portals", default=1, type=click.IntRange(1, 20),
+@click.option("--portals", default=1, type=click.IntRange(1, 50),
               help="How many portals to serve, each with its own data and private-app token.")
 def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, faults, webhook_url,
         webhook_version, search_lag, portals) -> None:

@@ -99,3 +99,39 @@ def test_sync_cli_prints_a_summary(app, runner, sandbox):
     assert summary[0] == "contacts" and summary[2] == "50"
     missing = runner.invoke(args=["sync", "run", "99999"])
     assert missing.exit_code != 0 and "No connection 99999" in missing.output
+
+
+def test_a_free_worker_claims_the_next_due_job_without_waiting_for_a_tick(app, sandbox):
+    """One worker, one tick, four due jobs: the worker runs them one after another (before, each waited
+    for a tick of its own: at most workers x 12 runs a minute). Shutting down stops the chain."""
+    import time
+
+    from jobs.dispatcher import Dispatcher
+
+    jobs = []
+    for _ in range(4):
+        conn = factories.hubspot_connection(sandbox.url, sandbox.token)
+        conn.status = ConnectionStatus.LIVE.value
+        job = ensure_job(conn, "deals", schedule_seconds=3600, enabled=True)
+        job.depends_on = None
+        jobs.append(job.id)
+    db.session.commit()
+    dispatcher = Dispatcher(app, max_workers=1)
+    try:
+        dispatcher.tick()
+        deadline = time.monotonic() + 60
+        done = 0
+        while time.monotonic() < deadline:
+            db.session.rollback()
+            done = db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationSyncJob).where(
+                IntegrationSyncJob.id.in_(jobs), IntegrationSyncJob.last_success_at.isnot(None)))
+            if done == 4:
+                break
+            time.sleep(0.1)
+        assert done == 4
+    finally:
+        dispatcher.shutdown(wait=True)
+    assert dispatcher.busy == set()
+    db.session.rollback()
+    assert all(j.lease_owner is None and j.next_run_at > utcnow() for j in db.session.scalars(
+        sa.select(IntegrationSyncJob).where(IntegrationSyncJob.id.in_(jobs))))
