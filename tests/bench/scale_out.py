@@ -227,6 +227,7 @@ def phase(n: int, minutes: float, env: dict, watched: dict[str, int], poller: Po
     procs = dispatchers(n, env)
     t0, cpu0 = utcnow(), {name: cpu_seconds(pid) for name, pid in watched.items()}
     dcpu0 = [cpu_seconds(p.pid) for p in procs]
+    web0 = {pid: cpu_seconds(pid) for pid in children(watched["gunicorn"])}
     poller.take()
     wall0 = time.monotonic()
     time.sleep(minutes * 60)
@@ -234,13 +235,16 @@ def phase(n: int, minutes: float, env: dict, watched: dict[str, int], poller: Po
     t1 = utcnow()
     dcpu = [cpu_seconds(p.pid) - c for p, c in zip(procs, dcpu0)]
     cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in watched.items()}
-    web = [cpu_seconds(pid) for pid in children(watched["gunicorn"])]
+    web = {pid: cpu_seconds(pid) for pid in children(watched["gunicorn"])}
+    cpu["gunicorn"] += sum(v - web0.get(pid, 0.0) for pid, v in web.items())  # its workers are not waited for
     polls, poll_errors = poller.take()
     stop(procs)
     runs = scheduled_runs(t0, t1)
     lags, overlaps = lag_and_overlaps(t0, t1, t0 + timedelta(minutes=1))
     total = sum(dcpu) + sum(cpu.values())
+    took = [(r.finished_at - r.started_at).total_seconds() for r in runs if r.finished_at and r.started_at]
     return {"dispatchers": n, "minutes": minutes, "runs": len(runs), "jobs": len({r.job_id for r in runs}),
+            "took": took,
             "runs_per_minute": len(runs) / (wall / 60), "lag": lags, "overlaps": overlaps,
             "dispatcher_cpu": [c / wall * 100 for c in dcpu], "cpu": {k: v / wall * 100 for k, v in cpu.items()},
             "web_workers": len(web), "db_share": cpu.get("database", 0) / total * 100 if total else 0,
@@ -393,7 +397,8 @@ def main() -> int:
                   f"{r['runs_per_minute']:.0f} runs/min ({r['jobs']} of {2 * args.connections} jobs ran); "
                   f"schedule lag p50 {pct(lags, 0.5):.1f} s, p99 {pct(lags, 0.99):.1f} s, max "
                   f"{max(lags, default=0):.1f} s ({len(lags):,} runs after the first minute); "
-                  f"overlapping runs of one job: {r['overlaps']}")
+                  f"overlapping runs of one job: {r['overlaps']}; a run takes p50 {pct(r['took'], 0.5):.2f} s, "
+                  f"p90 {pct(r['took'], 0.9):.2f} s")
             print(f"    CPU (% of one core): dispatchers {', '.join(f'{c:.0f}' for c in r['dispatcher_cpu'])}; "
                   + ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
                   + f" (gunicorn: master + {r['web_workers']} workers); the database's share {r['db_share']:.0f}%")
