@@ -266,6 +266,8 @@ class PageWriter:
         have = set(conn.scalars(sa.select(IntegrationRawEvent.event_key).where(
             IntegrationRawEvent.connection_id == self.connection_id, IntegrationRawEvent.event_key.in_(keys))))
         have_norm = set(conn.scalars(sa.select(IntegrationNormalizedEvent.source_ref).where(
+            # per connection: two connections to one portal read the same record at the same version
+            IntegrationNormalizedEvent.connection_id == self.connection_id,
             IntegrationNormalizedEvent.source_kind == self.source_kind,
             IntegrationNormalizedEvent.source_ref.in_(keys))))
         sensitive, now = self.spec.sensitive_fields, self._now

@@ -304,7 +304,7 @@ def kill_one(env: dict) -> dict:
     with db.engines["traffic"].connect() as traffic:
         ev = IntegrationNormalizedEvent
         keys_twice = traffic.scalar(sa.select(sa.func.count()).select_from(
-            sa.select(ev.source_kind, ev.source_ref).group_by(ev.source_kind, ev.source_ref)
+            sa.select(ev.connection_id, ev.source_kind, ev.source_ref).group_by(ev.connection_id, ev.source_kind, ev.source_ref)
             .having(sa.func.count() > 1).subquery()))
     unbalanced = sum(0 if r.buckets_balance else 1 for r in db.session.scalars(sa.select(IntegrationSyncRun)))
     return {"run": held.id, "swept": swept, "reclaimed": reclaimed, "run_lease": STOPPED_AFTER.total_seconds(),

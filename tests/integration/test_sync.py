@@ -318,3 +318,24 @@ def test_a_page_that_fails_to_write_is_not_counted(app, big_sandbox, monkeypatch
     assert calls["n"] == 3 and 200 <= calls["read"] < 2500
     assert run.seen == calls["read"] and run.created == calls["created"] == len(stored)
     assert job.cursor is not None and job.cursor["mode"] == "backfill"
+
+
+def test_two_connections_to_one_portal_each_keep_their_normalized_events(app, sandbox):
+    """Both read the same records at the same versions (the same event keys): each connection's changes
+    are its own. (The check for an event already written looked across connections, so the second
+    connection's changes were silently not recorded.)"""
+    from sqlalchemy.orm import Session
+
+    from console.models import IntegrationNormalizedEvent
+
+    counts = []
+    for _ in range(2):
+        conn = factories.hubspot_connection(sandbox.url, sandbox.token)
+        job = ensure_job(conn, "deals")
+        job.depends_on = None
+        db.session.commit()
+        run = sync(job)
+        with Session(db.engines["traffic"]) as traffic:
+            counts.append((run.created + run.updated, traffic.scalar(sa.select(sa.func.count()).select_from(
+                IntegrationNormalizedEvent).where(IntegrationNormalizedEvent.connection_id == conn.id))))
+    assert counts[0] == counts[1] and counts[0][0] == counts[0][1] > 0
