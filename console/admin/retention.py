@@ -13,5 +13,6 @@ from . import bp
 @bp.get("/retention")
 @role_required(Role.ADMIN)
 def retention():
-    return render_template("admin/retention.html", tables=status.tables(), task=status.last_pass(),
+    counted_at, tables = status.counted()
+    return render_template("admin/retention.html", tables=tables, counted_at=counted_at, task=status.last_pass(),
                            folder=archive_dir(), hour=current_app.config.get("RETENTION_HOUR_UTC", 3))

@@ -38,6 +38,9 @@ class IntegrationNormalizedEvent(CreatedMixin, Model):
         # lag_ms rides along so freshness attainment is read from the index alone
         sa.Index("ix_integration_normalized_events_connection_created_lag", "connection_id", "created_at", "lag_ms"),
         sa.Index("ix_integration_normalized_events_source", "source_kind", "source_ref"),
+        # a connection's events of one kind, newest first (the portal's import lines): without it, a
+        # connection with a million sync events and no import was read whole, newest id first
+        sa.Index("ix_integration_normalized_events_connection_kind", "connection_id", "source_kind"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -2,10 +2,12 @@
 and how many are past their age now; and the nightly pass's last result and next time."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..extensions import db
 from ..models import EventAdminAction, MaintenanceTask
@@ -24,6 +26,20 @@ class TableState:
     rows: int
     oldest: datetime | None
     due: int
+
+
+COUNTED_FOR = 60.0  # seconds a process keeps the counts: counting a million-row table takes most of a second
+
+
+def counted() -> tuple[datetime, list[TableState]]:
+    """The tables' states as counted at most COUNTED_FOR seconds ago in this process, and when."""
+    store = current_app.extensions.setdefault("retention_tables", {})
+    hit = store.get("tables")
+    if hit is not None and time.monotonic() - hit[0] < COUNTED_FOR:
+        return hit[1], hit[2]
+    now, states = utcnow(), tables()
+    store["tables"] = (time.monotonic(), now, states)
+    return now, states
 
 
 def tables() -> list[TableState]:

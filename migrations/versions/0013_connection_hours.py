@@ -1,6 +1,6 @@
 """Per-connection hourly rollups of finished runs (runs by status, records, API calls, 429s, runs that
 did not add up or were stopped) and of measured freshness, for the ops dashboard and the alert pass;
-filled from the runs already stored
+filled from the runs already stored; an index for a connection's normalized events of one kind
 
 Revision ID: 0013
 Revises: 0012
@@ -69,8 +69,10 @@ def downgrade_():
 
 
 def upgrade_traffic():
-    pass
+    with op.batch_alter_table('integration_normalized_events', schema=None) as batch_op:
+        batch_op.create_index('ix_integration_normalized_events_connection_kind', ['connection_id', 'source_kind'], unique=False)
 
 
 def downgrade_traffic():
-    pass
+    with op.batch_alter_table('integration_normalized_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_integration_normalized_events_connection_kind')
