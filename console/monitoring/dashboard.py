@@ -3,7 +3,6 @@ over all rows at once, and the last 7 days of runs and records per day for the c
 come from the hourly rollups (sync/hourly.py), so the cost grows with connections, not with runs."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -13,6 +12,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from ..choices import ConnectionStatus
 from ..extensions import db
+from ..kept import forget, kept
 from ..models import (
     Client,
     ConnectionHour,
@@ -22,13 +22,13 @@ from ..models import (
     IntegrationSyncRun,
     MonitorAlert,
 )
+from ..models.base import utcnow
 from ..sync import hourly
 from . import freshness, quality
 from .alerts import RANK, UNRESOLVED
 
 SHOWN = (ConnectionStatus.LIVE.value, ConnectionStatus.TESTING.value, ConnectionStatus.PAUSED.value,
          ConnectionStatus.FAILED.value)
-DAY = timedelta(hours=24)
 
 
 @dataclass
@@ -129,33 +129,26 @@ def rows(now: datetime) -> list[Row]:
     return out
 
 
-def cached_rows(now: datetime) -> tuple[datetime, list[Row]]:
+def cached_rows() -> tuple[datetime, list[Row]]:
     """The rows as read at most DASHBOARD_CACHE_SECONDS ago in this process (every open dashboard polls
     every 5 s; the figures are the same for everyone who may see the dashboard), and when they were read.
-    Cached rows are detached from the session that read them: read-only, loaded in full, shared by threads."""
+    Kept rows are detached from the session that read them: read-only, loaded in full, shared by threads."""
     ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0))
-    store = current_app.extensions.setdefault("dashboard_rows", {})
-    hit = store.get("rows")
-    if ttl > 0 and hit is not None and time.monotonic() - hit[0] < ttl:
-        return hit[1], hit[2]
-    figures = rows(now)
-    if ttl > 0:
-        _detach(figures)
-        store["rows"] = (time.monotonic(), now, figures)
-    return now, figures
+    return kept("dashboard_rows", ttl, lambda: _detach(rows(utcnow())) if ttl > 0 else rows(utcnow()))
 
 
 def forget_cached_rows() -> None:
     """After an action in this process (run now, pause): its answer shows the rows as they now are."""
-    current_app.extensions.get("dashboard_rows", {}).pop("rows", None)
+    forget("dashboard_rows")
 
 
-def _detach(figures: list[Row]) -> None:
+def _detach(figures: list[Row]) -> list[Row]:
     session = db.session()
     for row in figures:
         for obj in (row.connection, row.connection.client, row.connection.account, row.last_run, *row.checks):
             if obj is not None and obj in session:
                 session.expunge(obj)
+    return figures
 
 
 @dataclass

@@ -27,7 +27,7 @@ def _charts():
 
 
 def _page(status: int = 200, message: str | None = None, tone: str = "success"):
-    now, rows = figures.cached_rows(utcnow())
+    now, rows = figures.cached_rows()
     return render("ops/dashboard.html", "partials/ops/dashboard_rows.html", status, rows=rows, now=now,
                   lag=dispatcher_lag(), charts=None if is_partial() else _charts(),
                   duration=duration, action_form=ActionForm(), message=message, message_tone=tone)

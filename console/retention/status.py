@@ -2,14 +2,13 @@
 and how many are past their age now; and the nightly pass's last result and next time."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from ..extensions import db
+from ..kept import kept
 from ..models import EventAdminAction, MaintenanceTask
 from ..models.base import utcnow
 from .nightly import TASK
@@ -33,13 +32,7 @@ COUNTED_FOR = 60.0  # seconds a process keeps the counts: counting a million-row
 
 def counted() -> tuple[datetime, list[TableState]]:
     """The tables' states as counted at most COUNTED_FOR seconds ago in this process, and when."""
-    store = current_app.extensions.setdefault("retention_tables", {})
-    hit = store.get("tables")
-    if hit is not None and time.monotonic() - hit[0] < COUNTED_FOR:
-        return hit[1], hit[2]
-    now, states = utcnow(), tables()
-    store["tables"] = (time.monotonic(), now, states)
-    return now, states
+    return kept("retention_tables", COUNTED_FOR, tables)
 
 
 def tables() -> list[TableState]:

@@ -7,8 +7,8 @@ raw events and as many normalized events in the traffic database, 2,000 runs wit
 1,000 open sync errors and 5,000 webhook events; and beside it 49 more connections of other clients with
 a handful of rows each. Then, signed in as each role (admin, ops, the connection's owner, the client), it
 opens every GET page the role may open (the routes' own role lists, ids filled in) once to warm it, then
-`repeat` times, and prints each page's 95th percentile (nearest rank: of 20, the 19th fastest). Target (issue 20): every
-page under 100 ms at the 95th percentile.
+`repeat` times, and prints each page's 95th percentile (nearest rank: of 20, the 19th fastest). Target (issue 20):
+every page under 100 ms at the 95th percentile.
 """
 from __future__ import annotations
 
