@@ -90,15 +90,24 @@ def _extra_sources(rule: FieldRule) -> list[str]:
     return []
 
 
+# json.dumps(value, sort_keys=True, default=str) builds an encoder on every call; one kept encoder
+# writes the very same text (every stored hash stays valid) without that cost.
+_HASH_TEXT = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
 @dataclass
 class Mapped:
     values: dict[str, Any]
     failures: list[MappingFailure]
+    _hash: str | None = field(default=None, repr=False, compare=False)
 
     def content_hash(self) -> str:
-        """Hash of the provider-derived values; the clock-derived follow-up state is left out."""
-        stable = {k: v for k, v in self.values.items() if k != "follow_up_state"}
-        return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+        """Hash of the provider-derived values; the clock-derived follow-up state is left out.
+        Computed once: deciding and writing both ask for it."""
+        if self._hash is None:
+            stable = {k: v for k, v in self.values.items() if k != "follow_up_state"}
+            self._hash = hashlib.sha256(_HASH_TEXT(stable).encode()).hexdigest()
+        return self._hash
 
 
 def follow_up_state(next_at: datetime | None, now: datetime | None = None) -> str:

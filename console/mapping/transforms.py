@@ -86,8 +86,25 @@ def email(v: Any, field: str, args: dict) -> str | None:
     return value
 
 
+# A North American number as people type it: an area code (2-9, then two digits), an exchange and a
+# line, in the usual groupings, optionally after the country code. phonenumbers answers these with
+# "+1" and the ten digits whatever the grouping (tests/unit/test_phone_memo.py compares the two over
+# every grouping and area code); anything else (an extension, letters, other regions) goes to it.
+NANP_REGIONS = frozenset({"CA", "US"})
+NANP_TYPED = re.compile(r"(?:\+1 ?|1)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)[-. ]?)(\d{3})[-. ]?(\d{4})")
+
+
 @lru_cache(maxsize=MEMO_SIZE)
 def _phone(text: str, region: str) -> tuple[str | None, str | None]:
+    if region in NANP_REGIONS:
+        typed = NANP_TYPED.fullmatch(text)
+        if typed:
+            area, area_plain, exchange, line = typed.groups()
+            return f"+1{area or area_plain}{exchange}{line}", None
+    return _parsed_phone(text, region)
+
+
+def _parsed_phone(text: str, region: str) -> tuple[str | None, str | None]:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

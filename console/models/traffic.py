@@ -37,10 +37,11 @@ class IntegrationNormalizedEvent(CreatedMixin, Model):
     __table_args__ = (
         # lag_ms rides along so freshness attainment is read from the index alone
         sa.Index("ix_integration_normalized_events_connection_created_lag", "connection_id", "created_at", "lag_ms"),
-        sa.Index("ix_integration_normalized_events_source", "source_kind", "source_ref"),
-        # a connection's events of one kind, newest first (the portal's import lines): without it, a
-        # connection with a million sync events and no import was read whole, newest id first
-        sa.Index("ix_integration_normalized_events_connection_kind", "connection_id", "source_kind"),
+        # Every page checks which of its event keys a connection already holds, and the portal reads a
+        # connection's import lines: both start with the connection and the kind. (A separate
+        # (connection_id, source_kind) index led SQLite to scan every event of the connection and kind
+        # for each page's check: quadratic in a backfill.)
+        sa.Index("ix_integration_normalized_events_connection_source", "connection_id", "source_kind", "source_ref"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -192,6 +192,7 @@ def _apply_csv(batch: list[EventWebhookEvent]) -> None:
         for event in batch:
             summary = event.payload_summary or {}
             exists = traffic.scalar(sa.select(IntegrationNormalizedEvent.id).where(
+                IntegrationNormalizedEvent.connection_id == event.connection_id,
                 IntegrationNormalizedEvent.source_kind == "csv",
                 IntegrationNormalizedEvent.source_ref == event.source_event_id))
             if exists is None:
