@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .home import bp as home_bp
     from .imports import bp as imports_bp
+    from .intake import bp as intake_bp
     from .leads import bp as leads_bp
     from .ops import bp as ops_bp
     from .portal import bp as portal_bp
@@ -122,7 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     from .wizard import bp as wizard_bp
 
     for bp in (auth_bp, home_bp, admin_bp, portal_bp, preview_bp, reports_bp, wizard_bp, webhooks_bp, ops_bp,
-               imports_bp, leads_bp, health.bp):
+               imports_bp, intake_bp, leads_bp, health.bp):
         app.register_blueprint(bp)
 
 

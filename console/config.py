@@ -90,6 +90,7 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
         "CSV_MAX_BYTES": int(float(env.get("CONSOLE_CSV_MAX_MB", "30")) * 1024 * 1024),
+        "INTAKE_MAX_BYTES": int(float(env.get("CONSOLE_INTAKE_MAX_MB", "2")) * 1024 * 1024),
         "CSV_UPLOAD_DIR": env.get("CONSOLE_UPLOAD_DIR") or None,
         "UPLOAD_STORE": _choice(env.get("CONSOLE_UPLOAD_STORE", "database"), ("database", "folder"), "CONSOLE_UPLOAD_STORE"),
         "ARCHIVE_DIR": env.get("CONSOLE_ARCHIVE_DIR") or None,

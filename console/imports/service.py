@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, blobs
 from ..choices import ImportStatus, RunKind, RunStatus, WebhookStatus
 from ..config import upload_limit_text
 from ..connectors.base import Page, SourceRecord
@@ -48,12 +48,7 @@ class ImportRefused(Refused):
 
 
 def upload_dir() -> Path:
-    """Uploaded files hold clients' personal data: the folder is the service user's alone (0700)."""
-    path = Path(current_app.config.get("CSV_UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)
-    return path
+    return blobs.folder()
 
 
 def file_path(imp: CsvImport) -> Path:

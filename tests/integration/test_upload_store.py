@@ -56,9 +56,9 @@ def _run_elsewhere(app, imp_id: int, **env) -> CsvImport:
 
 
 def test_an_upload_in_the_database_is_imported_by_another_process(app, monkeypatch):
-    from console.imports import storage
+    from console import blobs
 
-    monkeypatch.setattr(storage, "CHUNK_BYTES", 1024)
+    monkeypatch.setattr(blobs, "CHUNK_BYTES", 1024)
     user = factories.user("ops")
     conn = factories.connection(factories.client("Harbour Physio"), live=True)
     db.session.commit()

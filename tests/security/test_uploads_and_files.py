@@ -135,7 +135,7 @@ def test_client_data_at_rest_is_the_service_users_alone(app, tmp_path):
     assert {"console.db", "console.db-wal", "traffic.db"} <= set(modes) and set(modes.values()) == {0o600}, modes
     folder = upload_dir()
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-    from console.imports.storage import _write_private
+    from console.blobs import _write_private
 
     target = Path(folder) / "probe.csv"
     _write_private(target, b"a,b\n1,2\n")

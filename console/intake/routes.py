@@ -1,0 +1,117 @@
+"""Intake pages. Staff may read a connection's intake; its owner and admins answer it. With scripts,
+each answer saves itself as it is typed (a short pause, or leaving the field); without them, each
+section is a form with its own Save button."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from ..auth.access import deny, get_or_404, role_required
+from ..auth.forms import ActionForm
+from ..auth.policy import can
+from ..choices import Role
+from ..htmx import is_partial, render
+from ..models import IntegrationConnection
+from . import bp, service
+from .questions import QUESTIONS, SECTIONS
+
+VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
+STATUS = "partials/intake/answer_status.html"
+
+
+def _connection(connection_id: int, edit: bool = False) -> IntegrationConnection:
+    conn = get_or_404(IntegrationConnection, connection_id)
+    if edit and not can(current_user, "edit", conn):
+        deny()
+    return conn
+
+
+def _page(conn: IntegrationConnection, status: int = 200, error: str | None = None, field: str | None = None):
+    given = service.answers(conn)
+    return render("intake/page.html", "partials/intake/attachments.html", status, connection=conn, sections=SECTIONS,
+                  answers=given, progress=service.progress(conn, given), attachments=service.attachments(conn),
+                  editable=can(current_user, "edit", conn), action_form=ActionForm(), error=error, error_field=field,
+                  max_mb=_max_mb())
+
+
+def _max_mb() -> str:
+    return f"{current_app.config['INTAKE_MAX_BYTES'] / 2 ** 20:g} MB"
+
+
+@bp.get("/")
+@role_required(*VIEWERS)
+def page(connection_id: int):
+    return _page(_connection(connection_id))
+
+
+@bp.post("/answers/<key>")
+@role_required(Role.ADMIN, Role.OWNER)
+def answer_save(connection_id: int, key: str):
+    """One answer, saved as it is typed (htmx): the answer's status line comes back. A plain post (no
+    scripts) gets the page back, as the section form does."""
+    conn = _connection(connection_id, edit=True)
+    if key not in QUESTIONS:
+        abort(404)
+    try:
+        row = service.save_answer(conn, key, request.form.get(key, ""), current_user)
+    except service.IntakeRefused as err:
+        if not is_partial():
+            return _page(conn, 422, err.message, key)
+        return render("intake/page.html", STATUS, 422, key=key, answer=None, error=err.message)
+    if not is_partial():
+        flash("Answer saved.", "success")
+        return redirect(url_for("intake.page", connection_id=conn.id, _anchor=f"q-{key}"), code=303)
+    return render("intake/page.html", STATUS, key=key, answer=row, error=None, saved=True)
+
+
+@bp.post("/sections/<section>")
+@role_required(Role.ADMIN, Role.OWNER)
+def section_save(connection_id: int, section: str):
+    """A whole section at once: the form that works without scripts."""
+    conn = _connection(connection_id, edit=True)
+    found = next((s for s in SECTIONS if s.key == section), None)
+    if found is None:
+        abort(404)
+    for question in found.questions:
+        if question.key in request.form:
+            try:
+                service.save_answer(conn, question.key, request.form[question.key], current_user)
+            except service.IntakeRefused as err:
+                return _page(conn, 422, err.message, question.key)
+    flash(f"{found.title}: saved.", "success")
+    return redirect(url_for("intake.page", connection_id=conn.id, _anchor=f"section-{found.key}"), code=303)
+
+
+@bp.post("/attachments")
+@role_required(Role.ADMIN, Role.OWNER)
+def attachment_add(connection_id: int):
+    conn = _connection(connection_id, edit=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _page(conn, 422, "Choose a file to attach.", "file")
+    try:
+        row = service.attach(conn, upload.filename, upload.read(), current_user)
+    except service.IntakeRefused as err:
+        return _page(conn, 422, err.message, "file")
+    if is_partial():
+        return _page(conn)
+    flash(f"{row.file_name} attached: {len(row.fields)} fields found.", "success")
+    return redirect(url_for("intake.page", connection_id=conn.id, _anchor="attachments"), code=303)
+
+
+@bp.post("/attachments/<int:attachment_id>/delete")
+@role_required(Role.ADMIN, Role.OWNER)
+def attachment_delete(connection_id: int, attachment_id: int):
+    conn = _connection(connection_id, edit=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        name = service.remove_attachment(conn, attachment_id)
+    except service.IntakeRefused:
+        abort(404)
+    if is_partial():
+        return _page(conn)
+    flash(f"{name} removed.", "success")
+    return redirect(url_for("intake.page", connection_id=conn.id, _anchor="attachments"), code=303)

@@ -1,0 +1,182 @@
+"""What an attached sample or API document says about the source's fields: names, types and picklist
+values. A sample CSV, JSON sample payloads, or an OpenAPI 3 / Swagger 2 document (JSON or YAML).
+Only names, types and a few repeated values are kept; the file itself is never shown to a client."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+MAX_FIELDS = 500
+MAX_ROWS = 2000  # rows or records read to infer types
+PICKLIST_MAX = 12  # at most this many distinct values, each seen at least twice, make a picklist
+KINDS = ("csv", "json", "openapi")
+
+
+class SampleRejected(ValueError):
+    """The file cannot be read as what it claims to be; the message says why, without quoting it."""
+
+
+def read(name: str, data: bytes) -> tuple[str, list[dict]]:
+    """(kind, fields) for an attached file, by its content (the name's extension only breaks ties)."""
+    text = _text(data)
+    lowered = name.lower()
+    if lowered.endswith(".csv") or lowered.endswith(".tsv"):
+        return "csv", from_csv(text)
+    doc = _document(text, lowered)
+    if isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc):
+        return "openapi", from_openapi(doc)
+    if lowered.endswith((".yaml", ".yml")):
+        raise SampleRejected("The YAML file is not an OpenAPI or Swagger document (no 'openapi' or 'swagger' key).")
+    return "json", from_json(doc)
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _document(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SampleRejected("The file is neither JSON nor YAML"
+                             + (f" (line {exc.problem_mark.line + 1})." if getattr(exc, "problem_mark", None) else ".")) from exc
+
+
+# ---- CSV ----------------------------------------------------------------------------------------------
+def from_csv(text: str) -> list[dict]:
+    head = text[:65536]
+    try:
+        dialect: Any = csv.Sniffer().sniff(head, delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    rows = csv.reader(io.StringIO(text), dialect)
+    try:
+        header = [h.strip() for h in next(rows)]
+    except StopIteration:
+        raise SampleRejected("The CSV file is empty.") from None
+    if not any(header):
+        raise SampleRejected("The CSV file's first line (the header) is empty.")
+    columns: list[list[str]] = [[] for _ in header]
+    for i, row in enumerate(rows):
+        if i >= MAX_ROWS:
+            break
+        for j, value in enumerate(row[:len(header)]):
+            columns[j].append(value.strip())
+    return [{"name": name, "type": infer(values), "values": picklist(values), "source": ""}
+            for name, values in zip(header, columns) if name][:MAX_FIELDS]
+
+
+# ---- JSON samples ------------------------------------------------------------------------------------
+def from_json(doc: Any) -> list[dict]:
+    records = _records(doc)
+    if not records:
+        raise SampleRejected("The JSON holds no object to read fields from (an object, or a list of objects).")
+    seen: dict[str, list[Any]] = {}
+    for record in records[:MAX_ROWS]:
+        for path, value in _flatten(record):
+            seen.setdefault(path, []).append(value)
+    return [{"name": path, "type": infer(values), "values": picklist(values), "source": ""}
+            for path, values in seen.items()][:MAX_FIELDS]
+
+
+def _records(doc: Any) -> list[dict]:
+    """The objects of a sample: a list of them, one of them, or a list under a key (results, data, items...)."""
+    if isinstance(doc, list):
+        return [r for r in doc if isinstance(r, dict)]
+    if isinstance(doc, dict):
+        for value in doc.values():
+            if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                return value
+        return [doc]
+    return []
+
+
+def _flatten(record: dict, prefix: str = "", depth: int = 0) -> Iterable[tuple[str, Any]]:
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and depth < 2:
+            yield from _flatten(value, f"{path}.", depth + 1)
+        else:
+            yield path, value
+
+
+# ---- OpenAPI ------------------------------------------------------------------------------------------
+def from_openapi(doc: dict) -> list[dict]:
+    schemas = ((doc.get("components") or {}).get("schemas") if "openapi" in doc else doc.get("definitions")) or {}
+    if not isinstance(schemas, dict):
+        raise SampleRejected("The document's schemas are not a mapping of names to schemas.")
+    out: list[dict] = []
+    for schema_name, schema in schemas.items():
+        props = schema.get("properties") if isinstance(schema, dict) else None
+        if not isinstance(props, dict):
+            continue
+        for name, prop in props.items():
+            prop = prop if isinstance(prop, dict) else {}
+            kind = "reference" if "$ref" in prop else _openapi_type(prop)
+            values = [str(v) for v in prop.get("enum") or []][:50]
+            out.append({"name": str(name), "type": kind, "values": values, "source": str(schema_name)})
+            if len(out) >= MAX_FIELDS:
+                return out
+    if not out:
+        raise SampleRejected("The document defines no schema with properties (components.schemas or definitions).")
+    return out
+
+
+def _openapi_type(prop: dict) -> str:
+    kind, fmt = str(prop.get("type") or "text"), str(prop.get("format") or "")
+    if fmt in ("date", "date-time", "email"):
+        return {"date-time": "datetime"}.get(fmt, fmt)
+    return {"string": "text", "integer": "number", "number": "number", "boolean": "boolean",
+            "array": "list", "object": "object"}.get(kind, "text")
+
+
+# ---- types and picklists -------------------------------------------------------------------------------
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+PHONE = re.compile(r"\+?[\d\s().-]{7,20}")
+BOOLEAN = frozenset({"true", "false", "yes", "no"})
+
+
+def infer(values: list[Any]) -> str:
+    """The type every non-empty value fits: boolean, number, date, datetime, email, phone, list, object or text."""
+    present = [v for v in values if v not in (None, "")]
+    if not present:
+        return "unknown"
+    if all(isinstance(v, bool) or str(v).lower() in BOOLEAN for v in present):
+        return "boolean"
+    if all(isinstance(v, list) for v in present):
+        return "list"
+    if all(isinstance(v, dict) for v in present):
+        return "object"
+    texts = [str(v) for v in present]
+    for kind, pattern in (("number", NUMBER), ("date", DATE), ("datetime", DATETIME), ("email", EMAIL), ("phone", PHONE)):
+        if all(pattern.fullmatch(t) for t in texts):
+            return kind
+    return "text"
+
+
+def picklist(values: list[Any]) -> list[str]:
+    """The distinct values of a field that looks like a choice: a few values, each repeated."""
+    texts = [str(v) for v in values if isinstance(v, (str, int)) and not isinstance(v, bool) and str(v) != ""]
+    counts = Counter(texts)
+    if len(texts) < 5 or not counts or len(counts) > PICKLIST_MAX or min(counts.values()) < 2:
+        return []
+    if infer(texts) in ("number", "date", "datetime", "email", "phone"):
+        return []
+    return [value for value, _ in counts.most_common()]

@@ -1,0 +1,140 @@
+"""Saving intake answers (as they are typed) and attachments; reading them back for the page and the design."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit, blobs
+from ..extensions import db
+from ..models import IntakeAnswer, IntakeAttachment, IntegrationConnection, User
+from ..models.base import utcnow
+from ..refusals import Refused
+from .questions import MAX_ANSWER_CHARS, QUESTIONS, SECTIONS, Section
+from .samples import SampleRejected, read
+
+MAX_ATTACHMENTS = 20
+
+
+class IntakeRefused(Refused):
+    pass
+
+
+def answers(conn: IntegrationConnection) -> dict[str, IntakeAnswer]:
+    return {a.question: a for a in db.session.scalars(sa.select(IntakeAnswer).where(
+        IntakeAnswer.connection_id == conn.id))}
+
+
+def answer_text(conn: IntegrationConnection, key: str) -> str:
+    return db.session.scalar(sa.select(IntakeAnswer.text).where(
+        IntakeAnswer.connection_id == conn.id, IntakeAnswer.question == key)) or ""
+
+
+def save_answer(conn: IntegrationConnection, key: str, text: str, user: User) -> IntakeAnswer | None:
+    """Keep the answer as typed (trailing spaces trimmed). An unchanged answer keeps who gave it and when;
+    a blank one for a question never answered stays unanswered (None)."""
+    if key not in QUESTIONS:
+        raise IntakeRefused("There is no such question in the intake.")
+    text = text.replace("\r\n", "\n").strip()
+    if len(text) > MAX_ANSWER_CHARS:
+        raise IntakeRefused(f"Answers up to {MAX_ANSWER_CHARS:,} characters are kept; this one has {len(text):,}. "
+                            "Attach a file instead.", field=key)
+    user_id = user.id
+    for attempt in (1, 2):
+        row = db.session.scalar(sa.select(IntakeAnswer).where(IntakeAnswer.connection_id == conn.id,
+                                                              IntakeAnswer.question == key))
+        if row is None and not text:
+            return None
+        if row is not None and row.text == text:
+            return row
+        if row is None:
+            row = IntakeAnswer(connection_id=conn.id, question=key, text=text, answered_by_user_id=user_id,
+                               answered_at=utcnow())
+            db.session.add(row)
+        else:
+            row.text, row.answered_by_user_id, row.answered_at = text, user_id, utcnow()
+        audit.record("intake.answered", conn, question=key, characters=len(text))
+        try:
+            db.session.commit()
+            return row
+        except IntegrityError:  # the same question's first answer saved by someone else a moment ago
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Progress:
+    section: Section
+    answered: int
+    total: int
+
+
+def progress(conn: IntegrationConnection, given: dict[str, IntakeAnswer] | None = None) -> list[Progress]:
+    given = answers(conn) if given is None else given
+    return [Progress(s, sum(1 for q in s.questions if given.get(q.key) and given[q.key].text), len(s.questions))
+            for s in SECTIONS]
+
+
+# ---- attachments --------------------------------------------------------------------------------------
+def attachments(conn: IntegrationConnection) -> list[IntakeAttachment]:
+    return list(db.session.scalars(sa.select(IntakeAttachment).where(IntakeAttachment.connection_id == conn.id)
+                                   .order_by(IntakeAttachment.id)))
+
+
+def _key(conn_id: int, digest: str) -> str:
+    return f"intake:{conn_id}:{digest}"
+
+
+def _path(conn_id: int, digest: str) -> Path:
+    return blobs.folder() / f"intake-{conn_id}-{digest}"
+
+
+def attach(conn: IntegrationConnection, name: str, data: bytes, user: User) -> IntakeAttachment:
+    """Read what the file says about the source's fields, then keep it where any node can read it."""
+    limit = current_app.config["INTAKE_MAX_BYTES"]
+    name = (Path(name or "").name or "attachment")[:255]
+    if not data:
+        raise IntakeRefused("The file is empty.", field="file")
+    if len(data) > limit:
+        raise IntakeRefused(f"The file is {len(data) / 2 ** 20:.1f} MB; attachments up to {limit / 2 ** 20:g} MB "
+                            "are kept. Paste a share link in the answer instead.", field="file")
+    digest = hashlib.sha256(data).hexdigest()
+    same = db.session.scalar(sa.select(IntakeAttachment).where(IntakeAttachment.connection_id == conn.id,
+                                                               IntakeAttachment.file_hash == digest))
+    if same is not None:
+        raise IntakeRefused(f"This file is already attached as {same.file_name}.", field="file")
+    if len(attachments(conn)) >= MAX_ATTACHMENTS:
+        raise IntakeRefused(f"A connection keeps up to {MAX_ATTACHMENTS} attachments; remove one first.", field="file")
+    try:
+        kind, fields = read(name, data)
+    except SampleRejected as exc:
+        raise IntakeRefused(f"{name}: {exc}", field="file") from exc
+    row = IntakeAttachment(connection_id=conn.id, kind=kind, file_name=name, file_hash=digest, size_bytes=len(data),
+                           fields=fields, uploaded_by_user_id=user.id)
+    db.session.add(row)
+    blobs.put(_key(conn.id, digest), data, _path(conn.id, digest))
+    audit.record("intake.attached", conn, file_name=name, kind=kind, fields=len(fields), size_bytes=len(data))
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # attached by someone else a moment ago
+        db.session.rollback()
+        raise IntakeRefused("This file was attached a moment ago.", field="file") from exc
+    return row
+
+
+def remove_attachment(conn: IntegrationConnection, attachment_id: int) -> str:
+    row = db.session.get(IntakeAttachment, attachment_id)
+    if row is None or row.connection_id != conn.id:
+        raise IntakeRefused("That attachment is not on this connection.")
+    name = row.file_name
+    blobs.discard(_key(conn.id, row.file_hash), _path(conn.id, row.file_hash))
+    db.session.delete(row)
+    audit.record("intake.attachment_removed", conn, file_name=name)
+    db.session.commit()
+    return name

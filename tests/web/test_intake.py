@@ -1,0 +1,207 @@
+"""The integration intake through its routes: answers saved as they are typed (htmx) and through plain
+section forms, who answered and when, the role checks, and attachments read into fields."""
+from __future__ import annotations
+
+import io
+import json
+
+import sqlalchemy as sa
+
+from console.extensions import db
+from console.intake.questions import QUESTIONS, SECTIONS
+from console.models import EventAdminAction, IntakeAnswer, IntakeAttachment, UploadChunk
+
+from .. import factories
+from ..conftest import count
+
+SAMPLE_CSV = "Member ID,Email,Tier,Joined,Balance\n" + "".join(
+    f"M{i:03d},m{i}@example.com,{['gold', 'silver', 'bronze'][i % 3]},2026-0{1 + i % 9}-1{i % 10},{i * 12.5}\n"
+    for i in range(40))
+OPENAPI_YAML = """
+openapi: 3.0.3
+info: {title: Reservations, version: "2"}
+paths: {}
+components:
+  schemas:
+    Reservation:
+      type: object
+      properties:
+        id: {type: string}
+        status: {type: string, enum: [pending, paid, cancelled]}
+        starts_at: {type: string, format: date-time}
+        member: {$ref: '#/components/schemas/Member'}
+    Member:
+      type: object
+      properties:
+        email: {type: string, format: email}
+        visits: {type: integer}
+"""
+
+
+def _owned(login, role="owner"):
+    browser = login(role)
+    conn = factories.connection(factories.client("Harbour Physio"), owner_user_id=browser.user.id)
+    db.session.commit()
+    return browser, conn
+
+
+def _url(conn, tail=""):
+    return f"/connections/{conn.id}/intake/{tail}"
+
+
+def _answer(conn, key):
+    db.session.expire_all()
+    return db.session.scalar(sa.select(IntakeAnswer).where(IntakeAnswer.connection_id == conn.id,
+                                                           IntakeAnswer.question == key))
+
+
+def test_answers_save_as_typed_and_say_who_answered_and_when(login):
+    owner, conn = _owned(login)
+    page = owner.get(_url(conn)).get_data(as_text=True)
+    for section in SECTIONS:  # every section and question of the intake is on the page
+        assert f'id="section-{section.key}"' in page and section.title.replace("&", "&amp;") in page
+    assert page.count("<textarea") == len(QUESTIONS) and "Not answered yet" in page
+
+    resp = owner.hx_post(_url(conn, "answers/topology_flows"),
+                         {"topology_flows": "Members: SourceApp to HubSpot Contacts (one-way).\r\nDeals: bidirectional.  "})
+    assert resp.status_code == 200
+    status = resp.get_data(as_text=True)
+    assert 'id="answer-status-topology_flows"' in status and f"Answered by {owner.user.name}" in status
+    row = _answer(conn, "topology_flows")
+    assert row.text == "Members: SourceApp to HubSpot Contacts (one-way).\nDeals: bidirectional."
+    assert row.answered_by_user_id == owner.user.id and row.answered_at is not None
+    audit = db.session.scalars(sa.select(EventAdminAction).where(EventAdminAction.action == "intake.answered")).all()
+    assert len(audit) == 1 and audit[0].details == {"question": "topology_flows", "characters": len(row.text)}
+    assert "SourceApp" not in json.dumps(audit[0].details)  # the audit log keeps which question, never the answer
+
+    # An admin saving the same text changes nothing; a new text makes the admin the one who answered.
+    admin = login("admin")
+    first_at = row.answered_at
+    admin.hx_post(_url(conn, "answers/topology_flows"), {"topology_flows": row.text})
+    assert (_answer(conn, "topology_flows").answered_by_user_id, _answer(conn, "topology_flows").answered_at) == (
+        owner.user.id, first_at)
+    admin.hx_post(_url(conn, "answers/topology_flows"), {"topology_flows": "Members: one-way."})
+    assert _answer(conn, "topology_flows").answered_by_user_id == admin.user.id
+    # Clearing is an answer too: kept empty, with who cleared it.
+    resp = admin.hx_post(_url(conn, "answers/topology_flows"), {"topology_flows": "   "})
+    assert "Cleared by" in resp.get_data(as_text=True) and _answer(conn, "topology_flows").text == ""
+    page = owner.get(_url(conn)).get_data(as_text=True)
+    assert "0 of 3 answered" in page  # the topology section again has no answer
+
+
+def test_sections_save_without_scripts(login):
+    owner, conn = _owned(login)
+    resp = owner.post(_url(conn, "sections/mapping"), {"matching": "Contacts on email, fallback external id.",
+                                                       "never_leave": "ssn\ninternal_flag"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"{_url(conn)}#section-mapping")
+    page = owner.get(_url(conn)).get_data(as_text=True)
+    assert "Field mapping &amp; transformations: saved." in page and "internal_flag" in page
+    assert "2 of 6 answered" in page
+    # One answer through its own endpoint without htmx: a 303 too, never a bare fragment.
+    resp = owner.post(_url(conn, "answers/sla"), {"sla": "Within 5 minutes 99% of the time."})
+    assert resp.status_code == 303 and _answer(conn, "sla").text.startswith("Within 5 minutes")
+    # Each section has a plain Save button for browsers without scripts.
+    assert page.count("<noscript><button type=\"submit\">Save ") == len(SECTIONS)
+
+
+def test_bad_answers_are_refused_and_output_is_escaped(login):
+    owner, conn = _owned(login)
+    resp = owner.hx_post(_url(conn, "answers/use_cases"), {"use_cases": "x" * 20_001})
+    assert resp.status_code == 422 and "20,000 characters" in resp.get_data(as_text=True)
+    assert _answer(conn, "use_cases") is None
+    resp = owner.post(_url(conn, "sections/use_cases"), {"use_cases": "y" * 20_001})
+    assert resp.status_code == 422 and "20,000 characters" in resp.get_data(as_text=True)
+    assert owner.hx_post(_url(conn, "answers/no_such_question"), {"no_such_question": "x"}).status_code == 404
+    assert owner.post(_url(conn, "sections/no_such_section"), {}).status_code == 404
+    owner.hx_post(_url(conn, "answers/use_cases"), {"use_cases": "<script>alert(1)</script>"})
+    page = owner.get(_url(conn)).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_who_may_read_and_who_may_answer(login):
+    owner, conn = _owned(login)
+    ops, other_owner, client_user = login("ops"), login("owner"), login("client", conn.client)
+    page = ops.get(_url(conn))
+    assert page.status_code == 200 and "Read-only for you" in page.get_data(as_text=True)
+    assert "hx-post" not in page.get_data(as_text=True)
+    for browser, code in ((ops, 403), (other_owner, 403), (client_user, 404)):
+        assert browser.hx_post(_url(conn, "answers/sla"), {"sla": "x"}).status_code == code
+        assert browser.post(_url(conn, "sections/monitoring"), {"sla": "x"}).status_code == code
+        assert browser.post(_url(conn, "attachments"), {"file": (io.BytesIO(b"a,b\n1,2\n"), "s.csv")},
+                            content_type="multipart/form-data").status_code == code
+    assert client_user.get(_url(conn)).status_code == 404
+    assert count(IntakeAnswer) == 0 and count(IntakeAttachment) == 0
+    # Without the CSRF token nothing is saved.
+    bare = owner.client.post(_url(conn, "answers/sla"), data={"sla": "x"}, headers={"HX-Request": "true"})
+    assert bare.status_code == 400 and count(IntakeAnswer) == 0
+
+
+def _attach(browser, conn, name, data, hx=True):
+    form = {"file": (io.BytesIO(data), name)}
+    if hx:
+        return browser.client.post(_url(conn, "attachments"), data=form, content_type="multipart/form-data",
+                                    headers={"HX-Request": "true", "X-CSRFToken": browser.token})
+    return browser.post(_url(conn, "attachments"), form, content_type="multipart/form-data")
+
+
+def test_attachments_are_read_into_fields_and_stored_where_any_node_reads_them(login):
+    owner, conn = _owned(login)
+    resp = _attach(owner, conn, "members.csv", SAMPLE_CSV.encode())
+    assert resp.status_code == 200 and "5 fields found" in resp.get_data(as_text=True)
+    csv_row = db.session.scalar(sa.select(IntakeAttachment).where(IntakeAttachment.kind == "csv"))
+    fields = {f["name"]: f for f in csv_row.fields}
+    assert [f["name"] for f in csv_row.fields] == ["Member ID", "Email", "Tier", "Joined", "Balance"]
+    assert (fields["Email"]["type"], fields["Joined"]["type"], fields["Balance"]["type"]) == ("email", "date", "number")
+    assert fields["Tier"]["values"] == ["gold", "silver", "bronze"] and fields["Member ID"]["values"] == []
+    chunks = db.session.scalars(sa.select(UploadChunk.upload_key)).all()
+    assert chunks == [f"intake:{conn.id}:{csv_row.file_hash}"]
+
+    resp = _attach(owner, conn, "reservations-api.yaml", OPENAPI_YAML.encode(), hx=False)
+    assert resp.status_code == 303
+    api = db.session.scalar(sa.select(IntakeAttachment).where(IntakeAttachment.kind == "openapi"))
+    by_name = {(f["source"], f["name"]): f for f in api.fields}
+    assert by_name[("Reservation", "status")]["values"] == ["pending", "paid", "cancelled"]
+    assert by_name[("Reservation", "starts_at")]["type"] == "datetime"
+    assert by_name[("Reservation", "member")]["type"] == "reference"
+    assert (by_name[("Member", "email")]["type"], by_name[("Member", "visits")]["type"]) == ("email", "number")
+
+    payloads = json.dumps({"results": [{"id": i, "status": "paid" if i % 2 else "pending",
+                                        "member": {"email": f"m{i}@example.com", "tier": "gold"}} for i in range(6)]})
+    _attach(owner, conn, "webhook-samples.json", payloads.encode())
+    sample = db.session.scalar(sa.select(IntakeAttachment).where(IntakeAttachment.kind == "json"))
+    assert {f["name"]: f["type"] for f in sample.fields} == {"id": "number", "status": "text", "member.email": "email",
+                                                             "member.tier": "text"}
+    assert count(EventAdminAction, EventAdminAction.action == "intake.attached") == 3
+
+    # Removing one removes its stored file.
+    resp = owner.hx_post(_url(conn, f"attachments/{csv_row.id}/delete"))
+    assert resp.status_code == 200 and "members.csv" not in resp.get_data(as_text=True)
+    assert f"intake:{conn.id}:{csv_row.file_hash}" not in db.session.scalars(sa.select(UploadChunk.upload_key)).all()
+    assert count(IntakeAttachment) == 2
+
+
+def test_bad_attachments_get_a_clear_message_and_store_nothing(login, app):
+    owner, conn = _owned(login)
+    app.config["INTAKE_MAX_BYTES"] = 4096
+    cases = [("big.csv", b"a,b\n" + b"1,2\n" * 2000, "attachments up to 0.00390625 MB"),
+             ("empty.csv", b"", "The file is empty."),
+             ("notes.yaml", b"just: a mapping\n", "not an OpenAPI or Swagger document"),
+             ("broken.json", b"{\"a\": [1, 2", "neither JSON nor YAML"),
+             ("numbers.json", b"[1, 2, 3]", "no object to read fields from"),
+             ("blank-header.csv", b"\n1,2\n", "header) is empty")]
+    for name, data, words in cases:
+        resp = _attach(owner, conn, name, data)
+        assert resp.status_code == 422, name
+        assert words in resp.get_data(as_text=True), (name, resp.get_data(as_text=True)[:2000])
+    assert count(IntakeAttachment) == 0 and count(UploadChunk) == 0
+    resp = owner.post(_url(conn, "attachments"), {}, content_type="multipart/form-data")
+    assert resp.status_code == 422 and "Choose a file to attach." in resp.get_data(as_text=True)
+    assert _attach(owner, conn, "s.csv", b"a,b\n1,2\n").status_code == 200
+    resp = _attach(owner, conn, "again.csv", b"a,b\n1,2\n")
+    assert resp.status_code == 422 and "already attached as s.csv" in resp.get_data(as_text=True)
+    assert count(IntakeAttachment) == 1
+    other = factories.connection(factories.client("Other"), owner_user_id=owner.user.id)
+    db.session.commit()
+    row = db.session.scalar(sa.select(IntakeAttachment))
+    assert owner.hx_post(f"/connections/{other.id}/intake/attachments/{row.id}/delete").status_code == 404
+    assert count(IntakeAttachment) == 1
