@@ -57,11 +57,11 @@ def answer_save(connection_id: int, key: str):
     except service.IntakeRefused as err:
         if not is_partial():
             return _page(conn, 422, err.message, key)
-        return render("intake/page.html", STATUS, 422, key=key, answer=None, error=err.message)
+        return render("intake/page.html", STATUS, 422, connection=conn, key=key, answer=None, error=err.message)
     if not is_partial():
         flash("Answer saved.", "success")
         return redirect(url_for("intake.page", connection_id=conn.id, _anchor=f"q-{key}"), code=303)
-    return render("intake/page.html", STATUS, key=key, answer=row, error=None, saved=True)
+    return render("intake/page.html", STATUS, connection=conn, key=key, answer=row, error=None, saved=True)
 
 
 @bp.post("/sections/<section>")

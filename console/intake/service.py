@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,8 @@ def save_answer(conn: IntegrationConnection, key: str, text: str, user: User) ->
             db.session.add(row)
         else:
             row.text, row.answered_by_user_id, row.answered_at = text, user_id, utcnow()
+        if key == WITHHELD_QUESTION:
+            conn.withheld_fields = field_names(text) or None
         audit.record("intake.answered", conn, question=key, characters=len(text))
         try:
             db.session.commit()
@@ -66,6 +69,23 @@ def save_answer(conn: IntegrationConnection, key: str, text: str, user: User) ->
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+# The answer naming the fields that must never leave the source becomes the connection's withheld
+# fields at once: from then on no sync requests, maps, stores, logs or archives them.
+WITHHELD_QUESTION = "never_leave"
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
+
+
+def field_names(text: str) -> list[str]:
+    """The field names an answer lists: the first word of each line or comma-separated item
+    ("ssn (social insurance number)" names `ssn`); a line that starts with no name is left out."""
+    names: list[str] = []
+    for item in re.split(r"[\n,;]", text):
+        match = FIELD_NAME.match(item.strip().lstrip("-*• ").strip("`'\""))
+        if match and match.group(0) not in names:
+            names.append(match.group(0))
+    return names
 
 
 @dataclass(frozen=True)

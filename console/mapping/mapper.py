@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -45,6 +45,9 @@ class MappingSpec:
     rules: list[FieldRule]
     enums: dict[tuple[str, str], tuple[str | None, bool]]  # (field, value) -> (target, ignored)
     reference: Reference = field(default_factory=Reference)
+    # Source fields that never leave the source (the connection's intake says so, lower-cased): no rule
+    # reads them, they are never requested, and a payload that carries one anyway stores it dropped.
+    withheld: frozenset[str] = frozenset()
     _plan: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -62,7 +65,12 @@ class MappingSpec:
 
     @property
     def sensitive_fields(self) -> set[str]:
-        return {r.source for r in self.rules if r.sensitive}
+        return {r.source for r in self.rules if r.sensitive} | set(self.withheld)
+
+    def requested(self, extra: Sequence[str] = ()) -> list[str]:
+        """The properties to ask the provider for: the rules' fields and `extra` (eligibility rules'),
+        never a withheld one."""
+        return [f for f in dict.fromkeys([*self.source_fields, *extra]) if f.lower() not in self.withheld]
 
     @property
     def plan(self) -> list[Step]:

@@ -5,9 +5,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import IntegrationEnumMapping, IntegrationFieldMapping
+from ..models import IntegrationConnection, IntegrationEnumMapping, IntegrationFieldMapping
 from .defaults import DEFAULT_FIELDS, ENUM_FIELDS
-from .mapper import FieldRule, MappingSpec, Reference
+from .mapper import FieldRule, MappingSpec, Reference, _extra_sources
 
 
 def ensure_default_mappings(connection_id: int, object_type: str, properties: list[dict]) -> int:
@@ -42,15 +42,25 @@ def ensure_default_mappings(connection_id: int, object_type: str, properties: li
     return added
 
 
+def withheld_fields(connection_id: int) -> frozenset[str]:
+    """The connection's source fields that never leave the source, lower-cased."""
+    names = db.session.scalar(sa.select(IntegrationConnection.withheld_fields).where(
+        IntegrationConnection.id == connection_id)) or []
+    return frozenset(str(n).lower() for n in names)
+
+
 def load_spec(connection_id: int, object_type: str, reference: Reference | None = None) -> MappingSpec:
+    """The connection's rules for one object type; a rule reading a withheld field is left out."""
+    withheld = withheld_fields(connection_id)
     rows = db.session.scalars(sa.select(IntegrationFieldMapping).where(
         IntegrationFieldMapping.connection_id == connection_id, IntegrationFieldMapping.object_type == object_type,
     ).order_by(IntegrationFieldMapping.position, IntegrationFieldMapping.id)).all()
     rules = [FieldRule(r.source_field, r.target_field, r.transform, dict(r.transform_args or {}), r.required,
                        r.sensitive, r.direction or "in", r.system_of_record or "provider", r.condition or "")
              for r in rows]
+    rules = [r for r in rules if not ({r.source.lower(), *(a.lower() for a in _extra_sources(r))} & withheld)]
     enums = {(e.source_field, e.source_value): (e.target_value, e.ignored)
              for e in db.session.scalars(sa.select(IntegrationEnumMapping).where(
                  IntegrationEnumMapping.connection_id == connection_id,
                  IntegrationEnumMapping.object_type == object_type))}
-    return MappingSpec(object_type, rules, enums, reference or Reference())
+    return MappingSpec(object_type, rules, enums, reference or Reference(), withheld)

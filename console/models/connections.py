@@ -58,6 +58,9 @@ class IntegrationConnection(TimestampMixin, Model):
     source_failure_pct: Mapped[int] = mapped_column(sa.Integer, default=5, server_default="5")
     # Metrics an admin marked "not applicable" for this connection: {key: {reason, user_id, at}}.
     metrics_not_applicable: Mapped[dict | None] = mapped_column(JsonText)
+    # Source fields that must never leave the source (from the intake): never requested, mapped, stored,
+    # logged or archived. Property names, as the provider spells them.
+    withheld_fields: Mapped[list | None] = mapped_column(JsonText)
 
     client: Mapped[Client] = relationship()
     provider: Mapped[IntegrationProvider] = relationship()

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import IntegrationFieldMapping
+from ..models import IntegrationConnection, IntegrationFieldMapping
 from ..models.base import utcnow
 from . import archive
 from .policy import Policy, policies
@@ -119,5 +119,7 @@ class _Sensitive:
                         IntegrationFieldMapping.connection_id == connection_id,
                         IntegrationFieldMapping.sensitive.is_(True))):
                     names.update({source.lower(), target.lower()})
+                names.update(str(n).lower() for n in db.session.scalar(sa.select(
+                    IntegrationConnection.withheld_fields).where(IntegrationConnection.id == connection_id)) or [])
             self._by_connection[connection_id] = names
         return self._by_connection[connection_id]

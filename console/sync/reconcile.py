@@ -238,8 +238,7 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
         db.session.commit()
         tally = Tally()
         spec = load_spec(connection.id, job.object_type, session.reference())
-        fields = spec.source_fields + [c["field"] for c in (job.eligibility or [])
-                                       if isinstance(c, dict) and c.get("field")]
+        fields = spec.requested([c["field"] for c in (job.eligibility or []) if isinstance(c, dict) and c.get("field")])
         writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
                             job.eligibility, False, tally)
         writer.rewrite = True

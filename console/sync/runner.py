@@ -59,7 +59,7 @@ def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, kee
         owners = set(spec.reference.owners)
         writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
                             job.eligibility, run.dry_run, tally)
-        stream = session.stream(job.object_type, spec.source_fields + _eligibility_fields(job), lookback_ms())
+        stream = session.stream(job.object_type, spec.requested(_eligibility_fields(job)), lookback_ms())
         cursor = None if full else job.cursor
         writer.measure_lag = (cursor or {}).get("mode") == "incremental"
         writer.before_commit = lambda: _account(run, session)  # the API figures commit with each page
@@ -214,7 +214,7 @@ def _retry_failed(connection: IntegrationConnection, job: IntegrationSyncJob, wr
         return
     from ..connectors.base import Page
 
-    records = session.stream(job.object_type, writer.spec.source_fields + _eligibility_fields(job)).read(ids)
+    records = session.stream(job.object_type, writer.spec.requested(_eligibility_fields(job))).read(ids)
     writer.apply(Page(records, job.cursor or {}), None)
     found = {r.external_id for r in records}
     for err in due:

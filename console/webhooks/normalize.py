@@ -133,7 +133,7 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
     run, tally = _run(conn, object_type, job), Tally(keep_outcomes=True)
     try:
         with runs.heartbeat(run):
-            records = _current_versions(session, object_type, spec.source_fields + _fields(eligibility), batch)
+            records = _current_versions(session, object_type, spec.requested(_fields(eligibility)), batch)
             writer = PageWriter(conn, object_type, spec, run, source_label(conn.provider.key),
                                 eligibility, False, tally)
             writer.source_kind, writer.measure_lag = "webhook", True

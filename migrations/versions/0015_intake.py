@@ -1,5 +1,6 @@
-"""The integration intake: answers per connection and question (who answered, when), and attached
-sample files and API documents with the fields found in them
+"""The integration intake: answers per connection and question (who answered, when), attached sample
+files and API documents with the fields found in them, and each connection's fields that never leave
+the source
 
 Revision ID: 0015
 Revises: 0014
@@ -60,9 +61,13 @@ def upgrade_():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_intake_attachments')),
     sa.UniqueConstraint('connection_id', 'file_hash', name=op.f('uq_intake_attachments_connection_id_file_hash'))
     )
+    with op.batch_alter_table('integration_connections', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('withheld_fields', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True))
 
 
 def downgrade_():
+    with op.batch_alter_table('integration_connections', schema=None) as batch_op:
+        batch_op.drop_column('withheld_fields')
     op.drop_table('intake_attachments')
     op.drop_table('intake_answers')
 
