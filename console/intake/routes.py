@@ -11,9 +11,9 @@ from ..auth.forms import ActionForm
 from ..auth.policy import can
 from ..choices import Role
 from ..htmx import is_partial, render
+from ..intake_questions import QUESTIONS, SECTIONS
 from ..models import IntegrationConnection
 from . import bp, service
-from .questions import QUESTIONS, SECTIONS
 
 VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
 STATUS = "partials/intake/answer_status.html"

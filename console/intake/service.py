@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, blobs
 from ..extensions import db
+from ..intake_questions import MAX_ANSWER_CHARS, QUESTIONS, SECTIONS, Section
 from ..models import IntakeAnswer, IntakeAttachment, IntegrationConnection, User
 from ..models.base import utcnow
 from ..refusals import Refused
-from .questions import MAX_ANSWER_CHARS, QUESTIONS, SECTIONS, Section
 from .samples import SampleRejected, read
 
 MAX_ATTACHMENTS = 20

@@ -4,7 +4,7 @@ from .audit import EventAdminAction
 from .connections import ConnectionChecklistItem, IntegrationConnection
 from .crm import CrmLead, CrmLeadEvent
 from .imports import CsvImport, CsvImportTemplate
-from .intake import IntakeAnswer, IntakeAttachment
+from .intake import DesignVersion, IntakeAnswer, IntakeAttachment
 from .maintenance import MaintenanceTask
 from .mapping import IntegrationEnumMapping, IntegrationFieldMapping
 from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
@@ -28,7 +28,7 @@ __all__ = [
     "AutomationRun", "Client", "ConnectionHour",
     "CrmLeadChange", "CrmLeadLink", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
     "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
-    "CsvImportTemplate", "IntakeAnswer", "IntakeAttachment", "MaintenanceTask", "UploadChunk", "UserInvitation",
+    "CsvImportTemplate", "DesignVersion", "IntakeAnswer", "IntakeAttachment", "MaintenanceTask", "UploadChunk", "UserInvitation",
     "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",

@@ -44,3 +44,27 @@ class IntakeAttachment(TimestampMixin, Model):
     uploaded_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     uploaded_by: Mapped[User | None] = relationship()
+
+
+class DesignVersion(TimestampMixin, Model):
+    """A saved version of a connection's integration design: the document as it read (for staff, and in
+    client-safe words), the live configuration it describes, and the client's sign-off when recorded."""
+    __tablename__ = "design_versions"
+    __table_args__ = (sa.UniqueConstraint("connection_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    number: Mapped[int] = mapped_column(sa.Integer)
+    content: Mapped[dict] = mapped_column(JsonText)
+    client_content: Mapped[dict] = mapped_column(JsonText)
+    # The configuration the design describes, by part ("contacts mapping", "monitoring"...), and its hash.
+    configuration: Mapped[dict] = mapped_column(JsonText)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    saved_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    signed_off_at: Mapped[datetime | None] = mapped_column(DateTime)
+    signed_off_by: Mapped[str | None] = mapped_column(sa.String(200))  # the client's person, as the owner recorded
+    signed_off_how: Mapped[str | None] = mapped_column(sa.String(500))
+    sign_off_recorded_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    saved_by: Mapped[User | None] = relationship(foreign_keys=[saved_by_user_id])
+    sign_off_recorded_by: Mapped[User | None] = relationship(foreign_keys=[sign_off_recorded_by_user_id])

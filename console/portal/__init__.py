@@ -26,6 +26,12 @@ def connection(connection_id: int):
     return pages.connection_page(current_user.client_id, connection_id, pages.url_builder(None), preview=False)
 
 
+@bp.get("/connections/<int:connection_id>/design")
+@role_required(Role.CLIENT)
+def design(connection_id: int):
+    return pages.design_page(current_user.client_id, connection_id, pages.url_builder(None), preview=False)
+
+
 @bp.get("/connections/<int:connection_id>/charts/<metric_key>.svg")
 @role_required(Role.CLIENT)
 def chart(connection_id: int, metric_key: str):

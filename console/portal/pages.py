@@ -16,7 +16,7 @@ from ..metrics.baselines import active
 from ..metrics.cards import build_cards, cards_csv, freshness
 from ..metrics.definitions import BY_KEY
 from ..metrics.snapshots import TREND_DAYS, series
-from ..models import Client, IntegrationConnection, IntegrationNormalizedEvent
+from ..models import Client, DesignVersion, IntegrationConnection, IntegrationNormalizedEvent
 from ..models.base import utcnow
 
 UrlFor = Callable[..., str]
@@ -84,6 +84,17 @@ def connection_page(client_id: int, connection_id: int, portal_url: UrlFor, prev
                   client=conn.client, cards=build_cards(conn), fresh=freshness(conn),
                   notes=notes.published(conn.id), updates=recent_updates(conn.id), portal_url=portal_url,
                   preview=preview, client_facing=client_facing)
+
+
+def design_page(client_id: int, connection_id: int, portal_url: UrlFor, preview: bool) -> Response:
+    """The integration design the client signed off (its client-safe copy: generic words, no secrets,
+    no samples); the newest signed version, or a plain note when none is signed."""
+    conn = visible_connection_or_404(client_id, connection_id, preview)
+    signed = db.session.scalar(sa.select(DesignVersion).where(
+        DesignVersion.connection_id == conn.id, DesignVersion.signed_off_at.is_not(None))
+        .order_by(DesignVersion.number.desc()).limit(1))
+    return render("portal/design.html", "portal/design.html", connection=conn, client=conn.client, version=signed,
+                  doc=signed.client_content if signed else None, portal_url=portal_url, preview=preview)
 
 
 def chart_svg(client_id: int, connection_id: int, metric_key: str, preview: bool = False) -> Response:

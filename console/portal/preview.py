@@ -42,6 +42,13 @@ def connection(client_id: int, connection_id: int):
     return pages.connection_page(client_id, connection_id, pages.url_builder(client_id), preview=True)
 
 
+@bp.get("/connections/<int:connection_id>/design")
+@role_required(Role.ADMIN, Role.OWNER)
+def design(client_id: int, connection_id: int):
+    _check(client_id)
+    return pages.design_page(client_id, connection_id, pages.url_builder(client_id), preview=True)
+
+
 @bp.get("/connections/<int:connection_id>/charts/<metric_key>.svg")
 @role_required(Role.ADMIN, Role.OWNER)
 def chart(client_id: int, connection_id: int, metric_key: str):

@@ -3,7 +3,17 @@ Secret fields are PasswordFields: what was stored is never sent back to the brow
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField, URLField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..choices import AuthType, Direction, Environment, ObjectType, SystemOfRecord, WriteCondition
@@ -155,3 +165,11 @@ class MonitorForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField("Reason", validators=[Optional(), Length(max=500)])
+
+
+class SignOffForm(FlaskForm):
+    """The client's sign-off of a design version, as the owner records it."""
+    by = StringField("Signed off by (the client's person)", validators=[DataRequired(), Length(max=200)])
+    how = StringField("How", validators=[DataRequired(), Length(max=500)],
+                      description="e.g. reply to the design email, 3 December; on the walkthrough call")
+    at = DateField("On", validators=[DataRequired(message="Enter the date of the sign-off.")])

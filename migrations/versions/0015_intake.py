@@ -1,6 +1,6 @@
 """The integration intake: answers per connection and question (who answered, when), attached sample
 files and API documents with the fields found in them, and each connection's fields that never leave
-the source
+the source; saved versions of the integration design with the client's sign-off
 
 Revision ID: 0015
 Revises: 0014
@@ -61,6 +61,27 @@ def upgrade_():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_intake_attachments')),
     sa.UniqueConstraint('connection_id', 'file_hash', name=op.f('uq_intake_attachments_connection_id_file_hash'))
     )
+    op.create_table('design_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('connection_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('content', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=False),
+    sa.Column('client_content', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=False),
+    sa.Column('configuration', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('saved_by_user_id', sa.Integer(), nullable=True),
+    sa.Column('signed_off_at', TIME, nullable=True),
+    sa.Column('signed_off_by', sa.String(length=200), nullable=True),
+    sa.Column('signed_off_how', sa.String(length=500), nullable=True),
+    sa.Column('sign_off_recorded_by_user_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', TIME, nullable=False),
+    sa.Column('created_at', TIME, nullable=False),
+    sa.ForeignKeyConstraint(['connection_id'], ['integration_connections.id'], name=op.f('fk_design_versions_connection_id_integration_connections')),
+    sa.ForeignKeyConstraint(['saved_by_user_id'], ['users.id'], name=op.f('fk_design_versions_saved_by_user_id_users')),
+    sa.ForeignKeyConstraint(['sign_off_recorded_by_user_id'], ['users.id'], name=op.f('fk_design_versions_sign_off_recorded_by_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_design_versions')),
+    sa.UniqueConstraint('connection_id', 'number', name=op.f('uq_design_versions_connection_id_number'))
+    )
     with op.batch_alter_table('integration_connections', schema=None) as batch_op:
         batch_op.add_column(sa.Column('withheld_fields', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True))
 
@@ -68,6 +89,7 @@ def upgrade_():
 def downgrade_():
     with op.batch_alter_table('integration_connections', schema=None) as batch_op:
         batch_op.drop_column('withheld_fields')
+    op.drop_table('design_versions')
     op.drop_table('intake_attachments')
     op.drop_table('intake_answers')
 

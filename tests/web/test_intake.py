@@ -8,7 +8,7 @@ import json
 import sqlalchemy as sa
 
 from console.extensions import db
-from console.intake.questions import QUESTIONS, SECTIONS
+from console.intake_questions import QUESTIONS, SECTIONS
 from console.models import EventAdminAction, IntakeAnswer, IntakeAttachment, UploadChunk
 
 from .. import factories
