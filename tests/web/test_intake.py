@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import sqlalchemy as sa
 
@@ -205,3 +206,40 @@ def test_bad_attachments_get_a_clear_message_and_store_nothing(login, app):
     row = db.session.scalar(sa.select(IntakeAttachment))
     assert owner.hx_post(f"/connections/{other.id}/intake/attachments/{row.id}/delete").status_code == 404
     assert count(IntakeAttachment) == 1
+
+
+def test_the_intake_fills_the_wizard_and_never_overwrites_what_was_set(login):
+    from console.sync.runner import ensure_job
+
+    owner, conn = _owned(login)
+    answers = {"sla": "Records reflected within 10 minutes 95% of the time.",
+               "quality": "Required-field completeness 98%, duplicate rate under 1%",
+               "alert_channels": "Slack, #ops-alerts", "stakeholders": "Business owner: Dana Roy, dana@example.com",
+               "topology_flows": "Members: HubSpot Contacts to SourceApp (one-way).\nDeals: bidirectional.\n"
+                                 "Products: HubSpot to SourceApp."}
+    for key, text in answers.items():
+        owner.hx_post(_url(conn, f"answers/{key}"), {key: text})
+    page = owner.get(f"/connections/{conn.id}/wizard/monitor").get_data(as_text=True)
+    assert re.search(r'name="freshness_target"[^>]*value="600"', page)
+    assert re.search(r'name="freshness_objective"[^>]*value="95"', page)
+    assert re.search(r'name="completeness"[^>]*value="98"', page) and re.search(r'name="duplicate_records"[^>]*value="1"', page)
+    assert re.search(r'<option selected value="slack">|<option value="slack" selected>', page)
+    assert page.count("From the intake") >= 5 and "Dana Roy, dana@example.com" in page
+    jobs = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    assert 'selected value="in"' in _select(jobs, "contacts_direction") and "Matches the intake (topology)" in jobs
+    assert 'selected value="both"' in _select(jobs, "deals_direction")
+    assert 'selected value="in"' in _select(jobs, "companies_direction")  # the intake names no company flow
+    # Values someone already set are kept; the intake's differing value is shown beside them.
+    conn.freshness_target_seconds = 120
+    ensure_job(conn, "deals").direction = "in"
+    db.session.commit()
+    page = owner.get(f"/connections/{conn.id}/wizard/monitor").get_data(as_text=True)
+    assert re.search(r'name="freshness_target"[^>]*value="120"', page)
+    assert "The intake says 600 seconds" in page
+    jobs = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    assert 'selected value="in"' in _select(jobs, "deals_direction")
+    assert "The intake says both ways (topology)" in jobs
+
+
+def _select(html: str, name: str) -> str:
+    return re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)

@@ -20,7 +20,7 @@ from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...sync import catalogue
 from ...sync.outbound import CONSOLE_ID_PROPERTY
-from .. import bp
+from .. import bp, prefill
 from .. import mapping_changes as changes
 from ..forms import OBJECT_TYPES, FieldForm, JobsForm
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
@@ -42,6 +42,7 @@ def _jobs_form(conn) -> JobsForm:
             getattr(form, f"{object_type}_minutes").data = max(1, job.schedule_seconds // 60)
             getattr(form, f"{object_type}_direction").data = job.direction or "in"
     form.webhook_events.data = next((j.webhook_events for j in jobs.values() if j.webhook_events), "")
+    prefill.jobs(conn, form, jobs)
     return form
 
 

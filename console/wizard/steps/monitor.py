@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from ...auth.access import role_required
 from ...choices import WizardStep
-from .. import bp
+from .. import bp, prefill
 from ..forms import MonitorForm, ReasonForm
 from ..services import Thresholds, save_monitor
 from .common import EDITORS, VIEWERS, load, page
@@ -26,6 +26,7 @@ def _form(conn) -> MonitorForm:
     form.target.data = conn.notify_target or (conn.owner.email if conn.owner else "")
     form.visible.data, form.visibility_note.data = conn.client_visible, conn.client_visibility_note
     form.failure_path.data, form.manual_fallback.data = conn.failure_path, conn.manual_fallback
+    prefill.monitor(conn, form)
     return form
 
 

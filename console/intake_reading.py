@@ -1,0 +1,128 @@
+"""What the intake's answers mean for the wizard: the freshness SLA, data-quality thresholds, the alert
+channel, each object's direction of flow, the acceptance criteria. Written in people's words, so each
+reader takes only what it recognises and says nothing about the rest (the answer is still shown as typed).
+
+Shared by the wizard (pre-filled values, the gate's acceptance checks) and the intake pages."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .models import IntakeAnswer
+
+
+def answers(connection_id: int) -> dict[str, str]:
+    """The connection's non-empty answers by question."""
+    return {q: t for q, t in db.session.execute(sa.select(IntakeAnswer.question, IntakeAnswer.text).where(
+        IntakeAnswer.connection_id == connection_id)) if t}
+
+
+_UNITS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "mins": 60, "minute": 60,
+          "minutes": 60, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600}
+DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")\b", re.I)
+PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+PERCENTILE = re.compile(r"\bp(\d{2}(?:\.\d+)?)\b", re.I)
+
+
+def duration_seconds(text: str) -> int | None:
+    match = DURATION.search(text)
+    return round(float(match.group(1)) * _UNITS[match.group(2).lower()]) if match else None
+
+
+def freshness(text: str) -> tuple[int, int] | None:
+    """(target seconds, objective %) from "within 5 minutes 99% of the time" or "p99 freshness 5 min"."""
+    seconds = duration_seconds(text)
+    share = PERCENT.search(text) or PERCENTILE.search(text)
+    if seconds is None or share is None:
+        return None
+    pct = float(share.group(1))
+    return (seconds, int(pct)) if 0 < seconds <= 86400 and 0 < pct <= 100 else None
+
+
+QUALITY_WORDS = {"completeness": ("complete",), "duplicate_records": ("duplicate",),
+                 "unresolved": ("referential", "unresolved", "orphan")}
+
+
+def quality(text: str) -> dict[str, int]:
+    """Thresholds from clauses like "completeness 95%", "duplicate rate under 2%" (one per clause)."""
+    found: dict[str, int] = {}
+    for clause in re.split(r"[,;\n]|\band\b", text):
+        pct = PERCENT.search(clause)
+        if not pct:
+            continue
+        lowered = clause.lower()
+        for name, words in QUALITY_WORDS.items():
+            if any(w in lowered for w in words) and name not in found:
+                found[name] = min(100, round(float(pct.group(1))))
+    return found
+
+
+def channel(text: str) -> str | None:
+    lowered = text.lower()
+    return "slack" if "slack" in lowered else "email" if "email" in lowered or "e-mail" in lowered else None
+
+
+OBJECTS = {"contacts": ("contact", "member", "person", "people", "customer", "lead"),
+           "companies": ("compan", "account", "organi"),
+           "deals": ("deal", "reservation", "booking", "order", "opportunit")}
+BOTH = re.compile(r"\b(bidirectional|bi-directional|two-way|two way|both ways|both directions|sync both)\b", re.I)
+
+
+def directions(text: str, provider: str = "HubSpot") -> dict[str, str]:
+    """Each object's direction from lines like "Members: SourceApp to HubSpot Contacts (one-way)": in
+    (the provider to the console), out (to the provider) or both. The object is read from the text before
+    the colon, else from the line; a line naming no known object, or no direction, is left out."""
+    found: dict[str, str] = {}
+    name = provider.lower().split()[0]
+    for line in text.splitlines():
+        head, _, rest = line.partition(":")
+        body = (rest or head).lower()
+        obj = _object(head.lower()) or _object(body)
+        if obj is None or obj in found:
+            continue
+        if BOTH.search(body):
+            found[obj] = "both"
+        elif re.search(rf"\bto\s+(the\s+)?{re.escape(name)}\b", body):
+            found[obj] = "out"
+        elif re.search(rf"\b{re.escape(name)}\b[^.]*\bto\b", body) or re.search(rf"\bfrom\s+{re.escape(name)}\b", body):
+            found[obj] = "in"
+    return found
+
+
+def _object(text: str) -> str | None:
+    for obj, stems in OBJECTS.items():
+        if any(stem in text for stem in stems):
+            return obj
+    return None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One acceptance criterion the console can measure: what it checks and the threshold."""
+    kind: str  # counts | freshness | completeness | duplicates
+    words: str  # the criterion as the intake phrased it
+    threshold: float  # counts: max % differing; freshness: seconds (with pct); completeness/duplicates: %
+    pct: float | None = None
+
+
+def acceptance(text: str) -> list[Criterion]:
+    """Criteria from lines like "counts match within 0.1%", "p99 freshness 5 min", "completeness 95%"."""
+    out: list[Criterion] = []
+    for raw in re.split(r"[\n;]|,\s*(?=[a-z\"'])", text):
+        line = raw.strip().strip("\"'").strip()
+        lowered = line.lower()
+        pct = PERCENT.search(line)
+        if "count" in lowered and pct:
+            out.append(Criterion("counts", line, float(pct.group(1))))
+        elif "fresh" in lowered or "reflected" in lowered or "latency" in lowered:
+            read = freshness(line)
+            if read:
+                out.append(Criterion("freshness", line, read[0], read[1]))
+        elif "complete" in lowered and pct:
+            out.append(Criterion("completeness", line, float(pct.group(1))))
+        elif "duplicate" in lowered and pct:
+            out.append(Criterion("duplicates", line, float(pct.group(1))))
+    return out
