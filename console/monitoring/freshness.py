@@ -87,6 +87,13 @@ def attainment(connections: list[IntegrationConnection], now: datetime) -> dict[
     return {c.id: Freshness(*found[c.id], c.freshness_target_seconds, c.freshness_objective_pct) for c in connections}
 
 
+def within(connection_id: int, seconds: int, now: datetime) -> tuple[int, int]:
+    """(changes measured, changes reflected within `seconds`) over the last day, for a target other than
+    the connection's own (an acceptance criterion's), counted from the events."""
+    rows = _query([connection_id], seconds, window_start(now), now + timedelta(hours=1), by_hour=False)
+    return (rows[0][1], rows[0][2]) if rows else (0, 0)
+
+
 def _covered(ids: list[int], start: datetime, found: dict[int, list[int]]) -> dict[int, set[datetime]]:
     """The settled hours, one by one, of connections whose settled hours have gaps (added to `found`)."""
     h, conn = ConnectionHour, IntegrationConnection

@@ -14,7 +14,7 @@ from ...auth.policy import can
 from ...choices import ConnectionStatus, Role, WizardStep
 from ...htmx import is_partial, render
 from ...models import IntegrationConnection
-from .. import checklist, design, gate, readiness
+from .. import acceptance, checklist, design, gate, readiness
 
 EDITORS = (Role.ADMIN, Role.OWNER)
 VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
@@ -36,7 +36,8 @@ def context(conn: IntegrationConnection, step: WizardStep, **extra: Any) -> dict
                next_step=checklist.next_step(rows), pills=checklist.pills(rows), editable=can(current_user, "edit", conn),
                missing=gate.missing(conn), by_object=readiness.missing_by_object(conn),
                action_form=ActionForm(), message=None, message_tone="success",
-               design_standing=lambda: design.standing(conn))  # read only where the go-live box shows it
+               # read only where the go-live box shows them
+               design_standing=lambda: design.standing(conn), acceptance_checks=lambda: acceptance.evaluate(conn))
     ctx.update(extra)
     return ctx
 
