@@ -243,3 +243,27 @@ def test_the_intake_fills_the_wizard_and_never_overwrites_what_was_set(login):
 
 def _select(html: str, name: str) -> str:
     return re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+
+
+def test_samples_become_ranked_mapping_suggestions(login, sandbox):
+    from console.mapping.targets import target
+    from console.sync.runner import ensure_job
+    from console.wizard import samples
+
+    owner = login("owner")
+    conn = factories.hubspot_connection(sandbox.url, sandbox.token)
+    conn.owner_user_id = owner.user.id
+    ensure_job(conn, "contacts", enabled=True)
+    db.session.commit()
+    assert _attach(owner, conn, "members.csv", SAMPLE_CSV.encode()).status_code == 200
+    assert _attach(owner, conn, "reservations-api.yaml", OPENAPI_YAML.encode()).status_code == 200
+    email = samples.for_target(conn.id, target("contacts", "email"))
+    assert [(s.name, s.file_name) for s in email[:2]] == [("Email", "members.csv"), ("email", "reservations-api.yaml")]
+    assert email[0].score > 90 and email[0].transform == "email" and email[0].source == ""
+    assert email[1].source == "Member" and email[0].score >= email[1].score
+    status = samples.for_target(conn.id, target("contacts", "lead_status"))
+    assert status and status[0].name == "status" and status[0].values == ["pending", "paid", "cancelled"]
+    assert status[0].transform == "enum"  # a field with picklist values reads as a choice
+    assert all(s.score >= 50 for s in samples.for_target(conn.id, target("contacts", "phone")))
+    form = owner.get(f"/connections/{conn.id}/wizard/mapping/contacts/email/edit").get_data(as_text=True)
+    assert 'id="sample-suggestions-contacts-email"' in form and "members.csv" in form

@@ -20,7 +20,7 @@ from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...sync import catalogue
 from ...sync.outbound import CONSOLE_ID_PROPERTY
-from .. import bp, prefill
+from .. import bp, prefill, samples
 from .. import mapping_changes as changes
 from ..forms import OBJECT_TYPES, FieldForm, JobsForm
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
@@ -123,6 +123,7 @@ def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> Fi
             form.direction.data, form.system_of_record.data, form.condition.data = \
                 row.direction, row.system_of_record, row.condition
     form.suggestions = ranked[:5]
+    form.sample_suggestions = samples.for_target(conn.id, tgt)
     return form
 
 
