@@ -8,12 +8,19 @@ import random
 import threading
 from collections import defaultdict
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from console.extensions import db
-from console.models import ConnectionHour, IntegrationNormalizedEvent, IntegrationSyncJob, IntegrationSyncRun
+from console.models import (
+    ConnectionHour,
+    IntegrationConnection,
+    IntegrationNormalizedEvent,
+    IntegrationSyncJob,
+    IntegrationSyncRun,
+)
 from console.models.base import utcnow
 from console.monitoring import dashboard, freshness
 from console.sandbox import SandboxConfig, SandboxServer
@@ -242,8 +249,15 @@ def test_the_migration_sums_the_runs_already_stored(tmp_path):
     app = build_app(tmp_path, f"sqlite:///{tmp_path}/p.db", f"sqlite:///{tmp_path}/t.db")
     with app.app_context():
         upgrade("0012")
-        conn = factories.connection(factories.client(), live=True)
+        # A connection as the schema at 0012 holds it (Core: the model has columns added since).
+        from console.reference import ensure_providers
+
+        client = factories.client()
+        conn_id = db.session.execute(sa.insert(IntegrationConnection.__table__).values(
+            client_id=client.id, provider_id=ensure_providers()["hubspot"].id, name="At 0012", environment="sandbox",
+            status="live", went_live_at=utcnow(), client_visible=True)).inserted_primary_key[0]
         db.session.commit()
+        conn = SimpleNamespace(id=conn_id)
         now, rows = utcnow(), []
         for k in range(40):
             status = ("succeeded", "partial", "failed", "cancelled", "running")[k % 5]
