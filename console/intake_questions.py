@@ -57,7 +57,7 @@ SECTIONS: tuple[Section, ...] = (
         Question("source_schema", "Source fields: attach CSV headers, a JSON sample or a data dictionary",
                  "Actual field names and sample values, please: this is the source of truth for the mapping.",
                  "the mapping step's suggestions", attach="csv json"),
-        Question("picklists", "Picklist option values for dropdown and select properties",
+        Question("picklists", "Picklist option values for dropdown and select fields",
                  "One line per field: field: value, value, value", "the enum mappings (mapping step)"),
         Question("transformations", "Transformations",
                  "Date and time-zone formats, case and whitespace, picklist values, splitting and joining, "

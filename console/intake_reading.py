@@ -126,3 +126,48 @@ def acceptance(text: str) -> list[Criterion]:
         elif "duplicate" in lowered and pct:
             out.append(Criterion("duplicates", line, float(pct.group(1))))
     return out
+
+
+# Time-zone words people write after a time, as IANA zones (Canada first: the agency's clients).
+ZONES = {"et": "America/Toronto", "est": "America/Toronto", "edt": "America/Toronto", "eastern": "America/Toronto",
+         "ct": "America/Winnipeg", "cst": "America/Winnipeg", "cdt": "America/Winnipeg", "central": "America/Winnipeg",
+         "mt": "America/Edmonton", "mst": "America/Edmonton", "mdt": "America/Edmonton", "mountain": "America/Edmonton",
+         "pt": "America/Vancouver", "pst": "America/Vancouver", "pdt": "America/Vancouver", "pacific": "America/Vancouver",
+         "at": "America/Halifax", "ast": "America/Halifax", "adt": "America/Halifax", "atlantic": "America/Halifax",
+         "utc": "UTC", "gmt": "UTC"}
+_CLOCK = r"(\d{1,2})(?::(\d{2}))?(?:\s*(am|pm|a\.m\.|p\.m\.)(?![a-z]))?"
+WINDOW = re.compile(_CLOCK + r"\s*(?:-|–|—|to|until)\s*" + _CLOCK + r"(?:\s+([A-Za-z_]+(?:/[A-Za-z_]+)*))?", re.I)
+
+
+def blackout(text: str) -> dict | None:
+    """A daily window from "11pm-2am ET", "23:00-02:00 America/Toronto", "11:30 pm to 2 am Eastern":
+    {"start": "23:00", "end": "02:00", "timezone": "America/Toronto"} (UTC when no zone is named)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    match = WINDOW.search(text)
+    if not match:
+        return None
+    h1, m1, p1, h2, m2, p2, zone = match.groups()
+    start, end = _clock(h1, m1, p1 or p2), _clock(h2, m2, p2)
+    if start is None or end is None or start == end:
+        return None
+    name = ZONES.get((zone or "utc").lower(), zone or "UTC")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None  # a zone nobody knows: better no window than one at the wrong hours
+    return {"start": start, "end": end, "timezone": name}
+
+
+def _clock(hour: str, minute: str | None, meridiem: str | None) -> str | None:
+    h, m = int(hour), int(minute or 0)
+    if meridiem:
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if meridiem.lower().startswith("p") else 0)
+    return f"{h:02d}:{m:02d}" if h < 24 and m < 60 else None
+
+
+def blackout_text(window: dict | None) -> str:
+    """The form's words for a stored window: "23:00-02:00 America/Toronto"."""
+    return f"{window['start']}-{window['end']} {window.get('timezone', 'UTC')}" if window else ""

@@ -17,6 +17,8 @@ from .. import audit
 from ..choices import Direction, ObjectType
 from ..extensions import db
 from ..intake_questions import QUESTIONS, SECTIONS
+from ..intake_reading import blackout_text
+from ..mapping.targets import target
 from ..models import (
     DesignVersion,
     IntakeAnswer,
@@ -95,14 +97,15 @@ def document(conn: IntegrationConnection, client: bool = False) -> dict[str, Any
                   *(f"{ObjectType.label_of(j.object_type)} only when: " + "; ".join(
                       f"{c.get('field')} {c.get('op')} {c.get('value', '')}".strip() for c in j.eligibility)
                     for j in jobs if j.eligibility),
-                  *(f"{ObjectType.label_of(j.object_type)} blackout: {json.dumps(j.blackout)}" for j in jobs if j.blackout)]
+                  *(f"{ObjectType.label_of(j.object_type)}: no scheduled run {blackout_text(j.blackout)} (blackout)."
+                    for j in jobs if j.blackout)]
                  + _yours(answers, "matching", "lookups", "blackouts", "dependencies", "use_cases", "associations")),
         _section("reliability", "Reliability and backfill",
                  ["Each page of records is written in one transaction together with the sync's position: an "
                   "interruption replays the page, never loses it or writes it twice.",
                   "A record that cannot be stored is retried up to five times (after 5 minutes, doubling, at most 4 "
                   "hours), then waits for a person; every failure can be replayed.",
-                  f"Calls stay within {conn.provider.name}'s rate limits; a 429 answer is waited out, not retried at once.",
+                  f"Calls stay within {conn.provider.name}'s rate limits; when it asks the sync to slow down, the sync waits.",
                   "The first sync reads every record (the backfill); later syncs read only what changed."]
                  + _yours(answers, "idempotency", "loop_prevention", "retries", "backfill")),
         _section("slas", "SLAs and acceptance",
@@ -144,14 +147,17 @@ def _mapping(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], answer
             edge = "; ".join(x for x in ("an empty value holds the record for review" if rule.required else "",
                                          EDGE_CASES.get(rule.transform, ""),
                                          "masked in logs and error messages" if rule.sensitive else "") if x)
-            rows.append([rule.source_field, rule.target_field.replace("_", " "), how, edge or "—",
-                         Direction.label_of(rule.direction)])
+            known = target(job.object_type, rule.target_field)
+            ours = (known.label if known else rule.target_field.replace("_", " ")) if client else rule.target_field
+            rows.append(([] if client else [rule.source_field])
+                        + [ours, how, edge or "—", Direction.label_of(rule.direction)])
         enums = db.session.execute(sa.select(IntegrationEnumMapping.ignored, sa.func.count()).where(
             IntegrationEnumMapping.connection_id == conn.id, IntegrationEnumMapping.object_type == job.object_type)
             .group_by(IntegrationEnumMapping.ignored)).all()
         counts = {bool(ignored): n for ignored, n in enums}
         tables.append({"caption": ObjectType.label_of(job.object_type),
-                       "head": [f"{conn.provider.name} property", "Our field", "Transformation", "Edge cases", "Direction"],
+                       "head": ([] if client else [f"{conn.provider.name} property"])
+                       + ["Our field", "Transformation", "Edge cases", "Direction"],
                        "rows": rows})
         if counts:
             lines.append(f"{ObjectType.label_of(job.object_type)}: {counts.get(False, 0)} picklist values mapped, "

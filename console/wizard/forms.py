@@ -95,6 +95,16 @@ class JobsForm(FlaskForm):
     contacts_direction = SelectField("Contacts flow", choices=Direction.options(), default="in")
     companies_direction = SelectField("Companies flow", choices=Direction.options(), default="in")
     deals_direction = SelectField("Deals flow", choices=Direction.options(), default="in")
+    blackout = StringField("Blackout window: no scheduled run (optional)", validators=[Optional(), Length(max=80)])
+
+    def validate_blackout(self, field) -> None:
+        from wtforms.validators import ValidationError
+
+        from ..intake_reading import blackout
+
+        if field.data and field.data.strip() and blackout(field.data) is None:
+            raise ValidationError("Write it as a daily window with its time zone, e.g. 23:00-02:00 America/Toronto "
+                                  "or 11pm-2am ET.")
 
 
 class FieldForm(FlaskForm):

@@ -50,8 +50,12 @@ def monitor(conn: IntegrationConnection, form: Any) -> None:
 
 
 def jobs(conn: IntegrationConnection, form: Any, existing: dict[str, IntegrationSyncJob]) -> None:
-    """Each object's direction of flow from the intake's topology."""
-    text = intake_reading.answers(conn.id).get("topology_flows", "")
+    """The blackout window from the intake's blackouts, each object's direction from its topology."""
+    answers = intake_reading.answers(conn.id)
+    if (window := intake_reading.blackout(answers.get("blackouts", ""))) is not None:
+        shown = intake_reading.blackout_text(window)
+        _offer(form.blackout, form.blackout.data or "", "", shown, f'"{answers["blackouts"][:80]}"')
+    text = answers.get("topology_flows", "")
     for object_type, direction in intake_reading.directions(text, conn.provider.name).items():
         field = getattr(form, f"{object_type}_direction", None)
         if field is None:

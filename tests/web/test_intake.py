@@ -267,3 +267,38 @@ def test_samples_become_ranked_mapping_suggestions(login, sandbox):
     assert all(s.score >= 50 for s in samples.for_target(conn.id, target("contacts", "phone")))
     form = owner.get(f"/connections/{conn.id}/wizard/mapping/contacts/email/edit").get_data(as_text=True)
     assert 'id="sample-suggestions-contacts-email"' in form and "members.csv" in form
+
+
+def test_the_intakes_blackout_window_fills_the_jobs_and_the_dispatcher_keeps_it(login):
+    from datetime import timedelta
+
+    from console.models import IntegrationSyncJob
+    from console.models.base import utcnow
+    from jobs.dispatcher import claim_due
+
+    owner, conn = _owned(login)
+    conn.status = "live"
+    db.session.commit()
+    owner.hx_post(_url(conn, "answers/blackouts"), {"blackouts": "Source maintenance 11pm-2am ET; not during the batch."})
+    page = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    assert re.search(r'name="blackout"[^>]*value="23:00-02:00 America/Toronto"', page)
+    assert "From the intake (&#34;Source maintenance 11pm-2am ET" in page
+
+    bad = owner.hx_post(f"/connections/{conn.id}/wizard/mapping/jobs", {"contacts": "y", "contacts_minutes": "5",
+                                                                          "companies_minutes": "60", "deals_minutes": "15",
+                                                                          "blackout": "after lunch"})
+    assert bad.status_code == 422 and "23:00-02:00 America/Toronto" in bad.get_data(as_text=True)
+    # A window around now (in UTC): the job is due, yet the dispatcher leaves it until the window ends.
+    now = utcnow()
+    start, end = (now - timedelta(hours=1)).strftime("%H:%M"), (now + timedelta(hours=1)).strftime("%H:%M")
+    ok = owner.hx_post(f"/connections/{conn.id}/wizard/mapping/jobs", {"contacts": "y", "contacts_minutes": "5",
+                                                                         "companies_minutes": "60", "deals_minutes": "15",
+                                                                         "blackout": f"{start}-{end} UTC"})
+    assert ok.status_code == 200
+    job = db.session.scalar(sa.select(IntegrationSyncJob).where(IntegrationSyncJob.connection_id == conn.id))
+    assert job.blackout == {"start": start, "end": end, "timezone": "UTC"} and job.enabled
+    job.next_run_at = now - timedelta(minutes=1)
+    db.session.commit()
+    assert claim_due("test-worker") == []
+    db.session.refresh(job)
+    assert abs((job.next_run_at - (now + timedelta(hours=1)).replace(second=0, microsecond=0)).total_seconds()) < 1

@@ -104,11 +104,21 @@ def test_no_sensitive_value_provider_jargon_or_error_text_reaches_the_client(app
     db.session.add(IntegrationSyncError(connection_id=conn.id, object_type="contacts", external_id="4242424",
                                         stage="map", code="invalid_email", message="internal-secret-detail"))
     db.session.commit()
-    leaky = _leaky_strings(conn, sandbox)
+    # A signed integration design, from an intake holding secrets, ids and a sample: its portal copy too.
+    owner = login("admin")
+    for key, text in (("api_auth", "token pat-na1-11112222-3333-4444-5555-666677778888"),
+                      ("instance_ids", "Production portal 62515"), ("matching", "Contacts on email.")):
+        owner.hx_post(f"/connections/{conn.id}/intake/answers/{key}", {key: text})
+    assert owner.post(f"/connections/{conn.id}/design/versions").status_code == 303
+    owner.post(f"/connections/{conn.id}/design/versions/1/sign-off", {"by": "Dana", "how": "call", "at": "2026-12-01"})
+    leaky = _leaky_strings(conn, sandbox) | {"pat-na1-11112222-3333-4444-5555-666677778888"}
     assert len(leaky) > 100  # the check means something: real phones, emails and property names
     browser = login("client", two_clients["a"])
+    design_page = browser.get(f"/portal/connections/{conn.id}/design").get_data(as_text=True)
+    assert "Version 1, signed off by Dana" in design_page and "Contacts on email." in design_page
     bodies = {url: browser.get(url).get_data(as_text=True) for url in (
         "/portal/", f"/portal/connections/{conn.id}", f"/portal/connections/{conn.id}/export.csv",
+        f"/portal/connections/{conn.id}/design",
         *(f"/portal/connections/{conn.id}/charts/{k}.svg"
           for k in ("open_pipeline", "lead_owner", "follow_up", "source_attribution")))}
     for url, body in bodies.items():

@@ -7,6 +7,7 @@ from flask import abort, render_template, request
 from flask_login import current_user
 from htmx_flask import make_response
 
+from ... import intake_reading
 from ...answers import beside
 from ...auth.access import role_required
 from ...choices import PUSHING, WizardStep
@@ -42,6 +43,7 @@ def _jobs_form(conn) -> JobsForm:
             getattr(form, f"{object_type}_minutes").data = max(1, job.schedule_seconds // 60)
             getattr(form, f"{object_type}_direction").data = job.direction or "in"
     form.webhook_events.data = next((j.webhook_events for j in jobs.values() if j.webhook_events), "")
+    form.blackout.data = intake_reading.blackout_text(next((j.blackout for j in jobs.values() if j.blackout), None))
     prefill.jobs(conn, form, jobs)
     return form
 
@@ -98,7 +100,9 @@ def mapping_jobs(connection_id: int):
         return _render(conn, 422, jobs_form=form)
     chosen = {o: (bool(getattr(form, o).data), getattr(form, f"{o}_minutes").data) for o in OBJECT_TYPES}
     directions = {o: getattr(form, f"{o}_direction").data for o in OBJECT_TYPES}
-    unread = changes.save_jobs(conn, current_user, _jobs(conn), chosen, form.webhook_events.data or "", directions)
+    window = intake_reading.blackout(form.blackout.data) if (form.blackout.data or "").strip() else None
+    unread = changes.save_jobs(conn, current_user, _jobs(conn), chosen, form.webhook_events.data or "", directions,
+                               window)
     message = "Sync jobs saved. Nothing syncs on schedule until the connection goes live."
     if unread:
         message += (f" The provider's fields of {', '.join(unread)} could not be read, so their default mappings "
