@@ -27,7 +27,9 @@ def lead_rows(client_id: int, connection_id: int, prefix: str) -> list[dict]:
                "external_id": f"{prefix}{i}", "source_label": "HubSpot CRM", "email": f"ana{i}@example.com",
                "first_name": "Zoë" if i % 2 else None, "amount": Decimal("1234.50") * i if i % 3 else None,
                "currency": "CAD", "attributes": {"note": "naïve — “quoted”", "n": i, "nested": [1, None, "x"]},
-               "provider_updated_at": WHEN + timedelta(microseconds=i), "next_activity_at": None,
+               "provider_updated_at": WHEN + timedelta(microseconds=i),
+               # whole seconds too: pymysql writes those without a fraction, the ISO text with .000000
+               "next_activity_at": None if i % 3 else WHEN.replace(microsecond=0) + timedelta(days=i),
                "content_hash": f"{i:064x}", "created_at": WHEN, "updated_at": WHEN}
         if i % 2 == 0:
             row["archived"] = i == 4  # the others take the column's default (False), as SQLAlchemy gives it
