@@ -24,12 +24,24 @@ class SampleRejected(ValueError):
 
 
 def read(name: str, data: bytes) -> tuple[str, list[dict]]:
-    """(kind, fields) for an attached file, by its content (the name's extension only breaks ties)."""
+    """(kind, fields) for an attached file, by its content (the name's extension only breaks ties).
+    Whatever the file holds, the answer is fields or SampleRejected with the reason, never a crash."""
+    try:
+        return _read(name, data)
+    except SampleRejected:
+        raise
+    except RecursionError as exc:
+        raise SampleRejected("The file nests too deeply to read.") from exc
+    except (csv.Error, ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise SampleRejected(f"The file could not be read as a sample ({type(exc).__name__}).") from exc
+
+
+def _read(name: str, data: bytes) -> tuple[str, list[dict]]:
     text = _text(data)
     lowered = name.lower()
     if lowered.endswith(".csv") or lowered.endswith(".tsv"):
         return "csv", from_csv(text)
-    doc = _document(text, lowered)
+    doc = _document(text)
     if isinstance(doc, dict) and ("openapi" in doc or "swagger" in doc):
         return "openapi", from_openapi(doc)
     if lowered.endswith((".yaml", ".yml")):
@@ -44,7 +56,7 @@ def _text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-def _document(text: str, name: str) -> Any:
+def _document(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
@@ -127,7 +139,8 @@ def from_openapi(doc: dict) -> list[dict]:
         for name, prop in props.items():
             prop = prop if isinstance(prop, dict) else {}
             kind = "reference" if "$ref" in prop else _openapi_type(prop)
-            values = [str(v) for v in prop.get("enum") or []][:50]
+            enum = prop.get("enum")
+            values = [str(v) for v in enum][:50] if isinstance(enum, list) else []
             out.append({"name": str(name), "type": kind, "values": values, "source": str(schema_name)})
             if len(out) >= MAX_FIELDS:
                 return out

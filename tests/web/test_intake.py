@@ -302,3 +302,17 @@ def test_the_intakes_blackout_window_fills_the_jobs_and_the_dispatcher_keeps_it(
     assert claim_due("test-worker") == []
     db.session.refresh(job)
     assert abs((job.next_run_at - (now + timedelta(hours=1)).replace(second=0, microsecond=0)).total_seconds()) < 1
+
+
+def test_hostile_attachments_get_a_422_never_a_500(login):
+    owner, conn = _owned(login)
+    hostile = [("nul.csv", b"a,b\n1,\x002\n"), ("huge-field.csv", b"a\n" + b"x" * 200_000 + b"\n"),
+               ("deep.json", b"[" * 100_000 + b"]" * 100_000), ("deep.yaml", b"a: " + b"[" * 50_000 + b"]" * 50_000),
+               ("enum.yaml", b"openapi: 3.0.0\ncomponents: {schemas: {X: {properties: {s: {enum: 5}}}}}\n"),
+               ("odd.yaml", b"openapi: 3.0.0\ncomponents: {schemas: {X: {properties: [1, 2]}}}\n"),
+               ("binary.json", bytes(range(256)) * 10)]
+    for name, data in hostile:
+        resp = _attach(owner, conn, name, data)
+        assert resp.status_code in (200, 422), (name, resp.status_code)
+    kept = {a.file_name: a.fields for a in db.session.scalars(sa.select(IntakeAttachment))}
+    assert kept.get("enum.yaml") == [{"name": "s", "type": "text", "values": [], "source": "X"}]
