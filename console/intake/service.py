@@ -60,6 +60,8 @@ def save_answer(conn: IntegrationConnection, key: str, text: str, user: User) ->
             row.text, row.answered_by_user_id, row.answered_at = text, user_id, utcnow()
         if key == WITHHELD_QUESTION:
             conn.withheld_fields = field_names(text) or None
+        elif key == MASKED_QUESTION:
+            conn.masked_fields = field_names(text) or None
         audit.record("intake.answered", conn, question=key, characters=len(text))
         try:
             db.session.commit()
@@ -74,6 +76,8 @@ def save_answer(conn: IntegrationConnection, key: str, text: str, user: User) ->
 # The answer naming the fields that must never leave the source becomes the connection's withheld
 # fields at once: from then on no sync requests, maps, stores, logs or archives them.
 WITHHELD_QUESTION = "never_leave"
+# Likewise the fields that must never enter middleware logs: synced, but sensitive everywhere.
+MASKED_QUESTION = "sensitive"
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 
 

@@ -1,6 +1,8 @@
 """Mappings stored per connection and object type: defaults, enum tables, and loading a spec."""
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -44,14 +46,23 @@ def ensure_default_mappings(connection_id: int, object_type: str, properties: li
 
 def withheld_fields(connection_id: int) -> frozenset[str]:
     """The connection's source fields that never leave the source, lower-cased."""
-    names = db.session.scalar(sa.select(IntegrationConnection.withheld_fields).where(
-        IntegrationConnection.id == connection_id)) or []
+    return _names(connection_id, IntegrationConnection.withheld_fields)
+
+
+def masked_fields(connection_id: int) -> frozenset[str]:
+    """The connection's source fields that never enter logs (synced, sensitive everywhere), lower-cased."""
+    return _names(connection_id, IntegrationConnection.masked_fields)
+
+
+def _names(connection_id: int, column: Any) -> frozenset[str]:
+    names = db.session.scalar(sa.select(column).where(IntegrationConnection.id == connection_id)) or []
     return frozenset(str(n).lower() for n in names)
 
 
 def load_spec(connection_id: int, object_type: str, reference: Reference | None = None) -> MappingSpec:
-    """The connection's rules for one object type; a rule reading a withheld field is left out."""
-    withheld = withheld_fields(connection_id)
+    """The connection's rules for one object type; a rule reading a withheld field is left out, and one
+    reading a field that never enters logs is sensitive whatever its row says."""
+    withheld, masked = withheld_fields(connection_id), masked_fields(connection_id)
     rows = db.session.scalars(sa.select(IntegrationFieldMapping).where(
         IntegrationFieldMapping.connection_id == connection_id, IntegrationFieldMapping.object_type == object_type,
     ).order_by(IntegrationFieldMapping.position, IntegrationFieldMapping.id)).all()
@@ -59,6 +70,8 @@ def load_spec(connection_id: int, object_type: str, reference: Reference | None 
                        r.sensitive, r.direction or "in", r.system_of_record or "provider", r.condition or "")
              for r in rows]
     rules = [r for r in rules if not ({r.source.lower(), *(a.lower() for a in _extra_sources(r))} & withheld)]
+    for rule in rules:
+        rule.sensitive = rule.sensitive or rule.source.lower() in masked
     enums = {(e.source_field, e.source_value): (e.target_value, e.ignored)
              for e in db.session.scalars(sa.select(IntegrationEnumMapping).where(
                  IntegrationEnumMapping.connection_id == connection_id,

@@ -61,6 +61,9 @@ class IntegrationConnection(TimestampMixin, Model):
     # Source fields that must never leave the source (from the intake): never requested, mapped, stored,
     # logged or archived. Property names, as the provider spells them.
     withheld_fields: Mapped[list | None] = mapped_column(JsonText)
+    # Source fields that must never enter middleware logs (from the intake): synced, but treated as
+    # sensitive everywhere (dropped from raw events and archives, masked in error messages).
+    masked_fields: Mapped[list | None] = mapped_column(JsonText)
 
     client: Mapped[Client] = relationship()
     provider: Mapped[IntegrationProvider] = relationship()

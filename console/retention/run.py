@@ -119,7 +119,8 @@ class _Sensitive:
                         IntegrationFieldMapping.connection_id == connection_id,
                         IntegrationFieldMapping.sensitive.is_(True))):
                     names.update({source.lower(), target.lower()})
-                names.update(str(n).lower() for n in db.session.scalar(sa.select(
-                    IntegrationConnection.withheld_fields).where(IntegrationConnection.id == connection_id)) or [])
+                for column in (IntegrationConnection.withheld_fields, IntegrationConnection.masked_fields):
+                    names.update(str(n).lower() for n in db.session.scalar(sa.select(column).where(
+                        IntegrationConnection.id == connection_id)) or [])
             self._by_connection[connection_id] = names
         return self._by_connection[connection_id]

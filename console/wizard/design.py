@@ -118,6 +118,8 @@ def document(conn: IntegrationConnection, client: bool = False) -> dict[str, Any
         _section("compliance", "Compliance and governance",
                  ([f"Never leaves your system: {', '.join(withheld)} (never requested, stored, logged or archived)."]
                   if withheld else [])
+                 + ([f"Never in logs: {', '.join(conn.masked_fields)} (synced, but kept out of raw events and archives "
+                     "and hidden in error messages)."] if conn.masked_fields else [])
                  + _yours(answers, "sensitive", "consent", "retention")),
     ]
     if not client:
@@ -197,6 +199,7 @@ def configuration(conn: IntegrationConnection) -> dict[str, Any]:
         "freshness_target_seconds", "freshness_objective_pct", "quality_completeness_pct", "quality_duplicate_pct",
         "quality_unresolved_pct", "notify_channel")}
     parts["Fields that never leave the source"] = sorted(conn.withheld_fields or [])
+    parts["Fields that never enter logs"] = sorted(conn.masked_fields or [])
     return json.loads(json.dumps(parts, default=str))  # as stored: what the gate compares with
 
 

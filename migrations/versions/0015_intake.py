@@ -1,6 +1,6 @@
 """The integration intake: answers per connection and question (who answered, when), attached sample
 files and API documents with the fields found in them, and each connection's fields that never leave
-the source; saved versions of the integration design with the client's sign-off
+the source and fields that never enter logs; saved versions of the integration design with the client's sign-off
 
 Revision ID: 0015
 Revises: 0014
@@ -84,10 +84,12 @@ def upgrade_():
     )
     with op.batch_alter_table('integration_connections', schema=None) as batch_op:
         batch_op.add_column(sa.Column('withheld_fields', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True))
+        batch_op.add_column(sa.Column('masked_fields', sa.Text().with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True))
 
 
 def downgrade_():
     with op.batch_alter_table('integration_connections', schema=None) as batch_op:
+        batch_op.drop_column('masked_fields')
         batch_op.drop_column('withheld_fields')
     op.drop_table('design_versions')
     op.drop_table('intake_attachments')

@@ -87,3 +87,32 @@ def test_a_withheld_field_is_left_out_of_the_archive(app):
     conn.withheld_fields = ["Phone", "tax_id"]
     db.session.commit()
     assert {"phone", "tax_id"} <= _Sensitive().of(conn.id)
+
+
+def test_fields_that_never_enter_logs_are_synced_but_kept_out_of_raw_events_and_errors(login, sandbox, caplog):
+    owner = login("owner")
+    conn = factories.hubspot_connection(sandbox.url, sandbox.token)
+    conn.owner_user_id = owner.user.id
+    job = ensure_job(conn, "contacts", enabled=True)
+    db.session.commit()
+    owner.hx_post(f"/connections/{conn.id}/intake/answers/sensitive", {"sensitive": "email\nlastname"})
+    db.session.refresh(conn)
+    assert conn.masked_fields == ["email", "lastname"] and conn.withheld_fields is None
+    caplog.set_level(logging.DEBUG)
+    run = start_run(job, "manual")
+    execute(run, client_options={"backoff_base": 0.01, "timeout": 2.0})
+    db.session.refresh(run)
+    assert run.seen == 250 and run.failed > 0  # the sandbox's invalid emails fail their records
+    leads = db.session.scalars(sa.select(CrmLead).where(CrmLead.connection_id == conn.id)).all()
+    assert sum(1 for lead in leads if lead.email) > 200 and sum(1 for lead in leads if lead.last_name) > 200  # synced
+    payloads = db.session.scalars(sa.select(IntegrationRawEvent.payload).where(
+        IntegrationRawEvent.connection_id == conn.id)).all()
+    assert len(payloads) == 250 and not any({"email", "lastname"} & set(p) for p in payloads)
+    assert all("firstname" in p for p in payloads)
+    errors = db.session.scalars(sa.select(IntegrationSyncError).where(IntegrationSyncError.connection_id == conn.id,
+                                                                      IntegrationSyncError.field == "email")).all()
+    assert errors and all(e.value == "[sensitive: hidden]" for e in errors)
+    emails = _provider_values(sandbox, "email")
+    assert len(emails) > 200 and not [v for v in emails if v in caplog.text]
+    mapping = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    assert 'id="masked-contacts-email"' in mapping and 'id="masked-contacts-phone"' not in mapping
