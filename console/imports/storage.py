@@ -10,8 +10,6 @@ from pathlib import Path
 from .. import blobs
 from ..models import CsvImport
 
-in_database = blobs.in_database
-
 
 def _key(imp: CsvImport) -> str:
     return f"csv:{imp.connection_id}:{imp.object_type}:{imp.file_hash}"
@@ -31,5 +29,4 @@ def local_copy(imp: CsvImport, folder_path: Path) -> Iterator[Path]:
 
 def discard(imp: CsvImport) -> None:
     """The import has finished: its stored chunks go (the caller commits). A folder's file stays."""
-    if blobs.in_database():
-        blobs.discard(_key(imp))
+    blobs.discard(_key(imp))  # in the database only: no folder path, so a folder's file stays

@@ -16,7 +16,6 @@ import yaml
 MAX_FIELDS = 500
 MAX_ROWS = 2000  # rows or records read to infer types
 PICKLIST_MAX = 12  # at most this many distinct values, each seen at least twice, make a picklist
-KINDS = ("csv", "json", "openapi")
 
 
 class SampleRejected(ValueError):

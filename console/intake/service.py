@@ -30,11 +30,6 @@ def answers(conn: IntegrationConnection) -> dict[str, IntakeAnswer]:
         IntakeAnswer.connection_id == conn.id))}
 
 
-def answer_text(conn: IntegrationConnection, key: str) -> str:
-    return db.session.scalar(sa.select(IntakeAnswer.text).where(
-        IntakeAnswer.connection_id == conn.id, IntakeAnswer.question == key)) or ""
-
-
 def save_answer(conn: IntegrationConnection, key: str, text: str, user: User) -> IntakeAnswer | None:
     """Keep the answer as typed (trailing spaces trimmed). An unchanged answer keeps who gave it and when;
     a blank one for a question never answered stays unanswered (None)."""

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import IntegrationConnection, IntegrationFieldMapping
+from ..mapping.service import governed_fields
+from ..models import IntegrationFieldMapping
 from ..models.base import utcnow
 from . import archive
 from .policy import Policy, policies
@@ -119,8 +120,6 @@ class _Sensitive:
                         IntegrationFieldMapping.connection_id == connection_id,
                         IntegrationFieldMapping.sensitive.is_(True))):
                     names.update({source.lower(), target.lower()})
-                for column in (IntegrationConnection.withheld_fields, IntegrationConnection.masked_fields):
-                    names.update(str(n).lower() for n in db.session.scalar(sa.select(column).where(
-                        IntegrationConnection.id == connection_id)) or [])
+                names.update(*governed_fields(connection_id))
             self._by_connection[connection_id] = names
         return self._by_connection[connection_id]

@@ -17,11 +17,10 @@ from .. import audit
 from ..choices import Direction, ObjectType
 from ..extensions import db
 from ..intake_questions import QUESTIONS, SECTIONS
-from ..intake_reading import blackout_text
+from ..intake_reading import answers, blackout_text
 from ..mapping.targets import target
 from ..models import (
     DesignVersion,
-    IntakeAnswer,
     IntegrationConnection,
     IntegrationEnumMapping,
     IntegrationFieldMapping,
@@ -52,8 +51,7 @@ class DesignRefused(Refused):
 
 
 def _answers(conn: IntegrationConnection, client: bool) -> dict[str, str]:
-    rows = db.session.scalars(sa.select(IntakeAnswer).where(IntakeAnswer.connection_id == conn.id))
-    return {a.question: redact_text(a.text) for a in rows if a.text and not (client and a.question in STAFF_ONLY)}
+    return {q: redact_text(t) for q, t in answers(conn.id).items() if not (client and q in STAFF_ONLY)}
 
 
 def _jobs(conn: IntegrationConnection) -> list[IntegrationSyncJob]:
@@ -207,6 +205,11 @@ def fingerprint(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
 
 
+def version(conn: IntegrationConnection, number: int) -> DesignVersion | None:
+    return db.session.scalar(sa.select(DesignVersion).where(DesignVersion.connection_id == conn.id,
+                                                            DesignVersion.number == number))
+
+
 def versions(conn: IntegrationConnection) -> list[DesignVersion]:
     return list(db.session.scalars(sa.select(DesignVersion).where(DesignVersion.connection_id == conn.id)
                                    .order_by(DesignVersion.number.desc())))
@@ -214,7 +217,9 @@ def versions(conn: IntegrationConnection) -> list[DesignVersion]:
 
 def save_version(conn: IntegrationConnection, user: User) -> DesignVersion:
     config = configuration(conn)
-    content, latest = document(conn), next(iter(versions(conn)), None)
+    content = document(conn)
+    latest = db.session.scalar(sa.select(DesignVersion).where(DesignVersion.connection_id == conn.id)
+                               .order_by(DesignVersion.number.desc()).limit(1))
     if latest is not None and latest.fingerprint == fingerprint(config) and _same(latest.content, content):
         raise DesignRefused(f"Nothing changed since version {latest.number}.")
     row = DesignVersion(connection_id=conn.id, number=(latest.number + 1) if latest else 1, content=content,
@@ -231,8 +236,7 @@ def _same(old: dict, new: dict) -> bool:
 
 
 def sign_off(conn: IntegrationConnection, number: int, user: User, by: str, how: str, at: datetime) -> DesignVersion:
-    row = db.session.scalar(sa.select(DesignVersion).where(DesignVersion.connection_id == conn.id,
-                                                           DesignVersion.number == number))
+    row = version(conn, number)
     if row is None:
         raise DesignRefused("There is no such version of this design.")
     by, how = by.strip(), how.strip()

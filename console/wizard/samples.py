@@ -36,7 +36,7 @@ def for_target(connection_id: int, tgt: Target, limit: int = 5) -> list[SampleSu
     for att in db.session.scalars(sa.select(IntakeAttachment).where(IntakeAttachment.connection_id == connection_id)
                                   .order_by(IntakeAttachment.id)):
         fields = dict(enumerate(att.fields))
-        props = [{"name": str(i), "label": f["name"], "type": _property_type(f, tgt)} for i, f in fields.items()]
+        props = [{"name": str(i), "label": f["name"], "type": _property_type(f)} for i, f in fields.items()]
         for s in suggest(tgt, props, limit=len(props)):
             f = fields[int(s.name)]
             if s.score >= 50:
@@ -47,7 +47,7 @@ def for_target(connection_id: int, tgt: Target, limit: int = 5) -> list[SampleSu
     return found[:limit]
 
 
-def _property_type(field: dict, tgt: Target) -> str:
+def _property_type(field: dict) -> str:
     """A field with picklist values is an enumeration (the enum transform reads those)."""
     if field.get("values") and field["type"] in ("text", "unknown"):
         return "enumeration"

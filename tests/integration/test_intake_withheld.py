@@ -84,9 +84,12 @@ def test_a_withheld_field_is_left_out_of_the_archive(app):
     from console.retention.run import _Sensitive
 
     conn = factories.connection(factories.client("Archive"))
-    conn.withheld_fields = ["Phone", "tax_id"]
+    conn.withheld_fields, conn.masked_fields = ["Phone", "tax_id"], ["Email"]
     db.session.commit()
-    assert {"phone", "tax_id"} <= _Sensitive().of(conn.id)
+    assert {"phone", "tax_id", "email"} <= _Sensitive().of(conn.id)
+    other = factories.connection(factories.client("Other archive"))
+    db.session.commit()
+    assert not {"phone", "tax_id", "email"} & _Sensitive().of(other.id)  # per connection
 
 
 def test_fields_that_never_enter_logs_are_synced_but_kept_out_of_raw_events_and_errors(login, sandbox, caplog):

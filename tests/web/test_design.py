@@ -3,6 +3,7 @@ versions and the client's sign-off, the gate's "changed since sign-off", the pri
 client-safe portal view."""
 from __future__ import annotations
 
+import io
 import re
 
 import sqlalchemy as sa
@@ -131,7 +132,7 @@ def test_the_portal_shows_the_signed_design_in_client_safe_words(login):
     conn = _connection(owner.user, live=True)
     _fill(owner, conn, ANSWERS)
     attached = owner.client.post(f"/connections/{conn.id}/intake/attachments", content_type="multipart/form-data",
-                                 data={"file": (__import__("io").BytesIO(
+                                 data={"file": (io.BytesIO(
                                      b"Tier,Code\n" + b"platinum-secret,A1\n" * 6), "tiers.csv")},
                                  headers={"HX-Request": "true", "X-CSRFToken": owner.token})
     assert attached.status_code == 200

@@ -30,7 +30,7 @@ def _page(conn, status: int = 200, sign_form: SignOffForm | None = None, signing
 
 
 def _version(conn, number: int) -> DesignVersion:
-    row = next((v for v in design.versions(conn) if v.number == number), None)
+    row = design.version(conn, number)
     if row is None:
         abort(404)
     return row

@@ -14,7 +14,7 @@ from ...choices import PUSHING, WizardStep
 from ...connectors.base import ConnectorError
 from ...extensions import db
 from ...mapping import editor
-from ...mapping.service import masked_fields, withheld_fields
+from ...mapping.service import governed_fields
 from ...mapping.suggest import suggest
 from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, target
 from ...mapping.validate import validate
@@ -77,9 +77,10 @@ def _sections(conn) -> tuple[list[dict], str | None]:
 
 def _render(conn, status: int = 200, changed: bool = False, **extra):
     sections, error = _sections(conn)
+    withheld, masked = governed_fields(conn.id)
     extra.setdefault("jobs_form", _jobs_form(conn))
     return page(conn, WizardStep.MAPPING, PARTIAL, status, changed, sections=sections, provider_error=error,
-                edit=extra.pop("edit", None), withheld=withheld_fields(conn.id), masked=masked_fields(conn.id), **extra)
+                edit=extra.pop("edit", None), withheld=withheld, masked=masked, **extra)
 
 
 @bp.get("/<int:connection_id>/wizard/mapping")
