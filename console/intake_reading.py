@@ -92,6 +92,11 @@ def directions(text: str, provider: str = "HubSpot") -> dict[str, str]:
     return found
 
 
+def object_named(text: str) -> str | None:
+    """The object a phrase names ("Members", "a Company", "Deal amount"), if any."""
+    return _object(text.lower())
+
+
 def _object(text: str) -> str | None:
     for obj, stems in OBJECTS.items():
         if any(stem in text for stem in stems):
@@ -171,3 +176,102 @@ def _clock(hour: str, minute: str | None, meridiem: str | None) -> str | None:
 def blackout_text(window: dict | None) -> str:
     """The form's words for a stored window: "23:00-02:00 America/Toronto"."""
     return f"{window['start']}-{window['end']} {window.get('timezone', 'UTC')}" if window else ""
+
+
+# ---- matching rules, dependency order, stakeholders, systems of record --------------------------------
+_KEYS = (("email", re.compile(r"\be-?mail\b", re.I)), ("domain", re.compile(r"\b(domain|website)\b", re.I)),
+         ("console_id", re.compile(r"\b(external[ _-]?id|source[ _-]?id|(?:our|console|record|their)[ _-]?id|id)\b", re.I)))
+
+
+def _clauses(text: str) -> list[str]:
+    """Sentences and lines: "Contacts on email. Companies on domain." is two clauses."""
+    return [c.strip() for c in re.split(r"\n|;|\.(?:\s|$)", text) if c.strip()]
+
+
+def matching(text: str) -> dict[str, tuple[str, ...]]:
+    """Each object's match keys in the order named, from "Contacts matched on email, fallback to
+    external_id. Companies on domain.": email, domain or console_id (the console's own id in the CRM)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for clause in _clauses(text):
+        obj = _object(clause.lower())
+        if obj is None or obj in found:
+            continue
+        hits = sorted((m.start(), key) for key, pattern in _KEYS for m in pattern.finditer(clause))
+        keys = tuple(dict.fromkeys(key for _, key in hits))
+        if keys:
+            found[obj] = keys
+    return found
+
+
+def _objects_in(text: str) -> list[tuple[int, str]]:
+    """(position, object) of each object named, first mention of each."""
+    lowered, out = text.lower(), {}
+    for obj, stems in OBJECTS.items():
+        places = [i for stem in stems if (i := lowered.find(stem)) >= 0]
+        if places:
+            out[obj] = min(places)
+    return sorted((i, obj) for obj, i in out.items())
+
+
+def dependencies(text: str) -> dict[str, str]:
+    """Which object waits for which, from "a Company must exist before a Contact association" or "deals
+    after contacts" / "deals depend on companies": {waiting object: the object it runs after}."""
+    found: dict[str, str] = {}
+    for clause in _clauses(text):
+        lowered = clause.lower()
+        word = re.search(r"\b(before|after|depends? on|requires?|needs?)\b", lowered)
+        if not word:
+            continue
+        left = _objects_in(clause[:word.start()])
+        right = _objects_in(clause[word.end():])
+        if not left or not right:
+            continue
+        first, then = left[-1][1], right[0][1]
+        if word.group(1) == "before":
+            first, then = then, first  # "A before B": B waits for A
+        if first != then:
+            found.setdefault(first, then)
+    return found
+
+
+EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+@dataclass(frozen=True)
+class Stakeholder:
+    role: str
+    name: str
+    email: str
+
+
+def stakeholders(text: str) -> list[Stakeholder]:
+    """One per line, "role: name, email" (any of the three may be missing)."""
+    out = []
+    for line in text.splitlines():
+        role, _, rest = line.partition(":") if ":" in line else ("", "", line)
+        email = EMAIL.search(rest)
+        name = (rest[:email.start()] + rest[email.end():] if email else rest).strip(" ,;-<>()\t")
+        if email or name:
+            out.append(Stakeholder(role.strip(" -*\t"), name, email.group(0).lower() if email else ""))
+    return out
+
+
+def alert_contacts(people: list[Stakeholder]) -> list[str]:
+    """Who is alerted when the integration fails: the technical owners and the day-to-day contact when
+    the intake names them, else everyone with an address."""
+    technical = [p.email for p in people if p.email and re.search(r"technical|tech|ops|on-?call|day-to-day|contact|support",
+                                                                  p.role, re.I)]
+    return list(dict.fromkeys(technical or [p.email for p in people if p.email]))
+
+
+def systems_of_record(text: str, provider: str = "HubSpot") -> list[tuple[str, str]]:
+    """(what, winner) from "Contact demographics: SourceApp. Lifecycle stage: HubSpot.": winner is
+    "provider" when the line names the provider, else "console" (the client's own system, through us)."""
+    name = provider.lower().split()[0]
+    out = []
+    for clause in _clauses(text):
+        what, _, system = clause.partition(":")
+        if not system.strip() or not what.strip():
+            continue
+        out.append((what.strip(), "provider" if re.search(rf"\b{re.escape(name)}\b", system.lower()) else "console"))
+    return out

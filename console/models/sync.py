@@ -36,6 +36,9 @@ class IntegrationSyncJob(TimestampMixin, Model):
     # Which way the object type flows (choices.Direction): an outbound or two-way object pushes its
     # console-side changes to the provider.
     direction: Mapped[str] = mapped_column(sa.String(8), default="in", server_default="in")
+    # What a record created from the console is matched on in the CRM, in order (comma-separated CRM
+    # properties, e.g. "email,connector_console_id"); None: the object's usual key (sync/outbound.match_keys).
+    match_on: Mapped[str | None] = mapped_column(sa.String(120))
 
 
 class IntegrationSyncRun(CreatedMixin, Model):

@@ -5,6 +5,7 @@ alert, never dropped. Messages carry the alert's own words only: no secrets, no 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
@@ -42,6 +43,14 @@ def _text(alert: MonitorAlert, conn: IntegrationConnection) -> tuple[str, str]:
     return subject, redact_text(body)
 
 
+MAX_ADDRESSES = 10
+
+
+def addresses(target: str) -> list[str]:
+    """An email target's addresses: one or several, separated by commas, semicolons or spaces."""
+    return [a for a in re.split(r"[,;\s]+", target) if a]
+
+
 def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
     subject, body = _text(alert, conn)
     target = (conn.notify_target or "").strip()
@@ -63,7 +72,7 @@ def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
     if not cfg.get("SMTP_HOST"):
         raise NotifyFailed("No SMTP server is configured (CONSOLE_SMTP_HOST).")
     msg = EmailMessage()
-    msg["Subject"], msg["From"], msg["To"] = subject, cfg["SMTP_FROM"], target
+    msg["Subject"], msg["From"], msg["To"] = subject, cfg["SMTP_FROM"], ", ".join(addresses(target))
     msg.set_content(body)
     try:
         with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=10) as smtp:

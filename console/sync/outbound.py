@@ -4,8 +4,9 @@ For each group of up to 100 leads with pending changes (in lead order): one batc
 (only when a two-way field or a condition needs them), then per field: a conflict (changed on both sides
 since the last sync) goes to its system of record and is kept as a conflict row; a condition may skip the
 write; a value the provider already holds is not written. Then one batch update by id for records the
-provider knows and one batch upsert on a unique property for records it does not (contacts on email,
-companies on domain, deals on the console id property), so a push killed after its call and run again
+provider knows and one batch upsert per match key for records it does not (the job's keys in order, which
+the intake's matching rules pre-fill; by default contacts on email, companies on domain, deals on the
+console id property), so a push killed after its call and run again
 updates what the first attempt created instead of duplicating it. The provider's ids are written back to
 the leads, the written values' hashes go to the write ledger (the inbound side recognises their echo), and
 the leads, changes, conflicts, ledger and the run's counts commit together per group."""
@@ -33,12 +34,31 @@ log = logging.getLogger(__name__)
 GROUP = 100  # leads per group: one batch read, one write call of each kind, one commit
 MAX_ATTEMPTS = 5
 CONSOLE_ID_PROPERTY = "connector_console_id"  # our id, written to the CRM: deals upsert on it
-UPSERT_KEY = {"contacts": ("email", "email"), "companies": ("domain", "domain")}  # object -> (property, lead field)
+# What a record created from the console may be matched on in the CRM: CRM property -> the lead field
+# holding its value (None: the lead's own id, written to CONSOLE_ID_PROPERTY).
+MATCH_KEYS: dict[str, dict[str, str | None]] = {
+    "contacts": {"email": "email", CONSOLE_ID_PROPERTY: None},
+    "companies": {"domain": "domain", CONSOLE_ID_PROPERTY: None},
+    "deals": {CONSOLE_ID_PROPERTY: None},
+}
+DEFAULT_MATCH = {"contacts": ("email",), "companies": ("domain",), "deals": (CONSOLE_ID_PROPERTY,)}
 DUE = (ChangeStatus.PENDING.value, ChangeStatus.FAILED.value)
 
 
 def value_hash(value: str | None) -> str:
     return hashlib.sha256(("" if value is None else value).encode()).hexdigest()
+
+
+def match_keys(object_type: str, match_on: str | None) -> tuple[str, ...]:
+    """The CRM properties a new record is matched on, in order: the job's choice (from the wizard, which
+    the intake's matching rules pre-fill), or the object's usual key."""
+    known = MATCH_KEYS.get(object_type, {CONSOLE_ID_PROPERTY: None})
+    chosen = tuple(dict.fromkeys(k.strip() for k in (match_on or "").split(",") if k.strip() in known))
+    return chosen or DEFAULT_MATCH.get(object_type, (CONSOLE_ID_PROPERTY,))
+
+
+def match_label(key: str) -> str:
+    return "our id" if key == CONSOLE_ID_PROPERTY else key
 
 
 @dataclass
@@ -52,19 +72,21 @@ class LeadPlan:
     written: list[CrmLeadChange] = field(default_factory=list)  # changes the write carries
     skipped: int = 0      # writes a condition or the system of record decided against
     failed: str = ""      # why the lead cannot be written at all
+    key: tuple[str, str] | None = None  # a new record's match: (CRM property, value)
 
 
 class Pusher:
     """Pushes one object type's pending changes for one run (or plans them, for a dry run)."""
 
     def __init__(self, run: IntegrationSyncRun | None, session: Any, spec: MappingSpec, tally: Tally,
-                 dry_run: bool = False, console_id_property: bool = False) -> None:
+                 dry_run: bool = False, console_id_property: bool = False, match_on: str | None = None) -> None:
         self.run, self.session, self.spec, self.tally, self.dry_run = run, session, spec, tally, dry_run
         self.run_id = run.id if run is not None else None
         self.connection_id = run.connection_id if run is not None else None
         self.object_type = spec.object_type
         self.rules = {r.target: r for r in spec.outbound_rules}
         self.console_id_property = console_id_property
+        self.keys = match_keys(self.object_type, match_on)
         self.notes: dict[int, list[str]] = {}  # lead id -> why fields were not written
         self._holders: dict[str, CrmLead] = {}  # the group's leads already holding a written id
         self._ledger_rows: dict[tuple[str, str], CrmWriteLedger] = {}
@@ -220,11 +242,10 @@ class Pusher:
         current = self._current(plans)
         for plan in plans:
             self._decide(plan, current.get(provider_id(plan.lead) or ""))
-        writes = [self._input(p) for p in plans if p.properties and not p.failed]
         results: dict[int, WriteResult] = {}
-        if writes and not self.dry_run:
-            key = UPSERT_KEY.get(self.object_type, (CONSOLE_ID_PROPERTY, None))[0]
-            results = {r.ref: r for r in self.session.write(self.object_type, [w for w in writes if w], key)}
+        if not self.dry_run:
+            for prop, writes in self._writes(plans).items():  # one call per match key (updates by id with the first)
+                results.update((r.ref, r) for r in self.session.write(self.object_type, writes, prop))
         if results:
             self._prefetch(results.values())
         for plan in plans:
@@ -257,15 +278,29 @@ class Pusher:
         if not plan.properties:
             return
         if provider_id(plan.lead) is None:
-            if self.object_type in UPSERT_KEY:
-                prop, lead_field = UPSERT_KEY[self.object_type]
-                if not getattr(plan.lead, lead_field):
-                    plan.failed = f"a new record needs its {lead_field} to be created in the CRM"
-            elif not self.console_id_property:
-                plan.failed = (f"the CRM has no {CONSOLE_ID_PROPERTY} property to match {self.object_type} on; "
-                               "create it in the wizard's mapping step")
+            plan.key = self._match(plan.lead)
+            if plan.key is None:
+                plan.failed = self._unmatched()
             if self.console_id_property:
                 plan.properties[CONSOLE_ID_PROPERTY] = str(plan.lead.id)
+
+    def _match(self, lead: CrmLead) -> tuple[str, str] | None:
+        """The first of the job's match keys this new record has a value for."""
+        fields = MATCH_KEYS.get(self.object_type, {})
+        for prop in self.keys:
+            lead_field = fields.get(prop)
+            if lead_field is None and self.console_id_property:
+                return prop, str(lead.id)
+            if lead_field is not None and (value := getattr(lead, lead_field)):
+                return prop, str(value)
+        return None
+
+    def _unmatched(self) -> str:
+        needs = [match_label(k) for k in self.keys if MATCH_KEYS.get(self.object_type, {}).get(k) is not None]
+        if CONSOLE_ID_PROPERTY in self.keys and not self.console_id_property:
+            return (f"a new record needs {' or '.join(needs) + ', or ' if needs else ''}the {CONSOLE_ID_PROPERTY} "
+                    f"property in the CRM to match {self.object_type} on; create it in the wizard's mapping step")
+        return f"a new record needs its {' or '.join(needs)} to be created in the CRM"
 
     def _decide_field(self, plan: LeadPlan, change: CrmLeadChange, rule: FieldRule,
                       current: SourceRecord | None) -> None:
@@ -299,13 +334,18 @@ class Pusher:
             plan.failed = str(exc)[:500]
             plan.written.append(change)
 
-    def _input(self, plan: LeadPlan) -> WriteInput:
-        pid = provider_id(plan.lead)
-        if pid is not None:
-            return WriteInput(plan.lead.id, plan.properties, id=pid)
-        if self.object_type in UPSERT_KEY:
-            return WriteInput(plan.lead.id, plan.properties, key=str(getattr(plan.lead, UPSERT_KEY[self.object_type][1])))
-        return WriteInput(plan.lead.id, plan.properties, key=str(plan.lead.id))
+    def _writes(self, plans: list[LeadPlan]) -> dict[str, list[WriteInput]]:
+        """The group's writes by the CRM property they upsert on; updates by id go with the first key."""
+        out: dict[str, list[WriteInput]] = {}
+        for plan in plans:
+            if not plan.properties or plan.failed:
+                continue
+            pid = provider_id(plan.lead)
+            if pid is not None:
+                out.setdefault(self.keys[0], []).append(WriteInput(plan.lead.id, plan.properties, id=pid))
+            elif plan.key is not None:
+                out.setdefault(plan.key[0], []).append(WriteInput(plan.lead.id, plan.properties, key=plan.key[1]))
+        return out
 
     # ---- settling ---------------------------------------------------------------------------------
     def _settle(self, plan: LeadPlan, result: WriteResult | None) -> None:

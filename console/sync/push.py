@@ -75,7 +75,7 @@ def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client
             error = "Nothing was written: " + "; ".join(problems)
         else:
             pusher = Pusher(run, session, spec, tally, dry_run=run.dry_run,
-                            console_id_property=CONSOLE_ID_PROPERTY in properties)
+                            console_id_property=CONSOLE_ID_PROPERTY in properties, match_on=job.match_on)
             pusher.push(connection.id, before_commit=lambda: _account(run, session))
             pusher.push_unheld(connection.id, before_commit=lambda: _account(run, session))
             pusher.push_links(connection.id, before_commit=lambda: _account(run, session))  # after the records

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import Direction, ObjectType
+from ..choices import PUSHING, Direction, ObjectType, SystemOfRecord
 from ..extensions import db
 from ..intake_questions import QUESTIONS, SECTIONS
 from ..intake_reading import answers, blackout_text
@@ -30,6 +30,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..refusals import Refused
 from ..security.redact import redact_text
+from ..sync.outbound import match_keys, match_label
 
 # Answers that can hold credentials, internal ids or pasted samples: in the staff document only.
 STAFF_ONLY = frozenset({"api_auth", "secrets_home", "instance_ids", "access", "api_spec", "source_schema", "endpoints"})
@@ -96,7 +97,10 @@ def document(conn: IntegrationConnection, client: bool = False) -> dict[str, Any
                       f"{c.get('field')} {c.get('op')} {c.get('value', '')}".strip() for c in j.eligibility)
                     for j in jobs if j.eligibility),
                   *(f"{ObjectType.label_of(j.object_type)}: no scheduled run {blackout_text(j.blackout)} (blackout)."
-                    for j in jobs if j.blackout)]
+                    for j in jobs if j.blackout),
+                  *(f"{ObjectType.label_of(j.object_type)} created here are matched in {conn.provider.name} on "
+                    + ", else ".join(match_label(k) for k in match_keys(j.object_type, j.match_on))
+                    + ", so a record it already holds is updated, never duplicated." for j in jobs if j.direction in PUSHING)]
                  + _yours(answers, "matching", "lookups", "blackouts", "dependencies", "use_cases", "associations")),
         _section("reliability", "Reliability and backfill",
                  ["Each page of records is written in one transaction together with the sync's position: an "
@@ -150,7 +154,9 @@ def _mapping(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], answer
             known = target(job.object_type, rule.target_field)
             ours = (known.label if known else rule.target_field.replace("_", " ")) if client else rule.target_field
             rows.append(([] if client else [rule.source_field])
-                        + [ours, how, edge or "—", Direction.label_of(rule.direction)])
+                        + [ours, how, edge or "—", Direction.label_of(rule.direction) + (
+                            f"; {SystemOfRecord.label_of(rule.system_of_record).lower()} wins a conflict"
+                            if rule.direction == Direction.BOTH.value else "")])
         enums = db.session.execute(sa.select(IntegrationEnumMapping.ignored, sa.func.count()).where(
             IntegrationEnumMapping.connection_id == conn.id, IntegrationEnumMapping.object_type == job.object_type)
             .group_by(IntegrationEnumMapping.ignored)).all()
@@ -185,7 +191,7 @@ def configuration(conn: IntegrationConnection) -> dict[str, Any]:
         label = ObjectType.label_of(job.object_type)
         parts[f"{label} sync job"] = {"enabled": job.enabled, "direction": job.direction, "every": job.schedule_seconds,
                                       "only_when": job.eligibility or [], "blackout": job.blackout,
-                                      "after": job.depends_on}
+                                      "after": job.depends_on, **({"match": job.match_on} if job.match_on else {})}
         parts[f"{label} mapping"] = sorted(
             [r.source_field, r.target_field, r.transform, r.transform_args or {}, r.required, r.sensitive, r.direction,
              r.system_of_record, r.condition] for r in _rules(conn, job.object_type))

@@ -2,6 +2,7 @@
 Secret fields are PasswordFields: what was stored is never sent back to the browser."""
 from __future__ import annotations
 
+from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -14,12 +15,14 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..choices import AuthType, Direction, Environment, ObjectType, SystemOfRecord, WriteCondition
+from ..sync.outbound import CONSOLE_ID_PROPERTY
 from ..sync.testbatch import DEFAULT_SIZE, MAX_SIZE
 
 OBJECT_TYPES = tuple(ObjectType.values())
+AFTER = [("", "Nothing"), *((o, ObjectType.label_of(o)) for o in OBJECT_TYPES)]
 LOCAL_URL = URL(require_tld=False, message="Enter a full URL, e.g. https://api.hubapi.com.")
 
 
@@ -96,6 +99,35 @@ class JobsForm(FlaskForm):
     companies_direction = SelectField("Companies flow", choices=Direction.options(), default="in")
     deals_direction = SelectField("Deals flow", choices=Direction.options(), default="in")
     blackout = StringField("Blackout window: no scheduled run (optional)", validators=[Optional(), Length(max=80)])
+    # What a record created here is matched on in the CRM (sync/outbound.match_keys); deals always on our id.
+    contacts_match = SelectField("New contacts match in the CRM on", default="email", choices=[
+        ("email", "Email"), (f"email,{CONSOLE_ID_PROPERTY}", "Email, else our id"), (CONSOLE_ID_PROPERTY, "Our id only")])
+    companies_match = SelectField("New companies match in the CRM on", default="domain", choices=[
+        ("domain", "Domain"), (f"domain,{CONSOLE_ID_PROPERTY}", "Domain, else our id"), (CONSOLE_ID_PROPERTY, "Our id only")])
+    contacts_after = SelectField("Contacts run after", default="companies", choices=AFTER)
+    companies_after = SelectField("Companies run after", default="", choices=AFTER)
+    deals_after = SelectField("Deals run after", default="companies", choices=AFTER)
+
+    def after(self) -> dict[str, str | None]:
+        """Each synced object's predecessor, when that one is synced too (a job never waits for an object
+        nobody syncs)."""
+        synced = {o for o in OBJECT_TYPES if getattr(self, o).data}
+        return {o: (a if (a := getattr(self, f"{o}_after").data) in synced else None) for o in synced}
+
+    def validate(self, extra_validators=None) -> bool:
+        """Besides each field: no object waits for itself, directly or round a circle (none would ever run)."""
+        ok = super().validate(extra_validators)
+        after = self.after()
+        for start in OBJECT_TYPES:
+            seen, at = [start], after.get(start)
+            while at is not None and at not in seen:
+                seen.append(at)
+                at = after.get(at)
+            if at == start:
+                getattr(self, f"{start}_after").errors.append(
+                    "These objects would wait for each other and never run: " + " → ".join([*seen, start]) + ".")
+                return False
+        return ok
 
     def validate_blackout(self, field) -> None:
         from wtforms.validators import ValidationError
@@ -155,7 +187,8 @@ class MonitorForm(FlaskForm):
     unresolved = IntegerField("Unresolved owner or stage references at most (%)", default=2,
                               validators=[InputRequired(), NumberRange(0, 100)])
     channel = SelectField("Notify the owner by", choices=[("email", "Email"), ("slack", "Slack webhook")])
-    target = StringField("Email address or Slack incoming-webhook URL", validators=[DataRequired(), Length(max=500)])
+    target = StringField("Email addresses (comma-separated) or Slack incoming-webhook URL",
+                         validators=[DataRequired(), Length(max=500)])
     visible = BooleanField("Show this connection in the client portal")
     visibility_note = TextAreaField("What the client may see", validators=[DataRequired(), Length(max=2000)])
     failure_path = TextAreaField("Failure path: who is alerted, what happens next",
@@ -166,7 +199,17 @@ class MonitorForm(FlaskForm):
         from wtforms.validators import ValidationError
 
         if self.channel.data == "email":
-            Email(message="Enter an email address.")(self, field)
+            from ..monitoring.notify import MAX_ADDRESSES, addresses
+
+            found = addresses(field.data or "")
+            if len(found) > MAX_ADDRESSES:
+                raise ValidationError(f"At most {MAX_ADDRESSES} addresses.")
+            for address in found:
+                try:
+                    validate_email(address, check_deliverability=False)
+                except EmailNotValidError:
+                    raise ValidationError(f"{address[:80]} is not an email address.") from None
+            field.data = ", ".join(found)
         elif not field.data.startswith("https://"):
             raise ValidationError("A Slack incoming-webhook URL starts with https://.")
         else:

@@ -17,10 +17,12 @@ from . import checklist
 
 def save_jobs(conn: IntegrationConnection, user: User, existing: dict[str, IntegrationSyncJob],
               chosen: dict[str, tuple[bool, int]], webhook_events: str,
-              directions: dict[str, str] | None = None, blackout: dict | None = None) -> list[str]:
+              directions: dict[str, str] | None = None, blackout: dict | None = None, *,
+              match: dict[str, str] | None = None, after: dict[str, str | None] | None = None) -> list[str]:
     """Enable the chosen objects (object type -> (enabled, minutes between runs)), each flowing in its
-    direction (inbound, outbound, both), none scheduled inside the daily `blackout` window, and create
-    their default mappings; returns the objects whose provider fields could not be read (their defaults wait)."""
+    direction (inbound, outbound, both), matching new records in the CRM on its `match` keys, running after
+    the object `after` names, none scheduled inside the daily `blackout` window; and create their default
+    mappings. Returns the objects whose provider fields could not be read (their defaults wait)."""
     for object_type, (enabled, minutes) in chosen.items():
         job = existing.get(object_type)
         if enabled or job:
@@ -29,12 +31,17 @@ def save_jobs(conn: IntegrationConnection, user: User, existing: dict[str, Integ
             job.direction = (directions or {}).get(object_type, job.direction or "in")
             job.webhook_events = webhook_events.strip()
             job.blackout = blackout
+            if match is not None and object_type in match:
+                job.match_on = match[object_type] or None
+            if after is not None:
+                job.depends_on = after.get(object_type)
             if job.depends_on and not chosen.get(job.depends_on, (False, 0))[0]:
                 job.depends_on = None  # do not wait for an object that is not synced
     enabled = [o for o, (on, _) in chosen.items() if on]
     checklist.prove(conn, "jobs_named", True, user=user)
     checklist.prove(conn, "fields_mapped", False, "objects changed")
-    audit.record("mapping.jobs_saved", conn, user, enabled=enabled, directions=directions or {}, blackout=blackout)
+    audit.record("mapping.jobs_saved", conn, user, enabled=enabled, directions=directions or {}, blackout=blackout,
+                 match=match or {}, after=after or {})
     db.session.commit()
     return _create_defaults(conn, enabled)
 

@@ -3,12 +3,17 @@ takes the intake's value and says "From the intake"; a field someone already set
 different intake value is shown beside it, never written over it."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import sqlalchemy as sa
 from wtforms import Field
 
 from .. import intake_reading
-from ..models import IntegrationConnection, IntegrationSyncJob
+from ..choices import ObjectType
+from ..extensions import db
+from ..models import IntegrationConnection, IntegrationSyncJob, User
+from ..sync.outbound import CONSOLE_ID_PROPERTY, MATCH_KEYS
 
 
 def _offer(field: Field, stored: Any, default: Any, intake: Any, words: str, shown: str | None = None) -> None:
@@ -43,6 +48,12 @@ def monitor(conn: IntegrationConnection, form: Any) -> None:
     if (chosen := intake_reading.channel(answers.get("alert_channels", ""))) is not None:
         _offer(form.channel, conn.notify_channel, table.notify_channel.default.arg, chosen,
                f'"{answers["alert_channels"][:80]}"')
+    people = intake_reading.stakeholders(answers.get("stakeholders", ""))
+    if (contacts := intake_reading.alert_contacts(people)) and form.channel.data == "email":
+        owner = conn.owner.email.lower() if conn.owner else ""
+        wanted = ", ".join(dict.fromkeys([*([owner] if owner else []), *contacts]))
+        _offer(form.target, (conn.notify_target or "").lower(), "", wanted, "stakeholders: the owner, the technical owners "
+               "and the day-to-day contact")
     if answers.get("stakeholders") and not conn.failure_path.strip():
         form.failure_path.data = "Failed records retry, then wait for ops to replay them; the owner is alerted.\n" \
                                  f"Escalate to:\n{answers['stakeholders'][:1500]}"
@@ -50,8 +61,15 @@ def monitor(conn: IntegrationConnection, form: Any) -> None:
 
 
 def jobs(conn: IntegrationConnection, form: Any, existing: dict[str, IntegrationSyncJob]) -> None:
-    """The blackout window from the intake's blackouts, each object's direction from its topology."""
+    """The blackout window from the intake's blackouts, each object's direction from its topology, its
+    match keys from the matching rules and what it runs after from the dependency order."""
     answers = intake_reading.answers(conn.id)
+    _matching(form, existing, answers.get("matching", ""))
+    for object_type, first in intake_reading.dependencies(answers.get("dependencies", "")).items():
+        field = getattr(form, f"{object_type}_after", None)
+        if field is not None:
+            _offer(field, field.data, field.default, first, f'"{answers["dependencies"][:80]}"',
+                   ObjectType.label_of(first).lower())
     if (window := intake_reading.blackout(answers.get("blackouts", ""))) is not None:
         shown = intake_reading.blackout_text(window)
         _offer(form.blackout, form.blackout.data or "", "", shown, f'"{answers["blackouts"][:80]}"')
@@ -63,3 +81,72 @@ def jobs(conn: IntegrationConnection, form: Any, existing: dict[str, Integration
         job = existing.get(object_type)
         _offer(field, job.direction if job else "in", "in" if job is None else object(), direction,
                "topology", {"in": "provider to console", "out": "console to provider", "both": "both ways"}[direction])
+
+
+def _matching(form: Any, existing: dict[str, IntegrationSyncJob], text: str) -> None:
+    """Match keys from "Contacts matched on email, fallback to external_id": offered when the form has
+    that order among its choices; otherwise the intake's words are shown beside the field."""
+    for object_type, said in intake_reading.matching(text).items():
+        field = getattr(form, f"{object_type}_match", None)
+        if field is None:
+            continue
+        keys = [CONSOLE_ID_PROPERTY if k == "console_id" else k for k in said]
+        keys = [k for k in keys if k in MATCH_KEYS[object_type]]
+        value, words = ",".join(keys), f'"{text[:80]}"'
+        job = existing.get(object_type)
+        labels = dict(field.choices)
+        if value in labels:
+            _offer(field, field.data, field.default if job is None or job.match_on is None else object(), value,
+                   words, labels[value].lower())
+        elif keys:
+            field.description = f"The intake says {words}; choose the nearest of these."
+
+
+def owner(conn: IntegrationConnection, form: Any) -> None:
+    """The integration owner: the stakeholder whose address is a console owner's or admin's (the choices)."""
+    people = intake_reading.stakeholders(intake_reading.answers(conn.id).get("stakeholders", ""))
+    if not people:
+        return
+    by_email = {u.email.lower(): u for u in db.session.scalars(sa.select(User).where(
+        User.id.in_([c[0] for c in form.owner_id.choices])))}
+    found = next((by_email[p.email] for p in people if p.email in by_email), None)
+    if found is not None:
+        _offer(form.owner_id, conn.owner_user_id, None, found.id, "stakeholders", found.name)
+
+
+def _names(what: str, object_type: str, target: Any, source: str | None) -> bool:
+    """Whether the intake's "Lifecycle stage" or "Deal amount" names this field of this object."""
+    obj = intake_reading.object_named(what)
+    if obj is not None and obj != object_type:
+        return False
+    lowered = what.lower()
+    words = {target.label.lower(), target.name.replace("_", " "), (source or "").lower()}
+    return any(w and re.search(rf"\b{re.escape(w)}\b", lowered) for w in words)
+
+
+def records_of(conn: IntegrationConnection, object_type: str, rows: dict) -> list[dict]:
+    """The intake's systems of record for this object, each with the mapped fields it names (none: the
+    line names a group, like "demographics", to set field by field)."""
+    from ..mapping.targets import TARGETS
+
+    text = intake_reading.answers(conn.id).get("topology_records", "")
+    out = []
+    for what, winner in intake_reading.systems_of_record(text, conn.provider.name):
+        obj = intake_reading.object_named(what)
+        if obj is not None and obj != object_type:
+            continue
+        fields = [t.label for t in TARGETS[object_type]
+                  if _names(what, object_type, t, rows[t.name].source_field if t.name in rows else None)]
+        out.append({"what": what, "winner": winner, "fields": fields})
+    return out
+
+
+def system_of_record(conn: IntegrationConnection, object_type: str, target: Any, source: str | None, form: Any) -> None:
+    """Who wins a two-way field's conflicts, from the intake's systems of record naming the field."""
+    text = intake_reading.answers(conn.id).get("topology_records", "")
+    for what, winner in intake_reading.systems_of_record(text, conn.provider.name):
+        if _names(what, object_type, target, source):
+            labels = dict(form.system_of_record.choices)
+            _offer(form.system_of_record, form.system_of_record.data, "provider", winner, f'"{what[:60]}"',
+                   labels.get(winner, winner).lower())
+            return

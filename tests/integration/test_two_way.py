@@ -435,3 +435,68 @@ def test_an_email_hubspot_holds_invalid_is_corrected_from_its_sync_error(portal,
     assert back.created == 1  # the record maps now: the console holds it at last
     db.session.refresh(err)
     assert err.status == "resolved" and lead_for(conn, err.external_id).email == "fixed.address@example.org"
+
+
+def test_the_intakes_matching_rules_become_the_upsert_keys_email_else_our_id(portal, login):
+    """"Contacts matched on email, fallback to external id": typed in the intake, pre-filled in the jobs
+    form, saved, and obeyed by the push: a known email updates HubSpot's contact, a new one creates it, and
+    a lead without an email is created and matched on our id instead of failing."""
+    import re
+
+    conn, job = setup(portal, {"first_name": {"direction": "both"}})
+    admin = login("admin")
+    conn.owner_user_id = admin.user.id
+    db.session.commit()
+    known = lead_for(conn, valid_ids(portal, conn, 1)[0])
+
+    def lead(email: str | None, first: str) -> CrmLead:
+        row = CrmLead(client_id=conn.client_id, connection_id=conn.id, object_type="contacts",
+                      external_id=placeholder_id(), source_label="Front desk", email=email)
+        db.session.add(row)
+        db.session.flush()
+        record_change(row, "first_name", first, "lead_page")
+        return row
+
+    walk_in = lead(None, "Walk")
+    db.session.commit()
+    refused = push(job)  # the usual key: a contact without an email cannot be created
+    assert (refused.seen, refused.failed) == (1, 1) and "needs its email" in refused.outcomes[0][2]
+
+    admin.hx_post(f"/connections/{conn.id}/intake/answers/matching",
+                  {"matching": "Contacts matched on email, fallback to external_id. Companies on domain."})
+    page = admin.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    chosen = re.search(r'<select[^>]*name="contacts_match"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert 'selected value="email,connector_console_id"' in chosen and "From the intake" in page
+    saved = admin.hx_post(f"/connections/{conn.id}/wizard/mapping/jobs", {
+        "contacts": "y", "contacts_minutes": "15", "contacts_direction": "both", "contacts_after": "",
+        "contacts_match": "email,connector_console_id", "companies_minutes": "60", "deals_minutes": "15"})
+    assert saved.status_code == 200
+    db.session.refresh(job)
+    assert job.match_on == "email,connector_console_id"
+    design = admin.get(f"/connections/{conn.id}/design").get_data(as_text=True)
+    assert "matched in HubSpot CRM on email, else our id" in design, re.findall(r"<li>[^<]*</li>", design)
+
+    # Our id needs its property in HubSpot: until it exists the lead still cannot be matched, and says why.
+    again = push(job)
+    assert again.failed == 1 and "connector_console_id" in again.outcomes[0][2]
+    assert admin.hx_post(f"/connections/{conn.id}/wizard/mapping/contacts/id-property").status_code == 200
+
+    returning = lead(known.email.upper(), "Returning")
+    fresh = lead("first.visit@example.org", "First")
+    db.session.commit()
+    before, calls = len(portal.state.portal.all_active("contacts")), writes(portal)
+    run = push(job)
+    assert (run.seen, run.created, run.updated, run.failed) == (3, 2, 1, 0), run.outcomes
+    assert writes(portal) - calls == 2  # one upsert on email, one on our id
+    assert len(portal.state.portal.all_active("contacts")) == before + 2
+    assert contact(portal, known.external_id).props["firstname"] == "Returning"  # matched, not duplicated
+    made = [r for r in portal.state.portal.all_active("contacts") if r.props.get("connector_console_id") == str(walk_in.id)]
+    assert len(made) == 1 and made[0].props["firstname"] == "Walk" and not made[0].props.get("email")
+    db.session.expire_all()
+    assert db.session.get(CrmLead, walk_in.id).external_id == str(made[0].id)
+    first = [r for r in portal.state.portal.all_active("contacts") if r.props.get("email") == "first.visit@example.org"]
+    assert len(first) == 1 and db.session.get(CrmLead, fresh.id).external_id == str(first[0].id)
+    assert db.session.get(CrmLead, returning.id) is None  # folded into the lead the inbound sync already held
+    assert push(job).seen == 0  # nothing left: a second push writes nothing
+    back = sync(job)
+    assert back.created == 0

@@ -316,3 +316,101 @@ def test_hostile_attachments_get_a_422_never_a_500(login):
         assert resp.status_code in (200, 422), (name, resp.status_code)
     kept = {a.file_name: a.fields for a in db.session.scalars(sa.select(IntakeAttachment))}
     assert kept.get("enum.yaml") == [{"name": "s", "type": "text", "values": [], "source": "X"}]
+
+
+def _post_jobs(browser, conn, **extra):
+    return browser.hx_post(f"/connections/{conn.id}/wizard/mapping/jobs", {
+        "contacts_minutes": "15", "companies_minutes": "60", "deals_minutes": "15", **extra})
+
+
+def test_the_dependency_order_sets_what_each_job_waits_for_and_no_circle_is_saved(login):
+    from datetime import timedelta
+
+    from console.models import IntegrationSyncJob
+    from console.models.base import utcnow
+    from jobs.dispatcher import claim_due
+
+    owner, conn = _owned(login)
+    conn.status = "live"
+    db.session.commit()
+    owner.hx_post(_url(conn, "answers/dependencies"),
+                  {"dependencies": "A Company must exist before a Contact association. Deals after contacts."})
+    page = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    assert 'selected value="companies"' in _select(page, "contacts_after") and "Matches the intake" in page
+    assert 'selected value="contacts"' in _select(page, "deals_after") and "From the intake" in page
+
+    circle = _post_jobs(owner, conn, contacts="y", deals="y", contacts_after="deals", deals_after="contacts")
+    assert circle.status_code == 422 and "would wait for each other and never run" in circle.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationSyncJob)) == 0  # nothing saved
+
+    assert _post_jobs(owner, conn, contacts="y", deals="y", companies="y", contacts_after="companies",
+                      deals_after="contacts").status_code == 200
+    jobs = {j.object_type: j for j in db.session.scalars(sa.select(IntegrationSyncJob))}
+    assert (jobs["contacts"].depends_on, jobs["deals"].depends_on, jobs["companies"].depends_on) == \
+        ("companies", "contacts", None)
+    # The dispatcher keeps the order: deals wait while contacts have not run.
+    for job in jobs.values():
+        job.next_run_at = utcnow() - timedelta(minutes=1)
+    jobs["companies"].last_success_at = utcnow()
+    jobs["companies"].next_run_at = utcnow() + timedelta(hours=1)
+    db.session.commit()
+    assert claim_due("test-worker") == [jobs["contacts"].id]
+    # An object that is not synced is never waited for.
+    assert _post_jobs(owner, conn, deals="y", deals_after="contacts").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(IntegrationSyncJob, jobs["deals"].id).depends_on is None
+
+
+def test_stakeholders_become_the_owner_and_the_alert_addresses(login):
+    owner, conn = _owned(login)
+    admin = login("admin")
+    admin.user.email = "sam.lee@agency.example"
+    db.session.commit()
+    assert owner.hx_post(_url(conn, "answers/stakeholders"), {"stakeholders": (
+        "Business owner: Dana Roy, dana@example.com\n"
+        "Technical owner of HubSpot: Sam Lee <Sam.Lee@agency.example>\n"
+        "Security approver: Ira Moss, ira@example.com\n"
+        "Day-to-day contact: Pat Kim, pat@example.com")}).status_code == 200
+    conn.owner_user_id = None  # a connection created without an owner: the intake names one
+    db.session.commit()
+    access = owner.get(f"/connections/{conn.id}/wizard/access").get_data(as_text=True)
+    assert f'selected value="{admin.user.id}"' in _select(access, "owner_id")
+    assert "From the intake (stakeholders)" in access
+
+    conn.owner_user_id = owner.user.id
+    db.session.commit()
+    monitor = owner.get(f"/connections/{conn.id}/wizard/monitor").get_data(as_text=True)
+    wanted = f"{owner.user.email}, sam.lee@agency.example, pat@example.com"
+    assert re.search(rf'name="target"[^>]*value="{re.escape(wanted)}"', monitor)  # not the business owner or approver
+    form = {"stale_multiple": "3", "pressure_pct": "20", "failed_webhooks": "5", "duplicate_events": "20",
+            "freshness_target": "300", "freshness_objective": "99", "completeness": "95", "duplicate_records": "5",
+            "unresolved": "2", "channel": "email", "visibility_note": "Counts only.", "failure_path": "Ops replays.",
+            "manual_fallback": "CSV import."}
+    bad = owner.hx_post(f"/connections/{conn.id}/wizard/monitor", {**form, "target": "pat@example.com, not-an-address"})
+    assert bad.status_code == 422 and "not-an-address is not an email address" in bad.get_data(as_text=True)
+    ok = owner.hx_post(f"/connections/{conn.id}/wizard/monitor", {**form, "target": f"{wanted};"})
+    assert ok.status_code == 200, ok.get_data(as_text=True)[-2000:]
+    db.session.refresh(conn)
+    assert conn.notify_target == wanted
+
+
+def test_systems_of_record_from_the_intake_preset_who_wins_a_two_way_field(login, sandbox):
+    from console.sync.runner import ensure_job
+
+    owner = login("owner")
+    conn = factories.hubspot_connection(sandbox.url, sandbox.token)
+    conn.owner_user_id = owner.user.id
+    db.session.commit()
+    owner.hx_post(_url(conn, "answers/topology_records"), {"topology_records":
+                  "Contact demographics: SourceApp. Lifecycle stage: HubSpot. Lead status: SourceApp. Deal amount: SourceApp."})
+    ensure_job(conn, "contacts", enabled=True).depends_on = None
+    db.session.commit()
+    assert _post_jobs(owner, conn, contacts="y", contacts_after="").status_code == 200
+    page = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    listed = re.search(r'id="records-contacts">(.*?)</div>', page, re.S).group(1)
+    assert "Lifecycle stage" in listed and "names no single field" in listed  # "demographics" is a group
+    assert "Deal amount" not in listed  # another object's line
+    status = owner.get(f"/connections/{conn.id}/wizard/mapping/contacts/lead_status/edit").get_data(as_text=True)
+    assert 'selected value="console"' in _select(status, "system_of_record") and "From the intake" in status
+    stage = owner.get(f"/connections/{conn.id}/wizard/mapping/contacts/lifecycle_stage/edit").get_data(as_text=True)
+    assert 'selected value="provider"' in _select(stage, "system_of_record") and "Matches the intake" in stage

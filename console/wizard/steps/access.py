@@ -9,7 +9,7 @@ from ...auth.access import get_or_404, role_required
 from ...choices import AuthType, Role, WizardStep
 from ...extensions import db
 from ...models import User
-from .. import bp
+from .. import bp, prefill
 from ..forms import AccessForm
 from ..services import DEFAULT_SCOPES, WizardError, save_access, topology
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
@@ -29,6 +29,7 @@ def _form(conn, formdata=True) -> AccessForm:
         form.scopes.data = account.required_scopes if account else DEFAULT_SCOPES
         form.docs_url.data = conn.docs_url or conn.provider.docs_url or ""
         form.revocation_path.data = account.revocation_path if account else ""
+        prefill.owner(conn, form)
     return form
 
 

@@ -20,7 +20,7 @@ from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, target
 from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...sync import catalogue
-from ...sync.outbound import CONSOLE_ID_PROPERTY
+from ...sync.outbound import CONSOLE_ID_PROPERTY, match_keys, match_label
 from .. import bp, prefill, samples
 from .. import mapping_changes as changes
 from ..forms import OBJECT_TYPES, FieldForm, JobsForm
@@ -42,6 +42,9 @@ def _jobs_form(conn) -> JobsForm:
         if job:
             getattr(form, f"{object_type}_minutes").data = max(1, job.schedule_seconds // 60)
             getattr(form, f"{object_type}_direction").data = job.direction or "in"
+            getattr(form, f"{object_type}_after").data = job.depends_on or ""
+            if (match := getattr(form, f"{object_type}_match", None)) is not None:
+                match.data = ",".join(match_keys(object_type, job.match_on))
     form.webhook_events.data = next((j.webhook_events for j in jobs.values() if j.webhook_events), "")
     form.blackout.data = intake_reading.blackout_text(next((j.blackout for j in jobs.values() if j.blackout), None))
     prefill.jobs(conn, form, jobs)
@@ -69,7 +72,9 @@ def _sections(conn) -> tuple[list[dict], str | None]:
                 error = f"The provider's deal stages could not be read: {exc}"
         sections.append({"object_type": object_type, "targets": TARGETS[object_type], "stages": stages,
                          "pushes": job.direction in PUSHING, "id_property": CONSOLE_ID_PROPERTY,
-                         "rows": editor.rows(conn.id, object_type), "enums": editor.enum_rows(conn.id, object_type),
+                         "match": [match_label(k) for k in match_keys(object_type, job.match_on)],
+                         "rows": (rows := editor.rows(conn.id, object_type)), "enums": editor.enum_rows(conn.id, object_type),
+                         "records": prefill.records_of(conn, object_type, rows),
                          "problems": validate(conn.id, object_type, props) if props else [],
                          "properties": {p["name"]: p for p in props}})
     return sections, error
@@ -102,8 +107,9 @@ def mapping_jobs(connection_id: int):
     chosen = {o: (bool(getattr(form, o).data), getattr(form, f"{o}_minutes").data) for o in OBJECT_TYPES}
     directions = {o: getattr(form, f"{o}_direction").data for o in OBJECT_TYPES}
     window = intake_reading.blackout(form.blackout.data) if (form.blackout.data or "").strip() else None
+    match = {o: f.data for o in OBJECT_TYPES if (f := getattr(form, f"{o}_match", None)) is not None}
     unread = changes.save_jobs(conn, current_user, _jobs(conn), chosen, form.webhook_events.data or "", directions,
-                               window)
+                               window, match=match, after=form.after())
     message = "Sync jobs saved. Nothing syncs on schedule until the connection goes live."
     if unread:
         message += (f" The provider's fields of {', '.join(unread)} could not be read, so their default mappings "
@@ -127,6 +133,7 @@ def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> Fi
         if row:
             form.direction.data, form.system_of_record.data, form.condition.data = \
                 row.direction, row.system_of_record, row.condition
+        prefill.system_of_record(conn, object_type, tgt, form.source.data, form)
     form.suggestions = ranked[:5]
     form.sample_suggestions = samples.for_target(conn.id, tgt)
     return form
