@@ -64,6 +64,7 @@ def jobs(conn: IntegrationConnection, form: Any, existing: dict[str, Integration
     """The blackout window from the intake's blackouts, each object's direction from its topology, its
     match keys from the matching rules and what it runs after from the dependency order."""
     answers = intake_reading.answers(conn.id)
+    _schedule(form, existing, answers.get("sla", ""))
     _matching(form, existing, answers.get("matching", ""))
     for object_type, first in intake_reading.dependencies(answers.get("dependencies", "")).items():
         field = getattr(form, f"{object_type}_after", None)
@@ -150,3 +151,23 @@ def system_of_record(conn: IntegrationConnection, object_type: str, target: Any,
             _offer(form.system_of_record, form.system_of_record.data, "provider", winner, f'"{what[:60]}"',
                    labels.get(winner, winner).lower())
             return
+
+
+def _schedule(form: Any, existing: dict[str, IntegrationSyncJob], sla: str) -> None:
+    """A schedule that can keep the freshness SLA: a change waits up to one interval plus the run, so the
+    interval is at most half the target. A new job takes it; a saved slower one is flagged, never changed."""
+    read = intake_reading.freshness(sla) if sla else None
+    if read is None:
+        return
+    most = max(1, read[0] // 120)
+    words = f'the SLA "{sla[:80]}"'
+    for object_type, job in ((o, existing.get(o)) for o in ("contacts", "companies", "deals")):
+        field = getattr(form, f"{object_type}_minutes")
+        if (field.data or 0) <= most:
+            continue
+        if job is None:
+            field.data = most
+            field.description = f"From the intake ({words}: at most half its target); edit it if it should differ."
+        else:
+            field.description = (f"The intake's SLA needs a run at least every {most} minutes ({words}); "
+                                 "this schedule is slower.")

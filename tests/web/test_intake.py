@@ -229,6 +229,8 @@ def test_the_intake_fills_the_wizard_and_never_overwrites_what_was_set(login):
     assert 'selected value="in"' in _select(jobs, "contacts_direction") and "Matches the intake (topology)" in jobs
     assert 'selected value="both"' in _select(jobs, "deals_direction")
     assert 'selected value="in"' in _select(jobs, "companies_direction")  # the intake names no company flow
+    # A 10-minute SLA: every new job runs at least every 5 minutes (half the target).
+    assert re.search(r'name="companies_minutes"[^>]*value="5"', jobs) and "at most half its target" in jobs
     # Values someone already set are kept; the intake's differing value is shown beside them.
     conn.freshness_target_seconds = 120
     ensure_job(conn, "deals").direction = "in"
@@ -239,6 +241,11 @@ def test_the_intake_fills_the_wizard_and_never_overwrites_what_was_set(login):
     jobs = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
     assert 'selected value="in"' in _select(jobs, "deals_direction")
     assert "The intake says both ways (topology)" in jobs
+    slow = ensure_job(conn, "contacts")
+    slow.schedule_seconds = 3600
+    db.session.commit()
+    jobs = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    assert re.search(r'name="contacts_minutes"[^>]*value="60"', jobs) and "this schedule is slower" in jobs
 
 
 def _select(html: str, name: str) -> str:
