@@ -95,7 +95,7 @@ def run_claimed(app: Flask, job_id: int, worker: str) -> None:
         try:
             with JOB_LEASE.renewing(job_id, worker):
                 job = db.session.get(IntegrationSyncJob, job_id)
-                execute(start_run(job, RunKind.SCHEDULED.value, worker=worker))
+                execute(start_run(job, RunKind.SCHEDULED.value, worker=worker), lease_owner=worker)
                 job = db.session.get(IntegrationSyncJob, job_id)
                 if job is not None and pushes(job):  # then the console-side changes go out, under the same lease
                     execute_push(start_push(job, worker=worker), leased=True)

@@ -22,8 +22,9 @@ def _test_batch(run: IntegrationSyncRun) -> None:
 
 def _first_sync(run: IntegrationSyncRun) -> None:
     try:  # the job's own lease: nothing else syncs this object meanwhile (a `flask sync run`, say)
-        with holding_lease(run.job_id, run.worker or "first-sync", wait=5.0):
-            execute(run, full=True)
+        owner = run.worker or "first-sync"
+        with holding_lease(run.job_id, owner, wait=5.0):
+            execute(run, full=True, lease_owner=owner)
     except JobBusy as busy:
         runs.fail(run, str(busy))
 

@@ -48,9 +48,10 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
                        f"failed {r.failed:>6,}  api calls {r.api_calls:>6,}  429s {r.rate_limited:>4}", nl=False)
 
         try:
-            with holding_lease(job.id, f"cli:{os.getpid()}"):
+            owner = f"cli:{os.getpid()}"
+            with holding_lease(job.id, owner):
                 run = start_run(job, RunKind.BACKFILL.value if full else RunKind.MANUAL.value, limit=limit)
-                execute(run, full=full, progress=progress)
+                execute(run, full=full, progress=progress, lease_owner=owner)
         except JobBusy as busy:
             raise click.ClickException(str(busy)) from busy
         click.echo("")

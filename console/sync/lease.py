@@ -9,8 +9,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
+
 from ..extensions import db
 from ..models import IntegrationSyncJob
+from ..models.base import changed_rows, table, utcnow
 from .claims import Lease
 
 LEASE_SECONDS = 60
@@ -20,6 +23,26 @@ JOB_LEASE = Lease(IntegrationSyncJob, IntegrationSyncJob.lease_owner, Integratio
 
 class JobBusy(Exception):
     """Another process holds the job's lease (a sync of that object is running)."""
+
+
+class LeaseLost(Exception):
+    """Another process holds the job now: this one stalled past its lease (a long pause, SIGSTOP, a
+    suspended VM) and was taken over while it slept."""
+
+
+def fence(job_id: int, owner: str) -> None:
+    """In the caller's transaction, just before it commits: extend the job's lease if `owner` still
+    holds it, else raise LeaseLost (the caller rolls back, so the page, its counts and the cursor are
+    not written). The UPDATE locks the job's row until that commit, so no process can claim the job
+    between this check and the commit: a holder that woke after another claimed the job writes nothing,
+    and one that wakes before anyone claimed it carries on."""
+    jobs = table(IntegrationSyncJob)
+    won = changed_rows(db.session.execute(sa.update(jobs).where(jobs.c.id == job_id, jobs.c.lease_owner == owner)
+                                          .values(lease_expires_at=JOB_LEASE.deadline(utcnow()))))
+    if won != 1:
+        raise LeaseLost("Another process took this job over while this run was stalled past its lease; "
+                        "this run stopped without writing its last page. Nothing is lost: the other run "
+                        "carries on from the job's position.")
 
 
 @contextmanager

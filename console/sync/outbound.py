@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,6 +88,7 @@ class Pusher:
         self.rules = {r.target: r for r in spec.outbound_rules}
         self.console_id_property = console_id_property
         self.keys = match_keys(self.object_type, match_on)
+        self.fence: Callable[[], None] | None = None  # sync/lease.fence for the job this run holds
         self.notes: dict[int, list[str]] = {}  # lead id -> why fields were not written
         self._holders: dict[str, CrmLead] = {}  # the group's leads already holding a written id
         self._ledger_rows: dict[tuple[str, str], CrmWriteLedger] = {}
@@ -143,6 +145,8 @@ class Pusher:
             self.run.heartbeat_at = utcnow()
         if before_commit is not None:
             before_commit()
+        if self.fence is not None:
+            self.fence()  # still the job's holder? (raises LeaseLost: the group's writes stay pending)
         db.session.commit()
 
     def _unheld(self, rows: list[CrmLeadChange]) -> None:

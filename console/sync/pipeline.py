@@ -94,6 +94,8 @@ class PageWriter:
         self._dropping: dict[str, bool] = {}  # property name -> dropped from raw payloads (sensitive)
         # Called just before each page's commit, to store more of the run's figures in the same transaction.
         self.before_commit: Callable[[], None] | None = None
+        # Checks, in each page's transaction, that this process still holds the job (sync/lease.fence).
+        self.fence: Callable[[], None] | None = None
         # Two-way objects: our own writes' echoes are recognised (the write ledger), and fields with a
         # console-side change still waiting for its outbound write keep the console's value.
         self.two_way = bool(spec.outbound_rules)
@@ -231,6 +233,8 @@ class PageWriter:
         if cursor_target is not None:
             cursor_target.cursor = page.cursor
         self._store_counts()
+        if self.fence is not None:
+            self.fence()  # still the job's holder? (raises LeaseLost, and nothing of the page commits)
         db.session.commit()
 
     def _insert_leads(self, conn: sa.Connection, created: list[Decision]) -> None:

@@ -16,7 +16,7 @@ from . import catalogue, runs
 from .accounting import Tally
 from .changes import LINKABLE
 from .events import announce_run_finished
-from .lease import JobBusy, holding_lease
+from .lease import JobBusy, LeaseLost, fence, holding_lease
 from .outbound import CONSOLE_ID_PROPERTY, Pusher
 from .provider import mark_credentials, open_session, remember_daily_budget
 
@@ -76,10 +76,15 @@ def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client
         else:
             pusher = Pusher(run, session, spec, tally, dry_run=run.dry_run,
                             console_id_property=CONSOLE_ID_PROPERTY in properties, match_on=job.match_on)
+            owner = run.worker or "outbound"  # the job's lease holder: the dispatcher's worker, or holding_lease's
+            pusher.fence = lambda: fence(job.id, owner)
             pusher.push(connection.id, before_commit=lambda: _account(run, session))
             pusher.push_unheld(connection.id, before_commit=lambda: _account(run, session))
             pusher.push_links(connection.id, before_commit=lambda: _account(run, session))  # after the records
         mark_credentials(connection, ok=True)
+    except LeaseLost as exc:
+        db.session.rollback()
+        error = str(exc)
     except AuthExpired as exc:
         db.session.rollback()
         mark_credentials(connection, ok=False, error=str(exc))

@@ -42,7 +42,7 @@ from ..security.redact import redact_text
 from . import runs
 from .accounting import Tally
 from .eligibility import ineligible_reason
-from .lease import JobBusy, holding_lease
+from .lease import JobBusy, LeaseLost, fence, holding_lease
 from .pipeline import PageWriter
 from .provider import open_session
 from .runs import RECONCILE_LEASE
@@ -233,7 +233,8 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
             worker: str) -> tuple[int, int]:
     """Apply the provider's current version of every differing record through the page writer."""
     ids = sorted({i for kind in IntegrationReconciliation.KINDS for i in found.ids[kind]}, key=_id_order)
-    with holding_lease(job.id, f"{worker}:reconcile"):
+    owner = f"{worker}:reconcile"
+    with holding_lease(job.id, owner):
         run = runs.open_run(connection.id, job.object_type, RunKind.RECONCILE.value, job=job, worker=worker)
         db.session.commit()
         tally = Tally()
@@ -242,6 +243,7 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
         writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
                             job.eligibility, False, tally)
         writer.rewrite = True
+        writer.fence = lambda: fence(job.id, owner)
         stream = session.stream(job.object_type, fields)
         error = None
         with runs.heartbeat(run):
@@ -253,7 +255,7 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
                     records += [SourceRecord(x, {}, found.archived_at.get(x) or _ms(utcnow()) or 0, archived=True)
                                 for x in chunk if x not in held and x in found.archived_at]
                     writer.apply(Page(records, {}), None)
-            except ConnectorError as exc:
+            except (ConnectorError, LeaseLost) as exc:
                 db.session.rollback()
                 error = str(exc)
         run = runs.finish(run, tally, error, session.stats)

@@ -20,6 +20,7 @@ from ..models.base import require, utcnow
 from . import runs
 from .accounting import MAX_FAILED_KEPT, Tally
 from .events import announce_run_finished
+from .lease import LeaseLost, fence
 from .pipeline import MAX_ERROR_ATTEMPTS, PageWriter, retry_at
 from .provider import mark_credentials, open_session, remember_daily_budget
 from .testbatch import record_test_result
@@ -39,15 +40,17 @@ def start_run(job: IntegrationSyncJob, kind: str, limit: int | None = None, dry_
 
 
 def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | None = None,
-            keep_outcomes: bool = False, client_options: dict | None = None) -> Tally:
-    """Run to the end; never raises for provider trouble (the run records it)."""
+            keep_outcomes: bool = False, client_options: dict | None = None, lease_owner: str | None = None) -> Tally:
+    """Run to the end; never raises for provider trouble (the run records it). `lease_owner`: the job's
+    lease this process holds, checked in each page's transaction (a process that stalled past its lease
+    and was taken over stops without writing)."""
     runs.start(run)
     with runs.heartbeat(run):
-        return _execute(run, full, progress, keep_outcomes, client_options)
+        return _execute(run, full, progress, keep_outcomes, client_options, lease_owner)
 
 
 def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, keep_outcomes: bool,
-             client_options: dict | None) -> Tally:
+             client_options: dict | None, lease_owner: str | None) -> Tally:
     job = require(IntegrationSyncJob, run.job_id)
     connection = require(IntegrationConnection, run.connection_id)
     tally = Tally(keep_outcomes=keep_outcomes or run.dry_run)
@@ -63,6 +66,8 @@ def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, kee
         cursor = None if full else job.cursor
         writer.measure_lag = (cursor or {}).get("mode") == "incremental"
         writer.before_commit = lambda: _account(run, session)  # the API figures commit with each page
+        if lease_owner is not None and not run.dry_run:
+            writer.fence = lambda: fence(job.id, lease_owner)
         cursor_target = None if run.dry_run else job
         size = _page_size(run)
         merge = size if run.kind == RunKind.TEST_BATCH else MERGE_RECORDS  # a test batch shows each page
@@ -74,6 +79,10 @@ def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, kee
             _retry_failed(connection, job, writer, session)
         mark_credentials(connection, ok=True)
         _finish(run, job, tally, session, None)
+    except LeaseLost as exc:
+        db.session.rollback()
+        log.warning("sync run %s: %s", run.id, exc)
+        _finish(run, job, tally, session, str(exc), holder=False)
     except AuthExpired as exc:
         db.session.rollback()
         mark_credentials(connection, ok=False, error=str(exc))
@@ -189,14 +198,16 @@ def lookback_ms() -> int:
     return int(float(current_app.config.get("SYNC_LOOKBACK_SECONDS", 300)) * 1000)
 
 
-def _finish(run, job, tally: Tally, session, error: str | None) -> None:
+def _finish(run, job, tally: Tally, session, error: str | None, holder: bool = True) -> None:
+    """Close the run; the job's last run and success move only while this process holds the job."""
     run = runs.finish(run, tally, error, session.stats if session is not None else None)
     run.cursor_after = None if run.dry_run else job.cursor
     if tally.outcomes:  # a test batch's every record; any other run's failed records
         run.outcomes = [list(o) for o in tally.outcomes[:MAX_KEPT_OUTCOMES if tally.keep_outcomes else MAX_FAILED_KEPT]]
-    if run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run:
+    if holder and run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run:
         job.last_success_at = run.finished_at
-    job.last_run_id = run.id
+    if holder:
+        job.last_run_id = run.id
     remember_daily_budget(require(IntegrationConnection, run.connection_id), session)
     db.session.commit()
 

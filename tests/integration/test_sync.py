@@ -339,3 +339,63 @@ def test_two_connections_to_one_portal_each_keep_their_normalized_events(app, sa
             counts.append((run.created + run.updated, traffic.scalar(sa.select(sa.func.count()).select_from(
                 IntegrationNormalizedEvent).where(IntegrationNormalizedEvent.connection_id == conn.id))))
     assert counts[0] == counts[1] and counts[0][0] == counts[0][1] > 0
+
+
+def test_a_run_stalled_past_its_lease_and_taken_over_writes_nothing_more(app):
+    """Process A holds the job, commits a page, then stalls (SIGSTOP, a long pause) past its lease; B claims
+    the job and syncs to the end. When A wakes, its next page finds the job held by B: A stops without
+    writing it, and the job's position, last run and leads stay B's."""
+    import threading
+    from datetime import timedelta
+
+    from console.models import IntegrationSyncRun
+    from console.models.base import utcnow
+    from console.sync.lease import JOB_LEASE
+
+    with SandboxServer(SandboxConfig(contacts=1500, deals=0, seed=5, limits=False)) as sb:
+        conn = factories.hubspot_connection(sb.url, sb.token)
+        job = ensure_job(conn, "contacts")
+        job.depends_on = None
+        db.session.commit()
+        job_id, conn_id = job.id, conn.id
+        assert JOB_LEASE.claim([job_id], "process-a") == [job_id]
+        stalled, wake = threading.Event(), threading.Event()
+        seen: dict = {}
+
+        def process_a() -> None:
+            with app.app_context():
+                def progress(run) -> None:
+                    if not stalled.is_set():  # after its first committed page, A sleeps
+                        seen.update(run_id=run.id, at_stall=run.seen)
+                        db.session.commit()
+                        stalled.set()
+                        wake.wait(60)
+                execute(start_run(db.session.get(IntegrationSyncJob, job_id), "backfill"), progress=progress,
+                        client_options=FAST, lease_owner="process-a")
+                db.session.remove()
+
+        a = threading.Thread(target=process_a)
+        a.start()
+        assert stalled.wait(60)
+        db.session.execute(sa.update(IntegrationSyncJob).where(IntegrationSyncJob.id == job_id)  # A's lease ran out
+                           .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        assert JOB_LEASE.claim([job_id], "process-b") == [job_id]
+        taken = start_run(db.session.get(IntegrationSyncJob, job_id), "manual")
+        execute(taken, client_options=FAST, lease_owner="process-b")
+        db.session.expire_all()
+        after_b = db.session.get(IntegrationSyncJob, job_id).cursor
+        held = {k: v.content_hash for k, v in leads(conn_id).items()}
+        assert db.session.get(IntegrationSyncRun, taken.id).status in ("succeeded", "partial")
+        assert after_b["mode"] == "incremental" and len(held) > 1400
+
+        wake.set()
+        a.join(60)
+        assert not a.is_alive()
+        db.session.expire_all()
+        run_a = db.session.get(IntegrationSyncRun, seen["run_id"])
+        assert run_a.status == "failed" and "took this job over" in run_a.error_message
+        assert 0 < run_a.seen == seen["at_stall"] < 1500 and run_a.buckets_balance  # the page after the stall: not counted
+        job = db.session.get(IntegrationSyncJob, job_id)
+        assert job.cursor == after_b and job.lease_owner == "process-b" and job.last_run_id == taken.id
+        assert {k: v.content_hash for k, v in leads(conn_id).items()} == held

@@ -500,3 +500,23 @@ def test_the_intakes_matching_rules_become_the_upsert_keys_email_else_our_id(por
     assert push(job).seen == 0  # nothing left: a second push writes nothing
     back = sync(job)
     assert back.created == 0
+
+
+def test_a_push_whose_job_was_taken_over_commits_nothing_and_the_holder_finishes_it(portal):
+    from console.sync.lease import JOB_LEASE
+
+    conn, job = setup(portal, {"first_name": {"direction": "both"}})
+    lead = lead_for(conn, valid_ids(portal, conn, 1)[0])
+    record_change(lead, "first_name", "Late", "lead_page")
+    db.session.commit()
+    assert JOB_LEASE.claim([job.id], "the-new-holder") == [job.id]
+    stale = start_push(job, worker="a-stalled-holder")
+    execute_push(stale, client_options=FAST, leased=True)  # it still believes it holds the job
+    db.session.refresh(stale)
+    assert stale.status == "failed" and "took this job over" in stale.error_message
+    change = db.session.scalar(sa.select(CrmLeadChange).where(CrmLeadChange.lead_id == lead.id))
+    assert change.status == ChangeStatus.PENDING.value and change.run_id is None  # nothing of the group committed
+    fresh = start_push(job, worker="the-new-holder")
+    execute_push(fresh, client_options=FAST, leased=True)
+    db.session.refresh(change)
+    assert change.status == ChangeStatus.WRITTEN.value and contact(portal, lead.external_id).props["firstname"] == "Late"
