@@ -220,16 +220,23 @@ def _register_hooks(app: Flask) -> None:
 
     @app.context_processor
     def template_helpers() -> dict[str, Any]:
+        from flask import has_request_context
         from flask_login import current_user
 
         from . import choices
         from .auth.policy import can
 
-        return {"choices": choices, "can": lambda action, connection=None: can(current_user, action, connection)}
+        # The signed-in user, looked up once per render (a table asks `can` per row).
+        user = current_user._get_current_object() if has_request_context() else None
+        return {"choices": choices, "can": lambda action, connection=None: can(user, action, connection)}
 
+    from . import render
     from .mapping.targets import label_of, plain_reason
     from .metrics.cards import format_change, format_value
 
+    app.add_template_global(render.id_url, "id_url")
+    app.add_template_global(render.badge, "badge_html")
+    app.add_template_global(render.when, "when_html")
     app.add_template_global(label_of, "field_label")
     app.add_template_global(plain_reason, "plain_reason")
     from .metrics.baselines import source_words

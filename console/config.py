@@ -116,6 +116,8 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "SCHEDULER_ENABLED": env.get("CONSOLE_SCHEDULER", "on") == "on",
         # The ops dashboard's rows, read at most this long ago in each process (0: read on every request).
         "DASHBOARD_CACHE_SECONDS": float(env.get("CONSOLE_DASHBOARD_CACHE_SECONDS", 3)),
+        # ...then served this much longer while one background thread reads them again (a poll never waits).
+        "DASHBOARD_STALE_SECONDS": float(env.get("CONSOLE_DASHBOARD_STALE_SECONDS", 30)),
         "SCHEDULER_INTERVAL_SECONDS": float(env.get("CONSOLE_SCHEDULER_INTERVAL", 5)),
         "SYNC_WORKERS": int(env.get("CONSOLE_SYNC_WORKERS", 2)),
         # Where the server may send requests (security/outbound.py): `host` or `host:port`, comma separated.

