@@ -392,7 +392,7 @@ def test_a_run_stalled_past_its_lease_and_taken_over_writes_nothing_more(app):
         wake.set()
         a.join(60)
         assert not a.is_alive()
-        db.session.expire_all()
+        db.session.rollback()  # a new transaction (MariaDB's REPEATABLE READ) sees what A committed
         run_a = db.session.get(IntegrationSyncRun, seen["run_id"])
         assert run_a.status == "failed" and "took this job over" in run_a.error_message
         assert 0 < run_a.seen == seen["at_stall"] < 1500 and run_a.buckets_balance  # the page after the stall: not counted
