@@ -33,8 +33,10 @@ def sandbox_group() -> None:
 @click.option("--search-lag", default="0s", help="Search sees each change after a random delay up to this, e.g. 3s.")
 @click.option("--portals", default=1, type=click.IntRange(1, 50),
               help="How many portals to serve, each with its own data and private-app token.")
+@click.option("--spread-ties", is_flag=True,
+              help="Give the records the seed clamps to its newest instant distinct times (for peers that page by time).")
 def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, faults, webhook_url,
-        webhook_version, search_lag, portals) -> None:
+        webhook_version, search_lag, portals, spread_ties) -> None:
     """Serve the sandbox until interrupted."""
     from .server import SandboxServer
 
@@ -44,7 +46,7 @@ def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, fa
         raise click.BadParameter(str(err), param_hint="--fault") from err
     config = SandboxConfig(contacts=contacts, deals=deals, companies=companies, seed=seed, token=token,
                            limits=not no_limits, tier=tier, faults=rules, search_lag_ms=_duration_ms(search_lag),
-                           extra_portals=portals - 1)
+                           extra_portals=portals - 1, spread_ties=spread_ties)
     server = SandboxServer(config, host, port)
     st = server.state
     # The seeded portal is hundreds of thousands of long-lived objects: out of the collector's sight, a

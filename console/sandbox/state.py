@@ -31,6 +31,10 @@ class SandboxConfig:
     client_secret: str | None = None  # the OAuth app's secret, which also signs webhooks (random when None)
     client_id: str | None = None  # the OAuth app's client id (random when None)
     search_lag_ms: int = 0  # each change reaches search after a random delay of up to this
+    # The seed clamps about a tenth of the records' modification times to its newest instant (a portal just
+    # after a bulk update: the tie-paging paths need them). True spreads those over the hour before it, for
+    # peers that page search by time alone and cannot pass 10,000 records at one instant (tests/bench/peers.py).
+    spread_ties: bool = False
     # More portals (ids portal_id + 1, + 2…), each with its own data (seed + n) and its own private-app
     # token, as HubSpot serves one portal per token: two clients' connections never share a portal.
     extra_portals: int = 0
@@ -65,12 +69,14 @@ class SandboxState:
 
 
 def build_state(config: SandboxConfig) -> SandboxState:
-    portal = Portal(config.seed, config.contacts, config.deals, config.companies, config.portal_id)
+    portal = Portal(config.seed, config.contacts, config.deals, config.companies, config.portal_id,
+                    spread_ties=config.spread_ties)
     portal.search_lag_ms = config.search_lag_ms
     portals = {portal.portal_id: portal}
     auth = new_auth_state(config.token, config.access_ttl, config.client_secret, config.client_id)
     for n in range(1, config.extra_portals + 1):
-        extra = Portal(config.seed + n, config.contacts, config.deals, config.companies, config.portal_id + n)
+        extra = Portal(config.seed + n, config.contacts, config.deals, config.companies, config.portal_id + n,
+                       spread_ties=config.spread_ties)
         extra.search_lag_ms = config.search_lag_ms
         portals[extra.portal_id] = extra
         given = config.extra_tokens[n - 1] if n <= len(config.extra_tokens) else None

@@ -93,7 +93,7 @@ class Portal:
     """All records of one sandbox portal. Every mutation bumps `version` and emits change events."""
 
     def __init__(self, seed: int = 42, contacts: int = 500, deals: int = 200, companies: int | None = None,
-                 portal_id: int = 62515) -> None:
+                 portal_id: int = 62515, spread_ties: bool = False) -> None:
         self.seed, self.portal_id = seed, portal_id
         self.lock = threading.RLock()
         self.version = 0
@@ -116,6 +116,8 @@ class Portal:
         self.index_pending_until = 0
         self._index_rng = random.Random(seed)
         self._seed(contacts, deals, companies if companies is not None else max(5, contacts // 20))
+        if spread_ties:
+            self._spread_ties()
 
     # ---- generation -------------------------------------------------------------------------
     def _seed(self, n_contacts: int, n_deals: int, n_companies: int) -> None:
@@ -139,6 +141,15 @@ class Portal:
             rec = self._insert("deals", *data.deal(rng, n))
             if contacts:
                 self.deal_contacts[rec.id] = [rng.choice(contacts) for _ in range(rng.choice([1, 1, 1, 2]))]
+
+    def _spread_ties(self) -> None:
+        """Records the seed clamped to its newest instant get distinct times in the hour before it (from a
+        generator of their own, so every other seeded value stays as the seed makes it)."""
+        rng = random.Random(self.seed ^ 0x5EED)
+        for records in self.records.values():
+            for rec in records.values():
+                if rec.updated == data.BASE_MS:
+                    rec.updated = data.BASE_MS - rng.randint(1, 3_600_000)
 
     def _insert(self, object_type: str, props: dict, created: int, modified: int) -> Record:
         rid = self.next_id[object_type]

@@ -173,7 +173,7 @@ def main() -> int:
     globals()["TIMEOUT"] = args.timeout
     names = [p for p in args.peers.split(",") if p]
     homes = {name: ensure_venv(name) for name in names}
-    proc, url = start_sandbox(args.contacts, limits=False)
+    proc, url = start_sandbox(args.contacts, limits=False, spread_ties=True)  # MeltanoLabs' tap loops on 10k+ ties
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)

@@ -50,12 +50,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_sandbox(contacts: int, limits: bool) -> tuple[subprocess.Popen, str]:
+def start_sandbox(contacts: int, limits: bool, spread_ties: bool = False) -> tuple[subprocess.Popen, str]:
     port = free_port()
     args = [sys.executable, "-m", "flask", "--app", "wsgi", "sandbox", "run", "--port", str(port),
             "--contacts", str(contacts), "--deals", "0", "--companies", "50", "--token", TOKEN]
     if not limits:
         args.append("--no-limits")
+    if spread_ties:
+        args.append("--spread-ties")
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "CONSOLE_SCHEDULER": "off"})
     url = f"http://127.0.0.1:{port}"

@@ -405,3 +405,22 @@ def test_a_range_search_reads_through_the_index_exactly_as_a_scan(sandbox):
     between, _ = search([{"propertyName": "lastmodifieddate", "operator": "BETWEEN", "value": str(low),
                           "highValue": str(middle)}])
     assert between == sum(1 for v in stamps if low <= v <= middle) > 1
+
+
+def test_spread_ties_gives_the_clamped_records_distinct_times_and_changes_nothing_else():
+    from collections import Counter
+
+    from console.sandbox.data import BASE_MS
+
+    tied, spread = Portal(seed=8, contacts=3000, deals=100), Portal(seed=8, contacts=3000, deals=100, spread_ties=True)
+    clamped = [r.id for r in tied.records["contacts"].values() if r.updated == BASE_MS]
+    assert len(clamped) > 150  # the seed's ties: about a tenth of the records
+    assert not any(r.updated == BASE_MS for records in spread.records.values() for r in records.values())
+    moved = {r.id: r.updated for r in spread.records["contacts"].values() if r.id in set(clamped)}
+    assert all(BASE_MS - 3_600_000 <= t < BASE_MS for t in moved.values())
+    assert max(Counter(moved.values()).values()) <= 2  # spread over the hour, not another tie
+    for kind, records in tied.records.items():
+        for rid, rec in records.items():
+            other = spread.records[kind][rid]
+            assert other.props == rec.props and other.created == rec.created
+            assert other.updated == rec.updated or rec.updated == BASE_MS
