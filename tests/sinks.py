@@ -60,14 +60,19 @@ class SmtpSink:
 
         sink = self
         self.messages: list[bytes] = []
+        self.recipients: list[list[str]] = []  # each message's RCPT TO addresses, as smtplib sent them
         self._lock = threading.Lock()
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self) -> None:
                 self.wfile.write(b"220 sink ready\r\n")
+                rcpts: list[str] = []
                 while line := self.rfile.readline():
                     verb = line.strip().split(b" ")[0].upper()
-                    if verb in (b"EHLO", b"HELO"):
+                    if verb == b"RCPT":
+                        rcpts.append(line.decode().split("<", 1)[1].split(">", 1)[0])
+                        self.wfile.write(b"250 ok\r\n")
+                    elif verb in (b"EHLO", b"HELO"):
                         self.wfile.write(b"250 sink\r\n")
                     elif verb == b"DATA":
                         self.wfile.write(b"354 end with .\r\n")
@@ -76,6 +81,8 @@ class SmtpSink:
                             data += chunk
                         with sink._lock:
                             sink.messages.append(data)
+                            sink.recipients.append(rcpts)
+                        rcpts = []
                         self.wfile.write(b"250 queued\r\n")
                     elif verb == b"QUIT":
                         self.wfile.write(b"221 bye\r\n")

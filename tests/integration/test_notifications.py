@@ -67,6 +67,20 @@ def test_email_once_per_state_change(app, conn):
         sink.close()
 
 
+def test_email_goes_to_every_address_of_the_target(app, conn):
+    sink = SmtpSink()
+    try:
+        app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=sink.port)
+        conn.notify_channel, conn.notify_target = "email", "owner@example.com, sam.lee@agency.example; pat@example.com"
+        db.session.commit()
+        evaluate()
+        assert notify_pending()["sent"] == 1
+        assert sink.recipients == [["owner@example.com", "sam.lee@agency.example", "pat@example.com"]]
+        assert b"To: owner@example.com, sam.lee@agency.example, pat@example.com" in sink.messages[0]
+    finally:
+        sink.close()
+
+
 def test_slack_webhook_failure_is_retried_and_shown(app, conn, login):
     sink = HttpSink(statuses=[500])
     try:
