@@ -1,6 +1,6 @@
 """Template helpers for tables of many rows, where a Jinja macro call or a `url_for` per cell adds up
-(the ops dashboard renders 200 rows every 5 seconds): the same HTML as the macros in _macros/forms.html,
-built in Python."""
+(the ops dashboard renders 200 rows every 5 seconds). The `badge` and `when` macros of _macros/forms.html
+call these, so each piece of HTML is written once."""
 from __future__ import annotations
 
 from collections.abc import Callable

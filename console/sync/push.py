@@ -47,7 +47,7 @@ def execute_push(run: IntegrationSyncRun, client_options: dict | None = None, le
         if leased:
             _run(run, job, tally, client_options)
         else:
-            with holding_lease(job.id, run.worker or "outbound", wait=5.0):
+            with holding_lease(job.id, _lease_owner(run), wait=5.0):
                 _run(run, job, tally, client_options)
     except JobBusy as busy:
         runs.fail(run, str(busy))
@@ -76,8 +76,7 @@ def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client
         else:
             pusher = Pusher(run, session, spec, tally, dry_run=run.dry_run,
                             console_id_property=CONSOLE_ID_PROPERTY in properties, match_on=job.match_on)
-            owner = run.worker or "outbound"  # the job's lease holder: the dispatcher's worker, or holding_lease's
-            pusher.fence = lambda: fence(job.id, owner)
+            pusher.fence = lambda: fence(job.id, _lease_owner(run))
             pusher.push(connection.id, before_commit=lambda: _account(run, session))
             pusher.push_unheld(connection.id, before_commit=lambda: _account(run, session))
             pusher.push_links(connection.id, before_commit=lambda: _account(run, session))  # after the records
@@ -125,6 +124,12 @@ def preflight(job: IntegrationSyncJob, spec: MappingSpec, properties: dict[str, 
     if granted and scope not in granted:
         problems.append(f"the credentials lack the {scope} scope")
     return problems
+
+
+def _lease_owner(run: IntegrationSyncRun) -> str:
+    """Who holds the job while this push runs: the dispatcher's worker (which started the run with its
+    name), or what `execute_push` claims it as."""
+    return run.worker or "outbound"
 
 
 def _account(run: IntegrationSyncRun, session) -> None:

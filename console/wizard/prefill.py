@@ -125,12 +125,11 @@ def _names(what: str, object_type: str, target: Any, source: str | None) -> bool
     return any(w and re.search(rf"\b{re.escape(w)}\b", lowered) for w in words)
 
 
-def records_of(conn: IntegrationConnection, object_type: str, rows: dict) -> list[dict]:
-    """The intake's systems of record for this object, each with the mapped fields it names (none: the
-    line names a group, like "demographics", to set field by field)."""
+def records_of(conn: IntegrationConnection, object_type: str, rows: dict, text: str) -> list[dict]:
+    """The intake's systems of record (`text`, its answer) for this object, each with the mapped fields it
+    names (none: the line names a group, like "demographics", to set field by field)."""
     from ..mapping.targets import TARGETS
 
-    text = intake_reading.answers(conn.id).get("topology_records", "")
     out = []
     for what, winner in intake_reading.systems_of_record(text, conn.provider.name):
         obj = intake_reading.object_named(what)

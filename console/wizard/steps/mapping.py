@@ -56,6 +56,7 @@ def _sections(conn) -> tuple[list[dict], str | None]:
     reported, not raised: the page still shows what is stored. Reading it writes nothing: the default
     mappings are created when the sync jobs are saved (`mapping_jobs`)."""
     sections, error = [], None
+    records = intake_reading.answers(conn.id).get("topology_records", "")  # the intake's systems of record
     for object_type, job in sorted(_jobs(conn).items()):
         if not job.enabled:
             continue
@@ -74,7 +75,7 @@ def _sections(conn) -> tuple[list[dict], str | None]:
                          "pushes": job.direction in PUSHING, "id_property": CONSOLE_ID_PROPERTY,
                          "match": [match_label(k) for k in match_keys(object_type, job.match_on)],
                          "rows": (rows := editor.rows(conn.id, object_type)), "enums": editor.enum_rows(conn.id, object_type),
-                         "records": prefill.records_of(conn, object_type, rows),
+                         "records": prefill.records_of(conn, object_type, rows, records),
                          "problems": validate(conn.id, object_type, props) if props else [],
                          "properties": {p["name"]: p for p in props}})
     return sections, error
