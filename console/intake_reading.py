@@ -22,18 +22,21 @@ def answers(connection_id: int) -> dict[str, str]:
 
 _UNITS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "mins": 60, "minute": 60,
           "minutes": 60, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600}
-DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")\b", re.I)
-PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
-PERCENTILE = re.compile(r"\bp(\d{2}(?:\.\d+)?)\b", re.I)
+READ_CHARS = 4000  # each reader reads at most this much of an answer: linear, whatever was typed
+_NUM = r"(?<![\d.])(\d{1,9}(?:\.\d{1,6})?)"  # never starts inside a longer number: no backtracking over 20,000 digits
+DURATION = re.compile(_NUM + r"\s*(" + "|".join(sorted(_UNITS, key=len, reverse=True)) + r")\b", re.I)
+PERCENT = re.compile(_NUM + r"\s*%")
+PERCENTILE = re.compile(r"\bp(\d{2}(?:\.\d{1,6})?)\b", re.I)
 
 
 def duration_seconds(text: str) -> int | None:
-    match = DURATION.search(text)
+    match = DURATION.search(text[:READ_CHARS])
     return round(float(match.group(1)) * _UNITS[match.group(2).lower()]) if match else None
 
 
 def freshness(text: str) -> tuple[int, int] | None:
     """(target seconds, objective %) from "within 5 minutes 99% of the time" or "p99 freshness 5 min"."""
+    text = text[:READ_CHARS]
     seconds = duration_seconds(text)
     share = PERCENT.search(text) or PERCENTILE.search(text)
     if seconds is None or share is None:
@@ -49,7 +52,7 @@ QUALITY_WORDS = {"completeness": ("complete",), "duplicate_records": ("duplicate
 def quality(text: str) -> dict[str, int]:
     """Thresholds from clauses like "completeness 95%", "duplicate rate under 2%" (one per clause)."""
     found: dict[str, int] = {}
-    for clause in re.split(r"[,;\n]|\band\b", text):
+    for clause in re.split(r"[,;\n]|\band\b", text[:READ_CHARS]):
         pct = PERCENT.search(clause)
         if not pct:
             continue
@@ -61,35 +64,20 @@ def quality(text: str) -> dict[str, int]:
 
 
 def channel(text: str) -> str | None:
-    lowered = text.lower()
+    lowered = text[:READ_CHARS].lower()
     return "slack" if "slack" in lowered else "email" if "email" in lowered or "e-mail" in lowered else None
 
 
 OBJECTS = {"contacts": ("contact", "member", "person", "people", "customer", "lead"),
            "companies": ("compan", "account", "organi"),
            "deals": ("deal", "reservation", "booking", "order", "opportunit")}
-BOTH = re.compile(r"\b(bidirectional|bi-directional|two-way|two way|both ways|both directions|sync both)\b", re.I)
 
 
 def directions(text: str, provider: str = "HubSpot") -> dict[str, str]:
-    """Each object's direction from lines like "Members: SourceApp to HubSpot Contacts (one-way)": in
-    (the provider to the console), out (to the provider) or both. The object is read from the text before
-    the colon, else from the line; a line naming no known object, or no direction, is left out."""
-    found: dict[str, str] = {}
-    name = provider.lower().split()[0]
-    for line in text.splitlines():
-        head, _, rest = line.partition(":")
-        body = (rest or head).lower()
-        obj = _object(head.lower()) or _object(body)
-        if obj is None or obj in found:
-            continue
-        if BOTH.search(body):
-            found[obj] = "both"
-        elif re.search(rf"\bto\s+(the\s+)?{re.escape(name)}\b", body):
-            found[obj] = "out"
-        elif re.search(rf"\b{re.escape(name)}\b[^.]*\bto\b", body) or re.search(rf"\bfrom\s+{re.escape(name)}\b", body):
-            found[obj] = "in"
-    return found
+    """Each object's direction of flow (in, out, both), read clause by clause (intake_topology)."""
+    from . import intake_topology
+
+    return intake_topology.directions(text, provider)
 
 
 def object_named(text: str) -> str | None:
@@ -116,7 +104,7 @@ class Criterion:
 def acceptance(text: str) -> list[Criterion]:
     """Criteria from lines like "counts match within 0.1%", "p99 freshness 5 min", "completeness 95%"."""
     out: list[Criterion] = []
-    for raw in re.split(r"[\n;]|,\s*(?=[a-z\"'])", text):
+    for raw in re.split(r"[\n;]|,\s*(?=[a-z\"'])", text[:READ_CHARS]):
         line = raw.strip().strip("\"'").strip()
         lowered = line.lower()
         pct = PERCENT.search(line)
@@ -149,7 +137,7 @@ def blackout(text: str) -> dict | None:
     {"start": "23:00", "end": "02:00", "timezone": "America/Toronto"} (UTC when no zone is named)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    match = WINDOW.search(text)
+    match = WINDOW.search(text[:READ_CHARS])
     if not match:
         return None
     h1, m1, p1, h2, m2, p2, zone = match.groups()
@@ -185,7 +173,7 @@ _KEYS = (("email", re.compile(r"\be-?mail\b", re.I)), ("domain", re.compile(r"\b
 
 def _clauses(text: str) -> list[str]:
     """Sentences and lines: "Contacts on email. Companies on domain." is two clauses."""
-    return [c.strip() for c in re.split(r"\n|;|\.(?:\s|$)", text) if c.strip()]
+    return [c.strip() for c in re.split(r"\n|;|\.(?:\s|$)", text[:READ_CHARS]) if c.strip()]
 
 
 def matching(text: str) -> dict[str, tuple[str, ...]]:
@@ -247,7 +235,7 @@ class Stakeholder:
 def stakeholders(text: str) -> list[Stakeholder]:
     """One per line, "role: name, email" (any of the three may be missing)."""
     out = []
-    for line in text.splitlines():
+    for line in text[:READ_CHARS].splitlines():
         role, _, rest = line.partition(":") if ":" in line else ("", "", line)
         email = EMAIL.search(rest)
         name = (rest[:email.start()] + rest[email.end():] if email else rest).strip(" ,;-<>()\t")

@@ -13,9 +13,34 @@ from typing import Any
 
 import yaml
 
+from ..connectors.manual_csv.reader import sniff
+
 MAX_FIELDS = 500
 MAX_ROWS = 2000  # rows or records read to infer types
 PICKLIST_MAX = 12  # at most this many distinct values, each seen at least twice, make a picklist
+MAX_NODES = 200_000  # a YAML document's nodes as its aliases expand them: more is an alias bomb, refused
+MAX_VALUE_CHARS = 200  # an enum value longer than this is cut
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, counting each node as many times as aliases repeat it: a 412-byte document of
+    nine anchors aliased nine times each expands to 9**9 nodes, which every later walk would pay for."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._weights: dict[int, int] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        node = super().compose_node(parent, index)
+        if id(node) not in self._weights:
+            children = (node.value if isinstance(node, yaml.SequenceNode) else
+                        [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+            weight = 1 + sum(self._weights.get(id(c), 1) for c in children)
+            if weight > MAX_NODES:
+                raise SampleRejected(f"The document repeats itself through aliases beyond {MAX_NODES:,} values; "
+                                     "it was not read.")
+            self._weights[id(node)] = weight
+        return node
 
 
 class SampleRejected(ValueError):
@@ -60,21 +85,21 @@ def _document(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         pass
+    loader = None
     try:
-        return yaml.safe_load(text)
+        loader = _BoundedLoader(text)
+        return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise SampleRejected("The file is neither JSON nor YAML"
                              + (f" (line {exc.problem_mark.line + 1})." if getattr(exc, "problem_mark", None) else ".")) from exc
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 # ---- CSV ----------------------------------------------------------------------------------------------
 def from_csv(text: str) -> list[dict]:
-    head = text[:65536]
-    try:
-        dialect: Any = csv.Sniffer().sniff(head, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    rows = csv.reader(io.StringIO(text), dialect)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=sniff(text))  # linear: csv.Sniffer is not
     try:
         header = [h.strip() for h in next(rows)]
     except StopIteration:
@@ -139,7 +164,8 @@ def from_openapi(doc: dict) -> list[dict]:
             prop = prop if isinstance(prop, dict) else {}
             kind = "reference" if "$ref" in prop else _openapi_type(prop)
             enum = prop.get("enum")
-            values = [str(v) for v in enum][:50] if isinstance(enum, list) else []
+            values = [str(v)[:MAX_VALUE_CHARS] for v in enum[:50] if isinstance(v, (str, int, float))] \
+                if isinstance(enum, list) else []
             out.append({"name": str(name), "type": kind, "values": values, "source": str(schema_name)})
             if len(out) >= MAX_FIELDS:
                 return out
