@@ -14,6 +14,7 @@ from ..htmx import is_partial, render
 from ..intake_questions import QUESTIONS, SECTIONS
 from ..models import IntegrationConnection
 from . import bp, service
+from .readings import reading
 
 VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
 STATUS = "partials/intake/answer_status.html"
@@ -28,8 +29,9 @@ def _connection(connection_id: int, edit: bool = False) -> IntegrationConnection
 
 def _page(conn: IntegrationConnection, status: int = 200, error: str | None = None, field: str | None = None):
     given = service.answers(conn)
+    read = {key: reading(key, a.text or "", conn.provider.name) for key, a in given.items()}
     return render("intake/page.html", "partials/intake/attachments.html", status, connection=conn, sections=SECTIONS,
-                  answers=given, progress=service.progress(conn, given), attachments=service.attachments(conn),
+                  answers=given, readings=read, progress=service.progress(conn, given), attachments=service.attachments(conn),
                   editable=can(current_user, "edit", conn), action_form=ActionForm(), error=error, error_field=field,
                   max_mb=_max_mb())
 
@@ -61,7 +63,8 @@ def answer_save(connection_id: int, key: str):
     if not is_partial():
         flash("Answer saved.", "success")
         return redirect(url_for("intake.page", connection_id=conn.id, _anchor=f"q-{key}"), code=303)
-    return render("intake/page.html", STATUS, connection=conn, key=key, answer=row, error=None, saved=True)
+    return render("intake/page.html", STATUS, connection=conn, key=key, answer=row, error=None, saved=True,
+                  reading=reading(key, row.text if row else "", conn.provider.name))
 
 
 @bp.post("/sections/<section>")

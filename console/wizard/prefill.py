@@ -1,6 +1,8 @@
 """The intake fills in wizard fields instead of their being typed again. A field still at its default
 takes the intake's value and says "From the intake"; a field someone already set keeps its value, and a
-different intake value is shown beside it, never written over it."""
+different intake value is shown beside it, never written over it. What would write to the client's CRM
+(a direction out or both ways, match keys, who wins a two-way field) is never pre-filled: it is shown as
+a proposal with "Use this" (proposals.py), which a person applies."""
 from __future__ import annotations
 
 import re
@@ -13,7 +15,7 @@ from .. import intake_reading
 from ..choices import ObjectType
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, User
-from ..sync.outbound import CONSOLE_ID_PROPERTY, MATCH_KEYS
+from . import proposals
 
 
 def _offer(field: Field, stored: Any, default: Any, intake: Any, words: str, shown: str | None = None) -> None:
@@ -27,6 +29,18 @@ def _offer(field: Field, stored: Any, default: Any, intake: Any, words: str, sho
         field.description = f"From the intake ({words}); edit it if it should differ."
     else:
         field.description = f"The intake says {shown or intake} ({words}); the saved value stays until you change it."
+
+
+def _propose(field: Field, stored: Any, found: proposals.Proposal | None, provider: str) -> None:
+    """Show what the intake proposes beside `field` (the template adds "Use this"); never set it."""
+    if found is None:
+        return
+    if found.value == stored:
+        field.description = f"Matches the intake ({found.words})."
+        return
+    field.description = (f"The intake proposes {found.shown} ({found.words}). It writes to {provider}, "
+                         "so it is not set until you use it.")
+    field.proposal = found
 
 
 def monitor(conn: IntegrationConnection, form: Any) -> None:
@@ -65,7 +79,7 @@ def jobs(conn: IntegrationConnection, form: Any, existing: dict[str, Integration
     match keys from the matching rules and what it runs after from the dependency order."""
     answers = intake_reading.answers(conn.id)
     _schedule(form, existing, answers.get("sla", ""))
-    _matching(form, existing, answers.get("matching", ""))
+    _matching(conn, form)
     for object_type, first in intake_reading.dependencies(answers.get("dependencies", "")).items():
         field = getattr(form, f"{object_type}_after", None)
         if field is not None:
@@ -75,32 +89,31 @@ def jobs(conn: IntegrationConnection, form: Any, existing: dict[str, Integration
         shown = intake_reading.blackout_text(window)
         _offer(form.blackout, form.blackout.data or "", "", shown, f'"{answers["blackouts"][:80]}"')
     text = answers.get("topology_flows", "")
+    writes = proposals.directions(conn)
     for object_type, direction in intake_reading.directions(text, conn.provider.name).items():
         field = getattr(form, f"{object_type}_direction", None)
         if field is None:
             continue
         job = existing.get(object_type)
-        _offer(field, job.direction if job else "in", "in" if job is None else object(), direction,
-               "topology", {"in": "provider to console", "out": "console to provider", "both": "both ways"}[direction])
+        stored = job.direction if job else "in"
+        if object_type in writes:
+            _propose(field, stored, writes[object_type], conn.provider.name)
+        else:  # inbound writes nothing to the CRM: offered like any other value
+            _offer(field, stored, "in" if job is None else object(), direction, "topology",
+                   proposals.DIRECTION_WORDS[direction])
 
 
-def _matching(form: Any, existing: dict[str, IntegrationSyncJob], text: str) -> None:
-    """Match keys from "Contacts matched on email, fallback to external_id": offered when the form has
+def _matching(conn: IntegrationConnection, form: Any) -> None:
+    """Match keys from "Contacts matched on email, fallback to external_id": proposed when the form has
     that order among its choices; otherwise the intake's words are shown beside the field."""
-    for object_type, said in intake_reading.matching(text).items():
+    for object_type, found in proposals.matching(conn).items():
         field = getattr(form, f"{object_type}_match", None)
         if field is None:
             continue
-        keys = [CONSOLE_ID_PROPERTY if k == "console_id" else k for k in said]
-        keys = [k for k in keys if k in MATCH_KEYS[object_type]]
-        value, words = ",".join(keys), f'"{text[:80]}"'
-        job = existing.get(object_type)
-        labels = dict(field.choices)
-        if value in labels:
-            _offer(field, field.data, field.default if job is None or job.match_on is None else object(), value,
-                   words, labels[value].lower())
-        elif keys:
-            field.description = f"The intake says {words}; choose the nearest of these."
+        if found.value in dict(field.choices):
+            _propose(field, field.data, found, conn.provider.name)
+        else:
+            field.description = f"The intake says {found.words}; choose the nearest of these."
 
 
 def owner(conn: IntegrationConnection, form: Any) -> None:
@@ -115,7 +128,7 @@ def owner(conn: IntegrationConnection, form: Any) -> None:
         _offer(form.owner_id, conn.owner_user_id, None, found.id, "stakeholders", found.name)
 
 
-def _names(what: str, object_type: str, target: Any, source: str | None) -> bool:
+def names_field(what: str, object_type: str, target: Any, source: str | None) -> bool:
     """Whether the intake's "Lifecycle stage" or "Deal amount" names this field of this object."""
     obj = intake_reading.object_named(what)
     if obj is not None and obj != object_type:
@@ -136,20 +149,15 @@ def records_of(conn: IntegrationConnection, object_type: str, rows: dict, text: 
         if obj is not None and obj != object_type:
             continue
         fields = [t.label for t in TARGETS[object_type]
-                  if _names(what, object_type, t, rows[t.name].source_field if t.name in rows else None)]
+                  if names_field(what, object_type, t, rows[t.name].source_field if t.name in rows else None)]
         out.append({"what": what, "winner": winner, "fields": fields})
     return out
 
 
 def system_of_record(conn: IntegrationConnection, object_type: str, target: Any, source: str | None, form: Any) -> None:
-    """Who wins a two-way field's conflicts, from the intake's systems of record naming the field."""
-    text = intake_reading.answers(conn.id).get("topology_records", "")
-    for what, winner in intake_reading.systems_of_record(text, conn.provider.name):
-        if _names(what, object_type, target, source):
-            labels = dict(form.system_of_record.choices)
-            _offer(form.system_of_record, form.system_of_record.data, "provider", winner, f'"{what[:60]}"',
-                   labels.get(winner, winner).lower())
-            return
+    """Who wins a two-way field's conflicts, from the intake's systems of record naming the field: proposed."""
+    found = proposals.record(conn, object_type, target.name, lambda what: names_field(what, object_type, target, source))
+    _propose(form.system_of_record, form.system_of_record.data, found, conn.provider.name)
 
 
 def _schedule(form: Any, existing: dict[str, IntegrationSyncJob], sla: str) -> None:

@@ -227,7 +227,9 @@ def test_the_intake_fills_the_wizard_and_never_overwrites_what_was_set(login):
     assert page.count("From the intake") >= 5 and "Dana Roy, dana@example.com" in page
     jobs = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
     assert 'selected value="in"' in _select(jobs, "contacts_direction") and "Matches the intake (topology)" in jobs
-    assert 'selected value="both"' in _select(jobs, "deals_direction")
+    # Both ways writes to the CRM: proposed, never pre-filled (issue 32).
+    assert 'selected value="in"' in _select(jobs, "deals_direction") and 'id="use-direction-deals"' in jobs
+    assert "The intake proposes both ways (topology). It writes to HubSpot CRM, so it is not set until you use it." in jobs
     assert 'selected value="in"' in _select(jobs, "companies_direction")  # the intake names no company flow
     # A 10-minute SLA: every new job runs at least every 5 minutes (half the target).
     assert re.search(r'name="companies_minutes"[^>]*value="5"', jobs) and "at most half its target" in jobs
@@ -240,7 +242,7 @@ def test_the_intake_fills_the_wizard_and_never_overwrites_what_was_set(login):
     assert "The intake says 600 seconds" in page
     jobs = owner.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
     assert 'selected value="in"' in _select(jobs, "deals_direction")
-    assert "The intake says both ways (topology)" in jobs
+    assert "The intake proposes both ways (topology)" in jobs
     slow = ensure_job(conn, "contacts")
     slow.schedule_seconds = 3600
     db.session.commit()
@@ -418,6 +420,12 @@ def test_systems_of_record_from_the_intake_preset_who_wins_a_two_way_field(login
     assert "Lifecycle stage" in listed and "names no single field" in listed  # "demographics" is a group
     assert "Deal amount" not in listed  # another object's line
     status = owner.get(f"/connections/{conn.id}/wizard/mapping/contacts/lead_status/edit").get_data(as_text=True)
-    assert 'selected value="console"' in _select(status, "system_of_record") and "From the intake" in status
+    # Who wins decides what is written to the CRM: proposed, applied only by "Use this" (issue 32).
+    assert 'selected value="provider"' in _select(status, "system_of_record") and "The intake proposes the console" in status
+    assert 'id="use-record-contacts-lead_status"' in status
+    used = owner.hx_post(f"/connections/{conn.id}/wizard/mapping/proposal", {"use": "record:contacts:lead_status"})
+    assert used.status_code == 200 and "Contacts · Lead status: the console wins, as the intake proposes." in used.get_data(as_text=True)
+    from console.mapping import editor
+    assert editor.rows(conn.id, "contacts")["lead_status"].system_of_record == "console"
     stage = owner.get(f"/connections/{conn.id}/wizard/mapping/contacts/lifecycle_stage/edit").get_data(as_text=True)
     assert 'selected value="provider"' in _select(stage, "system_of_record") and "Matches the intake" in stage

@@ -10,6 +10,7 @@ from htmx_flask import make_response
 from ... import intake_reading
 from ...answers import beside
 from ...auth.access import role_required
+from ...auth.forms import ActionForm
 from ...choices import PUSHING, WizardStep
 from ...connectors.base import ConnectorError
 from ...extensions import db
@@ -19,9 +20,10 @@ from ...mapping.suggest import suggest
 from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, target
 from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
+from ...refusals import Refused
 from ...sync import catalogue
 from ...sync.outbound import CONSOLE_ID_PROPERTY, match_keys, match_label
-from .. import bp, prefill, samples
+from .. import bp, prefill, proposals, samples
 from .. import mapping_changes as changes
 from ..forms import OBJECT_TYPES, FieldForm, JobsForm
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
@@ -214,6 +216,21 @@ def mapping_enums(connection_id: int, object_type: str, field: str):
               for key in request.form if key.startswith("target::")}
     changed = changes.save_enums(conn, object_type, field, values, current_user)
     return _render(conn, changed=True, message=f"Picklist {field}: {changed} option(s) changed.")
+
+
+@bp.post("/<int:connection_id>/wizard/mapping/proposal")
+@role_required(*EDITORS)
+def mapping_proposal_use(connection_id: int):
+    """"Use this" beside an intake proposal that writes to the CRM: applied as the intake says it now, audited."""
+    conn = load(connection_id, edit=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        message = proposals.use(conn, current_user, request.form.get("use", ""))
+    except Refused as err:
+        db.session.rollback()
+        return _render(conn, 409, message=err.message, message_tone="error", message_at="proposal")
+    return _render(conn, changed=True, message=message, message_at="proposal")
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/confirm")
