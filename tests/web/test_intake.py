@@ -424,7 +424,8 @@ def test_systems_of_record_from_the_intake_preset_who_wins_a_two_way_field(login
     assert 'selected value="provider"' in _select(status, "system_of_record") and "The intake proposes the console" in status
     assert 'id="use-record-contacts-lead_status"' in status
     used = owner.hx_post(f"/connections/{conn.id}/wizard/mapping/proposal", {"use": "record:contacts:lead_status"})
-    assert used.status_code == 200 and "Contacts · Lead status: the console wins, as the intake proposes." in used.get_data(as_text=True)
+    assert used.status_code == 200
+    assert "Contacts · Lead status: the console wins, as the intake proposes." in used.get_data(as_text=True)
     from console.mapping import editor
     assert editor.rows(conn.id, "contacts")["lead_status"].system_of_record == "console"
     stage = owner.get(f"/connections/{conn.id}/wizard/mapping/contacts/lifecycle_stage/edit").get_data(as_text=True)

@@ -57,7 +57,8 @@ def test_the_example_is_read_object_by_object_and_nothing_writes_until_used(logi
     # Only the owner (or an admin) decides: ops may look, a client never sees it.
     ops = login("ops")
     assert ops.hx_post(USE.format(conn.id), {"use": "direction:contacts"}).status_code == 403
-    assert login("client", factories.client("Other")).hx_post(USE.format(conn.id), {"use": "direction:contacts"}).status_code == 404
+    client = login("client", factories.client("Other"))
+    assert client.hx_post(USE.format(conn.id), {"use": "direction:contacts"}).status_code == 404
     for bad in ("direction:companies", "direction:products", "nonsense", "record:contacts:nope", ""):
         resp = owner.hx_post(USE.format(conn.id), {"use": bad})
         assert resp.status_code == 409, bad
