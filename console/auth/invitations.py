@@ -46,8 +46,10 @@ def issue(user: User, by: User | None) -> tuple[str, datetime]:
     return token, expires
 
 
-def find(token: str) -> UserInvitation:
-    """The invitation a link names, if it may still be used; refused with a reason otherwise."""
+def find(token: str, attempt: bool = False) -> UserInvitation:
+    """The invitation a link names, if it may still be used; refused with a reason otherwise. Only an
+    attempt to use a spent link (`attempt`: a POST) is audited, once per link and reason: opening it (a
+    GET, a mail scanner, 100 reloads) writes nothing."""
     invitation = db.session.scalar(sa.select(UserInvitation).where(UserInvitation.token_hash == _digest(token[:200])))
     if invitation is None:
         raise InvitationRefused("This invitation link is not valid. Ask your administrator for a new one.", status=404)
@@ -61,10 +63,20 @@ def find(token: str) -> UserInvitation:
     elif not invitation.user.active:
         why = "belongs to a deactivated account"
     if why:
-        audit.record("user.invitation_refused", invitation.user, actor=None, reason=why)
-        db.session.commit()
+        if attempt and not _refusal_recorded(invitation, why):
+            audit.record("user.invitation_refused", invitation.user, actor=None, reason=why, invitation_id=invitation.id)
+            db.session.commit()
         raise InvitationRefused(f"This invitation link {why}. Ask your administrator for a new one.", status=410)
     return invitation
+
+
+def _refusal_recorded(invitation: UserInvitation, why: str) -> bool:
+    from ..models import EventAdminAction
+
+    rows = db.session.scalars(sa.select(EventAdminAction.details).where(
+        EventAdminAction.action == "user.invitation_refused", EventAdminAction.target_type == "users",
+        EventAdminAction.target_id == str(invitation.user_id)).order_by(EventAdminAction.id.desc()).limit(50))
+    return any(isinstance(d, dict) and d.get("reason") == why and d.get("invitation_id") == invitation.id for d in rows)
 
 
 def accept(invitation: UserInvitation, password: str) -> User:

@@ -78,7 +78,7 @@ def password():
 def invitation(token: str):
     """An invited user sets their own password, once, then is signed in."""
     try:
-        invited = invitations.find(token)
+        invited = invitations.find(token, attempt=request.method == "POST")
     except invitations.InvitationRefused as refused:
         return render_template("auth/invitation.html", form=None, refused=str(refused)), refused.status
     form = SetPasswordForm()

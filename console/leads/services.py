@@ -5,6 +5,7 @@ mapping writes to the CRM (direction out or both, a transform with an exact inve
 that pushes can be corrected: any other field would be overwritten by the next inbound sync."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from ..models import (
     IntegrationSyncError,
     IntegrationSyncJob,
 )
-from ..models.base import utcnow
+from ..models.base import changed_rows, utcnow
 from ..refusals import Refused
 from ..sync import catalogue
 from ..sync.changes import provider_id, record_change, record_link, record_unheld_change
@@ -111,6 +112,11 @@ def correct(lead: CrmLead, field: str, raw: str, user: Any) -> CrmLeadChange | N
     return change
 
 
+# Control characters (NUL, escapes) and the bidirectional overrides and isolates that make a value read
+# differently from what it is: never queued for the client's CRM.
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+
+
 def normalized(rule: FieldRule, spec: MappingSpec, raw: str) -> str | None:
     """A person's input as the field's value in text form, exactly as it would map back from the CRM."""
     text = (raw or "").strip()
@@ -120,6 +126,9 @@ def normalized(rule: FieldRule, spec: MappingSpec, raw: str) -> str | None:
         return None
     if len(text) > 500:
         raise Refused("The value is too long (500 characters at most).", field="value")
+    if (bad := UNSAFE.search(text)) is not None:
+        raise Refused(f"The value holds a control or text-direction character (U+{ord(bad.group()):04X}); "
+                      "nothing was changed. Type it again without it.", field="value")
     if rule.transform == "datetime_utc":
         try:
             text = text_of(datetime.fromisoformat(text)) or ""
@@ -160,9 +169,21 @@ def apply_other(conflict: CrmSyncConflict, user: Any) -> CrmLeadChange | None:
     lead = db.session.get(CrmLead, conflict.lead_id)
     if lead is None:
         raise Refused("The lead no longer exists.")
+    conn = db.session.get(IntegrationConnection, lead.connection_id)
+    if not any(e.rule.target == conflict.field for e in editable(lead, spec_for(lead, conn))):
+        raise Refused("This field no longer writes to the CRM (its direction or the object's changed since); "
+                      "nothing was applied.")
+    # Claimed with a conditional UPDATE: of eight clicks at once, one applies (one change, one audit row).
+    now, by = utcnow(), getattr(user, "id", None)
+    won = changed_rows(db.session.execute(sa.update(CrmSyncConflict).where(
+        CrmSyncConflict.id == conflict.id, CrmSyncConflict.overridden_at.is_(None))
+        .values(overridden_at=now, overridden_by_user_id=by).execution_options(synchronize_session=False)))
+    if won != 1:
+        db.session.rollback()
+        raise Refused("The other value was applied already.")
     other = conflict.provider_value if conflict.winner == "console" else conflict.console_value
-    change = record_change(lead, conflict.field, other, "conflict", getattr(user, "id", None))
-    conflict.overridden_at, conflict.overridden_by_user_id = utcnow(), getattr(user, "id", None)
+    change = record_change(lead, conflict.field, other, "conflict", by)
+    conflict.overridden_at, conflict.overridden_by_user_id = now, by
     audit.record("conflict.other_applied", conflict, actor=user, field=conflict.field, lead_id=lead.id)
     db.session.commit()
     return change

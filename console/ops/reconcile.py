@@ -53,8 +53,10 @@ def connection_reconcile_queue(connection_id: int):
         IntegrationSyncJob.connection_id == conn.id)))
     if object_type not in known:
         return _answer(conn, 422, "Choose one of this connection's objects to reconcile.")
-    reconcile.queue(conn, object_type, "manual", repair=repair, user_id=current_user.id)
-    verb = "Reconcile and repair" if repair else "Reconcile"
+    row, new = reconcile.request(conn, object_type, "manual", repair=repair, user_id=current_user.id)
+    verb = "Reconcile and repair" if row.repair else "Reconcile"
+    if not new:
+        return _answer(conn, 200, f"{verb} of {object_type} is already queued (#{row.id}); it was not queued again.")
     return _answer(conn, 200, f"{verb} of {object_type} queued; the dispatcher starts it within seconds.")
 
 

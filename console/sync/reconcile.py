@@ -138,11 +138,30 @@ def compare(connection: IntegrationConnection, job: IntegrationSyncJob, session)
 
 def queue(connection: IntegrationConnection, object_type: str, trigger: str, repair: bool = False,
           user_id: int | None = None) -> IntegrationReconciliation:
+    return request(connection, object_type, trigger, repair, user_id)[0]
+
+
+def request(connection: IntegrationConnection, object_type: str, trigger: str, repair: bool = False,
+            user_id: int | None = None) -> tuple[IntegrationReconciliation, bool]:
+    """(the waiting reconcile of this connection and object, whether it is new). One waits at a time:
+    25 clicks queue one full-inventory read, not 25 (a repair asked for later makes the waiting one repair).
+    The job's row is locked first, so two requests at once cannot both find none waiting."""
+    db.session.execute(sa.update(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == connection.id, IntegrationSyncJob.object_type == object_type)
+        .values(reconcile_next_at=IntegrationSyncJob.reconcile_next_at).execution_options(synchronize_session=False))
+    waiting = db.session.scalar(sa.select(IntegrationReconciliation).where(
+        IntegrationReconciliation.connection_id == connection.id, IntegrationReconciliation.object_type == object_type,
+        IntegrationReconciliation.status == RunStatus.QUEUED.value).order_by(IntegrationReconciliation.id)
+        .limit(1).with_for_update())
+    if waiting is not None:
+        waiting.repair = waiting.repair or repair
+        db.session.commit()
+        return waiting, False
     rec = IntegrationReconciliation(connection_id=connection.id, object_type=object_type, trigger=trigger,
                                     repair=repair, status=RunStatus.QUEUED.value, requested_by_user_id=user_id)
     db.session.add(rec)
     db.session.commit()
-    return rec
+    return rec, True
 
 
 def claim_queued(worker: str, limit: int) -> list[int]:

@@ -11,6 +11,7 @@ from ..audit import client_address
 from ..auth.access import public
 from ..connectors import registry
 from ..extensions import csrf
+from ..security.vault import VaultError
 from . import bp
 from .ingest import Route, reject, routes_for, store
 
@@ -49,7 +50,11 @@ def hubspot():
     if not isinstance(events, list) or not 0 < len(events) <= MAX_EVENTS or not all(_well_formed(e) for e in events):
         return _refuse(400, "malformed", "Expected a JSON array of 1 to 100 events, each with a numeric eventId "
                        "and portalId (and appId when present).", len(body))
-    routes = routes_for({str(e["portalId"]) for e in events})
+    try:
+        routes = routes_for({str(e["portalId"]) for e in events})
+    except VaultError:  # the master key is not the one the signing secrets were stored with
+        return _refuse(503, "secret_unreadable", "The console cannot read this portal's signing secret (its master "
+                       "key changed); nothing was accepted, so HubSpot retries later.", len(body))
     unknown = sorted({str(e["portalId"]) for e in events if not _candidates(e, routes)})
     if unknown:
         return _refuse(401, "unknown_portal", f"No connection takes events of portal {unknown[0][:20]} from this app.",

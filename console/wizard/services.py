@@ -26,6 +26,7 @@ from ..models import (
     User,
 )
 from ..refusals import Refused
+from ..security.vault import VaultError
 from ..sync.provider import allowed_base_url, mark_credentials, open_session
 from ..sync.push import start_push
 from . import checklist
@@ -101,7 +102,10 @@ def webhook_receiver(conn: IntegrationConnection) -> IntegrationConnection | Non
     portal = conn.account.external_account_id if conn.account else None
     if not portal:
         return None
-    routes = routes_for({portal}).get(portal) or []
+    try:
+        routes = routes_for({portal}).get(portal) or []
+    except VaultError:  # the secrets cannot be read with this key: the receiver refuses every event (503)
+        return None
     return db.session.get(IntegrationConnection, routes[0].connection_id) if routes else None
 
 
@@ -242,6 +246,11 @@ def check_connection(conn: IntegrationConnection, user: User) -> CheckResult:
         return CheckResult(False, "No credentials are stored yet.")
     try:
         info = open_session(conn, timeout=10.0, max_attempts=2).inspect()
+    except VaultError:
+        db.session.rollback()
+        return CheckResult(False, "The stored credentials cannot be decrypted with this server's CONSOLE_MASTER_KEY "
+                                  "(the key was changed, or the row was copied from another install). Restore the key "
+                                  "they were stored with, or store the token again; HubSpot was not called.")
     except ConnectorError as exc:
         message = str(exc)
         if isinstance(exc, AuthExpired):

@@ -112,6 +112,10 @@ def test_create_user_makes_a_single_use_invitation(app, admin, client):
     again = client.get(path)
     assert again.status_code == 410 and "already used" in again.get_data(as_text=True)
     assert client.get("/invite/not-a-real-token").status_code == 404
+    assert "user.invitation_refused" not in audit_actions()  # opening a spent link writes nothing (issue 32)
+    reuse = client.post(path, data={"new": "another long password", "confirm": "another long password",
+                                    "csrf_token": csrf_token(client, "/connections")})
+    assert reuse.status_code == 410
     actions = audit_actions()
     assert {"user.created", "user.invited", "user.invitation_accepted", "user.invitation_refused"} <= set(actions)
     assert all(token not in str(row.details) for row in db.session.scalars(sa.select(EventAdminAction)))
