@@ -184,6 +184,7 @@ class ImportStatus(Choice):
     SUCCEEDED = ("succeeded", "Imported", "good")
     PARTIAL = ("partial", "Imported with errors", "warn")
     FAILED = ("failed", "Failed", "bad")
+    EXPIRED = ("expired", "Expired, never imported")  # removed by retention after CONSOLE_UPLOAD_KEEP_DAYS
 
 
 class WizardStep(Choice):

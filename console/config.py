@@ -96,6 +96,7 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "ARCHIVE_DIR": env.get("CONSOLE_ARCHIVE_DIR") or None,
         "RETENTION_DAYS": env.get("CONSOLE_RETENTION_DAYS", ""),
         "RETENTION_HOUR_UTC": int(env.get("CONSOLE_RETENTION_HOUR_UTC", 3)),
+        "UPLOAD_KEEP_DAYS": int(env.get("CONSOLE_UPLOAD_KEEP_DAYS", 14)),
         "METRICS_TOKEN": env.get("CONSOLE_METRICS_TOKEN") or None,
         "SMTP_HOST": env.get("CONSOLE_SMTP_HOST") or None,
         "SMTP_PORT": int(env.get("CONSOLE_SMTP_PORT", 25)),

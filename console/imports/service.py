@@ -53,7 +53,7 @@ def upload_dir() -> Path:
 
 
 def file_path(imp: CsvImport) -> Path:
-    return upload_dir() / f"{imp.connection_id}-{imp.file_hash}.csv"
+    return upload_dir() / imp.disk_name
 
 
 def upload(conn: IntegrationConnection, name: str, data: bytes, object_type: str, user: User) -> CsvImport:
@@ -242,6 +242,8 @@ def save_mapping(conn: IntegrationConnection, imp: CsvImport, id_column: str, fi
 
 
 def queue(conn: IntegrationConnection, imp: CsvImport, user: User) -> IntegrationSyncRun:
+    if imp.status == ImportStatus.EXPIRED:
+        raise ImportRefused("This upload expired without being imported, and its file was removed; upload the file again.")
     if imp.status != ImportStatus.UPLOADED:
         raise ImportRefused(f"This import is {ImportStatus.label_of(imp.status).lower()} already.")
     issues = csv_mapping.problems(imp.object_type, imp.mapping or {}, imp.header)

@@ -12,7 +12,7 @@ from ..models import CsvImport
 
 
 def _key(imp: CsvImport) -> str:
-    return f"csv:{imp.connection_id}:{imp.object_type}:{imp.file_hash}"
+    return imp.blob_key
 
 
 def put(imp: CsvImport, data: bytes, folder_path: Path) -> None:

@@ -35,6 +35,16 @@ class CsvImport(TimestampMixin, Model):
 
     uploaded_by: Mapped[User | None] = relationship()
 
+    @property
+    def blob_key(self) -> str:
+        """Where the upload waits (console/blobs.py): in the traffic database's chunks."""
+        return f"csv:{self.connection_id}:{self.object_type}:{self.file_hash}"
+
+    @property
+    def disk_name(self) -> str:
+        """The upload's file name in a shared CONSOLE_UPLOAD_DIR (one file per connection and content)."""
+        return f"{self.connection_id}-{self.file_hash}.csv"
+
 
 class CsvImportTemplate(TimestampMixin, Model):
     """A saved header mapping, offered again when a file with the same columns arrives."""

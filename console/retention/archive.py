@@ -51,7 +51,10 @@ def write(folder: Path, table: str, day: str, rows: list[dict]) -> dict:
     """Write one batch's rows of one day (atomically: a temporary file renamed), append its manifest
     line, and return that line."""
     target = folder / table / day / f"{rows[0]['id']:012d}-{rows[-1]['id']:012d}.jsonl.gz"
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for level in (folder / table, target.parent):  # mkdir(parents=True) gives parents the umask's 0755
+        level.mkdir(mode=0o700, exist_ok=True)
+        if level.stat().st_mode & 0o077:
+            level.chmod(0o700)
     body = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n" for r in rows)
     data = gzip.compress(body.encode("utf-8"), mtime=0)
     tmp = target.with_suffix(".tmp")
@@ -64,7 +67,8 @@ def write(folder: Path, table: str, day: str, rows: list[dict]) -> dict:
     entry = {"table": table, "day": day, "file": str(target.relative_to(folder)), "rows": len(rows),
              "sha256": hashlib.sha256(data).hexdigest(), "first_id": rows[0]["id"], "last_id": rows[-1]["id"],
              "archived_at": utcnow().isoformat(timespec="seconds")}
-    with open(folder / MANIFEST, "a", encoding="utf-8") as fh:
+    manifest = os.open(folder / MANIFEST, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(manifest, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry, sort_keys=True) + "\n")
         fh.flush()
         os.fsync(fh.fileno())

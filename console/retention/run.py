@@ -16,7 +16,7 @@ from ..extensions import db
 from ..mapping.service import governed_fields
 from ..models import IntegrationFieldMapping
 from ..models.base import utcnow
-from . import archive
+from . import archive, uploads
 from .policy import Policy, policies
 
 BATCH = 1000
@@ -54,6 +54,8 @@ def run(dry_run: bool = False, now: datetime | None = None, batch: int = BATCH) 
             assert folder is not None
             _apply(policy, cutoff, folder, batch, outcome)
         out.append(outcome)
+    cutoff, due, expired = uploads.expire(now, dry_run)
+    out.append(Outcome(uploads.TABLE, uploads.keep_days(), cutoff, due=due, deleted=expired))
     return out
 
 

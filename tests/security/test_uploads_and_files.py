@@ -2,6 +2,7 @@
 and client data at rest readable by the service user only."""
 from __future__ import annotations
 
+import io
 import re
 import stat
 import threading
@@ -140,3 +141,68 @@ def test_client_data_at_rest_is_the_service_users_alone(app, tmp_path):
     target = Path(folder) / "probe.csv"
     _write_private(target, b"a,b\n1,2\n")
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_archive_folders_and_files_are_the_service_users_alone(app, tmp_path):
+    """Every level the archive makes is 0700 and every file 0600, the manifest included (issue 32: the
+    day folders under a table's folder were 0755, made by mkdir(parents=True))."""
+    from console.models import IntegrationRawEvent
+    from console.retention.run import run
+
+    app.config["ARCHIVE_DIR"] = str(tmp_path / "archive")
+    conn = factories.connection(factories.client())
+    db.session.commit()
+    old = utcnow() - timedelta(days=60)
+    for i in range(3):
+        db.session.add(IntegrationRawEvent(connection_id=conn.id, object_type="contacts", external_id=str(i),
+                                           event_key=f"{i}:1:l", payload={"p": i}, created_at=old))
+    db.session.commit()
+    assert {o.table: o.deleted for o in run()}["integration_raw_events"] == 3
+    paths = list((tmp_path / "archive").rglob("*"))
+    assert any(p.is_dir() for p in paths) and any(p.name == "manifest.jsonl" for p in paths)
+    for path in paths:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+
+
+def test_uploads_never_imported_are_removed_after_their_age(app, login, tmp_path):
+    """An upload nobody imported is removed by the nightly pass after CONSOLE_UPLOAD_KEEP_DAYS: its stored
+    chunks (or folder file) go, the import says it expired and cannot run; a younger one, one that ran, and
+    the same file waiting for another object stay."""
+    from console.choices import ImportStatus
+    from console.models import UploadChunk
+    from console.retention.run import run
+
+    app.config["ARCHIVE_DIR"] = str(tmp_path / "archive")
+    ops = login("ops")
+    conn = factories.connection(factories.client(), live=True)
+    db.session.commit()
+    for object_type, body in (("contacts", CSV), ("companies", CSV), ("deals", CSV + b"51,x@example.com,X\n")):
+        resp = ops.client.post(f"/connections/{conn.id}/imports/", headers={"HX-Request": "true", "X-CSRFToken": ops.token},
+                               data={"object_type": object_type, "file": (io.BytesIO(body), "p.csv")},
+                               content_type="multipart/form-data")
+        assert resp.status_code == 204
+    imports = {i.object_type: i for i in db.session.scalars(sa.select(CsvImport))}
+    old = utcnow() - timedelta(days=15)
+    db.session.execute(sa.update(CsvImport).where(CsvImport.object_type.in_(["contacts", "companies"]))
+                       .values(updated_at=old))
+    db.session.execute(sa.update(CsvImport).where(CsvImport.object_type == "companies")
+                       .values(status=ImportStatus.SUCCEEDED.value))
+    db.session.commit()
+    keys = {o: i.blob_key for o, i in imports.items()}
+
+    def chunks(key: str) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(UploadChunk).where(UploadChunk.upload_key == key))
+
+    assert all(chunks(k) for k in keys.values())
+    dry = {o.table: o for o in run(dry_run=True)}["csv_uploads (never imported)"]
+    assert dry.due == 1 and chunks(keys["contacts"])
+    done = {o.table: o for o in run()}["csv_uploads (never imported)"]
+    assert done.deleted == 1
+    db.session.expire_all()
+    assert chunks(keys["contacts"]) == 0 and chunks(keys["deals"]) and chunks(keys["companies"])
+    assert {i.object_type: i.status for i in db.session.scalars(sa.select(CsvImport))} == {
+        "contacts": "expired", "companies": "succeeded", "deals": "uploaded"}
+    contacts = imports["contacts"].id
+    resp = ops.hx_post(f"/connections/{conn.id}/imports/{contacts}/run")
+    assert resp.status_code == 422 and "expired without being imported" in resp.get_data(as_text=True)
