@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ..choices import MetricStatus
+from ..choices import ConnectionStatus, MetricStatus
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, MetricBaseline, MetricSnapshot
 from ..models.base import utcnow
@@ -77,7 +77,11 @@ def freshness(connection: IntegrationConnection, now: datetime | None = None) ->
             stale = True
     successes = [j.last_success_at for j in jobs if j.last_success_at]
     last = min(successes) if len(successes) == len(jobs) else None
-    return Freshness(last, stale, threshold)
+    # Jobs run on their schedule only once live: a draft or testing connection is never "stale" (nobody
+    # is alerted about it, and no client sees it).
+    scheduled = connection.status not in (ConnectionStatus.DRAFT.value, ConnectionStatus.TESTING.value,
+                                          ConnectionStatus.REVOKED.value)
+    return Freshness(last, stale and scheduled, threshold)
 
 
 def build_cards(connection: IntegrationConnection, now: datetime | None = None) -> list[Card]:

@@ -16,6 +16,7 @@ from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncR
 from ..models.base import utcnow
 from ..refusals import Refused
 from ..sync.events import run_settled, safely
+from ..sync.failures import MAPPING, SOURCE_VALUE
 from ..sync.verdict import Verdict, judge, waive
 from . import checklist
 
@@ -24,6 +25,18 @@ FINAL = (RunStatus.SUCCEEDED.value, RunStatus.PARTIAL.value, RunStatus.FAILED.va
 
 class ReadinessRefused(Refused):
     pass
+
+
+class Advice(str):
+    """One thing that blocks go-live, in words, with the wizard step where it is done (`step`: a view
+    name of the wizard) so the gate can link to it. A str: audit rows and joins keep working."""
+
+    step: str
+
+    def __new__(cls, text: str, step: str) -> Advice:
+        advice = super().__new__(cls, text)
+        advice.step = step
+        return advice
 
 
 @dataclass
@@ -51,26 +64,55 @@ class ObjectState:
         return self.verdict is not None and self.verdict.passes
 
     def problems(self) -> list[str]:
-        out = []
+        """What blocks this object now, each with its one next action, read from its runs as they are:
+        never an action that already happened (a sync that ran is not "run the first complete sync")."""
+        out: list[str] = []
         if self.test is None:
-            out.append("no test batch yet (test step)")
+            out.append(Advice("no test batch yet: run one on the test step", "test"))
         elif self.test.status not in FINAL:
-            out.append(f"test batch #{self.test.id} is still running")
-        else:
-            out.extend(self.verdict.problems())
+            out.append(Advice(f"test batch #{self.test.id} is still running; its verdict shows on the test step", "test"))
+        elif self.verdict is not None:
+            out.extend(Advice(p, "test") for p in self.verdict.problems())
         if self.pushes:
             run = self.outbound_test
             if run is None:
-                out.append("no outbound dry run yet (test step)")
+                out.append(Advice("no outbound dry run yet: run one on the test step", "test"))
             elif run.status not in FINAL:
-                out.append(f"outbound dry run #{run.id} is still running")
+                out.append(Advice(f"outbound dry run #{run.id} is still running", "test"))
             elif not self.outbound_passes:
-                out.append(f"outbound dry run #{run.id} did not pass: "
-                           + (run.error_message or f"{run.failed} record(s) could not be written"))
-        for metric in self.missing_metrics:
-            out.append(f"no baseline for “{metric.title}”: run the first complete sync (report step), or mark "
-                       "the metric not applicable")
+                out.append(Advice(f"outbound dry run #{run.id} did not pass: "
+                                  + (run.error_message or f"{run.failed:,} record(s) could not be written"), "test"))
+        if self.missing_metrics:
+            out.append(self._baseline_advice())
         return out
+
+    def _baseline_advice(self) -> Advice:
+        titles = ", ".join(f"“{m.title}”" for m in self.missing_metrics)
+        what, run = f"no baseline for {titles}", self.sync
+        if run is None:
+            return Advice(f"{what}: run the first complete sync on the report step, or mark the metric not applicable",
+                          "report")
+        if run.status not in FINAL:
+            return Advice(f"{what} yet: the first complete sync #{run.id} is still running, and its baselines are "
+                          "captured when it completes", "report")
+        verdict = judge(run)
+        if verdict.provider_error:
+            return Advice(f"{what}: the first complete sync #{run.id} failed at HubSpot ({verdict.provider_error}); "
+                          "run it again on the report step", "report")
+        why = verdict.completeness()
+        if why is None:
+            return Advice(f"{what}: capture it from run #{run.id} under Baselines on the report step", "report")
+        group = max((g for g in verdict.groups if g.open), key=lambda g: g.open, default=None)
+        if group is None:
+            return Advice(f"{what}: {why}", "report")
+        field = f" ({group.field.replace('_', ' ')})" if group.field else ""
+        failed = f"{group.open:,} {self.object_type} of run #{run.id} failed on {group.words}{field}"
+        if group.failure_class == SOURCE_VALUE:
+            return Advice(f"{what}: {failed}. Ignore them with a reason on the report step, or fix them in HubSpot "
+                          "and run the sync again", "report")
+        if group.failure_class == MAPPING:
+            return Advice(f"{what}: {failed}. Fix the mapping row on the mapping step, then run the sync again", "mapping")
+        return Advice(f"{what}: {failed}. {group.advice}", "report")
 
 
 def enabled_jobs(conn: IntegrationConnection) -> list[IntegrationSyncJob]:

@@ -180,7 +180,15 @@ def test_first_complete_sync_is_staged_and_baselines_need_ignored_values(login, 
     assert f"portal-connection-{conn.id}" in preview and "Preview: not visible to the client" in preview
     # the gate refuses per object while contacts fail
     with_reasons = readiness.missing_by_object(conn)
-    assert list(with_reasons) == ["Contacts"] and "no baseline" in with_reasons["Contacts"][0]
+    assert list(with_reasons) == ["Contacts"] and len(with_reasons["Contacts"]) == 1
+    # advice from the real state (issue 32): one next action, never the sync that already ran
+    advice = with_reasons["Contacts"][0]
+    assert advice.startswith("no baseline for") and advice.step == "report"
+    assert (f"{contacts.failed:,} contacts of run #{contacts.id} failed on invalid email (email). Ignore them with a "
+            "reason on the report step, or fix them in HubSpot") in advice
+    assert "run the first complete sync" not in advice
+    gate = owner.get(f"/connections/{conn.id}/wizard/monitor").get_data(as_text=True)
+    assert "run the first complete sync" not in gate and f'href="/connections/{conn.id}/wizard/report"' in gate
     # the owner ignores the invalid emails with a reason: the run is complete, the baselines follow
     resp = owner.hx_post(f"/connections/{conn.id}/wizard/runs/{contacts.id}/ignore",
                          {"code": "invalid_email", "reason": REASON})

@@ -3,7 +3,7 @@ complete successful run; the report page's baseline section does the capture), a
 exactly as the client will see them."""
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import abort, render_template, request
 from flask_login import current_user
 from htmx_flask import make_response
 
@@ -75,6 +75,20 @@ def metrics_needed(connection_id: int):
     """The metrics that need a baseline before go-live; refreshed when a baseline is captured."""
     conn = load(connection_id)
     return render_template("partials/wizard/metrics_needed.html", **context(conn, WizardStep.REPORT, **_first_sync(conn)))
+
+
+PANELS = {"cards": "partials/reports/cards.html", "baselines": "partials/reports/baselines.html"}
+
+
+@bp.get("/<int:connection_id>/wizard/report/panels/<name>")
+@role_required(*VIEWERS)
+def report_panel(connection_id: int, name: str):
+    """One of the report's panels, fetched again when background work settles (runSettled: a run became
+    final, or its failures were ignored) or a baseline is captured, so none disagrees with the live box."""
+    if name not in PANELS:
+        abort(404)
+    conn = load(connection_id)
+    return render_template(PANELS[name], **context(conn, WizardStep.REPORT, **_extra(conn)))
 
 
 @bp.post("/<int:connection_id>/wizard/first-sync")

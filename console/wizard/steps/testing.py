@@ -130,7 +130,7 @@ def test_status(connection_id: int, run_id: int):
     if run.kind == RunKind.OUTBOUND:
         body = render_template("partials/wizard/outbound_run.html", connection=conn, run=run, final=FINAL)
         return body if run.status not in FINAL else make_response(
-            body, trigger=dict.fromkeys(SAVED + ("testsChanged",), True))
+            body, trigger=dict.fromkeys(SAVED + ("testsChanged", "runSettled"), True))
     body = render_template("partials/wizard/test_run.html", connection=conn, run=run, final=FINAL,
                            outcomes=testbatch.outcomes, judge=judge, may_test=can(current_user, "test", conn),
                            waive_form=WaiveForm(formdata=None), action_form=ActionForm(),
@@ -138,7 +138,7 @@ def test_status(connection_id: int, run_id: int):
     if run.status not in FINAL:
         return body
     # final: the history, the checklist, the gate and the pills catch up (they listen for these events)
-    return make_response(body, trigger=dict.fromkeys(SAVED + ("testsChanged", "baselinesChanged"), True))
+    return make_response(body, trigger=dict.fromkeys(SAVED + ("testsChanged", "baselinesChanged", "runSettled"), True))
 
 
 @bp.post("/<int:connection_id>/wizard/runs/<int:run_id>/ignore")
@@ -166,4 +166,4 @@ def ignore_values(connection_id: int, run_id: int):
                            outcomes=testbatch.outcomes, judge=judge, may_test=can(current_user, "test", conn), editable=True,
                            waive_form=WaiveForm(formdata=None), action_form=ActionForm(), message=message,
                            message_tone=tone)
-    return make_response(body, status, trigger=dict.fromkeys(SAVED + ("baselinesChanged",), True) if status == 200 else None)
+    return make_response(body, status, trigger=dict.fromkeys(SAVED + ("baselinesChanged", "runSettled"), True) if status == 200 else None)
