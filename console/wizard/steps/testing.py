@@ -166,4 +166,5 @@ def ignore_values(connection_id: int, run_id: int):
                            outcomes=testbatch.outcomes, judge=judge, may_test=can(current_user, "test", conn), editable=True,
                            waive_form=WaiveForm(formdata=None), action_form=ActionForm(), message=message,
                            message_tone=tone)
-    return make_response(body, status, trigger=dict.fromkeys(SAVED + ("baselinesChanged", "runSettled"), True) if status == 200 else None)
+    settled = dict.fromkeys(SAVED + ("baselinesChanged", "runSettled"), True)
+    return make_response(body, status, trigger=settled if status == 200 else None)
