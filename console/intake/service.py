@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, blobs
+from .. import audit, blobs, intake_reading
 from ..extensions import db
 from ..intake_questions import MAX_ANSWER_CHARS, QUESTIONS, SECTIONS, Section
 from ..models import IntakeAnswer, IntakeAttachment, IntegrationConnection, User
@@ -47,6 +47,8 @@ def save_answer(conn: IntegrationConnection, key: str, text: str, user: User) ->
             return None
         if row is not None and row.text == text:
             return row
+        if key == SLA_QUESTION:
+            _follow_sla(conn, row.text if row is not None else "", text)
         if row is None:
             row = IntakeAnswer(connection_id=conn.id, question=key, text=text, answered_by_user_id=user_id,
                                answered_at=utcnow())
@@ -66,6 +68,23 @@ def save_answer(conn: IntegrationConnection, key: str, text: str, user: User) ->
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+SLA_QUESTION = "sla"
+
+
+def _follow_sla(conn: IntegrationConnection, before: str, after: str) -> None:
+    """The freshness the console enforces follows the intake's SLA while it is the default or came from the
+    intake's earlier answer; a value someone set on the monitor step stays. One truth: what the design
+    states and the monitoring checks are the same numbers."""
+    table = IntegrationConnection.__table__.c
+    stored = (conn.freshness_target_seconds, conn.freshness_objective_pct)
+    defaults = (table.freshness_target_seconds.default.arg, table.freshness_objective_pct.default.arg)
+    new = intake_reading.freshness(after) if after else None
+    if new is None or new == stored or stored not in (defaults, intake_reading.freshness(before) if before else None):
+        return
+    conn.freshness_target_seconds, conn.freshness_objective_pct = new
+    audit.record("intake.sla_applied", conn, target_seconds=new[0], objective_pct=new[1])
 
 
 # The answer naming the fields that must never leave the source becomes the connection's withheld

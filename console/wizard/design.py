@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from .. import audit
 from ..choices import PUSHING, Direction, ObjectType, SystemOfRecord
 from ..extensions import db
 from ..intake_questions import QUESTIONS, SECTIONS
-from ..intake_reading import answers, blackout_text
+from ..intake_reading import answers, blackout_text, freshness
 from ..mapping.targets import target
 from ..models import (
     DesignVersion,
@@ -45,6 +44,9 @@ EDGE_CASES = {"email": "an address that is not valid holds the record for review
               "datetime_utc": "a value that is not a date holds the record for review",
               "decimal": "a value that is not a number holds the record for review",
               "enum": "a value with no mapping holds the record until it is mapped or ignored"}
+
+
+INTAKE = "Intake answers"  # the configuration's part holding a digest of each answer
 
 
 class DesignRefused(Refused):
@@ -112,11 +114,11 @@ def document(conn: IntegrationConnection, client: bool = False) -> dict[str, Any
                  + _yours(answers, "idempotency", "loop_prevention", "retries", "backfill")),
         _section("slas", "SLAs and acceptance",
                  [f"Freshness: changes reflected within {_duration(conn.freshness_target_seconds)}, "
-                  f"{conn.freshness_objective_pct}% of the time.",
+                  f"{conn.freshness_objective_pct}% of the time{_sla_source(conn, answers.get('sla', ''))}.",
                   f"Data quality: required fields at least {conn.quality_completeness_pct}% complete, duplicates at most "
                   f"{conn.quality_duplicate_pct}%, records failing at most {conn.quality_unresolved_pct}%.",
                   f"Alerts by {conn.notify_channel or 'email'}."]
-                 + _yours(answers, "sla", "quality", "acceptance", "monitoring", "alert_channels")),
+                 + _yours(answers, "quality", "acceptance", "monitoring", "alert_channels")),
         _section("compliance", "Compliance and governance",
                  ([f"Never leaves your system: {', '.join(withheld)} (never requested, stored, logged or archived)."]
                   if withheld else [])
@@ -131,6 +133,18 @@ def document(conn: IntegrationConnection, client: bool = False) -> dict[str, Any
     return {"client": conn.client.name, "connection": conn.name, "provider": conn.provider.name,
             "generated_at": utcnow().strftime("%Y-%m-%d %H:%M UTC"), "sections": sections,
             "open_questions": open_questions(conn, answers)}
+
+
+def _sla_source(conn: IntegrationConnection, sla: str) -> str:
+    """Where the enforced freshness comes from: stated once, with the intake's words when they differ."""
+    read = freshness(sla) if sla else None
+    if read is None:
+        return " (the console's default)" if not sla else f" (set on the monitor step; the intake's answer “{sla[:120]}” " \
+            "names no time and percentage the console can read)"
+    if read == (conn.freshness_target_seconds, conn.freshness_objective_pct):
+        return " (the intake's SLA, which replaces the console's default)"
+    return (f" (set on the monitor step, which holds over the intake's {_duration(read[0])}, {read[1]}%: change one "
+            "so they agree)")
 
 
 def _section(key: str, title: str, lines: list[str], tables: list[dict] | None = None) -> dict:
@@ -204,6 +218,7 @@ def configuration(conn: IntegrationConnection) -> dict[str, Any]:
         "quality_unresolved_pct", "notify_channel")}
     parts["Fields that never leave the source"] = sorted(conn.withheld_fields or [])
     parts["Fields that never enter logs"] = sorted(conn.masked_fields or [])
+    parts[INTAKE] = {q: hashlib.sha256(t.encode()).hexdigest()[:16] for q, t in answers(conn.id).items()}
     return json.loads(json.dumps(parts, default=str))  # as stored: what the gate compares with
 
 
@@ -251,6 +266,9 @@ def sign_off(conn: IntegrationConnection, number: int, user: User, by: str, how:
                             field="by" if not by else "how")
     if at > utcnow():
         raise DesignRefused("A sign-off cannot be in the future.", field="at")
+    if at.date() < row.created_at.date():
+        raise DesignRefused(f"A sign-off cannot come before version {number} was saved "
+                            f"({row.created_at:%Y-%m-%d}).", field="at")
     if row.signed_off_at is not None:
         raise DesignRefused(f"Version {number} was already signed off by {row.signed_off_by}.")
     row.signed_off_at, row.signed_off_by, row.signed_off_how = at, by[:200], how[:500]
@@ -258,24 +276,3 @@ def sign_off(conn: IntegrationConnection, number: int, user: User, by: str, how:
     audit.record("design.signed_off", conn, user, number=number, by=row.signed_off_by, how=row.signed_off_how)
     db.session.commit()
     return row
-
-
-@dataclass(frozen=True)
-class Standing:
-    """Where the live configuration stands against the newest signed design."""
-    signed: DesignVersion | None
-    changed: list[str]  # the parts that differ from the signed version
-
-    @property
-    def matches(self) -> bool:
-        return self.signed is not None and not self.changed
-
-
-def standing(conn: IntegrationConnection) -> Standing:
-    signed = db.session.scalar(sa.select(DesignVersion).where(
-        DesignVersion.connection_id == conn.id, DesignVersion.signed_off_at.is_not(None))
-        .order_by(DesignVersion.number.desc()).limit(1))
-    if signed is None:
-        return Standing(None, [])
-    now, then = configuration(conn), signed.configuration
-    return Standing(signed, sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k)))

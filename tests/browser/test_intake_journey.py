@@ -31,7 +31,7 @@ def test_fill_part_of_the_intake_see_the_wizard_prefilled_and_print_the_design(l
     page.goto(f"{live_server}/connections/{conn.id}/wizard/monitor")
     assert page.input_value("input[name=freshness_target]") == "600"
     assert page.input_value("input[name=freshness_objective]") == "95"
-    assert "From the intake" in page.locator("#freshness_target-note").inner_text()
+    assert "Matches the intake" in page.locator("#freshness_target-note").inner_text()  # the SLA took effect
 
     page.goto(f"{live_server}/connections/{conn.id}/design")
     page.click("#design-save")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from console.extensions import db
 from console.models import CrmLead, IntegrationSyncError, IntegrationSyncRun
+from console.models.base import utcnow
 from console.sandbox.schema import PIPELINES
 
 from .. import factories
@@ -110,7 +111,8 @@ def test_no_sensitive_value_provider_jargon_or_error_text_reaches_the_client(app
                       ("instance_ids", "Production portal 62515"), ("matching", "Contacts on email.")):
         owner.hx_post(f"/connections/{conn.id}/intake/answers/{key}", {key: text})
     assert owner.post(f"/connections/{conn.id}/design/versions").status_code == 303
-    owner.post(f"/connections/{conn.id}/design/versions/1/sign-off", {"by": "Dana", "how": "call", "at": "2026-12-01"})
+    owner.post(f"/connections/{conn.id}/design/versions/1/sign-off",
+               {"by": "Dana", "how": "call", "at": utcnow().strftime("%Y-%m-%d")})
     leaky = _leaky_strings(conn, sandbox) | {"pat-na1-11112222-3333-4444-5555-666677778888"}
     assert len(leaky) > 100  # the check means something: real phones, emails and property names
     browser = login("client", two_clients["a"])
@@ -155,7 +157,6 @@ def test_stale_data_is_said(app, login, two_clients):
     from datetime import timedelta
 
     from console.models import IntegrationSyncJob
-    from console.models.base import utcnow
 
     conn = two_clients["conn_a"]
     for job in db.session.scalars(sa.select(IntegrationSyncJob).where(IntegrationSyncJob.connection_id == conn.id)):

@@ -14,7 +14,7 @@ from ...auth.policy import can
 from ...choices import ConnectionStatus, Role, WizardStep
 from ...htmx import is_partial, render
 from ...models import IntegrationConnection
-from .. import acceptance, checklist, design, gate, readiness
+from .. import acceptance, checklist, design_standing, gate, readiness
 
 EDITORS = (Role.ADMIN, Role.OWNER)
 VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
@@ -37,7 +37,7 @@ def context(conn: IntegrationConnection, step: WizardStep, **extra: Any) -> dict
                missing=gate.missing(conn), by_object=readiness.missing_by_object(conn),
                action_form=ActionForm(), message=None, message_tone="success",
                # read only where the go-live box shows them
-               design_standing=lambda: design.standing(conn), acceptance_checks=lambda: acceptance.evaluate(conn))
+               design_standing=lambda: design_standing.standing(conn), acceptance_checks=lambda: acceptance.evaluate(conn))
     ctx.update(extra)
     return ctx
 

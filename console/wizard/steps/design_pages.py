@@ -14,7 +14,7 @@ from ...auth.forms import ActionForm
 from ...auth.policy import can
 from ...htmx import is_partial, render
 from ...models import DesignVersion
-from .. import bp, design
+from .. import bp, design, design_standing
 from ..forms import SignOffForm
 from .common import EDITORS, VIEWERS, load
 
@@ -24,7 +24,8 @@ PARTIAL = "partials/wizard/design_versions.html"
 def _page(conn, status: int = 200, sign_form: SignOffForm | None = None, signing: int | None = None,
           message: str | None = None, tone: str = "success"):
     return render("wizard/design.html", PARTIAL, status, connection=conn, doc=design.document(conn),
-                  versions=design.versions(conn), standing=design.standing(conn), editable=can(current_user, "edit", conn),
+                  versions=design.versions(conn), standing=design_standing.standing(conn),
+                  editable=can(current_user, "edit", conn),
                   action_form=ActionForm(), sign_form=sign_form or SignOffForm(formdata=None), signing=signing,
                   message=message, message_tone=tone)
 
