@@ -466,7 +466,10 @@ def test_the_intakes_matching_rules_become_the_upsert_keys_email_else_our_id(por
                   {"matching": "Contacts matched on email, fallback to external_id. Companies on domain."})
     page = admin.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
     chosen = re.search(r'<select[^>]*name="contacts_match"[^>]*>(.*?)</select>', page, re.S).group(1)
-    assert 'selected value="email,connector_console_id"' in chosen and "From the intake" in page
+    # Match keys decide what is written to the CRM: proposed, applied by a person's "Use this" (issue 32).
+    assert 'selected value="email"' in chosen and 'id="use-match-contacts"' in page
+    used = admin.hx_post(f"/connections/{conn.id}/wizard/mapping/proposal", {"use": "match:contacts"})
+    assert used.status_code == 200 and "new records are matched on email, else our id" in used.get_data(as_text=True)
     saved = admin.hx_post(f"/connections/{conn.id}/wizard/mapping/jobs", {
         "contacts": "y", "contacts_minutes": "15", "contacts_direction": "both", "contacts_after": "",
         "contacts_match": "email,connector_console_id", "companies_minutes": "60", "deals_minutes": "15"})
