@@ -14,7 +14,8 @@ from .services import LoginRefused, authenticate, change_password, sign_out
 
 
 def home_for(user) -> str:
-    return url_for("portal.index") if user.role == Role.CLIENT else url_for("home.index")
+    """Each role's start page: clients their portal, ops the dashboard they watch, the rest the connections."""
+    return url_for({Role.CLIENT: "portal.index", Role.OPS: "ops.dashboard"}.get(user.role, "home.index"))
 
 
 def _safe_next(target: str | None) -> str | None:

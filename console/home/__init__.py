@@ -22,7 +22,9 @@ def root():
     """Send each visitor to their own start page (or to sign in)."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return redirect(url_for("portal.index" if current_user.is_client else "home.index"))
+    from ..auth.routes import home_for
+
+    return redirect(home_for(current_user))
 
 
 @bp.get("/connections")

@@ -83,16 +83,20 @@ def connection_page(client_id: int, connection_id: int, portal_url: UrlFor, prev
     return render("portal/connection.html", "partials/portal/connection_detail.html", connection=conn,
                   client=conn.client, cards=build_cards(conn), fresh=freshness(conn),
                   notes=notes.published(conn.id), updates=recent_updates(conn.id), portal_url=portal_url,
-                  preview=preview, client_facing=client_facing)
+                  preview=preview, client_facing=client_facing, signed_design=_signed(conn) is not None)
+
+
+def _signed(conn) -> DesignVersion | None:
+    return db.session.scalar(sa.select(DesignVersion).where(
+        DesignVersion.connection_id == conn.id, DesignVersion.signed_off_at.is_not(None))
+        .order_by(DesignVersion.number.desc()).limit(1))
 
 
 def design_page(client_id: int, connection_id: int, portal_url: UrlFor, preview: bool) -> Response:
     """The integration design the client signed off (its client-safe copy: generic words, no secrets,
     no samples); the newest signed version, or a plain note when none is signed."""
     conn = visible_connection_or_404(client_id, connection_id, preview)
-    signed = db.session.scalar(sa.select(DesignVersion).where(
-        DesignVersion.connection_id == conn.id, DesignVersion.signed_off_at.is_not(None))
-        .order_by(DesignVersion.number.desc()).limit(1))
+    signed = _signed(conn)
     return render("portal/design.html", "portal/design.html", connection=conn, client=conn.client, version=signed,
                   doc=signed.client_content if signed else None, portal_url=portal_url, preview=preview)
 

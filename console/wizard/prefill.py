@@ -63,11 +63,14 @@ def monitor(conn: IntegrationConnection, form: Any) -> None:
         _offer(form.channel, conn.notify_channel, table.notify_channel.default.arg, chosen,
                f'"{answers["alert_channels"][:80]}"')
     people = intake_reading.stakeholders(answers.get("stakeholders", ""))
-    if (contacts := intake_reading.alert_contacts(people)) and form.channel.data == "email":
+    named = [e.lower() for e in intake_reading.EMAIL.findall(answers.get("alert_channels", "")[:intake_reading.READ_CHARS])]
+    contacts = named or intake_reading.alert_contacts(people)  # "Where alerts go" first, else the stakeholders
+    if contacts and form.channel.data == "email":
         owner = conn.owner.email.lower() if conn.owner else ""
         wanted = ", ".join(dict.fromkeys([*([owner] if owner else []), *contacts]))
-        _offer(form.target, (conn.notify_target or "").lower(), "", wanted, "stakeholders: the owner, the technical owners "
-               "and the day-to-day contact")
+        words = ("where alerts go: the owner and the addresses it names" if named else
+                 "stakeholders: the owner, the technical owners and the day-to-day contact")
+        _offer(form.target, (conn.notify_target or "").lower(), "", wanted, words)
     if answers.get("stakeholders") and not conn.failure_path.strip():
         form.failure_path.data = "Failed records retry, then wait for ops to replay them; the owner is alerted.\n" \
                                  f"Escalate to:\n{answers['stakeholders'][:1500]}"

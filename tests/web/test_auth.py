@@ -56,7 +56,7 @@ def test_open_redirect_after_login_is_ignored(client):
     token = csrf_token(client)
     resp = client.post("/login?next=//evil.example/x",
                        data={"email": user.email, "password": factories.PASSWORD, "csrf_token": token})
-    assert resp.headers["Location"] == "/connections"
+    assert resp.headers["Location"] == "/ops/"  # ops land on the dashboard they watch (issue 32)
 
 
 def test_account_throttled_after_repeated_failures(client):

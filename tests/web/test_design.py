@@ -148,7 +148,11 @@ def test_the_portal_shows_the_signed_design_in_client_safe_words(login):
     client_user = login("client", conn.client)
     portal = f"/portal/connections/{conn.id}/design"
     assert "No integration design has been signed off" in client_user.get(portal).get_data(as_text=True)
+    # issue 32: no link to a design the client has not signed (it opened an empty page)
+    assert 'id="portal-design-link"' not in client_user.get(f"/portal/connections/{conn.id}").get_data(as_text=True)
     owner.post(f"/connections/{conn.id}/design/versions")
+    staff = owner.get(f"/connections/{conn.id}/design").get_data(as_text=True)
+    assert f'href="/connections/{conn.id}/design/versions/1" id="design-print">Printable version 1 (not signed off yet)' in staff
     owner.post(f"/connections/{conn.id}/design/versions/1/sign-off", {"by": "Dana Roy", "how": "call", "at": TODAY})
     page = client_user.get(portal).get_data(as_text=True)
     assert f"Version 1, signed off by Dana Roy on {TODAY}." in page

@@ -11,7 +11,7 @@ from ... import intake_reading
 from ...answers import beside
 from ...auth.access import role_required
 from ...auth.forms import ActionForm
-from ...choices import PUSHING, WizardStep
+from ...choices import PUSHING, ConnectionStatus, WizardStep
 from ...connectors.base import ConnectorError
 from ...extensions import db
 from ...mapping import editor
@@ -113,7 +113,8 @@ def mapping_jobs(connection_id: int):
     match = {o: f.data for o in OBJECT_TYPES if (f := getattr(form, f"{o}_match", None)) is not None}
     unread = changes.save_jobs(conn, current_user, _jobs(conn), chosen, form.webhook_events.data or "", directions,
                                window, match=match, after=form.after())
-    message = "Sync jobs saved. Nothing syncs on schedule until the connection goes live."
+    message = ("Sync jobs saved; they run on their schedules." if conn.status == ConnectionStatus.LIVE else
+               "Sync jobs saved. Nothing syncs on schedule until the connection goes live.")
     if unread:
         message += (f" The provider's fields of {', '.join(unread)} could not be read, so their default mappings "
                     "were not created: save the sync jobs again once the connection check passes.")
@@ -125,7 +126,7 @@ def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> Fi
     props = catalogue.properties(conn, object_type)
     ranked = suggest(tgt, props, limit=len(props))
     form = FieldForm() if formdata else FieldForm(formdata=None)
-    form.source.choices = [(s.name, f"{'★ ' if i < 3 else ''}{s.label} ({s.name}) · {s.score}")
+    form.source.choices = [(s.name, f"{'★ ' if i < 3 else ''}{s.label} ({s.name}) · match {s.score}/100")
                            for i, s in enumerate(ranked)]
     form.transform.choices = [(t, t) for t in TRANSFORMS_FOR_KIND[tgt.kind]]
     row = editor.rows(conn.id, object_type).get(name)
