@@ -52,6 +52,24 @@ def _settled(page) -> None:
     page.wait_for_selector(".htmx-request", state="detached")  # no element carries the class any more
 
 
+def _panels_agree(page, conn_id: int, captured: int) -> None:
+    """Issue 32: once background work settled, no panel of the report step disagrees with another or with
+    the live box, without a reload: the baselines table, the runs a baseline can come from, the cards,
+    the run blocks' badges and verdicts, and the gate box."""
+    _settled(page)
+    baselines = page.locator("#report-baselines").inner_text()
+    assert "No baseline yet" not in baselines and "No finished runs yet" not in baselines, baselines
+    assert page.locator("#report-baselines .baseline-row:has-text('Active')").count() == captured
+    cards = page.locator("#report-cards").inner_text()
+    assert "Data is stale" not in page.content() and "your account team has been alerted" not in page.content()
+    assert cards.count("No data yet") < 4, cards  # the metrics the sync fed show their values
+    for block in page.locator(f"#first-sync-{conn_id} .run-block").all():
+        heading, verdict = block.locator("h3").inner_text(), block.locator(".verdict").inner_text()
+        assert ("Complete" in verdict) == ("Complete" in heading or "Succeeded" in heading), (heading, verdict)
+    gate = page.locator(f"#gate-box-{conn_id}").inner_text()
+    assert "run the first complete sync" not in gate, gate
+
+
 def _progress_never_empty(page) -> None:
     text = page.locator(".progress-count").inner_text()
     assert text.endswith("of 16") and text != "0 of 0", text
@@ -149,6 +167,7 @@ def _walk(base, page, browser, sb, facts, logins):
     _settled(page)
     page.click("#run-first-sync")
     page.wait_for_selector(f"#first-sync-{draft_id} .verdict >> nth=1", timeout=120_000)
+    _panels_agree(page, draft_id, captured=1)  # the deals baseline, captured as the live box says
     assert _leads(draft_id) > 0
     assert not client_sees_it()
     page.fill("textarea[name=explanation]", "Your CRM's leads and deals feed these cards every minute.")
@@ -182,6 +201,9 @@ def _walk(base, page, browser, sb, facts, logins):
     contacts_block.locator(".ignore-form button").first.click()
     page.wait_for_selector(f"#first-sync-{draft_id} .flash-success:has-text('Baselines captured')")
     page.wait_for_selector("#item-baseline_created.done")
+    _panels_agree(page, draft_id, captured=4)
+    heading = page.locator(f"#first-sync-{draft_id} .run-block:has-text('contacts') h3").inner_text()
+    assert re.search(r"Complete, [\d,]+ ignored", heading), heading  # the badge agrees with the verdict
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MetricBaseline).where(
         MetricBaseline.connection_id == draft_id)) == 4
