@@ -16,19 +16,54 @@
   document.addEventListener("htmx:sendError", function () {
     showError("The console did not answer. Check your connection and try again.");
   });
-  // One live region says what an htmx swap changed: its message, or the first error beside a field.
-  document.addEventListener("htmx:afterSwap", function (evt) {
+  function trigger(elt) {
+    return (elt && elt.getAttribute && elt.getAttribute("hx-trigger")) || "";
+  }
+  // Each swap remembers, by its own request (its XMLHttpRequest: htmx gives each event a fresh detail),
+  // where focus was: the focused element's id, else the nearest container with an id (a tick's item).
+  var focusBefore = new WeakMap();
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var a = document.activeElement, xhr = evt.detail && evt.detail.xhr;
+    if (!xhr || !a || a === document.body) return;
+    var box = a.closest && a.closest("li[id], tr[id], form[id], section[id], div[id]");
+    focusBefore.set(xhr, {id: a.id || null, box: box ? box.id : null});
+  });
+  // After the swap settles: one live region says what changed (its message, or the first error beside a
+  // field, or the new state of the item acted on), and focus never falls to <body>.
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var detail = evt.detail || {}, target = detail.target, back = detail.xhr && focusBefore.get(detail.xhr);
+    var fresh = target && target.id ? document.getElementById(target.id) || target : target;
     var announcer = document.getElementById("announcer");
-    var target = evt.detail && evt.detail.target;
-    if (!announcer || !target || !target.querySelector) return;
-    var elt = evt.detail.elt;  // a poll ("every 5s") repeats itself: only what a person asked for is said
-    if (elt && elt.getAttribute && /every /.test(elt.getAttribute("hx-trigger") || "")) return;
-    var said = target.querySelector(".flash, small.error, .error");
-    if (!said && target.matches && target.matches(".flash, .error")) said = target;
-    if (said && said.textContent.trim()) {
-      announcer.textContent = "";
-      announcer.textContent = said.textContent.trim();
+    // A poll repeats itself: never said. A panel refreshing on an event says only the item that was acted
+    // on (a checklist tick answers by refreshing the checklist); an answer to a click says its message.
+    var how = trigger(detail.elt);
+    if (announcer && fresh && fresh.querySelector && !/every /.test(how)) {
+      var said = /from:body/.test(how) ? null : fresh.querySelector(".flash, small.error, .error");
+      if (!said && !/from:body/.test(how) && fresh.matches && fresh.matches(".flash, .error")) said = fresh;
+      var box = back && back.box && document.getElementById(back.box);
+      var words = said ? said.textContent : "";
+      if (!words.trim() && box && fresh.contains(box) && box.matches("li, tr")) {
+        var copy = box.cloneNode(true);
+        copy.querySelectorAll("form, button, .tick").forEach(function (e) { e.remove(); });
+        words = (box.classList.contains("done") ? "Done: " : box.classList.contains("open") ? "Not done: " : "")
+          + copy.textContent;
+      }
+      words = words.replace(/\s+/g, " ").trim().slice(0, 300);
+      if (words) {
+        announcer.textContent = "";
+        announcer.textContent = words;
+      }
     }
+    var a = document.activeElement;
+    if (!back || (a && a !== document.body && document.contains(a))) return;
+    var el = back.id && document.getElementById(back.id);
+    var container = back.box && document.getElementById(back.box);
+    if (!el && container) {
+      el = container.querySelector("button:not([disabled]), [href], input:not([type=hidden]), select, textarea") || container;
+    }
+    if (!el) return;
+    if (!el.matches("button, [href], input, select, textarea, [tabindex]")) el.setAttribute("tabindex", "-1");
+    el.focus({preventScroll: true});
   });
   // A table that scrolls sideways in its own box (on a phone) must be reachable by keyboard to scroll:
   // it joins the tab order while it overflows, and leaves it when it fits again.
