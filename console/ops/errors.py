@@ -24,14 +24,15 @@ def _filter() -> triage.ErrorFilter:
         since_hours=args.get("since_hours", type=bounded(1, 24 * 366)))
 
 
-def _list(status: int = 200, message: str | None = None, tone: str = "success"):
+def _list(status: int = 200, message: str | None = None, tone: str = "success", group_error: dict | None = None):
     f = _filter()
     number = request.args.get("page", 1, type=bounded(1, 100_000))
     errors, total = triage.page(f, number)
     return render("ops/errors.html", "partials/ops/error_results.html", status, groups=triage.groups(f),
                   errors=errors, total=total, page=number, page_size=triage.PAGE_SIZE, error_filter=f,
                   filters=request.args, names=services.connection_names(), statuses=ErrorStatus.options(),
-                  stages=ErrorStage.options(), action_form=ActionForm(), message=message, message_tone=tone)
+                  stages=ErrorStage.options(), action_form=ActionForm(), message=message, message_tone=tone,
+                  group_error=group_error or {})
 
 
 @bp.get("/errors")
@@ -60,11 +61,12 @@ def errors_group():
         connection_id = bounded()(form.get("connection_id", ""))
     except ValueError:
         return _list(422, "Choose a group.", "error")
-    action = form.get("action", "")
+    action, object_type, code = form.get("action", ""), form.get("object_type", "")[:40], form.get("code", "")[:60]
     try:
-        n = triage.act_on_group(connection_id, form.get("object_type", "")[:40], form.get("code", "")[:60], action,
-                                current_user, form.get("reason", "")[:500])
+        n = triage.act_on_group(connection_id, object_type, code, action, current_user, form.get("reason", "")[:500])
     except services.OpsRefused as refused:
+        if action == "ignore":  # beside the group's Reason field, where it is fixed
+            return _list(422, group_error={(connection_id, object_type, code): str(refused)})
         return _list(422, str(refused), "error")
     done = {"retry": "will be read again on their job's next run", "ignore": "ignored", "resolve": "resolved"}[action]
     return _list(message=f"{n} error(s) {done}.")

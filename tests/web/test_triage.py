@@ -60,6 +60,10 @@ def test_a_whole_group_is_ignored_with_one_reason_retried_or_resolved(login):
     group = {"connection_id": conn.id, "object_type": "contacts", "code": "invalid_email"}
     refused = ops.hx_post("/ops/errors/group", {**group, "action": "ignore", "reason": " "})
     assert refused.status_code == 422 and "Say why" in refused.get_data(as_text=True)
+    # beside the group's Reason field, not above the filters (issue 32)
+    beside = re.search(rf'id="reason-{conn.id}-contacts-invalid_email-error">([^<]*)<', refused.get_data(as_text=True))
+    assert beside and "Say why" in beside.group(1)
+    assert 'class="flash flash-error"' not in refused.get_data(as_text=True).split('id="error-groups"')[0]
     db.session.expire_all()
     assert {e.status for e in errors} == {"open"}
     done = ops.hx_post("/ops/errors/group", {**group, "action": "ignore", "reason": "test contacts the client keeps"})
