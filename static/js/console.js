@@ -65,6 +65,30 @@
     if (!el.matches("button, [href], input, select, textarea, [tabindex]")) el.setAttribute("tabindex", "-1");
     el.focus({preventScroll: true});
   });
+  // Unsaved edits are not dropped silently: a link followed (a boosted "Continue: …" included) while a
+  // form that saves on submit holds changes asks first. Fields that save themselves (hx-post) and GET
+  // filter forms are not guarded; a submitted form is clean again.
+  var dirty = new Set();
+  function guarded(form) {
+    return form && (form.getAttribute("method") || "").toLowerCase() === "post" && !form.hasAttribute("data-no-guard");
+  }
+  document.addEventListener("input", function (evt) {
+    var field = evt.target, form = field && field.form;
+    if (guarded(form) && !field.hasAttribute("hx-post")) dirty.add(form);
+  });
+  document.addEventListener("submit", function (evt) { dirty.delete(evt.target); }, true);
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest && evt.target.closest("a[href]");
+    if (!link || link.getAttribute("href").charAt(0) === "#" || link.hasAttribute("download") || link.target === "_blank") return;
+    var unsaved = Array.from(dirty).filter(function (form) { return document.contains(form); });
+    if (!unsaved.length) return;
+    if (window.confirm("Some changes on this page are not saved. Leave without saving them?")) {
+      dirty.clear();
+    } else {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
   // A table that scrolls sideways in its own box (on a phone) must be reachable by keyboard to scroll:
   // it joins the tab order while it overflows, and leaves it when it fits again.
   function scrollersFocusable() {

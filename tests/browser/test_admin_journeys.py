@@ -99,7 +99,7 @@ def test_an_invited_user_sets_their_own_password(live_server, page, browser):
     newcomer.fill("input[name=new]", "harbour lights at dawn")
     newcomer.fill("input[name=confirm]", "harbour lights at dawn")
     newcomer.click("button[type=submit]")
-    newcomer.wait_for_url(f"{live_server}/connections")  # an ops user's home
+    newcomer.wait_for_url(f"{live_server}/ops/")  # an ops user's home: the dashboard
     assert "Your password is set" in newcomer.inner_text("main")
     newcomer.goto(link)
     assert "already used" in newcomer.inner_text("#invitation-refused")
