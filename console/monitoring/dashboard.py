@@ -58,6 +58,7 @@ class Row:
     breaches: list[quality.Breach] = field(default_factory=list)
     open_alerts: int = 0
     worst_alert: str | None = None
+    object_runs: list[IntegrationSyncRun] = field(default_factory=list)  # each enabled job's newest run
 
     @property
     def budget_used_pct(self) -> float | None:
@@ -80,6 +81,18 @@ def _last_runs(ids: list[int]) -> dict[int, IntegrationSyncRun]:
               .scalar_subquery())
     run_ids = [i for i in db.session.scalars(sa.select(newest).where(IntegrationConnection.id.in_(ids))) if i]
     return {run.connection_id: run for run in db.session.scalars(sa.select(r).where(r.id.in_(run_ids)))}
+
+
+def _object_runs(ids: list[int]) -> dict[int, list[IntegrationSyncRun]]:
+    """Each enabled job's newest real run (one index lookup per job, on runs.job_id): a connection whose
+    deals succeed while its contacts fail every minute shows both, not only whichever ran last."""
+    j, r = IntegrationSyncJob, IntegrationSyncRun
+    newest = sa.select(sa.func.max(r.id)).where(r.job_id == j.id, r.dry_run.is_(False)).scalar_subquery()
+    run_ids = [i for i in db.session.scalars(sa.select(newest).where(j.connection_id.in_(ids), j.enabled.is_(True))) if i]
+    out: dict[int, list[IntegrationSyncRun]] = {}
+    for run in db.session.scalars(sa.select(r).where(r.id.in_(run_ids)).order_by(r.object_type)):
+        out.setdefault(run.connection_id, []).append(run)
+    return out
 
 
 def _schedule(ids: list[int], now: datetime) -> dict[int, tuple[datetime | None, bool]]:
@@ -120,12 +133,14 @@ def rows(now: datetime) -> list[Row]:
         return []
     last, schedule, days = _last_runs(ids), _schedule(ids, now), _days(ids, now)
     fresh, checks, alerts = freshness.attainment(conns, now), quality.latest(ids), _alerts(ids)
+    per_object = _object_runs(ids)
     out = []
     for c in conns:
         nxt, running = schedule.get(c.id, (None, False))
         mine = checks.get(c.id, [])
         out.append(Row(c, last.get(c.id), running, nxt, days.get(c.id, Day()), fresh[c.id], mine,
-                       [b for check in mine for b in quality.breaches(check, c)], *alerts.get(c.id, (0, None))))
+                       [b for check in mine for b in quality.breaches(check, c)], *alerts.get(c.id, (0, None)),
+                       per_object.get(c.id, [])))
     return out
 
 
@@ -146,7 +161,8 @@ def forget_cached_rows() -> None:
 def _detach(figures: list[Row]) -> list[Row]:
     session = db.session()
     for row in figures:
-        for obj in (row.connection, row.connection.client, row.connection.account, row.last_run, *row.checks):
+        for obj in (row.connection, row.connection.client, row.connection.account, row.last_run, *row.checks,
+                    *row.object_runs):
             if obj is not None and obj in session:
                 session.expunge(obj)
     return figures

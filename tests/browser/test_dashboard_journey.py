@@ -100,3 +100,18 @@ def test_focus_stays_on_run_now_across_three_polls(live_server, page, app):
         assert page.evaluate("document.activeElement && document.activeElement.id") == button
     assert len(seen) >= 4, "the rows did not poll three times"
     assert page.console_errors == []
+
+
+def test_run_now_and_pause_are_in_sight_on_a_phone(live_server, page, app):
+    """Issue 32: at 390 px the actions sat 430 px to the right inside the table's scrolling box."""
+    conn = factories.connection(factories.client("Phone Dental"), live=True)
+    ops = factories.user("ops")
+    db.session.commit()
+    conn_id = conn.id
+    sign_in(page, live_server, ops.email, factories.PASSWORD)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/ops/")
+    for selector in (f"#run-now-{conn_id}", f"#dashboard-row-{conn_id} button.pause"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (selector, box)
+    assert page.console_errors == []
