@@ -110,7 +110,11 @@ def build_cards(connection: IntegrationConnection, now: datetime | None = None) 
 
 
 def chart_text(title: str, points: list[MetricSnapshot], baseline: Decimal | None, unit: str) -> str:
-    """The trend chart in words, for a screen reader and for anyone who cannot read the picture."""
+    """The trend chart in words, for a screen reader and for anyone who cannot read the picture: the same
+    readings the chart draws (charts.measured)."""
+    from .charts import measured
+
+    points = measured(points)
     if not points:
         return f"{title}: no readings in the last {TREND_DAYS} days yet."
     values = [Decimal(p.value) for p in points]

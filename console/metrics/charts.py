@@ -57,13 +57,19 @@ def precise_label(value: Decimal, unit: str) -> str:
     return f"{'' if unit == 'leads' else unit + ' '}{value:,.0f}"
 
 
+def measured(snapshots: list[MetricSnapshot]) -> list[MetricSnapshot]:
+    """The readings that measured something: a reading over no records is "no data", not zero. The chart
+    and its words both draw from these, so the words never name a low the line does not have."""
+    return [s for s in snapshots if (s.breakdown or {}).get("total", 1)]
+
+
 def build(title: str, snapshots: list[MetricSnapshot], baseline: Decimal | None,
           label: Callable[[Decimal], str], unit: str = "") -> Chart:
     """Plot the snapshots that measured something (a reading over no records is "no data", not zero).
 
     Honest axes: a count or an amount is drawn from zero, so a 0.4 % dip is a 0.4 % dip, not a cliff; a
     percentage may zoom in, and then the chart says where its axis starts. Tick labels are always distinct."""
-    snapshots = [s for s in snapshots if (s.breakdown or {}).get("total", 1)]
+    snapshots = measured(snapshots)
     if not snapshots:
         return Chart(title, "", [], None, [], [], True)
     values = [s.value for s in snapshots] + ([baseline] if baseline is not None else [])

@@ -83,8 +83,9 @@ def test_a_chart_has_its_readings_in_words():
 
     from console.metrics.cards import chart_text
 
-    points = [SimpleNamespace(value=Decimal(v), captured_at=datetime(2026, m, d)) for v, m, d in
-              (("4310000", 11, 3), ("4280000", 11, 20), ("4293000", 12, 2))]
+    points = [SimpleNamespace(value=Decimal(v), captured_at=datetime(2026, m, d), breakdown=b) for v, m, d, b in
+              (("0", 11, 1, {"total": 0}), ("4310000", 11, 3, None), ("4280000", 11, 20, {"total": 40}),
+               ("4293000", 12, 2, None))]  # the first reading measured no records: neither drawn nor said (issue 32)
     assert chart_text("Open pipeline", points, Decimal("4300000"), "CAD") == (
         "Open pipeline over the last 30 days, 3 readings: CAD 4,310,000 on 03 Nov, CAD 4,293,000 on 02 Dec; "
         "lowest CAD 4,280,000, highest CAD 4,310,000; the baseline, drawn as a dashed line, is CAD 4,300,000.")
