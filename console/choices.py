@@ -142,6 +142,7 @@ class ChangeStatus(Choice):
     SUPERSEDED = ("superseded", "Superseded by the CRM", "warn")
     FAILED = ("failed", "Failed", "bad")
     DEAD_LETTER = ("dead_letter", "Dead letter", "bad")
+    WITHDRAWN = ("withdrawn", "Withdrawn: the field went back to its value")
 
 
 class RunStatus(Choice):

@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..auth.access import get_or_404, role_required
 from ..auth.forms import ActionForm
 from ..auth.policy import can
-from ..choices import Role
+from ..choices import ChangeStatus, Role
 from ..htmx import render
 from ..models import CrmLead, CrmLeadChange, CrmSyncConflict, IntegrationConnection, IntegrationSyncError
 from ..params import bounded
@@ -64,9 +64,12 @@ def correct(lead_id: int):
         abort(403)
     field = request.form.get("field", "")[:80]
     try:
-        services.correct(lead, field, request.form.get("value", ""), current_user)
+        change = services.correct(lead, field, request.form.get("value", ""), current_user)
     except Refused as refused:
         return _detail(lead, 422, refused.message, "error", field_error=field)
+    if change.status == ChangeStatus.WITHDRAWN:
+        return _detail(lead, message="Saved. The field is back to the value the CRM holds, so the waiting change was "
+                                     "withdrawn: nothing is written to the CRM.")
     return _detail(lead, message="Saved. The change is written to the CRM on the next outbound push.")
 
 

@@ -165,12 +165,15 @@ class IntegrationReconciliation(CreatedMixin, Model):
     failing: Mapped[int] = mapped_column(sa.Integer, default=0)
     ignored: Mapped[int] = mapped_column(sa.Integer, default=0)
     in_flight: Mapped[int] = mapped_column(sa.Integer, default=0)
+    value_drift: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")  # same version, other values
+    pending_push: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")  # created here, not pushed yet
     repaired: Mapped[int | None] = mapped_column(sa.Integer)
     repair_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("integration_sync_runs.id"))
-    examples: Mapped[dict | None] = mapped_column(JsonText)  # kind -> up to 10 external ids
+    # kind -> up to 10 external ids; "fields" -> {external id: the fields that differ} for value_drift examples
+    examples: Mapped[dict | None] = mapped_column(JsonText)
     error_message: Mapped[str | None] = mapped_column(sa.String(1000))
 
-    KINDS = ("missing", "extra", "stale", "wrongly_archived")
+    KINDS = ("missing", "extra", "stale", "value_drift", "wrongly_archived")
 
     @property
     def differences(self) -> int:

@@ -50,7 +50,9 @@ def from_text(field: str, text: str | None) -> Any:
 def record_change(lead: CrmLead, field: str, value: Any, origin: str, user_id: int | None = None,
                   when: datetime | None = None) -> CrmLeadChange | None:
     """Set `field` on `lead` and queue its outbound write (flushed, not committed). Returns the change,
-    or None when the value is what the lead already holds."""
+    or None when the value is what the lead already holds. A value back at the waiting change's base (B, X,
+    then B again) withdraws the change: the console believes the CRM holds B, so it has nothing to write,
+    and an edit made in the CRM meanwhile is taken as it is instead of being overwritten with B."""
     old, new = text_of(getattr(lead, field)), text_of(value)
     if old == new:
         return None
@@ -60,7 +62,11 @@ def record_change(lead: CrmLead, field: str, value: Any, origin: str, user_id: i
     pending = db.session.scalar(sa.select(CrmLeadChange).where(
         CrmLeadChange.lead_id == lead.id, CrmLeadChange.field == field,
         CrmLeadChange.status == ChangeStatus.PENDING.value).with_for_update())
-    if pending is not None:
+    if pending is not None and new == pending.base_value:
+        pending.value, pending.origin, pending.user_id, pending.updated_at = new, origin, user_id, when
+        pending.status, pending.note = ChangeStatus.WITHDRAWN.value, "the field went back to its value before"
+        change = pending
+    elif pending is not None:
         pending.value, pending.origin, pending.user_id, pending.updated_at = new, origin, user_id, when
         change = pending
     else:

@@ -143,9 +143,13 @@ def report_text(row) -> str:
              f"stored {row.stored_active:,} active + {row.stored_archived:,} archived"]
     if row.status != "succeeded":
         return "\n".join(lines + [f"  failed: {row.error_message}"])
-    for kind in ("missing", "extra", "stale", "wrongly_archived", "failing", "ignored", "in_flight"):
-        value = getattr(row, kind)
+    fields = (row.examples or {}).get("fields") or {}
+    for kind in ("missing", "extra", "stale", "value_drift", "wrongly_archived", "failing", "ignored", "in_flight",
+                 "pending_push"):
+        value = getattr(row, kind) or 0
         examples = (row.examples or {}).get(kind)
+        if kind == "value_drift" and fields:  # which fields differ (names only: values may be sensitive)
+            examples = [f"{ext} ({', '.join(names)})" for ext, names in fields.items()]
         lines.append(f"  {kind.replace('_', ' '):<17}{value:>8,}" + (f"   e.g. {', '.join(examples)}" if examples else ""))
     lines.append(f"  differences      {row.differences:>8,}" +
                  (f"   repaired {row.repaired:,} (run {row.repair_run_id})" if row.repaired is not None else ""))

@@ -90,6 +90,9 @@ class PageWriter:
         # A reconcile repair rewrites the records it reads even when their hash matches: the stored row
         # differs from the provider's although the hash says otherwise (edited by hand, or by a bug).
         self.rewrite = False
+        # ... and, asked to (a repair), applies the provider's current copy even when the stored version is
+        # newer than it: a stored version the provider never had can otherwise never be put right.
+        self.force = False
         self._now = utcnow()
         self._dropping: dict[str, bool] = {}  # property name -> dropped from raw payloads (sensitive)
         # Called just before each page's commit, to store more of the run's figures in the same transaction.
@@ -154,7 +157,7 @@ class PageWriter:
         why_not = ineligible_reason(rec.properties, self.eligibility)
         if why_not:
             return Decision(rec, "unchanged", lead=lead, reason=f"ignored: {why_not}")
-        if _older(rec, lead):
+        if _older(rec, lead) and not self.force:
             return Decision(rec, "unchanged", lead=lead, reason="older than the stored version")
         mapped = map_record(rec, self.spec)
         if rec.updated_ms:  # the stored version is the provider's, whatever the mapping says

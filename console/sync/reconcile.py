@@ -1,139 +1,40 @@
 """Reconciliation: the proof that the stored copy is exact, and its repair.
 
-The provider's side is read straight from its list endpoint (every id and modification time, archived
-included, one call per 100 records), never from our own cursor or search. It is compared with the
-stored records and the open sync errors:
-
-  missing           active at the provider, not stored, no open error explains it
-  extra             stored as active, archived at the provider or unknown to it
-  stale             stored at another version than the provider's current one
-  wrongly_archived  stored as archived, active at the provider
-  failing           not stored at the current version because a sync error holds it: open, retrying, or
-                    ignored by a person with a reason (an unusable source value); each visible in ops
-  ignored           active at the provider but outside the job's eligibility conditions
-  in_flight         changed at the provider since the last completed sync started: the next run takes it
+The provider's side is read straight from its list endpoint, never from our own cursor or search, and
+compared with the stored records id by id and value by value (sync/inventory_diff.py says how, and what
+each kind of difference means).
 
 `repair` batch-reads every differing record and applies it through the normal page writer (a run of
-kind "reconcile", newest wins), holding the job's lease so no sync of the same object runs meanwhile.
+kind "reconcile"), whatever its stored version or hash says: the provider's current copy is the truth a
+repair restores. It holds the job's lease so no sync of the same object runs meanwhile, and queues a
+comparison after it, so what a repair could not heal is reported, never assumed away.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..choices import ErrorStatus, RunKind, RunStatus
+from ..choices import RunKind, RunStatus
 from ..connectors.base import ConnectorError, Page, SourceRecord
 from ..connectors.registry import source_label
 from ..extensions import db
-from ..mapping.service import load_spec
-from ..models import (
-    CrmLead,
-    IntegrationConnection,
-    IntegrationReconciliation,
-    IntegrationSyncError,
-    IntegrationSyncJob,
-    IntegrationSyncRun,
-)
+from ..models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob
 from ..models.base import changed_rows, require, utcnow
 from ..security.redact import redact_text
 from . import runs
 from .accounting import Tally
-from .eligibility import ineligible_reason
+from .inventory_diff import Comparison, compare, ms
 from .lease import JobBusy, LeaseLost, fence, holding_lease
 from .pipeline import PageWriter
 from .provider import open_session
 from .runs import RECONCILE_LEASE
+from .spec import inbound_spec
 
 log = logging.getLogger(__name__)
 EXAMPLES = 10
 REPAIR_PAGE = 100
-SYNC_KINDS = (RunKind.SCHEDULED.value, RunKind.MANUAL.value, RunKind.BACKFILL.value)
-
-
-@dataclass
-class Comparison:
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("provider_active", "provider_archived", "stored_active", "stored_archived", "missing", "extra", "stale",
-         "wrongly_archived", "failing", "ignored", "in_flight"), 0))
-    ids: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in IntegrationReconciliation.KINDS})
-    archived_at: dict[str, int] = field(default_factory=dict)  # provider archive time of "extra" ids
-
-    def note(self, kind: str, external_id: str) -> None:
-        self.counts[kind] += 1
-        if kind in self.ids:
-            self.ids[kind].append(external_id)
-
-
-def _ms(dt: datetime | None) -> int | None:
-
-    return None if dt is None else int(round(dt.replace(tzinfo=UTC).timestamp() * 1000))
-
-
-def in_flight_since(job: IntegrationSyncJob) -> datetime | None:
-    """The start of the newest completed sync of this job: changes after it may not be read yet."""
-    return db.session.scalar(sa.select(sa.func.max(IntegrationSyncRun.started_at)).where(
-        IntegrationSyncRun.job_id == job.id, IntegrationSyncRun.dry_run.is_(False),
-        IntegrationSyncRun.kind.in_(SYNC_KINDS),
-        IntegrationSyncRun.status.in_([RunStatus.SUCCEEDED.value, RunStatus.PARTIAL.value])))
-
-
-def compare(connection: IntegrationConnection, job: IntegrationSyncJob, session) -> tuple[Comparison, datetime | None]:
-    """Read the provider's inventory and compare it with the stored records, id by id."""
-    since = in_flight_since(job)
-    cutoff = _ms(since)
-    eligibility = job.eligibility or []
-    fields = [c["field"] for c in eligibility if isinstance(c, dict) and c.get("field")]
-    stream = session.stream(job.object_type, [])
-    active = {r.external_id: r for r in stream.inventory(archived=False, properties=fields)}
-    archived = {r.external_id: r for r in stream.inventory(archived=True) if r.external_id not in active}
-    stored = {ext: (ms, arch) for ext, ms, arch in (
-        (ext, _ms(at), bool(arch)) for ext, at, arch in db.session.execute(
-            sa.select(CrmLead.external_id, CrmLead.provider_updated_at, CrmLead.archived).where(
-                CrmLead.connection_id == connection.id, CrmLead.object_type == job.object_type)))}
-    failing = set(db.session.scalars(sa.select(IntegrationSyncError.external_id).where(
-        IntegrationSyncError.connection_id == connection.id, IntegrationSyncError.object_type == job.object_type,
-        IntegrationSyncError.status.in_([ErrorStatus.OPEN.value, ErrorStatus.RETRYING.value,
-                                         ErrorStatus.IGNORED.value]))))
-    out = Comparison()
-    c = out.counts
-    c["provider_active"], c["provider_archived"] = len(active), len(archived)
-    c["stored_active"] = sum(1 for _, arch in stored.values() if not arch)
-    c["stored_archived"] = len(stored) - c["stored_active"]
-
-    def recent(rec: SourceRecord) -> bool:
-        return cutoff is not None and rec.updated_ms >= cutoff
-
-    for ext, rec in active.items():
-        held = stored.get(ext)
-        if ineligible_reason(rec.properties, eligibility):
-            out.note("ignored", ext)
-            continue
-        current = held is not None and not held[1] and held[0] == rec.updated_ms
-        if current:
-            continue
-        if ext in failing:
-            out.note("failing", ext)
-        elif recent(rec):
-            out.note("in_flight", ext)
-        elif held is None:
-            out.note("missing", ext)
-        elif held[1]:
-            out.note("wrongly_archived", ext)
-        else:
-            out.note("stale", ext)
-    for ext, (_, is_archived) in stored.items():
-        if is_archived or ext in active:
-            continue
-        gone = archived.get(ext)
-        if gone is not None and recent(gone):
-            out.note("in_flight", ext)
-            continue
-        out.note("extra", ext)
-        out.archived_at[ext] = gone.updated_ms if gone is not None else 0
-    return out, since
 
 
 def queue(connection: IntegrationConnection, object_type: str, trigger: str, repair: bool = False,
@@ -196,7 +97,8 @@ def schedule_due(every: timedelta, now: datetime | None = None) -> int:
     return queued
 
 
-def execute(rec_id: int, worker: str, client_options: dict | None = None) -> IntegrationReconciliation:
+def execute(rec_id: int, worker: str, client_options: dict | None = None,
+            now: datetime | None = None) -> IntegrationReconciliation:
     """Compare (and repair when asked); the row records the outcome, provider trouble included. A queued
     row (the command line's) is claimed here; the lease is renewed while it works."""
     if require(IntegrationReconciliation, rec_id).status == RunStatus.QUEUED:
@@ -205,22 +107,25 @@ def execute(rec_id: int, worker: str, client_options: dict | None = None) -> Int
         if not claim:
             return require(IntegrationReconciliation, rec_id)
     with RECONCILE_LEASE.renewing(rec_id, worker):
-        return _execute(rec_id, worker, client_options)
+        return _execute(rec_id, worker, client_options, now)
 
 
-def _execute(rec_id: int, worker: str, client_options: dict | None) -> IntegrationReconciliation:
+def _execute(rec_id: int, worker: str, client_options: dict | None, now: datetime | None) -> IntegrationReconciliation:
     rec = require(IntegrationReconciliation, rec_id)
     connection = require(IntegrationConnection, rec.connection_id)
     job = db.session.scalar(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == rec.connection_id, IntegrationSyncJob.object_type == rec.object_type))
+    repaired = False
     try:
         if job is None:
             raise ConnectorError(f"The connection has no {rec.object_type} sync job to reconcile.")
         session = open_session(connection, **(client_options or {}))
-        found, since = compare(connection, job, session)
+        spec = inbound_spec(connection.id, job, job.object_type, session.reference())
+        found, since = compare(connection, job, session, spec, now)
         _store(rec, found, since)
         if rec.repair and rec.differences:
-            rec.repaired, rec.repair_run_id = _repair(connection, job, found, session, worker)
+            rec.repaired, rec.repair_run_id = _repair(connection, job, found, session, worker, spec)
+            repaired = True
         rec.status = RunStatus.SUCCEEDED.value
     except (ConnectorError, JobBusy) as exc:
         db.session.rollback()
@@ -233,6 +138,8 @@ def _execute(rec_id: int, worker: str, client_options: dict | None) -> Integrati
         rec.status, rec.error_message = RunStatus.FAILED.value, f"Internal error: {type(exc).__name__}"
     rec.finished_at, rec.lease_expires_at = utcnow(), None
     db.session.commit()
+    if repaired:
+        request(connection, rec.object_type, "after repair")  # what the repair left is reported, not assumed
     return rec
 
 
@@ -240,7 +147,12 @@ def _store(rec: IntegrationReconciliation, found: Comparison, since: datetime | 
     for key, value in found.counts.items():
         setattr(rec, key, value)
     rec.in_flight_since = since
-    rec.examples = {k: sorted(v, key=_id_order)[:EXAMPLES] for k, v in found.ids.items() if v}
+    examples: dict = {k: sorted(v, key=_id_order)[:EXAMPLES] for k, v in found.ids.items() if v}
+    if found.fields:
+        examples["fields"] = {k: found.fields[k] for k in sorted(found.fields, key=_id_order)}
+    if found.pending:
+        examples["pending_push"] = found.pending[:EXAMPLES]
+    rec.examples = examples
     db.session.commit()
 
 
@@ -249,19 +161,19 @@ def _id_order(external_id: str) -> tuple:
 
 
 def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: Comparison, session,
-            worker: str) -> tuple[int, int]:
-    """Apply the provider's current version of every differing record through the page writer."""
+            worker: str, spec) -> tuple[int, int]:
+    """Apply the provider's current copy of every differing record through the page writer, whatever the
+    stored version or hash says (a version the provider never had, values a hash no longer describes)."""
     ids = sorted({i for kind in IntegrationReconciliation.KINDS for i in found.ids[kind]}, key=_id_order)
     owner = f"{worker}:reconcile"
     with holding_lease(job.id, owner):
         run = runs.open_run(connection.id, job.object_type, RunKind.RECONCILE.value, job=job, worker=worker)
         db.session.commit()
         tally = Tally()
-        spec = load_spec(connection.id, job.object_type, session.reference())
         fields = spec.requested([c["field"] for c in (job.eligibility or []) if isinstance(c, dict) and c.get("field")])
         writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
                             job.eligibility, False, tally)
-        writer.rewrite = True
+        writer.rewrite = writer.force = True
         writer.fence = lambda: fence(job.id, owner)
         stream = session.stream(job.object_type, fields)
         error = None
@@ -271,7 +183,7 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
                     chunk = ids[i:i + REPAIR_PAGE]
                     records = stream.read(chunk)
                     held = {r.external_id for r in records}
-                    records += [SourceRecord(x, {}, found.archived_at.get(x) or _ms(utcnow()) or 0, archived=True)
+                    records += [SourceRecord(x, {}, found.archived_at.get(x) or ms(utcnow()) or 0, archived=True)
                                 for x in chunk if x not in held and x in found.archived_at]
                     writer.apply(Page(records, {}), None)
             except (ConnectorError, LeaseLost) as exc:

@@ -14,7 +14,7 @@ from ..choices import ErrorStatus, RunKind, RunStatus
 from ..connectors.base import AuthExpired, ConnectorError, Page
 from ..connectors.registry import source_label
 from ..extensions import db
-from ..mapping.service import ensure_default_mappings, load_spec
+from ..mapping.service import ensure_default_mappings
 from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import require, utcnow
 from . import runs
@@ -23,6 +23,7 @@ from .events import announce_run_finished
 from .lease import LeaseLost, fence
 from .pipeline import MAX_ERROR_ATTEMPTS, PageWriter, retry_at
 from .provider import mark_credentials, open_session, remember_daily_budget
+from .spec import inbound_spec
 from .testbatch import record_test_result
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, kee
     try:
         session = open_session(connection, **(client_options or {}))
         ensure_default_mappings(connection.id, job.object_type, session.properties(job.object_type))
-        spec = load_spec(connection.id, job.object_type, session.reference())
+        spec = inbound_spec(connection.id, job, job.object_type, session.reference())
         owners = set(spec.reference.owners)
         writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
                             job.eligibility, run.dry_run, tally)

@@ -18,7 +18,6 @@ from ..choices import RunKind, WebhookStatus
 from ..connectors.base import ConnectorError, Page, SourceRecord
 from ..connectors.registry import source_label
 from ..extensions import db
-from ..mapping.service import load_spec
 from ..models import (
     EventWebhookEvent,
     IntegrationConnection,
@@ -33,6 +32,7 @@ from ..sync.accounting import Tally
 from ..sync.claims import Lease, worker_id
 from ..sync.pipeline import PageWriter
 from ..sync.provider import open_session, remember_daily_budget
+from ..sync.spec import inbound_spec
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -117,12 +117,12 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
         return
     conn = db.session.get(IntegrationConnection, connection_id)
     session = open_session(conn, timeout=10.0, max_attempts=3)
-    spec = load_spec(conn.id, object_type, catalogue.reference(conn))
+    job = db.session.scalar(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
+    spec = inbound_spec(conn.id, job, object_type, catalogue.reference(conn))
     if not spec.rules:
         _fail(batch, f"{object_type} has no mapping yet; confirm the mapping in the wizard.")
         return
-    job = db.session.scalar(sa.select(IntegrationSyncJob).where(
-        IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
     if job is None or job.last_success_at is None:
         # Nothing flows before the object's first complete sync: that sync reads the record as it is then,
         # and hands its cursor to the incremental runs, so this change is not lost by being left out.

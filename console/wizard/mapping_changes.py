@@ -2,13 +2,15 @@
 checklist, is audited, and commits. The step's views only parse, call these and render."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from .. import audit
 from ..connectors.base import ConnectorError
 from ..extensions import db
 from ..mapping import editor
 from ..mapping.service import ensure_default_mappings
-from ..models import IntegrationConnection, IntegrationSyncJob, User
-from ..sync import catalogue
+from ..models import CrmLead, IntegrationConnection, IntegrationSyncJob, User
+from ..sync import catalogue, reconcile
 from ..sync.outbound import CONSOLE_ID_PROPERTY
 from ..sync.provider import open_session
 from ..sync.runner import ensure_job
@@ -60,11 +62,13 @@ def _create_defaults(conn: IntegrationConnection, object_types: list[str]) -> li
 
 
 def set_field(conn: IntegrationConnection, object_type: str, name: str, source: str, transform: str,
-              required: bool, sensitive: bool, user: User, flow: editor.Flow | None = None) -> None:
+              required: bool, sensitive: bool, user: User, flow: editor.Flow | None = None) -> int:
+    """Returns how many stored records the old rule mapped (re-mapped by the repair queued for them)."""
     editor.set_field(conn, object_type, name, source, transform, required, sensitive,
                      catalogue.properties(conn, object_type), user, flow)
     checklist.prove(conn, "fields_mapped", False, "mapping edited")
     db.session.commit()
+    return remap(conn, object_type)
 
 
 def remove_field(conn: IntegrationConnection, object_type: str, name: str, user: User) -> None:
@@ -77,7 +81,24 @@ def save_enums(conn: IntegrationConnection, object_type: str, field: str, values
     changed = editor.save_enums(conn, object_type, field, values, user)
     checklist.prove(conn, "fields_mapped", False, "picklist edited")
     db.session.commit()
+    if changed:
+        remap(conn, object_type)
     return changed
+
+
+def remap(conn: IntegrationConnection, object_type: str) -> int:
+    """A changed rule leaves the records it mapped with the old rule's values: a reconcile and repair of
+    the object is queued (it reads the provider's records and rewrites every one whose values differ, with
+    a run's accounting; until it runs, reconciliations count them as value drift). Returns the records
+    stored, 0 when there is nothing to re-map (no synced records, or no sync job to read them with)."""
+    job = db.session.scalar(sa.select(IntegrationSyncJob).where(
+        IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
+    stored = db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead).where(
+        CrmLead.connection_id == conn.id, CrmLead.object_type == object_type))
+    if job is None or not stored:
+        return 0
+    reconcile.request(conn, object_type, "remap", repair=True)
+    return int(stored)
 
 
 def confirm(conn: IntegrationConnection, user: User, object_types: list[str]) -> None:

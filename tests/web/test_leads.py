@@ -75,8 +75,9 @@ def test_ops_corrects_two_way_fields_and_bad_input_changes_nothing(login):
     assert actions.count("lead.corrected") == 2
 
     again = ops.hx_post(f"/leads/{lead.id}/correct", {"field": "lead_status", "value": "New"})
-    assert again.status_code == 200
-    assert ("lead_status", "New", "New", "pending") in changes()  # one change per field: the base stays
+    assert again.status_code == 200 and "waiting change was withdrawn" in again.get_data(as_text=True)
+    # back at its base: the change is withdrawn, not pushed (issue 33, D2)
+    assert ("lead_status", "New", "New", "withdrawn") in changes()
 
 
 def test_an_owner_corrects_only_their_own_connections_leads_and_clients_never(login):

@@ -167,10 +167,13 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
     if form.validate_on_submit():
         try:
             flow = editor.Flow(form.direction.data, form.system_of_record.data, form.condition.data or "")
-            changes.set_field(conn, object_type, name, form.source.data, form.transform.data, form.required.data,
-                              form.sensitive.data, current_user, flow)
-            resp = _render(conn, changed=True, message_at=f"field-{object_type}-{name}",
-                           message=f"{target(object_type, name).label} mapped.")
+            stored = changes.set_field(conn, object_type, name, form.source.data, form.transform.data,
+                                       form.required.data, form.sensitive.data, current_user, flow)
+            message = f"{target(object_type, name).label} mapped."
+            if stored:
+                message += (f" The {stored:,} stored {object_type} were mapped by the old rule: a reconcile and repair "
+                            f"is queued to re-map them from {conn.provider.name} (see Reconcile).")
+            resp = _render(conn, changed=True, message_at=f"field-{object_type}-{name}", message=message)
             return make_response(resp, retarget=f"#mapping-{conn.id}", reswap="outerHTML")
         except editor.MappingRefused as refused:
             beside(form, refused, "source")
