@@ -169,7 +169,8 @@ class PageWriter:
             return Decision(rec, "created", mapped, None, "new record")
         if lead.content_hash == mapped.content_hash() and not lead.archived and not self.rewrite:
             return Decision(rec, "unchanged", mapped, lead, "no mapped field changed")
-        if self.two_way and not lead.archived and echoes.is_echo(self._ledger.get(rec.external_id), rec, self.spec):
+        if self.two_way and not lead.archived and not self.rewrite and \
+                echoes.is_echo(self._ledger.get(rec.external_id), rec, self.spec):
             return Decision(rec, "unchanged", mapped, lead, "our own write coming back (echo)", echo=True)
         return Decision(rec, "updated", mapped, lead, "mapped fields changed")
 
