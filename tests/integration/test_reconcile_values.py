@@ -176,3 +176,27 @@ def test_in_flight_ends_after_the_schedule_and_the_freshness_target(app):
                                   now=utcnow() + timedelta(days=1))
         assert (later.in_flight, later.stale) == (0, 10) and later.differences == 10
         assert Decimal(job.schedule_seconds + conn.freshness_target_seconds) < Decimal(86400)
+
+
+def test_companies_and_deals_compare_equal_as_stored_and_a_planted_amount_is_found(app):
+    """Every column type compares as the database returns it (money, times, stage labels): a clean copy
+    of companies and deals reconciles to 0, and a deal amount changed by hand is value drift, healed."""
+    with SandboxServer(SandboxConfig(contacts=100, deals=150, companies=40, seed=64, limits=False)) as sb:
+        conn = factories.hubspot_connection(sb.url, sb.token)
+        jobs = {o: ensure_job(conn, o) for o in ("companies", "contacts", "deals")}
+        for job in jobs.values():
+            job.depends_on = None
+        db.session.commit()
+        for object_type in ("companies", "contacts", "deals"):
+            sync(jobs[object_type])
+            clean = check(conn, object_type)
+            assert clean.differences == 0, (object_type, clean.examples)
+        deal = db.session.scalar(sa.select(CrmLead).where(CrmLead.object_type == "deals", CrmLead.amount.is_not(None))
+                                 .order_by(CrmLead.id))
+        deal.amount += Decimal("1.00")
+        db.session.commit()
+        found = check(conn, "deals")
+        assert found.value_drift == 1 and found.examples["fields"] == {deal.external_id: ["amount"]}
+        healed = check(conn, "deals", repair=True)
+        assert healed.repaired == 1
+        assert check(conn, "deals").differences == 0
