@@ -125,7 +125,8 @@ def reconcile_command(connection_id: int, object_types: tuple[str, ...], repair:
         raise click.ClickException(f"Connection {connection_id} has no sync jobs yet.")
     differences = 0
     for object_type in wanted:
-        row = reconcile.execute(reconcile.queue(connection, object_type, "cli", repair=repair).id, f"cli:{os.getpid()}")
+        row = reconcile.execute(reconcile.queue(connection, object_type, "cli", repair=repair, own=True).id,
+                                f"cli:{os.getpid()}")
         click.echo(report_text(row))
         if row.status == "succeeded" and row.repaired is not None:  # compare again: what is left after the repair
             row = reconcile.execute(reconcile.queue(connection, object_type, "cli").id, f"cli:{os.getpid()}")

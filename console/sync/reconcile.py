@@ -38,7 +38,15 @@ REPAIR_PAGE = 100
 
 
 def queue(connection: IntegrationConnection, object_type: str, trigger: str, repair: bool = False,
-          user_id: int | None = None) -> IntegrationReconciliation:
+          user_id: int | None = None, own: bool = False) -> IntegrationReconciliation:
+    """The waiting reconcile (see `request`); `own`: a row of the caller's own, which it runs at once (the
+    command line: a plain comparison must not run a repair someone else queued)."""
+    if own:
+        rec = IntegrationReconciliation(connection_id=connection.id, object_type=object_type, trigger=trigger,
+                                        repair=repair, status=RunStatus.QUEUED.value, requested_by_user_id=user_id)
+        db.session.add(rec)
+        db.session.commit()
+        return rec
     return request(connection, object_type, trigger, repair, user_id)[0]
 
 
