@@ -77,6 +77,7 @@ def test_eight_tabs_run_one_import_once(app, live_server):
     assert http.post(f"{live_server}/connections/{conn.id}/imports/", data=body, timeout=30,
                      headers={"HX-Request": "true", "X-CSRFToken": token,
                               "Content-Type": f"multipart/form-data; boundary={boundary}"}).status_code == 204
+    db.session.commit()  # a fresh snapshot (MariaDB's REPEATABLE READ): the server wrote on its own connection
     imp_id = db.session.scalar(sa.select(CsvImport.id))
     assert http.post(f"{live_server}/connections/{conn.id}/imports/{imp_id}/mapping", timeout=30,
                      headers={"HX-Request": "true", "X-CSRFToken": token},
@@ -88,7 +89,7 @@ def test_eight_tabs_run_one_import_once(app, live_server):
 
     statuses = _all_at_once([click(s, t) for s, t in tabs])
     assert sorted(statuses) == [200] + [422] * 7, statuses
-    db.session.expire_all()
+    db.session.commit()  # a fresh snapshot
     assert count(IntegrationSyncRun) == 1  # no orphan run left to trip a stopped-runs alert
     assert db.session.get(CsvImport, imp_id).run_id == db.session.scalar(sa.select(IntegrationSyncRun.id))
 
@@ -109,6 +110,7 @@ def test_apply_the_other_value_once_and_only_where_the_field_still_writes(app, l
 
     statuses = _all_at_once([click(s, t) for s, t in tabs])
     assert sorted(statuses) == [200] + [422] * 7, statuses
+    db.session.commit()  # a fresh snapshot
     assert count(CrmLeadChange) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(EventAdminAction).where(
         EventAdminAction.action == "conflict.other_applied")) == 1
@@ -124,7 +126,7 @@ def test_apply_the_other_value_once_and_only_where_the_field_still_writes(app, l
     resp = http.post(f"{live_server}/leads/conflicts/{later.id}/apply-other", timeout=30,
                      headers={"HX-Request": "true", "X-CSRFToken": token})
     assert resp.status_code == 422 and "no longer writes" in resp.text
-    db.session.expire_all()
+    db.session.commit()
     assert count(CrmLeadChange) == 1 and later.overridden_at is None
 
 
