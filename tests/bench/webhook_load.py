@@ -35,7 +35,10 @@ def env_for(folder: str) -> dict[str, str]:
 
     return {"DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{folder}/console.db"),
             "TRAFFIC_DATABASE_URL": os.environ.get("TRAFFIC_DATABASE_URL", f"sqlite:///{folder}/traffic.db"),
-            "SECRET_KEY": "bench", "CONSOLE_MASTER_KEY": new_master_key_entry(), "CONSOLE_SCHEDULER": "off"}
+            "SECRET_KEY": "bench", "CONSOLE_MASTER_KEY": new_master_key_entry(), "CONSOLE_SCHEDULER": "off",
+            # the sandbox is a local address: allowed explicitly, as the outbound allowlist wants (without
+            # it the backfill was refused and the benchmark stopped on an empty id list)
+            "CONSOLE_PROVIDER_HOSTS": "127.0.0.1"}
 
 
 def setup(env: dict, folder: str, sandbox_url: str) -> tuple[object, list[str]]:
