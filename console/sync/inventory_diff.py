@@ -25,8 +25,10 @@ a keyset pass over the stored ids then looks up, a chunk at a time.
 """
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import islice
@@ -107,7 +109,9 @@ def compare(connection: IntegrationConnection, job: IntegrationSyncJob, session,
     out, seen = Comparison(), Versions()
     compared = sorted((set(LEAD_FIELDS) & {s.target for s in spec.plan}) - NOT_COMPARED)
     scope = Scope(connection.id, job.object_type, compared)
-    for chunk in _chunks(stream.inventory(archived=False, properties=spec.requested(extra_fields))):
+    requested = spec.requested(extra_fields)
+    spec = replace(spec, rules=[r for r in spec.rules if r.target not in NOT_COMPARED])  # not mapped for nothing
+    for chunk in _ahead(_chunks(stream.inventory(archived=False, properties=requested))):
         stored = scope.stored(chunk)
         failing = scope.failing([r.external_id for r in chunk])
         waiting = pending_fields([row.id for row in stored.values()])
@@ -177,8 +181,15 @@ def _differing(rec: SourceRecord, held: Any, spec: MappingSpec, compared: list[s
     (a field the mapping cannot produce any more counts as differing: the next write would fail it)."""
     mapped = map_record(rec, spec)
     failed = {f.field for f in mapped.failures}
-    return [name for name in compared if name not in waiting
-            and (name in failed or not same(getattr(held, name), mapped.values.get(name)))]
+    values = mapped.values
+    out = []
+    for name in compared:
+        stored, produced = getattr(held, name), values.get(name)
+        if (stored == produced and name not in failed) or name in waiting:  # the common case, decided at once
+            continue
+        if name in failed or not same(stored, produced):
+            out.append(name)
+    return out
 
 
 def same(stored: Any, produced: Any) -> bool:
@@ -200,6 +211,48 @@ def same(stored: Any, produced: Any) -> bool:
 def _chunks(records: Iterator[SourceRecord]) -> Iterator[list[SourceRecord]]:
     while chunk := list(islice(records, CHUNK)):
         yield chunk
+
+
+_END = object()
+
+
+def _ahead(chunks: Iterator[list[SourceRecord]], depth: int = 4) -> Iterator[list[SourceRecord]]:
+    """The next chunks are read from the provider (HTTP, in a thread) while this one is compared: the wait
+    for the provider overlaps the mapping. A failure of the reader is raised here, in the caller."""
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> None:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                put(chunk)
+                if stop.is_set():
+                    return
+            put(_END)
+        except BaseException as exc:  # handed to the caller, which raises it
+            put(exc)
+
+    reader = threading.Thread(target=produce, name="reconcile-inventory", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = box.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join(timeout=5)
 
 
 @dataclass
