@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.bench.sync_throughput import make_app, rss_mb
+from tests.bench.verdict import judged
 
 PASSWORD = "bench-password-123"
 
@@ -167,11 +168,10 @@ def main(connections: int) -> bool:
                      f"first alert pass (sums the day's settled hours of freshness once): {first_pass * 1000:,.0f} ms"):
             print(line)
         print(f"RSS after: {rss_mb():.0f} MB")
-        ok = (statistics.median(page) < 0.15 and statistics.median(polled) < 0.05 and statistics.median(cached) < 0.05
-              and statistics.median(passes) < 0.3)
-        print("PASS" if ok else "FAIL", "(targets: page under 150 ms, polled partial under 50 ms, alert pass under 300 ms; "
-              "the partial with figures read on every request is shown, not a target)")
-        return ok
+        met = (statistics.median(page) < 0.15 and statistics.median(polled) < 0.05 and statistics.median(cached) < 0.05
+               and statistics.median(passes) < 0.3)
+        return judged(True, met, "(targets: page under 150 ms, polled partial under 50 ms, alert pass under 300 ms; "
+                      "the partial with figures read on every request is shown, not a target)")
 
 
 if __name__ == "__main__":

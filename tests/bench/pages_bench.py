@@ -23,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.bench.sync_throughput import make_app, rss_mb
+from tests.bench.verdict import judged
 
 PASSWORD = "bench-password-123"
 BATCH = 20_000
@@ -178,7 +179,7 @@ def main() -> int:
         ids = seed(args.leads, args.raw_events)
         print(f"seeded {args.leads:,} leads, {args.raw_events:,} raw and normalized events in {time.perf_counter() - t0:.0f} s; "
               f"RSS {rss_mb():.0f} MB")
-        slow, count = [], 0
+        slow, failing, count = [], [], 0
         for role in ("admin", "ops", "owner", "client"):
             for key in list(g):  # the bench's app context outlives requests: the signed-in user and CSRF token live in g
                 g.pop(key)
@@ -193,7 +194,7 @@ def main() -> int:
                     status = http.get(path).status_code
                     times.append(time.perf_counter() - t)
                 if status >= 500:
-                    slow.append(f"{role} {path}: HTTP {status}")
+                    failing.append(f"{role} {path}: HTTP {status}")
                 times.sort()
                 p95 = times[max(0, math.ceil(0.95 * len(times)) - 1)]  # nearest rank
                 count += 1
@@ -201,11 +202,10 @@ def main() -> int:
                 print(f"{role:6} {path:60} HTTP {status}  p95 {p95 * 1000:6.1f} ms{mark}")
                 if p95 >= 0.1:
                     slow.append(f"{role} {path}: {p95 * 1000:.0f} ms")
-        print(f"{count} pages × roles; over 100 ms at p95 (or failing): {len(slow)}")
-        for line in slow:
+        print(f"{count} pages × roles; failing: {len(failing)}; over 100 ms at p95: {len(slow)}")
+        for line in failing + slow:
             print("  " + line)
-        print("PASS" if not slow else "FAIL")
-        return 0 if not slow else 1
+        return 0 if judged(not failing, not slow) else 1
 
 
 if __name__ == "__main__":

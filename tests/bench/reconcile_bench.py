@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.bench.sync_throughput import connection_for, make_app, rss_mb
+from tests.bench.verdict import judged
 
 BASE_MS = 1_767_225_600_000  # 2026-01-01
 
@@ -125,9 +126,8 @@ def main() -> int:
         print(f"found: value drift {c['value_drift']:,} of {drift:,} planted, missing {c['missing']:,} of {missing:,}; "
               f"stale {c['stale']:,}, extra {c['extra']:,}")
         print(f"memory: {start_mb:.0f} MB before, peak {max(peak):.0f} MB while comparing (growth {growth:+.0f} MB)")
-        ok = growth < 150 and (c["value_drift"], c["missing"], c["stale"], c["extra"]) == (drift, missing, 0, 0)
-        print("PASS" if ok else "FAIL", "(target: growth < 150 MB at 1,000,000; exact counts)")
-        return 0 if ok else 1
+        exact = (c["value_drift"], c["missing"], c["stale"], c["extra"]) == (drift, missing, 0, 0)
+        return 0 if judged(exact, growth < 150, "(target: growth < 150 MB at 1,000,000; exact counts)") else 1
 
 
 if __name__ == "__main__":

@@ -7,8 +7,11 @@ import resource
 import statistics
 import sys
 import time
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from console.sandbox import SandboxConfig, create_sandbox_app
+from tests.bench.verdict import judged
 
 
 def rss_mb() -> float:
@@ -56,9 +59,7 @@ def main(contacts: int = 100_000) -> int:
     print(f"200-record search page (GTE + sort, 10 pages): first {search_t[0]:.0f} ms (builds the ordered match "
           f"list), then median {statistics.median(search_t[1:]):.2f} ms")
     print(f"memory per contact-equivalent record: {(after - before) * 2**20 / (contacts * 1.3):.0f} bytes")
-    ok = after - before < 300 and p50 < 10
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    return 0 if judged(True, after - before < 300 and p50 < 10) else 1
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.bench.sync_throughput import free_port, start_sandbox
+from tests.bench.verdict import judged
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "bench-webhook-secret-0123456789"
@@ -139,10 +140,8 @@ def main(batches: int, concurrency: int) -> bool:
         print(f"normalization backlog: {stored:,} stored events drained in {drain:.1f} s "
               f"({stored / drain:,.0f} events/s); normalized {normalized:,} of {stored:,}; "
               f"expected {sent + 200:,} (incl. 200 warm-up)")
-        ok = (rate >= 1500 and p99 < 250 and all(c == 200 for c in codes) and stored == sent + 200
-              and normalized == stored)
-        print("PASS" if ok else "FAIL", "(targets: >= 1,500 events/s, p99 < 250 ms, nothing lost)")
-        return ok
+        return judged(all(c == 200 for c in codes) and stored == sent + 200 and normalized == stored,
+                      rate >= 1500 and p99 < 250, "(targets: >= 1,500 events/s, p99 < 250 ms, nothing lost)")
     finally:
         if server:
             server.terminate()
