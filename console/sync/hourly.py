@@ -92,12 +92,15 @@ def parse_hour(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H")
 
 
+# How a swept run's message begins (sync/runs.py writes it; the stopped-runs alert and the hourly counts
+# read it). Kept here, below runs, so runs -> hourly is the only import between the two.
+STOPPED = "The process running this stopped"
+
+
 def rebuild() -> int:
     """Sum every finished run into its hour again, from the runs themselves (after a restore, or for data
     written around the console): the run counts are replaced, the settled freshness is kept. The
     caller commits. Returns how many hours hold runs."""
-    from .runs import STOPPED  # runs counts through this module
-
     r, h = IntegrationSyncRun, ConnectionHour
     hour = hour_text(r.created_at, db.session.connection().dialect.name)
     status = {s: sa.func.sum(sa.case((r.status == s, 1), else_=0)) for s in STATUS_COLUMN}

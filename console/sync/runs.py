@@ -40,7 +40,7 @@ Q, R, S, P, F, C = (RunStatus.QUEUED.value, RunStatus.RUNNING.value, RunStatus.S
 # stalled keeps the sweep's words when that process comes back to finish it.
 TRANSITIONS: dict[str, frozenset[str]] = {Q: frozenset({R, F, C}), R: frozenset({S, P, F})}
 
-STOPPED = "The process running this stopped"  # how a swept run's message begins (the stopped-runs alert)
+STOPPED = hourly.STOPPED  # how a swept run's message begins (the stopped-runs alert)
 STOPPED_MESSAGE = (STOPPED + " (no heartbeat since {at:%Y-%m-%d %H:%M:%S} UTC). It had "
                    "committed {seen:,} records read ({created:,} new, {updated:,} updated, {unchanged:,} "
                    "unchanged, {duplicate:,} duplicate, {failed:,} failed); they are kept, and the next run "
