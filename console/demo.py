@@ -210,7 +210,7 @@ def _configure(conn: IntegrationConnection, admin: User) -> None:
     from .mapping.service import ensure_default_mappings
     from .mapping.validate import validate
     from .sync import catalogue
-    from .wizard import checklist, readiness, services
+    from .wizard import checklist, credentials, readiness, services
 
     account = conn.account
     services.save_access(conn, admin, owner=conn.owner, auth_type=AuthType.PRIVATE_APP.value,
@@ -218,7 +218,7 @@ def _configure(conn: IntegrationConnection, admin: User) -> None:
                          revocation_path=account.revocation_path or "Delete the private app in the portal settings.")
     services.save_account(conn, admin, portal_id=account.external_account_id, environment=conn.environment,
                           base_url=account.base_url)
-    result = services.check_connection(conn, admin)
+    result = credentials.check_connection(conn, admin)
     if not result.ok:
         raise RuntimeError(f"The demo sandbox refused the demo token: {result.message}")
     for job in readiness.enabled_jobs(conn):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def connect() -> None:
-    from .imports import service  # noqa: F401  the import stopped: the CSV import says how far it got
+    from .imports import run  # noqa: F401  the import stopped: the CSV import says how far it got
     from .metrics import snapshots  # noqa: F401  a real run finished: metric snapshots
     from .monitoring import quality  # noqa: F401  a real run finished: the data-quality check
     from .wizard import readiness  # noqa: F401  a test batch or first sync settled: the checklist

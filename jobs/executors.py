@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from console.choices import RunKind
 from console.extensions import db
-from console.imports import service as imports
+from console.imports import run as imports
 from console.models import IntegrationSyncRun
 from console.sync import runs
 from console.sync.lease import JobBusy, holding_lease

@@ -18,6 +18,7 @@ from ..mapping.targets import TARGETS
 from ..models import CsvImport, IntegrationConnection, IntegrationSyncRun
 from . import bp, service
 from . import mapping as csv_mapping
+from . import run as import_run
 
 ROLES = (Role.ADMIN, Role.OWNER, Role.OPS)
 OBJECT_TYPES = tuple(ObjectType.values())
@@ -143,6 +144,6 @@ def errors(connection_id: int, import_id: int):
     conn = _connection(connection_id)
     imp = _import(conn, import_id)
     run = db.session.get(IntegrationSyncRun, imp.run_id) if imp.run_id else abort(404)
-    resp = Response("\ufeff" + service.errors_csv(run), mimetype="text/csv")
+    resp = Response("\ufeff" + import_run.errors_csv(run), mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="import-{imp.id}-errors.csv"'
     return resp

@@ -3,9 +3,7 @@ and the import itself, run by the dispatcher with the same accounting as a sync 
 through the webhook-operation pipeline as a "Manual CSV Import Completed" event."""
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 import re
 from collections import Counter
@@ -17,24 +15,21 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from .. import audit, blobs
-from ..choices import ImportStatus, RunKind, RunStatus, WebhookStatus
+from ..choices import ImportStatus, RunKind
 from ..config import upload_limit_text
-from ..connectors.base import Page, SourceRecord
-from ..connectors.manual_csv.reader import CsvFacts, CsvRejected, inspect, records
+from ..connectors.base import SourceRecord
+from ..connectors.manual_csv.reader import CsvFacts, inspect, records
 from ..connectors.registry import source_label
 from ..extensions import db
-from ..metrics.cards import safe_cell
 from ..models import CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationFieldMapping, IntegrationSyncRun, User
 from ..models.base import changed_rows
 from ..refusals import Refused
 from ..sync import runs
 from ..sync.accounting import Tally
-from ..sync.events import run_stopped, safely
 from ..sync.pipeline import PageWriter
 from . import mapping as csv_mapping
 from . import storage, two_way
 from .rows import FileRows
-from .two_way import TwoWayImport
 
 PAGE_ROWS = 500  # the most rows a page holds (one transaction); small files use smaller pages
 PREVIEW_ROWS = 20
@@ -96,7 +91,7 @@ def _earlier(conn: IntegrationConnection, object_type: str, digest: str, user: U
         CsvImport.connection_id == conn.id, CsvImport.object_type == object_type, CsvImport.file_hash == digest))
     if earlier is not None and earlier.status in ACTIVE:
         earlier.duplicate_uploads += 1
-        _count_duplicate_event(conn, completion_id(earlier))
+        count_duplicate_event(conn, completion_id(earlier))
         audit.record("csv_import.duplicate_upload", conn, user, import_id=earlier.id, file_hash=digest)
         db.session.commit()
         raise ImportRefused(f"This exact file was already imported as {object_type} (import #{earlier.id}, "
@@ -109,7 +104,7 @@ def completion_id(imp: CsvImport) -> str:
     return f"{imp.connection_id}:{imp.object_type}:{imp.file_hash}"
 
 
-def _count_duplicate_event(conn: IntegrationConnection, event_id: str) -> None:
+def count_duplicate_event(conn: IntegrationConnection, event_id: str) -> None:
     db.session.execute(sa.update(EventWebhookEvent).where(
         EventWebhookEvent.provider == "manual_csv", EventWebhookEvent.source_event_id == event_id,
     ).values(duplicate_count=EventWebhookEvent.duplicate_count + 1).execution_options(synchronize_session=False))
@@ -134,7 +129,7 @@ def in_file_terms(reason: str, imp: CsvImport) -> str:
     return reason
 
 
-def _source_records(imp: CsvImport, rows_with_lines) -> tuple[list[SourceRecord], list[tuple[int, str, str]]]:
+def source_records(imp: CsvImport, rows_with_lines) -> tuple[list[SourceRecord], list[tuple[int, str, str]]]:
     """Rows as records; a row without an id cannot be matched and fails on its own."""
     stamp = int(imp.created_at.replace(tzinfo=UTC).timestamp() * 1000)
     id_column, good, bad = imp.mapping["id_column"], [], []
@@ -157,8 +152,8 @@ def check(conn: IntegrationConnection, imp: CsvImport) -> dict:
     if issues:
         raise ImportRefused(" ".join(issues))
     tally = Tally()
-    writer = _writer(conn, imp, None, tally, dry_run=True)
-    file_rows = _file_rows(conn, imp, writer)
+    writer = writer_for(conn, imp, None, tally, dry_run=True)
+    file_rows = file_rows_for(conn, imp, writer)
     counts: Counter[str] = Counter()
     first: list[dict] = []
     problems: list[dict] = []
@@ -172,8 +167,8 @@ def check(conn: IntegrationConnection, imp: CsvImport) -> dict:
             problems.append(row)
 
     email_matched = two_way.applies(conn, imp.object_type)
-    for batch in _batches(imp, PAGE_ROWS):
-        good, bad = _source_records(imp, batch)
+    for batch in batches(imp, PAGE_ROWS):
+        good, bad = source_records(imp, batch)
         if email_matched:  # rows go to leads by email (two_way.py): what each would do, nothing written
             for line, ext, bucket, reason in sorted([(line, ext, "failed", reason) for line, ext, reason in bad]
                                                     + two_way.foresee(conn, writer.spec, good)):
@@ -202,7 +197,7 @@ def current_check(imp: CsvImport) -> dict | None:
     return checked if checked and checked.get("mapping") == imp.mapping else None
 
 
-def _batches(imp: CsvImport, size: int):
+def batches(imp: CsvImport, size: int):
     batch = []
     with storage.local_copy(imp, file_path(imp)) as path:
         for item in records(path, _facts(imp)):
@@ -214,7 +209,7 @@ def _batches(imp: CsvImport, size: int):
         yield batch
 
 
-def _file_rows(conn: IntegrationConnection, imp: CsvImport, writer: PageWriter) -> FileRows:
+def file_rows_for(conn: IntegrationConnection, imp: CsvImport, writer: PageWriter) -> FileRows:
     return FileRows(writer.spec, {t: c for t, c in ((imp.mapping or {}).get("fields") or {}).items() if c},
                     conn.id, imp.object_type, stored=not writer.dry_run)
 
@@ -223,7 +218,7 @@ def _facts(imp: CsvImport) -> CsvFacts:
     return CsvFacts(imp.encoding, imp.delimiter, imp.header, imp.row_count)
 
 
-def _writer(conn, imp, run, tally, dry_run=False) -> PageWriter:
+def writer_for(conn, imp, run, tally, dry_run=False) -> PageWriter:
     spec = csv_mapping.spec(imp.object_type, imp.mapping, _sensitive(conn.id, imp.object_type),
                             csv_mapping.picklist_options(conn, imp.object_type))
     writer = PageWriter(conn, imp.object_type, spec, run, source_label("manual_csv"), None, dry_run, tally)
@@ -262,108 +257,3 @@ def queue(conn: IntegrationConnection, imp: CsvImport, user: User) -> Integratio
     audit.record("csv_import.queued", conn, user, import_id=imp.id, run_id=run.id)
     db.session.commit()
     return run
-
-
-def execute(run: IntegrationSyncRun) -> None:
-    """The import, page by page (each page its own transaction); counts move as it goes."""
-    imp = db.session.scalar(sa.select(CsvImport).where(CsvImport.run_id == run.id))
-    conn = db.session.get(IntegrationConnection, run.connection_id)
-    imp.status = ImportStatus.RUNNING.value
-    db.session.commit()
-    tally, failures = Tally(), []
-    try:
-        writer: PageWriter | TwoWayImport = _writer(conn, imp, run, tally)
-        file_rows = _file_rows(conn, imp, writer)
-        if two_way.applies(conn, imp.object_type):  # contacts that flow to the CRM: matched on email
-            writer = TwoWayImport(conn, writer.spec, run, tally, source_label("manual_csv"))
-        for batch in _batches(imp, page_rows(imp)):
-            _apply(writer, file_rows, imp, batch, tally, failures)
-        _finish(run, imp, tally, failures, None)
-    except (OSError, CsvRejected, UnicodeDecodeError) as exc:
-        db.session.rollback()
-        _finish(run, imp, tally, failures, f"The stored file could not be read: {type(exc).__name__}")
-
-
-def _apply(writer: PageWriter | TwoWayImport, file_rows: FileRows, imp: CsvImport, batch, tally: Tally,
-           failures: list) -> None:
-    """One page: id-less rows fail, rows whose id repeats are settled by `file_rows`, the rest are written;
-    the rows with a problem are kept for the errors file in the file's own terms."""
-    good, bad = _source_records(imp, batch)
-    problems = [(line, ext, reason, "failed") for line, ext, reason in bad]
-    if isinstance(writer, TwoWayImport):
-        tally.read(len(bad))
-        for line, _, reason in bad:
-            tally.add(f"line-{line}", "failed", reason)
-        problems += [(rec.line, rec.external_id, reason, "failed") for rec, bucket, reason in writer.apply(good)
-                     if bucket == "failed"]
-    else:
-        to_write, settled = file_rows.split(good, writer.versions)
-        tally.read(len(bad) + len(settled))  # counted with the page's commit below
-        for line, _, reason in bad:
-            tally.add(f"line-{line}", "failed", reason)
-        for s in settled:
-            tally.add(s.record.external_id, s.bucket, s.reason)
-            problems.append((s.record.line, s.record.external_id, s.reason, s.bucket))
-        for d in writer.apply(Page(to_write, {}), None):
-            file_rows.keep(d.record, d.bucket)
-            if d.bucket == "failed":
-                problems.append((d.record.line, d.record.external_id, d.reason, "failed"))
-    failures += [(line, ext, in_file_terms(reason, imp), bucket) for line, ext, reason, bucket in sorted(problems)]
-    del failures[MAX_KEPT_FAILURES:]  # the writer's commit already stored the tally, id-less rows included
-
-
-def _finish(run, imp, tally: Tally, failures: list, error: str | None) -> None:
-    run, imp = runs.finish(run, tally, error), db.session.merge(imp)
-    run.outcomes = [list(f) for f in failures]
-    if run.status == RunStatus.FAILED:
-        imp.status, imp.error = ImportStatus.FAILED.value, run.error_message
-    else:
-        imp.status = ImportStatus.PARTIAL.value if run.status == RunStatus.PARTIAL else ImportStatus.SUCCEEDED.value
-    storage.discard(imp)  # a finished import is never run again: its stored upload goes
-    db.session.commit()
-    if run.status != RunStatus.FAILED:
-        completed(imp, run)
-
-
-@run_stopped.connect
-@safely
-def _on_run_stopped(run: IntegrationSyncRun, **_: object) -> None:
-    """The sweep failed an import's run (its process died): the import says how far it got."""
-    imp = db.session.scalar(sa.select(CsvImport).where(CsvImport.run_id == run.id))
-    if imp is None:
-        return
-    imp.status = ImportStatus.FAILED.value
-    imp.error = (f"The import stopped after {run.seen:,} of {imp.row_count:,} rows ({run.created:,} new, "
-                 f"{run.updated:,} updated, {run.failed:,} failed were kept); upload the file again to import "
-                 "the rest: rows already imported count as unchanged.")
-    storage.discard(imp)
-    db.session.commit()
-
-
-def completed(imp: CsvImport, run: IntegrationSyncRun) -> None:
-    """'Manual CSV Import Completed' through the webhook-operation pipeline (deduplicated on the file hash
-    and object type)."""
-    event_id = completion_id(imp)
-    if db.session.scalar(sa.select(EventWebhookEvent.id).where(
-            EventWebhookEvent.provider == "manual_csv", EventWebhookEvent.source_event_id == event_id)):
-        _count_duplicate_event(db.session.get(IntegrationConnection, imp.connection_id), event_id)
-        db.session.commit()
-        return
-    who = imp.uploaded_by.email if imp.uploaded_by else None
-    summary = {"rows": run.seen, "created": run.created, "updated": run.updated, "unchanged": run.unchanged,
-               "duplicate": run.duplicate, "failed": run.failed, "who": who, "file_name": imp.file_name,
-               "file_hash": imp.file_hash, "object_type": imp.object_type, "import_id": imp.id}
-    db.session.add(EventWebhookEvent(provider="manual_csv", source_event_id=event_id, connection_id=imp.connection_id,
-                                     event_type="manual_csv.import_completed", object_id=str(imp.id),
-                                     occurred_at=run.finished_at, status=WebhookStatus.RECEIVED.value,
-                                     payload_summary=summary, raw_payload=summary))
-    db.session.commit()
-
-
-def errors_csv(run: IntegrationSyncRun) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["Line", "Record id", "Outcome", "Reason"])
-    for line, ext, reason, *bucket in run.outcomes or []:
-        writer.writerow([line, safe_cell(ext), (bucket or ["failed"])[0], safe_cell(reason)])
-    return out.getvalue()

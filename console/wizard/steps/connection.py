@@ -10,18 +10,16 @@ from ...auth.access import role_required
 from ...choices import Environment, WizardStep
 from ...extensions import db
 from .. import bp
-from ..forms import AccountForm, OAuthSecretForm, TokenForm, WebhookSecretForm
-from ..services import (
-    WizardError,
+from ..credentials import (
     check_connection,
     oauth_finish,
     oauth_start,
-    save_account,
     save_oauth_secret,
     save_private_token,
     save_webhook_secret,
-    webhook_receiver,
 )
+from ..forms import AccountForm, OAuthSecretForm, TokenForm, WebhookSecretForm
+from ..services import WizardError, save_account, webhook_receiver
 from .common import EDITORS, VIEWERS, context, load, page
 
 ACCOUNT, CREDENTIALS = "partials/wizard/connection_account.html", "partials/wizard/connection_credentials.html"
