@@ -5,12 +5,17 @@ Columns store the plain string value (portable across SQLite and MySQL, no nativ
 from __future__ import annotations
 
 from enum import Enum
+from typing import cast
 
 
 class Choice(str, Enum):
     """A string enum whose members also carry a human label and a display tone."""
 
-    def __new__(cls, value: str, label: str, tone: str = "neutral") -> Choice:
+    label: str
+    tone: str
+
+    # `label` has a default only so that a lookup by value (`WizardStep("access")`) type-checks as a call
+    def __new__(cls, value: str, label: str = "", tone: str = "neutral") -> Choice:
         obj = str.__new__(cls, value)
         obj._value_ = value
         obj.label = label
@@ -30,13 +35,13 @@ class Choice(str, Enum):
 
     @classmethod
     def label_of(cls, value: str | None) -> str:
-        member = cls._value2member_map_.get(value)  # a dict lookup: pages call this hundreds of times
-        return member.label if member is not None else (value or "")  # type: ignore[attr-defined]
+        member = cast("Choice | None", cls._value2member_map_.get(value))  # a dict lookup: pages call this often
+        return member.label if member is not None else (value or "")
 
     @classmethod
     def tone_of(cls, value: str | None) -> str:
-        member = cls._value2member_map_.get(value)
-        return member.tone if member is not None else "neutral"  # type: ignore[attr-defined]
+        member = cast("Choice | None", cls._value2member_map_.get(value))
+        return member.tone if member is not None else "neutral"
 
 
 class Role(Choice):

@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from werkzeug.serving import run_simple
 
-from .extensions import db, upgrade
+from .extensions import db, this_app, upgrade
 
 
 def init_app(app: Flask) -> None:
@@ -128,7 +128,7 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
         from .demo import prime_reports
 
         click.echo(prime_reports(facts["sandbox"]["synced_connection_id"]))
-        app = current_app._get_current_object()
+        app = this_app()
         if app.config["SCHEDULER_ENABLED"] and "scheduler" not in app.extensions:
             from jobs.scheduler import start_scheduler
 
@@ -136,7 +136,7 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
             click.echo("Sync dispatcher running: Northwind's live connection syncs contacts and deals every minute.")
         try:
             # app.run() refuses to block inside a `flask` command; run_simple is what it wraps.
-            run_simple(host, port, current_app._get_current_object(), threaded=True)
+            run_simple(host, port, app, threaded=True)
         finally:
             sandbox.stop()
 

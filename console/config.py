@@ -10,7 +10,7 @@ import base64
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ def _sqlite_url(instance_path: Path, name: str) -> str:
     return f"sqlite:///{instance_path / name}"
 
 
-def _read_or_create_secret(path: Path, make: callable) -> str:
+def _read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
     """Return the secret stored at `path`, creating it (0600) on first use."""
     if path.exists():
         return path.read_text().strip()

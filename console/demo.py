@@ -19,6 +19,7 @@ from .admin.services import slugify
 from .choices import ConnectionStatus, Environment, Role
 from .extensions import db
 from .models import Client, IntegrationConnection, User
+from .models.base import require
 from .reference import ensure_providers
 
 CLIENTS = ("Northwind Dental", "Maple Ridge Legal")
@@ -123,7 +124,9 @@ def _connect_to_sandbox(conn: IntegrationConnection, url: str, token: str) -> No
         db.session.add(account)
         account.set_secret("credentials", json.dumps({"token": token}), hint_source=token)
         conn.account_id = account.id
-    account = conn.account
+    kept = conn.account
+    assert kept is not None  # set just above, or by an earlier seed
+    account = kept
     if account.get_secret("webhook_secret") != webhook_secret():
         account.set_secret("webhook_secret", webhook_secret())
     account.app_id = DEMO_APP_ID
@@ -137,7 +140,7 @@ def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
     providers = ensure_providers()
     clients = {name: _client(name) for name in CLIENTS}
     passwords = _passwords()
-    users = {email: _user(email, name, role, clients.get(cname), passwords[email])
+    users = {email: _user(email, name, role, clients.get(cname or ""), passwords[email])
              for email, name, role, cname in USERS}
     db.session.flush()
     owner = users["owner@demo.example.com"]
@@ -180,10 +183,10 @@ def prime_reports(connection_id: int) -> str:
     from .sync import testbatch
     from .wizard import gate, readiness
 
-    conn = db.session.get(IntegrationConnection, connection_id)
+    conn = require(IntegrationConnection, connection_id)
     if conn.went_live_at is not None:
         return "Demo connection already live."
-    admin = db.session.scalar(sa.select(User).where(User.email == USERS[0][0]))
+    admin = db.session.execute(sa.select(User).where(User.email == USERS[0][0])).scalar_one()
     _configure(conn, admin)
     jobs = readiness.enabled_jobs(conn)
     if not all(s.test_passes for s in readiness.objects(conn)):
@@ -213,11 +216,13 @@ def _configure(conn: IntegrationConnection, admin: User) -> None:
     from .wizard import checklist, credentials, readiness, services
 
     account = conn.account
+    if account is None:
+        raise RuntimeError("The demo connection has no provider account; run `flask demo` first.")
     services.save_access(conn, admin, owner=conn.owner, auth_type=AuthType.PRIVATE_APP.value,
                          scopes=account.required_scopes, docs_url="https://developers.hubspot.com/docs/api/crm/contacts",
                          revocation_path=account.revocation_path or "Delete the private app in the portal settings.")
-    services.save_account(conn, admin, portal_id=account.external_account_id, environment=conn.environment,
-                          base_url=account.base_url)
+    services.save_account(conn, admin, portal_id=account.external_account_id or "", environment=conn.environment,
+                          base_url=account.base_url or "")
     result = credentials.check_connection(conn, admin)
     if not result.ok:
         raise RuntimeError(f"The demo sandbox refused the demo token: {result.message}")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from flask import Flask, current_app
@@ -28,11 +28,16 @@ csrf = CSRFProtect()
 htmx_ext = Htmx()  # request.htmx; console.htmx holds our helpers
 
 
+def this_app() -> Flask:
+    """The app behind `current_app`, for a thread or a server that outlives the context."""
+    return cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+
+
 # Flask-Migrate brings Alembic, Mako and Pygments (11 MB and 140 ms of imports): only `flask db …` and the
 # places that migrate need them, so serving and syncing processes never load them.
 def migrations(app: Flask | None = None) -> Any:
     """Flask-Migrate, bound to the app on first use (`app.extensions["migrate"]`, which env.py reads)."""
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or this_app()
     if "migrate" not in app.extensions:
         from flask_migrate import Migrate
 

@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Response, redirect, render_template, request
 from htmx_flask import make_response
+from werkzeug.wrappers import Response as ResponseBase
 
 
 def is_partial() -> bool:
     """True for an htmx swap request; boosted navigation and history restores get full pages."""
     hx = getattr(request, "htmx", None)
-    return bool(hx) and not hx.boosted and not hx.history_restore_request
+    return hx is not None and bool(hx) and not hx.boosted and not hx.history_restore_request
 
 
 def render(page_template: str, partial: str, status: int = 200, *, hx_events: list[str] | None = None,
@@ -25,7 +26,7 @@ def render(page_template: str, partial: str, status: int = 200, *, hx_events: li
     return resp
 
 
-def hx_redirect(url: str) -> Response:
+def hx_redirect(url: str) -> ResponseBase:
     """Client-side redirect for htmx, a 303 for a plain form post."""
     if getattr(request, "htmx", None):
         return make_response("", 204, redirect=url)

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from flask import Flask, Response, after_this_request, current_app, has_request_context
 
-from .extensions import db
+from .extensions import db, this_app
 from .models.base import utcnow
 
 T = TypeVar("T")
@@ -36,7 +36,7 @@ def kept(name: str, seconds: float, compute: Callable[[], T], stale_for: float =
         if age < seconds:
             return hit[1], hit[2]
         if age < seconds + stale_for:
-            _refresh(current_app._get_current_object(), store, name, compute)  # type: ignore[attr-defined]
+            _refresh(this_app(), store, name, compute)
             return hit[1], hit[2]
     now, value = utcnow(), compute()
     if seconds > 0:

@@ -15,7 +15,8 @@ _MARKER = 918273645  # an id no row has, split out of one url_for
 
 def id_url(endpoint: str, key: str) -> Callable[[int], str]:
     """`url_for(endpoint, key=value)` for any integer value, built from one url_for call."""
-    head, _, tail = url_for(endpoint, **{key: _MARKER}).partition(str(_MARKER))
+    values: dict[str, Any] = {key: _MARKER}
+    head, _, tail = url_for(endpoint, **values).partition(str(_MARKER))
     return lambda value: f"{head}{int(value)}{tail}"
 
 

@@ -1,11 +1,9 @@
-"""`flask jobs run`: the dispatcher in a process of its own."""
+"""`flask jobs run`: the dispatcher in a process of its own, driven by APScheduler's blocking scheduler."""
 from __future__ import annotations
 
-import signal
-import threading
-
 import click
-from flask import current_app
+
+from console.extensions import this_app
 
 
 @click.group("jobs")
@@ -18,14 +16,7 @@ def jobs_group() -> None:
 @click.option("--workers", default=2, type=int)
 def jobs_run(interval: float, workers: int) -> None:
     """Run the dispatcher in this process until SIGTERM/SIGINT (any number may run at once)."""
-    from jobs.dispatcher import Dispatcher
+    from jobs.scheduler import run_blocking
 
-    dispatcher = Dispatcher(current_app._get_current_object(), max_workers=workers)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"dispatcher {dispatcher.worker} running; Ctrl-C stops it after the current runs finish")
-    while not stop.is_set():
-        dispatcher.tick()
-        stop.wait(interval)
-    dispatcher.shutdown(wait=True)
+    click.echo(f"dispatcher running with {workers} workers; Ctrl-C stops it after the current runs finish")
+    run_blocking(this_app(), interval, workers)

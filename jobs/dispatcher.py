@@ -108,7 +108,8 @@ def run_claimed(app: Flask, job_id: int, worker: str) -> None:
 
 
 class Dispatcher:
-    """Ticks claim due jobs; a small pool runs them. `tick()` is what the scheduler calls."""
+    """What the scheduler's three timers call (jobs/scheduler.py): `tick()` claims due work for a small
+    pool, `sweep()` fails dead runs and queues due reconciliations, `alerts()` evaluates and notifies."""
 
     def __init__(self, app: Flask, max_workers: int = 2) -> None:
         self.app, self.worker = app, worker_id()
@@ -117,29 +118,44 @@ class Dispatcher:
         self.batches: set[int] = set()
         self.reconciles: set[int] = set()
         self.maintaining: set[int] = set()  # the nightly retention pass, when this process holds it
-        self.last_sweep: datetime | None = None
         self.normalizing = False
-        self.last_alert_pass: datetime | None = None
         self.normalizer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhooks")
         self.lock = threading.Lock()
         self.stopping = threading.Event()  # set by shutdown: a worker finishes its run and claims no more
         self.last_tick: datetime | None = None
 
-    def tick(self) -> list[int]:
-        """Sweep dead runs, queue due reconciles, then claim due jobs, queued test batches and queued
-        reconciliations, up to the free workers."""
-        from console.retention import nightly
+    def sweep(self) -> None:
+        """Fail the runs whose process died, and queue the reconciliations that are due (a timer of its own,
+        every SWEEP_EVERY_SECONDS)."""
         from console.sync import reconcile
-        from console.sync.runs import claim_queued, sweep
+        from console.sync.runs import sweep
 
         with self.app.app_context():
-            now = utcnow()
-            if self.last_sweep is None or (now - self.last_sweep).total_seconds() >= SWEEP_EVERY_SECONDS:
-                self.last_sweep = now
+            try:
+                now = utcnow()
                 sweep(now)
                 every = float(self.app.config.get("RECONCILE_EVERY_HOURS", 24))
                 if every > 0:
                     reconcile.schedule_due(timedelta(hours=every), now)
+            finally:
+                db.session.remove()
+
+    def alerts(self) -> None:
+        """Evaluate the alert conditions and send what changed, beside the webhook normalizer (a timer of its
+        own, every ALERT_EVERY_SECONDS): a slow mail server never holds a sync thread."""
+        if not self.stopping.is_set():
+            self.normalizer.submit(self._evaluate_alerts)
+
+    def tick(self) -> list[int]:
+        """Claim due jobs, queued test batches, queued reconciliations and the nightly retention pass, up to
+        the free workers; start the webhook normalizer if it is idle."""
+        from console.retention import nightly
+        from console.sync import reconcile
+        from console.sync.runs import claim_queued
+
+        if self.stopping.is_set():
+            return []
+        with self.app.app_context():
             with self.lock:
                 free = (self.pool._max_workers - len(self.busy) - len(self.batches) - len(self.reconciles)
                         - len(self.maintaining))
@@ -172,10 +188,6 @@ class Dispatcher:
             self.normalizing = True
         if start_normalizer:
             self.normalizer.submit(self._normalize)
-        now = utcnow()
-        if self.last_alert_pass is None or (now - self.last_alert_pass).total_seconds() >= ALERT_EVERY_SECONDS:
-            self.last_alert_pass = now
-            self.normalizer.submit(self._evaluate_alerts)
         return claimed
 
     def _evaluate_alerts(self) -> None:

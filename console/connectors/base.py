@@ -44,6 +44,7 @@ class SourceRecord:
     updated_ms: int
     created_ms: int | None = None
     archived: bool = False
+    line: int = 0                   # where a file's row came from (a CSV line); 0 for an API record
 
 
 @dataclass

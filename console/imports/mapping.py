@@ -111,7 +111,7 @@ def picklist_options(conn: IntegrationConnection, object_type: str) -> dict[str,
                               .order_by(IntegrationEnumMapping.id)).all()
     learned: dict[str, dict[str, set[str]]] = {}
     for target, stored, value, label in rows:
-        learned.setdefault(target, {}).setdefault(stored, set()).update(s for s in (value, label) if s)
+        learned.setdefault(target or "", {}).setdefault(stored or "", set()).update(s for s in (value, label) if s)
     return {name: [(stored, tuple(sorted(spellings))) for stored, spellings in learned[name].items()]
             if name in learned else default_choices(name) for name in picklists}
 

@@ -143,7 +143,9 @@ def status(connection_id: int, import_id: int):
 def errors(connection_id: int, import_id: int):
     conn = _connection(connection_id)
     imp = _import(conn, import_id)
-    run = db.session.get(IntegrationSyncRun, imp.run_id) if imp.run_id else abort(404)
+    run = db.session.get(IntegrationSyncRun, imp.run_id) if imp.run_id else None
+    if run is None:
+        abort(404)
     resp = Response("\ufeff" + import_run.errors_csv(run), mimetype="text/csv")
     resp.headers["Content-Disposition"] = f'attachment; filename="import-{imp.id}-errors.csv"'
     return resp

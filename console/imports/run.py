@@ -15,6 +15,7 @@ from ..connectors.registry import source_label
 from ..extensions import db
 from ..metrics.cards import safe_cell
 from ..models import CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationSyncRun
+from ..models.base import require
 from ..sync import runs
 from ..sync.accounting import Tally
 from ..sync.events import run_stopped, safely
@@ -34,19 +35,22 @@ from .service import (
 )
 from .two_way import TwoWayImport
 
+Failure = tuple[int, str, str, str]  # line, record id, reason in the file's terms, bucket
+
 
 def execute(run: IntegrationSyncRun) -> None:
     """The import, page by page (each page its own transaction); counts move as it goes."""
-    imp = db.session.scalar(sa.select(CsvImport).where(CsvImport.run_id == run.id))
-    conn = db.session.get(IntegrationConnection, run.connection_id)
+    imp = db.session.execute(sa.select(CsvImport).where(CsvImport.run_id == run.id)).scalar_one()
+    conn = require(IntegrationConnection, run.connection_id)
     imp.status = ImportStatus.RUNNING.value
     db.session.commit()
-    tally, failures = Tally(), []
+    tally, failures = Tally(), list[Failure]()
     try:
-        writer: PageWriter | TwoWayImport = writer_for(conn, imp, run, tally)
-        file_rows = file_rows_for(conn, imp, writer)
+        pages = writer_for(conn, imp, run, tally)
+        file_rows = file_rows_for(conn, imp, pages)
+        writer: PageWriter | TwoWayImport = pages
         if two_way.applies(conn, imp.object_type):  # contacts that flow to the CRM: matched on email
-            writer = TwoWayImport(conn, writer.spec, run, tally, source_label("manual_csv"))
+            writer = TwoWayImport(conn, pages.spec, run, tally, source_label("manual_csv"))
         for batch in batches(imp, page_rows(imp)):
             _apply(writer, file_rows, imp, batch, tally, failures)
         _finish(run, imp, tally, failures, None)
@@ -55,8 +59,8 @@ def execute(run: IntegrationSyncRun) -> None:
         _finish(run, imp, tally, failures, f"The stored file could not be read: {type(exc).__name__}")
 
 
-def _apply(writer: PageWriter | TwoWayImport, file_rows: FileRows, imp: CsvImport, batch, tally: Tally,
-           failures: list) -> None:
+def _apply(writer: PageWriter | TwoWayImport, file_rows: FileRows, imp: CsvImport,
+           batch: list[tuple[int, dict[str, str]]], tally: Tally, failures: list[Failure]) -> None:
     """One page: id-less rows fail, rows whose id repeats are settled by `file_rows`, the rest are written;
     the rows with a problem are kept for the errors file in the file's own terms."""
     good, bad = source_records(imp, batch)
@@ -83,7 +87,8 @@ def _apply(writer: PageWriter | TwoWayImport, file_rows: FileRows, imp: CsvImpor
     del failures[MAX_KEPT_FAILURES:]  # the writer's commit already stored the tally, id-less rows included
 
 
-def _finish(run, imp, tally: Tally, failures: list, error: str | None) -> None:
+def _finish(run: IntegrationSyncRun, imp: CsvImport, tally: Tally, failures: list[Failure],
+            error: str | None) -> None:
     run, imp = runs.finish(run, tally, error), db.session.merge(imp)
     run.outcomes = [list(f) for f in failures]
     if run.status == RunStatus.FAILED:
@@ -117,7 +122,7 @@ def completed(imp: CsvImport, run: IntegrationSyncRun) -> None:
     event_id = completion_id(imp)
     if db.session.scalar(sa.select(EventWebhookEvent.id).where(
             EventWebhookEvent.provider == "manual_csv", EventWebhookEvent.source_event_id == event_id)):
-        count_duplicate_event(db.session.get(IntegrationConnection, imp.connection_id), event_id)
+        count_duplicate_event(require(IntegrationConnection, imp.connection_id), event_id)
         db.session.commit()
         return
     who = imp.uploaded_by.email if imp.uploaded_by else None

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
 
@@ -125,21 +126,26 @@ def in_file_terms(reason: str, imp: CsvImport) -> str:
     """A reason as the person who made the file reads it: the file's column, not our field name."""
     for target, column in ((imp.mapping or {}).get("fields") or {}).items():
         if column:
-            reason = re.sub(rf"(^|; ){re.escape(target)}:", lambda m, c=column: f"{m.group(1)}Column “{c}”:", reason)
+            reason = re.sub(rf"(^|; ){re.escape(target)}:", _column_words(column), reason)
     return reason
+
+
+def _column_words(column: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: f"{m.group(1)}Column “{column}”:"
 
 
 def source_records(imp: CsvImport, rows_with_lines) -> tuple[list[SourceRecord], list[tuple[int, str, str]]]:
     """Rows as records; a row without an id cannot be matched and fails on its own."""
     stamp = int(imp.created_at.replace(tzinfo=UTC).timestamp() * 1000)
-    id_column, good, bad = imp.mapping["id_column"], [], []
+    id_column = (imp.mapping or {})["id_column"]
+    good: list[SourceRecord] = []
+    bad: list[tuple[int, str, str]] = []
     for line, row in rows_with_lines:
         ext = (row.get(id_column) or "").strip()
         if not ext:
             bad.append((line, "", f"Line {line}: the id column “{id_column}” is empty."))
             continue
-        good.append(SourceRecord(ext[:255], row, stamp))
-        good[-1].line = line  # type: ignore[attr-defined]
+        good.append(SourceRecord(ext[:255], row, stamp, line=line))
     return good, bad
 
 
@@ -197,8 +203,8 @@ def current_check(imp: CsvImport) -> dict | None:
     return checked if checked and checked.get("mapping") == imp.mapping else None
 
 
-def batches(imp: CsvImport, size: int):
-    batch = []
+def batches(imp: CsvImport, size: int) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    batch: list[tuple[int, dict[str, str]]] = []
     with storage.local_copy(imp, file_path(imp)) as path:
         for item in records(path, _facts(imp)):
             batch.append(item)

@@ -125,8 +125,8 @@ def save_enums(conn: IntegrationConnection, object_type: str, source_field: str,
     for entry in enum_rows(conn.id, object_type).get(source_field, []):
         if entry.source_value not in values:
             continue
-        target, ignored = values[entry.source_value]
-        target = target.strip()[:200] or None
+        typed, ignored = values[entry.source_value]
+        target = typed.strip()[:200] or None
         if (entry.target_value, entry.ignored) != (target, ignored):
             entry.target_value, entry.ignored = target, ignored
             changed += 1

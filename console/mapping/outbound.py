@@ -2,6 +2,7 @@
 provider property's value, and the text form both sides are compared in."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -71,7 +72,7 @@ def provider_value(rule: FieldRule, spec: MappingSpec, value: str | None) -> str
     return value
 
 
-def _reverse(table: dict[str, str | None], value: str, rule: FieldRule) -> str:
+def _reverse(table: Mapping[str, str | None], value: str, rule: FieldRule) -> str:
     """The one provider value mapped to `value`; none or several make the write impossible, not a guess."""
     found = [source for source, target in table.items() if target == value]
     if len(found) != 1:

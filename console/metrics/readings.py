@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -83,8 +84,9 @@ def source_attribution(connection_id: int, now: datetime) -> Reading:
     ).all()
     total = sum(n for *_, n in grouped)
     unknown = sum(n for _, attribution, n in grouped if attribution is None)
-    rows = sorted(({"label": f"{attribution or 'Source not recorded'} ({label})", "count": n}
-                   for label, attribution, n in grouped), key=lambda r: (-r["count"], r["label"]))
+    rows: list[dict[str, Any]] = sorted(
+        ({"label": f"{attribution or 'Source not recorded'} ({label})", "count": n} for label, attribution, n in grouped),
+        key=lambda r: (-r["count"], r["label"]))
     return Reading(percent(total - unknown, total), total, rows, {"unknown": unknown},
                    sorted({label for label, *_ in grouped}))
 
@@ -99,9 +101,10 @@ def open_pipeline(connection_id: int, now: datetime) -> Reading:
     ).all()
     total = sum(n for *_, n, _ in grouped)
     value = sum((amount or Decimal(0) for *_, amount in grouped), Decimal(0))
-    rows = sorted(({"label": f"{stage or 'No stage'} ({pipeline or 'No pipeline'})", "count": n,
-                    "amount": str((amount or Decimal(0)).quantize(Decimal("0.01")))}
-                   for pipeline, stage, n, amount in grouped), key=lambda r: (-Decimal(r["amount"]), r["label"]))
+    rows: list[dict[str, Any]] = sorted(
+        ({"label": f"{stage or 'No stage'} ({pipeline or 'No pipeline'})", "count": n,
+          "amount": str((amount or Decimal(0)).quantize(Decimal("0.01")))} for pipeline, stage, n, amount in grouped),
+        key=lambda r: (-Decimal(r["amount"]), r["label"]))
     return Reading(value.quantize(Decimal("0.01")), total, rows, {}, _sources(connection_id, "deals"))
 
 

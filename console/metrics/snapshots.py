@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from ..choices import AutomationKind, RunKind, RunStatus
 from ..extensions import db
 from ..models import AutomationRun, IntegrationConnection, IntegrationSyncRun, MetricSnapshot
-from ..models.base import utcnow
+from ..models.base import require, utcnow
 from ..sync.events import run_finished, safely
 from .definitions import METRICS
 from .readings import base_currency
@@ -49,7 +49,7 @@ def after_run(run: IntegrationSyncRun) -> AutomationRun | None:
     """Snapshot after a real sync that finished (succeeded or partial); test batches write nothing to measure."""
     if run.dry_run or run.kind == RunKind.TEST_BATCH or run.status not in (RunStatus.SUCCEEDED, RunStatus.PARTIAL):
         return None
-    connection = db.session.get(IntegrationConnection, run.connection_id)
+    connection = require(IntegrationConnection, run.connection_id)
     return record_snapshots(connection, AutomationKind.AFTER_SYNC, run)
 
 

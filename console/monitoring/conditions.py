@@ -85,7 +85,7 @@ class Facts:
             failing=_grouped(sa.select(hook.connection_id, sa.func.count()).where(
                 hook.connection_id.in_(ids), hook.created_at >= hour, hook.status.in_(unfinished))
                 .group_by(hook.connection_id)),
-            deliveries={cid: (int(n), int(repeats or 0)) for cid, n, repeats in db.session.execute(
+            deliveries={int(cid or 0): (int(n), int(repeats or 0)) for cid, n, repeats in db.session.execute(
                 sa.select(hook.connection_id, sa.func.count(), sa.func.sum(hook.duplicate_count)).where(
                     hook.connection_id.in_(ids), hook.created_at >= hour).group_by(hook.connection_id))},
             dead=dead,
@@ -187,7 +187,7 @@ def fresh(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Find
     f = facts.fresh[conn.id]
     if f.met is not False:
         return []
-    severe = f.attainment_pct < f.objective_pct - 10
+    severe = (f.attainment_pct or 0.0) < f.objective_pct - 10
     return [Finding("freshness", AlertSeverity.CRITICAL if severe else AlertSeverity.WARNING,
                     f"{f.attainment_pct:.1f}% of the last day's {f.measured} changes were reflected within "
                     f"{freshness.duration(f.target_seconds * 1000)} (objective {f.objective_pct}%); the slowest took "

@@ -119,6 +119,8 @@ def _alerts(ids: list[int]) -> dict[int, tuple[int, str | None]]:
             sa.select(MonitorAlert.connection_id, MonitorAlert.severity, sa.func.count())
             .where(MonitorAlert.connection_id.in_(ids), MonitorAlert.status.in_(UNRESOLVED))
             .group_by(MonitorAlert.connection_id, MonitorAlert.severity)):
+        if cid is None:  # an alert about the fleet, not a connection
+            continue
         count, worst = out.get(cid, (0, None))
         if worst is None or RANK.get(severity, 0) > RANK.get(worst, 0):
             worst = severity

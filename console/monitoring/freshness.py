@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -40,7 +41,7 @@ class Freshness:
         """None while too few changes were measured to judge."""
         if self.measured < MIN_MEASURED:
             return None
-        return self.attainment_pct >= self.objective_pct
+        return 100.0 * self.within >= self.objective_pct * self.measured
 
 
 def window_start(now: datetime) -> datetime:
@@ -84,7 +85,8 @@ def attainment(connections: list[IntegrationConnection], now: datetime) -> dict[
                                                           now + timedelta(hours=1)):
                 if hour not in covered[conn_id]:
                     _add(found[conn_id], n, ok, worst)
-    return {c.id: Freshness(*found[c.id], c.freshness_target_seconds, c.freshness_objective_pct) for c in connections}
+    return {c.id: Freshness(found[c.id][0], found[c.id][1], found[c.id][2], c.freshness_target_seconds,
+                            c.freshness_objective_pct) for c in connections}
 
 
 def within(connection_id: int, seconds: int, now: datetime) -> tuple[int, int]:
@@ -156,12 +158,14 @@ def _counted(ids: list[int], seconds: int, earliest: datetime, since: dict[int, 
     (they only differ when settling is behind for some)."""
     late = sorted({since[i] for i in ids} - {earliest})
     if not late:
-        return [tuple(row) for row in _query(ids, seconds, earliest, now + timedelta(hours=1), by_hour=False)]  # type: ignore[misc]
-    out = []
+        return [(row[0], row[1], row[2], row[3]) for row in _query(ids, seconds, earliest, now + timedelta(hours=1),
+                                                                    by_hour=False)]
+    out: list[tuple[int, int, int, int]] = []
     for at in (earliest, *late):
         group = [i for i in ids if since[i] == at]
-        out.extend(tuple(row) for row in _query(group, seconds, at, now + timedelta(hours=1), by_hour=False))
-    return out  # type: ignore[return-value]
+        out.extend((row[0], row[1], row[2], row[3])
+                   for row in _query(group, seconds, at, now + timedelta(hours=1), by_hour=False))
+    return out
 
 
 def _query(ids: list[int], seconds: int, since: datetime, until: datetime, by_hour: bool) -> list[tuple]:
@@ -169,7 +173,7 @@ def _query(ids: list[int], seconds: int, since: datetime, until: datetime, by_ho
         return []
     ev = IntegrationNormalizedEvent
     with Session(db.engines["traffic"]) as traffic:
-        keys: list[sa.ColumnElement] = [ev.connection_id]
+        keys: list[sa.ColumnElement[Any]] = [ev.connection_id.expression]
         if by_hour:
             keys.append(hourly.hour_text(ev.created_at, traffic.get_bind().dialect.name))
         within = sa.func.sum(sa.case((ev.lag_ms <= seconds * 1000, 1), else_=0))

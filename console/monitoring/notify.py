@@ -17,7 +17,7 @@ from flask import current_app
 from ..choices import AlertStatus
 from ..extensions import db
 from ..models import IntegrationConnection, MonitorAlert
-from ..models.base import utcnow
+from ..models.base import require, utcnow
 from ..security.outbound import OutboundRefused, check
 from ..security.redact import redact_text
 from ..sync.claims import Lease, worker_id
@@ -99,12 +99,12 @@ def notify_pending(now=None, owner: str | None = None) -> dict[str, int]:
                MonitorAlert.notified_state != "resolved"), CLAIM.free(now)).order_by(MonitorAlert.id).limit(200)).all()
     changed = [alert.id for alert in candidates if alert.notified_state != wanted_state(alert)]
     for alert_id in CLAIM.claim(changed, owner, now=now):
-        alert = db.session.get(MonitorAlert, alert_id)
+        alert = require(MonitorAlert, alert_id)
         state = wanted_state(alert)
         if alert.notified_state == state:  # another process sent it between our read and our claim
             CLAIM.release(alert.id, owner)
             continue
-        conn = db.session.get(IntegrationConnection, alert.connection_id)
+        conn = require(IntegrationConnection, alert.connection_id)
         try:
             send(alert, conn)
         except NotifyFailed as failed:

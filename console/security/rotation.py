@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..config import new_master_key_entry
 from ..extensions import db
+from ..models.base import changed_rows
 from .vault import Vault, VaultError, get_vault, parse_keyring
 
 
@@ -63,7 +64,7 @@ def rotate_secrets(vault: Vault, models, batch: int = 200) -> int:
                     result = db.session.execute(
                         sa.update(model).where(model.id == row_id, col == token).values({col.key: fresh})
                     )
-                    rewritten += result.rowcount
+                    rewritten += changed_rows(result)
                 db.session.commit()
     return rewritten
 

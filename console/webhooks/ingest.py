@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ..choices import ConnectionStatus, WebhookStatus
 from ..extensions import db
 from ..models import EventWebhookEvent, IntegrationConnection, IntegrationProviderAccount, WebhookRejection
-from ..models.base import utcnow
+from ..models.base import table, utcnow
 
 PROVIDER = "hubspot"
 SUMMARY_KEYS = ("subscriptionType", "objectId", "propertyName", "changeSource", "sourceId", "changeFlag",
@@ -101,7 +101,7 @@ def _load(portals: list[str]) -> dict[str, list[Route]]:
     out: dict[str, list[Route]] = {}
     for conn, account in rows:
         secrets = tuple(s for s in (account.get_secret("webhook_secret"), account.get_secret("client_secret")) if s)
-        out.setdefault(account.external_account_id, []).append(
+        out.setdefault(account.external_account_id or "", []).append(
             Route(conn.id, account.app_id or None, secrets, bool(account.webhook_v3_only)))
     return out
 
@@ -138,7 +138,7 @@ def store(events: list[dict], routed: list[int]) -> Accepted:
                      "created_at": now})
     try:
         if rows:
-            db.session.execute(sa.insert(EventWebhookEvent.__table__), rows)
+            db.session.execute(sa.insert(table(EventWebhookEvent)), rows)
         _count_duplicates(dupes)
         db.session.commit()
     except IntegrityError:  # a concurrent delivery of the same events won the insert: count them as duplicates
@@ -151,7 +151,7 @@ def _store_one_by_one(rows: list[dict], dupes: list[str]) -> Accepted:
     stored = 0
     for row in rows:
         try:
-            db.session.execute(sa.insert(EventWebhookEvent.__table__), [row])
+            db.session.execute(sa.insert(table(EventWebhookEvent)), [row])
             db.session.commit()
             stored += 1
         except IntegrityError:

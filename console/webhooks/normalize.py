@@ -25,7 +25,7 @@ from ..models import (
     IntegrationSyncJob,
     IntegrationSyncRun,
 )
-from ..models.base import utcnow
+from ..models.base import require, utcnow
 from ..security.redact import redact_text
 from ..sync import catalogue, runs
 from ..sync.accounting import Tally
@@ -115,7 +115,7 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
     if connection_id is None or object_type is None:
         _fail(batch, "No connection or object type for this event (unknown portal or subscription).")
         return
-    conn = db.session.get(IntegrationConnection, connection_id)
+    conn = require(IntegrationConnection, connection_id)
     session = open_session(conn, timeout=10.0, max_attempts=3)
     job = db.session.scalar(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
@@ -144,9 +144,9 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
         raise
     _close(run, tally, session)
     outcome = {ext: (bucket, reason) for ext, bucket, reason, *_ in tally.outcomes}
-    failed = {e.id for e in batch if outcome.get(e.object_id, ("", ""))[0] == "failed"}
+    failed = {e.id for e in batch if outcome.get(e.object_id or "", ("", ""))[0] == "failed"}
     if failed:
-        reasons = {outcome[e.object_id][1] for e in batch if e.id in failed}
+        reasons = {outcome[e.object_id or ""][1] for e in batch if e.id in failed}
         _fail(batch, "; ".join(sorted(reasons))[:1000], failed)
     _done([e for e in batch if e.id not in failed and e.object_id in outcome])
     _done([e for e in batch if e.object_id not in outcome],
@@ -180,7 +180,7 @@ def _run(conn: IntegrationConnection, object_type: str, job: IntegrationSyncJob 
 
 def _close(run: IntegrationSyncRun, tally: Tally, session, error: str | None = None) -> None:
     run = runs.finish(run, tally, error, session.stats)
-    remember_daily_budget(db.session.get(IntegrationConnection, run.connection_id), session)
+    remember_daily_budget(require(IntegrationConnection, run.connection_id), session)
     db.session.commit()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import ModuleType
 
 from flask import jsonify, request
 
@@ -18,7 +19,14 @@ from .ingest import Route, reject, routes_for, store
 MAX_BODY = 1024 * 1024  # HubSpot sends at most 100 events (~30 KB); anything near this is not HubSpot
 MAX_EVENTS = 100
 # This receiver is HubSpot's; its signature rules come from the HubSpot connector, found in the registry.
-SIGNATURES = registry.get("hubspot").webhooks
+def _signatures() -> ModuleType:
+    rules = registry.get("hubspot").webhooks
+    if rules is None:
+        raise RuntimeError("The HubSpot connector registers no webhook signature rules.")
+    return rules
+
+
+SIGNATURES = _signatures()
 LEGACY_MAX_AGE_MS = 26 * 3600 * 1000  # HubSpot's last retry comes 24 hours after the event, plus margin
 
 

@@ -78,8 +78,8 @@ def items(conn: IntegrationConnection) -> list[ConnectionChecklistItem]:
 
 def _row(conn: IntegrationConnection, key: str) -> ConnectionChecklistItem:
     ensure(conn)
-    return db.session.scalar(sa.select(ConnectionChecklistItem).where(
-        ConnectionChecklistItem.connection_id == conn.id, ConnectionChecklistItem.key == key))
+    return db.session.execute(sa.select(ConnectionChecklistItem).where(
+        ConnectionChecklistItem.connection_id == conn.id, ConnectionChecklistItem.key == key)).scalar_one()
 
 
 def prove(conn: IntegrationConnection, key: str, proven: bool, note: str = "", user: User | None = None) -> None:

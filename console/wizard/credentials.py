@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .. import audit
 from ..choices import AuthType, CredentialStatus
@@ -68,7 +70,7 @@ def oauth_start(conn: IntegrationConnection, redirect_uri: str) -> tuple[str, st
     if not (account.oauth_client_id and account.client_secret_enc and account.base_url):
         raise WizardError("Save the base URL, the app's client id and its client secret first.")
     state = secrets.token_urlsafe(24)
-    url = _oauth(conn).authorize_url(account.base_url, account.oauth_client_id, redirect_uri,
+    url = _oauth(conn)[0](account.base_url, account.oauth_client_id, redirect_uri,
                                      account.required_scopes.split(), state)
     return url, state
 
@@ -77,7 +79,7 @@ def oauth_finish(conn: IntegrationConnection, user: User, code: str, redirect_ur
     account = account_of(conn)
     _allowed(account)
     try:
-        tokens = _oauth(conn).exchange_code(account.base_url, account.oauth_client_id or "",
+        tokens = _oauth(conn)[1](account.base_url, account.oauth_client_id or "",
                                             account.get_secret("client_secret") or "", code, redirect_uri)
     except ConnectorError as exc:
         raise WizardError(str(exc)) from exc
@@ -87,11 +89,12 @@ def oauth_finish(conn: IntegrationConnection, user: User, code: str, redirect_ur
     _credentials_changed(conn, account, user, "oauth_authorization")
 
 
-def _oauth(conn: IntegrationConnection) -> registry.Connector:
+def _oauth(conn: IntegrationConnection) -> tuple[Callable[..., str], Callable[..., Any]]:
+    """The provider's consent-URL builder and code exchange."""
     connector = registry.get(conn.provider.key)
     if connector.authorize_url is None or connector.exchange_code is None:
         raise WizardError(f"{connector.name} has no OAuth sign-in.")
-    return connector
+    return connector.authorize_url, connector.exchange_code
 
 
 def _allowed(account: IntegrationProviderAccount) -> None:

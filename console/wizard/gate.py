@@ -22,7 +22,7 @@ from .readiness import FINAL
 class GateRefused(Refused):
     def __init__(self, reasons: list[str], by_object: dict[str, list[str]] | None = None) -> None:
         super().__init__(reasons=reasons)
-        self.reasons, self.by_object = list(reasons), by_object or {}
+        self.by_object = by_object or {}
 
 
 def passing_test(conn: IntegrationConnection) -> IntegrationSyncRun | None:

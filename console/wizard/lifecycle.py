@@ -1,6 +1,8 @@
 """New connection, checklist ticks, the go-live gate, pause, resume and revoke."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -106,12 +108,12 @@ def checklist_tick(connection_id: int, key: str):
         conn, step, message=message, message_tone="error")), status
 
 
-def _answer(conn, status: int = 200, message: str | None = None, refused: list[str] | None = None,
+def _answer(conn, status: int = 200, message: str | None = None, refused: Sequence[str] | None = None,
             refused_by_object: dict[str, list[str]] | None = None):
     """The go-live panel for HTMX; for a plain form post, a flash and the monitor step again (303)."""
     if not is_partial():
         per_object = [f"{o}: {r}" for o, rs in (refused_by_object or {}).items() for r in rs]
-        for text in ([message] if message else []) + (refused or []) + per_object:
+        for text in ([message] if message else []) + list(refused or ()) + per_object:
             flash(text, "success" if message else "error")
         return redirect(url_for("wizard.monitor", connection_id=conn.id), code=303)
     return page(conn, WizardStep.MONITOR, "partials/wizard/golive.html", status,

@@ -39,13 +39,13 @@ def save_jobs(conn: IntegrationConnection, user: User, existing: dict[str, Integ
                 job.depends_on = after.get(object_type)
             if job.depends_on and not chosen.get(job.depends_on, (False, 0))[0]:
                 job.depends_on = None  # do not wait for an object that is not synced
-    enabled = [o for o, (on, _) in chosen.items() if on]
+    synced = [o for o, (on, _) in chosen.items() if on]
     checklist.prove(conn, "jobs_named", True, user=user)
     checklist.prove(conn, "fields_mapped", False, "objects changed")
-    audit.record("mapping.jobs_saved", conn, user, enabled=enabled, directions=directions or {}, blackout=blackout,
+    audit.record("mapping.jobs_saved", conn, user, enabled=synced, directions=directions or {}, blackout=blackout,
                  match=match or {}, after=after or {})
     db.session.commit()
-    return _create_defaults(conn, enabled)
+    return _create_defaults(conn, synced)
 
 
 def _create_defaults(conn: IntegrationConnection, object_types: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..metrics import baselines
 from ..metrics.definitions import METRICS, MetricDef
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
-from ..models.base import utcnow
+from ..models.base import require, utcnow
 from ..refusals import Refused
 from ..sync.events import run_settled, safely
 from ..sync.failures import MAPPING, SOURCE_VALUE
@@ -170,8 +170,9 @@ def refresh(conn: IntegrationConnection, user: User | None = None) -> None:
     checklist.prove(conn, "test_batch_reviewed", tested,
                     "passing test batch for " + ", ".join(s.object_type for s in passing) if tested else
                     "an enabled object has no passing test batch", user)
-    if passing:
-        newest = max(passing, key=lambda s: s.test.id).test
+    tests = [s.test for s in passing if s.test is not None]  # a passing object has its test run
+    if tests:
+        newest = max(tests, key=lambda run: run.id)
         conn.last_tested_at, conn.last_test_run_id = newest.finished_at, newest.id
     covered = bool(states) and not any(s.missing_metrics for s in states)
     checklist.prove(conn, "baseline_created", covered,
@@ -233,7 +234,7 @@ def _on_run_settled(run: IntegrationSyncRun, **_: object) -> None:
     """A test batch or a first complete sync finished: the checklist, last-tested date and baselines follow."""
     if run.kind not in (RunKind.TEST_BATCH.value, RunKind.BACKFILL.value):
         return
-    conn = db.session.get(IntegrationConnection, run.connection_id)
+    conn = require(IntegrationConnection, run.connection_id)
     if run.kind == RunKind.BACKFILL.value:
         capture_from_first_sync(conn, None)
     refresh(conn)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -89,20 +88,12 @@ def sign_in(page, base: str, email: str, password: str) -> None:
 
 @contextmanager
 def running_dispatcher(app):
-    """The in-process dispatcher, ticking fast, as a serving process runs it. On exit the ticking thread
-    is joined before the pools shut down, so no tick can submit to a closed pool."""
-    from jobs.dispatcher import Dispatcher
+    """The in-process dispatcher as a serving process runs it: APScheduler's background scheduler with its
+    timers (jobs/scheduler.py), ticking fast. On exit the timers stop before the pools shut down."""
+    from jobs.scheduler import start_scheduler, stop_scheduler
 
-    dispatcher, stop = Dispatcher(app, max_workers=2), threading.Event()
-
-    def loop():
-        while not stop.wait(0.3):
-            dispatcher.tick()
-    ticker = threading.Thread(target=loop, daemon=True)
-    ticker.start()
+    start_scheduler(app, 0.3)
     try:
-        yield dispatcher
+        yield app.extensions["dispatcher"]
     finally:
-        stop.set()
-        ticker.join(timeout=30)
-        dispatcher.shutdown(wait=True)
+        stop_scheduler(app)

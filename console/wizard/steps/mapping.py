@@ -17,7 +17,7 @@ from ...extensions import db
 from ...mapping import editor
 from ...mapping.service import governed_fields
 from ...mapping.suggest import suggest
-from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, target
+from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, label_of, target
 from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...refusals import Refused
@@ -169,7 +169,7 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
             flow = editor.Flow(form.direction.data, form.system_of_record.data, form.condition.data or "")
             stored = changes.set_field(conn, object_type, name, form.source.data, form.transform.data,
                                        form.required.data, form.sensitive.data, current_user, flow)
-            message = f"{target(object_type, name).label} mapped."
+            message = f"{label_of(object_type, name)} mapped."
             if stored:
                 message += (f" The {stored:,} stored {object_type} were mapped by the old rule: a reconcile and repair "
                             f"is queued to re-map them from {conn.provider.name} (see Reconcile).")
