@@ -187,7 +187,7 @@ def keys_group() -> None:
 @keys_group.command("generate")
 def keys_generate() -> None:
     """Print a new keyring entry for CONSOLE_MASTER_KEY."""
-    from .config import new_master_key_entry
+    from .security.vault import new_master_key_entry
 
     click.echo(new_master_key_entry())
 

@@ -6,7 +6,6 @@ the app refuses to start until SECRET_KEY and CONSOLE_MASTER_KEY are provided.
 """
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import secrets
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .security.outbound import parse_hosts
+from .security.vault import new_master_key_entry
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,6 @@ def _read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
         fh.write(value + "\n")
     log.warning("Generated %s for local use; set it from the environment in production.", path.name)
     return value
-
-
-def new_master_key_entry() -> str:
-    """A keyring entry `kid:base64(32 random bytes)` for the credential vault."""
-    kid = "k" + secrets.token_hex(4)
-    return f"{kid}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}"
 
 
 def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from flask import Flask
 from console.choices import SCHEDULED_STATUSES, RunKind
 from console.extensions import db
 from console.models import IntegrationConnection, IntegrationSyncJob
-from console.models.base import utcnow
+from console.models.base import require, utcnow
 from console.sync.claims import worker_id
 from console.sync.lease import JOB_LEASE
 
@@ -70,7 +70,7 @@ def claim_due(worker: str, limit: int = 4) -> list[int]:
         .where(IntegrationSyncJob.enabled.is_(True), IntegrationSyncJob.next_run_at <= now,
                IntegrationConnection.status.in_(SCHEDULED_STATUSES), free)
         .order_by(IntegrationSyncJob.next_run_at).limit(limit * 3)).all()
-    wanted = []
+    wanted: list[int] = []
     for job in candidates:
         blackout_end = in_blackout(job.blackout, now)
         if blackout_end is not None:
@@ -84,7 +84,8 @@ def claim_due(worker: str, limit: int = 4) -> list[int]:
 
 def release(job_id: int, worker: str) -> None:
     job = db.session.get(IntegrationSyncJob, job_id)
-    JOB_LEASE.release(job_id, worker, next_run_at=utcnow() + timedelta(seconds=job.schedule_seconds))
+    every = job.schedule_seconds if job is not None else 3600  # a job deleted mid-run: its lease still goes
+    JOB_LEASE.release(job_id, worker, next_run_at=utcnow() + timedelta(seconds=every))
 
 
 def run_claimed(app: Flask, job_id: int, worker: str) -> None:
@@ -94,11 +95,11 @@ def run_claimed(app: Flask, job_id: int, worker: str) -> None:
     with app.app_context():
         try:
             with JOB_LEASE.renewing(job_id, worker):
-                job = db.session.get(IntegrationSyncJob, job_id)
+                job = require(IntegrationSyncJob, job_id)
                 execute(start_run(job, RunKind.SCHEDULED.value, worker=worker), lease_owner=worker)
-                job = db.session.get(IntegrationSyncJob, job_id)
-                if job is not None and pushes(job):  # then the console-side changes go out, under the same lease
-                    execute_push(start_push(job, worker=worker), leased=True)
+                after = db.session.get(IntegrationSyncJob, job_id)
+                if after is not None and pushes(after):  # then the console-side changes go out, under the same lease
+                    execute_push(start_push(after, worker=worker), leased=True)
         except Exception:
             log.exception("job %s crashed", job_id)
             db.session.rollback()

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from console.choices import RunKind
-from console.extensions import db
 from console.imports import run as imports
 from console.models import IntegrationSyncRun
+from console.models.base import require
 from console.sync import runs
 from console.sync.lease import JobBusy, holding_lease
 from console.sync.push import execute_push
@@ -23,6 +23,8 @@ def _test_batch(run: IntegrationSyncRun) -> None:
 def _first_sync(run: IntegrationSyncRun) -> None:
     try:  # the job's own lease: nothing else syncs this object meanwhile (a `flask sync run`, say)
         owner = run.worker or "first-sync"
+        if run.job_id is None:
+            raise JobBusy("A first complete sync needs its job; this run has none.")
         with holding_lease(run.job_id, owner, wait=5.0):
             execute(run, full=True, lease_owner=owner)
     except JobBusy as busy:
@@ -49,7 +51,7 @@ EXECUTORS: dict[str, Callable[[IntegrationSyncRun], None]] = {
 
 def run_queued(run_id: int) -> None:
     """Run a claimed queued run with its kind's executor."""
-    run = db.session.get(IntegrationSyncRun, run_id)
+    run = require(IntegrationSyncRun, run_id)
     executor = EXECUTORS.get(run.kind)
     if executor is None:
         runs.fail(run, f"No executor runs {run.kind} runs; this is a bug in the console.")

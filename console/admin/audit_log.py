@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any
 
 import sqlalchemy as sa
 from flask import request
@@ -49,7 +50,7 @@ def audit():
 
 
 # How a target is named in words: its kind, and the column that names it.
-TARGETS = {"users": ("user", User, "name"), "clients": ("client", Client, "name"),
+TARGETS: dict[str, tuple[str, Any, str]] = {"users": ("user", User, "name"), "clients": ("client", Client, "name"),
            "integration_connections": ("connection", IntegrationConnection, "name")}
 
 
@@ -58,7 +59,7 @@ def target_names(rows: list[EventAdminAction]) -> dict[int, str]:
     kind without a name column, or a row gone since, is named by kind and number ("sync error #12")."""
     wanted: dict[str, set[int]] = {}
     for row in rows:
-        if row.target_type in TARGETS and (row.target_id or "").isdigit():
+        if row.target_type in TARGETS and row.target_id and row.target_id.isdigit():
             wanted.setdefault(row.target_type, set()).add(int(row.target_id))
     found: dict[tuple[str, str], str] = {}
     for kind, ids in wanted.items():

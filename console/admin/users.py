@@ -59,7 +59,7 @@ def _edit(user: User, form, password_form, status: int = 200) -> ResponseReturnV
 
 
 def _apply_error(form, err: AdminError) -> None:
-    field = getattr(form, err.field, None)
+    field = getattr(form, err.field, None) if err.field else None
     (field.errors if field is not None else form.form_errors).append(str(err))
 
 

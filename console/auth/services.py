@@ -66,8 +66,7 @@ def _check(email: str, password: str, address: str) -> User:
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
         check_password_hash(_dummy_hash(password_method()), password)
-    ok = user is not None and user.check_password(password) and user.active
-    if not ok:
+    if user is None or not (user.check_password(password) and user.active):
         raise LoginRefused("Email or password is not right, or the account is deactivated.")
     if user.client is not None and user.client.archived:
         raise LoginRefused("Your organisation's access to this portal has ended. Ask your agency contact.")

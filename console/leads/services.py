@@ -30,7 +30,7 @@ from ..models import (
     IntegrationSyncError,
     IntegrationSyncJob,
 )
-from ..models.base import changed_rows, utcnow
+from ..models.base import changed_rows, require, utcnow
 from ..refusals import Refused
 from ..sync import catalogue
 from ..sync.changes import provider_id, record_change, record_link, record_unheld_change
@@ -94,10 +94,10 @@ def editable(lead: CrmLead, spec: MappingSpec) -> list[Editable]:
     return out
 
 
-def correct(lead: CrmLead, field: str, raw: str, user: Any) -> CrmLeadChange | None:
+def correct(lead: CrmLead, field: str, raw: str, user: Any) -> CrmLeadChange:
     """Set a two-way field from a person's input, validated as the CRM's value would be; audited.
     Refused (nothing changed) when the field is not writable or the value is not valid for it."""
-    conn = db.session.get(IntegrationConnection, lead.connection_id)
+    conn = require(IntegrationConnection, lead.connection_id)
     spec = spec_for(lead, conn)
     found = next((e for e in editable(lead, spec) if e.rule.target == field), None)
     if found is None:
@@ -169,7 +169,7 @@ def apply_other(conflict: CrmSyncConflict, user: Any) -> CrmLeadChange | None:
     lead = db.session.get(CrmLead, conflict.lead_id)
     if lead is None:
         raise Refused("The lead no longer exists.")
-    conn = db.session.get(IntegrationConnection, lead.connection_id)
+    conn = require(IntegrationConnection, lead.connection_id)
     if not any(e.rule.target == conflict.field for e in editable(lead, spec_for(lead, conn))):
         raise Refused("This field no longer writes to the CRM (its direction or the object's changed since); "
                       "nothing was applied.")

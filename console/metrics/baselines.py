@@ -89,6 +89,8 @@ def capture(connection: IntegrationConnection, run: IntegrationSyncRun, user: Us
         raise BaselineRefused(f"A baseline already exists for {', '.join(kept)}. "
                               "Re-baselining is an admin action with a reason.")
     automation = snapshot_for_run(run.id)
+    if automation is None:  # `refusal` checked it; a retention pass may have pruned it since
+        raise BaselineRefused("No metric values were recorded right after this run; pick a newer run.")
     values = {s.metric_key: s for s in db.session.scalars(
         sa.select(MetricSnapshot).where(MetricSnapshot.automation_run_id == automation.id))}
     now, created = utcnow(), []

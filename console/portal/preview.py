@@ -18,8 +18,8 @@ def may_preview(client_id: int) -> bool:
     """Admins preview any client; an owner previews the clients whose connections they own."""
     if current_user.role == Role.ADMIN:
         return True
-    return db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationConnection).where(
-        IntegrationConnection.client_id == client_id, IntegrationConnection.owner_user_id == current_user.id)) > 0
+    return (db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationConnection).where(
+        IntegrationConnection.client_id == client_id, IntegrationConnection.owner_user_id == current_user.id)) or 0) > 0
 
 
 def _check(client_id: int) -> None:

@@ -2,6 +2,8 @@
 see them, baselines, report notes. Each section is a partial swapped by HTMX."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
@@ -33,8 +35,8 @@ def _connection(connection_id: int) -> IntegrationConnection:
     return conn
 
 
-def _context(conn: IntegrationConnection, **overrides) -> dict:
-    ctx = dict(connection=conn, cards=build_cards(conn), fresh=freshness(conn),
+def _context(conn: IntegrationConnection, **overrides: Any) -> dict[str, Any]:
+    ctx: dict[str, Any] = dict(connection=conn, cards=build_cards(conn), fresh=freshness(conn),
                portal_url=url_builder(conn.client_id), active=baselines.active(conn.id),
                history=baselines.history(conn.id), runs=baselines.candidate_runs(conn.id),
                refusal=baselines.refusal, notes=notes.notes_for(conn.id), baseline_form=BaselineForm(),
@@ -82,6 +84,8 @@ def _baseline(connection_id: int, form, replace: bool):
     if form.validate_on_submit():
         run = db.session.get(IntegrationSyncRun, form.run_id.data)
         try:
+            if run is None or run.connection_id != conn.id:
+                raise BaselineRefused("That run is not one of this connection's runs.")
             created = services.capture_baseline(conn, run, current_user, form.reason.data if replace else None,
                                                 replace)
             names = ", ".join(b.metric_key.replace("_", " ") for b in created)

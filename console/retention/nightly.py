@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -52,7 +53,7 @@ def claim_due(worker: str, now: datetime | None = None) -> int | None:
 
 
 def run_claimed(task_id: int, worker: str) -> None:
-    started, result = utcnow(), None
+    started, result = utcnow(), dict[str, Any]()
     try:
         with LEASE.renewing(task_id, worker):
             result = {"tables": [_plain(asdict(o)) for o in run()]}

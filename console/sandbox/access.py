@@ -9,8 +9,8 @@ from flask import Response, g, request
 
 from .auth import scope_for
 from .errors import ApiError, missing_scopes, rate_limited, unauthorized
+from .records import UI_SOURCE, acting_as
 from .state import state
-from .store import UI_SOURCE, acting_as
 
 OPEN_PATHS = ("/_sandbox", "/oauth/authorize", "/oauth/v1/token", "/oauth/v1/access-tokens",
               "/oauth/v1/refresh-tokens", "/oauth/v2/private-apps")
@@ -51,7 +51,7 @@ def before_request() -> Response | None:
     decision = state().limiter.check(grant.app_key, grant.kind, request.path.endswith("/search"))
     g.rate_headers = decision.headers
     if not decision.allowed:
-        raise rate_limited(decision.policy, decision.headers)
+        raise rate_limited(decision.policy or "", decision.headers)
     return None
 
 

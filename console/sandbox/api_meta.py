@@ -1,15 +1,17 @@
 """Properties, owners, pipelines, associations and account details."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, jsonify, request
 
 from .access import require_named_scope, require_scope
 from .api_objects import object_type_of, other_type_of
 from .data import BASE_MS, OWNERS
 from .errors import not_found, validation
+from .records import iso
 from .schema import OTHER_PROPERTIES, PIPELINES, PROPERTIES
 from .state import state
-from .store import iso
 from .validation import define_property
 
 bp = Blueprint("meta", __name__)
@@ -199,11 +201,11 @@ def associations_create(src: str, dst: str):
     parsed = []
     for item in inputs:
         try:
-            rid, to_id = int((item.get("from") or {}).get("id")), int((item.get("to") or {}).get("id"))
+            rid, to_id = _int((item.get("from") or {}).get("id")), _int((item.get("to") or {}).get("id"))
         except (TypeError, ValueError):
             raise validation("Each input needs from.id and to.id.") from None
-        types = {(t.get("associationCategory"), t.get("associationTypeId")) for t in item.get("types") or []
-                 if isinstance(t, dict)}
+        types: set[tuple[Any, Any]] = {(t.get("associationCategory"), t.get("associationTypeId"))
+                                       for t in item.get("types") or [] if isinstance(t, dict)}
         if not types or not types <= allowed:
             raise validation(f"Unknown association type for {s}→{d}: {sorted(types - allowed, key=str)[:3]}.")
         parsed.append((rid, to_id, types))
@@ -275,3 +277,8 @@ def account_details():
     return jsonify({"portalId": state().portal.portal_id, "accountType": "STANDARD", "timeZone": "America/Toronto",
                     "companyCurrency": "CAD", "additionalCurrencies": ["USD"], "utcOffset": "-05:00",
                     "utcOffsetMilliseconds": -18_000_000, "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"})
+
+
+def _int(value: Any) -> int:
+    """An id from a request body (TypeError or ValueError when it is none)."""
+    return int(value)

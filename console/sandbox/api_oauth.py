@@ -62,7 +62,7 @@ def access_token_info(access_token: str):
         return _oauth_error(404, "not_found", "The access token does not exist or has expired.", "NOT_FOUND")
     return jsonify({"token": access_token, "user": "owner@sandbox.example.com", "hub_domain": "sandbox.example.com",
                     "scopes": grant.scopes, "hub_id": state().portal.portal_id, "app_id": auth.oauth_app.app_id,
-                    "expires_in": max(0, int(grant.expires_at - time.time())), "user_id": 90001,
+                    "expires_in": max(0, int((grant.expires_at or time.time()) - time.time())), "user_id": 90001,
                     "token_type": "access"})
 
 

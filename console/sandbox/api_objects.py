@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from .access import require_named_scope, require_scope
 from .auth import scope_for
 from .errors import ApiError, not_found, validation
+from .records import Record, singular
 from .schema import OTHER_NAMES, TYPE_IDS, unique_property
 from .search import SearchError, parse_body, search
 from .state import state
-from .store import Record, singular
 from .validation import check_properties, property_errors
 
 bp = Blueprint("objects", __name__)
@@ -88,19 +89,21 @@ def _missing_ids_error(missing: list[str], message: str) -> list[dict]:
              "context": {"ids": missing}}] if missing else []
 
 
-def _batch_response(results: list[dict], errors: list[dict], status_ok: int) -> Response:
+def _batch_response(results: list[dict], errors: list[dict], status_ok: int) -> tuple[Response, int]:
     started = _now()
-    body = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _now()}
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _now()}
     if errors:
         body.update({"numErrors": len(errors), "errors": errors})
         return jsonify(body), 207
     return jsonify(body), status_ok
 
 
-def _json() -> dict | list:
+def _json() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if body is None:
         raise validation("Invalid input JSON: the request body could not be parsed.")
+    if not isinstance(body, dict):
+        raise validation("The request body must be a JSON object.")
     return body
 
 
@@ -260,13 +263,13 @@ def batch_upsert(object_type: str):
         for item in inputs:
             props = dict(item.get("properties") or {})
             props.pop(item["idProperty"], None)
-            rec = state().portal.get(t, item["id"], item["idProperty"])
-            new = rec is None
-            if new:
+            found = state().portal.get(t, item["id"], item["idProperty"])
+            new = found is None
+            if found is None:
                 rec = state().portal.create(t, {**props, item["idProperty"]: item["id"]})
             else:
-                _check_unique(t, props, exclude=rec)
-                state().portal.update(t, rec, props)
+                _check_unique(t, props, exclude=found)
+                rec = state().portal.update(t, found, props)
             results.append({**rec.to_api(t, [item["idProperty"], *props]), "new": new})
     return _batch_response(results, [], 200)
 

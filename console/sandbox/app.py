@@ -13,7 +13,7 @@ from .state import SandboxConfig, build_state
 
 def create_sandbox_app(config: SandboxConfig | None = None) -> Flask:
     app = Flask("hubspot_sandbox")
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     app.extensions["sandbox"] = state = build_state(config or SandboxConfig())
     for bp in (api_objects.bp, api_meta.bp, api_oauth.bp, admin.bp):
         app.register_blueprint(bp)
@@ -26,7 +26,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
-        category = {404: "OBJECT_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(err.code, "VALIDATION_ERROR")
+        category = {404: "OBJECT_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(err.code or 0, "VALIDATION_ERROR")
         return ApiError(err.code or 500, err.description or err.name, category).response()
 
     @app.get("/")

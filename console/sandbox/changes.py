@@ -4,8 +4,9 @@ from __future__ import annotations
 import random
 
 from . import data
+from .records import now_ms
 from .schema import LEAD_STATUS, LIFECYCLE, PIPELINES
-from .store import Portal, now_ms
+from .store import Portal
 
 
 def _new_values(rng: random.Random, object_type: str) -> dict:

@@ -5,7 +5,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from typing import Any
 
-from .store import KNOWN, Portal, Record, comparable, now_ms
+from .records import KNOWN, Record, comparable, now_ms
+from .store import Portal
 
 MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 6, 18
 MAX_LIMIT, RESULT_CAP = 200, 10_000

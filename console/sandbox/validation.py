@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 from .errors import ApiError, validation
+from .records import KNOWN
 from .schema import DATETIME_PROPS, NUMBER_PROPS, PROPERTIES, UNIQUE
-from .store import KNOWN
 
 READ_ONLY = {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"}
 OPTIONS = {t: {p["name"]: {o["value"] for o in p["options"]} for p in props if p["type"] == "enumeration" and p["options"]}
@@ -79,7 +79,7 @@ def define_property(object_type: str, body: dict) -> dict:
             "description": str(body.get("description") or ""), "options": options or [], "hidden": False,
             "calculated": False, "hasUniqueValue": bool(body.get("hasUniqueValue"))}
     PROPERTIES[object_type].append(prop)
-    DEFINED.append((object_type, name))
+    DEFINED.append((object_type, str(name)))
     NAMES[object_type].add(name)
     KNOWN[object_type].add(name)
     if prop["hasUniqueValue"]:

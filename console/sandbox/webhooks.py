@@ -14,7 +14,8 @@ from typing import Any
 
 import requests
 
-from .store import UI_SOURCE, Portal, Record, singular
+from .records import UI_SOURCE, Record, singular
+from .store import Portal
 
 MAX_BATCH = 100
 MAX_RETRIES = 10
@@ -149,6 +150,8 @@ class WebhookDeliverer:
 
     def _send(self, body: bytes, late: bool) -> bool:
         cfg = self.config
+        if not cfg.url:  # the subscription was removed since the batch was taken: it waits for the next
+            return False
         ts_ms = int(time.time() * 1000) - (6 * 60 * 1000 if late else 0)
         timestamp = str(ts_ms)
         signature = sign(cfg.version, self.secret, "POST", cfg.url, body, timestamp)

@@ -7,13 +7,13 @@ process can keep reading old-key ciphertexts until the last one is gone.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 
-from ..config import new_master_key_entry
 from ..extensions import db
-from ..models.base import changed_rows
-from .vault import Vault, VaultError, get_vault, parse_keyring
+from .vault import Vault, VaultError, get_vault, new_master_key_entry, parse_keyring
 
 
 def add_local_key(vault: Vault) -> str:
@@ -64,7 +64,7 @@ def rotate_secrets(vault: Vault, models, batch: int = 200) -> int:
                     result = db.session.execute(
                         sa.update(model).where(model.id == row_id, col == token).values({col.key: fresh})
                     )
-                    rewritten += changed_rows(result)
+                    rewritten += int(cast(CursorResult[Any], result).rowcount)
                 db.session.commit()
     return rewritten
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,12 @@ class VaultError(Exception):
 
 def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_master_key_entry() -> str:
+    """A keyring entry `kid:base64(32 random bytes)` for the credential vault."""
+    kid = "k" + secrets.token_hex(4)
+    return f"{kid}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}"
 
 
 def parse_keyring(spec: str) -> list[tuple[str, bytes]]:

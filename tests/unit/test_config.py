@@ -21,7 +21,7 @@ def test_production_refuses_to_start_without_keys(tmp_path, env, missing):
 
 
 def test_production_with_keys_starts(tmp_path):
-    from console.config import new_master_key_entry
+    from console.security.vault import new_master_key_entry
 
     env = {"CONSOLE_ENV": "production", "SECRET_KEY": "k" * 40, "CONSOLE_MASTER_KEY": new_master_key_entry(),
            "DATABASE_URL": f"sqlite:///{tmp_path}/p.db", "TRAFFIC_DATABASE_URL": f"sqlite:///{tmp_path}/t.db"}

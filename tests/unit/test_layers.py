@@ -31,6 +31,19 @@ def test_the_contracts_hold_and_an_engine_import_of_a_feature_breaks_them(tmp_pa
     assert "console.sync.runs -> console.wizard.readiness" in broken.stdout
 
 
+def test_every_module_of_the_console_sits_in_a_layer():
+    """A module outside every layer is checked by no layer contract: its upward imports go unseen."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c["layers"] for c in config if c["type"] == "layers")
+    placed = {name.strip() for layer in layers for name in layer.split(":")}
+    top = {f"console.{p.stem}" for p in (ROOT / "console").glob("*.py") if p.stem != "__init__"}
+    top |= {f"console.{p.parent.name}" for p in (ROOT / "console").glob("*/__init__.py")}
+    assert sorted(top - placed) == []
+    assert "jobs" in placed
+
+
 def test_views_leave_the_commits_to_services():
     """A module with routes parses, authorizes, calls a service and renders: the services commit."""
     offenders = []

@@ -4,11 +4,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from console.config import new_master_key_entry
 from console.extensions import db
 from console.models import SECRET_MODELS, IntegrationProviderAccount
 from console.security.rotation import add_local_key, count_by_key, rotate_secrets
-from console.security.vault import Vault, VaultError, build_vault, get_vault, parse_keyring
+from console.security.vault import Vault, VaultError, build_vault, get_vault, new_master_key_entry, parse_keyring
 
 from .. import factories
 
