@@ -12,17 +12,13 @@ the leads, the written values' hashes go to the write ledger (the inbound side r
 the leads, changes, conflicts, ledger and the run's counts commit together per group."""
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..choices import ChangeStatus, Direction, SystemOfRecord, WriteCondition
-from ..connectors.base import LinkInput, SourceRecord, WriteInput, WriteResult
+from ..connectors.base import SourceRecord, WriteInput, WriteResult
 from ..extensions import db
 from ..mapping.mapper import FieldRule, MappingSpec
 from ..mapping.outbound import NotWritable, console_value, provider_value, writable
@@ -30,57 +26,32 @@ from ..models import CrmLead, CrmLeadChange, CrmLeadLink, CrmSyncConflict, CrmWr
 from ..models.base import utcnow
 from .accounting import Tally
 from .changes import from_text, provider_id
+from .outbound_keys import (
+    CONSOLE_ID_PROPERTY,
+    DUE,
+    GROUP,
+    MATCH_KEYS,
+    MAX_ATTEMPTS,
+    LeadPlan,
+    at_ms,
+    describe,
+    match_for,
+    match_keys,
+    match_label,
+    sources_of,
+    unmatched,
+    value_hash,
+)
+from .outbound_other import OtherWrites
+from .page_commit import PageCommit
 
 log = logging.getLogger(__name__)
-GROUP = 100  # leads per group: one batch read, one write call of each kind, one commit
-MAX_ATTEMPTS = 5
-CONSOLE_ID_PROPERTY = "connector_console_id"  # our id, written to the CRM: deals upsert on it
-# What a record created from the console may be matched on in the CRM: CRM property -> the lead field
-# holding its value (None: the lead's own id, written to CONSOLE_ID_PROPERTY).
-MATCH_KEYS: dict[str, dict[str, str | None]] = {
-    "contacts": {"email": "email", CONSOLE_ID_PROPERTY: None},
-    "companies": {"domain": "domain", CONSOLE_ID_PROPERTY: None},
-    "deals": {CONSOLE_ID_PROPERTY: None},
-}
-DEFAULT_MATCH = {"contacts": ("email",), "companies": ("domain",), "deals": (CONSOLE_ID_PROPERTY,)}
-DUE = (ChangeStatus.PENDING.value, ChangeStatus.FAILED.value)
-
-
-def value_hash(value: str | None) -> str:
-    return hashlib.sha256(("" if value is None else value).encode()).hexdigest()
-
-
-def match_keys(object_type: str, match_on: str | None) -> tuple[str, ...]:
-    """The CRM properties a new record is matched on, in order: the job's choice (from the wizard, which
-    the intake's matching rules pre-fill), or the object's usual key."""
-    known = MATCH_KEYS.get(object_type, {CONSOLE_ID_PROPERTY: None})
-    chosen = tuple(dict.fromkeys(k.strip() for k in (match_on or "").split(",") if k.strip() in known))
-    return chosen or DEFAULT_MATCH.get(object_type, (CONSOLE_ID_PROPERTY,))
-
-
-def match_label(key: str) -> str:
-    return "our id" if key == CONSOLE_ID_PROPERTY else key
-
-
-@dataclass
-class LeadPlan:
-    """What the push decided for one lead."""
-
-    lead: CrmLead
-    changes: list[CrmLeadChange]
-    properties: dict[str, str] = field(default_factory=dict)
-    texts: dict[str, str | None] = field(default_factory=dict)  # property -> the console value it carries
-    written: list[CrmLeadChange] = field(default_factory=list)  # changes the write carries
-    skipped: int = 0      # writes a condition or the system of record decided against
-    failed: str = ""      # why the lead cannot be written at all
-    key: tuple[str, str] | None = None  # a new record's match: (CRM property, value)
-
-
-class Pusher:
+class Pusher(OtherWrites):
     """Pushes one object type's pending changes for one run (or plans them, for a dry run)."""
 
     def __init__(self, run: IntegrationSyncRun | None, session: Any, spec: MappingSpec, tally: Tally,
-                 dry_run: bool = False, console_id_property: bool = False, match_on: str | None = None) -> None:
+                 dry_run: bool = False, console_id_property: bool = False, match_on: str | None = None,
+                 page_commit: PageCommit | None = None) -> None:
         self.run, self.session, self.spec, self.tally, self.dry_run = run, session, spec, tally, dry_run
         self.run_id = run.id if run is not None else None
         self.connection_id = run.connection_id if run is not None else None
@@ -88,13 +59,13 @@ class Pusher:
         self.rules = {r.target: r for r in spec.outbound_rules}
         self.console_id_property = console_id_property
         self.keys = match_keys(self.object_type, match_on)
-        self.fence: Callable[[], None] | None = None  # sync/lease.fence for the job this run holds
+        self.page_commit = page_commit or PageCommit(run, tally)  # how each group's transaction ends
         self.notes: dict[int, list[str]] = {}  # lead id -> why fields were not written
         self._holders: dict[str, CrmLead] = {}  # the group's leads already holding a written id
         self._ledger_rows: dict[tuple[str, str], CrmWriteLedger] = {}
 
     # ---- the loop ---------------------------------------------------------------------------------
-    def push(self, connection_id: int, before_commit=None) -> None:
+    def push(self, connection_id: int) -> None:
         """Every due change of the connection's object type, group by group in lead order: each lead is
         met once per run (a change that fails waits for a later run, never loops in this one)."""
         self.connection_id = connection_id
@@ -111,15 +82,7 @@ class Pusher:
                 return
             after = lead_ids[-1]
             self.group(lead_ids)
-            self._end_group(before_commit)
-
-    def push_unheld(self, connection_id: int, before_commit=None) -> None:
-        """Changes to records the console does not hold (corrected from their sync errors): written by id,
-        100 a call; no conflict or condition applies (the console holds no copy to compare with)."""
-        self.connection_id = connection_id
-        for rows in self._due(CrmLeadChange, CrmLeadChange.lead_id.is_(None)):
-            self._unheld(rows)
-            self._end_group(before_commit)
+            self._end_group()
 
     def _due(self, model: type[CrmLeadChange] | type[CrmLeadLink], *where: Any):
         """The due rows of `model` for this connection and object type, GROUP at a time in id order,
@@ -135,104 +98,13 @@ class Pusher:
             after = rows[-1].id
             yield rows
 
-    def _end_group(self, before_commit=None) -> None:
-        """A group ends in its own transaction with the run's counts; a dry run's is rolled back."""
+    def _end_group(self) -> None:
+        """A group ends in its own transaction with the run's counts (LeaseLost: the group's writes stay
+        pending); a dry run's is rolled back."""
         if self.dry_run:
             db.session.rollback()
             return
-        if self.run is not None:
-            self.tally.store_on(self.run)
-            self.run.heartbeat_at = utcnow()
-        if before_commit is not None:
-            before_commit()
-        if self.fence is not None:
-            self.fence()  # still the job's holder? (raises LeaseLost: the group's writes stay pending)
-        db.session.commit()
-
-    def _unheld(self, rows: list[CrmLeadChange]) -> None:
-        records: dict[str, dict[str, CrmLeadChange]] = {}
-        for change in rows:  # the newest change of each field wins
-            records.setdefault(str(change.external_id), {})[change.field] = change
-        self.tally.read(len(records))
-        inputs, carried = [], {}
-        for ext, fields in records.items():
-            props, why = {}, ""
-            for change in fields.values():
-                rule = self.rules.get(change.field)
-                try:
-                    if rule is None or not writable(rule):
-                        raise NotWritable(f"{change.field} is not written to the CRM")
-                    props[rule.source] = provider_value(rule, self.spec, change.value)
-                except NotWritable as exc:
-                    why = str(exc)[:500]
-            carried[ext] = list(fields.values())
-            if why or not props:
-                for change in carried[ext]:
-                    self._fail(change, why or "nothing to write")
-                self.tally.add(ext, "failed", why or "nothing to write")
-                continue
-            inputs.append(WriteInput(ext, props, id=ext))
-        if self.dry_run:
-            for item in inputs:
-                self.tally.add(item.ref, "updated", "writes " + ", ".join(
-                    f"{k}={'(sensitive)' if k in self.spec.sensitive_fields else repr(v)}" for k, v in item.properties.items()))
-            return
-        for result in self.session.write(self.object_type, inputs, None) if inputs else []:
-            if result.error:
-                for change in carried[result.ref]:
-                    self._fail(change, result.error)
-                self.tally.add(result.ref, "failed", result.error)
-            else:
-                for change in carried[result.ref]:
-                    self._close(change, ChangeStatus.WRITTEN, "")
-                self.tally.add(result.ref, "updated", "written to the CRM; the next sync reads the record")
-
-    def push_links(self, connection_id: int, before_commit=None) -> None:
-        """The associations made on the console side from this object type, after its records: each once
-        both its records are in the CRM (until then it waits, counted as skipped), 100 a call."""
-        self.connection_id = connection_id
-        for links in self._due(CrmLeadLink):
-            self._links(links)
-            self._end_group(before_commit)
-
-    def _links(self, links: list[CrmLeadLink]) -> None:
-        ids = {i for link in links for i in (link.from_lead_id, link.to_lead_id)}
-        leads = {lead.id: lead for lead in db.session.scalars(sa.select(CrmLead).where(CrmLead.id.in_(ids)))}
-        self.tally.read(len(links))
-        ready: dict[str, list[tuple[CrmLeadLink, LinkInput]]] = {}
-        for link in links:
-            source, target = leads.get(link.from_lead_id), leads.get(link.to_lead_id)
-            ends = (source.external_id if source else link.from_lead_id, target.external_id if target else link.to_lead_id)
-            name = f"link {ends[0]}→{ends[1]}"
-            if source is None or target is None:
-                self._fail(link, "one of the two leads no longer exists")
-                self.tally.add(name, "failed", "one of the two leads no longer exists")
-                continue
-            waiting = [lead for lead in (source, target) if provider_id(lead) is None]
-            if waiting:  # stays pending: the next push, once the record is created, writes it
-                why = f"waiting for {waiting[0].object_type} lead #{waiting[0].id} to be created in the CRM"
-                link.note = why if not self.dry_run else link.note
-                self.tally.add(name, "skipped", why)
-                continue
-            item = LinkInput(link.id, str(provider_id(source)), str(provider_id(target)), link.label)
-            ready.setdefault(target.object_type, []).append((link, item))
-        for to_type, pairs in ready.items():
-            if self.dry_run:
-                for link, item in pairs:
-                    self.tally.add(f"link {item.from_id}→{item.to_id}", "created",
-                                   f"would associate {self.object_type} {item.from_id} with {to_type} {item.to_id}"
-                                   + (f" as '{link.label}'" if link.label else ""))
-                continue
-            results = {r.ref: r for r in self.session.associate(self.object_type, to_type, [p[1] for p in pairs])}
-            for link, item in pairs:
-                result, name = results.get(link.id), f"link {item.from_id}→{item.to_id}"
-                if result is None or result.error:
-                    why = result.error if result is not None and result.error else "the CRM did not confirm it"
-                    self._fail(link, why)
-                    self.tally.add(name, "failed", why)
-                else:
-                    link.status, link.note, link.run_id, link.done_at = ChangeStatus.WRITTEN.value, "", self.run_id, utcnow()
-                    self.tally.add(name, "created", f"associated{' as ' + repr(link.label) if link.label else ''}")
+        self.page_commit.commit()
 
     def group(self, lead_ids: list[int]) -> None:
         leads = {lead.id: lead for lead in db.session.scalars(sa.select(CrmLead).where(CrmLead.id.in_(lead_ids)))}
@@ -264,7 +136,7 @@ class Pusher:
         if not ids:
             return {}
         props = sorted({r.source for r in self.rules.values()} | {a for r in self.rules.values()
-                                                                  for a in _sources(r)})
+                                                                  for a in sources_of(r)})
         return {r.external_id: r for r in self.session.stream(self.object_type, props).read(ids)}
 
     def _decide(self, plan: LeadPlan, current: SourceRecord | None) -> None:
@@ -282,29 +154,11 @@ class Pusher:
         if not plan.properties:
             return
         if provider_id(plan.lead) is None:
-            plan.key = self._match(plan.lead)
+            plan.key = match_for(plan.lead, self.keys, self.console_id_property)
             if plan.key is None:
-                plan.failed = self._unmatched()
+                plan.failed = unmatched(self.object_type, self.keys, self.console_id_property)
             if self.console_id_property:
                 plan.properties[CONSOLE_ID_PROPERTY] = str(plan.lead.id)
-
-    def _match(self, lead: CrmLead) -> tuple[str, str] | None:
-        """The first of the job's match keys this new record has a value for."""
-        fields = MATCH_KEYS.get(self.object_type, {})
-        for prop in self.keys:
-            lead_field = fields.get(prop)
-            if lead_field is None and self.console_id_property:
-                return prop, str(lead.id)
-            if lead_field is not None and (value := getattr(lead, lead_field)):
-                return prop, str(value)
-        return None
-
-    def _unmatched(self) -> str:
-        needs = [match_label(k) for k in self.keys if MATCH_KEYS.get(self.object_type, {}).get(k) is not None]
-        if CONSOLE_ID_PROPERTY in self.keys and not self.console_id_property:
-            return (f"a new record needs {' or '.join(needs) + ', or ' if needs else ''}the {CONSOLE_ID_PROPERTY} "
-                    f"property in the CRM to match {self.object_type} on; create it in the wizard's mapping step")
-        return f"a new record needs its {' or '.join(needs)} to be created in the CRM"
 
     def _decide_field(self, plan: LeadPlan, change: CrmLeadChange, rule: FieldRule,
                       current: SourceRecord | None) -> None:
@@ -387,7 +241,7 @@ class Pusher:
                 CrmWriteLedger.external_id.in_(ids)))} if ids else {}
 
     def _describe(self, plan: LeadPlan) -> str:
-        return _describe(plan, self.spec.sensitive_fields, self.notes.get(plan.lead.id, []))
+        return describe(plan, self.spec.sensitive_fields, self.notes.get(plan.lead.id, []))
 
     def _adopt(self, lead: CrmLead, external_id: str) -> None:
         """ID write-back: the CRM's id becomes the lead's. When an inbound sync already holds a lead with
@@ -442,24 +296,4 @@ class Pusher:
         row.note, row.run_id = why[:500], self.run_id
 
 
-def _sources(rule: FieldRule) -> list[str]:
-    return [rule.args.get("currency_field", "")] if rule.transform == "currency_convert" else []
-
-
-def _describe(plan: LeadPlan, sensitive: set[str], notes: list[str]) -> str:
-    """What a write carries (values of sensitive properties masked) and why any field was not written:
-    the run's outcome for the record, which an outbound dry run shows."""
-    parts = []
-    if plan.properties:
-        parts.append("writes " + ", ".join(f"{name}={'(sensitive)' if name in sensitive else repr(value)}"
-                                           for name, value in sorted(plan.properties.items())))
-    parts += notes
-    return ("; ".join(parts) or "nothing to write")[:500]
-
-
-def at_ms(ms: int) -> datetime:
-    """Epoch milliseconds as a naive UTC datetime, exactly (no float rounding)."""
-    return datetime(1970, 1, 1) + timedelta(milliseconds=ms)
-
-
-__all__ = ["CONSOLE_ID_PROPERTY", "Pusher", "at_ms", "value_hash"]
+__all__ = ["CONSOLE_ID_PROPERTY", "MATCH_KEYS", "Pusher", "at_ms", "match_keys", "match_label", "value_hash"]

@@ -16,8 +16,9 @@ from . import catalogue, runs
 from .accounting import Tally
 from .changes import LINKABLE
 from .events import announce_run_finished
-from .lease import JobBusy, LeaseLost, fence, holding_lease
+from .lease import JobBusy, LeaseLost, holding_lease
 from .outbound import CONSOLE_ID_PROPERTY, Pusher
+from .page_commit import PageCommit
 from .provider import mark_credentials, open_session, remember_daily_budget
 
 log = logging.getLogger(__name__)
@@ -75,11 +76,11 @@ def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client
             error = "Nothing was written: " + "; ".join(problems)
         else:
             pusher = Pusher(run, session, spec, tally, dry_run=run.dry_run,
-                            console_id_property=CONSOLE_ID_PROPERTY in properties, match_on=job.match_on)
-            pusher.fence = lambda: fence(job.id, _lease_owner(run))
-            pusher.push(connection.id, before_commit=lambda: _account(run, session))
-            pusher.push_unheld(connection.id, before_commit=lambda: _account(run, session))
-            pusher.push_links(connection.id, before_commit=lambda: _account(run, session))  # after the records
+                            console_id_property=CONSOLE_ID_PROPERTY in properties, match_on=job.match_on,
+                            page_commit=PageCommit(run, tally, session.stats, job.id, _lease_owner(run)))
+            pusher.push(connection.id)
+            pusher.push_unheld(connection.id)
+            pusher.push_links(connection.id)  # after the records
         mark_credentials(connection, ok=True)
     except LeaseLost as exc:
         db.session.rollback()
@@ -130,7 +131,3 @@ def _lease_owner(run: IntegrationSyncRun) -> str:
     """Who holds the job while this push runs: the dispatcher's worker (which started the run with its
     name), or what `execute_push` claims it as."""
     return run.worker or "outbound"
-
-
-def _account(run: IntegrationSyncRun, session) -> None:
-    run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited

@@ -26,7 +26,8 @@ from ..security.redact import redact_text
 from . import runs
 from .accounting import Tally
 from .inventory_diff import Comparison, compare, ms
-from .lease import JobBusy, LeaseLost, fence, holding_lease
+from .lease import JobBusy, LeaseLost, holding_lease
+from .page_commit import PageCommit
 from .pipeline import PageWriter
 from .provider import open_session
 from .runs import RECONCILE_LEASE
@@ -180,9 +181,8 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
         tally = Tally()
         fields = spec.requested([c["field"] for c in (job.eligibility or []) if isinstance(c, dict) and c.get("field")])
         writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
-                            job.eligibility, False, tally)
+                            job.eligibility, False, tally, PageCommit(run, tally, session.stats, job.id, owner))
         writer.rewrite = writer.force = True
-        writer.fence = lambda: fence(job.id, owner)
         stream = session.stream(job.object_type, fields)
         error = None
         with runs.heartbeat(run):

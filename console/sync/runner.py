@@ -20,9 +20,11 @@ from ..models.base import require, utcnow
 from . import runs
 from .accounting import MAX_FAILED_KEPT, Tally
 from .events import announce_run_finished
-from .lease import LeaseLost, fence
-from .pipeline import MAX_ERROR_ATTEMPTS, PageWriter, retry_at
+from .lease import LeaseLost
+from .page_commit import PageCommit
+from .pipeline import PageWriter
 from .provider import mark_credentials, open_session, remember_daily_budget
+from .record_errors import MAX_ERROR_ATTEMPTS, retry_at
 from .spec import inbound_spec
 from .testbatch import record_test_result
 
@@ -61,14 +63,12 @@ def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, kee
         ensure_default_mappings(connection.id, job.object_type, session.properties(job.object_type))
         spec = inbound_spec(connection.id, job, job.object_type, session.reference())
         owners = set(spec.reference.owners)
+        owner = None if run.dry_run else lease_owner
         writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
-                            job.eligibility, run.dry_run, tally)
+                            job.eligibility, run.dry_run, tally, PageCommit(run, tally, session.stats, job.id, owner))
         stream = session.stream(job.object_type, spec.requested(_eligibility_fields(job)), lookback_ms())
         cursor = None if full else job.cursor
         writer.measure_lag = (cursor or {}).get("mode") == "incremental"
-        writer.before_commit = lambda: _account(run, session)  # the API figures commit with each page
-        if lease_owner is not None and not run.dry_run:
-            writer.fence = lambda: fence(job.id, lease_owner)
         cursor_target = None if run.dry_run else job
         size = _page_size(run)
         merge = size if run.kind == RunKind.TEST_BATCH else MERGE_RECORDS  # a test batch shows each page
@@ -188,10 +188,6 @@ def _page_size(run: IntegrationSyncRun) -> int:
 
 def _eligibility_fields(job: IntegrationSyncJob) -> list[str]:
     return [c["field"] for c in (job.eligibility or []) if isinstance(c, dict) and c.get("field")]
-
-
-def _account(run: IntegrationSyncRun, session) -> None:
-    run.api_calls, run.rate_limited = session.stats.api_calls, session.stats.rate_limited
 
 
 def lookback_ms() -> int:

@@ -59,7 +59,7 @@ def seed(conn_id: int, client_id: int, n: int, spec) -> None:
     from console.extensions import db
     from console.mapping.mapper import map_record
     from console.models import CrmLead
-    from console.sync.pipeline import _lead_values
+    from console.sync.decision import lead_values as _lead_values
 
     table = CrmLead.__table__
     batch = []
