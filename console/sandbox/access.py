@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import json
 import time
 
 from flask import Response, g, request
@@ -73,7 +74,7 @@ def _apply_fault(fault) -> Response | None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.shutdown(socket.SHUT_RDWR)
         return ApiError(502, "connection reset (injected)", "INTERNAL_ERROR").response()
-    g.fault = kind  # truncated / malformed: applied to the real answer after the view
+    g.fault = kind  # truncated / malformed / repeat_token: applied to the real answer after the view
     return None
 
 
@@ -86,4 +87,9 @@ def after_request(resp: Response) -> Response:
     if fault in ("truncated", "malformed") and resp.mimetype == "application/json":
         data = resp.get_data()
         resp.set_data(data[: max(1, len(data) // 2)] if fault == "truncated" else b'{"results": [{"id": ,}')
+    if fault == "repeat_token" and request.args.get("after") and resp.is_json:
+        body = resp.get_json(silent=True) or {}
+        if isinstance(body, dict) and (body.get("paging") or {}).get("next"):
+            body["paging"]["next"]["after"] = request.args["after"]
+            resp.set_data(json.dumps(body))
     return resp

@@ -6,7 +6,8 @@ import random
 import threading
 from dataclasses import asdict, dataclass
 
-KINDS = {"429", "500", "502", "503", "reset", "slow", "timeout", "truncated", "malformed"}
+# repeat_token: a list answer names the paging token the request sent as its next one (a stuck cursor)
+KINDS = {"429", "500", "502", "503", "reset", "slow", "timeout", "truncated", "malformed", "repeat_token"}
 
 
 @dataclass

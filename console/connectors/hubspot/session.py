@@ -10,6 +10,7 @@ from ..base import AccountInfo, AuthExpired, LinkInput, Reference, WriteInput, W
 from . import account, writes
 from .auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvider
 from .client import HUBSPOT_API, CallStats, HubSpotClient
+from .paging import Pages
 from .ratelimit import AccountLimiter, limiter_for
 from .streams import DEFAULT_LOOKBACK_MS, HubSpotStream
 
@@ -31,15 +32,13 @@ class HubSpotSession:
 
     def reference(self) -> Reference:
         ref = Reference()
-        after = None
-        while True:
-            reply = self.client.get("/crm/v3/owners/", {"limit": 100, **({"after": after} if after else {})}) or {}
+        pages = Pages()
+        while not pages.finished:
+            reply = self.client.get("/crm/v3/owners/", pages.params({"limit": 100})) or {}
             for o in reply.get("results", []):
                 ref.owners[str(o["id"])] = " ".join(p for p in (o.get("firstName"), o.get("lastName")) if p) \
                     or o.get("email", "")
-            after = ((reply.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                break
+            pages.advance(reply)
         for pipeline in (self.client.get("/crm/v3/pipelines/deals") or {}).get("results", []):
             ref.pipelines[pipeline["id"]] = pipeline["label"]
             for stage in pipeline.get("stages", []):

@@ -33,6 +33,7 @@ from datetime import datetime
 
 from ..base import Page, SourceRecord
 from .client import HubSpotClient
+from .paging import Pages
 
 SEARCH_LIMIT, LIST_LIMIT, BATCH_READ = 200, 100, 100
 DEFAULT_LOOKBACK_MS = 5 * 60 * 1000
@@ -101,29 +102,24 @@ class HubSpotStream:
         """Every record's id and modification time (plus `properties`), straight from the list endpoint:
         the provider's side of a reconciliation. Costs one call per 100 records."""
         props = ",".join(sorted({self.modified, *properties}))
-        after = None
-        while True:
-            params = {"limit": LIST_LIMIT, "properties": props, "archived": "true" if archived else "false"}
-            if after:
-                params["after"] = after
-            reply = self.client.get(f"/crm/v3/objects/{self.object_type}", params) or {}
+        params = {"limit": LIST_LIMIT, "properties": props, "archived": "true" if archived else "false"}
+        pages = Pages()
+        while not pages.finished:
+            reply = self.client.get(f"/crm/v3/objects/{self.object_type}", pages.params(params)) or {}
             yield from (self._record(r) for r in reply.get("results", []))
-            after = ((reply.get("paging") or {}).get("next") or {}).get("after")
-            if not after:
-                return
+            pages.advance(reply)
 
     # ---- backfill -------------------------------------------------------------------------------
     def _backfill(self, cursor: dict, budget: list) -> Iterator[Page]:
+        params = {"limit": self.page_size, "properties": ",".join(self.properties)}
+        pages = Pages(cursor.get("after"))
         while True:
-            params = {"limit": self.page_size, "properties": ",".join(self.properties)}
-            if cursor.get("after"):
-                params["after"] = cursor["after"]
-            reply = self.client.get(f"/crm/v3/objects/{self.object_type}", params) or {}
+            reply = self.client.get(f"/crm/v3/objects/{self.object_type}", pages.params(params)) or {}
             fetched = [self._record(r) for r in reply.get("results", [])]
             done = set(cursor.get("page_done") or [])
             fresh = [r for r in fetched if r.external_id not in done]
             records, cut = _take(fresh, budget)
-            nxt = ((reply.get("paging") or {}).get("next") or {}).get("after")
+            nxt = pages.advance(reply)
             if cut and len(records) < len(fresh):  # stop inside this page: remember what it took
                 page_done = sorted(done | {r.external_id for r in records})
                 yield Page(records, {**cursor, "page_done": page_done}, skipped=len(fetched) - len(fresh), done=True)
@@ -210,17 +206,14 @@ class HubSpotStream:
     def _archived(self, cursor: dict, budget: list) -> Iterator[Page]:
         """Records archived since the last run (a lookback earlier, like the search) become archived
         leads, never silent deletes. The next pass starts from this pass's start time."""
-        after, started = None, now_ms()
+        pages, started = Pages(), now_ms()
         since = cursor["archived_ms"] - self.lookback_ms
+        params = {"limit": LIST_LIMIT, "archived": "true", "properties": self.modified}
         while True:
-            params = {"limit": LIST_LIMIT, "archived": "true", "properties": self.modified}
-            if after:
-                params["after"] = after
-            reply = self.client.get(f"/crm/v3/objects/{self.object_type}", params) or {}
+            reply = self.client.get(f"/crm/v3/objects/{self.object_type}", pages.params(params)) or {}
             records = [r for r in (self._record(x) for x in reply.get("results", [])) if r.updated_ms > since]
             records, cut = _take(records, budget)
-            after = ((reply.get("paging") or {}).get("next") or {}).get("after")
-            final = not after or cut
+            final = pages.advance(reply) is None or cut
             page_cursor = {**cursor, "archived_ms": max(cursor["archived_ms"], started)} if final and not cut else cursor
             yield Page(records, page_cursor, done=cut)
             if final:
