@@ -14,6 +14,8 @@ from flask_login import current_user
 
 from ..choices import STAFF_ROLES, Role
 from ..extensions import db, login_manager
+from ..models import IntegrationConnection
+from .policy import can
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = frozenset({"public"})
@@ -66,3 +68,12 @@ def get_for_client_or_404(model: type, object_id: Any, client_attr: str = "clien
     if current_user.is_client and getattr(obj, client_attr) != current_user.client_id:
         abort(404)
     return obj
+
+
+def connection_or_404(connection_id: int, action: str = "view") -> IntegrationConnection:
+    """The connection a URL names, when the signed-in user may `action` it (auth/policy.RULES): 404 when
+    there is none, and `deny()` when there is one they may not touch (403 for staff, 404 for a client)."""
+    conn = get_or_404(IntegrationConnection, connection_id)
+    if not can(current_user, action, conn):
+        deny()
+    return conn

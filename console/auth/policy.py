@@ -26,6 +26,8 @@ RULES = {
     "triage": lambda user, conn: user.role in (ADMIN, OPS),                         # retry, replay, acknowledge
     "correct": lambda user, conn: user.role in (ADMIN, OPS) or _owns(user, conn),   # a lead's two-way fields
     "administer": lambda user, conn: user.role == ADMIN,                            # overrides, re-baselines
+    # "view as client": given the client's connections, admins and the owners of any of them
+    "preview": lambda user, conns: user.role == ADMIN or any(_owns(user, c) for c in conns or ()),
 }
 
 

@@ -6,9 +6,8 @@ import sqlalchemy as sa
 from flask import Response, abort, render_template, request, url_for
 from flask_login import current_user
 
-from ..auth.access import deny, get_or_404, role_required
+from ..auth.access import connection_or_404, get_or_404, role_required
 from ..auth.forms import ActionForm
-from ..auth.policy import can
 from ..choices import ImportStatus, ObjectType, Role
 from ..config import upload_limit_text
 from ..connectors.manual_csv.reader import CsvRejected
@@ -23,13 +22,6 @@ from . import run as import_run
 ROLES = (Role.ADMIN, Role.OWNER, Role.OPS)
 OBJECT_TYPES = tuple(ObjectType.values())
 FINAL = (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL, ImportStatus.FAILED)
-
-
-def _connection(connection_id: int) -> IntegrationConnection:
-    conn = get_or_404(IntegrationConnection, connection_id)
-    if not can(current_user, "import", conn):
-        deny()
-    return conn
 
 
 def _import(conn: IntegrationConnection, import_id: int) -> CsvImport:
@@ -50,13 +42,13 @@ def _list(conn, status: int = 200, message: str | None = None):
 @bp.get("/")
 @role_required(*ROLES)
 def index(connection_id: int):
-    return _list(_connection(connection_id))
+    return _list(connection_or_404(connection_id, "import"))
 
 
 @bp.post("/")
 @role_required(*ROLES)
 def upload(connection_id: int):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "import")
     if not ActionForm().validate_on_submit():
         abort(400)
     file = request.files.get("file")
@@ -90,7 +82,7 @@ def _detail(conn, imp, status: int = 200, **extra):
 @bp.get("/<int:import_id>")
 @role_required(*ROLES)
 def detail(connection_id: int, import_id: int):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "import")
     return _detail(conn, _import(conn, import_id))
 
 
@@ -98,7 +90,7 @@ def detail(connection_id: int, import_id: int):
 @role_required(*ROLES)
 def save_mapping(connection_id: int, import_id: int):
     """Save the header mapping (optionally as a template) and check the whole file as a dry run."""
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "import")
     imp = _import(conn, import_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -117,7 +109,7 @@ def save_mapping(connection_id: int, import_id: int):
 @bp.post("/<int:import_id>/run")
 @role_required(*ROLES)
 def run(connection_id: int, import_id: int):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "import")
     imp = _import(conn, import_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -131,7 +123,7 @@ def run(connection_id: int, import_id: int):
 @bp.get("/<int:import_id>/status")
 @role_required(*ROLES)
 def status(connection_id: int, import_id: int):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "import")
     imp = _import(conn, import_id)
     run = db.session.get(IntegrationSyncRun, imp.run_id) if imp.run_id else None
     return render_template("partials/imports/progress.html", connection=conn, imp=imp, run=run, final=FINAL,
@@ -141,7 +133,7 @@ def status(connection_id: int, import_id: int):
 @bp.get("/<int:import_id>/errors.csv")
 @role_required(*ROLES)
 def errors(connection_id: int, import_id: int):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "import")
     imp = _import(conn, import_id)
     run = db.session.get(IntegrationSyncRun, imp.run_id) if imp.run_id else None
     if run is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from ..auth.access import deny, get_or_404, role_required
+from ..auth.access import connection_or_404, role_required
 from ..auth.forms import ActionForm
 from ..auth.policy import can
 from ..choices import Role
@@ -18,13 +18,6 @@ from .readings import reading
 
 VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
 STATUS = "partials/intake/answer_status.html"
-
-
-def _connection(connection_id: int, edit: bool = False) -> IntegrationConnection:
-    conn = get_or_404(IntegrationConnection, connection_id)
-    if edit and not can(current_user, "edit", conn):
-        deny()
-    return conn
 
 
 def _page(conn: IntegrationConnection, status: int = 200, error: str | None = None, field: str | None = None):
@@ -43,7 +36,7 @@ def _max_mb() -> str:
 @bp.get("/")
 @role_required(*VIEWERS)
 def page(connection_id: int):
-    return _page(_connection(connection_id))
+    return _page(connection_or_404(connection_id))
 
 
 @bp.post("/answers/<key>")
@@ -51,7 +44,7 @@ def page(connection_id: int):
 def answer_save(connection_id: int, key: str):
     """One answer, saved as it is typed (htmx): the answer's status line comes back. A plain post (no
     scripts) gets the page back, as the section form does."""
-    conn = _connection(connection_id, edit=True)
+    conn = connection_or_404(connection_id, "edit")
     if key not in QUESTIONS:
         abort(404)
     try:
@@ -71,7 +64,7 @@ def answer_save(connection_id: int, key: str):
 @role_required(Role.ADMIN, Role.OWNER)
 def section_save(connection_id: int, section: str):
     """A whole section at once: the form that works without scripts."""
-    conn = _connection(connection_id, edit=True)
+    conn = connection_or_404(connection_id, "edit")
     found = next((s for s in SECTIONS if s.key == section), None)
     if found is None:
         abort(404)
@@ -88,7 +81,7 @@ def section_save(connection_id: int, section: str):
 @bp.post("/attachments")
 @role_required(Role.ADMIN, Role.OWNER)
 def attachment_add(connection_id: int):
-    conn = _connection(connection_id, edit=True)
+    conn = connection_or_404(connection_id, "edit")
     if not ActionForm().validate_on_submit():
         abort(400)
     upload = request.files.get("file")
@@ -107,7 +100,7 @@ def attachment_add(connection_id: int):
 @bp.post("/attachments/<int:attachment_id>/delete")
 @role_required(Role.ADMIN, Role.OWNER)
 def attachment_delete(connection_id: int, attachment_id: int):
-    conn = _connection(connection_id, edit=True)
+    conn = connection_or_404(connection_id, "edit")
     if not ActionForm().validate_on_submit():
         abort(400)
     try:

@@ -1,15 +1,15 @@
 """Thin views over leads/services.py: list, detail, correct, conflicts, apply the other value."""
 from __future__ import annotations
 
-from flask import abort, request
+from flask import request
 from flask_login import current_user
 
-from ..auth.access import get_or_404, role_required
+from ..auth.access import connection_or_404, get_or_404, role_required
 from ..auth.forms import ActionForm
 from ..auth.policy import can
 from ..choices import ChangeStatus, Role
 from ..htmx import render
-from ..models import CrmLead, CrmLeadChange, CrmSyncConflict, IntegrationConnection, IntegrationSyncError
+from ..models import CrmLead, CrmLeadChange, CrmSyncConflict, IntegrationSyncError
 from ..params import bounded
 from ..refusals import Refused
 from . import bp, services
@@ -34,7 +34,7 @@ def index():
 
 def _detail(lead: CrmLead, status: int = 200, message: str | None = None, tone: str = "success",
             field_error: str | None = None):
-    conn = get_or_404(IntegrationConnection, lead.connection_id)
+    conn = connection_or_404(lead.connection_id)
     try:
         fields = services.editable(lead, services.spec_for(lead, conn))
     except Refused as refused:
@@ -59,9 +59,7 @@ def correct(lead_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         return _detail(lead, 400, "The form expired; reload the page and try again.", "error")
-    conn = get_or_404(IntegrationConnection, lead.connection_id)
-    if not can(current_user, "correct", conn):
-        abort(403)
+    connection_or_404(lead.connection_id, "correct")
     field = request.form.get("field", "")[:80]
     try:
         change = services.correct(lead, field, request.form.get("value", ""), current_user)
@@ -120,9 +118,7 @@ def replay(change_id: int):
 @role_required(*VIEW)
 def associate(lead_id: int):
     lead = get_or_404(CrmLead, lead_id)
-    conn = get_or_404(IntegrationConnection, lead.connection_id)
-    if not can(current_user, "correct", conn):
-        abort(403)
+    connection_or_404(lead.connection_id, "correct")
     try:
         services.associate(lead, request.form.get("target", ""), request.form.get("label", ""), current_user)
     except Refused as refused:
@@ -132,7 +128,7 @@ def associate(lead_id: int):
 
 def _error_page(err: IntegrationSyncError, status: int = 200, message: str | None = None, tone: str = "success"):
     fix = services.source_fix(err)
-    conn = get_or_404(IntegrationConnection, err.connection_id)
+    conn = connection_or_404(err.connection_id)
     return render("leads/error_fix.html", "partials/leads/error_fix.html", status, err=err, conn=conn,
                   rule=fix[0] if fix else None, may_correct=can(current_user, "correct", conn),
                   action_form=ActionForm(), message=message, message_tone=tone)
@@ -148,8 +144,7 @@ def error_fix(error_id: int):
 @role_required(*VIEW)
 def error_correct(error_id: int):
     err = get_or_404(IntegrationSyncError, error_id)
-    if not can(current_user, "correct", get_or_404(IntegrationConnection, err.connection_id)):
-        abort(403)
+    connection_or_404(err.connection_id, "correct")
     try:
         services.correct_at_source(err, request.form.get("value", ""), current_user)
     except Refused as refused:

@@ -5,11 +5,9 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from ..auth.access import deny, get_or_404, role_required
+from ..auth.access import connection_or_404, role_required
 from ..auth.forms import ActionForm
-from ..auth.policy import can
 from ..htmx import is_partial, render
-from ..models import IntegrationConnection
 from ..models.base import utcnow
 from ..monitoring import charts
 from ..monitoring import dashboard as figures
@@ -55,17 +53,10 @@ def _acted(status: int, message: str):
     return _page(status, message, tone)
 
 
-def _load(connection_id: int) -> IntegrationConnection:
-    conn = get_or_404(IntegrationConnection, connection_id)
-    if not can(current_user, "operate", conn):
-        deny()
-    return conn
-
-
 @bp.post("/connections/<int:connection_id>/run-now")
 @role_required(*VIEW)
 def connection_run_now(connection_id: int):
-    conn = _load(connection_id)
+    conn = connection_or_404(connection_id, "operate")
     try:
         queued = services.run_now(conn, current_user)
     except services.OpsRefused as refused:
@@ -77,7 +68,7 @@ def connection_run_now(connection_id: int):
 @bp.post("/connections/<int:connection_id>/pause")
 @role_required(*VIEW)
 def connection_pause(connection_id: int):
-    conn = _load(connection_id)
+    conn = connection_or_404(connection_id, "operate")
     try:
         gate.pause(conn, current_user, PAUSE_REASON)
     except gate.GateRefused as refused:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
-from ..auth.access import deny, get_or_404, role_required
+from ..auth.access import connection_or_404, role_required
 from ..auth.forms import ActionForm
 from ..auth.policy import can
 from ..choices import SYNC_ORDER, RunStatus
@@ -38,15 +38,13 @@ def _page(conn: IntegrationConnection, status: int = 200, message: str | None = 
 @bp.get("/connections/<int:connection_id>/reconcile")
 @role_required(*VIEW)
 def connection_reconcile(connection_id: int):
-    return _page(get_or_404(IntegrationConnection, connection_id))
+    return _page(connection_or_404(connection_id))
 
 
 @bp.post("/connections/<int:connection_id>/reconcile")
 @role_required(*VIEW)
 def connection_reconcile_queue(connection_id: int):
-    conn = get_or_404(IntegrationConnection, connection_id)
-    if not can(current_user, "operate", conn):
-        deny()
+    conn = connection_or_404(connection_id, "operate")
     object_type = request.form.get("object_type", "")
     repair = request.form.get("repair") == "1"
     known = set(db.session.scalars(sa.select(IntegrationSyncJob.object_type).where(

@@ -6,6 +6,7 @@ from flask import Blueprint, abort
 from flask_login import current_user
 
 from ..auth.access import role_required
+from ..auth.policy import can
 from ..choices import Role
 from ..extensions import db
 from ..models import IntegrationConnection
@@ -15,11 +16,11 @@ bp = Blueprint("portal_preview", __name__, url_prefix="/clients/<int:client_id>/
 
 
 def may_preview(client_id: int) -> bool:
-    """Admins preview any client; an owner previews the clients whose connections they own."""
-    if current_user.role == Role.ADMIN:
-        return True
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationConnection).where(
-        IntegrationConnection.client_id == client_id, IntegrationConnection.owner_user_id == current_user.id)) or 0) > 0
+    """Admins preview any client; an owner previews the clients whose connections they own (the policy's
+    "preview" rule, given the client's connections)."""
+    connections = db.session.scalars(sa.select(IntegrationConnection).where(
+        IntegrationConnection.client_id == client_id)).all()
+    return can(current_user, "preview", connections)
 
 
 def _check(client_id: int) -> None:

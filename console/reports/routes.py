@@ -8,9 +8,8 @@ from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
 from ..answers import beside
-from ..auth.access import get_or_404, role_required
+from ..auth.access import connection_or_404, get_or_404, role_required
 from ..auth.forms import ActionForm
-from ..auth.policy import can
 from ..choices import AutomationKind, NoteStatus, Role
 from ..extensions import db
 from ..htmx import is_partial, render, trigger
@@ -25,14 +24,6 @@ from . import bp, services
 from .forms import BaselineForm, NoteForm, RebaselineForm
 
 PAGE = "reports/report.html"
-
-
-def _connection(connection_id: int) -> IntegrationConnection:
-    """Admins report on any connection; an owner only on the connections they own (others are 404)."""
-    conn = get_or_404(IntegrationConnection, connection_id)
-    if not can(current_user, "report", conn):
-        abort(404)
-    return conn
 
 
 def _context(conn: IntegrationConnection, **overrides: Any) -> dict[str, Any]:
@@ -64,13 +55,13 @@ def _done(conn: IntegrationConnection, partial: str, message: str, **overrides):
 @bp.get("/")
 @role_required(Role.ADMIN, Role.OWNER)
 def page(connection_id: int):
-    return _section(_connection(connection_id), "partials/reports/cards.html")
+    return _section(connection_or_404(connection_id, "report"), "partials/reports/cards.html")
 
 
 @bp.post("/snapshots")
 @role_required(Role.ADMIN, Role.OWNER)
 def recompute(connection_id: int):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "report")
     if not ActionForm().validate_on_submit():
         abort(400)
     automation = record_snapshots(conn, AutomationKind.ON_DEMAND)
@@ -80,7 +71,7 @@ def recompute(connection_id: int):
 
 
 def _baseline(connection_id: int, form, replace: bool):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "report")
     if form.validate_on_submit():
         run = db.session.get(IntegrationSyncRun, form.run_id.data)
         try:
@@ -112,7 +103,7 @@ def rebaseline(connection_id: int):
 @bp.post("/notes")
 @role_required(Role.ADMIN, Role.OWNER)
 def note_create(connection_id: int):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "report")
     form = NoteForm()
     if form.validate_on_submit():
         notes.create(conn, current_user, form.title.data, form.body.data)
@@ -131,7 +122,7 @@ def _note(conn: IntegrationConnection, note_id: int) -> ReportNote:
 @bp.post("/notes/<int:note_id>")
 @role_required(Role.ADMIN, Role.OWNER)
 def note_edit(connection_id: int, note_id: int):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "report")
     note = _note(conn, note_id)
     form = NoteForm(prefix=f"note-{note.id}")
     if form.validate_on_submit():
@@ -151,7 +142,7 @@ _TRANSITIONS = {"publish": (notes.publish, "Published: the client sees this note
 @bp.post("/notes/<int:note_id>/<action>")
 @role_required(Role.ADMIN, Role.OWNER)
 def note_transition(connection_id: int, note_id: int, action: str):
-    conn = _connection(connection_id)
+    conn = connection_or_404(connection_id, "report")
     note = _note(conn, note_id)
     if action not in _TRANSITIONS:
         abort(404)
@@ -169,4 +160,4 @@ def note_transition(connection_id: int, note_id: int, action: str):
 @role_required(Role.ADMIN, Role.OWNER, Role.OPS)
 def chart(connection_id: int, metric_key: str):
     """The staff copy of a portal chart: drawn whether or not the client may see the connection yet."""
-    return chart_response(get_or_404(IntegrationConnection, connection_id), metric_key)
+    return chart_response(connection_or_404(connection_id), metric_key)

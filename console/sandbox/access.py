@@ -1,9 +1,9 @@
 """Bearer-token authentication, scopes, rate limits and injected faults, run before every API call."""
 from __future__ import annotations
 
+import json
 import socket
 import struct
-import json
 import time
 
 from flask import Response, g, request

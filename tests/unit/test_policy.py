@@ -27,7 +27,16 @@ def _user(role: str, uid: int = 7, active: bool = True):
 
 
 def test_every_action_is_in_the_table():
-    assert set(RULES) == set(EXPECTED)
+    assert set(RULES) == set(EXPECTED) | {"preview"}
+
+
+@pytest.mark.parametrize("role", ["admin", "owner", "ops", "client"])
+def test_who_may_view_a_client_as_the_client(role):
+    """"preview" is asked of a client's connections: admins always, an owner of one of them, nobody else."""
+    theirs, not_theirs = SimpleNamespace(owner_user_id=7), SimpleNamespace(owner_user_id=8)
+    assert can(_user(role), "preview", [not_theirs, theirs]) == (role in ("admin", "owner"))
+    assert can(_user(role), "preview", [not_theirs]) == (role == "admin")
+    assert can(_user(role), "preview", []) == (role == "admin")
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))

@@ -108,7 +108,7 @@ def test_rebaseline_is_admin_only_needs_a_reason_and_keeps_history(world, login)
 def test_report_access(world, login):
     conn = world["conn"]
     assert world["owner"].get(f"/connections/{conn.id}/report/").status_code == 200
-    assert login("owner").get(f"/connections/{conn.id}/report/").status_code == 404  # not their connection
+    assert login("owner").get(f"/connections/{conn.id}/report/").status_code == 403  # not their connection
     assert login("ops").get(f"/connections/{conn.id}/report/").status_code == 403
     assert login("client", conn.client).get(f"/connections/{conn.id}/report/").status_code == 404
     assert login("admin").get(f"/connections/{conn.id}/report/").status_code == 200

@@ -8,7 +8,7 @@ from flask import abort, request, url_for
 from flask_login import current_user
 from htmx_flask import make_response
 
-from ...auth.access import deny, get_or_404
+from ...auth.access import connection_or_404
 from ...auth.forms import ActionForm
 from ...auth.policy import can
 from ...choices import ConnectionStatus, Role, WizardStep
@@ -21,9 +21,9 @@ VIEWERS = (Role.ADMIN, Role.OWNER, Role.OPS)
 
 
 def load(connection_id: int, edit: bool = False) -> IntegrationConnection:
-    conn = get_or_404(IntegrationConnection, connection_id)
-    if edit and not can(current_user, "edit", conn):
-        deny()
+    """The wizard's connection: viewed by any staff member, edited by its owner or an admin, and never
+    edited once revoked."""
+    conn = connection_or_404(connection_id, "edit" if edit else "view")
     if edit and conn.status == ConnectionStatus.REVOKED:
         abort(409, "The connection is revoked; create a new one to connect again.")
     return conn
