@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from werkzeug.serving import run_simple
 
 from .extensions import db, this_app, upgrade
+from .refusals import Refused
 
 
 def init_app(app: Flask) -> None:
@@ -41,7 +42,7 @@ def _upgrade_databases() -> None:
 @click.option("--no-migrate", is_flag=True, help="Skip `db upgrade` (migrations run separately).")
 def init_command(admin_email: str | None, admin_name: str, no_migrate: bool) -> None:
     """Create or upgrade both databases, the provider rows, and optionally the first admin."""
-    from .admin.services import AdminError, create_user
+    from .admin.services import create_user
     from .reference import ensure_providers
 
     if not no_migrate:
@@ -58,7 +59,7 @@ def init_command(admin_email: str | None, admin_name: str, no_migrate: bool) -> 
             raise click.ClickException(problem)
         try:
             create_user(admin_email, admin_name, "admin", None, password)
-        except AdminError as err:
+        except Refused as err:
             raise click.ClickException(str(err)) from err
     db.session.commit()
     click.echo("Databases ready.")
@@ -78,7 +79,7 @@ def users_group() -> None:
 def users_create(email: str, name: str, role: str, client_name: str | None, password: str) -> None:
     import sqlalchemy as sa
 
-    from .admin.services import AdminError, create_user
+    from .admin.services import create_user
     from .auth.services import password_problem
     from .models import Client
 
@@ -92,7 +93,7 @@ def users_create(email: str, name: str, role: str, client_name: str | None, pass
             raise click.ClickException(f"No client named {client_name!r}.")
     try:
         user = create_user(email, name, role, client_id, password)
-    except AdminError as err:
+    except Refused as err:
         raise click.ClickException(str(err)) from err
     db.session.commit()
     click.echo(f"Created {user.email} ({user.role}).")

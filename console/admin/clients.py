@@ -11,9 +11,10 @@ from ..choices import Role
 from ..extensions import db
 from ..htmx import is_partial, render, trigger
 from ..models import Client
+from ..refusals import Refused
 from . import bp
 from .forms import ClientForm
-from .services import AdminError, create_client, rename_client, set_client_archived
+from .services import create_client, rename_client, set_client_archived
 
 
 def _clients() -> list[Client]:
@@ -44,7 +45,7 @@ def client_create():
             resp = render("admin/clients.html", "partials/admin/client_form.html",
                           clients=_clients(), form=ClientForm(formdata=None), action_form=ActionForm())
             return trigger(resp, "clientsChanged")
-        except AdminError as err:
+        except Refused as err:
             beside(form, err, "name")
     return render("admin/clients.html", "partials/admin/client_form.html", status=422,
                   clients=_clients(), form=form, action_form=ActionForm())
@@ -82,7 +83,7 @@ def client_update(client_id: int):
                 flash(f"Client renamed to {client.name}.", "success")
                 return redirect(url_for("admin.clients"), code=303)
             return _row(client)
-        except AdminError as err:
+        except Refused as err:
             beside(form, err, "name")
     return _edit(client, form, 422)
 

@@ -14,9 +14,10 @@ from ..choices import Role
 from ..extensions import db
 from ..htmx import is_partial, render, trigger
 from ..models import Client, User
+from ..refusals import Refused
 from . import bp
 from .forms import ResetPasswordForm, UserCreateForm, UserEditForm, client_choices
-from .services import AdminError, create_user, invite, reset_password, set_user_active, update_user
+from .services import create_user, invite, reset_password, set_user_active, update_user
 
 
 def _with_clients(form):
@@ -58,7 +59,7 @@ def _edit(user: User, form, password_form, status: int = 200) -> ResponseReturnV
                            row_template="partials/admin/user_edit.html", **context), status
 
 
-def _apply_error(form, err: AdminError) -> None:
+def _apply_error(form, err: Refused) -> None:
     field = getattr(form, err.field, None) if err.field else None
     (field.errors if field is not None else form.form_errors).append(str(err))
 
@@ -82,7 +83,7 @@ def user_create():
                              f"until {invitation['expires']:%d %b %Y %H:%M} UTC): {invitation['url']}")
             fresh = _with_clients(UserCreateForm(formdata=None))
             return trigger(_page(fresh, partial="partials/admin/user_form.html", invitation=invitation), "usersChanged")
-        except AdminError as err:
+        except Refused as err:
             db.session.rollback()
             _apply_error(form, err)
     return _page(form, 422, "partials/admin/user_form.html")
@@ -110,7 +111,7 @@ def user_update(user_id: int):
         try:
             update_user(current_user, user, form.name.data, form.role.data, form.client_id.data)
             return _row(user) if is_partial() else _back(f"User {user.email} saved.")
-        except AdminError as err:
+        except Refused as err:
             db.session.rollback()
             _apply_error(form, err)
     return _edit(user, form, ResetPasswordForm(), 422)
@@ -124,7 +125,7 @@ def user_toggle_active(user_id: int):
         abort(400)
     try:
         set_user_active(current_user, user, not user.active)
-    except AdminError as err:
+    except Refused as err:
         db.session.rollback()
         return _row(user, 422, error=str(err)) if is_partial() else _back(str(err), "error")
     if not is_partial():
@@ -141,7 +142,7 @@ def user_invite(user_id: int):
         abort(400)
     try:
         invitation = _invitation(user)
-    except AdminError as err:
+    except Refused as err:
         db.session.rollback()
         return _row(user, 422, error=str(err)) if is_partial() else _back(str(err), "error")
     if not is_partial():

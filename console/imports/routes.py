@@ -15,6 +15,7 @@ from ..extensions import db
 from ..htmx import hx_redirect, render
 from ..mapping.targets import TARGETS
 from ..models import CsvImport, IntegrationConnection, IntegrationSyncRun
+from ..refusals import Refused
 from . import bp, service
 from . import mapping as csv_mapping
 from . import run as import_run
@@ -61,7 +62,7 @@ def upload(connection_id: int):
         with file.stream:  # a big upload is spooled to a temporary file; close it here
             data = file.read()
         imp = service.upload(conn, file.filename, data, object_type, current_user)
-    except (CsvRejected, service.ImportRefused) as refused:
+    except (CsvRejected, Refused) as refused:
         db.session.rollback()
         return _list(conn, 422, str(refused))
     return hx_redirect(url_for("imports.detail", connection_id=conn.id, import_id=imp.id))
@@ -101,7 +102,7 @@ def save_mapping(connection_id: int, import_id: int):
                          request.form.get("template_name", "").strip(), current_user)
     try:
         service.check(conn, imp)
-    except service.ImportRefused as refused:
+    except Refused as refused:
         return _detail(conn, imp, 422, message=str(refused))
     return _detail(conn, imp)
 
@@ -115,7 +116,7 @@ def run(connection_id: int, import_id: int):
         abort(400)
     try:
         service.queue(conn, imp, current_user)
-    except service.ImportRefused as refused:
+    except Refused as refused:
         return _detail(conn, imp, 422, message=str(refused))
     return _detail(conn, imp, message="Import queued: it runs in the background.", message_tone="success")
 

@@ -13,6 +13,7 @@ from ..choices import Role
 from ..htmx import is_partial, render
 from ..intake_questions import QUESTIONS, SECTIONS
 from ..models import IntegrationConnection
+from ..refusals import Refused
 from . import bp, service
 from .readings import reading
 
@@ -49,7 +50,7 @@ def answer_save(connection_id: int, key: str):
         abort(404)
     try:
         row = service.save_answer(conn, key, request.form.get(key, ""), current_user)
-    except service.IntakeRefused as err:
+    except Refused as err:
         if not is_partial():
             return _page(conn, 422, err.message, key)
         return render("intake/page.html", STATUS, 422, connection=conn, key=key, answer=None, error=err.message)
@@ -72,7 +73,7 @@ def section_save(connection_id: int, section: str):
         if question.key in request.form:
             try:
                 service.save_answer(conn, question.key, request.form[question.key], current_user)
-            except service.IntakeRefused as err:
+            except Refused as err:
                 return _page(conn, 422, err.message, question.key)
     flash(f"{found.title}: saved.", "success")
     return redirect(url_for("intake.page", connection_id=conn.id, _anchor=f"section-{found.key}"), code=303)
@@ -89,7 +90,7 @@ def attachment_add(connection_id: int):
         return _page(conn, 422, "Choose a file to attach.", "file")
     try:
         row = service.attach(conn, upload.filename, upload.read(), current_user)
-    except service.IntakeRefused as err:
+    except Refused as err:
         return _page(conn, 422, err.message, "file")
     if is_partial():
         return _page(conn)
@@ -105,7 +106,7 @@ def attachment_delete(connection_id: int, attachment_id: int):
         abort(400)
     try:
         name = service.remove_attachment(conn, attachment_id)
-    except service.IntakeRefused:
+    except Refused:
         abort(404)
     if is_partial():
         return _page(conn)

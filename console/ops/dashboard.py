@@ -13,6 +13,7 @@ from ..monitoring import charts
 from ..monitoring import dashboard as figures
 from ..monitoring.freshness import duration
 from ..monitoring.prometheus import dispatcher_lag
+from ..refusals import Refused
 from ..wizard import gate
 from . import bp, services
 from .webhooks import VIEW
@@ -59,7 +60,7 @@ def connection_run_now(connection_id: int):
     conn = connection_or_404(connection_id, "operate")
     try:
         queued = services.run_now(conn, current_user)
-    except services.OpsRefused as refused:
+    except Refused as refused:
         return _acted(422, str(refused))
     return _acted(200, f"{conn.name}: {queued} job{'s' if queued > 1 else ''} due now; "
                        "the dispatcher starts them within seconds.")

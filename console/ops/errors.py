@@ -10,6 +10,7 @@ from ..choices import ErrorStage, ErrorStatus
 from ..htmx import render
 from ..models import IntegrationSyncError
 from ..params import bounded, selected_ids
+from ..refusals import Refused
 from . import bp, services, triage
 from .webhooks import ACT, VIEW
 
@@ -47,7 +48,7 @@ def errors_retry():
     ids = selected_ids(request.form.getlist("ids"))
     try:
         n = services.retry_errors(ids, current_user)
-    except services.OpsRefused as refused:
+    except Refused as refused:
         return _list(422, str(refused), "error")
     return _list(message=f"{n} record(s) will be read again on their job's next run.")
 
@@ -64,7 +65,7 @@ def errors_group():
     action, object_type, code = form.get("action", ""), form.get("object_type", "")[:40], form.get("code", "")[:60]
     try:
         n = triage.act_on_group(connection_id, object_type, code, action, current_user, form.get("reason", "")[:500])
-    except services.OpsRefused as refused:
+    except Refused as refused:
         if action == "ignore":  # beside the group's Reason field, where it is fixed
             return _list(422, group_error={(connection_id, object_type, code): str(refused)})
         return _list(422, str(refused), "error")
@@ -95,7 +96,7 @@ def error_action(error_id: int, action: str):
             message = f"{closing.label}."
         else:
             return "", 404
-    except services.OpsRefused as refused:
+    except Refused as refused:
         message, tone, status = str(refused), "error", 422
     return render("ops/error_detail.html", "partials/ops/error_detail.html", status, err=err,
                   names=services.connection_names(), action_form=ActionForm(), message=message, message_tone=tone)

@@ -13,6 +13,7 @@ from ..htmx import render
 from ..mapping.masking import masked_payload
 from ..models import EventWebhookEvent
 from ..params import bounded, selected_ids
+from ..refusals import Refused
 from . import bp, services, triage
 
 VIEW = (Role.ADMIN, Role.OPS, Role.OWNER)
@@ -59,7 +60,7 @@ def webhook_group():
     try:
         n = triage.act_on_event_group(connection_id, form.get("event_type", "")[:60], form.get("status", "")[:16],
                                       action, current_user, form.get("reason", "")[:500])
-    except services.OpsRefused as refused:
+    except Refused as refused:
         return _list(422, message=str(refused), message_tone="error")
     done = {"replay": "queued for normalization again", "ignore": "ignored", "resolve": "marked resolved"}[action]
     return _list(message=f"{n} event(s) {done}.")
@@ -81,7 +82,7 @@ def webhook_replay():
     ids = selected_ids(request.form.getlist("ids"))
     try:
         n = services.replay_events(ids, current_user)
-    except services.OpsRefused as refused:
+    except Refused as refused:
         return _list(422, message=str(refused), message_tone="error")
     return _list(message=f"{n} event(s) queued for normalization again.")
 
@@ -104,7 +105,7 @@ def webhook_action(event_id: int, action: str):
             message = "Queued for normalization again."
         else:
             return "", 404
-    except services.OpsRefused as refused:
+    except Refused as refused:
         message, tone, status = str(refused), "error", 422
     raw = masked_payload(event) if can(current_user, "administer") else None
     return render("ops/webhook_detail.html", "partials/ops/webhook_detail.html", status, event=event, raw=raw,

@@ -16,10 +16,10 @@ from ..htmx import is_partial, render, trigger
 from ..metrics import baselines, notes
 from ..metrics.baselines import BaselineRefused
 from ..metrics.cards import build_cards, freshness
-from ..metrics.notes import NoteRefused
 from ..metrics.snapshots import record_snapshots
 from ..models import IntegrationConnection, IntegrationSyncRun, ReportNote
 from ..portal.pages import chart_response, url_builder
+from ..refusals import Refused
 from . import bp, services
 from .forms import BaselineForm, NoteForm, RebaselineForm
 
@@ -82,7 +82,7 @@ def _baseline(connection_id: int, form, replace: bool):
             names = ", ".join(b.metric_key.replace("_", " ") for b in created)
             resp = _done(conn, "partials/reports/baselines.html", f"Baseline captured from run {run.id}: {names}.")
             return trigger(resp, "checklistChanged", "gateChanged", "baselinesChanged") if is_partial() else resp
-        except BaselineRefused as refused:
+        except Refused as refused:
             beside(form, refused, "run_id")
     key = "rebaseline_form" if replace else "baseline_form"
     return _section(conn, "partials/reports/baselines.html", 422, **{key: form})
@@ -129,7 +129,7 @@ def note_edit(connection_id: int, note_id: int):
         try:
             notes.edit(note, current_user, form.title.data, form.body.data)
             return _done(conn, "partials/reports/notes.html", "Draft updated.")
-        except NoteRefused as refused:
+        except Refused as refused:
             form.title.errors.append(str(refused))
     return _section(conn, "partials/reports/notes.html", 422, edit_forms={note.id: form})
 
@@ -151,7 +151,7 @@ def note_transition(connection_id: int, note_id: int, action: str):
     change, message = _TRANSITIONS[action]
     try:
         change(note, current_user)
-    except NoteRefused as refused:
+    except Refused as refused:
         return _section(conn, "partials/reports/notes.html", 422, message=str(refused), message_tone="error")
     return _done(conn, "partials/reports/notes.html", message)
 

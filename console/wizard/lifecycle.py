@@ -14,6 +14,7 @@ from ..extensions import db
 from ..htmx import hx_redirect, is_partial, render
 from ..models import Client, IntegrationProvider, User
 from ..reference import ensure_providers
+from ..refusals import Refused
 from . import bp, checklist, gate
 from .forms import NewConnectionForm, ReasonForm
 from .services import create_connection
@@ -97,7 +98,7 @@ def checklist_tick(connection_id: int, key: str):
     message, status = None, 200
     try:
         checklist.tick(conn, key, current_user, request.form.get("done") == "1", request.form.get("note", ""))
-    except checklist.ChecklistRefused as refused:
+    except Refused as refused:
         db.session.rollback()
         message, status = str(refused), 422
     if not is_partial():

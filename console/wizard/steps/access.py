@@ -9,9 +9,10 @@ from ...auth.access import get_or_404, role_required
 from ...choices import AuthType, Role, WizardStep
 from ...extensions import db
 from ...models import User
+from ...refusals import Refused
 from .. import bp, prefill
 from ..forms import AccessForm
-from ..services import DEFAULT_SCOPES, WizardError, save_access, topology
+from ..services import DEFAULT_SCOPES, save_access, topology
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
 
 PARTIAL = "partials/wizard/access_form.html"
@@ -53,6 +54,6 @@ def access_save(connection_id: int):
             return continue_if_asked(conn, WizardStep.ACCESS, page(conn, WizardStep.ACCESS, PARTIAL, changed=True,
                                                                    form=form, message="Access saved.",
                                                                    topology=topology(conn)))
-        except WizardError as err:
+        except Refused as err:
             beside(form, err, "scopes")
     return page(conn, WizardStep.ACCESS, PARTIAL, 422, form=form, topology=topology(conn))

@@ -9,6 +9,7 @@ from ...answers import beside
 from ...auth.access import role_required
 from ...choices import Environment, WizardStep
 from ...extensions import db
+from ...refusals import Refused
 from .. import bp
 from ..credentials import (
     check_connection,
@@ -19,7 +20,7 @@ from ..credentials import (
     save_webhook_secret,
 )
 from ..forms import AccountForm, OAuthSecretForm, TokenForm, WebhookSecretForm
-from ..services import WizardError, save_account, webhook_receiver
+from ..services import save_account, webhook_receiver
 from .common import EDITORS, VIEWERS, context, load, page
 
 ACCOUNT, CREDENTIALS = "partials/wizard/connection_account.html", "partials/wizard/connection_credentials.html"
@@ -64,7 +65,7 @@ def connection_account(connection_id: int):
             save_account(conn, current_user, portal_id=form.portal_id.data, environment=form.environment.data,
                          base_url=form.base_url.data, oauth_client_id=form.oauth_client_id.data or "",
                          override_reason=form.override_reason.data or "")
-        except WizardError as refused:
+        except Refused as refused:
             beside(form, refused, "portal_id")
             return page(conn, WizardStep.CONNECTION, ACCOUNT, 422, **_forms(conn, account_form=form))
         return page(conn, WizardStep.CONNECTION, ACCOUNT, changed=True, events=("accountChanged",),
@@ -90,7 +91,7 @@ def connection_token(connection_id: int):
             save_private_token(conn, current_user, form.token.data)
             return page(conn, WizardStep.CONNECTION, CREDENTIALS, changed=True,
                         message="Token stored encrypted. Check the connection to verify it.", **_forms(conn))
-        except WizardError as err:
+        except Refused as err:
             beside(form, err, "token")
     return page(conn, WizardStep.CONNECTION, CREDENTIALS, 422, **_forms(conn, token_form=form))
 
@@ -128,7 +129,7 @@ def connection_oauth_start(connection_id: int):
     conn = load(connection_id, edit=True)
     try:
         url, state = oauth_start(conn, url_for("wizard.oauth_callback", _external=True))
-    except WizardError as err:
+    except Refused as err:
         return page(conn, WizardStep.CONNECTION, CREDENTIALS, 422, message=str(err), message_tone="error",
                     **_forms(conn))
     session[OAUTH_STATE] = {"state": state, "connection_id": conn.id}
@@ -148,7 +149,7 @@ def oauth_callback():
                     **_forms(conn))
     try:
         oauth_finish(conn, current_user, request.args["code"], url_for("wizard.oauth_callback", _external=True))
-    except WizardError as err:
+    except Refused as err:
         db.session.rollback()
         return page(conn, WizardStep.CONNECTION, CREDENTIALS, 422, message=str(err), message_tone="error",
                     **_forms(conn))

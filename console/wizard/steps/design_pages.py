@@ -14,6 +14,7 @@ from ...auth.forms import ActionForm
 from ...auth.policy import can
 from ...htmx import is_partial, render
 from ...models import DesignVersion
+from ...refusals import Refused
 from .. import bp, design, design_standing
 from ..forms import SignOffForm
 from .common import EDITORS, VIEWERS, load
@@ -66,7 +67,7 @@ def design_save(connection_id: int):
         abort(400)
     try:
         row = design.save_version(conn, current_user)
-    except design.DesignRefused as err:
+    except Refused as err:
         return _page(conn, 422, message=err.message, tone="error")
     if is_partial():
         return _page(conn, message=f"Version {row.number} saved.")
@@ -84,7 +85,7 @@ def design_sign_off(connection_id: int, number: int):
         try:
             design.sign_off(conn, number, current_user, form.by.data, form.how.data,
                             datetime.combine(form.at.data, time.min))
-        except design.DesignRefused as err:
+        except Refused as err:
             beside(form, err, "by")
         else:
             if is_partial():

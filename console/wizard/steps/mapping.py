@@ -175,7 +175,7 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
                             f"is queued to re-map them from {conn.provider.name} (see Reconcile).")
             resp = _render(conn, changed=True, message_at=f"field-{object_type}-{name}", message=message)
             return make_response(resp, retarget=f"#mapping-{conn.id}", reswap="outerHTML")
-        except editor.MappingRefused as refused:
+        except Refused as refused:
             beside(form, refused, "source")
         except ConnectorError as exc:
             db.session.rollback()
@@ -190,7 +190,7 @@ def mapping_field_remove(connection_id: int, object_type: str, name: str):
     conn = load(connection_id, edit=True)
     try:
         changes.remove_field(conn, object_type, name, current_user)
-    except editor.MappingRefused as refused:
+    except Refused as refused:
         db.session.rollback()
         return _render(conn, 422, message=str(refused), message_tone="error")
     return _render(conn, changed=True, message=f"{name} unmapped.")

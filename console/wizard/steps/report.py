@@ -14,6 +14,7 @@ from ...choices import Role, WizardStep
 from ...metrics import baselines
 from ...metrics.cards import build_cards, freshness
 from ...portal.pages import url_builder
+from ...refusals import Refused
 from ...reports.forms import BaselineForm, RebaselineForm
 from ...sync import testbatch
 from ...sync.verdict import judge
@@ -100,7 +101,7 @@ def first_sync(connection_id: int):
         return _first_sync_block(conn, 400, message="The form expired; reload the page.", message_tone="error")
     try:
         runs = testbatch.queue_first_sync(conn, readiness.enabled_jobs(conn), current_user)
-    except testbatch.TestBatchRefused as refused:
+    except Refused as refused:
         return _first_sync_block(conn, 422, message=str(refused), message_tone="error")
     return _first_sync_block(conn, changed=True, message=f"Queued: {', '.join(r.object_type for r in runs)}. "
                              "The records are stored staged; the client sees nothing until go-live.")
@@ -116,7 +117,7 @@ def metric_applicability(connection_id: int, metric_key: str):
     try:
         readiness.mark_not_applicable(conn, metric_key, request.form.get("reason", ""), current_user,
                                       applicable=request.form.get("applicable") == "1")
-    except readiness.ReadinessRefused as refused:
+    except Refused as refused:
         return _first_sync_block(conn, 422, message=str(refused), message_tone="error")
     return _first_sync_block(conn, changed=True, message="Saved.")
 

@@ -14,8 +14,9 @@ from ...auth.policy import can
 from ...choices import RunKind, RunStatus, WizardStep
 from ...extensions import db
 from ...models import IntegrationSyncRun
+from ...refusals import Refused
 from ...sync import testbatch
-from ...sync.verdict import WaiverRefused, judge
+from ...sync.verdict import judge
 from .. import bp, readiness
 from ..forms import TestBatchForm, WaiveForm
 from ..services import queue_outbound_dry_run
@@ -88,7 +89,7 @@ def test_run(connection_id: int):
         jobs = [j for j in readiness.enabled_jobs(conn) if form.object_type.data in (ALL, j.object_type)]
         try:
             runs = testbatch.queue(conn, jobs, form.size.data, current_user)
-        except testbatch.TestBatchRefused as refused:
+        except Refused as refused:
             form.size.errors.append(str(refused))
         else:
             words = ", ".join(f"#{r.id} ({r.object_type})" for r in runs)
@@ -157,7 +158,7 @@ def ignore_values(connection_id: int, run_id: int):
             message = f"{n} record(s) ignored with your reason; they still fail and are still counted."
             if captured:
                 message += f" Baselines captured from run #{run.id}: {len(captured)} metric(s)."
-        except WaiverRefused as refused:
+        except Refused as refused:
             db.session.rollback()
             message, tone, status = str(refused), "error", 422
     else:
