@@ -10,7 +10,6 @@ import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
 
-import requests
 import sqlalchemy as sa
 from flask import current_app
 
@@ -18,7 +17,7 @@ from ..choices import AlertStatus
 from ..extensions import db
 from ..models import IntegrationConnection, MonitorAlert
 from ..models.base import require, utcnow
-from ..security.outbound import OutboundRefused, check
+from ..security.outbound import OutboundFailed, OutboundRefused, post_json
 from ..security.redact import redact_text
 from ..sync.claims import Lease, worker_id
 
@@ -60,13 +59,10 @@ def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
         # The same words for a refused, unreachable or failing target: nothing here probes an address.
         failed = NotifyFailed("The Slack webhook did not take the message; check the URL in the monitor step.")
         try:
-            check(target, tuple(current_app.config.get("NOTIFY_HOSTS", ())), "The Slack webhook URL",
-                  "CONSOLE_NOTIFY_HOSTS")
-            resp = requests.post(target, json={"text": body}, timeout=5, allow_redirects=False)
-        except (OutboundRefused, requests.RequestException):
+            post_json(target, {"text": body}, tuple(current_app.config.get("NOTIFY_HOSTS", ())),
+                      "The Slack webhook URL", "CONSOLE_NOTIFY_HOSTS")
+        except (OutboundRefused, OutboundFailed):
             raise failed from None
-        if not 200 <= resp.status_code < 300:
-            raise failed
         return
     cfg = current_app.config
     if not cfg.get("SMTP_HOST"):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
+
+import requests
 
 from ..refusals import Refused
 
@@ -76,3 +79,21 @@ def check(url: str, allowed: tuple[str, ...], what: str = "The URL", setting: st
     if not addresses or not all(public(a) for a in addresses):
         raise refused
     return url
+
+
+class OutboundFailed(Exception):
+    """A request to an allowed address that did not get a 2xx answer (or no answer at all)."""
+
+
+def post_json(url: str, payload: Any, allowed: tuple[str, ...], what: str, setting: str,
+              timeout: float = 5.0) -> requests.Response:
+    """POST JSON to a URL a user chose: only after `check`, never following a redirect, bounded in time.
+    Raises OutboundRefused for a target not allowed, OutboundFailed for any other failure."""
+    check(url, allowed, what, setting)
+    try:
+        resp = requests.post(url, json=payload, timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise OutboundFailed(type(exc).__name__) from exc
+    if not 200 <= resp.status_code < 300:
+        raise OutboundFailed(f"HTTP {resp.status_code}")
+    return resp

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 
@@ -20,6 +21,40 @@ class OAuthTokens:
     access_token: str
     refresh_token: str
     expires_at: float  # epoch seconds
+
+
+def post_token(base_url: str, data: dict[str, str], refused: str, session: Any = None,
+               timeout: float = 15.0) -> OAuthTokens:
+    """HubSpot's token endpoint, for a code exchange and a refresh alike, with one error rule: unreachable
+    or a 5xx is worth retrying; any other refusal means the grant is gone (`refused` says which, with
+    HubSpot's reason); an answer without a usable access token is unreadable. A refresh answer may omit
+    the refresh token (it is then kept): the caller fills it in."""
+    url = f"{base_url.rstrip('/')}/oauth/v1/token"
+    try:
+        resp = (session or requests).post(url, timeout=timeout, allow_redirects=False, data=data)
+    except requests.RequestException as exc:
+        raise RetriableError(unreachable(base_url, exc)) from exc
+    if resp.status_code >= 500:
+        raise RetriableError(f"HubSpot answered {resp.status_code}; try again.")
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if resp.status_code != 200:
+        reason = body.get("error") if isinstance(body, dict) else None
+        if reason == "invalid_client":
+            raise AuthExpired("HubSpot rejected the app's client id or secret.")
+        why = str((body.get("message") or reason) if isinstance(body, dict) else "")[:200]
+        raise AuthExpired(f"{refused}{': ' + why if why else ''}")
+    access = body.get("access_token") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or not isinstance(access, str) or not access:
+        raise RetriableError("HubSpot sent an unreadable token answer (no access token); try again.")
+    refresh = body.get("refresh_token")
+    try:
+        expires_in = int(body.get("expires_in", 1800))
+    except (TypeError, ValueError):
+        expires_in = 1800
+    return OAuthTokens(access, refresh if isinstance(refresh, str) else "", time.time() + expires_in)
 
 
 class TokenProvider:
@@ -59,24 +94,10 @@ class OAuthTokenProvider(TokenProvider):
         return True
 
     def _refresh_locked(self) -> None:
-        try:
-            resp = self.session.post(f"{self.base_url}/oauth/v1/token", timeout=15, allow_redirects=False, data={
-                "grant_type": "refresh_token", "refresh_token": self.tokens.refresh_token,
-                "client_id": self.client_id, "client_secret": self.client_secret})
-        except requests.RequestException as exc:
-            raise RetriableError(f"Token refresh failed: {unreachable(self.base_url, exc)}") from exc
-        if resp.status_code >= 500:
-            raise RetriableError(f"Token refresh failed: HubSpot answered {resp.status_code}")
-        if resp.status_code != 200:
-            raise AuthExpired("HubSpot refused the refresh token (revoked or expired): reconnect the account.")
-        try:
-            body = resp.json()
-            access = body["access_token"]
-            expires_in = int(body.get("expires_in", 1800))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise RetriableError("Token refresh failed: HubSpot sent an unreadable token answer.") from exc
-        if not isinstance(access, str) or not access:
-            raise RetriableError("Token refresh failed: HubSpot sent no access token.")
-        self.tokens = OAuthTokens(access, body.get("refresh_token") or self.tokens.refresh_token,
-                                  time.time() + expires_in)
+        fresh = post_token(self.base_url, {
+            "grant_type": "refresh_token", "refresh_token": self.tokens.refresh_token,
+            "client_id": self.client_id, "client_secret": self.client_secret},
+            "HubSpot refused the refresh token (revoked or expired): reconnect the account", self.session)
+        self.tokens = OAuthTokens(fresh.access_token, fresh.refresh_token or self.tokens.refresh_token,
+                                  fresh.expires_at)
         self.on_refresh(self.tokens)
