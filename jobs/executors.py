@@ -32,9 +32,7 @@ def _first_sync(run: IntegrationSyncRun) -> None:
 
 
 def _csv_import(run: IntegrationSyncRun) -> None:
-    runs.start(run)
-    with runs.heartbeat(run):
-        imports.execute(run)
+    imports.execute(run)  # in its run frame, as every run is
 
 
 def _outbound(run: IntegrationSyncRun) -> None:

@@ -16,9 +16,9 @@ from ..extensions import db
 from ..metrics.cards import safe_cell
 from ..models import CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationSyncRun
 from ..models.base import require
-from ..sync import runs
 from ..sync.accounting import Tally
 from ..sync.events import run_stopped, safely
+from ..sync.frame import RunFrame
 from ..sync.pipeline import PageWriter
 from . import storage, two_way
 from .rows import FileRows
@@ -41,22 +41,46 @@ Failure = tuple[int, str, str, str]  # line, record id, reason in the file's ter
 def execute(run: IntegrationSyncRun) -> None:
     """The import, page by page (each page its own transaction); counts move as it goes."""
     imp = db.session.execute(sa.select(CsvImport).where(CsvImport.run_id == run.id)).scalar_one()
-    conn = require(IntegrationConnection, run.connection_id)
     imp.status = ImportStatus.RUNNING.value
     db.session.commit()
-    tally, failures = Tally(), list[Failure]()
-    try:
-        pages = writer_for(conn, imp, run, tally)
-        file_rows = file_rows_for(conn, imp, pages)
-        writer: PageWriter | TwoWayImport = pages
-        if two_way.applies(conn, imp.object_type):  # contacts that flow to the CRM: matched on email
-            writer = TwoWayImport(conn, pages.spec, run, tally, source_label("manual_csv"))
-        for batch in batches(imp, page_rows(imp)):
-            _apply(writer, file_rows, imp, batch, tally, failures)
-        _finish(run, imp, tally, failures, None)
-    except (OSError, CsvRejected, UnicodeDecodeError) as exc:
-        db.session.rollback()
-        _finish(run, imp, tally, failures, f"The stored file could not be read: {type(exc).__name__}")
+    finished = ImportFrame(run, Tally(), require(IntegrationConnection, run.connection_id), imp).execute()
+    if finished.status != RunStatus.FAILED:
+        completed(db.session.merge(imp), finished)
+
+
+class ImportFrame(RunFrame):
+    """A CSV import's run: the stored file's rows through the page writer (or, for contacts that flow to
+    the CRM, matched on email), its problem rows kept in the file's own terms."""
+
+    marks_credentials = False
+
+    def __init__(self, run: IntegrationSyncRun, tally: Tally, connection: IntegrationConnection,
+                 imp: CsvImport) -> None:
+        super().__init__(run, tally, connection)
+        self.imp, self.failures = imp, list[Failure]()
+
+    def body(self) -> None:
+        run, conn, imp, tally = self.run, self.connection, self.imp, self.tally
+        try:
+            pages = writer_for(conn, imp, run, tally)
+            file_rows = file_rows_for(conn, imp, pages)
+            writer: PageWriter | TwoWayImport = pages
+            if two_way.applies(conn, imp.object_type):  # contacts that flow to the CRM: matched on email
+                writer = TwoWayImport(conn, pages.spec, run, tally, source_label("manual_csv"))
+            for batch in batches(imp, page_rows(imp)):
+                _apply(writer, file_rows, imp, batch, tally, self.failures)
+        except (OSError, CsvRejected, UnicodeDecodeError) as exc:
+            db.session.rollback()
+            self.error = f"The stored file could not be read: {type(exc).__name__}"
+
+    def closed(self, run: IntegrationSyncRun) -> None:
+        imp = db.session.merge(self.imp)
+        run.outcomes = [list(f) for f in self.failures]
+        if run.status == RunStatus.FAILED:
+            imp.status, imp.error = ImportStatus.FAILED.value, run.error_message
+        else:
+            imp.status = ImportStatus.PARTIAL.value if run.status == RunStatus.PARTIAL else ImportStatus.SUCCEEDED.value
+        storage.discard(imp)  # a finished import is never run again: its stored upload goes
 
 
 def _apply(writer: PageWriter | TwoWayImport, file_rows: FileRows, imp: CsvImport,
@@ -85,20 +109,6 @@ def _apply(writer: PageWriter | TwoWayImport, file_rows: FileRows, imp: CsvImpor
                 problems.append((d.record.line, d.record.external_id, d.reason, "failed"))
     failures += [(line, ext, in_file_terms(reason, imp), bucket) for line, ext, reason, bucket in sorted(problems)]
     del failures[MAX_KEPT_FAILURES:]  # the writer's commit already stored the tally, id-less rows included
-
-
-def _finish(run: IntegrationSyncRun, imp: CsvImport, tally: Tally, failures: list[Failure],
-            error: str | None) -> None:
-    run, imp = runs.finish(run, tally, error), db.session.merge(imp)
-    run.outcomes = [list(f) for f in failures]
-    if run.status == RunStatus.FAILED:
-        imp.status, imp.error = ImportStatus.FAILED.value, run.error_message
-    else:
-        imp.status = ImportStatus.PARTIAL.value if run.status == RunStatus.PARTIAL else ImportStatus.SUCCEEDED.value
-    storage.discard(imp)  # a finished import is never run again: its stored upload goes
-    db.session.commit()
-    if run.status != RunStatus.FAILED:
-        completed(imp, run)
 
 
 @run_stopped.connect

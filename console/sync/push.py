@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from ..choices import PUSHING, RunKind
-from ..connectors.base import AuthExpired, ConnectorError
 from ..extensions import db
 from ..mapping.editor import READ_ONLY_PROPERTIES
 from ..mapping.mapper import MappingSpec
@@ -16,10 +15,11 @@ from . import catalogue, runs
 from .accounting import Tally
 from .changes import LINKABLE
 from .events import announce_run_finished
-from .lease import JobBusy, LeaseLost, holding_lease
+from .frame import RunFrame
+from .lease import JobBusy, holding_lease
 from .outbound import CONSOLE_ID_PROPERTY, Pusher
 from .page_commit import PageCommit
-from .provider import mark_credentials, open_session, remember_daily_budget
+from .provider import open_session
 
 log = logging.getLogger(__name__)
 
@@ -59,48 +59,36 @@ def execute_push(run: IntegrationSyncRun, client_options: dict | None = None, le
 
 
 def _run(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client_options: dict | None) -> None:
-    runs.start(run)
-    with runs.heartbeat(run):
-        _push(run, job, tally, client_options)
+    PushFrame(run, tally, require(IntegrationConnection, run.connection_id), job, client_options).execute()
 
 
-def _push(run: IntegrationSyncRun, job: IntegrationSyncJob, tally: Tally, client_options: dict | None) -> None:
-    connection = require(IntegrationConnection, run.connection_id)
-    session, error = None, None
-    try:
-        session = open_session(connection, **(client_options or {}))
+class PushFrame(RunFrame):
+    """An outbound run: preflight, then the pending changes, the unheld records and the associations."""
+
+    def __init__(self, run: IntegrationSyncRun, tally: Tally, connection: IntegrationConnection,
+                 job: IntegrationSyncJob, client_options: dict | None) -> None:
+        super().__init__(run, tally, connection)
+        self.job, self.client_options = job, client_options
+
+    def body(self) -> None:
+        run, job, connection = self.run, self.job, self.connection
+        session = self.session = open_session(connection, **(self.client_options or {}))
         spec = load_spec(connection.id, job.object_type, catalogue.reference(connection))
         properties = {str(p.get("name")): p for p in session.properties(job.object_type)}
         problems = preflight(job, spec, properties, connection)
         if problems:
-            error = "Nothing was written: " + "; ".join(problems)
-        else:
-            pusher = Pusher(run, session, spec, tally, dry_run=run.dry_run,
-                            console_id_property=CONSOLE_ID_PROPERTY in properties, match_on=job.match_on,
-                            page_commit=PageCommit(run, tally, session.stats, job.id, _lease_owner(run)))
-            pusher.push(connection.id)
-            pusher.push_unheld(connection.id)
-            pusher.push_links(connection.id)  # after the records
-        mark_credentials(connection, ok=True)
-    except LeaseLost as exc:
-        db.session.rollback()
-        error = str(exc)
-    except AuthExpired as exc:
-        db.session.rollback()
-        mark_credentials(connection, ok=False, error=str(exc))
-        error = str(exc)
-    except ConnectorError as exc:
-        db.session.rollback()
-        error = str(exc)
-    except Exception as exc:  # a bug or a database failure: recorded, never left "running"
-        db.session.rollback()
-        log.exception("outbound run %s failed", run.id)
-        error = f"Internal error: {type(exc).__name__}"
-    run = runs.finish(run, tally, error, session.stats if session is not None else None)
-    if tally.outcomes:
-        run.outcomes = [list(o) for o in tally.outcomes[:1000]]
-    remember_daily_budget(require(IntegrationConnection, run.connection_id), session)
-    db.session.commit()
+            self.error = "Nothing was written: " + "; ".join(problems)
+            return
+        pusher = Pusher(run, session, spec, self.tally, dry_run=run.dry_run,
+                        console_id_property=CONSOLE_ID_PROPERTY in properties, match_on=job.match_on,
+                        page_commit=PageCommit(run, self.tally, session.stats, job.id, _lease_owner(run)))
+        pusher.push(connection.id)
+        pusher.push_unheld(connection.id)
+        pusher.push_links(connection.id)  # after the records
+
+    def closed(self, run: IntegrationSyncRun) -> None:
+        if self.tally.outcomes:
+            run.outcomes = [list(o) for o in self.tally.outcomes[:1000]]
 
 
 def preflight(job: IntegrationSyncJob, spec: MappingSpec, properties: dict[str, dict],

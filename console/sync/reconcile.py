@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -20,13 +21,15 @@ from ..choices import RunKind, RunStatus
 from ..connectors.base import ConnectorError, Page, SourceRecord
 from ..connectors.registry import source_label
 from ..extensions import db
-from ..models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob
+from ..mapping.mapper import MappingSpec
+from ..models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob, IntegrationSyncRun
 from ..models.base import changed_rows, require, utcnow
 from ..security.redact import redact_text
 from . import runs
 from .accounting import Tally
+from .frame import RunFrame
 from .inventory_diff import Comparison, compare, ms
-from .lease import JobBusy, LeaseLost, holding_lease
+from .lease import JobBusy, holding_lease
 from .page_commit import PageCommit
 from .pipeline import PageWriter
 from .provider import open_session
@@ -179,30 +182,38 @@ def _repair(connection: IntegrationConnection, job: IntegrationSyncJob, found: C
         run = runs.open_run(connection.id, job.object_type, RunKind.RECONCILE.value, job=job, worker=worker)
         db.session.commit()
         tally = Tally()
-        fields = spec.requested([c["field"] for c in (job.eligibility or []) if isinstance(c, dict) and c.get("field")])
-        writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
-                            job.eligibility, False, tally, PageCommit(run, tally, session.stats, job.id, owner))
-        writer.rewrite = writer.force = True
-        stream = session.stream(job.object_type, fields)
-        error = None
-        with runs.heartbeat(run):
-            try:
-                for i in range(0, len(ids), REPAIR_PAGE):
-                    chunk = ids[i:i + REPAIR_PAGE]
-                    records = stream.read(chunk)
-                    held = {r.external_id for r in records}
-                    records += [SourceRecord(x, {}, found.archived_at.get(x) or ms(utcnow()) or 0, archived=True)
-                                for x in chunk if x not in held and x in found.archived_at]
-                    writer.apply(Page(records, {}), None)
-            except (ConnectorError, LeaseLost) as exc:
-                db.session.rollback()
-                error = str(exc)
-        run = runs.finish(run, tally, error, session.stats)
-        db.session.commit()
+        run = RepairFrame(run, tally, connection, job, session, spec, ids, found, owner).execute()
         error = run.error_message if run.status == RunStatus.FAILED else None
         if error:
             raise ConnectorError(f"Repair stopped: {error}")
         return tally.created + tally.updated, run.id
+
+
+class RepairFrame(RunFrame):
+    """A reconcile's repair run: the provider's current copy of each differing record, REPAIR_PAGE a page."""
+
+    marks_credentials = False
+
+    def __init__(self, run: IntegrationSyncRun, tally: Tally, connection: IntegrationConnection,
+                 job: IntegrationSyncJob, session: Any, spec: MappingSpec, ids: list[str], found: Comparison,
+                 owner: str) -> None:
+        super().__init__(run, tally, connection)
+        self.session, self.job, self.spec, self.ids, self.found, self.owner = session, job, spec, ids, found, owner
+
+    def body(self) -> None:
+        run, job, spec, found, tally = self.run, self.job, self.spec, self.found, self.tally
+        fields = spec.requested([c["field"] for c in (job.eligibility or []) if isinstance(c, dict) and c.get("field")])
+        writer = PageWriter(self.connection, job.object_type, spec, run, source_label(self.connection.provider.key),
+                            job.eligibility, False, tally, PageCommit(run, tally, self.session.stats, job.id, self.owner))
+        writer.rewrite = writer.force = True
+        stream = self.session.stream(job.object_type, fields)
+        for i in range(0, len(self.ids), REPAIR_PAGE):
+            chunk = self.ids[i:i + REPAIR_PAGE]
+            records = stream.read(chunk)
+            held = {r.external_id for r in records}
+            records += [SourceRecord(x, {}, found.archived_at.get(x) or ms(utcnow()) or 0, archived=True)
+                        for x in chunk if x not in held and x in found.archived_at]
+            writer.apply(Page(records, {}), None)
 
 
 def latest(connection_ids: list[int]) -> dict[tuple[int, str], IntegrationReconciliation]:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..choices import ErrorStatus, RunKind, RunStatus
-from ..connectors.base import AuthExpired, ConnectorError, Page
+from ..connectors.base import Page
 from ..connectors.registry import source_label
 from ..extensions import db
 from ..mapping.service import ensure_default_mappings
@@ -20,10 +20,10 @@ from ..models.base import require, utcnow
 from . import runs
 from .accounting import MAX_FAILED_KEPT, Tally
 from .events import announce_run_finished
-from .lease import LeaseLost
+from .frame import RunFrame
 from .page_commit import PageCommit
 from .pipeline import PageWriter
-from .provider import mark_credentials, open_session, remember_daily_budget
+from .provider import open_session
 from .record_errors import MAX_ERROR_ATTEMPTS, retry_at
 from .spec import inbound_spec
 from .testbatch import record_test_result
@@ -47,60 +47,60 @@ def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | No
     """Run to the end; never raises for provider trouble (the run records it). `lease_owner`: the job's
     lease this process holds, checked in each page's transaction (a process that stalled past its lease
     and was taken over stops without writing)."""
-    runs.start(run)
-    with runs.heartbeat(run):
-        return _execute(run, full, progress, keep_outcomes, client_options, lease_owner)
-
-
-def _execute(run: IntegrationSyncRun, full: bool, progress: Progress | None, keep_outcomes: bool,
-             client_options: dict | None, lease_owner: str | None) -> Tally:
-    job = require(IntegrationSyncJob, run.job_id)
-    connection = require(IntegrationConnection, run.connection_id)
     tally = Tally(keep_outcomes=keep_outcomes or run.dry_run)
-    session, owners = None, None
-    try:
-        session = open_session(connection, **(client_options or {}))
+    frame = SyncFrame(run, tally, require(IntegrationConnection, run.connection_id),
+                      require(IntegrationSyncJob, run.job_id), full, progress, client_options, lease_owner)
+    finished = frame.execute()
+    if finished.kind == RunKind.TEST_BATCH:
+        record_test_result(finished)
+    announce_run_finished(finished, frame.owners)
+    return tally
+
+
+class SyncFrame(RunFrame):
+    """An inbound sync: the provider's pages through the page writer, then the failed records due again."""
+
+    def __init__(self, run: IntegrationSyncRun, tally: Tally, connection: IntegrationConnection,
+                 job: IntegrationSyncJob, full: bool, progress: Progress | None, client_options: dict | None,
+                 lease_owner: str | None) -> None:
+        super().__init__(run, tally, connection)
+        self.job, self.full, self.progress = job, full, progress
+        self.client_options, self.lease_owner = client_options, lease_owner
+        self.owners: set[str] | None = None  # the owners the provider knows (the owner-change features use them)
+
+    def body(self) -> None:
+        run, job, connection, tally = self.run, self.job, self.connection, self.tally
+        session = self.session = open_session(connection, **(self.client_options or {}))
         ensure_default_mappings(connection.id, job.object_type, session.properties(job.object_type))
         spec = inbound_spec(connection.id, job, job.object_type, session.reference())
-        owners = set(spec.reference.owners)
-        owner = None if run.dry_run else lease_owner
+        self.owners = set(spec.reference.owners)
+        owner = None if run.dry_run else self.lease_owner
         writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),
                             job.eligibility, run.dry_run, tally, PageCommit(run, tally, session.stats, job.id, owner))
         stream = session.stream(job.object_type, spec.requested(_eligibility_fields(job)), lookback_ms())
-        cursor = None if full else job.cursor
+        cursor = None if self.full else job.cursor
         writer.measure_lag = (cursor or {}).get("mode") == "incremental"
         cursor_target = None if run.dry_run else job
         size = _page_size(run)
         merge = size if run.kind == RunKind.TEST_BATCH else MERGE_RECORDS  # a test batch shows each page
         for page in prefetch(stream.pages(cursor, run.record_limit, size), merge_up_to=merge, clock=tally.clock):
             writer.apply(page, cursor_target)
-            if progress:
-                progress(run)
+            if self.progress:
+                self.progress(run)
         if not run.dry_run and run.kind != RunKind.TEST_BATCH:
             _retry_failed(connection, job, writer, session)
-        mark_credentials(connection, ok=True)
-        _finish(run, job, tally, session, None)
-    except LeaseLost as exc:
-        db.session.rollback()
-        log.warning("sync run %s: %s", run.id, exc)
-        _finish(run, job, tally, session, str(exc), holder=False)
-    except AuthExpired as exc:
-        db.session.rollback()
-        mark_credentials(connection, ok=False, error=str(exc))
-        _finish(run, job, tally, session, str(exc))
-    except ConnectorError as exc:
-        db.session.rollback()
-        _finish(run, job, tally, session, str(exc))
-    except Exception as exc:  # a bug or a database failure: record it, never leave the run "running"
-        db.session.rollback()
-        log.exception("sync run %s failed", run.id)
-        _finish(run, job, tally, session, f"Internal error: {type(exc).__name__}")
-    finished = db.session.get(IntegrationSyncRun, run.id)
-    if finished is not None:
-        if finished.kind == RunKind.TEST_BATCH:
-            record_test_result(finished)
-        announce_run_finished(finished, owners)
-    return tally
+
+    def closed(self, run: IntegrationSyncRun) -> None:
+        """The cursor the run ended at and the records it kept; the job's last run and success move only
+        while this process holds the job."""
+        job, tally = self.job, self.tally
+        run.cursor_after = None if run.dry_run else job.cursor
+        if tally.outcomes:  # a test batch's every record; any other run's failed records
+            run.outcomes = [list(o) for o in tally.outcomes[:MAX_KEPT_OUTCOMES if tally.keep_outcomes else MAX_FAILED_KEPT]]
+        if self.holder and run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run:
+            job.last_success_at = run.finished_at
+        if self.holder:
+            job.last_run_id = run.id
 
 
 def prefetch(pages: Iterator[Page], depth: int = 4, merge_up_to: int = 500,
@@ -193,20 +193,6 @@ def _eligibility_fields(job: IntegrationSyncJob) -> list[str]:
 def lookback_ms() -> int:
     """How far before the last search each incremental read starts again (provider search lags)."""
     return int(float(current_app.config.get("SYNC_LOOKBACK_SECONDS", 300)) * 1000)
-
-
-def _finish(run, job, tally: Tally, session, error: str | None, holder: bool = True) -> None:
-    """Close the run; the job's last run and success move only while this process holds the job."""
-    run = runs.finish(run, tally, error, session.stats if session is not None else None)
-    run.cursor_after = None if run.dry_run else job.cursor
-    if tally.outcomes:  # a test batch's every record; any other run's failed records
-        run.outcomes = [list(o) for o in tally.outcomes[:MAX_KEPT_OUTCOMES if tally.keep_outcomes else MAX_FAILED_KEPT]]
-    if holder and run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run:
-        job.last_success_at = run.finished_at
-    if holder:
-        job.last_run_id = run.id
-    remember_daily_budget(require(IntegrationConnection, run.connection_id), session)
-    db.session.commit()
 
 
 def _retry_failed(connection: IntegrationConnection, job: IntegrationSyncJob, writer: PageWriter, session) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import UTC, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -18,6 +19,7 @@ from ..choices import RunKind, WebhookStatus
 from ..connectors.base import ConnectorError, Page, SourceRecord
 from ..connectors.registry import source_label
 from ..extensions import db
+from ..mapping.mapper import MappingSpec
 from ..models import (
     EventWebhookEvent,
     IntegrationConnection,
@@ -30,8 +32,9 @@ from ..security.redact import redact_text
 from ..sync import catalogue, runs
 from ..sync.accounting import Tally
 from ..sync.claims import Lease, worker_id
+from ..sync.frame import RunFrame
 from ..sync.pipeline import PageWriter
-from ..sync.provider import open_session, remember_daily_budget
+from ..sync.provider import open_session
 from ..sync.spec import inbound_spec
 
 log = logging.getLogger(__name__)
@@ -129,20 +132,11 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
         _ignore(batch, f"Not applied: {object_type} has not completed its first sync yet; that sync reads this "
                        "change.")
         return
-    eligibility = job.eligibility
-    run, tally = _run(conn, object_type, job), Tally(keep_outcomes=True)
-    try:
-        with runs.heartbeat(run):
-            records = _current_versions(session, object_type, spec.requested(_fields(eligibility)), batch)
-            writer = PageWriter(conn, object_type, spec, run, source_label(conn.provider.key),
-                                eligibility, False, tally)
-            writer.source_kind, writer.measure_lag = "webhook", True
-            writer.apply(Page(records, {}), None)
-    except Exception as exc:  # close the run with the real error, then let the caller retry the events
-        db.session.rollback()
-        _close(run, tally, session, str(exc) if isinstance(exc, ConnectorError) else f"Internal error: {type(exc).__name__}")
-        raise
-    _close(run, tally, session)
+    tally = Tally(keep_outcomes=True)
+    frame = WebhookFrame(_run(conn, object_type, job), tally, conn, session, spec, batch, job.eligibility)
+    frame.execute()
+    if frame.failure is not None:  # the run says why; the caller retries the events
+        raise frame.failure
     outcome = {ext: (bucket, reason) for ext, bucket, reason, *_ in tally.outcomes}
     failed = {e.id for e in batch if outcome.get(e.object_id or "", ("", ""))[0] == "failed"}
     if failed:
@@ -178,10 +172,25 @@ def _run(conn: IntegrationConnection, object_type: str, job: IntegrationSyncJob 
     return run
 
 
-def _close(run: IntegrationSyncRun, tally: Tally, session, error: str | None = None) -> None:
-    run = runs.finish(run, tally, error, session.stats)
-    remember_daily_budget(require(IntegrationConnection, run.connection_id), session)
-    db.session.commit()
+class WebhookFrame(RunFrame):
+    """A webhook batch's run: the provider's current version of each record the events name, written as one
+    page (the events themselves are never applied: they may be old or out of order)."""
+
+    marks_credentials = False
+
+    def __init__(self, run: IntegrationSyncRun, tally: Tally, connection: IntegrationConnection, session: Any,
+                 spec: MappingSpec, batch: list[EventWebhookEvent], eligibility: list | None) -> None:
+        super().__init__(run, tally, connection)
+        self.session, self.spec, self.batch, self.eligibility = session, spec, batch, eligibility
+
+    def body(self) -> None:
+        run, spec, conn = self.run, self.spec, self.connection
+        eligibility = self.eligibility
+        records = _current_versions(self.session, run.object_type, spec.requested(_fields(eligibility)), self.batch)
+        writer = PageWriter(conn, run.object_type, spec, run, source_label(conn.provider.key), eligibility, False,
+                            self.tally)
+        writer.source_kind, writer.measure_lag = "webhook", True
+        writer.apply(Page(records, {}), None)
 
 
 def _apply_csv(batch: list[EventWebhookEvent]) -> None:
