@@ -113,7 +113,7 @@ def _connection(client: Client, owner: User, provider_id: int) -> IntegrationCon
 def _connect_to_sandbox(conn: IntegrationConnection, url: str, token: str) -> None:
     """Point the first demo connection at the local sandbox with scheduled contacts and deals jobs."""
     from .models import IntegrationProviderAccount
-    from .sync.runner import ensure_job
+    from .sync.inbound.runner import ensure_job
 
     if conn.account_id is None:
         account = IntegrationProviderAccount(provider_id=conn.provider_id, client_id=conn.client_id,
@@ -180,7 +180,7 @@ def prime_reports(connection_id: int) -> str:
     from .choices import NoteStatus
     from .metrics import baselines, notes
     from .models import ReportNote
-    from .sync import testbatch
+    from .sync.proof import testbatch
     from .wizard import gate, readiness
 
     conn = require(IntegrationConnection, connection_id)
@@ -251,7 +251,7 @@ def _run_queued(runs) -> None:
     """What the dispatcher's pool does with queued runs, here in the command's own thread."""
     from jobs.executors import run_queued
 
-    from .sync.runs import claim_queued
+    from .sync.runs.lifecycle import claim_queued
 
     for run_id in claim_queued("demo", len(runs)):
         run_queued(run_id)
@@ -259,7 +259,7 @@ def _run_queued(runs) -> None:
 
 
 def _accept_source_values(conn: IntegrationConnection, run, admin: User) -> None:
-    from .sync.verdict import judge, waive
+    from .sync.proof.verdict import judge, waive
 
     if run is None:
         return

@@ -1,4 +1,4 @@
-"""The features that subscribe to the engine's events (console/sync/events.py), imported once at start-up
+"""The features that subscribe to the engine's events (console/sync/runs/events.py), imported once at start-up
 so that every process (web, dispatcher, command line) has the same receivers connected. The engine never
 imports these; a new subscriber is a receiver in its feature and a line here."""
 from __future__ import annotations

@@ -20,8 +20,8 @@ from console.choices import SCHEDULED_STATUSES, RunKind
 from console.extensions import db
 from console.models import IntegrationConnection, IntegrationSyncJob
 from console.models.base import require, utcnow
-from console.sync.claims import worker_id
-from console.sync.lease import JOB_LEASE
+from console.sync.runs.claims import worker_id
+from console.sync.runs.lease import JOB_LEASE
 
 log = logging.getLogger(__name__)
 ALERT_EVERY_SECONDS = 60
@@ -89,8 +89,8 @@ def release(job_id: int, worker: str) -> None:
 
 
 def run_claimed(app: Flask, job_id: int, worker: str) -> None:
-    from console.sync.push import execute_push, pushes, start_push
-    from console.sync.runner import execute, start_run
+    from console.sync.inbound.runner import execute, start_run
+    from console.sync.outbound.push import execute_push, pushes, start_push
 
     with app.app_context():
         try:
@@ -128,8 +128,8 @@ class Dispatcher:
     def sweep(self) -> None:
         """Fail the runs whose process died, and queue the reconciliations that are due (a timer of its own,
         every SWEEP_EVERY_SECONDS)."""
-        from console.sync import reconcile
-        from console.sync.runs import sweep
+        from console.sync.proof import reconcile
+        from console.sync.runs.lifecycle import sweep
 
         with self.app.app_context():
             try:
@@ -151,8 +151,8 @@ class Dispatcher:
         """Claim due jobs, queued test batches, queued reconciliations and the nightly retention pass, up to
         the free workers; start the webhook normalizer if it is idle."""
         from console.retention import nightly
-        from console.sync import reconcile
-        from console.sync.runs import claim_queued
+        from console.sync.proof import reconcile
+        from console.sync.runs.lifecycle import claim_queued
 
         if self.stopping.is_set():
             return []
@@ -241,7 +241,7 @@ class Dispatcher:
         self._pooled("queued run", run_id, run_queued, self.batches)
 
     def _reconcile(self, rec_id: int) -> None:
-        from console.sync.reconcile import execute
+        from console.sync.proof.reconcile import execute
 
         self._pooled("reconciliation", rec_id, lambda rid: execute(rid, self.worker), self.reconciles)
 

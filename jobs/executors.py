@@ -1,6 +1,6 @@
 """Which code runs each kind of queued run: the one table from run kind to executor.
 
-The engine queues and claims runs (console/sync/runs.py) without knowing who executes them; features
+The engine queues and claims runs (console/sync/runs/lifecycle.py) without knowing who executes them; features
 (CSV imports) are reached from here, never from the engine. A new run kind is a function and a line."""
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from console.choices import RunKind
 from console.imports import run as imports
 from console.models import IntegrationSyncRun
 from console.models.base import require
-from console.sync import runs
-from console.sync.lease import JobBusy, holding_lease
-from console.sync.push import execute_push
-from console.sync.runner import execute
+from console.sync.inbound.runner import execute
+from console.sync.outbound.push import execute_push
+from console.sync.runs import lifecycle as runs
+from console.sync.runs.lease import JobBusy, holding_lease
 
 
 def _test_batch(run: IntegrationSyncRun) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from console.extensions import db
 from console.models import IntegrationSyncRun
 from console.models.base import utcnow
-from console.sync.runner import ensure_job, execute, start_run
+from console.sync.inbound.runner import ensure_job, execute, start_run
 
 from . import factories
 

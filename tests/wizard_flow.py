@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from console.extensions import db
 from console.models import IntegrationConnection, IntegrationSyncRun
-from console.sync.runs import claim_queued
+from console.sync.runs.lifecycle import claim_queued
 from jobs.executors import run_queued
 
 from . import factories

@@ -19,7 +19,7 @@ from ..connectors.base import SourceRecord
 from ..extensions import db
 from ..mapping.mapper import Mapped, MappingSpec, map_record
 from ..models import CrmLead
-from ..sync.versions import IntMap, Versions
+from ..sync.inbound.versions import IntMap, Versions
 
 KEPT = ("created", "updated", "unchanged")
 

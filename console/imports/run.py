@@ -16,10 +16,10 @@ from ..extensions import db
 from ..metrics.cards import safe_cell
 from ..models import CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationSyncRun
 from ..models.base import require
-from ..sync.accounting import Tally
-from ..sync.events import run_stopped, safely
-from ..sync.frame import RunFrame
-from ..sync.pipeline import PageWriter
+from ..sync.inbound.pipeline import PageWriter
+from ..sync.runs.accounting import Tally
+from ..sync.runs.events import run_stopped, safely
+from ..sync.runs.frame import RunFrame
 from . import storage, two_way
 from .rows import FileRows
 from .service import (

@@ -25,9 +25,9 @@ from ..extensions import db
 from ..models import CsvImport, EventWebhookEvent, IntegrationConnection, IntegrationFieldMapping, IntegrationSyncRun, User
 from ..models.base import changed_rows
 from ..refusals import Refused
-from ..sync import runs
-from ..sync.accounting import Tally
-from ..sync.pipeline import PageWriter
+from ..sync.inbound.pipeline import PageWriter
+from ..sync.runs import lifecycle as runs
+from ..sync.runs.accounting import Tally
 from . import mapping as csv_mapping
 from . import storage, two_way
 from .rows import FileRows

@@ -16,8 +16,8 @@ from ..mapping.outbound import writable
 from ..mapping.service import load_spec
 from ..models import CrmLead, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun
 from ..security.redact import redact_text
-from ..sync.accounting import Tally
-from ..sync.changes import placeholder_id, record_change
+from ..sync.outbound.changes import placeholder_id, record_change
+from ..sync.runs.accounting import Tally
 
 ORIGIN = "csv_import"
 

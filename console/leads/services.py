@@ -1,6 +1,6 @@
 """Leads as staff see them, corrections of their two-way fields, and sync conflicts.
 
-A correction changes the lead at once and queues its outbound write (sync/changes.py); only fields the
+A correction changes the lead at once and queues its outbound write (sync/outbound/changes.py); only fields the
 mapping writes to the CRM (direction out or both, a transform with an exact inverse) of an object type
 that pushes can be corrected: any other field would be overwritten by the next inbound sync."""
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ..models import (
 from ..models.base import changed_rows, require, utcnow
 from ..refusals import Refused
 from ..sync import catalogue
-from ..sync.changes import provider_id, record_change, record_link, record_unheld_change
+from ..sync.outbound.changes import provider_id, record_change, record_link, record_unheld_change
 
 PAGE = 50
 REFERENCE_TRANSFORMS = {"stage_label", "pipeline_label"}

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncRun, MetricBaseline, MetricSnapshot, User
 from ..models.base import utcnow
 from ..refusals import Refused
-from ..sync.verdict import BASELINE_KINDS, judge
+from ..sync.proof.verdict import BASELINE_KINDS, judge
 from .definitions import METRICS
 from .snapshots import snapshot_for_run
 
@@ -23,7 +23,7 @@ class BaselineRefused(Refused):
 
 def refusal(run: IntegrationSyncRun, connection: IntegrationConnection) -> str | None:
     """Why `run` cannot be a baseline's source. A partial run whose only failures are source values a
-    person ignored with a reason is complete (sync/verdict.py)."""
+    person ignored with a reason is complete (sync/proof/verdict.py)."""
     if run.connection_id != connection.id:
         return "That run belongs to another connection."
     if run.kind == RunKind.TEST_BATCH or run.dry_run:

@@ -9,7 +9,7 @@ from ..choices import AutomationKind, RunKind, RunStatus
 from ..extensions import db
 from ..models import AutomationRun, IntegrationConnection, IntegrationSyncRun, MetricSnapshot
 from ..models.base import require, utcnow
-from ..sync.events import run_finished, safely
+from ..sync.runs.events import run_finished, safely
 from .definitions import METRICS
 from .readings import base_currency
 

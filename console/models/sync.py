@@ -37,7 +37,7 @@ class IntegrationSyncJob(TimestampMixin, Model):
     # console-side changes to the provider.
     direction: Mapped[str] = mapped_column(sa.String(8), default="in", server_default="in")
     # What a record created from the console is matched on in the CRM, in order (comma-separated CRM
-    # properties, e.g. "email,connector_console_id"); None: the object's usual key (sync/outbound.match_keys).
+    # properties, e.g. "email,connector_console_id"); None: the object's usual key (sync/outbound/pusher.match_keys).
     match_on: Mapped[str | None] = mapped_column(sa.String(120))
 
 
@@ -76,7 +76,7 @@ class IntegrationSyncRun(CreatedMixin, Model):
     outcomes: Mapped[list | None] = mapped_column(JsonText)  # test batches: [[external id, bucket, reason]]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
     triggered_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last beat (sync/runs.py)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last beat (sync/runs/lifecycle.py)
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # held by `worker` until then
 
     @property
@@ -134,7 +134,7 @@ class IntegrationValueWaiver(CreatedMixin, Model):
 
 
 class IntegrationReconciliation(CreatedMixin, Model):
-    """One comparison of the provider's records with the stored ones (sync/reconcile.py), and its repair."""
+    """One comparison of the provider's records with the stored ones (sync/proof/reconcile.py), and its repair."""
 
     __tablename__ = "integration_reconciliations"
     __table_args__ = (
@@ -182,7 +182,7 @@ class IntegrationReconciliation(CreatedMixin, Model):
 
 class ConnectionHour(Model):
     """One connection's runs summed per UTC hour (of the run's creation), added as each run finishes
-    (sync/hourly.py), and the freshness measured in that hour once it has settled: the ops dashboard
+    (sync/runs/hourly.py), and the freshness measured in that hour once it has settled: the ops dashboard
     and the alert pass read a day of these per connection instead of every run."""
 
     __tablename__ = "connection_hours"

@@ -5,7 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..extensions import db
-from ..sync import hourly
+from ..sync.runs import hourly
 
 
 @click.group("monitoring")

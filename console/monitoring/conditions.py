@@ -27,8 +27,9 @@ from ..models import (
     MetricBaseline,
     WebhookRejection,
 )
-from ..sync import hourly, runs
-from ..sync.reconcile import latest as latest_reconciliations
+from ..sync.proof.reconcile import latest as latest_reconciliations
+from ..sync.runs import hourly
+from ..sync.runs import lifecycle as runs
 from . import freshness, quality
 
 BUDGET_READING_FRESH = timedelta(hours=1)  # an older reading of the daily budget may be from yesterday
@@ -48,7 +49,7 @@ class Facts:
     """What the conditions read, for many connections at once."""
 
     jobs: dict[int, list[IntegrationSyncJob]]
-    day: dict[int, Any]  # the last day's hourly rollups summed (sync/hourly.window)
+    day: dict[int, Any]  # the last day's hourly rollups summed (sync/runs/hourly.window)
     rate_limited: dict[int, int]  # 429s in the last hour
     rejected: dict[int, int]  # webhook signatures refused in the last hour
     failing: dict[int, int]  # webhook events not normalized, of the last hour

@@ -1,6 +1,6 @@
 """The ops dashboard's figures: one row per connection that runs (or ran), each read with grouped queries
 over all rows at once, and the last 7 days of runs and records per day for the chart. Counts of runs
-come from the hourly rollups (sync/hourly.py), so the cost grows with connections, not with runs."""
+come from the hourly rollups (sync/runs/hourly.py), so the cost grows with connections, not with runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,7 +23,7 @@ from ..models import (
     MonitorAlert,
 )
 from ..models.base import utcnow
-from ..sync import hourly
+from ..sync.runs import hourly
 from . import freshness, quality
 from .alerts import RANK, UNRESOLVED
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import ConnectionHour, IntegrationConnection, IntegrationNormalizedEvent
-from ..sync import hourly
+from ..sync.runs import hourly
 
 WINDOW = timedelta(hours=24)
 SETTLE = timedelta(minutes=10)  # how long after an hour ends its changes are summed for good

@@ -19,7 +19,7 @@ from ..models import IntegrationConnection, MonitorAlert
 from ..models.base import require, utcnow
 from ..security.outbound import OutboundFailed, OutboundRefused, post_json
 from ..security.redact import redact_text
-from ..sync.claims import Lease, worker_id
+from ..sync.runs.claims import Lease, worker_id
 
 log = logging.getLogger(__name__)
 CLAIM = Lease(MonitorAlert, MonitorAlert.notify_claimed_by, MonitorAlert.notify_next_at, 60)
@@ -84,7 +84,7 @@ def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
 def notify_pending(now=None, owner: str | None = None) -> dict[str, int]:
     """Send what changed since the last message of each alert; back off after a failure.
 
-    The alerts to notify are claimed first (one UPDATE, sync/claims.py), so two processes never both send
+    The alerts to notify are claimed first (one UPDATE, sync/runs/claims.py), so two processes never both send
     the same message; the claim's lease is the alert's next-attempt time, and a process that dies mid-send
     leaves the alert due again once it runs out."""
     now = now or utcnow()

@@ -13,7 +13,7 @@ from ..choices import AlertStatus, ConnectionStatus
 from ..extensions import db
 from ..models import EventWebhookEvent, IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, MonitorAlert
 from ..models.base import utcnow
-from ..sync.accounting import BUCKETS
+from ..sync.runs.accounting import BUCKETS
 from . import freshness
 
 

@@ -24,7 +24,7 @@ from ..models import (
     IntegrationSyncJob,
     IntegrationSyncRun,
 )
-from ..sync.events import run_finished, safely
+from ..sync.runs.events import run_finished, safely
 
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = {"contacts": ("email", CrmLead.email), "companies": ("company name", CrmLead.company_name)}

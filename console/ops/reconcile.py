@@ -15,7 +15,7 @@ from ..choices import SYNC_ORDER, RunStatus
 from ..extensions import db
 from ..htmx import is_partial, render
 from ..models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob
-from ..sync import reconcile
+from ..sync.proof import reconcile
 from . import bp
 from .webhooks import VIEW
 

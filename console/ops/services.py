@@ -20,7 +20,7 @@ from ..models import (
 )
 from ..models.base import utcnow
 from ..refusals import Refused
-from ..sync.failures import SOURCE_VALUE, class_of
+from ..sync.inbound.failures import SOURCE_VALUE, class_of
 
 REPLAYABLE = (WebhookStatus.FAILED.value, WebhookStatus.RETRYING.value, WebhookStatus.DEAD_LETTER.value,
               WebhookStatus.IGNORED.value)
@@ -159,7 +159,7 @@ def close(err: IntegrationSyncError, user: User, status: ErrorStatus, reason: st
     err.resolution_reason, err.next_retry_at = reason.strip()[:500] or None, None
     if status == ErrorStatus.IGNORED and err.external_id and class_of(err.code) == SOURCE_VALUE:
         # the same acceptance as the wizard's "ignore with a reason": a run whose only failures are
-        # accepted source values counts as complete (sync/verdict.py)
+        # accepted source values counts as complete (sync/proof/verdict.py)
         if not _waived(err):
             db.session.add(IntegrationValueWaiver(connection_id=err.connection_id, object_type=err.object_type,
                                                   external_id=err.external_id, code=err.code,

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import MaintenanceTask
 from ..models.base import utcnow
-from ..sync.claims import Lease
+from ..sync.runs.claims import Lease
 from .run import run
 
 TASK = "retention"

@@ -25,7 +25,7 @@ def sync_group() -> None:
 def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, limit: int | None) -> None:
     """Sync one connection now, with a progress line per page and a summary table."""
     from ..models import IntegrationSyncJob
-    from .runner import ensure_job, execute, start_run
+    from .inbound.runner import ensure_job, execute, start_run
 
     connection = db.session.get(IntegrationConnection, connection_id)
     if connection is None:
@@ -34,8 +34,8 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
         IntegrationSyncJob.connection_id == connection_id)).all()
     wanted = list(object_types) or sorted({j.object_type for j in jobs} or {"contacts"},
                                           key=SYNC_ORDER.index)
-    from .lease import JobBusy, holding_lease
-    from .runs import sweep
+    from .runs.lease import JobBusy, holding_lease
+    from .runs.lifecycle import sweep
 
     sweep()  # close runs whose process died (a killed `flask sync run`, say) before starting another
     rows = []
@@ -75,8 +75,8 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
 def push_command(connection_id: int, object_types: tuple[str, ...], dry_run: bool) -> None:
     """Write the connection's console-side changes to the provider now (an outbound run per object)."""
     from ..models import IntegrationSyncJob
-    from .push import execute_push, pushes, start_push
-    from .runs import sweep
+    from .outbound.push import execute_push, pushes, start_push
+    from .runs.lifecycle import sweep
 
     if db.session.get(IntegrationConnection, connection_id) is None:
         raise click.ClickException(f"No connection {connection_id}.")
@@ -113,7 +113,7 @@ def reconcile_command(connection_id: int, object_types: tuple[str, ...], repair:
     """Compare every provider record with the stored copy; report (and repair) the differences. Exits 1
     when differences remain (after a repair: when the comparison that follows it still finds some)."""
     from ..models import IntegrationSyncJob
-    from . import reconcile
+    from .proof import reconcile
 
     connection = db.session.get(IntegrationConnection, connection_id)
     if connection is None:

@@ -29,13 +29,14 @@ from ..models import (
 )
 from ..models.base import require, utcnow
 from ..security.redact import redact_text
-from ..sync import catalogue, runs
-from ..sync.accounting import Tally
-from ..sync.claims import Lease, worker_id
-from ..sync.frame import RunFrame
-from ..sync.pipeline import PageWriter
+from ..sync import catalogue
+from ..sync.inbound.pipeline import PageWriter
+from ..sync.inbound.spec import inbound_spec
 from ..sync.provider import open_session
-from ..sync.spec import inbound_spec
+from ..sync.runs import lifecycle as runs
+from ..sync.runs.accounting import Tally
+from ..sync.runs.claims import Lease, worker_id
+from ..sync.runs.frame import RunFrame
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -49,7 +50,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def claim(owner: str, limit: int = 200) -> list[int]:
-    """Due events, taken in one conditional UPDATE per batch (sync/claims.py). The lease is the event's
+    """Due events, taken in one conditional UPDATE per batch (sync/runs/claims.py). The lease is the event's
     next attempt time: a process that dies holding a batch leaves it due again when the lease runs out,
     its attempt counted."""
     now = utcnow()

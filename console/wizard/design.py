@@ -29,7 +29,7 @@ from ..models import (
 from ..models.base import utcnow
 from ..refusals import Refused
 from ..security.redact import redact_text
-from ..sync.outbound import match_keys, match_label
+from ..sync.outbound.pusher import match_keys, match_label
 
 # Answers that can hold credentials, internal ids or pasted samples: in the staff document only.
 STAFF_ONLY = frozenset({"api_auth", "secrets_home", "instance_ids", "access", "api_spec", "source_schema", "endpoints"})

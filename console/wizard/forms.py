@@ -18,8 +18,8 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..choices import AuthType, Direction, Environment, ObjectType, SystemOfRecord, WriteCondition
-from ..sync.outbound import CONSOLE_ID_PROPERTY
-from ..sync.testbatch import DEFAULT_SIZE, MAX_SIZE
+from ..sync.outbound.pusher import CONSOLE_ID_PROPERTY
+from ..sync.proof.testbatch import DEFAULT_SIZE, MAX_SIZE
 
 OBJECT_TYPES = tuple(ObjectType.values())
 AFTER = [("", "Nothing"), *((o, ObjectType.label_of(o)) for o in OBJECT_TYPES)]
@@ -99,7 +99,7 @@ class JobsForm(FlaskForm):
     companies_direction = SelectField("Companies flow", choices=Direction.options(), default="in")
     deals_direction = SelectField("Deals flow", choices=Direction.options(), default="in")
     blackout = StringField("Blackout window: no scheduled run (optional)", validators=[Optional(), Length(max=80)])
-    # What a record created here is matched on in the CRM (sync/outbound.match_keys); deals always on our id.
+    # What a record created here is matched on in the CRM (sync/outbound/pusher.match_keys); deals always on our id.
     contacts_match = SelectField("New contacts match in the CRM on", default="email", choices=[
         ("email", "Email"), (f"email,{CONSOLE_ID_PROPERTY}", "Email, else our id"), (CONSOLE_ID_PROPERTY, "Our id only")])
     companies_match = SelectField("New companies match in the CRM on", default="domain", choices=[

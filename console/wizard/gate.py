@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import utcnow
 from ..refusals import Refused
-from ..sync.verdict import judge
+from ..sync.proof.verdict import judge
 from . import checklist, readiness
 from .readiness import FINAL
 

@@ -10,10 +10,11 @@ from ..extensions import db
 from ..mapping import editor
 from ..mapping.service import ensure_default_mappings
 from ..models import CrmLead, IntegrationConnection, IntegrationSyncJob, User
-from ..sync import catalogue, reconcile
-from ..sync.outbound import CONSOLE_ID_PROPERTY
+from ..sync import catalogue
+from ..sync.inbound.runner import ensure_job
+from ..sync.outbound.pusher import CONSOLE_ID_PROPERTY
+from ..sync.proof import reconcile
 from ..sync.provider import open_session
-from ..sync.runner import ensure_job
 from . import checklist
 
 

@@ -13,8 +13,8 @@ from ..mapping import editor
 from ..mapping.targets import target
 from ..models import IntegrationConnection, User
 from ..refusals import Refused
-from ..sync.outbound import CONSOLE_ID_PROPERTY, MATCH_KEYS, match_label
-from ..sync.runner import ensure_job
+from ..sync.inbound.runner import ensure_job
+from ..sync.outbound.pusher import CONSOLE_ID_PROPERTY, MATCH_KEYS, match_label
 from . import checklist
 
 WRITES = ("out", "both")

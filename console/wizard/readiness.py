@@ -15,9 +15,9 @@ from ..metrics.definitions import METRICS, MetricDef
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import require, utcnow
 from ..refusals import Refused
-from ..sync.events import run_settled, safely
-from ..sync.failures import MAPPING, SOURCE_VALUE
-from ..sync.verdict import Verdict, judge, waive
+from ..sync.inbound.failures import MAPPING, SOURCE_VALUE
+from ..sync.proof.verdict import Verdict, judge, waive
+from ..sync.runs.events import run_settled, safely
 from . import checklist
 
 FINAL = (RunStatus.SUCCEEDED.value, RunStatus.PARTIAL.value, RunStatus.FAILED.value)

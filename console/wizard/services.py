@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..refusals import Refused
 from ..security.vault import VaultError
-from ..sync.push import start_push
+from ..sync.outbound.push import start_push
 from . import checklist
 
 DEFAULT_SCOPES = "crm.objects.contacts.read crm.objects.companies.read crm.objects.deals.read crm.objects.owners.read"

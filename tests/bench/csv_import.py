@@ -97,7 +97,7 @@ def main(rows: int) -> bool:
 
 def run_import(run_id: int, folder: str) -> dict:
     """Claim and run the queued import the way a dispatcher does, sampling this process's memory."""
-    from console.sync.runs import claim_queued
+    from console.sync.runs.lifecycle import claim_queued
     from jobs.executors import run_queued
 
     make_app(folder, app_env_from_environ(), migrate=False)

@@ -46,7 +46,7 @@ def seed(connections: int) -> None:
     )
     from console.models.base import utcnow
     from console.reference import ensure_providers
-    from console.sync import hourly
+    from console.sync.runs import hourly
 
     rng, now = random.Random(7), utcnow()
     provider = ensure_providers()["hubspot"]

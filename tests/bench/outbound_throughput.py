@@ -84,7 +84,7 @@ def rename_all(job) -> None:
 
 def push(job) -> tuple[object, float]:
     from console.extensions import db
-    from console.sync.push import execute_push, start_push
+    from console.sync.outbound.push import execute_push, start_push
 
     started = time.perf_counter()
     run = start_push(job)

@@ -50,7 +50,7 @@ def seed(leads: int, raw_events: int) -> dict[str, int]:
     )
     from console.models.base import utcnow
     from console.reference import ensure_providers
-    from console.sync import hourly
+    from console.sync.runs import hourly
 
     rng, now = random.Random(11), utcnow()
     provider = ensure_providers()["hubspot"]

@@ -4,7 +4,7 @@
 
 Stores N contacts (default 1,000,000) in SQLite, mapped by the real mapper from generated provider
 records, then compares the same N records, as the provider's list endpoint would yield them, with the
-stored copy value by value (console/sync/inventory_diff.compare): 1 in 10,000 has a planted value drift
+stored copy value by value (console/sync/proof/inventory_diff.compare): 1 in 10,000 has a planted value drift
 and 1 in 20,000 is missing, so the figures include finding them. The provider's side is generated in
 this process (no HTTP: that half is the sandbox's, measured by sync_throughput.py), so the time and the
 memory printed are the console's alone. Memory is sampled every 50 ms while the comparison runs.
@@ -59,7 +59,7 @@ def seed(conn_id: int, client_id: int, n: int, spec) -> None:
     from console.extensions import db
     from console.mapping.mapper import map_record
     from console.models import CrmLead
-    from console.sync.decision import lead_values as _lead_values
+    from console.sync.inbound.decision import lead_values as _lead_values
 
     table = CrmLead.__table__
     batch = []
@@ -90,8 +90,8 @@ def main() -> int:
     from console.mapping.service import ensure_default_mappings
     from console.models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun
     from console.models.base import utcnow
-    from console.sync.inventory_diff import compare
-    from console.sync.spec import inbound_spec
+    from console.sync.inbound.spec import inbound_spec
+    from console.sync.proof.inventory_diff import compare
 
     with tempfile.TemporaryDirectory() as folder:
         make_app(folder)

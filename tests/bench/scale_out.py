@@ -141,7 +141,7 @@ def seed(url: str, connections: int) -> list[int]:
     from console.models import Client, IntegrationConnection, IntegrationProviderAccount, User
     from console.models.base import utcnow
     from console.reference import ensure_providers
-    from console.sync.runner import ensure_job
+    from console.sync.inbound.runner import ensure_job
 
     portals = requests.get(f"{url}/_sandbox/info", timeout=10).json()["portals"]
     provider = ensure_providers()["hubspot"]
@@ -258,8 +258,8 @@ def kill_one(env: dict) -> dict:
     from console.extensions import db
     from console.models import CrmLeadEvent, IntegrationNormalizedEvent, IntegrationSyncJob, IntegrationSyncRun
     from console.models.base import utcnow
-    from console.sync.lease import LEASE_SECONDS
-    from console.sync.runs import STOPPED, STOPPED_AFTER
+    from console.sync.runs.lease import LEASE_SECONDS
+    from console.sync.runs.lifecycle import STOPPED, STOPPED_AFTER
 
     procs = dispatchers(3, env)
     victim = procs[0]

@@ -101,7 +101,7 @@ def connection_for(url: str, portal: str):
     from console.extensions import db
     from console.models import Client, IntegrationConnection, IntegrationProviderAccount
     from console.reference import ensure_providers
-    from console.sync.runner import ensure_job
+    from console.sync.inbound.runner import ensure_job
 
     provider = ensure_providers()["hubspot"]
     client = Client(name=f"Bench {portal}", slug=f"bench-{portal}")
@@ -124,7 +124,7 @@ def connection_for(url: str, portal: str):
 def one(contacts: int, env: dict, folder: str, url: str | None = None) -> dict:
     """The backfill (and, without `url`, the incremental run and reconciliation) against a sandbox of
     its own, or against the one at `url` (the peer comparison, which stops after the backfill)."""
-    from console.sync.runner import execute, start_run
+    from console.sync.inbound.runner import execute, start_run
 
     proc = None
     if url is None:
@@ -165,8 +165,8 @@ def incremental(job, url: str, changes: int) -> dict:
 
     from console.extensions import db
     from console.models import CrmLead, IntegrationSyncError
-    from console.sync import reconcile
-    from console.sync.runner import execute, start_run
+    from console.sync.inbound.runner import execute, start_run
+    from console.sync.proof import reconcile
 
     changed = requests.post(f"{url}/_sandbox/changes", json={"update": changes, "seed": 77}, timeout=120).json()["updated"]
     start = time.perf_counter()
@@ -202,7 +202,7 @@ def incremental(job, url: str, changes: int) -> dict:
 
 
 def limited(seconds: float = 30.0) -> dict:
-    from console.sync.runner import execute, start_run
+    from console.sync.inbound.runner import execute, start_run
 
     proc, url = start_sandbox(60_000, limits=True)
     try:

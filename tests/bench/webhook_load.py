@@ -49,7 +49,7 @@ def setup(env: dict, folder: str, sandbox_url: str) -> tuple[object, list[str]]:
     from console import create_app
     from console.extensions import db, upgrade
     from console.models import CrmLead, IntegrationConnection
-    from console.sync.runner import execute, start_run
+    from console.sync.inbound.runner import execute, start_run
     from tests.bench.sync_throughput import connection_for
 
     app = create_app({"INSTANCE_PATH": folder}, env=env)

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from console.extensions import db
 from console.models import CrmLead, CrmLeadEvent, IntegrationConnection, IntegrationNormalizedEvent
 from console.models.base import utcnow
-from console.sync import reconcile
-from console.sync.runner import ensure_job, execute, start_run
+from console.sync.inbound.runner import ensure_job, execute, start_run
+from console.sync.proof import reconcile
 from console.wizard import acceptance
 
 from .. import factories

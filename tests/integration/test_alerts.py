@@ -15,7 +15,7 @@ from console.models import IntegrationSyncJob, MonitorAlert
 from console.models.base import utcnow
 from console.monitoring.alerts import evaluate
 from console.sandbox import SandboxConfig, SandboxServer
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
 from console.webhooks.ingest import forget_secrets
 
 from .. import factories

@@ -1,4 +1,4 @@
-"""The page writer's positional executemany (console/sync/bulk.py) stores exactly what SQLAlchemy's own
+"""The page writer's positional executemany (console/sync/inbound/bulk.py) stores exactly what SQLAlchemy's own
 executemany stores: the same rows written both ways, compared as the driver returns them, on whichever
 database the suite runs (SQLite, and MariaDB in CI)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from console.extensions import db
 from console.models import CrmLead, IntegrationRawEvent
 from console.models.base import table, utcnow
-from console.sync import bulk
+from console.sync.inbound import bulk
 
 from .. import factories
 

@@ -1,4 +1,4 @@
-"""One claim for every kind of background work (sync/claims.py): a process killed while holding each kind
+"""One claim for every kind of background work (sync/runs/claims.py): a process killed while holding each kind
 leaves it to the sweep or to the next claim once its lease runs out, never to a second process before."""
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from console.monitoring.alerts import evaluate
 from console.monitoring.notify import notify_pending
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
-from console.sync import testbatch
-from console.sync.runner import ensure_job, execute, start_run
-from console.sync.runs import open_run, sweep
+from console.sync.inbound.runner import ensure_job, execute, start_run
+from console.sync.proof import testbatch
+from console.sync.runs.lifecycle import open_run, sweep
 from console.webhooks import normalize
 
 from .. import factories

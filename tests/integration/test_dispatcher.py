@@ -9,8 +9,8 @@ from console.choices import ConnectionStatus
 from console.extensions import db
 from console.models import IntegrationSyncJob
 from console.models.base import utcnow
-from console.sync.lease import JOB_LEASE
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
+from console.sync.runs.lease import JOB_LEASE
 from jobs.dispatcher import claim_due, in_blackout, release
 
 from .. import factories

@@ -27,9 +27,9 @@ from console.models import (
 )
 from console.models.base import utcnow
 from console.sandbox import SandboxConfig, SandboxServer
-from console.sync import reconcile
-from console.sync.runner import ensure_job, execute, start_run
-from console.sync.runs import sweep
+from console.sync.inbound.runner import ensure_job, execute, start_run
+from console.sync.proof import reconcile
+from console.sync.runs.lifecycle import sweep
 
 from .. import factories
 
@@ -241,7 +241,7 @@ def test_reconcile_finds_and_repairs_planted_differences(app, runner):
 
 def test_an_unbalanced_run_fails_and_is_alerted(app, monkeypatch):
     from console.monitoring.conditions import Facts, accounting
-    from console.sync import pipeline
+    from console.sync.inbound import pipeline
 
     with SandboxServer(SandboxConfig(contacts=150, deals=0, seed=35, limits=False)) as sb:
         conn = factories.hubspot_connection(sb.url, sb.token)
@@ -299,7 +299,7 @@ def test_the_daily_reconcile_is_queued_once_per_live_job(app):
 def test_a_page_that_loses_an_insert_race_is_decided_again(app, monkeypatch):
     """The first backfill and the webhook normalizer may insert the same lead at once: the loser's page
     is decided again from the rows as they now are, and the run still accounts for every record."""
-    from console.sync import pipeline
+    from console.sync.inbound import pipeline
 
     with SandboxServer(SandboxConfig(contacts=300, deals=0, seed=36, limits=False)) as sb:
         conn = factories.hubspot_connection(sb.url, sb.token)
@@ -327,7 +327,7 @@ def test_a_page_that_loses_an_insert_race_is_decided_again(app, monkeypatch):
 
 
 def test_a_run_that_waits_keeps_beating_and_is_not_swept(app):
-    from console.sync.runs import heartbeat
+    from console.sync.runs.lifecycle import heartbeat
 
     conn = factories.hubspot_connection("http://127.0.0.1:9", "pat-x")
     job = ensure_job(conn, "contacts")

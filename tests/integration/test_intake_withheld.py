@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from console.extensions import db
 from console.models import CrmLead, IntegrationNormalizedEvent, IntegrationRawEvent, IntegrationSyncError
-from console.sync.runner import ensure_job, execute, start_run
+from console.sync.inbound.runner import ensure_job, execute, start_run
 
 from .. import factories
 

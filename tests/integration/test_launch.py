@@ -21,8 +21,8 @@ from console.models import (
     IntegrationValueWaiver,
 )
 from console.models.base import utcnow
-from console.sync import failures
-from console.sync.verdict import judge
+from console.sync.inbound import failures
+from console.sync.proof.verdict import judge
 from console.wizard import gate, readiness
 
 from .. import factories
@@ -294,7 +294,7 @@ def test_webhooks_before_the_first_complete_sync_are_left_to_it(app, sandbox):
     hands its cursor on); after the sync, the same kind of event is applied."""
     from console.mapping.service import ensure_default_mappings
     from console.sync import catalogue
-    from console.sync.runner import ensure_job
+    from console.sync.inbound.runner import ensure_job
     from console.webhooks.normalize import process_due
 
     from ..reporting import sync
@@ -417,7 +417,7 @@ def test_two_captures_at_once_make_one_set_of_baselines(app, login, sandbox, mon
 
     from console.metrics import baselines
     from console.models import MetricBaseline, User
-    from console.sync.verdict import waive
+    from console.sync.proof.verdict import waive
 
     owner = login("owner")
     conn = _ready(owner, sandbox, "contacts")

@@ -16,7 +16,7 @@ from console.models.base import utcnow
 from console.monitoring import alerts, freshness
 from console.monitoring.alerts import evaluate
 from console.sandbox import SandboxConfig, SandboxServer
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
 from console.webhooks import normalize
 from console.webhooks.ingest import forget_secrets
 

@@ -12,8 +12,8 @@ from console.connectors.hubspot.paging import Pages, PagingLoop
 from console.extensions import db
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
+from console.sync.inbound.runner import ensure_job, execute, start_run
 from console.sync.provider import open_session
-from console.sync.runner import ensure_job, execute, start_run
 
 from .. import factories
 

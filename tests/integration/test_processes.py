@@ -19,8 +19,8 @@ from console.models import CrmLead, IntegrationSyncJob, IntegrationSyncRun
 from console.models.base import utcnow
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
-from console.sync.runner import ensure_job, execute, start_run
-from console.sync.runs import sweep
+from console.sync.inbound.runner import ensure_job, execute, start_run
+from console.sync.runs.lifecycle import sweep
 
 from .. import factories
 from ..conftest import TEST_MASTER_KEY
@@ -162,8 +162,8 @@ def test_a_push_killed_after_hubspot_created_records_resumes_without_a_duplicate
     """SIGKILL lands inside the sandbox's handling of the first upsert batch: HubSpot holds the new
     contacts, the console never heard back. The resumed push upserts on email: the same contacts."""
     from console.models import CrmLeadChange, IntegrationFieldMapping
-    from console.sync.changes import placeholder_id, record_change
-    from console.sync.push import execute_push, start_push
+    from console.sync.outbound.changes import placeholder_id, record_change
+    from console.sync.outbound.push import execute_push, start_push
 
     _registry.clear()
     n = 250

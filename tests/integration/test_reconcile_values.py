@@ -25,12 +25,12 @@ from console.models import (
 )
 from console.models.base import utcnow
 from console.sandbox import SandboxConfig, SandboxServer
-from console.sync import reconcile
-from console.sync.changes import placeholder_id
-from console.sync.inventory_diff import compare
+from console.sync.inbound.runner import ensure_job
+from console.sync.inbound.spec import inbound_spec
+from console.sync.outbound.changes import placeholder_id
+from console.sync.proof import reconcile
+from console.sync.proof.inventory_diff import compare
 from console.sync.provider import open_session
-from console.sync.runner import ensure_job
-from console.sync.spec import inbound_spec
 
 from .. import factories
 from .test_fidelity import FAST, check, sync
@@ -83,7 +83,7 @@ def counts(row: IntegrationReconciliation) -> dict[str, int]:
 
 
 def test_every_planted_kind_is_found_by_kind_and_repair_heals_them_all(app, runner, monkeypatch):
-    from console.sync import inventory_diff
+    from console.sync.proof import inventory_diff
 
     # Pages smaller than the data: the comparison crosses several provider chunks and stored-id keyset steps,
     # and the planted records are spread over them (first, middle, last).

@@ -24,9 +24,10 @@ from console.models import (
 from console.models.base import utcnow
 from console.monitoring import dashboard, freshness
 from console.sandbox import SandboxConfig, SandboxServer
-from console.sync import hourly, runs
-from console.sync.accounting import Tally
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
+from console.sync.runs import hourly
+from console.sync.runs import lifecycle as runs
+from console.sync.runs.accounting import Tally
 
 from .. import factories
 from ..conftest import sign_in

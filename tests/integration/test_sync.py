@@ -22,7 +22,7 @@ from console.models import (
 )
 from console.sandbox import SandboxConfig, SandboxServer
 from console.sandbox.faults import FaultRule
-from console.sync.runner import ensure_job, execute, start_run
+from console.sync.inbound.runner import ensure_job, execute, start_run
 
 from .. import factories
 
@@ -295,7 +295,7 @@ def test_deals_map_stage_labels_currency_and_events(app, big_sandbox):
 
 
 def test_a_page_that_fails_to_write_is_not_counted(app, big_sandbox, monkeypatch):
-    from console.sync import pipeline
+    from console.sync.inbound import pipeline
 
     conn = factories.hubspot_connection(big_sandbox.url, big_sandbox.token)
     job = ensure_job(conn, "contacts")
@@ -350,7 +350,7 @@ def test_a_run_stalled_past_its_lease_and_taken_over_writes_nothing_more(app):
 
     from console.models import IntegrationSyncRun
     from console.models.base import utcnow
-    from console.sync.lease import JOB_LEASE
+    from console.sync.runs.lease import JOB_LEASE
 
     with SandboxServer(SandboxConfig(contacts=1500, deals=0, seed=5, limits=False)) as sb:
         conn = factories.hubspot_connection(sb.url, sb.token)

@@ -20,10 +20,10 @@ from console.models import (
     IntegrationSyncRun,
 )
 from console.sandbox import SandboxConfig, SandboxServer
-from console.sync.changes import placeholder_id, record_change
-from console.sync.outbound import Pusher
-from console.sync.push import execute_push, start_push
-from console.sync.runner import ensure_job, execute, start_run
+from console.sync.inbound.runner import ensure_job, execute, start_run
+from console.sync.outbound.changes import placeholder_id, record_change
+from console.sync.outbound.push import execute_push, start_push
+from console.sync.outbound.pusher import Pusher
 
 from .. import factories
 
@@ -350,7 +350,7 @@ def test_deals_upsert_on_the_id_property_the_wizard_creates(portal, login):
 
 def test_associations_with_labels_go_out_after_the_records_they_join(portal):
     from console.models import CrmLeadLink
-    from console.sync.changes import record_link
+    from console.sync.outbound.changes import record_link
 
     conn = factories.hubspot_connection(portal.url, portal.token)
     jobs = {}
@@ -506,7 +506,7 @@ def test_the_intakes_matching_rules_become_the_upsert_keys_email_else_our_id(por
 
 
 def test_a_push_whose_job_was_taken_over_commits_nothing_and_the_holder_finishes_it(portal):
-    from console.sync.lease import JOB_LEASE
+    from console.sync.runs.lease import JOB_LEASE
 
     conn, job = setup(portal, {"first_name": {"direction": "both"}})
     lead = lead_for(conn, valid_ids(portal, conn, 1)[0])

@@ -11,8 +11,8 @@ from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
 from console.models import CrmLead, CrmLeadChange, IntegrationSyncError
 from console.sandbox import SandboxConfig, SandboxServer
-from console.sync.changes import placeholder_id, record_change
-from console.sync.outbound import CONSOLE_ID_PROPERTY
+from console.sync.outbound.changes import placeholder_id, record_change
+from console.sync.outbound.pusher import CONSOLE_ID_PROPERTY
 
 from .test_two_way import contact, lead_for, push, setup, sync, valid_ids
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from console.extensions import db
 from console.models import CrmLead, IntegrationFieldMapping, IntegrationSyncJob, IntegrationSyncRun
-from console.sync.changes import placeholder_id, record_change
+from console.sync.outbound.changes import placeholder_id, record_change
 from console.wizard import readiness
 
 from ..wizard_flow import access, account, new_connection, run_queued_test_batches, token_and_check

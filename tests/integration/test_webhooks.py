@@ -14,7 +14,7 @@ from hubspot.utils.signature import Signature
 from console.extensions import db
 from console.models import CrmLead, EventWebhookEvent, IntegrationNormalizedEvent, IntegrationSyncRun, WebhookRejection
 from console.sandbox import SandboxConfig, SandboxServer
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
 from console.webhooks import normalize
 from console.webhooks.ingest import forget_secrets
 
@@ -159,8 +159,8 @@ def test_sandbox_deliveries_are_normalized_through_the_sync_engine(world):
 def test_an_older_version_never_overwrites_a_newer_one(world):
     from console.connectors.base import Page, SourceRecord
     from console.mapping.service import load_spec
-    from console.sync.accounting import Tally
-    from console.sync.pipeline import PageWriter
+    from console.sync.inbound.pipeline import PageWriter
+    from console.sync.runs.accounting import Tally
 
     conn = world["conn"]
     lead = db.session.scalar(sa.select(CrmLead).where(CrmLead.connection_id == conn.id, CrmLead.object_type == "contacts"))
@@ -248,8 +248,8 @@ def test_a_deletion_is_applied_only_when_the_provider_confirms_it(world):
 def test_our_own_write_comes_back_by_webhook_as_an_echo_that_changes_nothing(world):
     from console.models import CrmLeadEvent, IntegrationFieldMapping, IntegrationSyncJob
     from console.sandbox.auth import PRIVATE_APP_ID
-    from console.sync.changes import record_change
-    from console.sync.push import execute_push, start_push
+    from console.sync.outbound.changes import record_change
+    from console.sync.outbound.push import execute_push, start_push
 
     sb, conn = world["sb"], world["conn"]
     job = db.session.scalar(sa.select(IntegrationSyncJob).where(IntegrationSyncJob.connection_id == conn.id))

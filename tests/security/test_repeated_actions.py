@@ -24,7 +24,7 @@ from console.models import (
     IntegrationSyncRun,
     WebhookRejection,
 )
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
 
 from .. import factories
 from ..conftest import count

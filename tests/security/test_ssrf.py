@@ -18,7 +18,7 @@ from console.models import MonitorAlert
 from console.monitoring.alerts import evaluate
 from console.monitoring.notify import notify_pending
 from console.security.outbound import OutboundRefused, check
-from console.sync.runner import ensure_job, execute, start_run
+from console.sync.inbound.runner import ensure_job, execute, start_run
 
 from .. import factories
 from ..wizard_flow import access, account, new_connection, token_and_check

@@ -17,7 +17,7 @@ from console.extensions import db
 from console.imports.service import upload_dir
 from console.models import CsvImport, IntegrationSyncRun
 from console.models.base import utcnow
-from console.sync.runs import sweep
+from console.sync.runs.lifecycle import sweep
 
 from .. import factories
 from .probe import healthz_times

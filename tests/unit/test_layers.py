@@ -24,11 +24,11 @@ def test_the_contracts_hold_and_an_engine_import_of_a_feature_breaks_them(tmp_pa
     kept = _lint(tmp_path)
     assert kept.returncode == 0, kept.stdout + kept.stderr
 
-    runs = tmp_path / "console" / "sync" / "runs.py"
-    runs.write_text(runs.read_text() + "\n\ndef _checklist():\n    from ..wizard import readiness\n    return readiness\n")
+    runs = tmp_path / "console" / "sync" / "runs" / "lifecycle.py"
+    runs.write_text(runs.read_text() + "\n\ndef _checklist():\n    from ...wizard import readiness\n    return readiness\n")
     broken = _lint(tmp_path)
     assert broken.returncode == 1 and "The engine never imports a feature BROKEN" in broken.stdout, broken.stdout
-    assert "console.sync.runs -> console.wizard.readiness" in broken.stdout
+    assert "console.sync.runs.lifecycle -> console.wizard.readiness" in broken.stdout
 
 
 def test_every_module_of_the_console_sits_in_a_layer():

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from console.connectors.base import Page, SourceRecord
-from console.sync.runner import gather, prefetch
+from console.sync.inbound.runner import gather, prefetch
 
 
 def pages(n: int, fail: bool = False, finished: threading.Event | None = None, done_at: int | None = None):

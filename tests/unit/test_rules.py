@@ -5,7 +5,7 @@ import time
 from datetime import datetime
 
 from console.connectors.hubspot.ratelimit import GUARD_S, AccountLimiter, _Window
-from console.sync.eligibility import ineligible_reason, validate_conditions
+from console.sync.inbound.eligibility import ineligible_reason, validate_conditions
 from jobs.dispatcher import in_blackout
 
 

@@ -133,7 +133,7 @@ def test_provider_times_convert_exactly_as_fromtimestamp_did():
     import random
     from datetime import UTC, datetime
 
-    from console.sync.decision import ms_to_dt as _ms_to_dt
+    from console.sync.inbound.decision import ms_to_dt as _ms_to_dt
 
     rng = random.Random(17)
     values = [1, 999, 1000, 1_700_000_000_001, *(rng.randrange(1, 4_102_444_800_000)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 
-from console.sync.versions import Versions
+from console.sync.inbound.versions import Versions
 
 
 def test_the_compact_map_answers_as_a_dict_does():

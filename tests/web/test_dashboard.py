@@ -137,7 +137,7 @@ def test_roles_owner_acts_only_on_their_own_and_clients_get_404(login, live, cli
 
 def test_reconcile_page_queues_runs_in_the_pool_and_guards_roles(login, live, app):
     from console.models import IntegrationReconciliation
-    from console.sync import reconcile
+    from console.sync.proof import reconcile
 
     conn, _, owner = live
     ops = login("ops")

@@ -13,7 +13,7 @@ from console.intake_questions import QUESTIONS
 from console.mapping.service import ensure_default_mappings
 from console.models import DesignVersion, EventAdminAction, IntegrationFieldMapping
 from console.models.base import utcnow
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
 from console.wizard import design
 
 from .. import factories

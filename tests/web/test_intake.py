@@ -209,7 +209,7 @@ def test_bad_attachments_get_a_clear_message_and_store_nothing(login, app):
 
 
 def test_the_intake_fills_the_wizard_and_never_overwrites_what_was_set(login):
-    from console.sync.runner import ensure_job
+    from console.sync.inbound.runner import ensure_job
 
     owner, conn = _owned(login)
     answers = {"sla": "Records reflected within 10 minutes 95% of the time.",
@@ -257,7 +257,7 @@ def _select(html: str, name: str) -> str:
 
 def test_samples_become_ranked_mapping_suggestions(login, sandbox):
     from console.mapping.targets import target
-    from console.sync.runner import ensure_job
+    from console.sync.inbound.runner import ensure_job
     from console.wizard import samples
 
     owner = login("owner")
@@ -405,7 +405,7 @@ def test_stakeholders_become_the_owner_and_the_alert_addresses(login):
 
 
 def test_systems_of_record_from_the_intake_preset_who_wins_a_two_way_field(login, sandbox):
-    from console.sync.runner import ensure_job
+    from console.sync.inbound.runner import ensure_job
 
     owner = login("owner")
     conn = factories.hubspot_connection(sandbox.url, sandbox.token)

@@ -6,7 +6,7 @@ from console.auth.access import role_required
 from console.extensions import db
 from console.models import Client
 from console.refusals import Refused
-from console.sync.testbatch import TestBatchRefused as BatchRefused  # not a test class
+from console.sync.proof.testbatch import TestBatchRefused as BatchRefused  # not a test class
 
 from ..conftest import count
 
@@ -39,7 +39,7 @@ def test_every_refusal_kind_is_a_refused():
     from console.metrics.notes import NoteRefused
     from console.ops.services import OpsRefused
     from console.security.outbound import OutboundRefused
-    from console.sync.verdict import WaiverRefused
+    from console.sync.proof.verdict import WaiverRefused
     from console.wizard.checklist import ChecklistRefused
     from console.wizard.gate import GateRefused
     from console.wizard.readiness import ReadinessRefused

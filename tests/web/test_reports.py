@@ -10,7 +10,7 @@ from console.extensions import db
 from console.metrics import baselines
 from console.models import AutomationRun, EventAdminAction, MetricBaseline, MetricSnapshot, ReportNote
 from console.sandbox import SandboxConfig, SandboxServer
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
 
 from .. import factories
 from ..reporting import complete_run, sync, synced_connection

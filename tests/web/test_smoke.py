@@ -13,7 +13,7 @@ def test_admin_pages_render(login):
 
 def test_connections_page_shows_the_last_runs(app, login, sandbox):
     from console.extensions import db
-    from console.sync.runner import ensure_job, execute, start_run
+    from console.sync.inbound.runner import ensure_job, execute, start_run
 
     from .. import factories
 

@@ -15,7 +15,7 @@ from console.models import (
     IntegrationSyncError,
     IntegrationValueWaiver,
 )
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
 
 from .. import factories
 from ..reporting import sync

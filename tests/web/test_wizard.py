@@ -20,7 +20,7 @@ from console.models import (
     IntegrationSyncJob,
     IntegrationSyncRun,
 )
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
 
 from .. import factories
 from ..conftest import count

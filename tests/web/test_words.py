@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from console.extensions import db
-from console.sync.runner import ensure_job
+from console.sync.inbound.runner import ensure_job
 
 from .. import factories
 from ..conftest import sign_in

@@ -22,7 +22,7 @@ from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...refusals import Refused
 from ...sync import catalogue
-from ...sync.outbound import CONSOLE_ID_PROPERTY, match_keys, match_label
+from ...sync.outbound.pusher import CONSOLE_ID_PROPERTY, match_keys, match_label
 from .. import bp, prefill, proposals, samples
 from .. import mapping_changes as changes
 from ..forms import OBJECT_TYPES, FieldForm, JobsForm

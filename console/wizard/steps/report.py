@@ -16,8 +16,8 @@ from ...metrics.cards import build_cards, freshness
 from ...portal.pages import url_builder
 from ...refusals import Refused
 from ...reports.forms import BaselineForm, RebaselineForm
-from ...sync import testbatch
-from ...sync.verdict import judge
+from ...sync.proof import testbatch
+from ...sync.proof.verdict import judge
 from .. import bp, readiness
 from ..forms import ReportTextForm, WaiveForm
 from ..readiness import FINAL

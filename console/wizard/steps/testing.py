@@ -15,8 +15,8 @@ from ...choices import RunKind, RunStatus, WizardStep
 from ...extensions import db
 from ...models import IntegrationSyncRun
 from ...refusals import Refused
-from ...sync import testbatch
-from ...sync.verdict import judge
+from ...sync.proof import testbatch
+from ...sync.proof.verdict import judge
 from .. import bp, readiness
 from ..forms import TestBatchForm, WaiveForm
 from ..services import queue_outbound_dry_run

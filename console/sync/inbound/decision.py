@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..connectors.base import SourceRecord
-from ..mapping.mapper import LEAD_FIELDS, Mapped
-from ..models import CrmLead
+from ...connectors.base import SourceRecord
+from ...mapping.mapper import LEAD_FIELDS, Mapped
+from ...models import CrmLead
 
 TRACKED = {"deal_stage": "stage_changed", "owner_external_id": "owner_changed", "lead_status": "status_changed",
            "lifecycle_stage": "lifecycle_changed", "amount": "amount_changed", "pipeline": "pipeline_changed"}

@@ -6,14 +6,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..choices import ChangeStatus
-from ..connectors.base import LinkInput, WriteInput
-from ..extensions import db
-from ..mapping.mapper import FieldRule, MappingSpec
-from ..mapping.outbound import NotWritable, provider_value, writable
-from ..models import CrmLead, CrmLeadChange, CrmLeadLink
-from ..models.base import utcnow
-from .accounting import Tally
+from ...choices import ChangeStatus
+from ...connectors.base import LinkInput, WriteInput
+from ...extensions import db
+from ...mapping.mapper import FieldRule, MappingSpec
+from ...mapping.outbound import NotWritable, provider_value, writable
+from ...models import CrmLead, CrmLeadChange, CrmLeadLink
+from ...models.base import utcnow
+from ..runs.accounting import Tally
 from .changes import provider_id
 
 

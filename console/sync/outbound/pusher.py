@@ -17,16 +17,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..choices import ChangeStatus, Direction, SystemOfRecord, WriteCondition
-from ..connectors.base import SourceRecord, WriteInput, WriteResult
-from ..extensions import db
-from ..mapping.mapper import FieldRule, MappingSpec
-from ..mapping.outbound import NotWritable, console_value, provider_value, writable
-from ..models import CrmLead, CrmLeadChange, CrmLeadLink, CrmSyncConflict, CrmWriteLedger, IntegrationSyncRun
-from ..models.base import utcnow
-from .accounting import Tally
+from ...choices import ChangeStatus, Direction, SystemOfRecord, WriteCondition
+from ...connectors.base import SourceRecord, WriteInput, WriteResult
+from ...extensions import db
+from ...mapping.mapper import FieldRule, MappingSpec
+from ...mapping.outbound import NotWritable, console_value, provider_value, writable
+from ...models import CrmLead, CrmLeadChange, CrmLeadLink, CrmSyncConflict, CrmWriteLedger, IntegrationSyncRun
+from ...models.base import utcnow
+from ..runs.accounting import Tally
+from ..runs.page_commit import PageCommit
 from .changes import from_text, provider_id
-from .outbound_keys import (
+from .keys import (
     CONSOLE_ID_PROPERTY,
     DUE,
     GROUP,
@@ -42,8 +43,7 @@ from .outbound_keys import (
     unmatched,
     value_hash,
 )
-from .outbound_other import OtherWrites
-from .page_commit import PageCommit
+from .other_writes import OtherWrites
 
 log = logging.getLogger(__name__)
 class Pusher(OtherWrites):
@@ -254,7 +254,7 @@ class Pusher(OtherWrites):
             setattr(holder, change.field, getattr(lead, change.field))
             change.lead_id = holder.id
         db.session.execute(sa.update(CrmSyncConflict).where(CrmSyncConflict.lead_id == lead.id).values(lead_id=holder.id))
-        from ..models import CrmLeadEvent
+        from ...models import CrmLeadEvent
 
         db.session.execute(sa.update(CrmLeadEvent).where(CrmLeadEvent.lead_id == lead.id).values(lead_id=holder.id))
         db.session.flush()

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..extensions import db
-from ..models import IntegrationSyncRun
-from ..models.base import utcnow
+from ...extensions import db
+from ...models import IntegrationSyncRun
+from ...models.base import utcnow
 from .accounting import Tally
 from .lease import fence
 

@@ -15,24 +15,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..connectors.base import Page, SourceRecord
-from ..extensions import db
-from ..mapping.mapper import MappingSpec, map_record
-from ..models import (
-    CrmLead,
-    CrmLeadEvent,
-    IntegrationConnection,
-    IntegrationSyncRun,
-)
-from ..models.base import table, utcnow
-from ..security.redact import redact_text
+from ...connectors.base import Page, SourceRecord
+from ...extensions import db
+from ...mapping.mapper import MappingSpec, map_record
+from ...models import CrmLead, CrmLeadEvent, IntegrationConnection, IntegrationSyncRun
+from ...models.base import table, utcnow
+from ...security.redact import redact_text
+from ..outbound.changes import pending_fields
+from ..runs.accounting import Tally
+from ..runs.page_commit import PageCommit
 from . import bulk, echoes
-from .accounting import Tally
-from .changes import pending_fields
 from .decision import STORED, TRACKED, Decision, Stored, lead_values, mapped_of, ms_to_dt, norm, older, short
 from .eligibility import ineligible_reason
 from .failures import cause
-from .page_commit import PageCommit
 from .record_errors import RecordErrors
 from .traffic_events import TrafficEvents
 from .versions import Versions

@@ -10,12 +10,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..choices import ChangeStatus
-from ..extensions import db
-from ..mapping.outbound import text_of
-from ..models import CrmLead, CrmLeadChange, CrmLeadEvent, CrmLeadLink
-from ..models.base import utcnow
-from ..refusals import Refused
+from ...choices import ChangeStatus
+from ...extensions import db
+from ...mapping.outbound import text_of
+from ...models import CrmLead, CrmLeadChange, CrmLeadEvent, CrmLeadLink
+from ...models.base import utcnow
+from ...refusals import Refused
 
 PLACEHOLDER = "console:"  # external id of a lead created on the console side, until the CRM gives it one
 DECIMAL_FIELDS = {"amount", "amount_base"}

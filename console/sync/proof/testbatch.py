@@ -1,20 +1,21 @@
 """Work a person queues for the dispatcher's pool, never run inside the request: test batches (a small
 dry run per object type: no business record is written) and the first complete sync (real, staged runs).
-The dispatcher claims them (sync/runs.py) and jobs/executors.py runs them. A passing batch
-(sync/verdict.py) sets the last-tested date."""
+The dispatcher claims them (sync/runs/lifecycle.py) and jobs/executors.py runs them. A passing batch
+(sync/proof/verdict.py) sets the last-tested date."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from .. import audit
-from ..choices import ConnectionStatus, CredentialStatus, RunKind, RunStatus
-from ..extensions import db
-from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
-from ..models.base import require, utcnow
-from ..refusals import Refused
-from . import failures, runs
+from ... import audit
+from ...choices import ConnectionStatus, CredentialStatus, RunKind, RunStatus
+from ...extensions import db
+from ...models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
+from ...models.base import require, utcnow
+from ...refusals import Refused
+from ..inbound import failures
+from ..runs import lifecycle as runs
 
 DEFAULT_SIZE, MAX_SIZE = 25, 200
 STUCK_AFTER = timedelta(minutes=10)

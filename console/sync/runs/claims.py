@@ -11,7 +11,7 @@ on SQLite and on MariaDB alike, so each row goes to exactly one process. The hol
 while it works (`renewing`, on a thread with its own connection, so a run waiting out a 429 storm keeps
 it) and releases it at the end. A holder that dies stops renewing; when the lease runs out the row is
 free again: claimed again (jobs, webhook events, notifications) or failed by the sweep (runs and
-reconciliations, sync/runs.py), which says what the run had committed."""
+reconciliations, sync/runs/lifecycle.py), which says what the run had committed."""
 from __future__ import annotations
 
 import logging
@@ -26,8 +26,8 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..models.base import changed_rows, table, utcnow
+from ...extensions import db
+from ...models.base import changed_rows, table, utcnow
 from .repeating import repeating
 
 log = logging.getLogger(__name__)

@@ -18,12 +18,12 @@ run_finished = _signals.signal("run-finished")
 # sent after every run_finished receiver has run: for what depends on their results (a baseline captured
 # from the snapshot a run_finished receiver took)
 run_settled = _signals.signal("run-settled")
-# sent with a run the sweep failed because its process stopped (sync/runs.py)
+# sent with a run the sweep failed because its process stopped (sync/runs/lifecycle.py)
 run_stopped = _signals.signal("run-stopped")
 
 
 def announce_run_finished(run, owners: set[str] | None = None) -> None:
-    from ..extensions import db
+    from ...extensions import db
 
     run_finished.send(run, owners=owners)
     db.session.commit()
@@ -32,7 +32,7 @@ def announce_run_finished(run, owners: set[str] | None = None) -> None:
 
 
 def announce_run_stopped(run) -> None:
-    from ..extensions import db
+    from ...extensions import db
 
     run_stopped.send(run)
     db.session.commit()
@@ -41,7 +41,7 @@ def announce_run_stopped(run) -> None:
 def safely(receiver):
     """Wrap a receiver so its failure is logged and rolled back instead of failing the sender."""
     def wrapped(sender, **kw):
-        from ..extensions import db
+        from ...extensions import db
 
         try:
             receiver(sender, **kw)

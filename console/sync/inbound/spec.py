@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..choices import PUSHING
-from ..mapping.mapper import MappingSpec, Reference
-from ..mapping.service import load_spec
-from ..models import IntegrationSyncJob
-from .outbound import CONSOLE_ID_PROPERTY, MATCH_KEYS, match_keys
+from ...choices import PUSHING
+from ...mapping.mapper import MappingSpec, Reference
+from ...mapping.service import load_spec
+from ...models import IntegrationSyncJob
+from ..outbound.pusher import CONSOLE_ID_PROPERTY, MATCH_KEYS, match_keys
 
 
 def inbound_spec(connection_id: int, job: IntegrationSyncJob | None, object_type: str,

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..connectors.base import AuthExpired, ConnectorError
-from ..extensions import db
-from ..models import IntegrationConnection, IntegrationSyncRun
-from . import runs
+from ...connectors.base import AuthExpired, ConnectorError
+from ...extensions import db
+from ...models import IntegrationConnection, IntegrationSyncRun
+from ..provider import mark_credentials, remember_daily_budget
+from . import lifecycle as runs
 from .accounting import Tally
 from .lease import LeaseLost
-from .provider import mark_credentials, remember_daily_budget
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ each page is mapped with the current mapping and compared with the stored rows o
 that page only. The values compared are recomputed from the stored columns, never taken from a stored
 hash, so a row edited by hand, written by a bug, restored from an old backup or mapped by a rule since
 changed is found. Memory stays flat: a page of records at a time, plus the provider's ids in a packed
-table (sync/versions.py, about 16 bytes an id) to find what is stored but unknown to the provider, which
+table (sync/inbound/versions.py, about 16 bytes an id) to find what is stored but unknown to the provider, which
 a keyset pass over the stored ids then looks up, a chunk at a time.
 
   missing           active at the provider, not stored, no open error explains it
@@ -36,11 +36,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..choices import ErrorStatus, RunKind, RunStatus
-from ..connectors.base import SourceRecord
-from ..extensions import db
-from ..mapping.mapper import LEAD_FIELDS, MappingSpec, map_record
-from ..models import (
+from ...choices import ErrorStatus, RunKind, RunStatus
+from ...connectors.base import SourceRecord
+from ...extensions import db
+from ...mapping.mapper import LEAD_FIELDS, MappingSpec, map_record
+from ...models import (
     CrmLead,
     IntegrationConnection,
     IntegrationReconciliation,
@@ -48,10 +48,10 @@ from ..models import (
     IntegrationSyncJob,
     IntegrationSyncRun,
 )
-from ..models.base import utcnow
-from .changes import PLACEHOLDER, pending_fields
-from .eligibility import ineligible_reason
-from .versions import Versions
+from ...models.base import utcnow
+from ..inbound.eligibility import ineligible_reason
+from ..inbound.versions import Versions
+from ..outbound.changes import PLACEHOLDER, pending_fields
 
 SYNC_KINDS = (RunKind.SCHEDULED.value, RunKind.MANUAL.value, RunKind.BACKFILL.value)
 CHUNK = 500  # provider records compared per stored-rows query

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .. import audit
-from ..choices import ErrorStatus, RunKind, RunStatus
-from ..extensions import db
-from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncRun, IntegrationValueWaiver, User
-from ..models.base import utcnow
-from ..refusals import Refused
-from . import failures
-from .failures import MAPPING, PROVIDER, SOURCE_VALUE
+from ... import audit
+from ...choices import ErrorStatus, RunKind, RunStatus
+from ...extensions import db
+from ...models import IntegrationConnection, IntegrationSyncError, IntegrationSyncRun, IntegrationValueWaiver, User
+from ...models.base import utcnow
+from ...refusals import Refused
+from ..inbound import failures
+from ..inbound.failures import MAPPING, PROVIDER, SOURCE_VALUE
 
 BASELINE_KINDS = (RunKind.BACKFILL.value, RunKind.SCHEDULED.value, RunKind.MANUAL.value)
 

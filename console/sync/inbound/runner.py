@@ -10,23 +10,23 @@ from collections.abc import Callable, Iterator
 import sqlalchemy as sa
 from flask import current_app
 
-from ..choices import ErrorStatus, RunKind, RunStatus
-from ..connectors.base import Page
-from ..connectors.registry import source_label
-from ..extensions import db
-from ..mapping.service import ensure_default_mappings
-from ..models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
-from ..models.base import require, utcnow
-from . import runs
-from .accounting import MAX_FAILED_KEPT, Tally
-from .events import announce_run_finished
-from .frame import RunFrame
-from .page_commit import PageCommit
+from ...choices import ErrorStatus, RunKind, RunStatus
+from ...connectors.base import Page
+from ...connectors.registry import source_label
+from ...extensions import db
+from ...mapping.service import ensure_default_mappings
+from ...models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
+from ...models.base import require, utcnow
+from ..proof.testbatch import record_test_result
+from ..provider import open_session
+from ..runs import lifecycle as runs
+from ..runs.accounting import MAX_FAILED_KEPT, Tally
+from ..runs.events import announce_run_finished
+from ..runs.frame import RunFrame
+from ..runs.page_commit import PageCommit
 from .pipeline import PageWriter
-from .provider import open_session
 from .record_errors import MAX_ERROR_ATTEMPTS, retry_at
 from .spec import inbound_spec
-from .testbatch import record_test_result
 
 log = logging.getLogger(__name__)
 Progress = Callable[[IntegrationSyncRun], None]
@@ -206,7 +206,7 @@ def _retry_failed(connection: IntegrationConnection, job: IntegrationSyncJob, wr
     ids = [e.external_id for e in due if e.external_id not in writer.versions]
     if not ids:
         return
-    from ..connectors.base import Page
+    from ...connectors.base import Page
 
     records = session.stream(job.object_type, writer.spec.requested(_eligibility_fields(job))).read(ids)
     writer.apply(Page(records, job.cursor or {}), None)

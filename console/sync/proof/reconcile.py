@@ -1,7 +1,7 @@
 """Reconciliation: the proof that the stored copy is exact, and its repair.
 
 The provider's side is read straight from its list endpoint, never from our own cursor or search, and
-compared with the stored records id by id and value by value (sync/inventory_diff.py says how, and what
+compared with the stored records id by id and value by value (sync/proof/inventory_diff.py says how, and what
 each kind of difference means).
 
 `repair` batch-reads every differing record and applies it through the normal page writer (a run of
@@ -17,24 +17,24 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..choices import RunKind, RunStatus
-from ..connectors.base import ConnectorError, Page, SourceRecord
-from ..connectors.registry import source_label
-from ..extensions import db
-from ..mapping.mapper import MappingSpec
-from ..models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob, IntegrationSyncRun
-from ..models.base import changed_rows, require, utcnow
-from ..security.redact import redact_text
-from . import runs
-from .accounting import Tally
-from .frame import RunFrame
+from ...choices import RunKind, RunStatus
+from ...connectors.base import ConnectorError, Page, SourceRecord
+from ...connectors.registry import source_label
+from ...extensions import db
+from ...mapping.mapper import MappingSpec
+from ...models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob, IntegrationSyncRun
+from ...models.base import changed_rows, require, utcnow
+from ...security.redact import redact_text
+from ..inbound.pipeline import PageWriter
+from ..inbound.spec import inbound_spec
+from ..provider import open_session
+from ..runs import lifecycle as runs
+from ..runs.accounting import Tally
+from ..runs.frame import RunFrame
+from ..runs.lease import JobBusy, holding_lease
+from ..runs.lifecycle import RECONCILE_LEASE
+from ..runs.page_commit import PageCommit
 from .inventory_diff import Comparison, compare, ms
-from .lease import JobBusy, holding_lease
-from .page_commit import PageCommit
-from .pipeline import PageWriter
-from .provider import open_session
-from .runs import RECONCILE_LEASE
-from .spec import inbound_spec
 
 log = logging.getLogger(__name__)
 EXAMPLES = 10
@@ -78,7 +78,7 @@ def request(connection: IntegrationConnection, object_type: str, trigger: str, r
 
 
 def claim_queued(worker: str, limit: int) -> list[int]:
-    """Queued reconciliations, taken in one conditional UPDATE (sync/claims.py)."""
+    """Queued reconciliations, taken in one conditional UPDATE (sync/runs/claims.py)."""
     ids = list(db.session.scalars(sa.select(IntegrationReconciliation.id).where(
         IntegrationReconciliation.status == RunStatus.QUEUED.value).order_by(IntegrationReconciliation.id).limit(limit)))
     return RECONCILE_LEASE.claim(ids, worker, where=[IntegrationReconciliation.status == RunStatus.QUEUED.value],
@@ -88,7 +88,7 @@ def claim_queued(worker: str, limit: int) -> list[int]:
 def schedule_due(every: timedelta, now: datetime | None = None) -> int:
     """Queue the daily reconcile of every live connection's enabled jobs. The job's `reconcile_next_at`
     is claimed with a conditional UPDATE, so two dispatchers never queue the same one twice."""
-    from ..choices import ConnectionStatus
+    from ...choices import ConnectionStatus
 
     now = now or utcnow()
     due = db.session.execute(sa.select(IntegrationSyncJob.id, IntegrationSyncJob.connection_id,

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import logging
 
-from ..choices import PUSHING, RunKind
-from ..extensions import db
-from ..mapping.editor import READ_ONLY_PROPERTIES
-from ..mapping.mapper import MappingSpec
-from ..mapping.service import load_spec
-from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun
-from ..models.base import require
-from . import catalogue, runs
-from .accounting import Tally
+from ...choices import PUSHING, RunKind
+from ...extensions import db
+from ...mapping.editor import READ_ONLY_PROPERTIES
+from ...mapping.mapper import MappingSpec
+from ...mapping.service import load_spec
+from ...models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun
+from ...models.base import require
+from .. import catalogue
+from ..provider import open_session
+from ..runs import lifecycle as runs
+from ..runs.accounting import Tally
+from ..runs.events import announce_run_finished
+from ..runs.frame import RunFrame
+from ..runs.lease import JobBusy, holding_lease
+from ..runs.page_commit import PageCommit
 from .changes import LINKABLE
-from .events import announce_run_finished
-from .frame import RunFrame
-from .lease import JobBusy, holding_lease
-from .outbound import CONSOLE_ID_PROPERTY, Pusher
-from .page_commit import PageCommit
-from .provider import open_session
+from .pusher import CONSOLE_ID_PROPERTY, Pusher
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""A sync job's lease (sync/claims.py): whoever holds it is the only process syncing that object.
+"""A sync job's lease (sync/runs/claims.py): whoever holds it is the only process syncing that object.
 
 The dispatcher claims due jobs with it (jobs/dispatcher.py); `holding_lease` takes the same lease outside
 the dispatcher (a sync run from the command line, a reconcile repair, the first complete sync) and leaves
@@ -11,9 +11,9 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..models import IntegrationSyncJob
-from ..models.base import changed_rows, table, utcnow
+from ...extensions import db
+from ...models import IntegrationSyncJob
+from ...models.base import changed_rows, table, utcnow
 from .claims import Lease
 
 LEASE_SECONDS = 60

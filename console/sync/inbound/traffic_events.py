@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..extensions import db
-from ..mapping.mapper import MappingSpec
-from ..models import IntegrationNormalizedEvent, IntegrationRawEvent
-from ..models.base import table
-from ..security.redact import drop_keys
+from ...extensions import db
+from ...mapping.mapper import MappingSpec
+from ...models import IntegrationNormalizedEvent, IntegrationRawEvent
+from ...models.base import table
+from ...security.redact import drop_keys
 from . import bulk
 from .decision import Decision, changes
 

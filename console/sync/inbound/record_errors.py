@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..choices import ErrorStage, ErrorStatus
-from ..connectors.base import SourceRecord
-from ..extensions import db
-from ..mapping.mapper import MappingSpec
-from ..models import IntegrationSyncError
-from ..models.base import utcnow
-from ..security.redact import redact_text
+from ...choices import ErrorStage, ErrorStatus
+from ...connectors.base import SourceRecord
+from ...extensions import db
+from ...mapping.mapper import MappingSpec
+from ...models import IntegrationSyncError
+from ...models.base import utcnow
+from ...security.redact import redact_text
 from .decision import Decision, mapped_of
 
 MAX_ERROR_ATTEMPTS = 5

@@ -3,11 +3,11 @@
     open_run (queued, or running at once) -> claim_queued (queued -> running, with a lease)
     -> heartbeat (renews the lease while it works) -> finish / fail (final) ; or sweep (the lease ran out)
 
-Every running run holds a lease (`worker`, `lease_expires_at`, sync/claims.py) renewed by its heartbeat;
+Every running run holds a lease (`worker`, `lease_expires_at`, sync/runs/claims.py) renewed by its heartbeat;
 a process that dies (killed, out of memory, the machine gone) stops renewing, and `sweep` fails the run
 in any process, whatever its kind, saying what it had committed: its counts are written with every page,
 and the job's cursor with the page that moved it, so the next run resumes from there. Features hear of
-finished and stopped runs through sync/events.py."""
+finished and stopped runs through sync/runs/events.py."""
 from __future__ import annotations
 
 import logging
@@ -16,11 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..choices import RunStatus
-from ..extensions import db
-from ..models import IntegrationReconciliation, IntegrationSyncJob, IntegrationSyncRun
-from ..models.base import changed_rows, require, utcnow
-from ..security.redact import redact_text
+from ...choices import RunStatus
+from ...extensions import db
+from ...models import IntegrationReconciliation, IntegrationSyncJob, IntegrationSyncRun
+from ...models.base import changed_rows, require, utcnow
+from ...security.redact import redact_text
 from . import hourly
 from .accounting import Tally
 from .claims import Lease, worker_id

@@ -7,12 +7,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from ..connectors.base import SourceRecord
-from ..extensions import db
-from ..mapping.mapper import MappingSpec
-from ..mapping.outbound import console_value
-from ..models import CrmWriteLedger
-from .outbound import at_ms, value_hash
+from ...connectors.base import SourceRecord
+from ...extensions import db
+from ...mapping.mapper import MappingSpec
+from ...mapping.outbound import console_value
+from ...models import CrmWriteLedger
+from ..outbound.pusher import at_ms, value_hash
 
 Entry = tuple[datetime | None, dict[str, str]]  # (the provider's time after our write, property -> value hash)
 

@@ -11,10 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
 
-from ..choices import RunStatus
-from ..extensions import db
-from ..models import ConnectionHour, IntegrationSyncRun
-from ..models.base import table
+from ...choices import RunStatus
+from ...extensions import db
+from ...models import ConnectionHour, IntegrationSyncRun
+from ...models.base import table
 
 STATUS_COLUMN = {RunStatus.SUCCEEDED.value: "runs_succeeded", RunStatus.PARTIAL.value: "runs_partial",
                  RunStatus.FAILED.value: "runs_failed", RunStatus.CANCELLED.value: "runs_cancelled"}
@@ -92,7 +92,7 @@ def parse_hour(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H")
 
 
-# How a swept run's message begins (sync/runs.py writes it; the stopped-runs alert and the hourly counts
+# How a swept run's message begins (sync/runs/lifecycle.py writes it; the stopped-runs alert and the hourly counts
 # read it). Kept here, below runs, so runs -> hourly is the only import between the two.
 STOPPED = "The process running this stopped"
 

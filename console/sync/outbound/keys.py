@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ..choices import ChangeStatus
-from ..mapping.mapper import FieldRule
-from ..models import CrmLead, CrmLeadChange
+from ...choices import ChangeStatus
+from ...mapping.mapper import FieldRule
+from ...models import CrmLead, CrmLeadChange
 
 GROUP = 100  # leads per group: one batch read, one write call of each kind, one commit
 MAX_ATTEMPTS = 5

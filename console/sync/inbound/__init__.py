@@ -1,0 +1,1 @@
+"""Inbound: the provider's pages through the page writer, decided, mapped and written."""

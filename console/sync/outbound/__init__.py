@@ -1,0 +1,1 @@
+"""Outbound: console-side changes and associations pushed to the provider."""

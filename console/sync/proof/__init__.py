@@ -1,0 +1,1 @@
+"""Proof: reconciliations, test-batch verdicts, value waivers."""
