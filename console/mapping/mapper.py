@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from ..choices import PUSHING
 from ..connectors.base import Reference, SourceRecord
 from ..models.base import utcnow
@@ -98,9 +100,12 @@ def _extra_sources(rule: FieldRule) -> list[str]:
     return []
 
 
-# json.dumps(value, sort_keys=True, default=str) builds an encoder on every call; one kept encoder
-# writes the very same text (every stored hash stays valid) without that cost.
-_HASH_TEXT = json.JSONEncoder(sort_keys=True, default=str).encode
+# The content hash is "b" + 62 hex digits of SHA-256 over orjson's bytes of the mapped values (sorted keys;
+# datetimes, decimals and what else orjson does not take natively as str). Leads stored before it carry the
+# old hash, 64 hex digits over the json module's text: `same_content` recognises either, so no record looks
+# changed because the hash changed; a record rewritten for a real change gets the new one.
+_HASH_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_OLD_HASH_TEXT = json.JSONEncoder(sort_keys=True, default=str).encode
 
 
 @dataclass
@@ -113,9 +118,24 @@ class Mapped:
         """Hash of the provider-derived values; the clock-derived follow-up state is left out.
         Computed once: deciding and writing both ask for it."""
         if self._hash is None:
-            stable = {k: v for k, v in self.values.items() if k != "follow_up_state"}
-            self._hash = hashlib.sha256(_HASH_TEXT(stable).encode()).hexdigest()
+            stable = self._stable()
+            try:
+                data = orjson.dumps(stable, default=str, option=_HASH_OPTIONS)
+            except TypeError:  # an integer beyond 64 bits: the json module's text, under the same prefix
+                data = _OLD_HASH_TEXT(stable).encode()
+            self._hash = "b" + hashlib.sha256(data).hexdigest()[:62]
         return self._hash
+
+    def same_content(self, stored: str | None) -> bool:
+        """Whether a stored hash, of either kind, describes these values."""
+        if stored is None:
+            return False
+        if len(stored) == 64:  # stored before the orjson hash
+            return stored == hashlib.sha256(_OLD_HASH_TEXT(self._stable()).encode()).hexdigest()
+        return stored == self.content_hash()
+
+    def _stable(self) -> dict[str, Any]:
+        return {k: v for k, v in self.values.items() if k != "follow_up_state"}
 
 
 def follow_up_state(next_at: datetime | None, now: datetime | None = None) -> str:

@@ -126,7 +126,7 @@ class PageWriter:
             return Decision(rec, "failed", mapped, lead, redact_text(reason)[:1000])
         if lead is None:
             return Decision(rec, "created", mapped, None, "new record")
-        if lead.content_hash == mapped.content_hash() and not lead.archived and not self.rewrite:
+        if mapped.same_content(lead.content_hash) and not lead.archived and not self.rewrite:
             return Decision(rec, "unchanged", mapped, lead, "no mapped field changed")
         if self.two_way and not lead.archived and not self.rewrite and \
                 echoes.is_echo(self._ledger.get(rec.external_id), rec, self.spec):
