@@ -33,7 +33,7 @@ def folder() -> Path:
 
 
 def in_database() -> bool:
-    return current_app.config.get("UPLOAD_STORE", "database") == "database"
+    return current_app.config["UPLOAD_STORE"] == "database"
 
 
 def put(key: str, data: bytes, folder_path: Path) -> None:

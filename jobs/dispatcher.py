@@ -135,7 +135,7 @@ class Dispatcher:
             try:
                 now = utcnow()
                 sweep(now)
-                every = float(self.app.config.get("RECONCILE_EVERY_HOURS", 24))
+                every = float(self.app.config["RECONCILE_EVERY_HOURS"])
                 if every > 0:
                     reconcile.schedule_due(timedelta(hours=every), now)
             finally:

@@ -32,7 +32,7 @@ def add_timers(scheduler: BaseScheduler, dispatcher: Dispatcher, interval_second
 
 
 def build_scheduler(app: Flask, interval_seconds: float = 5.0) -> BackgroundScheduler:
-    dispatcher = Dispatcher(app, max_workers=app.config.get("SYNC_WORKERS", 2))
+    dispatcher = Dispatcher(app, max_workers=app.config["SYNC_WORKERS"])
     app.extensions["dispatcher"] = dispatcher
     scheduler = BackgroundScheduler(timezone="UTC", daemon=True)
     add_timers(scheduler, dispatcher, interval_seconds)

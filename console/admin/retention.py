@@ -15,4 +15,4 @@ from . import bp
 def retention():
     counted_at, tables = status.counted()
     return render_template("admin/retention.html", tables=tables, counted_at=counted_at, task=status.last_pass(),
-                           folder=archive_dir(), hour=current_app.config.get("RETENTION_HOUR_UTC", 3))
+                           folder=archive_dir(), hour=current_app.config["RETENTION_HOUR_UTC"])

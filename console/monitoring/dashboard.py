@@ -150,8 +150,8 @@ def cached_rows() -> tuple[datetime, list[Row]]:
     """The rows as read at most DASHBOARD_CACHE_SECONDS ago in this process (every open dashboard polls
     every 5 s; the figures are the same for everyone who may see the dashboard), and when they were read.
     Kept rows are detached from the session that read them: read-only, loaded in full, shared by threads."""
-    ttl = float(current_app.config.get("DASHBOARD_CACHE_SECONDS", 0))
-    stale = float(current_app.config.get("DASHBOARD_STALE_SECONDS", 0))
+    ttl = float(current_app.config["DASHBOARD_CACHE_SECONDS"])
+    stale = float(current_app.config["DASHBOARD_STALE_SECONDS"])
     return kept("dashboard_rows", ttl, lambda: _detach(rows(utcnow())) if ttl > 0 else rows(utcnow()), stale_for=stale)
 
 

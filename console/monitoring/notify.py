@@ -59,7 +59,7 @@ def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
         # The same words for a refused, unreachable or failing target: nothing here probes an address.
         failed = NotifyFailed("The Slack webhook did not take the message; check the URL in the monitor step.")
         try:
-            post_json(target, {"text": body}, tuple(current_app.config.get("NOTIFY_HOSTS", ())),
+            post_json(target, {"text": body}, tuple(current_app.config["NOTIFY_HOSTS"]),
                       "The Slack webhook URL", "CONSOLE_NOTIFY_HOSTS")
         except (OutboundRefused, OutboundFailed):
             raise failed from None

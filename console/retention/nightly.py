@@ -24,7 +24,7 @@ LEASE = Lease(MaintenanceTask, MaintenanceTask.lease_owner, MaintenanceTask.leas
 
 def next_slot(now: datetime) -> datetime:
     """The next CONSOLE_RETENTION_HOUR_UTC:00 (default 03:00 UTC) after `now`."""
-    hour = int(current_app.config.get("RETENTION_HOUR_UTC", 3)) % 24
+    hour = int(current_app.config["RETENTION_HOUR_UTC"]) % 24
     slot = now.replace(hour=hour, minute=0, second=0, microsecond=0)
     return slot if slot > now else slot + timedelta(days=1)
 

@@ -18,7 +18,7 @@ WAITING = (ImportStatus.UPLOADED.value, ImportStatus.QUEUED.value, ImportStatus.
 
 
 def keep_days() -> int:
-    return max(1, int(current_app.config.get("UPLOAD_KEEP_DAYS", 14)))
+    return max(1, int(current_app.config["UPLOAD_KEEP_DAYS"]))
 
 
 def stale(cutoff: datetime) -> sa.Select:

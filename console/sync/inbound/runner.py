@@ -192,7 +192,7 @@ def _eligibility_fields(job: IntegrationSyncJob) -> list[str]:
 
 def lookback_ms() -> int:
     """How far before the last search each incremental read starts again (provider search lags)."""
-    return int(float(current_app.config.get("SYNC_LOOKBACK_SECONDS", 300)) * 1000)
+    return int(float(current_app.config["SYNC_LOOKBACK_SECONDS"]) * 1000)
 
 
 def _retry_failed(connection: IntegrationConnection, job: IntegrationSyncJob, writer: PageWriter, session) -> None:
