@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .records import KNOWN, Record, comparable, now_ms
@@ -122,9 +122,33 @@ def search(portal: Portal, object_type: str, body: dict) -> tuple[int, list[dict
         now = now_ms()
         if portal.index_pending_until > now:  # some changes are not searchable yet
             matched = [r for r in matched if r.indexed_at <= now]
-        page = [r.to_api(object_type, body.get("properties") or None) for r in matched[after:after + limit]]
+        if portal.shuffle_ties:
+            matched = _shuffled_ties(matched, lambda r: _key(r, object_type, prop)[:2], portal)
+        chosen = matched[after:after + limit]
+        if portal.tear_replies and len(chosen) > 2:
+            middle = chosen[len(chosen) // 2]
+            portal.update(object_type, middle, {})  # a write with no new value: a newer modification time
+            portal.torn.append(middle.id)
+        page = [r.to_api(object_type, body.get("properties") or None) for r in chosen]
+    if portal.after_search is not None:
+        portal.after_search()
     nxt = after + limit if after + limit < len(matched) else None
     return len(matched), page, nxt
+
+
+def _shuffled_ties(ordered: list[Record], key: Callable[[Record], tuple], portal: Portal) -> list[Record]:
+    """`ordered` with each run of equal sort values in a new random order (the runs stay where they are)."""
+    out: list[Record] = []
+    i = 0
+    while i < len(ordered):
+        j, k = i + 1, key(ordered[i])
+        while j < len(ordered) and key(ordered[j]) == k:
+            j += 1
+        run = ordered[i:j]
+        portal._tie_rng.shuffle(run)
+        out += run
+        i = j
+    return out
 
 
 def _candidates(portal: Portal, object_type: str, groups: list) -> Iterable[Record]:

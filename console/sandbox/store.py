@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import threading
 from bisect import bisect_right
+from collections.abc import Callable
 from typing import Any
 
 from . import data
@@ -36,6 +37,17 @@ class Portal:
         # `search_lag_ms`; until then search does not return the record (list and batch read do).
         self.search_lag_ms = 0
         self.index_pending_until = 0
+        # HubSpot promises no order among records whose sort values are equal: with `shuffle_ties`, each
+        # search orders them anew (offset paging then cuts ties differently from one page to the next).
+        self.shuffle_ties = False
+        # `tear_replies`: one record of each search reply is changed after the reply was sorted and before it
+        # was rendered, so it shows a time newer than its place in the order (a write landing mid-reply).
+        self.tear_replies = False
+        self.torn: list[int] = []
+        # Called after every search reply, in the sandbox's request thread (tests change records while a
+        # run pages). In-process only: nothing over HTTP sets it.
+        self.after_search: Callable[[], None] | None = None
+        self._tie_rng = random.Random(seed ^ 0x7135)
         self._index_rng = random.Random(seed)
         self._seed(contacts, deals, companies if companies is not None else max(5, contacts // 20))
         if spread_ties:

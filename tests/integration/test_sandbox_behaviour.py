@@ -424,3 +424,35 @@ def test_spread_ties_gives_the_clamped_records_distinct_times_and_changes_nothin
             other = spread.records[kind][rid]
             assert other.props == rec.props and other.created == rec.created
             assert other.updated == rec.updated or rec.updated == BASE_MS
+
+
+def test_search_ties_can_come_back_in_any_order(sandbox):
+    """`shuffle_ties`: records with one modification time are ordered anew on every search, as HubSpot
+    promises no order among equal values; a flag that is not a boolean is refused."""
+    url = f"{sandbox.url}/_sandbox/search"
+    assert requests.put(url, json={"shuffle_ties": "yes"}, timeout=5).status_code == 400
+    portal = sandbox.state.portal
+    tied = portal.all_active("contacts")[:60]
+    kept = {rec.id: rec.updated for rec in tied}  # the session's sandbox: put back as it was afterwards
+    with portal.lock:
+        for rec in tied:
+            rec.updated = 1_700_000_000_000
+        portal.version += 1
+    body = {"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "EQ",
+                                           "value": "1700000000000"}]}],
+            "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}], "limit": 100}
+    search = f"{sandbox.url}/crm/v3/objects/contacts/search"
+
+    def order() -> list[str]:
+        return [r["id"] for r in requests.post(search, json=body, headers=auth(sandbox), timeout=5).json()["results"]]
+    try:
+        assert order() == order() == sorted(order(), key=int)  # off: ties by id, the same every time
+        assert requests.put(url, json={"shuffle_ties": True}, timeout=5).json()["shuffle_ties"] is True
+        orders = {tuple(order()) for _ in range(3)}
+        assert len(orders) > 1 and all(sorted(o) == sorted(next(iter(orders))) for o in orders)
+    finally:
+        requests.put(url, json={"shuffle_ties": False}, timeout=5)
+        with portal.lock:
+            for rec in tied:
+                rec.updated = kept[rec.id]
+            portal.version += 1
