@@ -1,13 +1,15 @@
 """The console's sync beside the peers, against one sandbox (run by hand; prints its figures).
 
-  .venv/bin/python tests/bench/peers.py [--contacts 100000] [--rounds 2] [--peers meltano,singer,sdk]
+  .venv/bin/python tests/bench/peers.py [--contacts 100000] [--rounds 2] [--peers fetch,meltano,singer,sdk]
 
 Each peer is installed, unmodified, in a virtual environment of its own (under
 $XDG_CACHE_HOME/connector-console/peers, made on first use from the package registry):
 
 - meltano: MeltanoLabs' tap-hubspot (Singer SDK), extract only: discovery, then the contacts stream;
 - singer:  singer-io's tap-hubspot, extract only: discovery, then the contacts stream;
-- sdk:     HubSpot's own Python SDK, `crm.contacts.get_all` of the same properties.
+- sdk:     HubSpot's own Python SDK, `crm.contacts.get_all` of the same properties;
+- fetch:   the floor, a bare `requests` loop over the list endpoint that only fetches and parses (target: the
+           console's time at most 2.2 times this).
 
 The taps hard-code https://api.hubapi.com; a `sitecustomize` shim on `requests` (on their PYTHONPATH
 only) sends those requests to the sandbox instead. One sandbox process (limits off) serves every run;
@@ -32,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from tests.bench.sync_throughput import TOKEN, measure, start_sandbox  # noqa: E402
+from tests.bench.verdict import judged  # noqa: E402
 
 PACKAGES = {"meltano": ["meltano-tap-hubspot"], "singer": ["tap-hubspot"], "sdk": ["hubspot-api-client==12.0.0"]}
 SHIM = '''"""Points clients that hard-code https://api.hubapi.com at the sandbox (PEER_HUBSPOT_URL)."""
@@ -55,6 +58,22 @@ from hubspot import HubSpot
 api = HubSpot(access_token=os.environ["PEER_TOKEN"], host=os.environ["PEER_HUBSPOT_URL"])
 rows = api.crm.contacts.get_all(properties=sys.argv[1].split(","))
 print(len(rows))
+'''
+# The floor: a bare requests loop that pages the list endpoint for the same properties and parses each reply,
+# nothing else (no mapping, no storage). Nothing can sync faster than it fetches.
+FETCH_SCRIPT = '''import os, sys
+import requests
+url, token, props = os.environ["PEER_HUBSPOT_URL"], os.environ["PEER_TOKEN"], sys.argv[1]
+session, after, ids = requests.Session(), None, set()
+session.headers["Authorization"] = f"Bearer {token}"
+while True:
+    params = {"limit": 100, "properties": props, **({"after": after} if after else {})}
+    body = session.get(f"{url}/crm/v3/objects/contacts", params=params, timeout=30).json()
+    ids.update(r["id"] for r in body["results"])
+    after = ((body.get("paging") or {}).get("next") or {}).get("after")
+    if not after:
+        break
+print(len(ids))
 '''
 # The properties the console's default contacts mapping reads (the SDK is asked for the same).
 PROPERTIES = "email,firstname,lastname,phone,company,lifecyclestage,hs_lead_status,hubspot_owner_id,createdate," \
@@ -151,6 +170,16 @@ class Sdk:
                 "stopped": code is None}
 
 
+class FetchOnly(Sdk):
+    """The floor, in the console's own interpreter (requests only)."""
+
+    def __init__(self, url: str, folder: Path) -> None:
+        self.home, self.script = Path(sys.executable).parent.parent, folder / "fetch_only.py"
+        self.script.write_text(FETCH_SCRIPT)
+        self.env = {**os.environ, "PEER_HUBSPOT_URL": url, "PEER_TOKEN": TOKEN}
+        self.name = "fetch"
+
+
 class Console:
     name = "console"
 
@@ -167,12 +196,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--peers", default="meltano,singer,sdk")
+    parser.add_argument("--peers", default="fetch,meltano,singer,sdk")
     parser.add_argument("--timeout", type=float, default=TIMEOUT)
     args = parser.parse_args()
     globals()["TIMEOUT"] = args.timeout
     names = [p for p in args.peers.split(",") if p]
-    homes = {name: ensure_venv(name) for name in names}
+    homes = {name: ensure_venv(name) for name in names if name != "fetch"}
     proc, url = start_sandbox(args.contacts, limits=False, spread_ties=True)  # MeltanoLabs' tap loops on 10k+ ties
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -181,7 +210,9 @@ def main() -> int:
             (folder / "shim" / "sitecustomize.py").write_text(SHIM)
             runners: list = []
             for name in names:
-                if name == "sdk":
+                if name == "fetch":
+                    runners.append(FetchOnly(url, folder))
+                elif name == "sdk":
                     runners.append(Sdk(homes[name], url, folder))
                 else:  # singer-io's tap takes its catalog as --properties (an older Singer convention)
                     runners.append(Tap(name, homes[name], url, folder, "--catalog" if name == "meltano" else "--properties"))
@@ -214,8 +245,13 @@ def main() -> int:
         print(f"  {name:8} {seconds:6.1f} s  {args.contacts / seconds:7,.0f} records/s  peak "
               f"{max(r['peak_mb'] for r in runs):4.0f} MB  {runs[0]['records']:,} contacts{repeats}"
               f"{'' if complete else ' (INCOMPLETE)'}  console time / peer time {console / seconds:4.2f}{extra}")
-    print("PASS" if ok else "FAIL (a run did not read every contact)")
-    return 0 if ok else 1
+    targets = []
+    for peer, at_most in (("fetch", 2.2), ("meltano", 1.0)):  # issue 34: <= 2.2x the floor, <= meltano's time
+        if peer in results and not any(r.get("stopped") for r in results[peer]):
+            ratio = console / statistics.median(r["seconds"] for r in results[peer])
+            targets.append(ratio <= at_most)
+            print(f"  target: console time <= {at_most} x {peer}'s: {ratio:.2f}, {'met' if ratio <= at_most else 'missed'}")
+    return 0 if judged(ok, all(targets), "" if ok else "(a run did not read every contact)") else 1
 
 
 if __name__ == "__main__":

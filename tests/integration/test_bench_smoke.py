@@ -25,7 +25,7 @@ SMOKE = [
     ("outbound_throughput.py", "--records", "200", "--no-limits-check"),
     ("sandbox_bench.py", "2000"),
     ("webhook_load.py", "20", "2"),
-    ("peers.py", "--contacts", "500", "--rounds", "1", "--peers", ""),
+    ("peers.py", "--contacts", "500", "--rounds", "1", "--peers", "fetch"),
     ("scale_out.py", "--minutes", "0.1", "--connections", "4", "--portals", "2", "--dispatchers", "1", "--no-kill"),
 ]
 

@@ -45,7 +45,7 @@ def post_token(base_url: str, data: dict[str, str], refused: str, session: Any =
         if reason == "invalid_client":
             raise AuthExpired("HubSpot rejected the app's client id or secret.")
         why = str((body.get("message") or reason) if isinstance(body, dict) else "")[:200]
-        raise AuthExpired(f"{refused}{': ' + why if why else ''}")
+        raise AuthExpired(f"{refused}{f' (HubSpot: {why})' if why else ''}.")
     access = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(body, dict) or not isinstance(access, str) or not access:
         raise RetriableError("HubSpot sent an unreadable token answer (no access token); try again.")
@@ -97,7 +97,7 @@ class OAuthTokenProvider(TokenProvider):
         fresh = post_token(self.base_url, {
             "grant_type": "refresh_token", "refresh_token": self.tokens.refresh_token,
             "client_id": self.client_id, "client_secret": self.client_secret},
-            "HubSpot refused the refresh token (revoked or expired): reconnect the account", self.session)
+            "HubSpot refused the refresh token (revoked or expired); reconnect the account", self.session)
         self.tokens = OAuthTokens(fresh.access_token, fresh.refresh_token or self.tokens.refresh_token,
                                   fresh.expires_at)
         self.on_refresh(self.tokens)
