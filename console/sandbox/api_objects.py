@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
-from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
 from .access import require_named_scope, require_scope
 from .auth import scope_for
+from .batch import batch_inputs, batch_response, json_body, missing_ids_error
 from .errors import ApiError, not_found, validation
 from .records import Record, singular
 from .schema import OTHER_NAMES, TYPE_IDS, unique_property
@@ -17,7 +16,7 @@ from .state import state
 from .validation import check_properties, property_errors
 
 bp = Blueprint("objects", __name__)
-MAX_LIST_LIMIT, MAX_BATCH = 100, 100
+MAX_LIST_LIMIT = 100
 
 
 def object_type_of(name: str) -> str:
@@ -68,45 +67,6 @@ def _decode_after(token: str | None) -> int:
         raise validation("Invalid paging cursor 'after'.") from exc
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _batch_inputs(body) -> list:
-    inputs = (body or {}).get("inputs") if isinstance(body, dict) else None
-    if not isinstance(inputs, list):
-        raise validation("The request body must contain an 'inputs' array.")
-    if len(inputs) > MAX_BATCH:
-        raise validation(f"Batch input size is limited to {MAX_BATCH}; got {len(inputs)}.")
-    if not all(isinstance(item, dict) for item in inputs):
-        raise validation("Each batch input must be a JSON object.")
-    return inputs
-
-
-def _missing_ids_error(missing: list[str], message: str) -> list[dict]:
-    """The 207 error entry HubSpot returns for ids it could not find (empty when none)."""
-    return [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": message,
-             "context": {"ids": missing}}] if missing else []
-
-
-def _batch_response(results: list[dict], errors: list[dict], status_ok: int) -> tuple[Response, int]:
-    started = _now()
-    body: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started, "completedAt": _now()}
-    if errors:
-        body.update({"numErrors": len(errors), "errors": errors})
-        return jsonify(body), 207
-    return jsonify(body), status_ok
-
-
-def _json() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise validation("Invalid input JSON: the request body could not be parsed.")
-    if not isinstance(body, dict):
-        raise validation("The request body must be a JSON object.")
-    return body
-
-
 @bp.get("/crm/v3/objects/<object_type>")
 def list_objects(object_type: str):
     if (empty := _empty_type(object_type)) is not None:
@@ -142,7 +102,7 @@ def get_object(object_type: str, record_id: str):
 def create_object(object_type: str):
     t = object_type_of(object_type)
     require_scope(t, write=True)
-    body = _json()
+    body = json_body()
     props = body.get("properties") if isinstance(body, dict) else None
     check_properties(t, props if props is not None else {})
     _check_unique(t, props or {})
@@ -157,7 +117,7 @@ def update_object(object_type: str, record_id: str):
     rec = state().portal.get(t, record_id, request.args.get("idProperty"))
     if rec is None:
         raise not_found("Object not found.")
-    props = (_json() or {}).get("properties") or {}
+    props = (json_body() or {}).get("properties") or {}
     check_properties(t, props)
     state().portal.update(t, rec, props)
     return jsonify(rec.to_api(t, list(props.keys()) or None))
@@ -189,23 +149,23 @@ def _check_unique(t: str, props: dict, exclude: Record | None = None) -> None:
 def batch_read(object_type: str):
     t = object_type_of(object_type)
     require_scope(t, write=False)
-    body = _json()
-    inputs = _batch_inputs(body)
+    body = json_body()
+    inputs = batch_inputs(body)
     id_prop, props = body.get("idProperty"), body.get("properties") or None
     found, missing = [], []
     for item in inputs:
         rec = state().portal.get(t, item.get("id"), id_prop, bool(body.get("archived")))
         (found.append(rec.to_api(t, props)) if rec else missing.append(str(item.get("id"))))
-    errors = _missing_ids_error(missing, f"Could not get some {singular(t).upper()} objects, they may be deleted "
+    errors = missing_ids_error(missing, f"Could not get some {singular(t).upper()} objects, they may be deleted "
                                          "or not exist. Check that ids are valid.")
-    return _batch_response(found, errors, 200)
+    return batch_response(found, errors, 200)
 
 
 @bp.post("/crm/v3/objects/<object_type>/batch/create")
 def batch_create(object_type: str):
     t = object_type_of(object_type)
     require_scope(t, write=True)
-    inputs = _batch_inputs(_json())
+    inputs = batch_inputs(json_body())
     problems = [(i, property_errors(t, item.get("properties") or {})) for i, item in enumerate(inputs)]
     bad = [(i, errs) for i, errs in problems if errs]
     traced = all(item.get("objectWriteTraceId") for item in inputs)
@@ -221,15 +181,15 @@ def batch_create(object_type: str):
             continue
         rec = state().portal.create(t, item.get("properties") or {})
         results.append(rec.to_api(t, list((item.get("properties") or {}).keys()) or None))
-    return _batch_response(results, errors, 201)
+    return batch_response(results, errors, 201)
 
 
 @bp.post("/crm/v3/objects/<object_type>/batch/update")
 def batch_update(object_type: str):
     t = object_type_of(object_type)
     require_scope(t, write=True)
-    body = _json()
-    inputs = _batch_inputs(body)
+    body = json_body()
+    inputs = batch_inputs(body)
     for item in inputs:
         check_properties(t, item.get("properties") or {})
     results, missing = [], []
@@ -240,14 +200,14 @@ def batch_update(object_type: str):
             continue
         state().portal.update(t, rec, item.get("properties") or {})
         results.append(rec.to_api(t, list((item.get("properties") or {}).keys()) or None))
-    return _batch_response(results, _missing_ids_error(missing, "Could not update some objects."), 200)
+    return batch_response(results, missing_ids_error(missing, "Could not update some objects."), 200)
 
 
 @bp.post("/crm/v3/objects/<object_type>/batch/upsert")
 def batch_upsert(object_type: str):
     t = object_type_of(object_type)
     require_scope(t, write=True)
-    inputs = _batch_inputs(_json())
+    inputs = batch_inputs(json_body())
     for item in inputs:
         check_properties(t, item.get("properties") or {})
         if not item.get("idProperty") or not item.get("id"):
@@ -271,14 +231,14 @@ def batch_upsert(object_type: str):
                 _check_unique(t, props, exclude=found)
                 rec = state().portal.update(t, found, props)
             results.append({**rec.to_api(t, [item["idProperty"], *props]), "new": new})
-    return _batch_response(results, [], 200)
+    return batch_response(results, [], 200)
 
 
 @bp.post("/crm/v3/objects/<object_type>/batch/archive")
 def batch_archive(object_type: str):
     t = object_type_of(object_type)
     require_scope(t, write=True)
-    for item in _batch_inputs(_json()):
+    for item in batch_inputs(json_body()):
         rec = state().portal.get(t, item.get("id"))
         if rec is not None:
             state().portal.archive(t, rec)
@@ -292,7 +252,7 @@ def search_objects(object_type: str):
     t = object_type_of(object_type)
     require_scope(t, write=False)
     try:
-        body = parse_body(_json())
+        body = parse_body(json_body())
         total, page, nxt = search(state().portal, t, body)
     except SearchError as err:
         raise validation(str(err)) from err

@@ -54,3 +54,10 @@ def test_views_leave_the_commits_to_services():
         offenders += [f"{path.relative_to(ROOT)}:{n}" for n, line in enumerate(text.splitlines(), 1)
                       if "db.session.commit(" in line and "view-commit allowed" not in line]
     assert offenders == []
+
+
+def test_no_module_is_over_three_hundred_lines():
+    """Small modules named for what they do (STYLE): a module past 300 lines is split along what it does."""
+    sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines())
+             for d in ("console", "jobs") for p in (ROOT / d).rglob("*.py")}
+    assert sorted(path for path, n in sizes.items() if n > 300) == []
