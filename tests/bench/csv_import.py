@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.bench.sync_throughput import ROOT, app_env, make_app, rss_mb
+from tests.bench.verdict import judged
 
 
 def build_csv(rows: int) -> bytes:
@@ -91,8 +92,8 @@ def main(rows: int) -> bool:
         ok = run.seen == rows and run.buckets_balance
         print(f"targets: under 10 s {'met' if elapsed < 10 else 'MISSED'}; peak under 120 MB "
               f"{'met' if peak < 120 else 'MISSED'}")
-        print("PASS" if ok else "FAIL", "(every row accounted for)")
-        return ok
+        # The targets are set at 100,000 rows: a smaller file is below the boundary they are set at.
+        return judged(ok, rows < 100_000 or (elapsed < 10 and peak < 120), "(every row accounted for)")
 
 
 def run_import(run_id: int, folder: str) -> dict:
