@@ -65,18 +65,19 @@ def changes():
 def search_settings():
     """{"lag_ms": N}: each later change reaches search after a random delay of up to N ms. Optional booleans:
     "shuffle_ties" (equal sort values in a new order on every search, as HubSpot promises none) and
-    "tear_replies" (a record of each reply changes between sorting and rendering)."""
+    "tear_replies" (a record of each reply changes between sorting and rendering). A setting left out of the
+    body keeps its value."""
     body = _body()
     flags = {key: body[key] for key in ("shuffle_ties", "tear_replies") if key in body}
     if any(not isinstance(v, bool) for v in flags.values()):
         raise validation("shuffle_ties and tear_replies must be true or false.")
+    portal = state().portal
     try:
-        lag = int(body.get("lag_ms", 0))
+        lag = int(body.get("lag_ms", portal.search_lag_ms))
     except (TypeError, ValueError) as err:
         raise validation("lag_ms must be an integer.") from err
     if not 0 <= lag <= 3_600_000:
         raise validation("lag_ms must be between 0 and 3600000.")
-    portal = state().portal
     portal.search_lag_ms = lag
     for key, value in flags.items():
         setattr(portal, key, value)
