@@ -5,7 +5,6 @@ different intake value is shown beside it, never written over it. What would wri
 a proposal with "Use this" (proposals.py), which a person applies."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -131,16 +130,6 @@ def owner(conn: IntegrationConnection, form: Any) -> None:
         _offer(form.owner_id, conn.owner_user_id, None, found.id, "stakeholders", found.name)
 
 
-def names_field(what: str, object_type: str, target: Any, source: str | None) -> bool:
-    """Whether the intake's "Lifecycle stage" or "Deal amount" names this field of this object."""
-    obj = intake_reading.object_named(what)
-    if obj is not None and obj != object_type:
-        return False
-    lowered = what.lower()
-    words = {target.label.lower(), target.name.replace("_", " "), (source or "").lower()}
-    return any(w and re.search(rf"\b{re.escape(w)}\b", lowered) for w in words)
-
-
 def records_of(conn: IntegrationConnection, object_type: str, rows: dict, text: str) -> list[dict]:
     """The intake's systems of record (`text`, its answer) for this object, each with the mapped fields it
     names (none: the line names a group, like "demographics", to set field by field)."""
@@ -152,14 +141,15 @@ def records_of(conn: IntegrationConnection, object_type: str, rows: dict, text: 
         if obj is not None and obj != object_type:
             continue
         fields = [t.label for t in TARGETS[object_type]
-                  if names_field(what, object_type, t, rows[t.name].source_field if t.name in rows else None)]
+                  if proposals.names_field(what, object_type, t, rows[t.name].source_field if t.name in rows else None)]
         out.append({"what": what, "winner": winner, "fields": fields})
     return out
 
 
 def system_of_record(conn: IntegrationConnection, object_type: str, target: Any, source: str | None, form: Any) -> None:
     """Who wins a two-way field's conflicts, from the intake's systems of record naming the field: proposed."""
-    found = proposals.record(conn, object_type, target.name, lambda what: names_field(what, object_type, target, source))
+    found = proposals.record(conn, object_type, target.name,
+                             lambda what: proposals.names_field(what, object_type, target, source))
     _propose(form.system_of_record, form.system_of_record.data, found, conn.provider.name)
 
 

@@ -4,7 +4,9 @@ mapping step shows each as a proposal beside its field, and only a person's "Use
 (audited, re-read from the intake at that moment, so a stale page cannot apply what it no longer says)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from .. import audit, intake_reading
 from ..choices import ObjectType, SystemOfRecord
@@ -80,8 +82,6 @@ def use(conn: IntegrationConnection, user: User, key: str) -> str:
             raise Refused("The intake no longer names match keys for this object; nothing was changed.")
         ensure_job(conn, object_type).match_on = found.value
     elif kind == "record":
-        from .prefill import names_field
-
         row, tgt = editor.rows(conn.id, object_type).get(field), target(object_type, field)
         if row is None or tgt is None:
             raise Refused("Map this field first; then its system of record can be set.")
@@ -99,3 +99,13 @@ def use(conn: IntegrationConnection, user: User, key: str) -> str:
             "match": f"{label}: new records are matched on {found.shown}, as the intake proposes.",
             "record": f"{label} · {tgt.label if kind == 'record' and tgt else field}: {found.shown} wins, "
                       "as the intake proposes."}[kind]
+
+
+def names_field(what: str, object_type: str, target: Any, source: str | None) -> bool:
+    """Whether the intake's "Lifecycle stage" or "Deal amount" names this field of this object."""
+    obj = intake_reading.object_named(what)
+    if obj is not None and obj != object_type:
+        return False
+    lowered = what.lower()
+    words = {target.label.lower(), target.name.replace("_", " "), (source or "").lower()}
+    return any(w and re.search(rf"\b{re.escape(w)}\b", lowered) for w in words)
