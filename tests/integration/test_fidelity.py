@@ -10,12 +10,10 @@ import threading
 import time
 from datetime import UTC, timedelta
 
-import pytest
 import requests
 import sqlalchemy as sa
 
 from console.choices import ErrorStatus, RunStatus
-from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
 from console.models import (
     CrmLead,
@@ -35,10 +33,6 @@ from .. import factories
 
 FAST = {"backoff_base": 0.01, "timeout": 5.0}
 
-
-@pytest.fixture(autouse=True)
-def fresh_limiters():
-    _registry.clear()
 
 
 def sync(job, **kw) -> IntegrationSyncRun:

@@ -10,11 +10,9 @@ import re
 from datetime import UTC, timedelta
 from decimal import Decimal
 
-import pytest
 import requests
 import sqlalchemy as sa
 
-from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
 from console.models import (
     CrmLead,
@@ -34,11 +32,6 @@ from console.sync.provider import open_session
 
 from .. import factories
 from .test_fidelity import FAST, check, sync
-
-
-@pytest.fixture(autouse=True)
-def fresh_limiters():
-    _registry.clear()
 
 
 def ms(dt) -> int:

@@ -10,7 +10,6 @@ import requests
 import sqlalchemy as sa
 
 from console.choices import CredentialStatus, ErrorStatus, RunStatus
-from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
 from console.models import (
     CrmLead,
@@ -28,10 +27,6 @@ from .. import factories
 
 FAST = {"backoff_base": 0.01, "timeout": 2.0}
 
-
-@pytest.fixture(autouse=True)
-def fresh_limiters():
-    _registry.clear()  # each sandbox is a new "account"; don't carry one test's window into the next
 
 
 def sync(job, **kw):

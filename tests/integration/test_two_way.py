@@ -3,12 +3,10 @@ ID write-back, echoes of our own writes recognised (no lead event, no second wri
 the system of record and kept, conditions checked from one batch read and counted."""
 from __future__ import annotations
 
-import pytest
 import requests
 import sqlalchemy as sa
 
 from console.choices import ChangeStatus
-from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
 from console.models import (
     CrmLead,
@@ -19,7 +17,6 @@ from console.models import (
     IntegrationFieldMapping,
     IntegrationSyncRun,
 )
-from console.sandbox import SandboxConfig, SandboxServer
 from console.sync.inbound.runner import ensure_job, execute, start_run
 from console.sync.outbound.changes import placeholder_id, record_change
 from console.sync.outbound.push import execute_push, start_push
@@ -29,16 +26,6 @@ from .. import factories
 
 FAST = {"backoff_base": 0.01, "timeout": 5.0}
 
-
-@pytest.fixture(autouse=True)
-def fresh_limiters():
-    _registry.clear()
-
-
-@pytest.fixture
-def portal(app):
-    with SandboxServer(SandboxConfig(contacts=150, deals=0, companies=10, seed=41, limits=False)) as sb:
-        yield sb
 
 
 def setup(sb, fields: dict[str, dict]):

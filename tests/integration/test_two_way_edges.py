@@ -3,29 +3,15 @@ withdraws the waiting change, so an edit made in HubSpot meanwhile is kept (D2);
 created without an email, matched on our id, syncs back instead of failing `required_missing` (D4)."""
 from __future__ import annotations
 
-import pytest
 import requests
 import sqlalchemy as sa
 
-from console.connectors.hubspot.ratelimit import _registry
 from console.extensions import db
 from console.models import CrmLead, CrmLeadChange, IntegrationSyncError
-from console.sandbox import SandboxConfig, SandboxServer
 from console.sync.outbound.changes import placeholder_id, record_change
 from console.sync.outbound.pusher import CONSOLE_ID_PROPERTY
 
 from .test_two_way import contact, lead_for, push, setup, sync, valid_ids
-
-
-@pytest.fixture(autouse=True)
-def fresh_limiters():
-    _registry.clear()
-
-
-@pytest.fixture
-def portal(app):
-    with SandboxServer(SandboxConfig(contacts=150, deals=0, companies=10, seed=41, limits=False)) as sb:
-        yield sb
 
 
 def test_a_reverted_console_edit_never_overwrites_a_hubspot_edit(portal, login):
