@@ -322,3 +322,25 @@ def test_progress_moves_in_small_pages_and_the_header_follows(ops_and_conn):
     status = ops.hx_get(f"/connections/{conn.id}/imports/{imp.id}/status").get_data(as_text=True)
     oob = status[status.index(f'id="import-status-{imp.id}" hx-swap-oob="true"'):]
     assert "Imported" in oob  # the page's header badge is swapped with the bar
+
+
+def test_an_import_that_hits_a_bug_fails_its_run_at_once_with_the_reason(ops_and_conn):
+    """The run frame (sync/runs/frame.py): an import whose stored mapping was damaged after it was queued
+    (its id column gone) fails there and then, run and import alike, instead of staying "running" until the
+    sweep finds its process gone."""
+    ops, conn = ops_and_conn
+    resp = _upload(ops, conn, _csv(ROWS).encode())
+    assert resp.status_code == 204
+    imp = db.session.scalar(sa.select(CsvImport).order_by(CsvImport.id.desc()))
+    assert ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/mapping", {
+        "id_column": "Record ID", "field::email": "Email"}).status_code == 200
+    assert ops.hx_post(f"/connections/{conn.id}/imports/{imp.id}/run").status_code == 200
+    db.session.refresh(imp)
+    imp.mapping = {k: v for k, v in imp.mapping.items() if k != "id_column"}
+    db.session.commit()
+    run_queued_test_batches()
+    db.session.expire_all()
+    imp = db.session.get(CsvImport, imp.id)
+    run = db.session.get(IntegrationSyncRun, imp.run_id)
+    assert run.status == "failed" and run.error_message == "Internal error: KeyError" and run.finished_at
+    assert imp.status == "failed" and imp.error == "Internal error: KeyError"
