@@ -69,6 +69,13 @@ class MappingSpec:
     def sensitive_fields(self) -> set[str]:
         return {r.source for r in self.rules if r.sensitive} | set(self.withheld)
 
+    @property
+    def follows_up(self) -> bool:
+        """Whether mapped values carry a follow-up state (people and deals, or a mapped next activity)."""
+        self.plan  # noqa: B018 - compiles (or checks) the cached plan this flag belongs to
+        assert self._plan is not None
+        return bool(self._plan[4])
+
     def requested(self, extra: Sequence[str] = ()) -> list[str]:
         """The properties to ask the provider for: the rules' fields and `extra` (eligibility rules'),
         never a withheld one."""
@@ -81,7 +88,8 @@ class MappingSpec:
         cached = self._plan
         if cached is None or cached[0] is not self.rules or cached[1] is not self.enums or cached[2] is not self.reference:
             steps = [Step(r.target, _compile(r, self), r.required) for r in self.rules]
-            cached = self._plan = (self.rules, self.enums, self.reference, steps)
+            follows_up = self.object_type in ("contacts", "deals") or any(s.target == "next_activity_at" for s in steps)
+            cached = self._plan = (self.rules, self.enums, self.reference, steps, follows_up)
         return cached[3]
 
 
@@ -237,6 +245,6 @@ def map_record(record: SourceRecord, spec: MappingSpec) -> Mapped:
         if value is None and step.required:
             failures.append(MappingFailure(step.target, "required_missing", f"{step.target}: required but empty"))
         values[step.target] = value
-    if "next_activity_at" in values or spec.object_type in ("contacts", "deals"):
+    if spec.follows_up:
         values["follow_up_state"] = follow_up_state(values.get("next_activity_at"))
     return Mapped(values, failures)

@@ -21,8 +21,13 @@ class MappingFailure(ValueError):
 
 
 def _text(v: Any) -> str | None:
+    """The value as text with its whitespace collapsed (None when nothing is left). Most values are
+    already clean: printable text (Unicode calls every other kind of whitespace unprintable) with no
+    doubled, leading or trailing space is returned as it is, without splitting it."""
     if v is None:
         return None
+    if type(v) is str and v.isprintable() and "  " not in v and v[:1] != " " and v[-1:] != " ":
+        return v or None
     text = " ".join(str(v).split())
     return text or None
 

@@ -141,3 +141,20 @@ def test_provider_times_convert_exactly_as_fromtimestamp_did():
     assert _ms_to_dt(0) is None and _ms_to_dt(None) is None
     assert _ms_to_dt(253_402_300_799_999) == datetime(9999, 12, 31, 23, 59, 59, 999000)
     assert [v for v in values if _ms_to_dt(v) != datetime.fromtimestamp(v / 1000, UTC).replace(tzinfo=None)] == []
+
+
+def test_clean_text_is_returned_as_the_collapsing_path_would_return_it():
+    """`_text` returns clean text without splitting it; for every character Python calls whitespace,
+    alone, doubled, leading, trailing or inside a value, the answer equals the split-and-join one."""
+    import sys
+
+    from console.mapping.transforms import _text
+
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    assert len(spaces) > 20  # the ASCII controls, NBSP, the Unicode space separators, line/paragraph ones
+    values = ["", "Ada", "Ada Lovelace", "Zoë  Ng", 42, 4.5]
+    for ws in spaces:
+        values += [ws, ws * 2, f"{ws}Ada", f"Ada{ws}", f"Ada{ws}Lovelace", f"Ada{ws} Lovelace", f"A{ws}{ws}B"]
+    for value in values:
+        slow = " ".join(str(value).split()) or None
+        assert _text(value) == slow, repr(value)

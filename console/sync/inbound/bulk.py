@@ -39,7 +39,7 @@ class Statement:
         if missing:
             raise ValueError(f"no value for {missing} in {self.sql}")
         self._fill = [(i, defaults[name]) for i, name in enumerate(order) if name not in given]
-        self._process = [(i, p) for i, name in enumerate(order) if (p := _processor(compiled.binds[name].type, dialect))]
+        self._process = [(i, p) for i, name in enumerate(order) if (p := processor(compiled.binds[name].type, dialect))]
         names = [name for name in order if name in given]
         self._get: Callable[[Row], tuple] = itemgetter(*names) if len(names) > 1 else _one(names[0])
         self._positions = [i for i, name in enumerate(order) if name in given]
@@ -67,6 +67,34 @@ class Statement:
         return out
 
 
+class TupleInsert:
+    """An INSERT of every column but the primary key, in the order the write plan builds its tuples (no
+    reordering per row); the plan has already run each value through `processor`."""
+
+    def __init__(self, table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect) -> None:
+        every = {c.key for c in table.columns if not c.primary_key}
+        if set(columns) != every or len(columns) != len(every):
+            raise ValueError(f"{table.name}: the plan writes {sorted(columns)}, not every column {sorted(every)}")
+        quote = dialect.identifier_preparer
+        self._named = dialect.paramstyle in ("named", "pyformat")
+        marks = {"qmark": "?", "format": "%s"}
+        if not self._named and dialect.paramstyle not in marks:
+            raise ValueError(f"{dialect.name}: paramstyle {dialect.paramstyle} is not supported")
+        values = ", ".join(f":{c}" if dialect.paramstyle == "named" else f"%({c})s" if self._named
+                           else marks[dialect.paramstyle] for c in columns)
+        self.sql = (f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(c) for c in columns)}) "
+                    f"VALUES ({values})")
+        self._columns = columns
+
+    def execute(self, conn: sa.Connection, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        params: list[Any] = rows
+        if self._named:
+            params = [dict(zip(self._columns, row, strict=True)) for row in rows]
+        conn.exec_driver_sql(self.sql, params)
+
+
 def insert_many(conn: sa.Connection, table: sa.Table, rows: list[Row]) -> None:
     """INSERT the rows; rows that leave different columns out go in separate statements."""
     for columns, group in _by_columns(rows):
@@ -81,7 +109,8 @@ def update_many(conn: sa.Connection, table: sa.Table, rows: list[Row]) -> None:
         conn.exec_driver_sql(statement.sql, statement.parameters(group))
 
 
-def _processor(type_: Any, dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+def processor(type_: Any, dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+    """How SQLAlchemy would bind a value of this type for this dialect's driver (None: as it is)."""
     impl = type_.dialect_impl(dialect)
     process = impl.bind_processor(dialect)
     if process is None and dialect.name == "mysql" and isinstance(impl, sa.DateTime):

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ...connectors.base import Page, SourceRecord
 from ...extensions import db
 from ...mapping.mapper import MappingSpec, map_record
-from ...models import CrmLead, CrmLeadEvent, IntegrationConnection, IntegrationSyncRun
+from ...models import CrmLead, IntegrationConnection, IntegrationSyncRun
 from ...models.base import table, utcnow
 from ...security.redact import redact_text
 from ..outbound.changes import pending_fields
@@ -28,6 +28,7 @@ from . import bulk, echoes
 from .decision import STORED, TRACKED, Decision, Stored, lead_values, mapped_of, ms_to_dt, norm, older, short
 from .eligibility import ineligible_reason
 from .failures import cause
+from .plan import WritePlan
 from .record_errors import RecordErrors
 from .traffic_events import TrafficEvents
 from .versions import Versions
@@ -70,6 +71,16 @@ class PageWriter:
         self.two_way = bool(spec.outbound_rules)
         self._ledger: dict[str, tuple[datetime | None, dict[str, str]]] = {}
         self._pending: dict[int, set[str]] = {}
+        self._plan: WritePlan | None = None
+        self._events: list[tuple] = []
+
+    @property
+    def plan(self) -> WritePlan:
+        """The rows this run inserts, compiled at its first write (for the databases' dialects)."""
+        if self._plan is None:
+            self._plan = WritePlan(self.spec, (self.client_id, self.connection_id, self.run_id), self.object_type,
+                                   self.source_label, db.session.connection().dialect, db.engines["traffic"].dialect)
+        return self._plan
 
     # ---- deciding -----------------------------------------------------------------------------
     def _existing(self, ids: list[str]) -> dict[str, Stored]:
@@ -178,9 +189,10 @@ class PageWriter:
 
     def _write(self, page: Page, decisions: list[Decision], cursor_target: Any | None) -> None:
         self._now = utcnow()  # one write time for the page's rows (a clock read per row and column was 4 %)
-        self.traffic.write(decisions, self.source_kind, self.measure_lag, self._now)
+        self._rows = rows = self.plan.page(self._now)
+        self.traffic.write(decisions, self.source_kind, self.measure_lag, rows)
         self.errors.load([d.record.external_id for d in decisions])
-        self._events: list[dict] = []
+        self._events = []
         if self.two_way:
             self._pending = pending_fields([d.lead.id for d in decisions if d.lead is not None])
         updates = []
@@ -192,7 +204,7 @@ class PageWriter:
         conn = db.session.connection()
         bulk.update_many(conn, table(CrmLead), updates)
         self._insert_leads(conn, [d for d in decisions if d.bucket == "created"])
-        bulk.insert_many(conn, table(CrmLeadEvent), self._events)
+        self.plan.event_table.insert.execute(conn, self._events)
         if cursor_target is not None:
             cursor_target.cursor = page.cursor
         self.page_commit.commit()  # with the run's figures, while this process still holds the job
@@ -203,12 +215,8 @@ class PageWriter:
         size), then their ids, which feed the 'created' events, read back in one SELECT."""
         if not created:
             return
-        rows = [{"client_id": self.client_id, "connection_id": self.connection_id,
-                 "object_type": self.object_type, "external_id": d.record.external_id,
-                 "source_label": self.source_label, "content_hash": mapped.content_hash(), **lead_values(mapped),
-                 "created_at": self._now, "updated_at": self._now}
-                for d in created for mapped in (mapped_of(d),)]
-        bulk.insert_many(conn, table(CrmLead), rows)
+        rows = self._rows
+        self.plan.lead_table.insert.execute(conn, [rows.lead(d) for d in created])
         ids = dict(conn.execute(sa.select(CrmLead.external_id, CrmLead.id).where(
             CrmLead.connection_id == self.connection_id, CrmLead.object_type == self.object_type,
             CrmLead.external_id.in_([d.record.external_id for d in created]))).all())
@@ -242,9 +250,7 @@ class PageWriter:
         return row
 
     def _event(self, lead_id: int, kind: str, field: str | None, old: Any, new: Any, d: Decision) -> None:
-        self._events.append({"lead_id": lead_id, "connection_id": self.connection_id, "run_id": self.run_id,
-                             "kind": kind, "field": field, "old_value": short(old), "new_value": short(new),
-                             "occurred_at": d.occurred, "created_at": self._now})
+        self._events.append(self._rows.event(lead_id, kind, field, short(old), short(new), d))
 
 
 def transient(exc: Exception) -> bool:

@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 from ...extensions import db
 from ...mapping.mapper import MappingSpec
 from ...models import IntegrationNormalizedEvent, IntegrationRawEvent
-from ...models.base import table
 from ...security.redact import drop_keys
-from . import bulk
 from .decision import Decision, changes
+from .plan import PageRows
 
 
 class TrafficEvents:
@@ -21,19 +20,20 @@ class TrafficEvents:
 
     def __init__(self, connection_id: int, run_id: int | None, object_type: str, spec: MappingSpec) -> None:
         self.connection_id, self.run_id, self.object_type, self.spec = connection_id, run_id, object_type, spec
-        self._dropping: dict[str, bool] = {}  # property name -> dropped from raw payloads (sensitive)
+        self._seen: set[str] = set()  # property names met so far
+        self._dropped: set[str] = set()  # ... and those dropped from raw payloads (sensitive)
 
-    def write(self, decisions: list[Decision], source_kind: str, measure_lag: bool, now: datetime) -> None:
+    def write(self, decisions: list[Decision], source_kind: str, measure_lag: bool, rows: PageRows) -> None:
         """Raw and normalized events, committed in the traffic database before any business row."""
         keys = [d.event_key for d in decisions if d.bucket != "duplicate"]
         if not keys:
             return
         with Session(db.engines["traffic"]) as traffic:
-            self._add(traffic, decisions, keys, source_kind, measure_lag, now)
+            self._add(traffic, decisions, keys, source_kind, measure_lag, rows)
             traffic.commit()
 
     def _add(self, traffic: Session, decisions: list[Decision], keys: list[str], source_kind: str,
-             measure_lag: bool, now: datetime) -> None:
+             measure_lag: bool, rows: PageRows) -> None:
         conn = traffic.connection()
         have = set(conn.scalars(sa.select(IntegrationRawEvent.event_key).where(
             IntegrationRawEvent.connection_id == self.connection_id, IntegrationRawEvent.event_key.in_(keys))))
@@ -48,34 +48,28 @@ class TrafficEvents:
             if d.bucket == "duplicate" or d.event_key in have:
                 continue
             have.add(d.event_key)
-            rec = d.record
-            raw_rows.append({"connection_id": self.connection_id, "run_id": self.run_id, "object_type": self.object_type,
-                             "external_id": rec.external_id, "event_key": d.event_key, "created_at": now,
-                             "payload": self._payload(rec.properties, sensitive),
-                             "provider_updated_at": d.occurred})
+            occurred = rows.occurred(d)
+            raw_rows.append(rows.raw(d, self._payload(d.record.properties, sensitive), occurred))
             if d.bucket in ("created", "updated") and d.event_key not in have_norm:
-                normalized_rows.append({
-                    "connection_id": self.connection_id, "source_kind": source_kind, "source_ref": d.event_key,
-                    "object_type": self.object_type, "external_id": rec.external_id,
-                    "lead_id": d.lead.id if d.lead else None, "created_at": now,
-                    "event_type": "archived" if rec.archived else d.bucket,
-                    "summary": {"changed": sorted(changes(d).keys())}, "occurred_at": d.occurred,
-                    "lag_ms": _lag_ms(d, now) if measure_lag else None})
-        for model, rows in ((IntegrationRawEvent, raw_rows), (IntegrationNormalizedEvent, normalized_rows)):
-            bulk.insert_many(conn, table(model), rows)
+                lag = _lag_ms(d, rows.now) if measure_lag else None
+                normalized_rows.append(rows.normalized(d, source_kind, sorted(changes(d)), lag, occurred))
+        rows.plan.raw_table.insert.execute(conn, raw_rows)
+        rows.plan.normalized_table.insert.execute(conn, normalized_rows)
 
     def _payload(self, properties: dict, sensitive: set[str]) -> dict:
         """The properties without the sensitive ones (dropped, not masked). Which keys to drop is
-        decided once per key name: pages repeat the same names."""
+        decided once per key name (pages repeat the same names), and found by set operations."""
         if not sensitive:
             return properties
-        dropping = self._dropping
-        for key in properties:
-            if key not in dropping:
-                dropping[key] = not drop_keys({key: None}, sensitive)
-        if not any(dropping[key] for key in properties):
+        keys = properties.keys()
+        if not keys <= self._seen:
+            for key in keys - self._seen:
+                if not drop_keys({key: None}, sensitive):
+                    self._dropped.add(key)
+                self._seen.add(key)
+        if not keys & self._dropped:
             return properties
-        return {k: v for k, v in properties.items() if not dropping[k]}
+        return {k: v for k, v in properties.items() if k not in self._dropped}
 
 
 def _lag_ms(d: Decision, now: datetime) -> int | None:
