@@ -94,9 +94,11 @@ def email(v: Any, field: str, args: dict) -> str | None:
 # A North American number as people type it: an area code (2-9, then two digits), an exchange and a
 # line, in the usual groupings, optionally after the country code. phonenumbers answers these with
 # "+1" and the ten digits whatever the grouping (tests/unit/test_phone_memo.py compares the two over
-# every grouping and area code); anything else (an extension, letters, other regions) goes to it.
+# every grouping, area code and extension form); anything else (letters, other regions) goes to it.
 NANP_REGIONS = frozenset({"CA", "US"})
-NANP_TYPED = re.compile(r"(?:\+1 ?|1)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)[-. ]?)(\d{3})[-. ]?(\d{4})")
+# An extension as people type it ("ext. 12", "ext 5", "x 77") is kept out of E.164, as phonenumbers does.
+NANP_TYPED = re.compile(r"(?:\+1 ?|1)?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)[-. ]?)(\d{3})[-. ]?(\d{4})"
+                        r"(?: ?(?:ext\.?|x) ?\d{1,6})?")
 
 
 @lru_cache(maxsize=MEMO_SIZE)
@@ -129,12 +131,15 @@ def phone_e164(v: Any, field: str, args: dict) -> str | None:
     return value
 
 
+EPOCH_MS = re.compile(r"-?\d+")
+
+
 def datetime_utc(v: Any, field: str, args: dict) -> datetime | None:
     text = _text(v)
     if text is None:
         return None
     try:
-        if re.fullmatch(r"-?\d+", text):
+        if EPOCH_MS.fullmatch(text):
             return datetime.fromtimestamp(int(text) / 1000, UTC).replace(tzinfo=None)
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:

@@ -9,7 +9,8 @@ from console.mapping import transforms as t
 GROUPINGS = ["({a}) {b}-{c}", "({a}){b}-{c}", "{a}-{b}-{c}", "{a}.{b}.{c}", "{a} {b} {c}", "{a}{b}{c}", "{a}-{b}{c}",
              "{a} {b}-{c}", "{a}.{b}-{c}", "({a}) {b}{c}", "{a} {b}.{c}", "{a}{b} {c}"]
 PREFIXES = ["", "1", "+1", "+1 ", "1 ", "+ 1", "11", "+11", "01", "+2"]
-NOISE = ["", " ext. 12", " x3", "#", ".", " ", "-", "a"]
+NOISE = ["", " ext. 12", " x3", "#", ".", " ", "-", "a", " ext 5", "ext.7", " x 77", "x9", " ext. 1234567", " EXT. 3",
+         " ext. ", " x", " ext.. 4", " ext. 12 x 3", " ext.-4", "  ext. 4", " xt 4", " ext. ４"]
 
 
 def corpus(n: int = 20000) -> list[str]:
@@ -20,7 +21,7 @@ def corpus(n: int = 20000) -> list[str]:
         b = f"{rng.randrange(1000):03d}" if rng.random() < 0.95 else f"{rng.randrange(10000):04d}"
         c = f"{rng.randrange(10000):04d}" if rng.random() < 0.95 else f"{rng.randrange(1000):03d}"
         text = rng.choice(PREFIXES) + rng.choice(GROUPINGS).format(a=a, b=b, c=c)
-        if rng.random() < 0.1:
+        if rng.random() < 0.3:
             text += rng.choice(NOISE)
         out.append(text)
     return out
