@@ -47,6 +47,21 @@ class SourceRecord:
     line: int = 0                   # where a file's row came from (a CSV line); 0 for an API record
 
 
+@dataclass(frozen=True)
+class Link:
+    """An association the provider holds now, from a record to another: of which type (its category and
+    type id: the default association, or a label) and the label's text (None for the default one)."""
+
+    to_id: str
+    category: str
+    type_id: int
+    label: str | None = None
+
+
+# to type -> from record id -> every association it has now (an id with none maps to an empty list)
+Links = dict[str, dict[str, list[Link]]]
+
+
 @dataclass
 class Page:
     records: list[SourceRecord]
@@ -54,6 +69,7 @@ class Page:
     done: bool = False
     skipped: int = 0                # records deduplicated away (already processed at the cursor instant)
     meta: dict[str, Any] = field(default_factory=dict)
+    links: Links = field(default_factory=dict)  # the page's records' associations, read with the page
 
 
 class Stream(Protocol):
@@ -103,6 +119,15 @@ class Session(Protocol):
     def define_property(self, object_type: str, name: str, label: str, unique: bool = False) -> None: ...
 
     def associate(self, from_type: str, to_type: str, links: list[LinkInput]) -> list[WriteResult]: ...
+
+    def linked_types(self, object_type: str) -> tuple[str, ...]:
+        """The object types whose associations from `object_type` this provider's sync reads (each pair of
+        types in one direction only)."""
+        ...
+
+    def links(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, list[Link]]:
+        """Every association each record has now to records of `to_type` (every id asked is a key)."""
+        ...
 
 
 @dataclass

@@ -24,6 +24,9 @@ class Connector:
     authorize_url: Callable[..., str] | None = None   # OAuth consent URL (base_url, client_id, redirect, scopes, state)
     exchange_code: Callable[..., Any] | None = None   # OAuth code -> tokens (access_token, refresh_token, expires_at)
     webhooks: ModuleType | None = None                # signature checking: match(), SignatureError, MAX_AGE_MS, digits()
+    # An association-change event (its stored summary) -> the record whose associations to read again,
+    # as (object type, id) in the direction the sync reads; None: not an association change it reads.
+    link_source: Callable[[dict], tuple[str, str] | None] | None = None
 
 
 class UnknownProvider(ConnectorError):

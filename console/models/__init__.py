@@ -2,7 +2,7 @@
 from .accounts import Client, LoginAttempt, User, UserInvitation
 from .audit import EventAdminAction
 from .connections import ConnectionChecklistItem, IntegrationConnection
-from .crm import CrmLead, CrmLeadEvent
+from .crm import CrmAssociation, CrmLead, CrmLeadEvent
 from .imports import CsvImport, CsvImportTemplate
 from .intake import DesignVersion, IntakeAnswer, IntakeAttachment
 from .maintenance import MaintenanceTask
@@ -26,7 +26,7 @@ SECRET_MODELS = (IntegrationProviderAccount,)
 
 __all__ = [
     "AutomationRun", "Client", "ConnectionHour",
-    "CrmLeadChange", "CrmLeadLink", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
+    "CrmAssociation", "CrmLeadChange", "CrmLeadLink", "CrmSyncConflict", "CrmWriteLedger", "DataQualityCheck",
     "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
     "CsvImportTemplate", "DesignVersion", "IntakeAnswer", "IntakeAttachment", "MaintenanceTask", "UploadChunk", "UserInvitation",
     "WebhookRejection",

@@ -72,3 +72,27 @@ class CrmLeadEvent(CreatedMixin, Model):
     old_value: Mapped[str | None] = mapped_column(sa.String(500))
     new_value: Mapped[str | None] = mapped_column(sa.String(500))
     occurred_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CrmAssociation(TimestampMixin, Model):
+    """An association the provider holds between two of a connection's records, as last read: one row per
+    association type (the default one, and each label), keyed by the records' provider ids, so a link to a
+    record not synced yet is kept and joins once that record arrives. Each pair is kept in one direction,
+    the one the connector reads (contacts → companies, deals → contacts, deals → companies for HubSpot)."""
+
+    __tablename__ = "crm_associations"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "from_type", "from_id", "to_type", "to_id", "category", "type_id",
+                            name="uq_crm_associations_link"),
+        sa.Index("ix_crm_associations_to", "connection_id", "to_type", "to_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    from_type: Mapped[str] = mapped_column(sa.String(40))
+    from_id: Mapped[str] = mapped_column(sa.String(64))
+    to_type: Mapped[str] = mapped_column(sa.String(40))
+    to_id: Mapped[str] = mapped_column(sa.String(64))
+    category: Mapped[str] = mapped_column(sa.String(24))  # HUBSPOT_DEFINED | USER_DEFINED | INTEGRATOR_DEFINED
+    type_id: Mapped[int] = mapped_column(sa.Integer)
+    label: Mapped[str | None] = mapped_column(sa.String(120))  # None: the default association

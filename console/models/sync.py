@@ -68,6 +68,10 @@ class IntegrationSyncRun(CreatedMixin, Model):
     failed: Mapped[int] = mapped_column(sa.Integer, default=0)
     # Outbound runs: writes a condition or the system of record decided against.
     skipped: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # Associations the run found added or removed at the provider (a relabel is one of each); they are
+    # counted apart from the records, which they do not make changed.
+    links_added: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    links_removed: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     api_calls: Mapped[int] = mapped_column(sa.Integer, default=0)
     rate_limited: Mapped[int] = mapped_column(sa.Integer, default=0)
     cursor_before: Mapped[dict | None] = mapped_column(JsonText)

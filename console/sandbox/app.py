@@ -6,7 +6,7 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from . import access, admin, api_meta, api_oauth, api_objects
+from . import access, admin, api_associations, api_meta, api_oauth, api_objects
 from .errors import ApiError
 from .state import SandboxConfig, build_state
 
@@ -15,7 +15,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> Flask:
     app = Flask("hubspot_sandbox")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's setting
     app.extensions["sandbox"] = state = build_state(config or SandboxConfig())
-    for bp in (api_objects.bp, api_meta.bp, api_oauth.bp, admin.bp):
+    for bp in (api_objects.bp, api_meta.bp, api_associations.bp, api_oauth.bp, admin.bp):
         app.register_blueprint(bp)
     app.before_request(access.before_request)
     app.after_request(access.after_request)

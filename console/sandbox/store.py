@@ -25,9 +25,11 @@ class Portal:
         self.next_id = dict(FIRST_ID)
         self.contact_company: dict[int, int] = {}
         self.deal_contacts: dict[int, list[int]] = {}
+        self.deal_companies: dict[int, list[int]] = {}
         # (from type, to type, from id, to id) -> label type ids (USER_DEFINED) on that association
         self.labelled: dict[tuple[str, str, int, int], set[int]] = {}
         self.listeners: list = []  # callables(event_dict) for webhook subscriptions
+        self.association_listeners: list = []  # callables(from type, id, to type, id, removed, ms): sandbox/links.py
         self._search_cache: dict = {}
         self._search_index: dict = {}  # (object type, property) -> (version, sorted values and records)
         # (object type, unique property) -> lower-cased value -> the record holding it (the oldest, as a scan
@@ -71,10 +73,27 @@ class Portal:
                 self.contact_company[rec.id] = companies[idx]
                 rec.props["company"] = names[idx]
         contacts = self.ids["contacts"]
+        links = random.Random(self.seed ^ 0xA550)
         for n in range(n_deals):
             rec = self._insert("deals", *data.deal(rng, n))
             if contacts:
                 self.deal_contacts[rec.id] = [rng.choice(contacts) for _ in range(rng.choice([1, 1, 1, 2]))]
+            self._seed_links(links, rec.id, companies)
+        for contact, company in self.contact_company.items():
+            if links.random() < 0.1:
+                self.labelled[("contacts", "companies", contact, company)] = {links.choice([1, 2])}
+
+    def _seed_links(self, rng: random.Random, deal: int, companies: list[int]) -> None:
+        """Many to many, some labelled: a deal with one or two companies; labels on a share of its contacts
+        and companies (a generator of its own, so the records are the ones every earlier seed made)."""
+        if companies and rng.random() < 0.7:
+            self.deal_companies[deal] = list(dict.fromkeys(rng.choice(companies) for _ in range(rng.choice([1, 1, 2]))))
+            for company in self.deal_companies[deal]:
+                if rng.random() < 0.3:
+                    self.labelled[("deals", "companies", deal, company)] = {rng.choice([5, 6])}
+        for contact in self.deal_contacts.get(deal, []):
+            if rng.random() < 0.2:
+                self.labelled[("deals", "contacts", deal, contact)] = {rng.choice([3, 4])}
 
     def _spread_ties(self) -> None:
         """Records the seed clamped to its newest instant get distinct times in the hour before it (from a

@@ -20,7 +20,8 @@ from .store import Portal
 MAX_BATCH = 100
 MAX_RETRIES = 10
 SUBSCRIPTION_TYPES = [f"{o}.{e}" for o in ("contact", "company", "deal")
-                      for e in ("creation", "propertyChange", "deletion")]
+                      for e in ("creation", "propertyChange", "deletion")] + \
+    [f"{o}.associationChange" for o in ("contact", "company", "deal")]
 
 
 def sign(version: str, secret: str, method: str, url: str, body: bytes, timestamp: str) -> str:
@@ -66,6 +67,7 @@ class WebhookDeliverer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         portal.listeners.append(self.on_change)
+        portal.association_listeners.append(self.on_association)
 
     # ---- events -------------------------------------------------------------------------------
     def on_change(self, object_type: str, rec: Record, event: str, changed: dict, ts: int,
@@ -83,6 +85,25 @@ class WebhookDeliverer:
                                "propertyValue": "" if value is None else str(value)})
         else:
             events.append({**base, **({"changeFlag": "NEW"} if event == "creation" else {})})
+        self._queue(events)
+
+    def on_association(self, from_type: str, from_id: int, to_type: str, to_id: int, removed: bool, ts: int) -> None:
+        """One event from each side, as HubSpot sends them ("CONTACT_TO_COMPANY" and "COMPANY_TO_CONTACT");
+        a label added or removed is announced as a change that removed nothing."""
+        events = []
+        for (a, a_id), (b, b_id) in (((from_type, from_id), (to_type, to_id)), ((to_type, to_id), (from_type, from_id))):
+            kind = f"{singular(a)}.associationChange"
+            if not self.config.url or kind not in self.config.subscriptions:
+                continue
+            events.append({"subscriptionId": 1000 + SUBSCRIPTION_TYPES.index(kind), "portalId": self.portal.portal_id,
+                           "appId": self.app_id, "occurredAt": ts, "subscriptionType": kind, "attemptNumber": 0,
+                           "changeSource": UI_SOURCE[0], "sourceId": UI_SOURCE[1],
+                           "associationType": f"{singular(a).upper()}_TO_{singular(b).upper()}",
+                           "fromObjectId": a_id, "toObjectId": b_id, "associationRemoved": removed,
+                           "isPrimaryAssociation": False})
+        self._queue(events)
+
+    def _queue(self, events: list[dict]) -> None:
         with self.lock:
             for ev in events:
                 ev["eventId"] = self.next_event_id

@@ -18,7 +18,8 @@ from ..models.base import table, utcnow
 
 PROVIDER = "hubspot"
 SUMMARY_KEYS = ("subscriptionType", "objectId", "propertyName", "changeSource", "sourceId", "changeFlag",
-                "attemptNumber", "occurredAt")  # never propertyValue: it may be a sensitive field
+                "attemptNumber", "occurredAt",  # never propertyValue: it may be a sensitive field
+                "associationType", "fromObjectId", "toObjectId", "associationRemoved")  # association changes
 SECRET_TTL = 30.0
 MAX_CACHED_PORTALS = 1024
 
@@ -132,7 +133,8 @@ def store(events: list[dict], routed: list[int]) -> Accepted:
         portal = str(event.get("portalId", ""))
         rows.append({"provider": PROVIDER, "source_event_id": event_id, "connection_id": connection_id,
                      "account_ref": portal[:64], "event_type": str(event.get("subscriptionType", ""))[:80],
-                     "object_id": str(event.get("objectId", ""))[:255] or None, "occurred_at": _dt(event.get("occurredAt")),
+                     "object_id": str(event.get("objectId", event.get("fromObjectId", "")))[:255] or None,
+                     "occurred_at": _dt(event.get("occurredAt")),
                      "status": WebhookStatus.RECEIVED.value, "attempts": 0, "duplicate_count": 0,
                      "payload_summary": {k: event[k] for k in SUMMARY_KEYS if k in event}, "raw_payload": event,
                      "created_at": now})

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..choices import RunKind, WebhookStatus
+from ..connectors import registry
 from ..connectors.base import ConnectorError, Page, SourceRecord
 from ..connectors.registry import source_label
 from ..extensions import db
@@ -30,6 +31,7 @@ from ..models import (
 from ..models.base import require, utcnow
 from ..security.redact import redact_text
 from ..sync import catalogue
+from ..sync.inbound import links
 from ..sync.inbound.pipeline import PageWriter
 from ..sync.inbound.spec import inbound_spec
 from ..sync.provider import open_session
@@ -70,6 +72,9 @@ def process_due(limit: int = 200, owner: str | None = None) -> int:
     for event in events:
         if event.provider == "manual_csv":
             groups[("csv", event.connection_id, None)].append(event)
+        elif is_link_change(event):  # grouped with the records whose associations it asks to read again
+            source = link_source(event)
+            groups[("hubspot", event.connection_id, source[0] if source else None)].append(event)
         else:
             kind = event.event_type.split(".")[0]
             groups[("hubspot", event.connection_id, OBJECT_TYPES.get(kind))].append(event)
@@ -115,7 +120,27 @@ def _ignore(events: list[EventWebhookEvent], note: str) -> None:
     db.session.commit()
 
 
+def is_link_change(event: EventWebhookEvent) -> bool:
+    return event.event_type.endswith(".associationChange")
+
+
+def link_source(event: EventWebhookEvent) -> tuple[str, str] | None:
+    """The record whose associations an association change asks to read again (type, id), or None when
+    the connector does not read associations between those types."""
+    try:
+        read = registry.get(event.provider).link_source
+    except registry.UnknownProvider:
+        return None
+    return read(event.payload_summary or {}) if read else None
+
+
 def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: list[EventWebhookEvent]) -> None:
+    unread = [e for e in batch if is_link_change(e) and link_source(e) is None]
+    if unread:
+        _ignore(unread, "Not applied: associations between these object types are not synced.")
+        batch = [e for e in batch if e not in unread]
+        if not batch:
+            return
     if connection_id is None or object_type is None:
         _fail(batch, "No connection or object type for this event (unknown portal or subscription).")
         return
@@ -138,6 +163,9 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
     frame.execute()
     if frame.failure is not None:  # the run says why; the caller retries the events
         raise frame.failure
+    link_events = [e for e in batch if is_link_change(e)]
+    _done(link_events, None if frame.linked else "Not applied: the associated object type is not synced.")
+    batch = [e for e in batch if not is_link_change(e)]
     outcome = {ext: (bucket, reason) for ext, bucket, reason, *_ in tally.outcomes}
     failed = {e.id for e in batch if outcome.get(e.object_id or "", ("", ""))[0] == "failed"}
     if failed:
@@ -153,7 +181,7 @@ def _current_versions(session, object_type: str, fields: list[str], batch: list[
     property and may be old or out of order, so it is never applied itself: a deletion is applied only
     when the provider confirms it (the batch read no longer finds the object), and then as of the
     deletion's time; an object found active is applied as found, whatever older deletion arrived."""
-    wanted = sorted({e.object_id for e in batch if e.object_id})
+    wanted = sorted({e.object_id for e in batch if e.object_id and not is_link_change(e)})
     found = {r.external_id: r for r in (session.stream(object_type, fields).read(wanted) if wanted else [])}
     deleted: dict[str, int] = {}
     for e in batch:
@@ -183,15 +211,23 @@ class WebhookFrame(RunFrame):
                  spec: MappingSpec, batch: list[EventWebhookEvent], eligibility: list | None) -> None:
         super().__init__(run, tally, connection)
         self.session, self.spec, self.batch, self.eligibility = session, spec, batch, eligibility
+        self.linked = False  # whether associations were read (an association change needs a synced object)
 
     def body(self) -> None:
-        run, spec, conn = self.run, self.spec, self.connection
+        run, spec, conn, session = self.run, self.spec, self.connection, self.session
         eligibility = self.eligibility
-        records = _current_versions(self.session, run.object_type, spec.requested(_fields(eligibility)), self.batch)
+        records = _current_versions(session, run.object_type, spec.requested(_fields(eligibility)), self.batch)
+        # Associations of every record read, and of each record an association change names (read now:
+        # the event says only that something changed, perhaps long ago, perhaps twice since).
+        to_types = links.linked_types(session, conn.id, run.object_type)
+        named = {source[1] for e in self.batch if is_link_change(e) and (source := link_source(e))}
+        page = Page(records, {}, links=links.read(session, run.object_type, to_types,
+                                                  sorted({r.external_id for r in records} | named)))
+        self.linked = bool(to_types)
         writer = PageWriter(conn, run.object_type, spec, run, source_label(conn.provider.key), eligibility, False,
                             self.tally)
         writer.source_kind, writer.measure_lag = "webhook", True
-        writer.apply(Page(records, {}), None)
+        writer.apply(page, None)
 
 
 def _apply_csv(batch: list[EventWebhookEvent]) -> None:

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..base import AccountInfo, AuthExpired, LinkInput, Reference, WriteInput, WriteResult
-from . import account, writes
+from ..base import AccountInfo, AuthExpired, Link, LinkInput, Reference, WriteInput, WriteResult
+from . import account, associations, writes
 from .auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvider
 from .client import HUBSPOT_API, CallStats, HubSpotClient
 from .paging import Pages
@@ -57,6 +57,12 @@ class HubSpotSession:
 
     def associate(self, from_type: str, to_type: str, links: list[LinkInput]) -> list[WriteResult]:
         return writes.associate(self.client, from_type, to_type, links)
+
+    def linked_types(self, object_type: str) -> tuple[str, ...]:
+        return associations.READ_FROM.get(object_type, ())
+
+    def links(self, from_type: str, to_type: str, ids: list[str]) -> dict[str, list[Link]]:
+        return associations.read(self.client, from_type, to_type, ids)
 
 
 def stage_state(metadata: dict) -> str:

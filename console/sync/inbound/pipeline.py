@@ -28,6 +28,7 @@ from . import bulk, echoes
 from .decision import STORED, TRACKED, Decision, Stored, lead_values, mapped_of, ms_to_dt, norm, older, short
 from .eligibility import ineligible_reason
 from .failures import cause
+from .links import LinkWriter
 from .plan import WritePlan
 from .record_errors import RecordErrors
 from .traffic_events import TrafficEvents
@@ -64,6 +65,7 @@ class PageWriter:
         self._now = utcnow()
         self.errors = RecordErrors(self.connection_id, object_type, spec, self.run_id)
         self.traffic = TrafficEvents(self.connection_id, self.run_id, object_type, spec)
+        self.links = LinkWriter(self.connection_id, object_type)
         # How each page's transaction ends: the run's figures, the lease check, the commit.
         self.page_commit = page_commit or PageCommit(run, tally)
         # Two-way objects: our own writes' echoes are recognised (the write ledger), and fields with a
@@ -205,6 +207,8 @@ class PageWriter:
         bulk.update_many(conn, table(CrmLead), updates)
         self._insert_leads(conn, [d for d in decisions if d.bucket == "created"])
         self.plan.event_table.insert.execute(conn, self._events)
+        if page.links:
+            self.tally.linked(*self.links.write(conn, page.links))
         if cursor_target is not None:
             cursor_target.cursor = page.cursor
         self.page_commit.commit()  # with the run's figures, while this process still holds the job

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ...choices import ErrorStatus, RunKind, RunStatus
-from ...connectors.base import Page
+from ...connectors.base import Links, Page
 from ...connectors.registry import source_label
 from ...extensions import db
 from ...mapping.service import ensure_default_mappings
@@ -24,6 +24,7 @@ from ..runs.accounting import MAX_FAILED_KEPT, Tally
 from ..runs.events import announce_run_finished
 from ..runs.frame import RunFrame
 from ..runs.page_commit import PageCommit
+from . import links
 from .pipeline import PageWriter
 from .record_errors import MAX_ERROR_ATTEMPTS, retry_at
 from .spec import inbound_spec
@@ -83,7 +84,9 @@ class SyncFrame(RunFrame):
         cursor_target = None if run.dry_run else job
         size = _page_size(run)
         merge = size if run.kind == RunKind.TEST_BATCH else MERGE_RECORDS  # a test batch shows each page
-        for page in prefetch(stream.pages(cursor, run.record_limit, size), merge_up_to=merge, clock=tally.clock):
+        pages = links.with_links(stream.pages(cursor, run.record_limit, size), session, job.object_type,
+                                 links.linked_types(session, connection.id, job.object_type))
+        for page in prefetch(pages, merge_up_to=merge, clock=tally.clock):
             writer.apply(page, cursor_target)
             if self.progress:
                 self.progress(run)
@@ -175,8 +178,12 @@ def gather(first: Page, box: queue.Queue, merge_up_to: int) -> tuple[Page, objec
 
 def _merge(pages: list[Page]) -> Page:
     last = pages[-1]
+    links: Links = {}
+    for p in pages:  # the merged pages hold distinct records (gather sees to it)
+        for to_type, by_id in p.links.items():
+            links.setdefault(to_type, {}).update(by_id)
     return Page([r for p in pages for r in p.records], last.cursor, last.done, sum(p.skipped for p in pages),
-                last.meta)
+                last.meta, links)
 
 
 def _page_size(run: IntegrationSyncRun) -> int:
@@ -206,8 +213,6 @@ def _retry_failed(connection: IntegrationConnection, job: IntegrationSyncJob, wr
     ids = [e.external_id for e in due if e.external_id not in writer.versions]
     if not ids:
         return
-    from ...connectors.base import Page
-
     records = session.stream(job.object_type, writer.spec.requested(_eligibility_fields(job))).read(ids)
     writer.apply(Page(records, job.cursor or {}), None)
     found = {r.external_id for r in records}

@@ -11,6 +11,7 @@ from typing import Any
 
 BUCKETS = ("created", "updated", "unchanged", "duplicate", "failed", "skipped")
 MAX_FAILED_KEPT = 5000
+COUNTS = ("seen", *BUCKETS, "links_added", "links_removed")  # what a run row stores, and a page's rollback restores
 
 
 @dataclass
@@ -22,6 +23,9 @@ class Tally:
     duplicate: int = 0
     failed: int = 0
     skipped: int = 0  # outbound runs: a write decided against (a condition, the system of record)
+    # Associations found added or removed at the provider (not records: they are counted apart).
+    links_added: int = 0
+    links_removed: int = 0
     # (external id, bucket, reason, failure code, failing field): every record's for a test batch; failed
     # records' always (up to MAX_FAILED_KEPT), so a run can later be judged complete once they are waived.
     outcomes: list[tuple[str, str, str, str, str]] = field(default_factory=list)
@@ -50,21 +54,23 @@ class Tally:
     def balanced(self) -> bool:
         return self.seen == self.bucketed
 
+    def linked(self, added: int, removed: int) -> None:
+        self.links_added += added
+        self.links_removed += removed
+
     def snapshot(self) -> tuple[int, ...]:
-        return (self.seen,) + tuple(getattr(self, b) for b in BUCKETS) + (len(self.outcomes),)
+        return tuple(getattr(self, name) for name in COUNTS) + (len(self.outcomes),)
 
     def restore(self, snap: tuple[int, ...]) -> None:
         """Forget counts of a page whose transaction rolled back: only committed records count."""
-        self.seen = snap[0]
-        for bucket, value in zip(BUCKETS, snap[1:]):
-            setattr(self, bucket, value)
+        for name, value in zip(COUNTS, snap, strict=False):
+            setattr(self, name, value)
         del self.outcomes[snap[-1]:]
 
     def store_on(self, run: Any) -> None:
         """Copy the counts onto a run row (the one place that does)."""
-        run.seen = self.seen
-        for bucket in BUCKETS:
-            setattr(run, bucket, getattr(self, bucket))
+        for name in COUNTS:
+            setattr(run, name, getattr(self, name))
 
     def imbalance(self) -> str | None:
         """The accounting check's message when it fails, for the run's error."""

@@ -1,0 +1,64 @@
+"""Associations read from HubSpot (v4): every association of a page's records to another object type, labels
+included, in batch reads of up to 1,000 records.
+
+Each pair of object types is read in one direction only (HubSpot holds every association both ways, with a
+type id per direction), so a run reads each association once: contacts → companies, deals → contacts,
+deals → companies. A record with no association (HubSpot answers it with an error entry, or leaves it out)
+maps to an empty list: what it had before is gone."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..base import Link
+from .client import HubSpotClient
+
+# object type -> the object types whose associations from it a sync reads
+READ_FROM: dict[str, tuple[str, ...]] = {"contacts": ("companies",), "deals": ("contacts", "companies")}
+BATCH_READ = 1000
+MAX_ID = 20  # HubSpot ids are decimal and well under 20 digits; anything else is not asked for
+
+
+def read(client: HubSpotClient, from_type: str, to_type: str, ids: list[str]) -> dict[str, list[Link]]:
+    wanted = [i for i in dict.fromkeys(ids) if i.isascii() and i.isdigit() and len(i) <= MAX_ID]
+    found: dict[str, list[Link]] = {i: [] for i in wanted}
+    for start in range(0, len(wanted), BATCH_READ):
+        body = {"inputs": [{"id": i} for i in wanted[start:start + BATCH_READ]]}
+        reply = client.post(f"/crm/v4/associations/{from_type}/{to_type}/batch/read", body) or {}
+        for result in reply.get("results") or []:
+            from_id = str((result.get("from") or {}).get("id", ""))
+            if from_id in found:
+                found[from_id] = _links(result.get("to") or [])
+    return found
+
+
+def _links(targets: list[Any]) -> list[Link]:
+    """One Link per association type of each associated record (the default one and each label)."""
+    out = []
+    for target in targets:
+        if not isinstance(target, dict) or target.get("toObjectId") is None:
+            continue
+        for kind in target.get("associationTypes") or []:
+            if isinstance(kind, dict) and kind.get("typeId") is not None:
+                label = kind.get("label")
+                out.append(Link(str(target["toObjectId"]), str(kind.get("category") or "HUBSPOT_DEFINED")[:24],
+                                int(kind["typeId"]), str(label)[:120] if label else None))
+    return out
+
+
+SINGULAR = {"CONTACT": "contacts", "COMPANY": "companies", "DEAL": "deals"}
+
+
+def source_of(summary: dict) -> tuple[str, str] | None:
+    """The record an associationChange event asks to read again: its "from" side when the sync reads that
+    direction ("CONTACT_TO_COMPANY": the contact), else its "to" side ("COMPANY_TO_CONTACT": the contact)."""
+    if not str(summary.get("subscriptionType", "")).endswith(".associationChange"):
+        return None
+    parts = str(summary.get("associationType", "")).upper().split("_TO_")
+    if len(parts) != 2 or parts[0] not in SINGULAR or parts[1] not in SINGULAR:
+        return None
+    a, b = SINGULAR[parts[0]], SINGULAR[parts[1]]
+    for (src, dst), record in (((a, b), summary.get("fromObjectId")), ((b, a), summary.get("toObjectId"))):
+        text = str(record if record is not None else "")
+        if dst in READ_FROM.get(src, ()) and text.isascii() and text.isdigit() and len(text) <= MAX_ID:
+            return src, text
+    return None
