@@ -48,7 +48,8 @@ def info():
                               "client_secret": st.auth.oauth_app.client_secret,
                               "app_id": st.auth.oauth_app.app_id},
                     "limits": {"enabled": st.limiter.enabled, "tier": st.limiter.tier, "rejected": st.limiter.rejected},
-                    "faults": st.faults.describe(), "webhooks": st.webhooks.describe()})
+                    "faults": st.faults.describe(), "webhooks": st.webhooks.describe(),
+                    "requests": {f"{m} {path}": n for (m, path), n in st.requests.most_common(200)}})
 
 
 @bp.post("/changes")

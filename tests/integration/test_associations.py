@@ -73,7 +73,7 @@ def connected(sb):
     return conn, jobs
 
 
-def test_associations_arrive_with_the_backfill_and_with_incremental_changes(app):
+def test_associations_arrive_with_the_backfill_and_with_incremental_changes(app, login):
     with SandboxServer(SandboxConfig(contacts=260, deals=230, companies=15, seed=71, limits=False)) as sb:
         portal = sb.state.portal
         conn, jobs = connected(sb)
@@ -118,6 +118,8 @@ def test_associations_arrive_with_the_backfill_and_with_incremental_changes(app)
             after = {r for r in want if r[0] == object_type}
             assert (run.links_added, run.links_removed) == (len(after - before), len(before - after)), object_type
             assert run.links_added + run.links_removed > 0
+        page = login("ops").get(f"/ops/runs/{runs['deals'].id}").get_data(as_text=True)
+        assert f"{runs['deals'].links_added} added · {runs['deals'].links_removed} removed" in page
 
 
 def test_an_association_changed_while_the_run_pages_is_stored_by_the_end(app):

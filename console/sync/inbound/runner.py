@@ -85,7 +85,7 @@ class SyncFrame(RunFrame):
         size = _page_size(run)
         merge = size if run.kind == RunKind.TEST_BATCH else MERGE_RECORDS  # a test batch shows each page
         pages = links.with_links(stream.pages(cursor, run.record_limit, size), session, job.object_type,
-                                 links.linked_types(session, connection.id, job.object_type))
+                                 links.linked_types(session, connection.id, job.object_type), merge, tally.clock)
         for page in prefetch(pages, merge_up_to=merge, clock=tally.clock):
             writer.apply(page, cursor_target)
             if self.progress:

@@ -30,8 +30,9 @@ class Tally:
     # records' always (up to MAX_FAILED_KEPT), so a run can later be judged complete once they are waived.
     outcomes: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     keep_outcomes: bool = False
-    # Seconds by phase: fetch (the prefetch thread's HTTP and parsing), wait (the writer idle for a page),
-    # decide (reading stored rows, mapping, comparing), write (both databases, commits included).
+    # Seconds by phase: fetch (the prefetch thread's HTTP and parsing; "links", reading the pages'
+    # associations, is part of it), wait (the writer idle for a page), decide (reading stored rows, mapping,
+    # comparing), write (both databases, commits included).
     phases: dict[str, float] = field(default_factory=dict)
 
     def clock(self, phase: str, seconds: float) -> None:
