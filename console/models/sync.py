@@ -166,6 +166,7 @@ class IntegrationReconciliation(CreatedMixin, Model):
     extra: Mapped[int] = mapped_column(sa.Integer, default=0)
     stale: Mapped[int] = mapped_column(sa.Integer, default=0)
     wrongly_archived: Mapped[int] = mapped_column(sa.Integer, default=0)
+    link_drift: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")  # associations differ
     failing: Mapped[int] = mapped_column(sa.Integer, default=0)
     ignored: Mapped[int] = mapped_column(sa.Integer, default=0)
     in_flight: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -177,7 +178,7 @@ class IntegrationReconciliation(CreatedMixin, Model):
     examples: Mapped[dict | None] = mapped_column(JsonText)
     error_message: Mapped[str | None] = mapped_column(sa.String(1000))
 
-    KINDS = ("missing", "extra", "stale", "value_drift", "wrongly_archived")
+    KINDS = ("missing", "extra", "stale", "value_drift", "wrongly_archived", "link_drift")
 
     @property
     def differences(self) -> int:

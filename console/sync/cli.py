@@ -145,8 +145,8 @@ def report_text(row) -> str:
     if row.status != "succeeded":
         return "\n".join(lines + [f"  failed: {row.error_message}"])
     fields = (row.examples or {}).get("fields") or {}
-    for kind in ("missing", "extra", "stale", "value_drift", "wrongly_archived", "failing", "ignored", "in_flight",
-                 "pending_push"):
+    for kind in ("missing", "extra", "stale", "value_drift", "wrongly_archived", "link_drift", "failing", "ignored",
+                 "in_flight", "pending_push"):
         value = getattr(row, kind) or 0
         examples = (row.examples or {}).get(kind)
         if kind == "value_drift" and fields:  # which fields differ (names only: values may be sensitive)

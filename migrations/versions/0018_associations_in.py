@@ -1,5 +1,6 @@
 """Associations read from the provider: crm_associations (one row per association type between two of a
-connection's records, by provider ids), and each run's count of associations added and removed
+connection's records, by provider ids), each run's count of associations added and removed, and each
+reconciliation's count of records whose associations differ (link_drift)
 
 Revision ID: 0018
 Revises: 0017
@@ -48,9 +49,13 @@ def upgrade_():
     with op.batch_alter_table('integration_sync_runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('links_added', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('links_removed', sa.Integer(), nullable=False, server_default='0'))
+    with op.batch_alter_table('integration_reconciliations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('link_drift', sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade_():
+    with op.batch_alter_table('integration_reconciliations', schema=None) as batch_op:
+        batch_op.drop_column('link_drift')
     with op.batch_alter_table('integration_sync_runs', schema=None) as batch_op:
         batch_op.drop_column('links_removed')
         batch_op.drop_column('links_added')

@@ -20,7 +20,7 @@ from console.webhooks import normalize
 from console.webhooks.ingest import forget_secrets
 
 from .. import factories
-from ..reporting import sync
+from ..reporting import FAST, sync
 
 Row = tuple[str, str, str, str, str, int, str | None]
 
@@ -205,3 +205,35 @@ def test_association_only_changes_arrive_through_webhooks(hooked):
     runs = list(db.session.scalars(sa.select(IntegrationSyncRun).where(IntegrationSyncRun.kind == "webhook")))
     assert sum(r.links_added for r in runs) >= 2 and sum(r.links_removed for r in runs) >= 2
     assert all(r.status == "succeeded" for r in runs)
+
+
+def test_reconcile_finds_and_repairs_associations_no_sync_or_webhook_brought(app):
+    """Changed at the provider with no webhook reaching us, and a record deleted there: the comparison counts
+    every record whose associations differ, the repair reads them again, the next comparison finds none."""
+    from console.sync.proof import reconcile
+
+    with SandboxServer(SandboxConfig(contacts=700, deals=620, companies=25, seed=77, limits=False)) as sb:
+        portal = sb.state.portal
+        conn, jobs = connected(sb)
+        for object_type in ("companies", "contacts", "deals"):
+            sync(jobs[object_type], "backfill")
+        clean = reconcile.execute(reconcile.queue(conn, "deals", "cli", own=True).id, "test", client_options=FAST)
+        assert clean.status == "succeeded" and clean.link_drift == 0 and clean.differences == 0
+
+        # beyond the first chunk of 500: association-only changes, and a deal deleted with its associations
+        deals = [d for d in portal.ids["deals"][510:] if portal.deal_companies.get(d)]
+        moved, emptied, deleted = deals[0], deals[1], deals[2]
+        spare = next(co for co in portal.ids["companies"] if co not in portal.deal_companies[moved])
+        api(sb, "POST", "/crm/v4/associations/deals/companies/batch/create", {"inputs": [
+            {"from": {"id": str(moved)}, "to": {"id": str(spare)},
+             "types": [{"associationCategory": "USER_DEFINED", "associationTypeId": 6}]}]})
+        api(sb, "POST", "/crm/v4/associations/deals/companies/batch/archive", {"inputs": [
+            {"from": {"id": str(emptied)}, "to": [{"id": str(c)} for c in portal.deal_companies[emptied]]}]})
+        api(sb, "DELETE", f"/crm/v3/objects/deals/{deleted}")
+        found = reconcile.execute(reconcile.queue(conn, "deals", "cli", own=True, repair=True).id, "test",
+                                  client_options=FAST)
+        assert found.link_drift == 3 and set(found.examples["link_drift"]) == {str(moved), str(emptied), str(deleted)}
+        assert found.extra + found.in_flight == 1 and found.repaired >= 2  # the deletion: the next sync takes it
+        assert stored(conn.id) == expected(portal)
+        after = reconcile.execute(reconcile.queue(conn, "deals", "cli", own=True).id, "test", client_options=FAST)
+        assert after.link_drift == 0 and after.differences == 0

@@ -22,16 +22,14 @@ a keyset pass over the stored ids then looks up, a chunk at a time.
                     schedule interval plus its freshness target: the next run takes it. Older, it is a
                     difference: syncs that fail for a day do not hide what they miss
   pending_push      created on the console side and waiting for its outbound push: never extra
+  link_drift        associations that differ from the provider's (sync/proof/link_diff.py)
 """
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,6 +50,8 @@ from ...models.base import utcnow
 from ..inbound.eligibility import ineligible_reason
 from ..inbound.versions import Versions
 from ..outbound.changes import PLACEHOLDER, pending_fields
+from .link_diff import LinkComparison
+from .reading import ahead, chunks
 
 SYNC_KINDS = (RunKind.SCHEDULED.value, RunKind.MANUAL.value, RunKind.BACKFILL.value)
 CHUNK = 500  # provider records compared per stored-rows query
@@ -59,7 +59,7 @@ STORED_CHUNK = 5000  # stored ids per keyset step of the extra pass
 EXAMPLE_FIELDS = 10  # value_drift examples that keep the names of their differing fields
 NOT_COMPARED = {"provider_updated_at", "follow_up_state"}  # the version (compared as such); clock-derived
 COUNTS = ("provider_active", "provider_archived", "stored_active", "stored_archived", "missing", "extra", "stale",
-          "value_drift", "wrongly_archived", "failing", "ignored", "in_flight", "pending_push")
+          "value_drift", "wrongly_archived", "failing", "ignored", "in_flight", "pending_push", "link_drift")
 
 
 @dataclass
@@ -111,7 +111,9 @@ def compare(connection: IntegrationConnection, job: IntegrationSyncJob, session,
     scope = Scope(connection.id, job.object_type, compared)
     requested = spec.requested(extra_fields)
     spec = replace(spec, rules=[r for r in spec.rules if r.target not in NOT_COMPARED])  # not mapped for nothing
-    for chunk in _ahead(_chunks(stream.inventory(archived=False, properties=requested))):
+    linked = LinkComparison(session, connection.id, job.object_type)
+    for chunk in ahead(chunks(stream.inventory(archived=False, properties=requested), CHUNK)):
+        linked.check([r.external_id for r in chunk])
         stored = scope.stored(chunk)
         failing = scope.failing([r.external_id for r in chunk])
         waiting = pending_fields([row.id for row in stored.values()])
@@ -120,7 +122,7 @@ def compare(connection: IntegrationConnection, job: IntegrationSyncJob, session,
             out.counts["provider_active"] += 1
             _classify(out, rec, stored.get(rec.external_id), rec.external_id in failing, in_flight, eligibility, spec,
                       compared, waiting)
-    for chunk in _chunks(stream.inventory(archived=True)):
+    for chunk in chunks(stream.inventory(archived=True), CHUNK):
         fresh = [r for r in chunk if r.external_id not in seen]
         out.counts["provider_archived"] += len(fresh)
         active = {row.external_id for row in scope.stored(fresh).values() if not row.archived}
@@ -143,6 +145,9 @@ def compare(connection: IntegrationConnection, job: IntegrationSyncJob, session,
             continue
         out.note("extra", external_id)  # unknown to the provider
         out.archived_at[external_id] = 0
+    linked.orphans(lambda external_id: (v := seen.get(external_id)) is not None and v % 2 == 0)  # even: active
+    for external_id in linked.drifted:
+        out.note("link_drift", external_id)
     return out, since
 
 
@@ -206,53 +211,6 @@ def same(stored: Any, produced: Any) -> bool:
         return stored.replace(tzinfo=None) == produced.astimezone(UTC).replace(tzinfo=None) \
             if produced.tzinfo else stored.replace(tzinfo=None) == produced
     return str(stored) == str(produced)
-
-
-def _chunks(records: Iterator[SourceRecord]) -> Iterator[list[SourceRecord]]:
-    while chunk := list(islice(records, CHUNK)):
-        yield chunk
-
-
-_END = object()
-
-
-def _ahead(chunks: Iterator[list[SourceRecord]], depth: int = 4) -> Iterator[list[SourceRecord]]:
-    """The next chunks are read from the provider (HTTP, in a thread) while this one is compared: the wait
-    for the provider overlaps the mapping. A failure of the reader is raised here, in the caller."""
-    box: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> None:
-        while not stop.is_set():
-            try:
-                box.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                put(chunk)
-                if stop.is_set():
-                    return
-            put(_END)
-        except BaseException as exc:  # handed to the caller, which raises it
-            put(exc)
-
-    reader = threading.Thread(target=produce, name="reconcile-inventory", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = box.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        reader.join(timeout=5)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from ...mapping.mapper import MappingSpec
 from ...models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob, IntegrationSyncRun
 from ...models.base import changed_rows, require, utcnow
 from ...security.redact import redact_text
+from ..inbound import links
 from ..inbound.pipeline import PageWriter
 from ..inbound.spec import inbound_spec
 from ..provider import open_session
@@ -207,13 +208,15 @@ class RepairFrame(RunFrame):
                             job.eligibility, False, tally, PageCommit(run, tally, self.session.stats, job.id, self.owner))
         writer.rewrite = writer.force = True
         stream = self.session.stream(job.object_type, fields)
+        to_types = links.linked_types(self.session, self.connection.id, job.object_type)
         for i in range(0, len(self.ids), REPAIR_PAGE):
             chunk = self.ids[i:i + REPAIR_PAGE]
             records = stream.read(chunk)
             held = {r.external_id for r in records}
             records += [SourceRecord(x, {}, found.archived_at.get(x) or ms(utcnow()) or 0, archived=True)
                         for x in chunk if x not in held and x in found.archived_at]
-            writer.apply(Page(records, {}), None)
+            # the associations of every record repaired, read now (those of a record gone are none)
+            writer.apply(Page(records, {}, links=links.read(self.session, job.object_type, to_types, chunk)), None)
 
 
 def latest(connection_ids: list[int]) -> dict[tuple[int, str], IntegrationReconciliation]:
