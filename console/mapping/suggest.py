@@ -43,11 +43,15 @@ def suggest(target: Target, properties: list[dict], limit: int = 5) -> list[Sugg
         similarity = max(SequenceMatcher(None, w, candidate).ratio()
                          for w in wanted for candidate in (_norm(name), _norm(label)))
         transform = transform_for(target, ptype)
+        inferred = prop.get("inferred")  # text whose sampled values look like another kind (inference.py)
+        if transform is None and inferred is not None:
+            transform = transform_for(target, inferred.property_type)
         score = round(similarity * 70 + (30 if transform else 0))
+        kind = f"{ptype} that {inferred.words}" if inferred is not None else ptype
         if transform:
-            fit = f"{ptype} fits a {target.kind} field through “{transform}”"
+            fit = f"{kind} fits a {target.kind} field through “{transform}”"
         else:
-            fit = f"{ptype} cannot become a {target.kind} field"
+            fit = f"{kind} cannot become a {target.kind} field"
         ranked.append(Suggestion(name, label, score, transform,
                                  f"name {round(similarity * 100)}% similar to “{label}”; {fit}"))
     ranked.sort(key=lambda s: (-s.score, s.name))

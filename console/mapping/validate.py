@@ -30,7 +30,8 @@ def row_problem(object_type: str, target_name: str, source: str, transform: str,
     if transform not in TRANSFORMS_FOR_KIND[tgt.kind]:
         allowed = ", ".join(TRANSFORMS_FOR_KIND[tgt.kind])
         return f"Type mismatch: {tgt.label} is a {tgt.kind} field; use one of: {allowed}."
-    if prop.get("type", "string") not in READS[transform]:
+    inferred = prop.get("inferred")  # a text property whose values look like another kind (inference.py)
+    if prop.get("type", "string") not in READS[transform] and not (inferred and inferred.property_type in READS[transform]):
         return (f"Type mismatch: “{source}” is a {prop.get('type')} property; “{transform}” reads "
                 f"{' or '.join(READS[transform])}.")
     return None

@@ -97,6 +97,10 @@ def company(rng: random.Random, n: int) -> tuple[dict, int, int]:
         "city": rng.choice(CITIES),
         "numberofemployees": str(rng.choice([3, 8, 15, 40, 120])),
         "hubspot_owner_id": rng.choice(OWNERS)[0],
+        # from n alone (the generator's sequence, and so every other seeded value, is left as it was):
+        # dates in 49 of 50 companies ("TBD" in the rest), amounts in 19 of 20 ("n/a")
+        "contract_renewal": "TBD" if n % 50 == 49 else f"{2027 + n % 3}-{n % 12 + 1:02d}-{n % 28 + 1:02d}",
+        "annual_revenue_text": "n/a" if n % 20 == 19 else f"{(n * 7919) % 900_000 + 50_000}.00",
     }
     return props, created, modified
 

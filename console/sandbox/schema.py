@@ -69,6 +69,9 @@ PROPERTIES = {
         _p("industry", "Industry", group="companyinformation"),
         _p("city", "City", group="companyinformation"),
         _p("numberofemployees", "Number of Employees", "number", "number", "companyinformation"),
+        # Text fields an admin filled with dates and numbers (typed only as text: the console infers them)
+        _p("contract_renewal", "Contract renewal", group="companyinformation"),
+        _p("annual_revenue_text", "Annual revenue (as typed)", group="companyinformation"),
         _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "companyinformation"),
     ],
     "deals": _COMMON + [

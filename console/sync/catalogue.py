@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+from ..connectors.base import ConnectorError
+from ..mapping.inference import looks_like
 from ..mapping.mapper import Reference
 from ..models import IntegrationConnection
 from .provider import open_session
@@ -52,3 +54,38 @@ def stages(conn: IntegrationConnection) -> list[tuple[str, str, str]]:
     """Every deal stage the provider has: (stage id, label, open|won|lost)."""
     ref = reference(conn)
     return [(sid, label, ref.stage_states.get(sid, "open")) for sid, label in ref.stages.items()]
+
+
+SAMPLE_RECORDS = 100
+MAX_SAMPLED = 100  # text properties sampled (their names go into one list request)
+_typed_cache: dict[tuple[str, str], tuple[float, list[dict]]] = {}
+
+
+def typed(conn: IntegrationConnection, object_type: str) -> list[dict]:
+    """The properties, each text property that a page of records shows to hold something else carrying
+    `inferred` (mapping/inference.py): its kind and how many sampled values fit. Cached like `properties`;
+    a sample that cannot be read leaves the properties as the provider types them."""
+    key = (_account_key(conn), object_type)
+    with _lock:
+        hit = _typed_cache.get(key)
+    if hit and time.monotonic() - hit[0] < TTL_SECONDS:
+        return hit[1]
+    props = properties(conn, object_type)
+    texts = [p["name"] for p in props if p.get("type") == "string" and not p.get("options")][:MAX_SAMPLED]
+    try:
+        sample = _sample(conn, object_type, texts) if texts else []
+    except ConnectorError:
+        sample = []
+    out = []
+    for prop in props:
+        found = looks_like([r.properties.get(prop["name"]) for r in sample]) if prop["name"] in texts else None
+        out.append({**prop, "inferred": found} if found else prop)
+    with _lock:
+        _typed_cache[key] = (time.monotonic(), out)
+    return out
+
+
+def _sample(conn: IntegrationConnection, object_type: str, names: list[str]) -> list:
+    stream = open_session(conn, timeout=10.0, max_attempts=2).stream(object_type, names)
+    first = next(iter(stream.pages(None, SAMPLE_RECORDS, SAMPLE_RECORDS)), None)
+    return first.records if first else []

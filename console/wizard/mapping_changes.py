@@ -66,7 +66,7 @@ def set_field(conn: IntegrationConnection, object_type: str, name: str, source: 
               required: bool, sensitive: bool, user: User, flow: editor.Flow | None = None) -> int:
     """Returns how many stored records the old rule mapped (re-mapped by the repair queued for them)."""
     editor.set_field(conn, object_type, name, source, transform, required, sensitive,
-                     catalogue.properties(conn, object_type), user, flow)
+                     catalogue.typed(conn, object_type), user, flow)
     checklist.prove(conn, "fields_mapped", False, "mapping edited")
     db.session.commit()
     return remap(conn, object_type)

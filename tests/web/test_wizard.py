@@ -345,3 +345,25 @@ def test_monitor_thresholds_refuse_bad_input_and_keep_the_saved_ones(login, fiel
     assert resp.status_code == 422 and error in resp.get_data(as_text=True)
     db.session.expire_all()
     assert (conn.freshness_target_seconds, conn.quality_completeness_pct, conn.freshness_objective_pct) == (120, 90, 99)
+
+
+def test_text_fields_that_hold_dates_or_numbers_are_typed_from_a_sample_and_offered_a_transform(login, sandbox):
+    """The sandbox's companies keep a renewal date and a revenue as text fields: the mapping step samples a
+    page of records, says what they look like, proposes the transform, and accepts it; plain text stays text."""
+    owner, conn = _checked_draft(login, sandbox)
+    assert jobs(owner, conn, "companies").status_code == 200
+    companies = sandbox.state.portal.all_active("companies")
+    base = f"/connections/{conn.id}/wizard/mapping"
+    page = owner.get(base).get_data(as_text=True)
+    assert f"Contract renewal <span class=\"mono\">(contract_renewal)</span>: looks like a date in {len(companies)} of " \
+           f"{len(companies)} values" in page
+    assert "(annual_revenue_text)</span>: looks like a number in" in page
+    assert 'id="inferred-companies-city"' not in page and 'id="inferred-companies-name"' not in page
+    edit = owner.hx_get(f"{base}/companies/provider_created_at/edit").get_data(as_text=True)
+    assert "text that looks like a date" in edit and "fits a datetime field through “datetime_utc”" in edit
+    refused = owner.hx_post(f"{base}/companies/provider_created_at", {"source": "city", "transform": "datetime_utc"})
+    assert refused.status_code == 422 and "Type mismatch" in refused.get_data(as_text=True)
+    saved = owner.hx_post(f"{base}/companies/provider_created_at",
+                          {"source": "contract_renewal", "transform": "datetime_utc"})
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    assert "Contract renewal · string that looks like a date" in owner.get(base).get_data(as_text=True)  # the row too

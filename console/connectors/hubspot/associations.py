@@ -24,10 +24,11 @@ def read(client: HubSpotClient, from_type: str, to_type: str, ids: list[str]) ->
     for start in range(0, len(wanted), BATCH_READ):
         body = {"inputs": [{"id": i} for i in wanted[start:start + BATCH_READ]]}
         reply = client.post(f"/crm/v4/associations/{from_type}/{to_type}/batch/read", body) or {}
-        for result in reply.get("results") or []:
-            from_id = str((result.get("from") or {}).get("id", ""))
-            if from_id in found:
-                found[from_id] = _links(result.get("to") or [])
+        for result in reply.get("results") or [] if isinstance(reply, dict) else []:
+            origin = result.get("from") if isinstance(result, dict) else None
+            from_id = str(origin.get("id", "")) if isinstance(origin, dict) else ""
+            if from_id in found and isinstance(result.get("to"), list):
+                found[from_id] = _links(result["to"])
     return found
 
 
@@ -37,12 +38,24 @@ def _links(targets: list[Any]) -> list[Link]:
     for target in targets:
         if not isinstance(target, dict) or target.get("toObjectId") is None:
             continue
+        to_id = str(target["toObjectId"])
+        if not (to_id.isascii() and to_id.isdigit() and len(to_id) <= MAX_ID):
+            continue
         for kind in target.get("associationTypes") or []:
-            if isinstance(kind, dict) and kind.get("typeId") is not None:
+            type_id = _type_id(kind.get("typeId")) if isinstance(kind, dict) else None
+            if type_id is not None:
                 label = kind.get("label")
-                out.append(Link(str(target["toObjectId"]), str(kind.get("category") or "HUBSPOT_DEFINED")[:24],
-                                int(kind["typeId"]), str(label)[:120] if label else None))
+                out.append(Link(to_id, str(kind.get("category") or "HUBSPOT_DEFINED")[:24], type_id,
+                                str(label)[:120] if label else None))
     return out
+
+
+def _type_id(value: Any) -> int | None:
+    """An association type id as the column holds it (a 32-bit integer), or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and int(text) < 2 ** 31 else None
 
 
 SINGULAR = {"CONTACT": "contacts", "COMPANY": "companies", "DEAL": "deals"}

@@ -63,7 +63,7 @@ def _sections(conn) -> tuple[list[dict], str | None]:
         if not job.enabled:
             continue
         try:
-            props = catalogue.properties(conn, object_type)
+            props = catalogue.typed(conn, object_type)
         except ConnectorError as exc:
             error = f"The provider's fields could not be read: {exc}"
             props = []
@@ -123,10 +123,12 @@ def mapping_jobs(connection_id: int):
 
 def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> FieldForm:
     tgt = target(object_type, name) or abort(404)
-    props = catalogue.properties(conn, object_type)
+    props = catalogue.typed(conn, object_type)
     ranked = suggest(tgt, props, limit=len(props))
     form = FieldForm() if formdata else FieldForm(formdata=None)
-    form.source.choices = [(s.name, f"{'★ ' if i < 3 else ''}{s.label} ({s.name}) · match {s.score}/100")
+    inferred = {p["name"]: p["inferred"] for p in props if p.get("inferred")}
+    form.source.choices = [(s.name, f"{'★ ' if i < 3 else ''}{s.label} ({s.name}) · match {s.score}/100"
+                            + (f" · text that {inferred[s.name].words}" if s.name in inferred else ""))
                            for i, s in enumerate(ranked)]
     form.transform.choices = [(t, t) for t in TRANSFORMS_FOR_KIND[tgt.kind]]
     row = editor.rows(conn.id, object_type).get(name)
