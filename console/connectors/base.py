@@ -47,6 +47,21 @@ class SourceRecord:
     line: int = 0                   # where a file's row came from (a CSV line); 0 for an API record
 
 
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One HTTP call to the provider as a run's request log keeps it (no body, no header, no query value)."""
+
+    at: float                       # epoch seconds when it was sent
+    method: str
+    path: str                       # the path with ids as {id}
+    query_keys: str                 # the query's keys, comma-separated ("" for none)
+    status: int | None              # None: no answer (refused, timed out)
+    latency_ms: int
+    rate_remaining: int | None      # the provider's rate headers, where it sends them
+    daily_remaining: int | None
+    attempt: int                    # 0: the request's first try
+
+
 @dataclass(frozen=True)
 class Link:
     """An association the provider holds now, from a record to another: of which type (its category and

@@ -18,7 +18,14 @@ from .sync import (
     IntegrationSyncRun,
     IntegrationValueWaiver,
 )
-from .traffic import EventWebhookEvent, IntegrationNormalizedEvent, IntegrationRawEvent, UploadChunk, WebhookRejection
+from .traffic import (
+    EventWebhookEvent,
+    IntegrationNormalizedEvent,
+    IntegrationRawEvent,
+    IntegrationRequestLog,
+    UploadChunk,
+    WebhookRejection,
+)
 from .twoway import CrmLeadChange, CrmLeadLink, CrmSyncConflict, CrmWriteLedger
 
 # Every model holding vault secrets; `flask keys rotate` walks these.
@@ -32,7 +39,8 @@ __all__ = [
     "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
-    "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationReconciliation", "IntegrationSyncError",
+    "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationRequestLog", "IntegrationReconciliation",
+    "IntegrationSyncError",
     "IntegrationSyncJob", "IntegrationSyncRun", "IntegrationValueWaiver", "LoginAttempt", "MetricBaseline",
     "MetricSnapshot", "MonitorAlert", "ReportNote", "SECRET_MODELS", "User",
 ]

@@ -119,3 +119,29 @@ class UploadChunk(CreatedMixin, Model):
     upload_key: Mapped[str] = mapped_column(sa.String(120))
     seq: Mapped[int] = mapped_column(sa.Integer)
     data: Mapped[bytes] = mapped_column(sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql"))
+
+
+class IntegrationRequestLog(Model):
+    """One HTTP call a run made to the provider, as ops need it at 2 a.m.: when, what (the path with ids as
+    {id}, the query's keys, never their values, never a body or a header), what came back, how long it
+    took, what the rate headers said, and which attempt of the request it was."""
+
+    __bind_key__ = "traffic"
+    __tablename__ = "integration_request_log"
+    __table_args__ = (
+        sa.Index("ix_integration_request_log_run", "run_id", "id"),
+        sa.Index("ix_integration_request_log_connection_at", "connection_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.Integer)
+    run_id: Mapped[int | None] = mapped_column(sa.Integer)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    method: Mapped[str] = mapped_column(sa.String(8))
+    path: Mapped[str] = mapped_column(sa.String(200))
+    query_keys: Mapped[str | None] = mapped_column(sa.String(200))
+    status: Mapped[int | None] = mapped_column(sa.Integer)  # None: no answer (refused, timed out)
+    latency_ms: Mapped[int] = mapped_column(sa.Integer)
+    rate_remaining: Mapped[int | None] = mapped_column(sa.Integer)  # X-HubSpot-RateLimit-Remaining
+    daily_remaining: Mapped[int | None] = mapped_column(sa.Integer)  # X-HubSpot-RateLimit-Daily-Remaining
+    attempt: Mapped[int] = mapped_column(sa.Integer, default=0)  # 0: the first try; a retry or a wait after 429 counts up

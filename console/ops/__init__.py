@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 
-from . import alerts, dashboard, errors, reconcile, runs, webhooks  # noqa: E402,F401  (registers the views on bp)
+from . import alerts, calls, dashboard, errors, reconcile, runs, webhooks  # noqa: E402,F401  (registers the views on bp)

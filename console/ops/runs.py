@@ -12,6 +12,7 @@ from ..htmx import render
 from ..models import IntegrationSyncError, IntegrationSyncRun
 from ..params import bounded
 from . import bp, services
+from .calls import FILTERS, calls_page
 from .webhooks import VIEW
 
 PAGE = 100
@@ -55,4 +56,4 @@ def run_detail(run_id: int):
     errors = db.session.scalars(sa.select(IntegrationSyncError).where(IntegrationSyncError.run_id == run.id)
                                 .order_by(IntegrationSyncError.id).limit(200)).all()
     return render("ops/run_detail.html", "partials/ops/run_detail.html", run=run, errors=errors,
-                  names=services.connection_names())
+                  names=services.connection_names(), calls=calls_page(run), filters=FILTERS)

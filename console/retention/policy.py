@@ -17,6 +17,7 @@ from ..models import (
     IntegrationNormalizedEvent,
     IntegrationRawEvent,
     IntegrationReconciliation,
+    IntegrationRequestLog,
     IntegrationSyncError,
     IntegrationSyncJob,
     IntegrationSyncRun,
@@ -44,6 +45,8 @@ class Policy:
 DEFAULTS: tuple[Policy, ...] = (
     Policy("integration_raw_events", IntegrationRawEvent, 30, words="provider payloads as read"),
     Policy("integration_normalized_events", IntegrationNormalizedEvent, 30, words="what each change did"),
+    Policy("integration_request_log", IntegrationRequestLog, 30, time_column="at",
+           words="each run's calls to the provider (no bodies, no query values)"),
     Policy("event_webhook_events", EventWebhookEvent, 30,
            states=(WebhookStatus.NORMALIZED.value, WebhookStatus.IGNORED.value, WebhookStatus.DEAD_LETTER.value),
            words="webhook deliveries that are finished (normalized, ignored or dead-lettered)"),

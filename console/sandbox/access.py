@@ -33,6 +33,7 @@ def before_request() -> Response | None:
     acting_as(*UI_SOURCE)  # the admin endpoints stand for people editing in HubSpot's UI
     if request.path == "/" or request.path.startswith(OPEN_PATHS):
         return None
+    g.answered = True  # an API call: counted once answered, whatever the answer (a fault, a 401, a 429)
     fault = state().faults.pick(request.method, request.path)
     if fault is not None:
         early = _apply_fault(fault)
@@ -70,6 +71,7 @@ def _apply_fault(fault) -> Response | None:
         # Drop the connection before any byte of the answer: the client sees the peer go away
         # (RemoteDisconnected / ConnectionResetError), as with a load balancer resetting.
         sock = request.environ.get("werkzeug.socket")
+        g.answered = False
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.shutdown(socket.SHUT_RDWR)
@@ -79,7 +81,7 @@ def _apply_fault(fault) -> Response | None:
 
 
 def after_request(resp: Response) -> Response:
-    if getattr(g, "grant", None) is not None:  # an API call that passed authentication
+    if getattr(g, "answered", False):  # an API call the client gets an answer to (a reset gets none)
         state().count_request(request.method, request.path)
     for key, value in (getattr(g, "rate_headers", None) or {}).items():
         resp.headers.setdefault(key, value)

@@ -50,7 +50,8 @@ class SandboxState:
     faults: FaultInjector
     webhooks: WebhookDeliverer
     portals: dict[int, Portal] = field(default_factory=dict)
-    # API requests answered, by (method, path): what a test or a benchmark counts calls with
+    # API requests answered (any answer: a fault, a 401, a 429), by (method, path): what a test or a
+    # benchmark counts calls with
     requests: Counter = field(default_factory=Counter)
     requests_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +14,7 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
-from ..base import AuthExpired, FatalError, RetriableError, unreachable
+from ..base import AuthExpired, CallRecord, FatalError, RetriableError, unreachable
 from .auth import TokenProvider
 from .ratelimit import AccountLimiter
 
@@ -21,13 +23,36 @@ HUBSPOT_API = "https://api.hubapi.com"
 
 @dataclass
 class CallStats:
-    """Counted per run: every HTTP call made, and every 429 waited out."""
+    """Counted per run: every HTTP call made, and every 429 waited out; `calls` holds each call's record
+    until the run writes it to its request log (a deque: the prefetch thread appends while the writer drains)."""
 
     api_calls: int = 0
     rate_limited: int = 0
     retries: int = 0
     waited_s: float = 0.0
     policies: dict[str, int] = field(default_factory=dict)
+    calls: deque[CallRecord] = field(default_factory=lambda: deque(maxlen=MAX_HELD_CALLS))
+
+
+MAX_HELD_CALLS = 50_000  # a run writes its calls every 100; a session nobody drains (a check) stays bounded
+ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
+
+
+def _header_int(value: str | None) -> int | None:
+    """A rate header's number, or None for anything else (absent, not a plain number, absurdly large)."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 9:
+        return None
+    return int(value)
+
+
+def call_record(method: str, path: str, params: dict | None, status: int | None, started: float, at: float,
+                headers: Any, attempt: int) -> CallRecord:
+    """What the request log keeps of one call: the path with its ids as {id}, the query's keys only."""
+    return CallRecord(at, method, ID_SEGMENT.sub("/{id}", path)[:200], ",".join(sorted(params))[:200] if params else "",
+                      status, int((time.perf_counter() - started) * 1000),
+                      _header_int(headers.get("X-HubSpot-RateLimit-Remaining")) if headers is not None else None,
+                      _header_int(headers.get("X-HubSpot-RateLimit-Daily-Remaining")) if headers is not None else None,
+                      attempt)
 
 
 def retryable(status: int) -> bool:
@@ -73,17 +98,21 @@ class HubSpotClient:
     def request(self, method: str, path: str, params: dict | None = None, json_body: Any = None,
                 search: bool = False) -> Any:
         """Send until a usable answer; 429s are waited out (not counted as attempts)."""
-        attempts, refreshed, waits = 0, False, 0
+        attempts, refreshed, waits, tries = 0, False, 0, -1
         while True:
             self.limiter.acquire(search=search)
             self.stats.api_calls += 1
+            tries += 1
+            at, started = time.time(), time.perf_counter()
             try:
                 resp = self.session.request(method, self.base_url + path, params=params, json=json_body,
                                             timeout=self.timeout, allow_redirects=False,
                                             headers={"Authorization": f"Bearer {self.auth.token()}"})
             except (requests.ConnectionError, requests.Timeout) as exc:
+                self.stats.calls.append(call_record(method, path, params, None, started, at, None, tries))
                 attempts = self._backoff(attempts, unreachable(self.base_url, exc))
                 continue
+            self.stats.calls.append(call_record(method, path, params, resp.status_code, started, at, resp.headers, tries))
             self.limiter.observe(resp.headers)
             if resp.status_code == 429:
                 waits += 1

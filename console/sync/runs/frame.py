@@ -17,6 +17,7 @@ from ...extensions import db
 from ...models import IntegrationConnection, IntegrationSyncRun
 from ..provider import mark_credentials, remember_daily_budget
 from . import lifecycle as runs
+from . import request_log
 from .accounting import Tally
 from .lease import LeaseLost
 
@@ -49,6 +50,11 @@ class RunFrame:
             self.closed(run)
             remember_daily_budget(self.connection, self.session)
             db.session.commit()
+        if self.session is not None:  # the calls the pages did not write yet (the last ones, a failure's)
+            try:
+                request_log.flush(run.connection_id, run.id, self.session.stats)
+            except Exception:  # the run is recorded; a log the traffic database refused is said in the log
+                log.exception("run %s: its request log could not be written", run.id)
         self.run = run
         return run
 

@@ -12,6 +12,7 @@ from typing import Any
 from ...extensions import db
 from ...models import IntegrationSyncRun
 from ...models.base import utcnow
+from . import request_log
 from .accounting import Tally
 from .lease import fence
 
@@ -23,6 +24,10 @@ class PageCommit:
     stats: Any = None                   # the provider session's call counters (api_calls, rate_limited)
     job_id: int | None = None           # with `owner`: the job lease this process must still hold
     owner: str | None = None
+
+    def __post_init__(self) -> None:
+        # Plain copies for the request log (the ORM expires the run at every commit: reading is a query).
+        self._ids = (self.run.connection_id, self.run.id) if self.run is not None else None
 
     def store(self) -> None:
         """The run's counts, API figures and heartbeat, in the page's transaction."""
@@ -37,6 +42,8 @@ class PageCommit:
         """Store the figures, check the lease (LeaseLost: the caller rolls back, nothing of the page is
         written, the cursor stays), commit."""
         self.store()
+        if self._ids is not None:  # the calls so far, in the traffic database, a hundred at a time
+            request_log.flush(*self._ids, self.stats, request_log.FLUSH_EVERY)
         if self.job_id is not None and self.owner is not None:
             fence(self.job_id, self.owner)
         db.session.commit()
