@@ -12,6 +12,7 @@ from .monitoring import DataQualityCheck, MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
 from .sync import (
     ConnectionHour,
+    IntegrationErrorNote,
     IntegrationReconciliation,
     IntegrationSyncError,
     IntegrationSyncJob,
@@ -37,7 +38,7 @@ __all__ = [
     "ConnectionChecklistItem", "CrmLead", "CrmLeadEvent", "CsvImport",
     "CsvImportTemplate", "DesignVersion", "IntakeAnswer", "IntakeAttachment", "MaintenanceTask", "UploadChunk", "UserInvitation",
     "WebhookRejection",
-    "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping",
+    "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping", "IntegrationErrorNote",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
     "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationRequestLog", "IntegrationReconciliation",
     "IntegrationSyncError",

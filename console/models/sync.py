@@ -1,7 +1,7 @@
 """Sync jobs (schedule, cursor, lease), their runs, and per-record errors."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -115,8 +115,24 @@ class IntegrationSyncError(TimestampMixin, Model):
     resolution_reason: Mapped[str | None] = mapped_column(sa.String(500))
     field: Mapped[str | None] = mapped_column(sa.String(80))  # our field the failure is about
     value: Mapped[str | None] = mapped_column(sa.String(200))  # the offending value; masked for a sensitive field
+    # Who works on it (a staff user), by when, and whether telling them failed (ops/assignments.py)
+    assignee_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    notice_error: Mapped[str | None] = mapped_column(sa.String(300))
 
     run: Mapped[IntegrationSyncRun | None] = relationship()
+
+
+class IntegrationErrorNote(CreatedMixin, Model):
+    """A note on a sync error: a person's (assignment, findings), or the console's (resolved by a run)."""
+
+    __tablename__ = "integration_error_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    error_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_sync_errors.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))  # None: written by the console
+    body: Mapped[str] = mapped_column(sa.String(2000))
 
 
 class IntegrationValueWaiver(CreatedMixin, Model):

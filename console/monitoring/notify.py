@@ -52,6 +52,12 @@ def addresses(target: str) -> list[str]:
 
 def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
     subject, body = _text(alert, conn)
+    deliver(conn, subject, body)
+
+
+def deliver(conn: IntegrationConnection, subject: str, body: str, to: list[str] | None = None) -> None:
+    """A message through the connection's alert channel: its Slack webhook, or email to its target (to `to`
+    instead, when given: a person the message is for). NotifyFailed says why it was not taken."""
     target = (conn.notify_target or "").strip()
     if not target:
         raise NotifyFailed("The connection has no notification target (wizard, monitor step).")
@@ -68,7 +74,7 @@ def send(alert: MonitorAlert, conn: IntegrationConnection) -> None:
     if not cfg.get("SMTP_HOST"):
         raise NotifyFailed("No SMTP server is configured (CONSOLE_SMTP_HOST).")
     msg = EmailMessage()
-    msg["Subject"], msg["From"], msg["To"] = subject, cfg["SMTP_FROM"], ", ".join(addresses(target))
+    msg["Subject"], msg["From"], msg["To"] = subject, cfg["SMTP_FROM"], ", ".join(to or addresses(target))
     msg.set_content(body)
     try:
         with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=10) as smtp:

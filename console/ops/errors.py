@@ -7,22 +7,26 @@ from flask_login import current_user
 from ..auth.access import get_or_404, role_required
 from ..auth.forms import ActionForm
 from ..choices import ErrorStage, ErrorStatus
+from ..extensions import db
 from ..htmx import render
 from ..models import IntegrationSyncError
 from ..params import bounded, selected_ids
 from ..refusals import Refused
-from . import bp, services, triage
+from . import assignments, bp, services, triage
 from .webhooks import ACT, VIEW
 
 
 def _filter() -> triage.ErrorFilter:
     args = request.args
+    assignee = args.get("assignee", "")
     return triage.ErrorFilter(
         status=args.get("status", "") if args.get("status", "") in ErrorStatus.values() else "",
         stage=args.get("stage", "") if args.get("stage", "") in ErrorStage.values() else "",
         connection_id=args.get("connection_id", type=bounded()), object_type=args.get("object_type", "")[:40],
         code=args.get("code", "")[:60], run_id=args.get("run_id", type=bounded()),
-        since_hours=args.get("since_hours", type=bounded(1, 24 * 366)))
+        since_hours=args.get("since_hours", type=bounded(1, 24 * 366)),
+        assignee_id=current_user.id if assignee == "mine" else args.get("assignee", type=bounded()),
+        unassigned=assignee == "none")
 
 
 def _list(status: int = 200, message: str | None = None, tone: str = "success", group_error: dict | None = None):
@@ -33,7 +37,8 @@ def _list(status: int = 200, message: str | None = None, tone: str = "success", 
                   errors=errors, total=total, page=number, page_size=triage.PAGE_SIZE, error_filter=f,
                   filters=request.args, names=services.connection_names(), statuses=ErrorStatus.options(),
                   stages=ErrorStage.options(), action_form=ActionForm(), message=message, message_tone=tone,
-                  group_error=group_error or {})
+                  group_error=group_error or {}, staff=(staff := assignments.staff()),
+                  assignee_options=[("mine", "me"), ("none", "nobody"), *((u.id, u.name) for u in staff)])
 
 
 @bp.get("/errors")
@@ -63,6 +68,8 @@ def errors_group():
     except ValueError:
         return _list(422, "Choose a group.", "error")
     action, object_type, code = form.get("action", ""), form.get("object_type", "")[:40], form.get("code", "")[:60]
+    if action == "assign":
+        return _assign_group(connection_id, object_type, code)
     try:
         n = triage.act_on_group(connection_id, object_type, code, action, current_user, form.get("reason", "")[:500])
     except Refused as refused:
@@ -73,12 +80,61 @@ def errors_group():
     return _list(message=f"{n} error(s) {done}.")
 
 
+def _assign_group(connection_id: int, object_type: str, code: str):
+    form = request.form
+    try:
+        assignee = assignments.assignee_of(bounded()(form["assignee"]) if form.get("assignee") else None)
+        due = assignments.due_date(form.get("due_on", ""))
+        group = assignments.group(connection_id, object_type, code)
+        assignments.assign(group, assignee, due, form.get("note", "")[:assignments.MAX_NOTE + 1], current_user)
+    except Refused as refused:
+        return _list(422, str(refused), "error")
+    except ValueError:
+        return _list(422, "Choose a staff user from the list.", "error")
+    return _list(message=f"{len(group)} error(s) assigned to {assignee.name if assignee else 'nobody'}.")
+
+
 @bp.get("/errors/<int:error_id>")
 @role_required(*VIEW)
 def error_detail(error_id: int):
+    return _detail(get_or_404(IntegrationSyncError, error_id))
+
+
+def _detail(err: IntegrationSyncError, status: int = 200, message: str | None = None, tone: str = "success"):
+    return render("ops/error_detail.html", "partials/ops/error_detail.html", status, err=err,
+                  names=services.connection_names(), action_form=ActionForm(), message=message, message_tone=tone,
+                  staff=assignments.staff(), notes=assignments.notes_of(err))
+
+
+@bp.post("/errors/<int:error_id>/assign")
+@role_required(*ACT)
+def error_assign(error_id: int):
     err = get_or_404(IntegrationSyncError, error_id)
-    return render("ops/error_detail.html", "partials/ops/error_detail.html", err=err,
-                  names=services.connection_names(), action_form=ActionForm(), message=None, message_tone="success")
+    form = request.form
+    try:
+        assignee = assignments.assignee_of(bounded()(form["assignee"]) if form.get("assignee") else None)
+        due = assignments.due_date(form.get("due_on", ""))
+        assignments.assign([err], assignee, due, form.get("note", "")[:assignments.MAX_NOTE + 1], current_user)
+    except Refused as refused:
+        return _detail(err, 422, str(refused), "error")
+    except ValueError:
+        return _detail(err, 422, "Choose a staff user from the list.", "error")
+    db.session.refresh(err)
+    who = assignee.name if assignee else "nobody"
+    return _detail(err, message=f"Assigned to {who}." + (f" {err.notice_error}" if err.notice_error else ""),
+                   tone="error" if err.notice_error else "success")
+
+
+@bp.post("/errors/<int:error_id>/note")
+@role_required(*ACT)
+def error_note(error_id: int):
+    err = get_or_404(IntegrationSyncError, error_id)
+    try:
+        assignments.note(err, request.form.get("note", "")[:assignments.MAX_NOTE + 1], current_user)
+    except Refused as refused:
+        return _detail(err, 422, str(refused), "error")
+    db.session.commit()
+    return _detail(err, message="Note added.")
 
 
 @bp.post("/errors/<int:error_id>/<action>")
@@ -98,5 +154,4 @@ def error_action(error_id: int, action: str):
             return "", 404
     except Refused as refused:
         message, tone, status = str(refused), "error", 422
-    return render("ops/error_detail.html", "partials/ops/error_detail.html", status, err=err,
-                  names=services.connection_names(), action_form=ActionForm(), message=message, message_tone=tone)
+    return _detail(err, status, message, tone)

@@ -33,6 +33,8 @@ class ErrorFilter:
     code: str = ""
     run_id: int | None = None
     since_hours: int | None = None
+    assignee_id: int | None = None  # a staff user's errors (the view turns "mine" into the viewer's id)
+    unassigned: bool = False
 
     def where(self) -> list:
         e, out = IntegrationSyncError, []
@@ -50,6 +52,10 @@ class ErrorFilter:
             out.append(e.run_id == self.run_id)
         if self.since_hours:
             out.append(e.created_at >= utcnow() - timedelta(hours=self.since_hours))
+        if self.assignee_id:
+            out.append(e.assignee_user_id == self.assignee_id)
+        elif self.unassigned:
+            out.append(e.assignee_user_id.is_(None))
         return out
 
 

@@ -10,7 +10,7 @@ from ...choices import ErrorStage, ErrorStatus
 from ...connectors.base import SourceRecord
 from ...extensions import db
 from ...mapping.mapper import MappingSpec
-from ...models import IntegrationSyncError
+from ...models import IntegrationErrorNote, IntegrationSyncError
 from ...models.base import utcnow
 from ...security.redact import redact_text
 from .decision import Decision, mapped_of
@@ -74,4 +74,8 @@ class RecordErrors:
         err = self.open.get(external_id)
         if err is not None:
             err.status, err.resolved_at = ErrorStatus.RESOLVED.value, utcnow()
-            err.resolution_reason = "the record synced successfully"
+            by = f" in run #{self.run_id}" if self.run_id else ""
+            err.resolution_reason = f"the record synced successfully{by}"
+            if err.assignee_user_id is not None:  # the assignee's list says what closed it, and when
+                db.session.add(IntegrationErrorNote(error_id=err.id, user_id=None,
+                                                    body=f"Resolved{by}: the record synced successfully."))
