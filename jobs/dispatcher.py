@@ -67,8 +67,8 @@ def claim_due(worker: str, limit: int = 4) -> list[int]:
     free = JOB_LEASE.free(now)
     candidates = db.session.scalars(
         sa.select(IntegrationSyncJob).join(IntegrationConnection)
-        .where(IntegrationSyncJob.enabled.is_(True), IntegrationSyncJob.next_run_at <= now,
-               IntegrationConnection.status.in_(SCHEDULED_STATUSES), free)
+        .where(IntegrationSyncJob.enabled.is_(True), IntegrationSyncJob.paused_reason.is_(None),
+               IntegrationSyncJob.next_run_at <= now, IntegrationConnection.status.in_(SCHEDULED_STATUSES), free)
         .order_by(IntegrationSyncJob.next_run_at).limit(limit * 3)).all()
     wanted: list[int] = []
     for job in candidates:
@@ -79,6 +79,7 @@ def claim_due(worker: str, limit: int = 4) -> list[int]:
             wanted.append(job.id)
     db.session.commit()
     return JOB_LEASE.claim(wanted, worker, now=now, where=[IntegrationSyncJob.enabled.is_(True),
+                                                           IntegrationSyncJob.paused_reason.is_(None),
                                                            IntegrationSyncJob.next_run_at <= now])
 
 
@@ -194,8 +195,15 @@ class Dispatcher:
     def _evaluate_alerts(self) -> None:
         from console.monitoring.alerts import evaluate
         from console.monitoring.notify import notify_pending
+        from console.sync import schema_drift
+        from console.sync.provider import open_session
 
         with self.app.app_context():
+            try:
+                schema_drift.check_due(lambda conn: open_session(conn, timeout=10.0, max_attempts=2))
+            except Exception:
+                log.exception("the daily schema check failed")
+                db.session.rollback()
             try:
                 evaluate()
                 notify_pending(owner=self.worker)

@@ -50,6 +50,9 @@ class MappingSpec:
     # Source fields that never leave the source (the connection's intake says so, lower-cased): no rule
     # reads them, they are never requested, and a payload that carries one anyway stores it dropped.
     withheld: frozenset[str] = frozenset()
+    # Source properties the provider's schema no longer gives as the mapping expects (sync/schema_drift.py),
+    # with why: a rule reading one fails each record with a `mapping` failure instead of mapping nothing.
+    broken: dict[str, str] = field(default_factory=dict)
     _plan: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -158,6 +161,12 @@ def follow_up_state(next_at: datetime | None, now: datetime | None = None) -> st
 def _compile(rule: FieldRule, spec: MappingSpec) -> Callable[[dict], Any]:
     """One rule as a function of a record's properties."""
     source, target, args, t = rule.source, rule.target, rule.args, rule.transform
+    if source in spec.broken:
+        reason = f"{target}: {spec.broken[source]}"
+
+        def broken(props: dict) -> Any:
+            raise MappingFailure(target, "mapping", reason)
+        return broken
     if t in TRANSFORMS:
         fn = TRANSFORMS[t]
         return lambda props: fn(props.get(source), target, args)

@@ -6,7 +6,12 @@ from .crm import CrmAssociation, CrmLead, CrmLeadEvent
 from .imports import CsvImport, CsvImportTemplate
 from .intake import DesignVersion, IntakeAnswer, IntakeAttachment
 from .maintenance import MaintenanceTask
-from .mapping import IntegrationEnumMapping, IntegrationFieldMapping
+from .mapping import (
+    IntegrationEnumMapping,
+    IntegrationFieldMapping,
+    IntegrationSchemaDrift,
+    IntegrationSchemaSnapshot,
+)
 from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
 from .monitoring import DataQualityCheck, MonitorAlert
 from .providers import IntegrationProvider, IntegrationProviderAccount
@@ -41,6 +46,7 @@ __all__ = [
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping", "IntegrationErrorNote",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
     "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationRequestLog", "IntegrationReconciliation",
+    "IntegrationSchemaDrift", "IntegrationSchemaSnapshot",
     "IntegrationSyncError",
     "IntegrationSyncJob", "IntegrationSyncRun", "IntegrationValueWaiver", "LoginAttempt", "MetricBaseline",
     "MetricSnapshot", "MonitorAlert", "ReportNote", "SECRET_MODELS", "User",

@@ -56,6 +56,9 @@ class IntegrationConnection(TimestampMixin, Model):
     # The share of a test batch's records that may fail on unusable source values (invalid emails...)
     # without each being ignored by hand; mapping and provider failures always block.
     source_failure_pct: Mapped[int] = mapped_column(sa.Integer, default=5, server_default="5")
+    # What a run does when the provider's schema broke the mapping (sync/schema_drift.py): pause the
+    # affected job, or go on and fail the affected records with a mapping failure. Chosen in the mapping step.
+    drift_policy: Mapped[str] = mapped_column(sa.String(8), default="pause", server_default="pause")
     # Metrics an admin marked "not applicable" for this connection: {key: {reason, user_id, at}}.
     metrics_not_applicable: Mapped[dict | None] = mapped_column(JsonText)
     # Source fields that must never leave the source (from the intake): never requested, mapped, stored,

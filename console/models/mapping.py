@@ -1,10 +1,12 @@
 """Field and enum mappings from provider properties to internal records."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import JsonText, Model, TimestampMixin
+from .base import CreatedMixin, DateTime, JsonText, Model, TimestampMixin
 
 
 class IntegrationFieldMapping(TimestampMixin, Model):
@@ -41,3 +43,38 @@ class IntegrationEnumMapping(TimestampMixin, Model):
     source_label: Mapped[str | None] = mapped_column(sa.String(200))
     target_value: Mapped[str | None] = mapped_column(sa.String(200))
     ignored: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+
+class IntegrationSchemaSnapshot(Model):
+    """The provider's schema of one object type as the connection last saw it: each property's label, type,
+    field type, options and whether it is read-only. What the next run or daily check compares against."""
+
+    __tablename__ = "integration_schema_snapshots"
+    __table_args__ = (sa.UniqueConstraint("connection_id", "object_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    properties: Mapped[dict] = mapped_column(JsonText)  # name -> {label, type, fieldType, options, readOnly}
+    taken_at: Mapped[datetime] = mapped_column(DateTime)
+    checked_at: Mapped[datetime] = mapped_column(DateTime)  # the last comparison (a run or the daily check)
+
+
+class IntegrationSchemaDrift(CreatedMixin, Model):
+    """One change in the provider's schema, found by a run or the daily check. Breaking when it breaks the
+    mapping (a mapped property gone or retyped, a mapped option removed, a written field made read-only);
+    open until the mapping no longer depends on it."""
+
+    __tablename__ = "integration_schema_drift"
+    __table_args__ = (sa.Index("ix_integration_schema_drift_open", "connection_id", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))
+    property: Mapped[str] = mapped_column(sa.String(200))
+    # added | removed | retyped | option_added | option_removed | read_only | relabelled
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    detail: Mapped[str] = mapped_column(sa.String(500))
+    breaking: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    found_by: Mapped[str] = mapped_column(sa.String(40))  # "run #12" | "daily check"
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -39,6 +39,9 @@ class IntegrationSyncJob(TimestampMixin, Model):
     # What a record created from the console is matched on in the CRM, in order (comma-separated CRM
     # properties, e.g. "email,connector_console_id"); None: the object's usual key (sync/outbound/pusher.match_keys).
     match_on: Mapped[str | None] = mapped_column(sa.String(120))
+    # Why the job is held (the provider's schema broke its mapping and the connection's drift policy is
+    # "pause"); None: it runs. Claims skip a held job; it resumes once the mapping no longer depends on it.
+    paused_reason: Mapped[str | None] = mapped_column(sa.String(500))
 
 
 class IntegrationSyncRun(CreatedMixin, Model):

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..models import (
     EventWebhookEvent,
     IntegrationConnection,
+    IntegrationSchemaDrift,
     IntegrationSyncError,
     IntegrationSyncJob,
     IntegrationSyncRun,
@@ -59,6 +60,7 @@ class Facts:
     checks: dict[int, list]
     baselined: set[int]
     reconciled: dict[tuple[int, str], Any]
+    drift: dict[int, list[IntegrationSchemaDrift]]  # open breaking schema changes
 
     @classmethod
     def read(cls, conns: list[IntegrationConnection], now: datetime) -> Facts:
@@ -95,7 +97,17 @@ class Facts:
             baselined=set(db.session.scalars(sa.select(MetricBaseline.connection_id).where(
                 MetricBaseline.connection_id.in_(ids), MetricBaseline.superseded_at.is_(None)).distinct())),
             reconciled=latest_reconciliations(ids),
+            drift=_by_connection(db.session.scalars(sa.select(IntegrationSchemaDrift).where(
+                IntegrationSchemaDrift.connection_id.in_(ids), IntegrationSchemaDrift.breaking.is_(True),
+                IntegrationSchemaDrift.resolved_at.is_(None)).order_by(IntegrationSchemaDrift.id))),
         )
+
+
+def _by_connection(rows: Any) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for row in rows:
+        out.setdefault(row.connection_id, []).append(row)
+    return out
 
 
 def _grouped(query: sa.Select) -> dict[int, int]:
@@ -251,8 +263,22 @@ def stopped_runs(conn: IntegrationConnection, now: datetime, facts: Facts) -> li
                     "check the dispatcher's log and the machine's memory.")]
 
 
+def schema_drift(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Finding]:
+    """The provider's schema changed under the mapping (sync/schema_drift.py): which objects and fields."""
+    drifts = facts.drift.get(conn.id, [])
+    if not drifts:
+        return []
+    fields = "; ".join(f"{d.object_type} “{d.property}” {d.detail} (found by {d.found_by}, {d.created_at:%d %b})"
+                       for d in drifts[:10]) + (f"; and {len(drifts) - 10} more" if len(drifts) > 10 else "")
+    doing = ("the affected jobs are paused" if conn.drift_policy == "pause"
+             else "each record of the affected objects fails with a mapping failure")
+    return [Finding("schema_drift", AlertSeverity.CRITICAL,
+                    f"The provider's schema changed under the mapping: {fields}. Until the mapping step is updated, "
+                    f"{doing}.")]
+
+
 CONDITIONS = (stale, credentials, daily_budget, rate_limited, failed_webhooks, duplicate_events, dead_letters,
-              fresh, data_quality, baseline, reconcile_differences, accounting, stopped_runs)
+              fresh, data_quality, baseline, reconcile_differences, accounting, stopped_runs, schema_drift)
 
 
 def findings(conn: IntegrationConnection, now: datetime, facts: Facts | None = None) -> list[Finding]:

@@ -48,6 +48,13 @@ def note(err: IntegrationSyncError, body: str, by: User | None) -> IntegrationEr
     return row
 
 
+def add_note(err: IntegrationSyncError, body: str, by: User) -> IntegrationErrorNote:
+    """A person's note on an error, audited and committed."""
+    row = note(err, body, by)
+    db.session.commit()
+    return row
+
+
 def assign(errors: list[IntegrationSyncError], assignee: User | None, due: date | None, text: str,
            by: User) -> int:
     """Assign (or unassign) the errors; a note when given; the assignee told once for all of them.

@@ -130,10 +130,9 @@ def error_assign(error_id: int):
 def error_note(error_id: int):
     err = get_or_404(IntegrationSyncError, error_id)
     try:
-        assignments.note(err, request.form.get("note", "")[:assignments.MAX_NOTE + 1], current_user)
+        assignments.add_note(err, request.form.get("note", "")[:assignments.MAX_NOTE + 1], current_user)
     except Refused as refused:
         return _detail(err, 422, str(refused), "error")
-    db.session.commit()
     return _detail(err, message="Note added.")
 
 

@@ -5,6 +5,7 @@ from dataclasses import fields
 
 from flask import Blueprint, g, jsonify, request
 
+from . import drift
 from .changes import apply_changes
 from .errors import validation
 from .faults import FaultRule
@@ -31,6 +32,15 @@ def _body() -> dict:
     if not isinstance(body, dict):
         raise validation("Send a JSON object.")
     return body
+
+
+@bp.post("/schema")
+def schema_change():
+    """{"object_type", "action": rename|delete|retype|remove_option|read_only, "name", "value"}: the schema
+    drifts as an admin's edit makes it drift (sandbox/drift.py); undone when the sandbox stops."""
+    body = _body()
+    return jsonify(drift.change(str(body.get("object_type", "")), str(body.get("action", "")),
+                                str(body.get("name", "")), body.get("value")))
 
 
 @bp.get("/info")

@@ -5,6 +5,7 @@ import threading
 
 from werkzeug.serving import make_server
 
+from . import drift
 from .app import create_sandbox_app
 from .state import SandboxConfig, SandboxState
 from .validation import forget_defined_properties
@@ -39,6 +40,7 @@ class SandboxServer:
         """Stop serving; properties created through its API are forgotten (they are the process's schema)."""
         self.state.webhooks.stop()
         forget_defined_properties()
+        drift.undo_all()
         self._server.shutdown()
         self._server.server_close()
 

@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..models.base import require, utcnow
 from ..security.redact import redact_text
-from ..sync import catalogue
+from ..sync import catalogue, schema_drift
 from ..sync.inbound import links
 from ..sync.inbound.pipeline import PageWriter
 from ..sync.inbound.spec import inbound_spec
@@ -148,7 +148,7 @@ def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: li
     session = open_session(conn, timeout=10.0, max_attempts=3)
     job = db.session.scalar(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == conn.id, IntegrationSyncJob.object_type == object_type))
-    spec = inbound_spec(conn.id, job, object_type, catalogue.reference(conn))
+    spec = inbound_spec(conn.id, job, object_type, catalogue.reference(conn), schema_drift.broken(conn.id, object_type))
     if not spec.rules:
         _fail(batch, f"{object_type} has no mapping yet; confirm the mapping in the wizard.")
         return

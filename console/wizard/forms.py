@@ -22,6 +22,9 @@ from ..sync.outbound.pusher import CONSOLE_ID_PROPERTY
 from ..sync.proof.testbatch import DEFAULT_SIZE, MAX_SIZE
 
 OBJECT_TYPES = tuple(ObjectType.values())
+# What a run does when the provider's schema breaks the mapping (sync/schema_drift.py)
+DRIFT_POLICIES = {"pause": "pause the affected sync job until the mapping is updated",
+                  "fail": "go on, and fail each record of the affected object with a mapping failure"}
 AFTER = [("", "Nothing"), *((o, ObjectType.label_of(o)) for o in OBJECT_TYPES)]
 LOCAL_URL = URL(require_tld=False, message="Enter a full URL, e.g. https://api.hubapi.com.")
 

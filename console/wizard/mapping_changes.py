@@ -10,7 +10,7 @@ from ..extensions import db
 from ..mapping import editor
 from ..mapping.service import ensure_default_mappings
 from ..models import CrmLead, IntegrationConnection, IntegrationSyncJob, User
-from ..sync import catalogue
+from ..sync import catalogue, schema_drift
 from ..sync.inbound.runner import ensure_job
 from ..sync.outbound.pusher import CONSOLE_ID_PROPERTY
 from ..sync.proof import reconcile
@@ -69,6 +69,7 @@ def set_field(conn: IntegrationConnection, object_type: str, name: str, source: 
                      catalogue.typed(conn, object_type), user, flow)
     checklist.prove(conn, "fields_mapped", False, "mapping edited")
     db.session.commit()
+    schema_drift.settle(conn.id, object_type)  # a rule off a deleted property: the drift closes, the job resumes
     return remap(conn, object_type)
 
 
@@ -76,12 +77,14 @@ def remove_field(conn: IntegrationConnection, object_type: str, name: str, user:
     editor.remove_field(conn, object_type, name, user)
     checklist.prove(conn, "fields_mapped", False, "mapping edited")
     db.session.commit()
+    schema_drift.settle(conn.id, object_type)
 
 
 def save_enums(conn: IntegrationConnection, object_type: str, field: str, values: dict, user: User) -> int:
     changed = editor.save_enums(conn, object_type, field, values, user)
     checklist.prove(conn, "fields_mapped", False, "picklist edited")
     db.session.commit()
+    schema_drift.settle(conn.id, object_type)
     if changed:
         remap(conn, object_type)
     return changed
@@ -115,4 +118,11 @@ def create_id_property(conn: IntegrationConnection, object_type: str, user: User
         object_type, CONSOLE_ID_PROPERTY, "Connector Console id", unique=True)
     catalogue.properties(conn, object_type, fresh=True)
     audit.record("mapping.id_property_created", conn, user, object_type=object_type, property=CONSOLE_ID_PROPERTY)
+    db.session.commit()
+
+
+def set_drift_policy(conn: IntegrationConnection, policy: str, user: User) -> None:
+    before = conn.drift_policy
+    conn.drift_policy = policy
+    audit.record("mapping.drift_policy", conn, user, before=before, after=policy)
     db.session.commit()

@@ -11,12 +11,13 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ...choices import ErrorStatus, RunKind, RunStatus
-from ...connectors.base import Links, Page
+from ...connectors.base import ConnectorError, Links, Page
 from ...connectors.registry import source_label
 from ...extensions import db
 from ...mapping.service import ensure_default_mappings
 from ...models import IntegrationConnection, IntegrationSyncError, IntegrationSyncJob, IntegrationSyncRun
 from ...models.base import require, utcnow
+from .. import schema_drift
 from ..proof.testbatch import record_test_result
 from ..provider import open_session
 from ..runs import lifecycle as runs
@@ -72,8 +73,14 @@ class SyncFrame(RunFrame):
     def body(self) -> None:
         run, job, connection, tally = self.run, self.job, self.connection, self.tally
         session = self.session = open_session(connection, **(self.client_options or {}))
-        ensure_default_mappings(connection.id, job.object_type, session.properties(job.object_type))
-        spec = inbound_spec(connection.id, job, job.object_type, session.reference())
+        properties = session.properties(job.object_type)
+        ensure_default_mappings(connection.id, job.object_type, properties)
+        schema_drift.observe(connection.id, job.object_type, properties, f"run #{run.id}")
+        drifts = schema_drift.breaking(connection.id, job.object_type)
+        if drifts and connection.drift_policy == "pause" and not run.dry_run:  # a test batch shows the failures
+            raise ConnectorError(schema_drift.hold(job, drifts))
+        spec = inbound_spec(connection.id, job, job.object_type, session.reference(),
+                            schema_drift.broken(connection.id, job.object_type) if drifts else None)
         self.owners = set(spec.reference.owners)
         owner = None if run.dry_run else self.lease_owner
         writer = PageWriter(connection, job.object_type, spec, run, source_label(connection.provider.key),

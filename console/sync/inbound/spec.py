@@ -15,8 +15,10 @@ from ..outbound.pusher import CONSOLE_ID_PROPERTY, MATCH_KEYS, match_keys
 
 
 def inbound_spec(connection_id: int, job: IntegrationSyncJob | None, object_type: str,
-                 reference: Reference | None = None) -> MappingSpec:
+                 reference: Reference | None = None, broken: dict[str, str] | None = None) -> MappingSpec:
+    """`broken`: source properties the provider's schema broke (their rules fail each record)."""
     spec = load_spec(connection_id, object_type, reference)
+    spec.broken = dict(broken or {})
     if job is None or job.direction not in PUSHING:
         return spec
     keys = match_keys(object_type, job.match_on)

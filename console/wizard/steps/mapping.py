@@ -21,11 +21,11 @@ from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, label_of, target
 from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...refusals import Refused
-from ...sync import catalogue
+from ...sync import catalogue, schema_drift
 from ...sync.outbound.pusher import CONSOLE_ID_PROPERTY, match_keys, match_label
 from .. import bp, prefill, proposals, samples
 from .. import mapping_changes as changes
-from ..forms import OBJECT_TYPES, FieldForm, JobsForm
+from ..forms import DRIFT_POLICIES, OBJECT_TYPES, FieldForm, JobsForm
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
 
 PARTIAL = "partials/wizard/mapping.html"
@@ -79,8 +79,29 @@ def _sections(conn) -> tuple[list[dict], str | None]:
                          "rows": (rows := editor.rows(conn.id, object_type)), "enums": editor.enum_rows(conn.id, object_type),
                          "records": prefill.records_of(conn, object_type, rows, records),
                          "problems": validate(conn.id, object_type, props) if props else [],
-                         "properties": {p["name"]: p for p in props}})
+                         "properties": {p["name"]: p for p in props}, **_drift(conn.id, object_type, rows, props)})
     return sections, error
+
+
+def _drift(connection_id: int, object_type: str, rows: dict, props: list[dict]) -> dict:
+    """The schema changes to show: breaking ones by the source property they break (marked on its rows),
+    the harmless ones listed, a new property with the unmapped field it would fill best ("map it")."""
+    changes = schema_drift.recent(connection_id, object_type)
+    breaking: dict[str, list] = {}
+    for d in changes:
+        if d.breaking and d.resolved_at is None:
+            breaking.setdefault(d.property, []).append(d)
+    harmless = []
+    for d in changes:
+        if d.breaking:
+            continue
+        best = None
+        prop = next((p for p in props if p["name"] == d.property), None) if d.kind == "added" else None
+        if prop is not None and d.resolved_at is None:  # the field it would fill best, an unmapped one first
+            ranked = [(suggest(t, [prop], limit=1)[0].score, t.name not in rows, t) for t in TARGETS[object_type]]
+            best = max(ranked, key=lambda r: (r[1] and r[0] >= 50, r[0]), default=(0, False, None))[2]
+        harmless.append((d, best))
+    return {"breaking": breaking, "harmless": harmless}
 
 
 def _render(conn, status: int = 200, changed: bool = False, **extra):
@@ -88,7 +109,7 @@ def _render(conn, status: int = 200, changed: bool = False, **extra):
     withheld, masked = governed_fields(conn.id)
     extra.setdefault("jobs_form", _jobs_form(conn))
     return page(conn, WizardStep.MAPPING, PARTIAL, status, changed, sections=sections, provider_error=error,
-                edit=extra.pop("edit", None), withheld=withheld, masked=masked, **extra)
+                edit=extra.pop("edit", None), withheld=withheld, masked=masked, drift_policies=DRIFT_POLICIES, **extra)
 
 
 @bp.get("/<int:connection_id>/wizard/mapping")
@@ -133,8 +154,10 @@ def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> Fi
     form.transform.choices = [(t, t) for t in TRANSFORMS_FOR_KIND[tgt.kind]]
     row = editor.rows(conn.id, object_type).get(name)
     if not formdata:
-        form.source.data = row.source_field if row else (ranked[0].name if ranked else None)
-        form.transform.data = row.transform if row else (ranked[0].transform if ranked else None)
+        asked = next((s for s in ranked if s.name == request.args.get("source")), None)  # "map it" names one
+        first = asked or (ranked[0] if ranked and not row else None)
+        form.source.data = first.name if first else (row.source_field if row else None)
+        form.transform.data = (first.transform if first else row.transform if row else None)
         form.required.data, form.sensitive.data = (row.required, row.sensitive) if row else (tgt.required, False)
         if row:
             form.direction.data, form.system_of_record.data, form.condition.data = \
@@ -237,6 +260,18 @@ def mapping_proposal_use(connection_id: int):
         db.session.rollback()
         return _render(conn, 409, message=err.message, message_tone="error", message_at="proposal")
     return _render(conn, changed=True, message=message, message_at="proposal")
+
+
+@bp.post("/<int:connection_id>/wizard/mapping/drift-policy")
+@role_required(*EDITORS)
+def mapping_drift_policy(connection_id: int):
+    conn = load(connection_id, edit=True)
+    policy = request.form.get("drift_policy", "")
+    if not ActionForm().validate_on_submit() or policy not in DRIFT_POLICIES:
+        return _render(conn, 422, message_at="drift", message="Choose what a run does when the provider's schema "
+                       "breaks the mapping.", message_tone="error")
+    changes.set_drift_policy(conn, policy, current_user)
+    return _render(conn, changed=True, message_at="drift", message=f"Saved: {DRIFT_POLICIES[policy]}.")
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/confirm")
