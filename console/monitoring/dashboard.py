@@ -96,10 +96,13 @@ def _object_runs(ids: list[int]) -> dict[int, list[IntegrationSyncRun]]:
 
 
 def _schedule(ids: list[int], now: datetime) -> dict[int, tuple[datetime | None, bool]]:
-    """Per connection: the soonest next run of an enabled job, and whether a job holds a live lease."""
+    """Per connection: the soonest next run of an enabled job that is not held (schema drift), and whether a
+    job holds a live lease."""
     leased = sa.func.sum(sa.case((IntegrationSyncJob.lease_expires_at > now, 1), else_=0))
+    held = IntegrationSyncJob.paused_reason.isnot(None)
     return {cid: (nxt, bool(busy)) for cid, nxt, busy in db.session.execute(
-        sa.select(IntegrationSyncJob.connection_id, sa.func.min(IntegrationSyncJob.next_run_at), leased)
+        sa.select(IntegrationSyncJob.connection_id,
+                  sa.func.min(sa.case((held, None), else_=IntegrationSyncJob.next_run_at)), leased)
         .where(IntegrationSyncJob.connection_id.in_(ids), IntegrationSyncJob.enabled.is_(True))
         .group_by(IntegrationSyncJob.connection_id))}
 

@@ -101,3 +101,19 @@ def change(url, object_type, update, create, archive, same_timestamp) -> None:
         raise click.ClickException(resp.json().get("message", resp.text))
     touched = resp.json()
     click.echo(json.dumps({k: len(v) for k, v in touched.items()}))
+
+
+@sandbox_group.command("schema")
+@click.argument("action", type=click.Choice(["rename", "delete", "retype", "remove_option", "read_only"]))
+@click.argument("name")
+@click.argument("value", required=False)
+@click.option("--url", default="http://127.0.0.1:8765")
+@click.option("--object", "object_type", default="contacts", type=click.Choice(["contacts", "companies", "deals"]))
+def schema(action, name, value, url, object_type) -> None:
+    """Change a running sandbox's schema as a HubSpot admin would: `schema delete lastname`, `schema retype
+    amount string --object deals`, `schema remove_option hs_lead_status NEW`, `schema rename city Town`."""
+    resp = requests.post(f"{url}/_sandbox/schema", json={"object_type": object_type, "action": action, "name": name,
+                                                        "value": value}, timeout=30)
+    if resp.status_code != 200:
+        raise click.ClickException(resp.json().get("message", resp.text))
+    click.echo(json.dumps(resp.json()))
