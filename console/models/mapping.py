@@ -75,6 +75,7 @@ class IntegrationSchemaDrift(CreatedMixin, Model):
     # added | removed | retyped | option_added | option_removed | read_only | relabelled
     kind: Mapped[str] = mapped_column(sa.String(20))
     detail: Mapped[str] = mapped_column(sa.String(500))
+    option_value: Mapped[str | None] = mapped_column(sa.String(200))  # the option added or removed
     breaking: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     found_by: Mapped[str] = mapped_column(sa.String(40))  # "run #12" | "daily check"
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -132,8 +132,8 @@ def observe(connection_id: int, object_type: str, properties: list[dict], found_
         return []
     uses = Uses.read(connection_id, object_type)
     rows = [IntegrationSchemaDrift(connection_id=connection_id, object_type=object_type, property=c.property,
-                                   kind=c.kind, detail=(c.option or c.detail)[:500] if c.kind.startswith("option")
-                                   else c.detail[:500], breaking=uses.breaks(c.kind, c.property, new, c.option),
+                                   kind=c.kind, detail=c.detail[:500], option_value=c.option[:200] or None,
+                                   breaking=uses.breaks(c.kind, c.property, new, c.option),
                                    found_by=found_by[:40], created_at=now)
             for c in diff(snap.properties, new)]
     db.session.add_all(rows)
@@ -157,8 +157,7 @@ def settle(connection_id: int, object_type: str) -> None:
 def _settle(connection_id: int, object_type: str, uses: Uses, schema: Shape, now: datetime) -> None:
     still = 0
     for drift in _open(connection_id, object_type):
-        option = drift.detail if drift.kind.startswith("option") else ""
-        if drift.breaking and uses.breaks(drift.kind, drift.property, schema, option):
+        if drift.breaking and uses.breaks(drift.kind, drift.property, schema, drift.option_value or ""):
             still += 1
         elif drift.breaking or (drift.kind == "added" and drift.property in uses.transforms):
             drift.resolved_at = now  # no longer breaks (or the new property is mapped now)

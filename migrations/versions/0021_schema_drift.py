@@ -49,6 +49,7 @@ def upgrade_():
         sa.Column('property', sa.String(length=200), nullable=False),
         sa.Column('kind', sa.String(length=20), nullable=False),
         sa.Column('detail', sa.String(length=500), nullable=False),
+        sa.Column('option_value', sa.String(length=200), nullable=True),
         sa.Column('breaking', sa.Boolean(), nullable=False),
         sa.Column('found_by', sa.String(length=40), nullable=False),
         sa.Column('resolved_at', DT, nullable=True),

@@ -124,3 +124,33 @@ def test_the_daily_check_finds_drift_without_a_run_and_a_new_property_is_offered
     assert "Map it to First name" in page  # the field a preferred name fills best
     editor = admin.hx_get(f"/connections/{conn.id}/wizard/mapping/contacts/first_name/edit?source=preferred_name")
     assert '<option selected value="preferred_name">' in editor.get_data(as_text=True)
+
+
+KINDS = [("delete", "firstname", None, "removed", "first_name", "Deleted"),
+         ("retype", "notes_next_activity_date", "number", "retyped", "next_activity_at", "Retyped from datetime to number"),
+         ("remove_option", "hs_lead_status", "UNQUALIFIED", "option_removed", "lead_status", "Option “UNQUALIFIED” removed"),
+         ("read_only", "firstname", None, "read_only", "first_name", "Made read-only")]
+
+
+@pytest.mark.parametrize("found_by", ["run", "daily check"])
+@pytest.mark.parametrize("action,name,value,kind,target,words", KINDS, ids=[k[0] for k in KINDS])
+def test_each_breaking_kind_is_found_by_a_run_and_by_the_daily_check(world, login, found_by, action, name, value,
+                                                                     kind, target, words):
+    sb, conn, job = world
+    if action == "read_only":  # breaking only for a field the console writes
+        for row in db.session.scalars(sa.select(IntegrationFieldMapping).where(IntegrationFieldMapping.source_field == name)):
+            row.direction = "both"
+        db.session.commit()
+    drift(sb, action, name, value)
+    if found_by == "run":
+        assert sync(job).status == "failed"  # the default policy holds the job
+    else:
+        assert schema_drift.check_due(lambda c: open_session(c), now=utcnow() + timedelta(hours=25)) == 1
+    found = db.session.scalars(sa.select(IntegrationSchemaDrift).where(IntegrationSchemaDrift.breaking.is_(True))).all()
+    assert [(d.property, d.kind) for d in found] == [(name, kind)]
+    assert found[0].found_by.startswith("run #" if found_by == "run" else "daily check")
+    evaluate(utcnow() + timedelta(hours=25))
+    assert db.session.scalar(sa.select(MonitorAlert).where(MonitorAlert.kind == "schema_drift", MonitorAlert.status == "open"))
+    page = login("admin").get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    mark = page[page.find(f'id="drift-contacts-{target}-1"'):][:200]
+    assert words.lower() in mark.lower() and "in HubSpot on" in mark
