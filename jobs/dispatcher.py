@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 
 from console.choices import SCHEDULED_STATUSES, RunKind
 from console.extensions import db
@@ -60,23 +60,39 @@ def _dependency_pending(job: IntegrationSyncJob, now: datetime) -> bool:
         or (dep.lease_expires_at is not None and dep.lease_expires_at > now)
 
 
-def claim_due(worker: str, limit: int = 4) -> list[int]:
-    """Take up to `limit` due jobs of live connections (outside their blackout, after the jobs they
-    depend on) in one conditional UPDATE."""
+def claim_due(worker: str, limit: int = 4, per_client: int | None = None) -> list[int]:
+    """Take up to `limit` due jobs of live connections (outside their blackout, after the jobs they depend
+    on), fairly: round-robin across clients (the client waiting longest first), and within a client across
+    its connections, never more than `per_client` runs of one client at once across every process
+    (CONSOLE_CLIENT_CONCURRENCY, default 2). One client's sixty jobs on a one-minute schedule take two
+    workers; the others' jobs take the rest. The claim itself is the one lease (sync/runs/claims.py)."""
     now = utcnow()
-    free = JOB_LEASE.free(now)
-    candidates = db.session.scalars(
-        sa.select(IntegrationSyncJob).join(IntegrationConnection)
-        .where(IntegrationSyncJob.enabled.is_(True), IntegrationSyncJob.paused_reason.is_(None),
-               IntegrationSyncJob.next_run_at <= now, IntegrationConnection.status.in_(SCHEDULED_STATUSES), free)
-        .order_by(IntegrationSyncJob.next_run_at).limit(limit * 3)).all()
+    cap = per_client if per_client is not None else int(current_app.config.get("CLIENT_CONCURRENCY", 2))
+    job, conn = IntegrationSyncJob, IntegrationConnection
+    due = (sa.select(job.id, job.connection_id, conn.client_id, job.next_run_at,
+                     sa.func.row_number().over(partition_by=job.connection_id,
+                                               order_by=(job.next_run_at, job.id)).label("turn"))
+           .join(conn).where(job.enabled.is_(True), job.paused_reason.is_(None), job.next_run_at <= now,
+                             conn.status.in_(SCHEDULED_STATUSES), JOB_LEASE.free(now))).subquery()
+    rows = db.session.execute(sa.select(due).where(due.c.turn <= max(1, cap))).all()  # a connection's next few
+    running = dict(db.session.execute(sa.select(conn.client_id, sa.func.count()).join(job).where(
+        job.lease_expires_at > now).group_by(conn.client_id)).all())
+    queues: dict[int, list] = {}
+    for row in sorted(rows, key=lambda r: (r.turn, r.next_run_at, r.id)):  # each connection's first, then seconds
+        queues.setdefault(row.client_id, []).append(row)
     wanted: list[int] = []
-    for job in candidates:
-        blackout_end = in_blackout(job.blackout, now)
-        if blackout_end is not None:
-            job.next_run_at = blackout_end
-        elif not _dependency_pending(job, now) and len(wanted) < limit:
-            wanted.append(job.id)
+    for client_id in sorted(queues, key=lambda c: min(r.next_run_at for r in queues[c])):  # longest waiting first
+        room = cap - running.get(client_id, 0)
+        for row in queues[client_id]:
+            if room <= 0 or len(wanted) >= limit:
+                break
+            candidate = require(IntegrationSyncJob, row.id)
+            blackout_end = in_blackout(candidate.blackout, now)
+            if blackout_end is not None:
+                candidate.next_run_at = blackout_end
+            elif not _dependency_pending(candidate, now):
+                wanted.append(row.id)
+                room -= 1
     db.session.commit()
     return JOB_LEASE.claim(wanted, worker, now=now, where=[IntegrationSyncJob.enabled.is_(True),
                                                            IntegrationSyncJob.paused_reason.is_(None),

@@ -135,3 +135,43 @@ def test_a_free_worker_claims_the_next_due_job_without_waiting_for_a_tick(app, s
     db.session.rollback()
     assert all(j.lease_owner is None and j.next_run_at > utcnow() for j in db.session.scalars(
         sa.select(IntegrationSyncJob).where(IntegrationSyncJob.id.in_(jobs))))
+
+
+def _due_jobs(client, connections: int, per_connection: int) -> list[IntegrationSyncJob]:
+    """Due jobs of a client's live connections (distinct object types are not needed: a job is a row)."""
+    out = []
+    for _ in range(connections):
+        conn = factories.connection(client, live=True)
+        db.session.flush()
+        for k in range(per_connection):
+            job = IntegrationSyncJob(connection_id=conn.id, object_type=f"objects_{k}", enabled=True,
+                                     schedule_seconds=60, next_run_at=utcnow() - timedelta(minutes=30 - k))
+            db.session.add(job)
+            out.append(job)
+    db.session.commit()
+    return out
+
+
+def test_one_client_with_sixty_due_jobs_never_starves_nine_others(app):
+    """The big client's jobs are all older, but a claim takes every other client's job first (round-robin,
+    the client waiting longest first) and at most two of the big client's: the cap holds across claims
+    and processes until a run of it ends."""
+    big = _due_jobs(factories.client("Big Retail"), 6, 10)  # 60 jobs, each due half an hour ago
+    others = [_due_jobs(factories.client(f"Clinic {i}"), 1, 1)[0] for i in range(9)]
+    for job in others:
+        job.next_run_at = utcnow() - timedelta(seconds=5)  # due a moment ago
+    db.session.commit()
+    first = claim_due("worker-a", limit=11)
+    assert {j.id for j in others} <= set(first)  # every other client's job starts in this one tick
+    assert len(set(first) & {j.id for j in big}) == 2  # the cap: two of the big client's at once
+    taken = {db.session.get(IntegrationSyncJob, i).connection_id for i in set(first) & {j.id for j in big}}
+    assert len(taken) == 2  # ... from two of its connections (round-robin within the client too)
+    assert claim_due("worker-b", limit=10) == []  # another dispatcher: the big client is at its cap
+    release(next(i for i in first if i in {j.id for j in big}), "worker-a")
+    assert len(claim_due("worker-b", limit=10)) == 1  # one run ended: one more of the big client's
+
+
+def test_the_per_client_cap_is_a_setting(app):
+    big = _due_jobs(factories.client("Big Retail"), 3, 2)
+    assert len(claim_due("w", limit=10, per_client=5)) == 5
+    assert len(claim_due("w2", limit=10, per_client=5)) == 0 and len(big) == 6

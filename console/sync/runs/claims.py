@@ -60,6 +60,14 @@ class Lease:
             return []
         now = now or utcnow()
         until = self.deadline(now)
+        if self.bind().dialect.name in ("mysql", "mariadb"):
+            # Rows another process is claiming this instant are skipped, not waited for (MariaDB 10.6+): the
+            # locks taken here hold until the commit below, so the UPDATE decides only among rows no one else holds.
+            ids = list(db.session.scalars(sa.select(self.model.id).where(self.model.id.in_(ids), self.free(now), *where)
+                                          .with_for_update(skip_locked=True)))
+            if not ids:
+                db.session.commit()
+                return []
         db.session.execute(sa.update(self.model).where(self.model.id.in_(ids), self.free(now), *where)
                            .values({self.owner.key: owner, self.until.key: until, **values})
                            .execution_options(synchronize_session=False))
