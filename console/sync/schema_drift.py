@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from ..choices import PUSHING, ConnectionStatus
 from ..connectors.base import ConnectorError
@@ -120,29 +121,44 @@ class Uses:
 def observe(connection_id: int, object_type: str, properties: list[dict], found_by: str,
             now: datetime | None = None) -> list[IntegrationSchemaDrift]:
     """Compare the properties read now with the snapshot, record what changed, keep the new snapshot,
-    close what no longer breaks. The first look only takes the snapshot. Commits; returns the new changes."""
+    close what no longer breaks. The first look only takes the snapshot. Commits; returns the new changes.
+
+    Two runs of one connection may look at once (a test batch beside a first sync, two dispatchers): the
+    snapshot's time is its version, moved by a conditional UPDATE, so only one records a change and the
+    other compares again with what the first kept; a first snapshot taken twice loses one insert, retried."""
     now = now or utcnow()
     new = shape(properties)
-    snap = db.session.scalar(sa.select(IntegrationSchemaSnapshot).where(
-        IntegrationSchemaSnapshot.connection_id == connection_id, IntegrationSchemaSnapshot.object_type == object_type))
-    if snap is None:
-        db.session.add(IntegrationSchemaSnapshot(connection_id=connection_id, object_type=object_type,
-                                                 properties=new, taken_at=now, checked_at=now))
+    snap = IntegrationSchemaSnapshot
+    for _ in range(3):
+        held = db.session.execute(sa.select(snap.id, snap.properties, snap.taken_at).where(
+            snap.connection_id == connection_id, snap.object_type == object_type)).first()
+        if held is None:
+            try:
+                db.session.add(snap(connection_id=connection_id, object_type=object_type, properties=new,
+                                    taken_at=now, checked_at=now))
+                db.session.commit()
+                return []
+            except IntegrityError:  # another run took the first snapshot a moment earlier: compare with it
+                db.session.rollback()
+                continue
+        changes = diff(held.properties, new)
+        moved = snap.taken_at == held.taken_at
+        won = changed_rows(db.session.execute(sa.update(snap).where(snap.id == held.id, moved).values(
+            **({"properties": new, "taken_at": now} if changes else {}), checked_at=now)))
+        if won != 1:  # another run recorded this change first
+            db.session.rollback()
+            continue
+        uses = Uses.read(connection_id, object_type)
+        rows = [IntegrationSchemaDrift(connection_id=connection_id, object_type=object_type, property=c.property,
+                                       kind=c.kind, detail=c.detail[:500], option_value=c.option[:200] or None,
+                                       breaking=uses.breaks(c.kind, c.property, new, c.option),
+                                       found_by=found_by[:40], created_at=now)
+                for c in changes]
+        db.session.add_all(rows)
+        _settle(connection_id, object_type, uses, new, now)
         db.session.commit()
-        return []
-    uses = Uses.read(connection_id, object_type)
-    rows = [IntegrationSchemaDrift(connection_id=connection_id, object_type=object_type, property=c.property,
-                                   kind=c.kind, detail=c.detail[:500], option_value=c.option[:200] or None,
-                                   breaking=uses.breaks(c.kind, c.property, new, c.option),
-                                   found_by=found_by[:40], created_at=now)
-            for c in diff(snap.properties, new)]
-    db.session.add_all(rows)
-    if rows:
-        snap.properties, snap.taken_at = new, now
-    snap.checked_at = now
-    _settle(connection_id, object_type, uses, new, now)
-    db.session.commit()
-    return rows
+        return rows
+    return []
 
 
 def settle(connection_id: int, object_type: str) -> None:

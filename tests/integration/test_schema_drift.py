@@ -154,3 +154,40 @@ def test_each_breaking_kind_is_found_by_a_run_and_by_the_daily_check(world, logi
     page = login("admin").get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
     mark = page[page.find(f'id="drift-contacts-{target}-1"'):][:200]
     assert words.lower() in mark.lower() and "in HubSpot on" in mark
+
+
+def test_two_runs_looking_at_once_keep_one_snapshot_and_record_a_change_once(app):
+    """A test batch beside a first sync (or two dispatchers) compare at the same moment: one snapshot is
+    taken, one change recorded; neither run fails (it did, on the snapshot's unique key)."""
+    import threading
+
+    conn = factories.connection(factories.client("Twin Runs"))
+    db.session.commit()
+    conn_id = conn.id
+    before = [{"name": "email", "label": "Email", "type": "string"}, {"name": "firstname", "label": "First", "type": "string"}]
+    after = before[:1]
+    errors: list[BaseException] = []
+
+    def look(properties: list[dict], barrier: threading.Barrier) -> None:
+        try:
+            with app.app_context():
+                barrier.wait(5)
+                schema_drift.observe(conn_id, "contacts", properties, "run #1")
+                db.session.remove()
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+
+    for properties in (before, after):
+        for _ in range(5):  # overlapping starts, a few times over
+            barrier = threading.Barrier(2)
+            threads = [threading.Thread(target=look, args=(properties, barrier)) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+    assert errors == []
+    from console.models import IntegrationSchemaSnapshot
+
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IntegrationSchemaSnapshot)) == 1
+    assert changes(conn) == [("firstname", "removed", False)]  # once; not mapped here, so harmless
