@@ -35,7 +35,7 @@ def assignee_of(user_id: int | None) -> User | None:
     return user
 
 
-def note(err: IntegrationSyncError, body: str, by: User | None) -> IntegrationErrorNote:
+def note(err: IntegrationSyncError, body: str, by: User | None, audited: bool = True) -> IntegrationErrorNote:
     text = (body or "").strip()
     if not text:
         raise Refused("Write the note first.")
@@ -43,7 +43,7 @@ def note(err: IntegrationSyncError, body: str, by: User | None) -> IntegrationEr
         raise Refused(f"A note is at most {MAX_NOTE:,} characters.")
     row = IntegrationErrorNote(error_id=err.id, user_id=by.id if by else None, body=text)
     db.session.add(row)
-    if by is not None:
+    if by is not None and audited:
         audit.record("error.noted", err, by, length=len(text))
     return row
 
@@ -68,9 +68,10 @@ def assign(errors: list[IntegrationSyncError], assignee: User | None, due: date 
         err.assignee_user_id, err.due_on = (assignee.id if assignee else None), due
         err.assigned_at, err.notice_error = (now if assignee else None), None
         if text.strip():
-            note(err, text, by)
+            note(err, text, by, audited=False)  # the assignment's one audit row says a note came with it
     audit.record("error.assigned", errors[0], by, errors=[e.id for e in errors][:100], count=len(errors),
-                 assignee=assignee.email if assignee else None, due=due.isoformat() if due else None)
+                 assignee=assignee.email if assignee else None, due=due.isoformat() if due else None,
+                 note=len(text.strip()) or None)
     db.session.commit()
     if assignee is not None and assignee.id != by.id:
         _tell(errors, assignee, due, by)
