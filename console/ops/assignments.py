@@ -3,7 +3,7 @@ date and notes; the assignee told through the connection's alert channel (email 
 webhook naming them); every assignment and note audited."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -112,7 +112,7 @@ def due_date(text: str) -> date | None:
         due = date.fromisoformat(text[:10]) if len(text) == 10 else None
     except ValueError:
         due = None
-    if due is None or not date(2000, 1, 1) <= due <= date.today().replace(year=date.today().year + 10):
+    if due is None or not date(2000, 1, 1) <= due <= date.today() + timedelta(days=3653):
         raise Refused("Give the due date as a calendar date (YYYY-MM-DD) within the next ten years.")
     return due
 
