@@ -11,7 +11,8 @@ from console.models import IntegrationSyncJob
 from console.models.base import utcnow
 from console.sync.inbound.runner import ensure_job
 from console.sync.runs.lease import JOB_LEASE
-from jobs.dispatcher import claim_due, in_blackout, release
+from jobs.dispatcher import release
+from jobs.due import claim_due, in_blackout
 
 from .. import factories
 

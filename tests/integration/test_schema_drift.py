@@ -24,7 +24,7 @@ from console.sandbox import SandboxConfig, SandboxServer
 from console.sync import schema_drift
 from console.sync.inbound.runner import ensure_job
 from console.sync.provider import open_session
-from jobs.dispatcher import claim_due
+from jobs.due import claim_due
 
 from .. import factories
 from ..reporting import sync

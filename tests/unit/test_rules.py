@@ -6,7 +6,7 @@ from datetime import datetime
 
 from console.connectors.hubspot.ratelimit import GUARD_S, AccountLimiter, _Window
 from console.sync.inbound.eligibility import ineligible_reason, validate_conditions
-from jobs.dispatcher import in_blackout
+from jobs.due import in_blackout
 
 
 def test_each_eligibility_operator():

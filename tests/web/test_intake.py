@@ -284,7 +284,7 @@ def test_the_intakes_blackout_window_fills_the_jobs_and_the_dispatcher_keeps_it(
 
     from console.models import IntegrationSyncJob
     from console.models.base import utcnow
-    from jobs.dispatcher import claim_due
+    from jobs.due import claim_due
 
     owner, conn = _owned(login)
     conn.status = "live"
@@ -338,7 +338,7 @@ def test_the_dependency_order_sets_what_each_job_waits_for_and_no_circle_is_save
 
     from console.models import IntegrationSyncJob
     from console.models.base import utcnow
-    from jobs.dispatcher import claim_due
+    from jobs.due import claim_due
 
     owner, conn = _owned(login)
     conn.status = "live"
