@@ -123,3 +123,11 @@ def notes_of(err: IntegrationSyncError) -> list[tuple[IntegrationErrorNote, str]
         User, User.id == IntegrationErrorNote.user_id).where(IntegrationErrorNote.error_id == err.id)
         .order_by(IntegrationErrorNote.id).limit(200)).all()
     return [(n, name or "Connector Console") for n, name in rows]
+
+
+def read_form(form) -> tuple[User | None, date | None, str]:
+    """(assignee, due date, note) from an assignment form; Refused with the reason for anything else."""
+    raw = (form.get("assignee") or "").strip()
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise Refused("Choose a staff user from the list.")
+    return assignee_of(int(raw) if raw else None), due_date(form.get("due_on", "")), form.get("note", "")[:MAX_NOTE + 1]

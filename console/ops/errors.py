@@ -81,16 +81,12 @@ def errors_group():
 
 
 def _assign_group(connection_id: int, object_type: str, code: str):
-    form = request.form
     try:
-        assignee = assignments.assignee_of(bounded()(form["assignee"]) if form.get("assignee") else None)
-        due = assignments.due_date(form.get("due_on", ""))
+        assignee, due, note = assignments.read_form(request.form)
         group = assignments.group(connection_id, object_type, code)
-        assignments.assign(group, assignee, due, form.get("note", "")[:assignments.MAX_NOTE + 1], current_user)
+        assignments.assign(group, assignee, due, note, current_user)
     except Refused as refused:
         return _list(422, str(refused), "error")
-    except ValueError:
-        return _list(422, "Choose a staff user from the list.", "error")
     return _list(message=f"{len(group)} error(s) assigned to {assignee.name if assignee else 'nobody'}.")
 
 
@@ -110,15 +106,11 @@ def _detail(err: IntegrationSyncError, status: int = 200, message: str | None = 
 @role_required(*ACT)
 def error_assign(error_id: int):
     err = get_or_404(IntegrationSyncError, error_id)
-    form = request.form
     try:
-        assignee = assignments.assignee_of(bounded()(form["assignee"]) if form.get("assignee") else None)
-        due = assignments.due_date(form.get("due_on", ""))
-        assignments.assign([err], assignee, due, form.get("note", "")[:assignments.MAX_NOTE + 1], current_user)
+        assignee, due, note = assignments.read_form(request.form)
+        assignments.assign([err], assignee, due, note, current_user)
     except Refused as refused:
         return _detail(err, 422, str(refused), "error")
-    except ValueError:
-        return _detail(err, 422, "Choose a staff user from the list.", "error")
     db.session.refresh(err)
     who = assignee.name if assignee else "nobody"
     return _detail(err, message=f"Assigned to {who}." + (f" {err.notice_error}" if err.notice_error else ""),

@@ -37,6 +37,14 @@ def _id(value: Any) -> int:
     return int(value)
 
 
+def _pair_ids(item: dict) -> tuple[int, int]:
+    """An input's from.id and to.id, or a validation error."""
+    try:
+        return _id((item.get("from") or {}).get("id")), _id((item.get("to") or {}).get("id"))
+    except (TypeError, ValueError, AttributeError):
+        raise validation("Each input needs from.id and to.id.") from None
+
+
 def _allowed(s: str, d: str) -> set[tuple[Any, Any]]:
     return {("HUBSPOT_DEFINED", ASSOC_TYPES.get((s, d), 1))} | {("USER_DEFINED", i) for i in LABELS.get(pair(s, d), {})}
 
@@ -64,10 +72,7 @@ def associations_create(src: str, dst: str):
     s, d = _types(src, dst)
     parsed = []
     for item in _inputs(MAX_CREATE, "create"):
-        try:
-            rid, to_id = _id((item.get("from") or {}).get("id")), _id((item.get("to") or {}).get("id"))
-        except (TypeError, ValueError):
-            raise validation("Each input needs from.id and to.id.") from None
+        rid, to_id = _pair_ids(item)
         parsed.append((rid, to_id, _kinds(item, s, d)))
     portal, done, missing = state().portal, [], []
     with portal.lock:
@@ -111,10 +116,7 @@ def association_labels_archive(src: str, dst: str):
     s, d = _types(src, dst)
     parsed = []
     for item in _inputs(MAX_ARCHIVE, "labels archive"):
-        try:
-            rid, to_id = _id((item.get("from") or {}).get("id")), _id((item.get("to") or {}).get("id"))
-        except (TypeError, ValueError):
-            raise validation("Each input needs from.id and to.id.") from None
+        rid, to_id = _pair_ids(item)
         parsed.append((rid, to_id, {type_id for category, type_id in _kinds(item, s, d) if category == "USER_DEFINED"}))
     portal = state().portal
     with portal.lock:

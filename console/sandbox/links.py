@@ -56,7 +56,7 @@ def results(portal: Any, src: str, rid: int, dst: str) -> list[dict]:
     return out
 
 
-def link(portal: Any, s: str, d: str, rid: int, to_id: int, labels: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+def link(portal: Any, s: str, d: str, rid: int, to_id: int, labels: frozenset[int] | set[int] = frozenset()) -> None:
     """Associate two records (in either direction), adding `labels`; a contact has one company."""
     if pair(s, d) != (s, d):
         s, d, rid, to_id = d, s, to_id, rid

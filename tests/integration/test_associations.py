@@ -74,14 +74,15 @@ def connected(sb):
 
 
 def test_associations_arrive_with_the_backfill_and_with_incremental_changes(app, login):
-    with SandboxServer(SandboxConfig(contacts=260, deals=230, companies=15, seed=71, limits=False)) as sb:
+    with SandboxServer(SandboxConfig(contacts=620, deals=230, companies=15, seed=71, limits=False)) as sb:
         portal = sb.state.portal
         conn, jobs = connected(sb)
         for object_type in ("companies", "contacts", "deals"):
             run = sync(jobs[object_type], "backfill")
             assert run.status == "succeeded" or run.status == "partial", run.error_message
         first = stored(conn.id)
-        # more than one page of each, every kind present, labels many to many
+        # more than one page of each, contacts over more than one 500-record association read, every kind
+        # present, labels many to many
         assert first == expected(portal)
         kinds = {(r[0], r[2], r[4]) for r in first}
         assert {("contacts", "companies", "USER_DEFINED"), ("deals", "contacts", "USER_DEFINED"),
