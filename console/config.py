@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from .security.outbound import parse_hosts
 from .security.vault import new_master_key_entry
 
@@ -29,6 +31,18 @@ class ConfigError(RuntimeError):
 
 def _sqlite_url(instance_path: Path, name: str) -> str:
     return f"sqlite:///{instance_path / name}"
+
+
+def call_budget_url(primary: str) -> str:
+    """The console's database; beside a SQLite file, a file of its own (a sync's page transaction holds
+    SQLite's one write lock, and a call must not wait for it); an in-memory SQLite keeps it in the process."""
+    if not primary.startswith("sqlite"):
+        return primary
+    url = make_url(primary)
+    if not url.database or url.database == ":memory:":
+        return "process"
+    path = Path(url.database)
+    return url.set(database=str(path.with_name(path.stem + "-call-budget.db"))).render_as_string(hide_password=False)
 
 
 def _read_or_create_secret(path: Path, make: Callable[[], str]) -> str:
@@ -67,6 +81,7 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
     )
     primary = env.get("DATABASE_URL") or _sqlite_url(inst, "console.db")
     traffic = env.get("TRAFFIC_DATABASE_URL") or _sqlite_url(inst, "traffic.db")
+    call_budget = env.get("CONSOLE_CALL_BUDGET_URL") or call_budget_url(primary)
     return {
         "CONSOLE_ENV": "production" if production else "development",
         "SECRET_KEY": secret_key,
@@ -74,6 +89,8 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "CONSOLE_MASTER_KEY_FILE": master_key_file,
         "SQLALCHEMY_DATABASE_URI": primary,
         "SQLALCHEMY_BINDS": {"traffic": traffic},
+        # Where every process keeps each provider account's call budget (console/sync/budget.py).
+        "CALL_BUDGET_URL": call_budget,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_recycle": 280},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from console import create_app
 from console.extensions import db
+from console.sync import budget
 
 from . import factories
 
@@ -94,6 +95,7 @@ def app(tmp_path, sqlite_template) -> Iterator[Flask]:
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
+        budget.dispose()
 
 
 def _assert_runs_balance() -> None:

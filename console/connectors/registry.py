@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -19,7 +19,7 @@ class Connector:
     key: str                        # integration_providers.key
     name: str                       # how people call it ("HubSpot")
     source_label: str               # the lead's source as clients read it ("CRM", "Manual import")
-    # open(base_url, credentials, *, limiter_key, client_id, client_secret, store_tokens, **client options)
+    # open(base_url, credentials, *, limiter_key, client_id, client_secret, store_tokens, budget, **client options)
     open_session: Callable[..., Session] | None = None
     authorize_url: Callable[..., str] | None = None   # OAuth consent URL (base_url, client_id, redirect, scopes, state)
     exchange_code: Callable[..., Any] | None = None   # OAuth code -> tokens (access_token, refresh_token, expires_at)
@@ -27,6 +27,8 @@ class Connector:
     # An association-change event (its stored summary) -> the record whose associations to read again,
     # as (object type, id) in the direction the sync reads; None: not an association change it reads.
     link_source: Callable[[dict], tuple[str, str] | None] | None = None
+    # Lanes of calls with fixed limits of their own beside the account's window: name -> (calls, seconds).
+    lanes: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 class UnknownProvider(ConnectorError):

@@ -14,7 +14,7 @@ from .mapping import (
 )
 from .metrics import AutomationRun, MetricBaseline, MetricSnapshot, ReportNote
 from .monitoring import DataQualityCheck, MonitorAlert
-from .providers import IntegrationProvider, IntegrationProviderAccount
+from .providers import IntegrationProvider, IntegrationProviderAccount, ProviderCallBudget
 from .sync import (
     ConnectionHour,
     IntegrationErrorNote,
@@ -45,7 +45,8 @@ __all__ = [
     "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping", "IntegrationErrorNote",
     "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
-    "IntegrationProviderAccount", "IntegrationRawEvent", "IntegrationRequestLog", "IntegrationReconciliation",
+    "IntegrationProviderAccount", "ProviderCallBudget",
+    "IntegrationRawEvent", "IntegrationRequestLog", "IntegrationReconciliation",
     "IntegrationSchemaDrift", "IntegrationSchemaSnapshot",
     "IntegrationSyncError",
     "IntegrationSyncJob", "IntegrationSyncRun", "IntegrationValueWaiver", "LoginAttempt", "MetricBaseline",

@@ -60,3 +60,20 @@ class IntegrationProviderAccount(SecretFields, TimestampMixin, Model):
     rate_limit_observed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     provider: Mapped[IntegrationProvider] = relationship()
+
+
+class ProviderCallBudget(Model):
+    """One lane of a provider account's call budget, shared by every process (console/sync/budget.py):
+    the next free send slot on the database's clock and the spacing between slots, learned from the
+    provider's answers, and the daily budget its last answer reported."""
+
+    __tablename__ = "provider_call_budgets"
+
+    key: Mapped[str] = mapped_column(sa.String(191), primary_key=True)  # "<provider id>:<account>|<lane>"
+    next_slot: Mapped[float] = mapped_column(sa.Double, default=0.0)    # epoch seconds, the database's clock
+    spacing_ms: Mapped[float] = mapped_column(sa.Double, default=0.0)   # 0: no limit known yet
+    per_window: Mapped[int | None] = mapped_column(sa.Integer)
+    window_ms: Mapped[int | None] = mapped_column(sa.Integer)
+    daily_at: Mapped[float | None] = mapped_column(sa.Double)           # when an answer last gave them (its clock)
+    daily_limit: Mapped[int | None] = mapped_column(sa.Integer)
+    daily_remaining: Mapped[int | None] = mapped_column(sa.Integer)

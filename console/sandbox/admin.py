@@ -57,7 +57,7 @@ def info():
                     "oauth": {"client_id": st.auth.oauth_app.client_id,
                               "client_secret": st.auth.oauth_app.client_secret,
                               "app_id": st.auth.oauth_app.app_id},
-                    "limits": {"enabled": st.limiter.enabled, "tier": st.limiter.tier, "rejected": st.limiter.rejected},
+                    "limits": st.limiter.describe(),
                     "faults": st.faults.describe(), "webhooks": st.webhooks.describe(),
                     "requests": {f"{m} {path}": n for (m, path), n in st.requests.most_common(200)}})
 

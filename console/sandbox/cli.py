@@ -31,12 +31,14 @@ def sandbox_group() -> None:
 @click.option("--webhook-url", help="Deliver webhook events (contacts and deals) to this URL.")
 @click.option("--webhook-version", default="v3", type=click.Choice(["v1", "v2", "v3"]))
 @click.option("--search-lag", default="0s", help="Search sees each change after a random delay up to this, e.g. 3s.")
-@click.option("--portals", default=1, type=click.IntRange(1, 50),
+@click.option("--window", "window_s", default=10.0, type=click.FloatRange(0.5, 60),
+              help="The rolling window's length in seconds (HubSpot's is 10; a benchmark may shorten it).")
+@click.option("--portals", default=1, type=click.IntRange(1, 200),
               help="How many portals to serve, each with its own data and private-app token.")
 @click.option("--spread-ties", is_flag=True,
               help="Give the records the seed clamps to its newest instant distinct times (for peers that page by time).")
 def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, faults, webhook_url,
-        webhook_version, search_lag, portals, spread_ties) -> None:
+        webhook_version, search_lag, portals, spread_ties, window_s) -> None:
     """Serve the sandbox until interrupted."""
     from .server import SandboxServer
 
@@ -46,7 +48,7 @@ def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, fa
         raise click.BadParameter(str(err), param_hint="--fault") from err
     config = SandboxConfig(contacts=contacts, deals=deals, companies=companies, seed=seed, token=token,
                            limits=not no_limits, tier=tier, faults=rules, search_lag_ms=_duration_ms(search_lag),
-                           extra_portals=portals - 1, spread_ties=spread_ties)
+                           extra_portals=portals - 1, spread_ties=spread_ties, window_ms=int(window_s * 1000))
     server = SandboxServer(config, host, port)
     st = server.state
     # The seeded portal is hundreds of thousands of long-lived objects: out of the collector's sight, a
@@ -60,7 +62,7 @@ def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, fa
         click.echo(f"portal {portal_id}:      private-app token {extra_token}")
     click.echo(f"OAuth client id:   {st.auth.oauth_app.client_id}")
     click.echo(f"OAuth secret:      {st.auth.oauth_app.client_secret}  (also the webhook signing secret)")
-    click.echo(f"rate limits:       {'off' if no_limits else tier}")
+    click.echo(f"rate limits:       {'off' if no_limits else f'{tier}, a {window_s:g} s window'}")
     if config.search_lag_ms:
         click.echo(f"search lag:        up to {config.search_lag_ms} ms per change")
     if webhook_url:

@@ -24,6 +24,8 @@ class SandboxConfig:
     token: str | None = None
     limits: bool = True
     tier: str = "starter"
+    window_ms: int = 10_000  # HubSpot's rolling window; a test may shorten it (the headers say so)
+    per_window: int | None = None  # calls the window allows (None: the tier's)
     access_ttl: int = 1800
     faults: tuple[FaultRule, ...] = ()
     portal_id: int = 62515
@@ -85,7 +87,8 @@ def build_state(config: SandboxConfig) -> SandboxState:
     faults = FaultInjector(config.seed)
     faults.set_rules(list(config.faults))
     hooks = WebhookDeliverer(portal, auth.oauth_app.client_secret, auth.oauth_app.app_id, config.seed)
-    return SandboxState(config, portal, auth, RateLimiter(config.tier, config.limits), faults, hooks, portals)
+    limiter = RateLimiter(config.tier, config.limits, config.window_ms, config.per_window)
+    return SandboxState(config, portal, auth, limiter, faults, hooks, portals)
 
 
 def state() -> SandboxState:

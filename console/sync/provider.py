@@ -18,6 +18,7 @@ from ..models import IntegrationConnection, IntegrationProviderAccount
 from ..models.base import table, utcnow
 from ..security.outbound import OutboundRefused, check
 from ..security.vault import get_vault
+from .budget import budget_for
 
 
 def _store_tokens(account: IntegrationProviderAccount):
@@ -60,8 +61,9 @@ def open_session(connection: IntegrationConnection, **client_options: Any) -> Se
     raw = account.get_secret("credentials")
     if raw is None:
         raise AuthExpired("No credentials are stored for this connection.")
-    return connector.open_session(account.base_url, json.loads(raw),
-                                  limiter_key=f"{account.provider_id}:{account.external_account_id or account.id}",
+    key = f"{account.provider_id}:{account.external_account_id or account.id}"
+    return connector.open_session(account.base_url, json.loads(raw), limiter_key=key,
+                                  budget=budget_for(current_app.config["CALL_BUDGET_URL"], key, connector.lanes),
                                   client_id=account.oauth_client_id or "",
                                   client_secret=account.get_secret("client_secret") or "",
                                   store_tokens=_store_tokens(account), **client_options)
@@ -69,7 +71,7 @@ def open_session(connection: IntegrationConnection, **client_options: Any) -> Se
 
 def remember_daily_budget(connection: IntegrationConnection, session: Session | None) -> None:
     """Keep the provider's daily call budget on the account, so every process (and the rate-limit
-    pressure alert) sees what the last answer said; the limiter itself lives in one process's memory."""
+    pressure alert) sees what the last answer said."""
     account = connection.account
     limiter = getattr(session, "limiter", None)
     if account is None or limiter is None or limiter.daily_observed_at is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from console.connectors.hubspot.ratelimit import _registry
+from console.connectors.budget import _registry
 from console.sandbox import SandboxConfig, SandboxServer
 
 

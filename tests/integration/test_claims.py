@@ -14,7 +14,7 @@ import requests
 import sqlalchemy as sa
 
 from console.choices import CredentialStatus
-from console.connectors.hubspot.ratelimit import _registry
+from console.connectors.budget import _registry
 from console.extensions import db
 from console.imports import service as imports
 from console.models import CrmLead, CsvImport, EventWebhookEvent, IntegrationNormalizedEvent, IntegrationSyncRun, MonitorAlert

@@ -16,6 +16,7 @@ from console.models.base import utcnow
 from console.monitoring import alerts, freshness
 from console.monitoring.alerts import evaluate
 from console.sandbox import SandboxConfig, SandboxServer
+from console.sync import budget
 from console.sync.inbound.runner import ensure_job
 from console.webhooks import normalize
 from console.webhooks.ingest import forget_secrets
@@ -72,6 +73,12 @@ def test_daily_budget_under_the_threshold_opens_escalates_and_resolves(app):
         assert alert.severity == "critical" and alert.escalated_at is not None and "(0 of 250,000" in alert.message
 
         requests.put(f"{sb.url}/_sandbox/limits", json={"daily_used": 0}, timeout=5).raise_for_status()
+        asked = requests.get(f"{sb.url}/_sandbox/info", timeout=5).json()["requests"]
+        run = sync(job)  # the fleet's budget remembers the zero: no process asks HubSpot for 10 minutes
+        assert run.status == "failed" and "daily call budget for this account is used up" in run.error_message
+        assert requests.get(f"{sb.url}/_sandbox/info", timeout=5).json()["requests"] == asked
+        with budget._engine(app.config["CALL_BUDGET_URL"]).begin() as c:  # ten minutes pass
+            c.execute(sa.update(budget.budgets).values(daily_at=budget.budgets.c.daily_at - budget.DAILY_RECHECK_S))
         assert sync(job).status == "succeeded"  # a new day: the budget is back
         evaluate()
         assert _alerts(conn, "rate_limit_daily")[0].status == "resolved"

@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from console.choices import ConnectionStatus
-from console.connectors.hubspot.ratelimit import _registry
+from console.connectors.budget import _registry
 from console.extensions import db
 from console.models import CrmLead, IntegrationSyncJob, IntegrationSyncRun
 from console.models.base import utcnow

@@ -1,10 +1,11 @@
-"""Eligibility conditions, blackout windows and the HubSpot rate limiter."""
+"""Eligibility conditions, blackout windows and one process's call budget (HubSpot's headers read)."""
 from __future__ import annotations
 
 import time
 from datetime import datetime
 
-from console.connectors.hubspot.ratelimit import GUARD_S, AccountLimiter, _Window
+from console.connectors.budget import GUARD_S, LocalBudget, _Window
+from console.connectors.hubspot.ratelimit import LANES, SEARCH, reading
 from console.sync.inbound.eligibility import ineligible_reason, validate_conditions
 from jobs.due import in_blackout
 
@@ -44,24 +45,25 @@ def test_the_window_counts_sends_and_frees_as_they_age():
 
 
 def test_the_limiter_learns_from_hubspots_headers():
-    lim = AccountLimiter()
-    lim.observe({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+    lim = LocalBudget()
+    lim.observe(reading({"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
                  "X-HubSpot-RateLimit-Remaining": "150", "X-HubSpot-RateLimit-Daily": "1000000",
-                 "X-HubSpot-RateLimit-Daily-Remaining": "999000"})
+                 "X-HubSpot-RateLimit-Daily-Remaining": "999000"}))
     assert (lim.window.limit, lim.window.seconds, lim.daily_limit, lim.daily_remaining) == (190, 10.0, 1_000_000, 999_000)
-    lim.observe({"X-HubSpot-RateLimit-Remaining": "0"})  # another process used the window up
+    assert reading({"X-HubSpot-RateLimit-Max": "many"}).per_window is None  # unreadable: says nothing
+    lim.observe(reading({"X-HubSpot-RateLimit-Remaining": "0"}))  # another process used the window up
     assert len(lim.window.sent) == 190 and lim.window.wait_time(time.monotonic()) > 9.0
     assert 0.5 <= lim.backoff_after_429() <= 10.0
 
 
 def test_acquire_waits_for_the_window():
-    lim = AccountLimiter(per_window=2, window_s=0.3)
+    lim = LocalBudget(per_window=2, window_s=0.3)
     started = time.monotonic()
     for _ in range(5):  # 2 now, 2 after one window, 1 after two
         lim.acquire()
     assert time.monotonic() - started >= 2 * (0.3 + GUARD_S) - 0.01 and lim.waited_s > 0
-    search = AccountLimiter(search_per_second=5)
+    search = LocalBudget(lanes=LANES)
     started = time.monotonic()
     for _ in range(6):
-        search.acquire(search=True)
+        search.acquire(SEARCH)
     assert time.monotonic() - started >= 1.0

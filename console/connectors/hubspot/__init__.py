@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from ..registry import Connector, register
 from . import account, associations, signature
+from .ratelimit import LANES
 from .session import open_session
 
 CONNECTOR = register(Connector(key="hubspot", name="HubSpot", source_label="CRM", open_session=open_session,
                                authorize_url=account.authorize_url, exchange_code=account.exchange_code,
-                               webhooks=signature, link_source=associations.source_of))
+                               webhooks=signature, link_source=associations.source_of, lanes=LANES))

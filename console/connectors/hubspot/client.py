@@ -15,8 +15,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..base import AuthExpired, CallRecord, FatalError, RetriableError, unreachable
+from ..budget import API, CallBudget
 from .auth import TokenProvider
-from .ratelimit import AccountLimiter
+from .ratelimit import SEARCH, reading
 
 HUBSPOT_API = "https://api.hubapi.com"
 
@@ -59,6 +60,9 @@ def retryable(status: int) -> bool:
     return status in (423, 477) or status >= 500
 
 
+MAX_RETRY_AFTER_S = 60.0
+
+
 def _message(resp: requests.Response) -> tuple[str, str | None]:
     try:
         body = resp.json()
@@ -76,8 +80,17 @@ def _body(resp: requests.Response) -> Any:
         return resp.json()
 
 
+def retry_after_s(value: str | None) -> float | None:
+    """Retry-After in seconds, at most a minute; what is not a finite, non-negative number says nothing."""
+    try:
+        seconds = float(value) if value and len(value) <= 20 else None
+    except ValueError:
+        return None
+    return min(seconds, MAX_RETRY_AFTER_S) if seconds is not None and 0 <= seconds < float("inf") else None
+
+
 class HubSpotClient:
-    def __init__(self, base_url: str | None, auth: TokenProvider, limiter: AccountLimiter,
+    def __init__(self, base_url: str | None, auth: TokenProvider, limiter: CallBudget,
                  stats: CallStats | None = None, timeout: float = 20.0, max_attempts: int = 6,
                  backoff_base: float = 0.5, max_rate_limit_waits: int = 50) -> None:
         self.base_url = (base_url or HUBSPOT_API).rstrip("/")
@@ -100,7 +113,7 @@ class HubSpotClient:
         """Send until a usable answer; 429s are waited out (not counted as attempts)."""
         attempts, refreshed, waits, tries = 0, False, 0, -1
         while True:
-            self.limiter.acquire(search=search)
+            self.limiter.acquire(SEARCH if search else API)
             self.stats.api_calls += 1
             tries += 1
             at, started = time.time(), time.perf_counter()
@@ -113,7 +126,7 @@ class HubSpotClient:
                 attempts = self._backoff(attempts, unreachable(self.base_url, exc))
                 continue
             self.stats.calls.append(call_record(method, path, params, resp.status_code, started, at, resp.headers, tries))
-            self.limiter.observe(resp.headers)
+            self.limiter.observe(reading(resp.headers))
             if resp.status_code == 429:
                 waits += 1
                 self._wait_429(resp, waits)
@@ -152,13 +165,15 @@ class HubSpotClient:
             raise RetriableError("HubSpot's daily API limit for this account is used up; syncs resume tomorrow.")
         if waits > self.max_rate_limit_waits:
             raise RetriableError(f"Still rate limited after {waits} waits; giving up this run.")
-        retry_after = resp.headers.get("Retry-After")
-        if retry_after:
-            wait = float(retry_after)
+        retry_after = retry_after_s(resp.headers.get("Retry-After"))
+        if retry_after is not None:
+            wait = retry_after
         elif policy == "SECONDLY":
             wait = 1.0
         else:
             wait = self.limiter.backoff_after_429()
+        if policy != "SECONDLY":
+            self.limiter.hold(wait)  # the account's window is full: every process of the fleet waits
         self.stats.waited_s += wait
         time.sleep(wait)
 

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..base import AccountInfo, AuthExpired, Link, LinkInput, Reference, WriteInput, WriteResult
+from ..budget import CallBudget, local_budget
 from . import account, associations, writes
 from .auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvider
 from .client import HUBSPOT_API, CallStats, HubSpotClient
 from .paging import Pages
-from .ratelimit import AccountLimiter, limiter_for
+from .ratelimit import LANES
 from .streams import DEFAULT_LOOKBACK_MS, HubSpotStream
 
 
@@ -21,7 +22,7 @@ class HubSpotSession:
     stats: CallStats
 
     @property
-    def limiter(self) -> AccountLimiter:
+    def limiter(self) -> CallBudget:
         return self.client.limiter
 
     def stream(self, object_type: str, properties: list[str], lookback_ms: int = DEFAULT_LOOKBACK_MS) -> HubSpotStream:
@@ -77,9 +78,11 @@ def stage_state(metadata: dict) -> str:
 
 def open_session(base_url: str | None, credentials: dict[str, Any], *, limiter_key: str, client_id: str = "",
                  client_secret: str = "", store_tokens: Callable[[OAuthTokens], None] | None = None,
-                 **client_options: Any) -> HubSpotSession:
+                 budget: CallBudget | None = None, **client_options: Any) -> HubSpotSession:
     """`credentials` is the stored document: {"token"} for a private app, or OAuth's access and refresh
-    tokens; a rotated refresh token goes to `store_tokens` at once (it must never live only in memory)."""
+    tokens; a rotated refresh token goes to `store_tokens` at once (it must never live only in memory).
+    `budget` is the account's call budget (the engine shares it through its database); without one, this
+    process keeps its own under `limiter_key`."""
     auth: TokenProvider
     if "token" in credentials:
         auth = PrivateAppToken(credentials["token"])
@@ -91,4 +94,5 @@ def open_session(base_url: str | None, credentials: dict[str, Any], *, limiter_k
     else:
         raise AuthExpired("The stored credentials are neither a private-app token nor OAuth tokens.")
     stats = CallStats()
-    return HubSpotSession(HubSpotClient(base_url, auth, limiter_for(limiter_key), stats, **client_options), stats)
+    client = HubSpotClient(base_url, auth, budget or local_budget(limiter_key, LANES), stats, **client_options)
+    return HubSpotSession(client, stats)

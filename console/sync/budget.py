@@ -1,0 +1,194 @@
+"""A provider account's call budget shared by every process of the fleet, kept in the database.
+
+Each lane of an account (its main window, HubSpot's search) is one row holding the next free send slot
+on the database's clock. A call reserves the slot with one UPDATE (the row lock serialises processes),
+moving it on by the spacing, and sleeps until its slot: calls of the whole fleet are spaced evenly, so
+no rolling window ever holds more than it allows, with no burst to collide. The spacing is learned from
+the provider's answers: a window of N calls in W seconds is spaced (W + guard) / (N - 1), which uses
+about 98 % of it and leaves one call of room for a send that arrives a little late. A 429 pushes the
+slot back for every process. A process that cannot reach the budget's database does not call.
+
+The budget lives in the console's database, or, on SQLite, in a file of its own beside it (a sync's
+page transaction holds SQLite's one write lock, and a reservation must not wait for it).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from ..connectors.base import RetriableError
+from ..connectors.budget import API, CallBudget, RateReading, local_budget
+from ..models import ProviderCallBudget
+from ..models.base import table
+
+GUARD_MS = 100.0             # added to the window: a send's arrival is a little later than its slot
+DAILY_WRITE_EVERY_S = 5.0    # how often one process shares what the daily headers say
+DAILY_RECHECK_S = 600.0      # a spent daily budget: one call may ask again after this long
+MAX_WAIT_S = 300.0           # a slot further ahead than this fails the call instead of holding a thread
+PROCESS_LOCAL = "process"    # CALL_BUDGET_URL for a budget in this process's memory only
+
+budgets = table(ProviderCallBudget)
+
+
+class db_now(FunctionElement):
+    """The database's clock as epoch seconds with a fraction: every process measures slots by it."""
+
+    type = sa.Double()
+    inherit_cache = True
+
+
+@compiles(db_now)
+def _now_sqlite(element, compiler, **kw) -> str:
+    return "((julianday('now') - 2440587.5) * 86400.0)"
+
+
+@compiles(db_now, "mysql")
+@compiles(db_now, "mariadb")
+def _now_mysql(element, compiler, **kw) -> str:
+    return "UNIX_TIMESTAMP(NOW(6))"
+
+
+@compiles(db_now, "postgresql")
+def _now_postgresql(element, compiler, **kw) -> str:
+    return "EXTRACT(EPOCH FROM clock_timestamp())"
+
+
+def spacing_ms(per_window: int, window_ms: float, guard_ms: float = GUARD_MS) -> float:
+    return (window_ms + guard_ms) / max(1, per_window - 1)
+
+
+def _unreachable(exc: Exception) -> RetriableError:
+    return RetriableError("The call budget's database cannot be reached, so no call is sent to the provider "
+                          f"({type(exc).__name__}); the run is tried again later.")
+
+
+class SharedBudget:
+    """The `CallBudget` of one account, every lane a row of provider_call_budgets."""
+
+    def __init__(self, engine: Engine, account_key: str, lanes: dict[str, tuple[int, float]]) -> None:
+        self.engine, self.account_key, self.lanes = engine, account_key, lanes
+        self.daily_limit: int | None = None
+        self.daily_remaining: int | None = None
+        self.daily_observed_at: datetime | None = None
+        self.waited_s = 0.0
+        self._window: tuple[int, int] | None = None   # (per_window, window_ms) last written by this process
+        self._daily_written = 0.0
+
+    def _key(self, lane: str) -> str:
+        return f"{self.account_key}|{lane}"
+
+    def acquire(self, lane: str = API) -> None:
+        key, t = self._key(lane), budgets.c
+        start = sa.case((t.next_slot > db_now(), t.next_slot), else_=db_now())
+        left = sa.or_(t.daily_remaining.is_(None), t.daily_remaining > 0, t.daily_at < db_now() - DAILY_RECHECK_S)
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(sa.update(budgets).where(t.key == key, left)
+                                    .values(next_slot=start + t.spacing_ms / 1000.0))
+                if done.rowcount == 0 and not self._create(conn, key, lane):
+                    raise RetriableError("The provider's daily call budget for this account is used up (an answer "
+                                         "in the last 10 minutes said 0 remaining); syncs resume when it is back.")
+                wait = conn.scalar(sa.select(t.next_slot - t.spacing_ms / 1000.0 - db_now()).where(t.key == key))
+        except IntegrityError:  # another process created the row first: take a slot from it
+            return self.acquire(lane)
+        except DBAPIError as exc:
+            raise _unreachable(exc) from None
+        wait = float(wait or 0.0)
+        if wait > MAX_WAIT_S:
+            raise RetriableError(f"The account's call budget is booked {wait / 60:.0f} minutes ahead; "
+                                 "the run is tried again later.")
+        if wait > 0:
+            self.waited_s += wait
+            time.sleep(wait)
+
+    def _create(self, conn: sa.Connection, key: str, lane: str) -> bool:
+        """The lane's row, made on the account's first call; False: it exists (the daily budget is spent)."""
+        if conn.scalar(sa.select(budgets.c.key).where(budgets.c.key == key)) is not None:
+            return False
+        calls, seconds = self.lanes.get(lane, (0, 0.0))
+        spacing = (seconds * 1000 + 50.0) / calls if calls else 0.0  # a fixed lane has no headers to fall short of
+        conn.execute(sa.insert(budgets).values(key=key, next_slot=db_now() + spacing / 1000.0,
+                                               spacing_ms=spacing))
+        return True
+
+    def observe(self, reading: RateReading) -> None:
+        values: dict = {}
+        if reading.per_window and reading.window_s and (reading.per_window, int(reading.window_s * 1000)) != self._window:
+            self._window = (reading.per_window, int(reading.window_s * 1000))
+            values.update(per_window=reading.per_window, window_ms=self._window[1],
+                          spacing_ms=spacing_ms(*self._window))
+        if reading.remaining == 0:  # something outside this fleet used the window: leave it a slot
+            t = budgets.c
+            values["next_slot"] = sa.case((t.next_slot > db_now() + t.spacing_ms / 1000.0, t.next_slot),
+                                          else_=db_now() + t.spacing_ms / 1000.0)
+        if reading.daily_remaining is not None:
+            self.daily_remaining = reading.daily_remaining
+            self.daily_limit = reading.daily_limit or self.daily_limit
+            self.daily_observed_at = datetime.now(UTC).replace(tzinfo=None)
+            if reading.daily_remaining <= 0 or time.monotonic() - self._daily_written >= DAILY_WRITE_EVERY_S:
+                self._daily_written = time.monotonic()
+                values.update(daily_at=db_now(), daily_limit=self.daily_limit, daily_remaining=reading.daily_remaining)
+        if values:
+            self._update(API, values)
+
+    def backoff_after_429(self) -> float:
+        return 1.0
+
+    def hold(self, seconds: float) -> None:
+        t = budgets.c
+        until = db_now() + seconds
+        self._update(API, {"next_slot": sa.case((t.next_slot > until, t.next_slot), else_=until)})
+
+    def _update(self, lane: str, values: dict) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.update(budgets).where(budgets.c.key == self._key(lane)).values(**values))
+        except DBAPIError as exc:
+            raise _unreachable(exc) from None
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def _engine(url: str) -> Engine:
+    """One small pool per budget database and process; a SQLite file of its own gets its table here."""
+    with _engines_lock:
+        if url not in _engines:
+            if url.startswith("sqlite"):
+                engine = sa.create_engine(url, connect_args={"timeout": 30})
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+                budgets.create(engine, checkfirst=True)
+            else:
+                engine = sa.create_engine(url, pool_size=2, max_overflow=8, pool_recycle=280)
+            _engines[url] = engine
+        return _engines[url]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def budget_for(url: str, account_key: str, lanes: dict[str, tuple[int, float]]) -> CallBudget:
+    """The account's budget, shared through the database at `url` (PROCESS_LOCAL: this process's own)."""
+    if url == PROCESS_LOCAL:
+        return local_budget(account_key, lanes)
+    return SharedBudget(_engine(url), account_key, lanes)
+
+
+def dispose() -> None:
+    """Close every budget database's connections (a test's temporary files, a process shutting down)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
