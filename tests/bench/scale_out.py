@@ -1,11 +1,13 @@
-"""Scale-out on one MariaDB (issue 20, item 4; run by hand; prints its figures).
+"""A fleet on one MariaDB (issues 20 and 37; run by hand; prints its figures).
 
-  .venv/bin/python tests/bench/scale_out.py [--minutes 10] [--connections 300] [--portals 30]
-                                            [--dispatchers 1,2,3] [--no-kill]
+  .venv/bin/python tests/bench/scale_out.py [--minutes 10] [--connections 1000] [--portals 100]
+                                            [--schedule 300] [--dispatchers 1,2,3,4] [--no-kill]
 
-One sandbox process serves `portals` HubSpot portals (HubSpot's limits on); `connections` live
-connections (spread over the portals) each sync contacts and deals on a one-minute schedule; a
-background thread changes a few contacts in a random portal every 3 s, so incremental runs write.
+One sandbox process serves `portals` HubSpot portals (HubSpot's limits on), one client each;
+`connections` live connections (spread over the clients) each sync contacts and deals every
+`schedule` seconds; a background thread changes a few contacts in a random portal every 3 s, so
+incremental runs write, and another posts signed webhook batches for random portals' contacts to the
+console (gunicorn) every 2 s, which the dispatchers normalize (reading each object from the portal).
 After a backfill (warm-up), for each count of dispatchers, `flask jobs run` processes run for
 `minutes` beside gunicorn (2 workers, no dispatcher) serving the console, polled like an open ops
 dashboard every 5 s. Each phase reports:
@@ -13,12 +15,15 @@ dashboard every 5 s. Each phase reports:
 - runs per minute (scheduled runs started in the phase), and how many jobs ran at all;
 - schedule lag: how late each run started after its job became due again (its previous run's end
   plus the schedule; the dispatcher schedules from the end of a run), p50 / p99 / max, the first
-  minute (the backlog from the pause between phases) left out;
+  minute (the backlog from the pause between phases) left out; and per client: the median client's
+  p99 beside the worst client's, in dispatcher ticks (5 s);
+- answers of 429 (the sandbox's count), and the share of each portal's window the fleet used
+  (median and most: calls over what HubSpot's window allows in the phase);
 - overlapping runs of one job (must be 0);
 - CPU per process (% of one core over the phase) and the database server's share of all of it;
 - the dashboard's polled partial through gunicorn, p50 / p99.
 
-Then three dispatchers run and one is SIGKILLed while it runs a job: the run it held is closed by the
+Then the largest count of dispatchers runs and one is SIGKILLed while it runs a job: the run it held is closed by the
 sweep within its lease (sync/runs.STOPPED_AFTER) and its job is claimed again by another process
 within the job lease (sync/lease.LEASE_SECONDS); nothing is left running, no record, lead event or
 event key is stored twice, and every run's records add up.
@@ -47,7 +52,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from tests.bench.sync_throughput import TOKEN, app_env, free_port, make_app, mariadb_admin  # noqa: E402
 
-SCHEDULE_SECONDS = 60
+SCHEDULE_SECONDS = 300  # --schedule
+TICK_SECONDS = 5.0      # the dispatcher's interval (CONSOLE_SCHEDULER_INTERVAL)
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
 PASSWORD = "bench-password-123"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -133,7 +140,8 @@ class Changer(threading.Thread):
 
 
 def seed(url: str, connections: int) -> list[int]:
-    """Live connections spread over the sandbox's portals, two jobs each due now; an ops user."""
+    """One client per sandbox portal, `connections` live connections spread over them (two jobs each,
+    due now, each account with the webhook secret); an ops user."""
     import json
 
     from console.choices import Environment
@@ -148,20 +156,24 @@ def seed(url: str, connections: int) -> list[int]:
     ops = User(email="ops@example.com", name="Ops", role="ops")
     ops.set_password(PASSWORD)
     db.session.add(ops)
-    for i in range(connections):
-        portal = portals[i % len(portals)]
-        client = Client(name=f"Client {i:03d}", slug=f"client-{i:03d}")
+    clients = []
+    for n in range(len(portals)):
+        client = Client(name=f"Client {n:03d}", slug=f"client-{n:03d}")
         db.session.add(client)
-        db.session.flush()
+        clients.append(client)
+    db.session.flush()
+    for i in range(connections):
+        portal, client = portals[i % len(portals)], clients[i % len(portals)]
         account = IntegrationProviderAccount(provider_id=provider.id, client_id=client.id, environment="production",
                                              auth_type="private_app", base_url=url,
                                              external_account_id=str(portal["portal_id"]))
         db.session.add(account)
         db.session.flush()
         account.set_secret("credentials", json.dumps({"token": portal["private_app_token"]}))
+        account.set_secret("webhook_secret", WEBHOOK_SECRET)
         conn = IntegrationConnection(client_id=client.id, provider_id=provider.id, account_id=account.id,
-                                     name=f"Client {i:03d} CRM", environment=Environment.PRODUCTION.value,
-                                     status="live", went_live_at=utcnow())
+                                     name=f"Client {i % len(portals):03d} CRM {i // len(portals)}",
+                                     environment=Environment.PRODUCTION.value, status="live", went_live_at=utcnow())
         db.session.add(conn)
         db.session.flush()
         for object_type in ("contacts", "deals"):
@@ -171,6 +183,61 @@ def seed(url: str, connections: int) -> list[int]:
             db.session.commit()
     db.session.commit()
     return [p["portal_id"] for p in portals]
+
+
+class Webhooks(threading.Thread):
+    """HubSpot's webhooks: every 2 s a signed batch of five contact changes of one random portal, posted
+    to the console's receiver (every connection of that portal takes them, and a dispatcher normalizes
+    each by reading the contact from the portal)."""
+
+    def __init__(self, receiver: str, contacts: dict[int, list[str]]) -> None:
+        super().__init__(daemon=True)
+        self.receiver, self.contacts, self.stop = receiver, contacts, threading.Event()
+        self.rng, self.sent, self.refused, self.next_id = random.Random(7), 0, 0, int(time.time())
+        self.http = requests.Session()
+
+    def run(self) -> None:
+        import json
+
+        from console.connectors.hubspot.signature import expected
+
+        while not self.stop.wait(2):
+            portal = self.rng.choice(list(self.contacts))
+            now = int(time.time() * 1000)
+            events = []
+            for object_id in self.rng.sample(self.contacts[portal], min(5, len(self.contacts[portal]))):
+                self.next_id += 1
+                events.append({"eventId": self.next_id, "subscriptionId": 1, "portalId": portal, "appId": 1,
+                               "occurredAt": now, "subscriptionType": "contact.propertyChange", "attemptNumber": 0,
+                               "objectId": int(object_id), "propertyName": "firstname", "propertyValue": "x",
+                               "changeSource": "CRM"})
+            body = json.dumps(events, separators=(",", ":")).encode()
+            stamp = str(now)
+            headers = {"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": stamp,
+                       "X-HubSpot-Signature-v3": expected("v3", WEBHOOK_SECRET, "POST", self.receiver, body, stamp)}
+            try:
+                ok = self.http.post(self.receiver, data=body, headers=headers, timeout=10).status_code == 200
+            except requests.RequestException:
+                ok = False
+            self.sent += len(events) if ok else 0
+            self.refused += 0 if ok else 1
+
+
+def portal_contacts() -> dict[int, list[str]]:
+    """Each portal's synced contact ids (after the backfill): what the webhooks name."""
+    import sqlalchemy as sa
+
+    from console.extensions import db
+    from console.models import CrmLead, IntegrationConnection, IntegrationProviderAccount
+
+    rows = db.session.execute(sa.select(IntegrationProviderAccount.external_account_id, CrmLead.external_id)
+                              .join(IntegrationConnection, IntegrationConnection.account_id == IntegrationProviderAccount.id)
+                              .join(CrmLead, CrmLead.connection_id == IntegrationConnection.id)
+                              .where(CrmLead.object_type == "contacts").distinct()).all()
+    found: dict[int, list[str]] = {}
+    for portal, external_id in rows:
+        found.setdefault(int(portal), []).append(external_id)
+    return found
 
 
 def start(args: list[str], env: dict) -> subprocess.Popen:
@@ -205,25 +272,39 @@ def scheduled_runs(since, until) -> list:
         R.kind == "scheduled", R.started_at >= since, R.started_at < until).order_by(R.job_id, R.id)).all()
 
 
-def lag_and_overlaps(since, until, measure_from) -> tuple[list[float], int]:
-    """Each run's start after its job was due again (the previous run's end + the schedule), and how
-    many runs of one job started before the one before had ended."""
+def lag_and_overlaps(since, until, measure_from) -> tuple[list[float], int, dict[int, list[float]]]:
+    """Each run's start after its job was due again (the previous run's end + the schedule), how many
+    runs of one job started before the one before had ended, and the lags by client."""
+    import sqlalchemy as sa
+
+    from console.extensions import db
+    from console.models import IntegrationConnection, IntegrationSyncJob
+
+    client_of = dict(db.session.execute(sa.select(IntegrationSyncJob.id, IntegrationConnection.client_id).join(
+        IntegrationConnection, IntegrationConnection.id == IntegrationSyncJob.connection_id)).all())
     rows = scheduled_runs(since - timedelta(minutes=5), until)
-    lags, overlaps, previous = [], 0, {}
+    lags, overlaps, previous, by_client = [], 0, {}, {}
     for _run_id, job_id, started, finished, _status, _worker in rows:
         before = previous.get(job_id)
         if before is not None:
             if before[1] is None or started < before[1]:
                 overlaps += 1
             elif started >= measure_from:
-                lags.append((started - before[1]).total_seconds() - SCHEDULE_SECONDS)
+                lag = (started - before[1]).total_seconds() - SCHEDULE_SECONDS
+                lags.append(lag)
+                by_client.setdefault(client_of.get(job_id, 0), []).append(lag)
         previous[job_id] = (started, finished)
-    return lags, overlaps
+    return lags, overlaps, by_client
 
 
-def phase(n: int, minutes: float, env: dict, watched: dict[str, int], poller: Poller) -> dict:
+def limits(url: str) -> dict:
+    return requests.get(f"{url}/_sandbox/info", timeout=10).json()["limits"]
+
+
+def phase(n: int, minutes: float, env: dict, watched: dict[str, int], poller: Poller, url: str) -> dict:
     from console.models.base import utcnow
 
+    before = limits(url)
     procs = dispatchers(n, env)
     t0, cpu0 = utcnow(), {name: cpu_seconds(pid) for name, pid in watched.items()}
     dcpu0 = [cpu_seconds(p.pid) for p in procs]
@@ -239,20 +320,26 @@ def phase(n: int, minutes: float, env: dict, watched: dict[str, int], poller: Po
     cpu["gunicorn"] += sum(v - web0.get(pid, 0.0) for pid, v in web.items())  # its workers are not waited for
     polls, poll_errors = poller.take()
     stop(procs)
+    after = limits(url)
+    allowed = 100 * wall / (after["window_ms"] / 1000)  # the starter tier's 100 calls a window
+    shares = sorted((app["accepted"] - before["apps"].get(key, {}).get("accepted", 0)) / allowed
+                    for key, app in after["apps"].items())
     runs = scheduled_runs(t0, t1)
-    lags, overlaps = lag_and_overlaps(t0, t1, t0 + timedelta(minutes=1))
+    lags, overlaps, by_client = lag_and_overlaps(t0, t1, t0 + timedelta(minutes=1))
+    client_p99 = sorted(pct(v, 0.99) for v in by_client.values())
     total = sum(dcpu) + sum(cpu.values())
     took = [(r.finished_at - r.started_at).total_seconds() for r in runs if r.finished_at and r.started_at]
     return {"dispatchers": n, "minutes": minutes, "runs": len(runs), "jobs": len({r.job_id for r in runs}),
             "took": took,
             "runs_per_minute": len(runs) / (wall / 60), "lag": lags, "overlaps": overlaps,
+            "client_p99": client_p99, "rejected": after["rejected"] - before["rejected"], "shares": shares,
             "dispatcher_cpu": [c / wall * 100 for c in dcpu], "cpu": {k: v / wall * 100 for k, v in cpu.items()},
             "web_workers": len(web), "db_share": cpu.get("database", 0) / total * 100 if total else 0,
             "polls": polls, "poll_errors": poll_errors}
 
 
-def kill_one(env: dict) -> dict:
-    """Three dispatchers; SIGKILL the first while it runs a job; watch the sweep and the re-claim."""
+def kill_one(env: dict, n: int) -> dict:
+    """`n` dispatchers; SIGKILL the first while it runs a job; watch the sweep and the re-claim."""
     import sqlalchemy as sa
 
     from console.extensions import db
@@ -261,7 +348,7 @@ def kill_one(env: dict) -> dict:
     from console.sync.runs.lease import LEASE_SECONDS
     from console.sync.runs.lifecycle import STOPPED, STOPPED_AFTER
 
-    procs = dispatchers(3, env)
+    procs = dispatchers(n, env)
     victim = procs[0]
     prefix = f"{socket.gethostname()}:{victim.pid}:"
     held = None
@@ -315,12 +402,17 @@ def kill_one(env: dict) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
+    global SCHEDULE_SECONDS
+    parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=300)
-    parser.add_argument("--portals", type=int, default=30)
-    parser.add_argument("--dispatchers", default="1,2,3")
+    parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--portals", type=int, default=100)
+    parser.add_argument("--schedule", type=int, default=SCHEDULE_SECONDS)
+    parser.add_argument("--dispatchers", default="1,2,3,4")
     parser.add_argument("--no-kill", action="store_true")
     args = parser.parse_args()
+    SCHEDULE_SECONDS = args.schedule
+    counts = [int(x) for x in args.dispatchers.split(",")]
 
     import sqlalchemy as sa
 
@@ -357,11 +449,12 @@ def main() -> int:
                 time.sleep(0.2)
         make_app(folder, env, migrate=False)
         portals = seed(url, args.connections)
-        print(f"{args.connections} live connections over {len(portals)} portals, {2 * args.connections} jobs "
-              f"every {SCHEDULE_SECONDS} s; MariaDB {name}")
+        print(f"{args.connections} live connections over {len(portals)} portals (one client each), "
+              f"{2 * args.connections} jobs every {SCHEDULE_SECONDS} s; dispatchers of 2 threads, a tick of "
+              f"{TICK_SECONDS:g} s; MariaDB {name}")
 
-        t = time.monotonic()  # the backfill: every job's first run, three dispatchers
-        warm = dispatchers(3, env)
+        t = time.monotonic()  # the backfill: every job's first run
+        warm = dispatchers(max(counts), env)
         from console.extensions import db
         from console.models import IntegrationSyncJob
 
@@ -383,14 +476,16 @@ def main() -> int:
         poller.start()
         changer = Changer(url, portals)
         changer.start()
+        hooks = Webhooks(f"http://127.0.0.1:{web_port}/webhooks/hubspot", portal_contacts())
+        hooks.start()
         watched = {"sandbox": sandbox.pid, "gunicorn": gunicorn.pid}
         db_pid = database_pid()
         if db_pid:
             watched["database"] = db_pid
 
         results = []
-        for n in [int(x) for x in args.dispatchers.split(",")]:
-            r = phase(n, args.minutes, env, watched, poller)
+        for n in counts:
+            r = phase(n, args.minutes, env, watched, poller, url)
             results.append(r)
             lags = r["lag"]
             print(f"[{n} dispatcher{'s' if n > 1 else ''}] {r['runs']:,} runs in {r['minutes']:g} min = "
@@ -399,14 +494,21 @@ def main() -> int:
                   f"{max(lags, default=0):.1f} s ({len(lags):,} runs after the first minute); "
                   f"overlapping runs of one job: {r['overlaps']}; a run takes p50 {pct(r['took'], 0.5):.2f} s, "
                   f"p90 {pct(r['took'], 0.9):.2f} s")
+            worst, median = (r["client_p99"][-1], pct(r["client_p99"], 0.5)) if r["client_p99"] else (0.0, 0.0)
+            print(f"    lag p99 per client: the median client's {median:.1f} s ({median / TICK_SECONDS:.1f} ticks), "
+                  f"the worst client's {worst:.1f} s ({worst / TICK_SECONDS:.1f} ticks) over {len(r['client_p99'])} "
+                  f"clients; answers of 429: {r['rejected']}; share of each portal's window used: median "
+                  f"{pct(r['shares'], 0.5) * 100:.1f}%, most {max(r['shares'], default=0) * 100:.1f}%")
             print(f"    CPU (% of one core): dispatchers {', '.join(f'{c:.0f}' for c in r['dispatcher_cpu'])}; "
                   + ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
                   + f" (gunicorn: master + {r['web_workers']} workers); the database's share {r['db_share']:.0f}%")
             print(f"    dashboard partial through gunicorn: p50 {pct(r['polls'], 0.5) * 1000:.0f} ms, p99 "
                   f"{pct(r['polls'], 0.99) * 1000:.0f} ms over {len(r['polls'])} polls, {r['poll_errors']} failed")
-        ok = all(r["overlaps"] == 0 for r in results)
+        ok = all(r["overlaps"] == 0 and r["rejected"] == 0 for r in results)
+        print(f"webhooks: {hooks.sent:,} events posted in signed batches, {hooks.refused} batches refused")
+        ok = ok and hooks.refused == 0
         if not args.no_kill:
-            k = kill_one(env)
+            k = kill_one(env, max(counts))
             if "error" in k:
                 print(f"[kill] {k['error']}")
                 ok = False
@@ -425,6 +527,7 @@ def main() -> int:
                 ok = ok and swept[0] <= k["run_lease"] + 60 and reclaimed[0] <= k["job_lease"] + 30
         poller.stop.set()
         changer.stop.set()
+        hooks.stop.set()
         print("PASS" if ok else "FAIL")
         return 0 if ok else 1
     finally:

@@ -26,7 +26,8 @@ SMOKE = [
     ("sandbox_bench.py", "2000"),
     ("webhook_load.py", "20", "2"),
     ("peers.py", "--contacts", "500", "--rounds", "1", "--peers", "fetch"),
-    ("scale_out.py", "--minutes", "0.1", "--connections", "4", "--portals", "2", "--dispatchers", "1", "--no-kill"),
+    ("scale_out.py", "--minutes", "0.1", "--connections", "4", "--portals", "2", "--schedule", "60", "--dispatchers", "1",
+     "--no-kill"),
 ]
 
 
