@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..connectors.base import RetriableError
@@ -165,7 +166,8 @@ def _engine(url: str) -> Engine:
             if url.startswith("sqlite"):
                 engine = sa.create_engine(url, connect_args={"timeout": 30})
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
-                budgets.create(engine, checkfirst=True)
+                with engine.begin() as conn:  # IF NOT EXISTS: processes starting together race to make it
+                    conn.execute(CreateTable(budgets, if_not_exists=True))
             else:
                 engine = sa.create_engine(url, pool_size=2, max_overflow=8, pool_recycle=280)
             _engines[url] = engine
@@ -183,7 +185,10 @@ def budget_for(url: str, account_key: str, lanes: dict[str, tuple[int, float]]) 
     """The account's budget, shared through the database at `url` (PROCESS_LOCAL: this process's own)."""
     if url == PROCESS_LOCAL:
         return local_budget(account_key, lanes)
-    return SharedBudget(_engine(url), account_key, lanes)
+    try:
+        return SharedBudget(_engine(url), account_key, lanes)
+    except DBAPIError as exc:
+        raise _unreachable(exc) from None
 
 
 def dispose() -> None:
