@@ -134,6 +134,8 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "SYNC_WORKERS": int(env.get("CONSOLE_SYNC_WORKERS", 2)),
         # At most this many runs of one client's jobs at once, across every dispatcher (fair claims).
         "CLIENT_CONCURRENCY": int(env.get("CONSOLE_CLIENT_CONCURRENCY", 2)),
+        # A scheduled run that has gone on this long yields between pages while other clients' jobs wait.
+        "SYNC_YIELD_AFTER_SECONDS": float(env.get("CONSOLE_SYNC_YIELD_AFTER_SECONDS", 60)),
         # Where the server may send requests (security/outbound.py): `host` or `host:port`, comma separated.
         "PROVIDER_HOSTS": parse_hosts(env.get("CONSOLE_PROVIDER_HOSTS", "api.hubapi.com,api-eu1.hubapi.com")),
         "NOTIFY_HOSTS": parse_hosts(env.get("CONSOLE_NOTIFY_HOSTS", "hooks.slack.com")),

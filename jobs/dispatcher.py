@@ -16,12 +16,12 @@ from flask import Flask
 
 from console.choices import RunKind
 from console.extensions import db
-from console.models import IntegrationSyncJob
+from console.models import IntegrationConnection, IntegrationSyncJob
 from console.models.base import require, utcnow
 from console.sync.runs.claims import worker_id
 from console.sync.runs.lease import JOB_LEASE
 
-from .due import claim_due
+from .due import claim_due, others_waiting
 
 log = logging.getLogger(__name__)
 ALERT_EVERY_SECONDS = 60
@@ -29,10 +29,12 @@ SWEEP_EVERY_SECONDS = 30
 CHAIN_RUNS = 20  # due jobs a worker claims one after another before it waits for the tick again
 
 
-def release(job_id: int, worker: str) -> None:
+def release(job_id: int, worker: str, again: bool = False) -> None:
+    """The job's lease goes, with its next run a schedule away (`again`: due at once, behind the jobs
+    already waiting, as after a run that yielded to them)."""
     job = db.session.get(IntegrationSyncJob, job_id)
     every = job.schedule_seconds if job is not None else 3600  # a job deleted mid-run: its lease still goes
-    JOB_LEASE.release(job_id, worker, next_run_at=utcnow() + timedelta(seconds=every))
+    JOB_LEASE.release(job_id, worker, next_run_at=utcnow() + timedelta(seconds=0 if again else every))
 
 
 def run_claimed(app: Flask, job_id: int, worker: str) -> None:
@@ -40,18 +42,21 @@ def run_claimed(app: Flask, job_id: int, worker: str) -> None:
     from console.sync.outbound.push import execute_push, pushes, start_push
 
     with app.app_context():
+        yielded = False
         try:
             with JOB_LEASE.renewing(job_id, worker):
                 job = require(IntegrationSyncJob, job_id)
-                execute(start_run(job, RunKind.SCHEDULED.value, worker=worker), lease_owner=worker)
+                client_id = require(IntegrationConnection, job.connection_id).client_id
+                yielded = execute(start_run(job, RunKind.SCHEDULED.value, worker=worker), lease_owner=worker,
+                                  others_waiting=lambda: others_waiting(client_id)).yielded
                 after = db.session.get(IntegrationSyncJob, job_id)
-                if after is not None and pushes(after):  # then the console-side changes go out, under the same lease
+                if after is not None and not yielded and pushes(after):  # then the console's changes go out
                     execute_push(start_push(after, worker=worker), leased=True)
         except Exception:
             log.exception("job %s crashed", job_id)
             db.session.rollback()
         finally:
-            release(job_id, worker)
+            release(job_id, worker, again=yielded)
             db.session.remove()
 
 

@@ -83,3 +83,20 @@ def claim_due(worker: str, limit: int = 4, per_client: int | None = None) -> lis
     return JOB_LEASE.claim(wanted, worker, now=now, where=[IntegrationSyncJob.enabled.is_(True),
                                                            IntegrationSyncJob.paused_reason.is_(None),
                                                            IntegrationSyncJob.next_run_at <= now])
+
+
+def others_waiting(client_id: int) -> bool:
+    """Whether another client's job has been due for a tick or more with no thread to take it (its client
+    under the cap): the question a long run asks before it yields between pages."""
+    now = utcnow()
+    cap = int(current_app.config.get("CLIENT_CONCURRENCY", 2))
+    since = now - timedelta(seconds=float(current_app.config.get("SCHEDULER_INTERVAL_SECONDS", 5)))
+    job, conn = IntegrationSyncJob, IntegrationConnection
+    clients = set(db.session.scalars(sa.select(conn.client_id).join(job).where(
+        job.enabled.is_(True), job.paused_reason.is_(None), job.next_run_at <= since, conn.client_id != client_id,
+        conn.status.in_(SCHEDULED_STATUSES), JOB_LEASE.free(now)).distinct().limit(100)))
+    if not clients:
+        return False
+    running = dict(db.session.execute(sa.select(conn.client_id, sa.func.count()).join(job).where(
+        job.lease_expires_at > now, conn.client_id.in_(clients)).group_by(conn.client_id)).all())
+    return any(running.get(c, 0) < cap for c in clients)

@@ -80,6 +80,9 @@ class IntegrationSyncRun(CreatedMixin, Model):
     cursor_before: Mapped[dict | None] = mapped_column(JsonText)
     cursor_after: Mapped[dict | None] = mapped_column(JsonText)
     error_message: Mapped[str | None] = mapped_column(sa.String(1000))
+    # The run stopped between pages so other clients' waiting jobs could start (a long first sync); the
+    # job's next run continues from the cursor it committed.
+    yielded: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     outcomes: Mapped[list | None] = mapped_column(JsonText)  # test batches: [[external id, bucket, reason]]
     worker: Mapped[str | None] = mapped_column(sa.String(120))
     triggered_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

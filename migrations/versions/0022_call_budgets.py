@@ -1,5 +1,6 @@
 """One call budget per provider account and lane, shared by every process: the next free send slot on
-the database's clock, the spacing learned from the provider's answers, and the daily budget
+the database's clock, the spacing learned from the provider's answers, and the daily budget; and
+whether a run yielded between pages to other clients' waiting jobs
 
 Revision ID: 0022
 Revises: 0021
@@ -37,9 +38,13 @@ def upgrade_():
         sa.Column('daily_remaining', sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint('key'),
     )
+    with op.batch_alter_table('integration_sync_runs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('yielded', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade_():
+    with op.batch_alter_table('integration_sync_runs', schema=None) as batch_op:
+        batch_op.drop_column('yielded')
     op.drop_table('provider_call_budgets')
 
 

@@ -176,3 +176,61 @@ def test_the_per_client_cap_is_a_setting(app):
     big = _due_jobs(factories.client("Big Retail"), 3, 2)
     assert len(claim_due("w", limit=10, per_client=5)) == 5
     assert len(claim_due("w2", limit=10, per_client=5)) == 0 and len(big) == 6
+
+
+def test_a_long_first_sync_yields_between_pages_to_other_clients_waiting(app):
+    """One thread, one client's 2,000-contact first sync (slow pages) and three other clients' jobs due
+    behind it: the long run stops after a committed page once they have waited a tick, they run, and its
+    job's next run goes on from the cursor to the same records, none read twice into a lead."""
+    import time
+
+    from console.models import CrmLead, CrmLeadEvent, IntegrationSyncError, IntegrationSyncRun
+    from console.sandbox import SandboxConfig, SandboxServer
+    from console.sandbox.faults import FaultRule
+    from jobs.dispatcher import Dispatcher
+
+    app.config.update(SYNC_YIELD_AFTER_SECONDS=0.5, SCHEDULER_INTERVAL_SECONDS=0.2)
+    slow = (FaultRule("slow", rate=1.0, delay=0.2, endpoint="/crm/v3/objects/contacts"),)  # 4 s of pages at least
+    with SandboxServer(SandboxConfig(contacts=2000, deals=30, companies=0, seed=31, limits=False, faults=slow)) as sb:
+        big = factories.hubspot_connection(sb.url, sb.token, portal_id="big")
+        big.status = ConnectionStatus.LIVE.value
+        long_job = ensure_job(big, "contacts", schedule_seconds=3600, enabled=True)
+        long_job.depends_on, long_job.next_run_at = None, utcnow() - timedelta(minutes=1)
+        others = []
+        for i in range(3):
+            conn = factories.hubspot_connection(sb.url, sb.token, portal_id=f"small{i}")
+            conn.status = ConnectionStatus.LIVE.value
+            job = ensure_job(conn, "deals", schedule_seconds=3600, enabled=True)
+            job.depends_on, job.next_run_at = None, utcnow() + timedelta(seconds=0.5)  # due while it runs
+            others.append(job.id)
+        db.session.commit()
+        dispatcher = Dispatcher(app, max_workers=1)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                dispatcher.tick()
+                db.session.rollback()
+                jobs = db.session.scalars(sa.select(IntegrationSyncJob)).all()
+                if all(j.last_success_at for j in jobs):
+                    break
+                time.sleep(0.2)
+        finally:
+            dispatcher.shutdown(wait=True)
+        db.session.rollback()
+        runs = db.session.scalars(sa.select(IntegrationSyncRun).where(IntegrationSyncRun.job_id == long_job.id)
+                                  .order_by(IntegrationSyncRun.id)).all()
+        assert len(runs) >= 2 and runs[0].yielded and not runs[-1].yielded, [(r.id, r.yielded, r.seen) for r in runs]
+        assert 0 < runs[0].seen < 2000 and runs[0].status in ("succeeded", "partial")
+        finished = {j.id: j.last_success_at for j in db.session.scalars(sa.select(IntegrationSyncJob))}
+        others_started = db.session.scalars(sa.select(IntegrationSyncRun.started_at).where(
+            IntegrationSyncRun.job_id.in_(others))).all()
+        assert len(others_started) == 3 and all(runs[0].finished_at <= s <= runs[1].started_at for s in others_started)
+        assert all(finished[j] < finished[long_job.id] for j in others)
+        leads = set(db.session.scalars(sa.select(CrmLead.external_id).where(CrmLead.connection_id == big.id)))
+        failing = set(db.session.scalars(sa.select(IntegrationSyncError.external_id).where(
+            IntegrationSyncError.connection_id == big.id)))
+        created = db.session.scalar(sa.select(sa.func.count()).select_from(CrmLeadEvent).where(
+            CrmLeadEvent.connection_id == big.id, CrmLeadEvent.kind == "created"))
+        assert leads | failing == {str(r.id) for r in sb.state.portal.all_active("contacts")} and not leads & failing
+        assert created == len(leads) > 1900
+        assert sum(r.seen for r in runs) < 2000 + 100  # the yielded run's pages were not read again

@@ -29,6 +29,10 @@ def test_run_history_filters_and_detail(login, synced):
     detail = ops.get(f"/ops/runs/{runs['contacts'].id}").get_data(as_text=True)
     assert "balanced" in detail and "Cursor after" in detail
     assert "email: not a valid email address" in detail  # the run's own record errors
+    assert 'id="run-yielded"' not in detail
+    runs["contacts"].yielded = True  # it stopped between pages for other clients' jobs
+    db.session.commit()
+    assert 'id="run-yielded"' in ops.get(f"/ops/runs/{runs['contacts'].id}").get_data(as_text=True)
     assert login("client", conn.client).get("/ops/runs").status_code == 404
 
 

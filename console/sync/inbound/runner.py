@@ -45,13 +45,16 @@ def start_run(job: IntegrationSyncJob, kind: str, limit: int | None = None, dry_
 
 
 def execute(run: IntegrationSyncRun, full: bool = False, progress: Progress | None = None,
-            keep_outcomes: bool = False, client_options: dict | None = None, lease_owner: str | None = None) -> Tally:
+            keep_outcomes: bool = False, client_options: dict | None = None, lease_owner: str | None = None,
+            others_waiting: Callable[[], bool] | None = None) -> Tally:
     """Run to the end; never raises for provider trouble (the run records it). `lease_owner`: the job's
     lease this process holds, checked in each page's transaction (a process that stalled past its lease
-    and was taken over stops without writing)."""
+    and was taken over stops without writing). `others_waiting`: whether other clients' jobs wait for a
+    thread; a run that has gone on long enough then stops after a committed page (`Tally.yielded`)."""
     tally = Tally(keep_outcomes=keep_outcomes or run.dry_run)
     frame = SyncFrame(run, tally, require(IntegrationConnection, run.connection_id),
                       require(IntegrationSyncJob, run.job_id), full, progress, client_options, lease_owner)
+    frame.turn = Turn(others_waiting, float(current_app.config.get("SYNC_YIELD_AFTER_SECONDS", 60)))
     finished = frame.execute()
     if finished.kind == RunKind.TEST_BATCH:
         record_test_result(finished)
@@ -69,6 +72,7 @@ class SyncFrame(RunFrame):
         self.job, self.full, self.progress = job, full, progress
         self.client_options, self.lease_owner = client_options, lease_owner
         self.owners: set[str] | None = None  # the owners the provider knows (the owner-change features use them)
+        self.turn = Turn(None, 0.0)
 
     def body(self) -> None:
         run, job, connection, tally = self.run, self.job, self.connection, self.tally
@@ -97,6 +101,9 @@ class SyncFrame(RunFrame):
             writer.apply(page, cursor_target)
             if self.progress:
                 self.progress(run)
+            if not page.done and not run.dry_run and self.turn.over():
+                tally.yielded = True  # the page and its cursor are committed: the next run goes on from here
+                return
         if not run.dry_run and run.kind != RunKind.TEST_BATCH:
             _retry_failed(connection, job, writer, session)
 
@@ -107,10 +114,31 @@ class SyncFrame(RunFrame):
         run.cursor_after = None if run.dry_run else job.cursor
         if tally.outcomes:  # a test batch's every record; any other run's failed records
             run.outcomes = [list(o) for o in tally.outcomes[:MAX_KEPT_OUTCOMES if tally.keep_outcomes else MAX_FAILED_KEPT]]
-        if self.holder and run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run:
+        run.yielded = tally.yielded
+        if self.holder and run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL) and not run.dry_run \
+                and not tally.yielded:  # a yielded run has not caught up: the job's data is not fresh yet
             job.last_success_at = run.finished_at
         if self.holder:
             job.last_run_id = run.id
+
+
+class Turn:
+    """When a long run gives its thread up: once it has run `after_s`, it asks `others_waiting` at most
+    every ASK_EVERY_S seconds (a query), after a committed page."""
+
+    ASK_EVERY_S = 10.0
+
+    def __init__(self, others_waiting: Callable[[], bool] | None, after_s: float) -> None:
+        self.others_waiting, self.after_s = others_waiting, after_s
+        self.started = self.asked = time.monotonic()
+
+    def over(self) -> bool:
+        now = time.monotonic()
+        if self.others_waiting is None or now - self.started < self.after_s or now - self.asked < min(
+                self.ASK_EVERY_S, self.after_s):
+            return False
+        self.asked = now
+        return self.others_waiting()
 
 
 def prefetch(pages: Iterator[Page], depth: int = 4, merge_up_to: int = 500,

@@ -34,6 +34,7 @@ class Tally:
     # associations, is part of it), wait (the writer idle for a page), decide (reading stored rows, mapping,
     # comparing), write (both databases, commits included).
     phases: dict[str, float] = field(default_factory=dict)
+    yielded: bool = False  # the run stopped between pages for other clients' jobs (inbound/runner.py)
 
     def clock(self, phase: str, seconds: float) -> None:
         self.phases[phase] = self.phases.get(phase, 0.0) + seconds
