@@ -33,6 +33,7 @@ GUARD_MS = 100.0             # added to the window: a send's arrival is a little
 DAILY_WRITE_EVERY_S = 5.0    # how often one process shares what the daily headers say
 DAILY_RECHECK_S = 600.0      # a spent daily budget: one call may ask again after this long
 MAX_WAIT_S = 300.0           # a slot further ahead than this fails the call instead of holding a thread
+CONTENDED_TRIES = 5          # a deadlock or lock wait with another process is tried again this often
 PROCESS_LOCAL = "process"    # CALL_BUDGET_URL for a budget in this process's memory only
 
 budgets = table(ProviderCallBudget)
@@ -65,6 +66,12 @@ def spacing_ms(per_window: int, window_ms: float, guard_ms: float = GUARD_MS) ->
     return (window_ms + guard_ms) / max(1, per_window - 1)
 
 
+def _contended(exc: DBAPIError) -> bool:
+    """MariaDB's deadlock (1213) and lock wait timeout (1205), SQLite's busy: another process, not an outage."""
+    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    return code in (1205, 1213) or "database is locked" in str(exc.orig)
+
+
 def _unreachable(exc: Exception) -> RetriableError:
     return RetriableError("The call budget's database cannot be reached, so no call is sent to the provider "
                           f"({type(exc).__name__}); the run is tried again later.")
@@ -86,22 +93,15 @@ class SharedBudget:
         return f"{self.account_key}|{lane}"
 
     def acquire(self, lane: str = API) -> None:
-        key, t = self._key(lane), budgets.c
-        start = sa.case((t.next_slot > db_now(), t.next_slot), else_=db_now())
-        left = sa.or_(t.daily_remaining.is_(None), t.daily_remaining > 0, t.daily_at < db_now() - DAILY_RECHECK_S)
-        try:
-            with self.engine.begin() as conn:
-                done = conn.execute(sa.update(budgets).where(t.key == key, left)
-                                    .values(next_slot=start + t.spacing_ms / 1000.0))
-                if done.rowcount == 0 and not self._create(conn, key, lane):
-                    raise RetriableError("The provider's daily call budget for this account is used up (an answer "
-                                         "in the last 10 minutes said 0 remaining); syncs resume when it is back.")
-                wait = conn.scalar(sa.select(t.next_slot - t.spacing_ms / 1000.0 - db_now()).where(t.key == key))
-        except IntegrityError:  # another process created the row first: take a slot from it
-            return self.acquire(lane)
-        except DBAPIError as exc:
-            raise _unreachable(exc) from None
-        wait = float(wait or 0.0)
+        key = self._key(lane)
+        for attempt in range(CONTENDED_TRIES):
+            try:
+                wait = self._reserve(key, lane)
+                break
+            except DBAPIError as exc:
+                if not _contended(exc) or attempt == CONTENDED_TRIES - 1:
+                    raise _unreachable(exc) from None
+                time.sleep(0.02 * (attempt + 1))  # a deadlock or lock wait with another process: again
         if wait > MAX_WAIT_S:
             raise RetriableError(f"The account's call budget is booked {wait / 60:.0f} minutes ahead; "
                                  "the run is tried again later.")
@@ -109,15 +109,36 @@ class SharedBudget:
             self.waited_s += wait
             time.sleep(wait)
 
-    def _create(self, conn: sa.Connection, key: str, lane: str) -> bool:
-        """The lane's row, made on the account's first call; False: it exists (the daily budget is spent)."""
-        if conn.scalar(sa.select(budgets.c.key).where(budgets.c.key == key)) is not None:
-            return False
+    def _reserve(self, key: str, lane: str) -> float:
+        """Take the lane's next slot; the seconds until it. The row is made, in a transaction of its own,
+        on the account's first call (an UPDATE that found no row holds a gap lock on MariaDB: inserting in
+        the same transaction would deadlock with another process doing the same)."""
+        t = budgets.c
+        start = sa.case((t.next_slot > db_now(), t.next_slot), else_=db_now())
+        left = sa.or_(t.daily_remaining.is_(None), t.daily_remaining > 0, t.daily_at < db_now() - DAILY_RECHECK_S)
+        for _ in range(2):
+            with self.engine.begin() as conn:
+                done = conn.execute(sa.update(budgets).where(t.key == key, left)
+                                    .values(next_slot=start + t.spacing_ms / 1000.0))
+                if done.rowcount:
+                    return float(conn.scalar(sa.select(t.next_slot - t.spacing_ms / 1000.0 - db_now())
+                                             .where(t.key == key)) or 0.0)
+                exists = conn.scalar(sa.select(t.key).where(t.key == key)) is not None
+            if exists:
+                raise RetriableError("The provider's daily call budget for this account is used up (an answer "
+                                     "in the last 10 minutes said 0 remaining); syncs resume when it is back.")
+            self._create(key, lane)
+        return 0.0  # the row vanished between our two looks (a wipe): this one call goes unpaced
+
+    def _create(self, key: str, lane: str) -> None:
+        """The lane's row; another process making it first is as good."""
         calls, seconds = self.lanes.get(lane, (0, 0.0))
         spacing = (seconds * 1000 + 50.0) / calls if calls else 0.0  # a fixed lane has no headers to fall short of
-        conn.execute(sa.insert(budgets).values(key=key, next_slot=db_now() + spacing / 1000.0,
-                                               spacing_ms=spacing))
-        return True
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(sa.insert(budgets).values(key=key, next_slot=db_now(), spacing_ms=spacing))
+        except IntegrityError:
+            pass
 
     def observe(self, reading: RateReading) -> None:
         values: dict = {}

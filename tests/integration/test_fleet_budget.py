@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from console.choices import ConnectionStatus
 from console.connectors.base import RetriableError
-from console.connectors.budget import API
+from console.connectors.budget import API, RateReading
 from console.extensions import db
 from console.models import IntegrationSyncJob, IntegrationSyncRun
 from console.models.base import utcnow
@@ -94,3 +94,37 @@ def test_the_fleet_waits_out_a_429_together(app):
     started = time.monotonic()
     second.acquire(API)
     assert 0.45 <= time.monotonic() - started < 3 and second.waited_s > 0.45
+
+
+def test_processes_meeting_an_accounts_first_call_all_get_a_slot(app):
+    """Eight threads (each its own connection, as processes are) take an account's first slots at once:
+    the row is made once, nobody deadlocks (MariaDB's gap locks did, when the insert shared the update's
+    transaction), and the slots are spaced once the window is known."""
+    import threading
+
+    engine = budget._engine(app.config["CALL_BUDGET_URL"])
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def first_calls() -> None:
+        try:
+            start.wait()
+            for _ in range(3):
+                budget.SharedBudget(engine, "9:first", {}).acquire(API)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=first_calls) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert failures == []
+    with engine.connect() as c:
+        assert c.scalar(sa.select(sa.func.count()).select_from(budget.budgets)) == 1
+    paced = budget.SharedBudget(engine, "9:first", {})
+    paced.observe(RateReading(per_window=11, window_s=0.5))  # (500 + 100) ms / 10: 60 ms apart
+    started = time.monotonic()
+    for _ in range(6):
+        paced.acquire(API)
+    assert time.monotonic() - started >= 5 * 0.06 - 0.02
