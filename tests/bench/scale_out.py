@@ -282,7 +282,7 @@ def lag_and_overlaps(since, until, measure_from) -> tuple[list[float], int, dict
 
     client_of = dict(db.session.execute(sa.select(IntegrationSyncJob.id, IntegrationConnection.client_id).join(
         IntegrationConnection, IntegrationConnection.id == IntegrationSyncJob.connection_id)).all())
-    rows = scheduled_runs(since - timedelta(minutes=5), until)
+    rows = scheduled_runs(since - timedelta(seconds=2 * SCHEDULE_SECONDS + 60), until)  # each job's run before
     lags, overlaps, previous, by_client = [], 0, {}, {}
     for _run_id, job_id, started, finished, _status, _worker in rows:
         before = previous.get(job_id)
