@@ -13,7 +13,8 @@ from ..models import IntegrationConnection, IntegrationSyncRun, MetricBaseline, 
 from ..models.base import utcnow
 from ..refusals import Refused
 from ..sync.proof.verdict import BASELINE_KINDS, judge
-from .definitions import METRICS
+from .definitions import METRICS, for_types
+from .readings import synced_types
 from .snapshots import snapshot_for_run
 
 
@@ -82,7 +83,7 @@ def capture(connection: IntegrationConnection, run: IntegrationSyncRun, user: Us
         raise BaselineRefused(why)
     if replace and not (reason or "").strip():
         raise BaselineRefused("Re-baselining needs a reason; it is kept in the audit log.")
-    metrics = [m for m in METRICS if m.object_type == run.object_type]
+    metrics = [m for m in for_types(synced_types(connection.id)) if m.object_type == run.object_type]
     current = active(connection.id, for_capture=True)
     kept = [m.title for m in metrics if m.key in current]
     if kept and not replace:

@@ -17,8 +17,8 @@ from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, MetricBaseline, MetricSnapshot
 from ..models.base import utcnow
 from . import baselines
-from .definitions import METRICS, MetricDef, assess
-from .readings import Reading
+from .definitions import METRICS, MetricDef, assess, for_types
+from .readings import Reading, synced_types
 from .snapshots import TREND_DAYS, latest_snapshots, series
 
 
@@ -89,7 +89,7 @@ def build_cards(connection: IntegrationConnection, now: datetime | None = None) 
     latest = latest_snapshots(connection.id)
     kept = baselines.active(connection.id)
     cards = []
-    for metric in METRICS:
+    for metric in for_types(synced_types(connection.id)):
         snap: MetricSnapshot | None = latest.get(metric.key)
         base = kept.get(metric.key)
         if snap is None:
@@ -189,7 +189,7 @@ def cards_csv(connection: IntegrationConnection, cards: list[Card]) -> str:
     for card in cards:
         for row in card.rows:
             writer.writerow([safe_cell(v) for v in (
-                connection.name, card.metric.title, card.source, card.metric.period, card.unit, "", "",
+                connection.name, card.metric.title, card.source, card.metric.period, row.get("unit") or card.unit, "", "",
                 row.get("amount", ""), "", "", "", _date(card.as_of), row.get("label", ""), row.get("count", ""))])
     return out.getvalue()
 

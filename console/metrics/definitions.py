@@ -25,6 +25,11 @@ class MetricDef:
     read: Callable[[int, datetime], Reading]
     assess: Assess
     rule: str = ""  # when it is on track, in the client's words: the card says it beside the status
+    needs: tuple[str, ...] = ()  # other object types it reads: it applies only where they are synced too
+
+    def applies(self, synced: set[str] | frozenset[str]) -> bool:
+        """Whether a connection syncing `synced` can measure it (a reading without them would be false)."""
+        return set(self.needs) <= synced
 
 
 def _dropped(value: Decimal, baseline: Decimal | None, points: Decimal) -> bool:
@@ -71,6 +76,16 @@ def _assess_pipeline(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus
     return MetricStatus.ON_TRACK, "Add new opportunities as they come in."
 
 
+def _assess_company(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:
+    missing = r.facts.get("without_company", 0)
+    if r.value < 80 or _dropped(r.value, baseline, Decimal(5)):
+        return MetricStatus.NEEDS_ATTENTION, f"Link the {missing:,} open deals without a company to one, largest first."
+    top = next((row for row in r.rows if row["label"] != "No company"), None)
+    if top:
+        return MetricStatus.ON_TRACK, f"The largest open pipeline is with {top['label']}: keep its {top['count']:,} deals moving."
+    return MetricStatus.ON_TRACK, "Link each new deal to its company as it comes in."
+
+
 METRICS: tuple[MetricDef, ...] = (
     MetricDef("open_pipeline", "Open pipeline", "The value of deals still open, by stage.", "deals", "money",
               "Open deals now", readings.open_pipeline, _assess_pipeline,
@@ -89,8 +104,18 @@ METRICS: tuple[MetricDef, ...] = (
               "All current leads", readings.source_attribution, _assess_source,
               "On track while at least 80% of leads have a known source and the share is no more than 5 points "
               "below the baseline."),
+    MetricDef("company_pipeline", "Open pipeline with a company",
+              "The value of open deals by the company each belongs to, and the share that belongs to one.",
+              "deals", "%", "Open deals now", readings.company_pipeline, _assess_company,
+              "On track while at least 80% of the open pipeline's value belongs to a company and the share is "
+              "no more than 5 points below the baseline.", needs=("companies",)),
 )
 BY_KEY = {m.key: m for m in METRICS}
+
+
+def for_types(synced: set[str] | frozenset[str]) -> tuple[MetricDef, ...]:
+    """The metrics a connection syncing these object types can measure."""
+    return tuple(m for m in METRICS if m.applies(synced))
 
 
 def assess(metric: MetricDef, reading: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:

@@ -1,4 +1,4 @@
-"""The four client metrics, each read with aggregate SQL over a connection's clean (non-archived) records.
+"""The client metrics, each read with aggregate SQL over a connection's clean (non-archived) records.
 
 A reading carries the value, the rows a client sees under the card, the counts the status rules need,
 and the source labels it counted: lead sources are never merged without saying which they are.
@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import CrmLead, IntegrationFieldMapping
+from ..models import CrmAssociation, CrmLead, IntegrationFieldMapping, IntegrationSyncJob
 
 DUE_WINDOW = timedelta(days=7)
 
@@ -44,6 +44,12 @@ def _live(connection_id: int, object_type: str) -> sa.ColumnElement[bool]:
 def _sources(connection_id: int, object_type: str) -> list[str]:
     return list(db.session.scalars(sa.select(CrmLead.source_label).where(_live(connection_id, object_type))
                                    .distinct().order_by(CrmLead.source_label)))
+
+
+def synced_types(connection_id: int) -> frozenset[str]:
+    """The object types the connection syncs (its enabled jobs): which metrics apply to it."""
+    return frozenset(db.session.scalars(sa.select(IntegrationSyncJob.object_type).where(
+        IntegrationSyncJob.connection_id == connection_id, IntegrationSyncJob.enabled.is_(True))))
 
 
 def percent(part: int, whole: int) -> Decimal:
@@ -106,6 +112,55 @@ def open_pipeline(connection_id: int, now: datetime) -> Reading:
           "amount": str((amount or Decimal(0)).quantize(Decimal("0.01")))} for pipeline, stage, n, amount in grouped),
         key=lambda r: (-Decimal(r["amount"]), r["label"]))
     return Reading(value.quantize(Decimal("0.01")), total, rows, {}, _sources(connection_id, "deals"))
+
+
+TOP_COMPANIES = 10  # rows under the card; the rest are summed into one
+
+
+def company_pipeline(connection_id: int, now: datetime) -> Reading:
+    """Open deals by the company each belongs to, through the provider's associations (a deal with several
+    companies counts once, under the first by id), and the share of the open value that has a company (by
+    count when no deal has an amount). A company not synced yet still counts: the link is the provider's."""
+    link, company = CrmAssociation, sa.orm.aliased(CrmLead)
+    first = (sa.select(link.from_id, sa.func.min(link.to_id).label("company_id"))
+             .where(link.connection_id == connection_id, link.from_type == "deals", link.to_type == "companies")
+             .group_by(link.from_id).subquery())
+    is_open = sa.or_(CrmLead.deal_state == "open", CrmLead.deal_state.is_(None))
+    grouped = db.session.execute(
+        sa.select(first.c.company_id, company.company_name, sa.func.count(), sa.func.sum(CrmLead.amount_base))
+        .select_from(CrmLead)
+        .outerjoin(first, first.c.from_id == CrmLead.external_id)
+        .outerjoin(company, sa.and_(company.connection_id == connection_id, company.object_type == "companies",
+                                    company.external_id == first.c.company_id, company.archived.is_(False)))
+        .where(_live(connection_id, "deals"), is_open)
+        .group_by(first.c.company_id, company.company_name)
+    ).all()
+    total = sum(n for *_, n, _ in grouped)
+    money = sum((amount or Decimal(0) for *_, amount in grouped), Decimal(0))
+
+    def weight(n: int, amount: Decimal | None) -> Decimal:
+        return (amount or Decimal(0)) if money else Decimal(n)
+
+    linked = [(name, n, amount or Decimal(0)) for company_id, name, n, amount in grouped if company_id is not None]
+    without = [(n, amount or Decimal(0)) for company_id, _, n, amount in grouped if company_id is None]
+    share = sum((weight(n, a) for _, n, a in linked), Decimal(0))
+    whole = money if money else Decimal(total)
+    linked.sort(key=lambda row: (-row[2], -row[1], row[0] or ""))
+    currency = base_currency(connection_id)  # the rows are money although the value is a share
+
+    def row(label: str, n: int, amount: Decimal) -> dict[str, Any]:
+        return {"label": label, "count": n, "amount": str(amount.quantize(Decimal("0.01"))), "unit": currency}
+
+    rows = [row(name or "A company not synced yet", n, amount) for name, n, amount in linked[:TOP_COMPANIES]]
+    rest = linked[TOP_COMPANIES:]
+    if rest:
+        rows.append(row(f"{len(rest):,} other companies", sum(n for _, n, _ in rest), sum((a for *_, a in rest), Decimal(0))))
+    missing = sum(n for n, _ in without)
+    if missing:
+        rows.append(row("No company", missing, sum((a for _, a in without), Decimal(0))))
+    value = (share * 100 / whole).quantize(Decimal("0.1")) if whole else Decimal(0)
+    return Reading(value, total, rows, {"without_company": missing, "companies": len(linked)},
+                   _sources(connection_id, "deals"))
 
 
 def base_currency(connection_id: int) -> str:

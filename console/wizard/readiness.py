@@ -11,7 +11,7 @@ from .. import audit
 from ..choices import PUSHING, RunKind, RunStatus
 from ..extensions import db
 from ..metrics import baselines
-from ..metrics.definitions import METRICS, MetricDef
+from ..metrics.definitions import METRICS, MetricDef, for_types
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import require, utcnow
 from ..refusals import Refused
@@ -140,11 +140,13 @@ def not_applicable(conn: IntegrationConnection) -> dict[str, dict]:
 
 def objects(conn: IntegrationConnection) -> list[ObjectState]:
     active, waived = baselines.active(conn.id), not_applicable(conn)
+    jobs = enabled_jobs(conn)
+    measurable = for_types({job.object_type for job in jobs})
     out = []
-    for job in enabled_jobs(conn):
+    for job in jobs:
         test = _latest(conn, job.object_type, (RunKind.TEST_BATCH.value,))
         verdict = judge(test, conn) if test is not None and test.status in FINAL else None
-        metrics = [m for m in METRICS if m.object_type == job.object_type]
+        metrics = [m for m in measurable if m.object_type == job.object_type]
         pushes = job.direction in PUSHING
         out.append(ObjectState(job.object_type, test, verdict,
                                _latest(conn, job.object_type, (RunKind.BACKFILL.value,)), metrics,
