@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -31,12 +33,13 @@ from ..models.base import table
 
 GUARD_MS = 100.0             # added to the window: a send's arrival is a little later than its slot
 DAILY_WRITE_EVERY_S = 5.0    # how often one process shares what the daily headers say
-DAILY_RECHECK_S = 600.0      # a spent daily budget: one call may ask again after this long
+DAILY_RECHECK_S = 600.0      # a spent daily budget: calls may ask again after this long
 MAX_WAIT_S = 300.0           # a slot further ahead than this fails the call instead of holding a thread
 CONTENDED_TRIES = 5          # a deadlock or lock wait with another process is tried again this often
 PROCESS_LOCAL = "process"    # CALL_BUDGET_URL for a budget in this process's memory only
 
 budgets = table(ProviderCallBudget)
+T = TypeVar("T")
 
 
 class db_now(FunctionElement):
@@ -67,9 +70,21 @@ def spacing_ms(per_window: int, window_ms: float, guard_ms: float = GUARD_MS) ->
 
 
 def _contended(exc: DBAPIError) -> bool:
-    """MariaDB's deadlock (1213) and lock wait timeout (1205), SQLite's busy: another process, not an outage."""
+    """MariaDB's deadlock (1213) and lock wait timeout (1205), SQLite's busy, a pooled connection the server
+    closed (the pool drops it): worth another try, not an outage."""
     code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-    return code in (1205, 1213) or "database is locked" in str(exc.orig)
+    return code in (1205, 1213) or "database is locked" in str(exc.orig) or exc.connection_invalidated
+
+
+def _retrying(work: Callable[[], T]) -> T:
+    for attempt in range(CONTENDED_TRIES):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not _contended(exc) or attempt == CONTENDED_TRIES - 1:
+                raise _unreachable(exc) from None
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def _unreachable(exc: Exception) -> RetriableError:
@@ -94,14 +109,7 @@ class SharedBudget:
 
     def acquire(self, lane: str = API) -> None:
         key = self._key(lane)
-        for attempt in range(CONTENDED_TRIES):
-            try:
-                wait = self._reserve(key, lane)
-                break
-            except DBAPIError as exc:
-                if not _contended(exc) or attempt == CONTENDED_TRIES - 1:
-                    raise _unreachable(exc) from None
-                time.sleep(0.02 * (attempt + 1))  # a deadlock or lock wait with another process: again
+        wait = _retrying(lambda: self._reserve(key, lane))
         if wait > MAX_WAIT_S:
             raise RetriableError(f"The account's call budget is booked {wait / 60:.0f} minutes ahead; "
                                  "the run is tried again later.")
@@ -169,11 +177,11 @@ class SharedBudget:
         self._update(API, {"next_slot": sa.case((t.next_slot > until, t.next_slot), else_=until)})
 
     def _update(self, lane: str, values: dict) -> None:
-        try:
+        def update() -> None:
             with self.engine.begin() as conn:
                 conn.execute(sa.update(budgets).where(budgets.c.key == self._key(lane)).values(**values))
-        except DBAPIError as exc:
-            raise _unreachable(exc) from None
+
+        _retrying(update)
 
 
 _engines: dict[str, Engine] = {}
