@@ -63,17 +63,18 @@ class IntegrationProviderAccount(SecretFields, TimestampMixin, Model):
 
 
 class ProviderCallBudget(Model):
-    """One lane of a provider account's call budget, shared by every process (console/sync/budget.py):
-    the next free send slot on the database's clock and the spacing between slots, learned from the
-    provider's answers, and the daily budget its last answer reported."""
+    """One lane of a provider account's call budget, shared by every process (console/sync/budget.py): the
+    send slots taken within the last window on the database's clock (a sliding log), how many calls a
+    window may hold, learned from the provider's answers, a hold after a refusal, and the daily budget its
+    last answer reported."""
 
     __tablename__ = "provider_call_budgets"
 
     key: Mapped[str] = mapped_column(sa.String(191), primary_key=True)  # "<provider id>:<account>|<lane>"
-    next_slot: Mapped[float] = mapped_column(sa.Double, default=0.0)    # epoch seconds, the database's clock
-    spacing_ms: Mapped[float] = mapped_column(sa.Double, default=0.0)   # 0: no limit known yet
-    per_window: Mapped[int | None] = mapped_column(sa.Integer)
+    sent: Mapped[str] = mapped_column(sa.Text, default="")               # slots, epoch seconds, oldest first
+    allowed: Mapped[int | None] = mapped_column(sa.Integer)             # calls a window may hold (None: no limit known)
     window_ms: Mapped[int | None] = mapped_column(sa.Integer)
-    daily_at: Mapped[float | None] = mapped_column(sa.Double)           # when an answer last gave them (its clock)
+    held_until: Mapped[float] = mapped_column(sa.Double, default=0.0)   # no call before (a 429, a full window)
+    daily_at: Mapped[float | None] = mapped_column(sa.Double)           # when an answer last gave the daily figures
     daily_limit: Mapped[int | None] = mapped_column(sa.Integer)
     daily_remaining: Mapped[int | None] = mapped_column(sa.Integer)

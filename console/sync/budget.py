@@ -1,12 +1,17 @@
 """A provider account's call budget shared by every process of the fleet, kept in the database.
 
-Each lane of an account (its main window, HubSpot's search) is one row holding the next free send slot
-on the database's clock. A call reserves the slot with one UPDATE (the row lock serialises processes),
-moving it on by the spacing, and sleeps until its slot: calls of the whole fleet are spaced evenly, so
-no rolling window ever holds more than it allows, with no burst to collide. The spacing is learned from
-the provider's answers: a window of N calls in W seconds is spaced (W + guard) / (N - 1), which uses
-about 98 % of it and leaves one call of room for a send that arrives a little late. A 429 pushes the
-slot back for every process. A process that cannot reach the budget's database does not call.
+Each lane of an account (its main window, HubSpot's search) is one row holding the send slots taken in
+the last window on the database's clock (a sliding log, as the provider counts). A call locks the row,
+takes the first slot at which the window holds fewer calls than it allows, after every slot already
+taken, and sleeps until it: a burst goes at once while the window has room, and no rolling window ever
+holds more than it allows, whichever processes sent. A window of N calls in W seconds is allowed N - 1
+calls in W + 100 ms, about 98 % of it, leaving one call of room for a send that arrives a little late.
+The limits are learned from the provider's answers; a 429 holds the lane for every process; a spent
+daily budget stops every process asking for 10 minutes. A process that cannot reach the database does
+not call.
+
+A burst is spread at four times the window's rate (the provider counts arrivals: 99 calls sent at one
+instant reach it spread over its queue, and the next window's would meet the last of them).
 
 The budget lives in the console's database, or, on SQLite, in a file of its own beside it (a sync's
 page transaction holds SQLite's one write lock, and a reservation must not wait for it).
@@ -65,8 +70,42 @@ def _now_postgresql(element, compiler, **kw) -> str:
     return "EXTRACT(EPOCH FROM clock_timestamp())"
 
 
-def spacing_ms(per_window: int, window_ms: float, guard_ms: float = GUARD_MS) -> float:
-    return (window_ms + guard_ms) / max(1, per_window - 1)
+MOST_ALLOWED = 1000  # slots a row keeps at most: a larger window is scaled down to the same rate
+UNKNOWN_WINDOW_S = 60.0  # how far back calls are logged while no limit is known
+BURST_RATE = 4      # a burst goes at most this many times the window's average rate: the provider counts
+                    # calls as they arrive, and 99 sent at one instant arrive spread over its queue
+
+
+def window_rule(per_window: int, window_s: float, room: int = 1) -> tuple[int, int]:
+    """(calls allowed, window in ms) for a window of `per_window` calls in `window_s` seconds, leaving
+    `room` calls free; a window over MOST_ALLOWED calls keeps its rate over a shorter window."""
+    allowed, window_ms = max(1, per_window - room), int(window_s * 1000)
+    if allowed > MOST_ALLOWED:
+        window_ms, allowed = max(1, window_ms * MOST_ALLOWED // allowed), MOST_ALLOWED
+    return allowed, window_ms
+
+
+def take_slot(sent: list[float], now: float, held_until: float, allowed: int | None,
+              window_ms: int | None) -> tuple[float, list[float]]:
+    """The first slot from `now` that is after every slot taken (by a burst's gap at least), not held, and
+    leaves every window of `window_ms` + the guard with at most `allowed` slots; and the slots to keep
+    (the last window's)."""
+    if not allowed or not window_ms:  # no limit known yet: the calls are still logged, so the first window
+        slot = max(now, held_until, sent[-1] if sent else 0.0)  # learned counts the calls sent before it
+        return slot, [*[s for s in sent if s > slot - UNKNOWN_WINDOW_S][-(MOST_ALLOWED - 1):], slot]
+    span = (window_ms + GUARD_MS) / 1000.0
+    slot = max(now, held_until, sent[-1] + span / allowed / BURST_RATE if sent else 0.0)
+    if len(sent) >= allowed:
+        slot = max(slot, sent[-allowed] + span)
+    kept = [s for s in sent if s > slot - span][-(allowed - 1):] if allowed > 1 else []
+    return slot, [*kept, slot]
+
+
+def _slots(text: str | None) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")] if text else []
+    except ValueError:  # a row written by hand: start the log again
+        return []
 
 
 def _contended(exc: DBAPIError) -> bool:
@@ -74,6 +113,10 @@ def _contended(exc: DBAPIError) -> bool:
     closed (the pool drops it): worth another try, not an outage."""
     code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
     return code in (1205, 1213) or "database is locked" in str(exc.orig) or exc.connection_invalidated
+
+
+def _later(column: sa.ColumnElement, moment: sa.ColumnElement) -> sa.ColumnElement:
+    return sa.case((column > moment, column), else_=moment)
 
 
 def _retrying(work: Callable[[], T]) -> T:
@@ -101,7 +144,7 @@ class SharedBudget:
         self.daily_remaining: int | None = None
         self.daily_observed_at: datetime | None = None
         self.waited_s = 0.0
-        self._window: tuple[int, int] | None = None   # (per_window, window_ms) last written by this process
+        self._window: tuple[int, float] | None = None  # (per window, seconds) as this process last wrote them
         self._daily_written = 0.0
 
     def _key(self, lane: str) -> str:
@@ -118,19 +161,21 @@ class SharedBudget:
             time.sleep(wait)
 
     def _reserve(self, key: str, lane: str) -> float:
-        """Take the lane's next slot; the seconds until it. The row is made, in a transaction of its own,
-        on the account's first call (an UPDATE that found no row holds a gap lock on MariaDB: inserting in
-        the same transaction would deadlock with another process doing the same)."""
+        """Take the lane's next slot; the seconds until it. The first statement locks the row (an UPDATE:
+        a row lock on MariaDB, the write lock on SQLite), so the log is read and written by one process at
+        a time. The row is made, in a transaction of its own, on the account's first call (an UPDATE that
+        found no row holds a gap lock on MariaDB: inserting in the same transaction would deadlock)."""
         t = budgets.c
-        start = sa.case((t.next_slot > db_now(), t.next_slot), else_=db_now())
         left = sa.or_(t.daily_remaining.is_(None), t.daily_remaining > 0, t.daily_at < db_now() - DAILY_RECHECK_S)
         for _ in range(2):
             with self.engine.begin() as conn:
-                done = conn.execute(sa.update(budgets).where(t.key == key, left)
-                                    .values(next_slot=start + t.spacing_ms / 1000.0))
-                if done.rowcount:
-                    return float(conn.scalar(sa.select(t.next_slot - t.spacing_ms / 1000.0 - db_now())
-                                             .where(t.key == key)) or 0.0)
+                if conn.execute(sa.update(budgets).where(t.key == key, left).values(held_until=t.held_until)).rowcount:
+                    row = conn.execute(sa.select(t.sent, t.allowed, t.window_ms, t.held_until, db_now().label("now"))
+                                       .where(t.key == key)).one()
+                    now = float(row.now)
+                    slot, kept = take_slot(_slots(row.sent), now, float(row.held_until or 0), row.allowed, row.window_ms)
+                    conn.execute(sa.update(budgets).where(t.key == key).values(sent=",".join(f"{v:.6f}" for v in kept)))
+                    return slot - now
                 exists = conn.scalar(sa.select(t.key).where(t.key == key)) is not None
             if exists:
                 raise RetriableError("The provider's daily call budget for this account is used up (an answer "
@@ -139,25 +184,24 @@ class SharedBudget:
         return 0.0  # the row vanished between our two looks (a wipe): this one call goes unpaced
 
     def _create(self, key: str, lane: str) -> None:
-        """The lane's row; another process making it first is as good."""
+        """The lane's row; another process making it first is as good. A fixed lane (HubSpot's search) is
+        allowed all its calls: no header can say a window is fuller than the log knows."""
         calls, seconds = self.lanes.get(lane, (0, 0.0))
-        spacing = (seconds * 1000 + 50.0) / calls if calls else 0.0  # a fixed lane has no headers to fall short of
+        allowed, window_ms = window_rule(calls, seconds, room=0) if calls else (None, None)
         try:
             with self.engine.begin() as conn:
-                conn.execute(sa.insert(budgets).values(key=key, next_slot=db_now(), spacing_ms=spacing))
+                conn.execute(sa.insert(budgets).values(key=key, sent="", allowed=allowed, window_ms=window_ms,
+                                                       held_until=0.0))
         except IntegrityError:
             pass
 
     def observe(self, reading: RateReading) -> None:
         values: dict = {}
-        if reading.per_window and reading.window_s and (reading.per_window, int(reading.window_s * 1000)) != self._window:
-            self._window = (reading.per_window, int(reading.window_s * 1000))
-            values.update(per_window=reading.per_window, window_ms=self._window[1],
-                          spacing_ms=spacing_ms(*self._window))
-        if reading.remaining == 0:  # something outside this fleet used the window: leave it a slot
-            t = budgets.c
-            values["next_slot"] = sa.case((t.next_slot > db_now() + t.spacing_ms / 1000.0, t.next_slot),
-                                          else_=db_now() + t.spacing_ms / 1000.0)
+        if reading.per_window and reading.window_s and (reading.per_window, reading.window_s) != self._window:
+            self._window = (reading.per_window, reading.window_s)
+            values["allowed"], values["window_ms"] = window_rule(reading.per_window, reading.window_s)
+        if reading.remaining == 0 and self._window:  # something outside this fleet filled the window
+            values["held_until"] = _later(budgets.c.held_until, db_now() + self._window[1] / self._window[0])
         if reading.daily_remaining is not None:
             self.daily_remaining = reading.daily_remaining
             self.daily_limit = reading.daily_limit or self.daily_limit
@@ -172,9 +216,7 @@ class SharedBudget:
         return 1.0
 
     def hold(self, seconds: float) -> None:
-        t = budgets.c
-        until = db_now() + seconds
-        self._update(API, {"next_slot": sa.case((t.next_slot > until, t.next_slot), else_=until)})
+        self._update(API, {"held_until": _later(budgets.c.held_until, db_now() + seconds)})
 
     def _update(self, lane: str, values: dict) -> None:
         def update() -> None:

@@ -1,6 +1,6 @@
-"""One call budget per provider account and lane, shared by every process: the next free send slot on
-the database's clock, the spacing learned from the provider's answers, and the daily budget; and
-whether a run yielded between pages to other clients' waiting jobs
+"""One call budget per provider account and lane, shared by every process: the send slots of the last
+window on the database's clock, how many a window may hold (learned from the provider's answers), a hold
+after a refusal, and the daily budget; and whether a run yielded between pages to other clients' jobs
 
 Revision ID: 0022
 Revises: 0021
@@ -29,10 +29,10 @@ def upgrade_():
     op.create_table(
         'provider_call_budgets',
         sa.Column('key', sa.String(length=191), nullable=False),
-        sa.Column('next_slot', sa.Double(), nullable=False),
-        sa.Column('spacing_ms', sa.Double(), nullable=False),
-        sa.Column('per_window', sa.Integer(), nullable=True),
+        sa.Column('sent', sa.Text(), nullable=False),
+        sa.Column('allowed', sa.Integer(), nullable=True),
         sa.Column('window_ms', sa.Integer(), nullable=True),
+        sa.Column('held_until', sa.Double(), nullable=False),
         sa.Column('daily_at', sa.Double(), nullable=True),
         sa.Column('daily_limit', sa.Integer(), nullable=True),
         sa.Column('daily_remaining', sa.Integer(), nullable=True),

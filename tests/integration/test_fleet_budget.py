@@ -99,7 +99,7 @@ def test_the_fleet_waits_out_a_429_together(app):
 def test_processes_meeting_an_accounts_first_call_all_get_a_slot(app):
     """Eight threads (each its own connection, as processes are) take an account's first slots at once:
     the row is made once, nobody deadlocks (MariaDB's gap locks did, when the insert shared the update's
-    transaction), and the slots are spaced once the window is known."""
+    transaction), and once the window is known a burst fills it and the rest wait for it to roll."""
     import threading
 
     engine = budget._engine(app.config["CALL_BUDGET_URL"])
@@ -122,9 +122,13 @@ def test_processes_meeting_an_accounts_first_call_all_get_a_slot(app):
     assert failures == []
     with engine.connect() as c:
         assert c.scalar(sa.select(sa.func.count()).select_from(budget.budgets)) == 1
-    paced = budget.SharedBudget(engine, "9:first", {})
-    paced.observe(RateReading(per_window=11, window_s=0.5))  # (500 + 100) ms / 10: 60 ms apart
+    paced = budget.SharedBudget(engine, "9:paced", {})
     started = time.monotonic()
+    paced.acquire(API)  # the account's first call: its answer says 3 calls in each 0.3 s (2 allowed in 0.4 s)
+    paced.observe(RateReading(per_window=3, window_s=0.3))
+    times = [0.0]
     for _ in range(6):
         paced.acquire(API)
-    assert time.monotonic() - started >= 5 * 0.06 - 0.02
+        times.append(time.monotonic() - started)
+    assert times[1] < 0.15  # two at once...
+    assert all(times[k + 2] - times[k] >= 0.38 for k in range(len(times) - 2)), times  # ...then two a window

@@ -13,7 +13,7 @@ from console.connectors.budget import LocalBudget
 from console.connectors.hubspot.auth import PrivateAppToken
 from console.connectors.hubspot.client import HubSpotClient, retry_after_s
 from console.connectors.hubspot.ratelimit import reading
-from console.sync.budget import spacing_ms
+from console.sync.budget import MOST_ALLOWED, window_rule
 
 HOSTILE = ["-1", "1e12", "99999999999999999999999", "NaN", "inf", "", "abc", "1" * 5000, "0x10", " 7 "]
 
@@ -28,11 +28,12 @@ def test_absurd_headers_say_nothing(value):
     assert wait is None or 0 <= wait <= 60
 
 
-def test_the_smallest_window_a_header_can_set_keeps_a_sane_spacing():
+def test_the_largest_window_a_header_can_set_keeps_a_small_log():
     said = reading({"X-HubSpot-RateLimit-Max": "100000", "X-HubSpot-RateLimit-Interval-Milliseconds": "100"})
-    assert said.per_window == 100_000 and said.window_s == 0.1 and spacing_ms(100_000, 100) > 0
+    assert said.per_window == 100_000 and said.window_s == 0.1
+    assert window_rule(said.per_window, said.window_s) == (MOST_ALLOWED, 1)  # the same rate, a log of 1,000
     huge = reading({"X-HubSpot-RateLimit-Max": "1", "X-HubSpot-RateLimit-Interval-Milliseconds": "3600000"})
-    assert spacing_ms(huge.per_window, huge.window_s * 1000) <= 3_600_100  # at most an hour: never months
+    assert window_rule(huge.per_window, huge.window_s) == (1, 3_600_000)  # an hour at most: never months
 
 
 class Hostile(BaseHTTPRequestHandler):

@@ -67,3 +67,29 @@ def test_acquire_waits_for_the_window():
     for _ in range(6):
         search.acquire(SEARCH)
     assert time.monotonic() - started >= 1.0
+
+
+def test_a_shared_budgets_slots_never_overfill_a_window():
+    """Random processes asking at random moments: every window of the span holds at most what is allowed,
+    a burst goes at once while there is room, and a busy lane is used to the allowed rate."""
+    import random
+
+    from console.sync.budget import GUARD_MS, take_slot, window_rule
+
+    allowed, window_ms = window_rule(100, 10.0)  # HubSpot's starter window: 99 calls in each 10.1 s
+    span = (window_ms + GUARD_MS) / 1000
+    rng, log, slots, now = random.Random(4), [], [], 1_000.0
+    for _ in range(3000):
+        now += rng.expovariate(40)  # asked far faster than the window allows
+        slot, log = take_slot(log, now, 0.0, allowed, window_ms)
+        slots.append(slot)
+    assert slots == sorted(slots) and slots[allowed - 1] - slots[0] < 3  # the first window's calls in a burst
+    assert min(b - a for a, b in zip(slots, slots[1:])) >= span / allowed / 4 - 1e-9  # ... at 4x the rate
+    assert all(slots[i + allowed] - slots[i] >= span - 1e-9 for i in range(len(slots) - allowed))
+    windows = (len(slots) - 1) // allowed  # whole windows of calls
+    rate = allowed * windows / (slots[allowed * windows] - slots[0])
+    assert rate >= 0.97 * 100 / 10.0  # at least 97 % of HubSpot's window, sustained
+    assert take_slot([], 5.0, 7.5, allowed, window_ms)[0] == 7.5  # a hold (a 429) comes first
+    # No limit known yet: nothing waits, and the calls are logged for the first window learned to count.
+    assert take_slot([1.0, 2.0], 3.0, 0.0, None, None) == (3.0, [1.0, 2.0, 3.0])
+    assert take_slot([1.0, 2.0], 70.0, 0.0, None, None) == (70.0, [70.0])  # a minute on: forgotten
