@@ -71,7 +71,8 @@ def _now_postgresql(element, compiler, **kw) -> str:
 
 
 MOST_ALLOWED = 1000  # slots a row keeps at most: a larger window is scaled down to the same rate
-UNKNOWN_WINDOW_S = 60.0  # how far back calls are logged while no limit is known
+UNKNOWN_WINDOW_S = 60.0  # how far back calls are logged while no limit is known...
+UNKNOWN_LOG = 100        # ...and how many (HubSpot's smallest window holds 100)
 BURST_RATE = 4      # a burst goes at most this many times the window's average rate: the provider counts
                     # calls as they arrive, and 99 sent at one instant arrive spread over its queue
 
@@ -92,7 +93,7 @@ def take_slot(sent: list[float], now: float, held_until: float, allowed: int | N
     (the last window's)."""
     if not allowed or not window_ms:  # no limit known yet: the calls are still logged, so the first window
         slot = max(now, held_until, sent[-1] if sent else 0.0)  # learned counts the calls sent before it
-        return slot, [*[s for s in sent if s > slot - UNKNOWN_WINDOW_S][-(MOST_ALLOWED - 1):], slot]
+        return slot, [*[s for s in sent if s > slot - UNKNOWN_WINDOW_S][-(UNKNOWN_LOG - 1):], slot]
     span = (window_ms + GUARD_MS) / 1000.0
     slot = max(now, held_until, sent[-1] + span / allowed / BURST_RATE if sent else 0.0)
     if len(sent) >= allowed:
