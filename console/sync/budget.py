@@ -35,8 +35,8 @@ from ..connectors.base import RetriableError
 from ..connectors.budget import API, CallBudget, RateReading, local_budget
 from ..models import ProviderCallBudget
 from ..models.base import table
+from .send_log import UNKNOWN_BLOCK, UNKNOWN_BLOCK_S, parse, take_slot, window_rule
 
-GUARD_MS = 200.0             # added to the window: a send's arrival is a little later than its slot
 LATE_S = 0.1                 # a thread that reaches its slot later than this takes a new one...
 LATE_RETRIES = 3             # ...this often, then sends
 DAILY_WRITE_EVERY_S = 5.0    # how often one process shares what the daily headers say
@@ -70,45 +70,6 @@ def _now_mysql(element, compiler, **kw) -> str:
 @compiles(db_now, "postgresql")
 def _now_postgresql(element, compiler, **kw) -> str:
     return "EXTRACT(EPOCH FROM clock_timestamp())"
-
-
-MOST_ALLOWED = 1000  # slots a row keeps at most: a larger window is scaled down to the same rate
-UNKNOWN_WINDOW_S = 60.0  # how far back calls are logged while no limit is known...
-UNKNOWN_LOG = 100        # ...and how many (HubSpot's smallest window holds 100)
-BURST_RATE = 4      # a burst goes at most this many times the window's average rate: the provider counts
-                    # calls as they arrive, and 99 sent at one instant arrive spread over its queue
-
-
-def window_rule(per_window: int, window_s: float, room: int = 1) -> tuple[int, int]:
-    """(calls allowed, window in ms) for a window of `per_window` calls in `window_s` seconds, leaving
-    `room` calls free; a window over MOST_ALLOWED calls keeps its rate over a shorter window."""
-    allowed, window_ms = max(1, per_window - room), int(window_s * 1000)
-    if allowed > MOST_ALLOWED:
-        window_ms, allowed = max(1, window_ms * MOST_ALLOWED // allowed), MOST_ALLOWED
-    return allowed, window_ms
-
-
-def take_slot(sent: list[float], now: float, held_until: float, allowed: int | None,
-              window_ms: int | None) -> tuple[float, list[float]]:
-    """The first slot from `now` that is after every slot taken (by a burst's gap at least), not held, and
-    leaves every window of `window_ms` + the guard with at most `allowed` slots; and the slots to keep
-    (the last window's)."""
-    if not allowed or not window_ms:  # no limit known yet: the calls are still logged, so the first window
-        slot = max(now, held_until, sent[-1] if sent else 0.0)  # learned counts the calls sent before it
-        return slot, [*[s for s in sent if s > slot - UNKNOWN_WINDOW_S][-(UNKNOWN_LOG - 1):], slot]
-    span = (window_ms + GUARD_MS) / 1000.0
-    slot = max(now, held_until, sent[-1] + span / allowed / BURST_RATE if sent else 0.0)
-    if len(sent) >= allowed:
-        slot = max(slot, sent[-allowed] + span)
-    kept = [s for s in sent if s > slot - span][-(allowed - 1):] if allowed > 1 else []
-    return slot, [*kept, slot]
-
-
-def _slots(text: str | None) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",")] if text else []
-    except ValueError:  # a row written by hand: start the log again
-        return []
 
 
 def _contended(exc: DBAPIError) -> bool:
@@ -149,6 +110,9 @@ class SharedBudget:
         self.waited_s = 0.0
         self._window: tuple[int, float] | None = None  # (per window, seconds) as this process last wrote them
         self._daily_written = 0.0
+        self._spare: dict[str, tuple[int, float]] = {}  # lane -> (calls logged but not yet sent, until when)
+        self._nameless = False  # the last answer named no window (a provider, or a sandbox, without limits)
+        self._spare_lock = threading.Lock()
 
     def _key(self, lane: str) -> str:
         return f"{self.account_key}|{lane}"
@@ -156,6 +120,8 @@ class SharedBudget:
     def acquire(self, lane: str = API) -> None:
         """A slot this thread reaches late (a busy process: the GIL, the scheduler) is given up for a new
         one: a call sent long after its slot could meet the next window's calls at the provider."""
+        if self._spend_spare(lane):
+            return
         key = self._key(lane)
         for _ in range(LATE_RETRIES):
             reserved = time.monotonic()
@@ -168,6 +134,18 @@ class SharedBudget:
                 time.sleep(wait)
             if time.monotonic() - (reserved + max(wait, 0.0)) < LATE_S:
                 return
+
+    def _spend_spare(self, lane: str) -> bool:
+        """A call of the block the last reservation logged, if one is left and fresh. A block is taken only
+        while no limit is known and the last answer named none, when nothing is paced: HubSpot names its
+        limit in its first answer, so it never sees one; a provider (or a sandbox) that names none pays one
+        reservation per ten calls, not one per call."""
+        with self._spare_lock:
+            left, until = self._spare.get(lane, (0, 0.0))
+            if left <= 0 or time.monotonic() > until:
+                return False
+            self._spare[lane] = (left - 1, until)
+            return True
 
     def _reserve(self, key: str, lane: str) -> float:
         """Take the lane's next slot; the seconds until it. The first statement locks the row (an UPDATE:
@@ -182,7 +160,12 @@ class SharedBudget:
                     row = conn.execute(sa.select(t.sent, t.allowed, t.window_ms, t.held_until, db_now().label("now"))
                                        .where(t.key == key)).one()
                     now = float(row.now)
-                    slot, kept = take_slot(_slots(row.sent), now, float(row.held_until or 0), row.allowed, row.window_ms)
+                    block = UNKNOWN_BLOCK if self._nameless and not (row.allowed and row.window_ms) else 1
+                    slot, kept = take_slot(parse(row.sent), now, float(row.held_until or 0), row.allowed,
+                                           row.window_ms, block)
+                    if block > 1:
+                        with self._spare_lock:
+                            self._spare[lane] = (block - 1, time.monotonic() + UNKNOWN_BLOCK_S)
                     conn.execute(sa.update(budgets).where(t.key == key).values(sent=",".join(f"{v:.6f}" for v in kept)))
                     return slot - now
                 exists = conn.scalar(sa.select(t.key).where(t.key == key)) is not None
@@ -205,6 +188,7 @@ class SharedBudget:
             pass
 
     def observe(self, reading: RateReading) -> None:
+        self._nameless = not reading.per_window
         values: dict = {}
         if reading.per_window and reading.window_s and (reading.per_window, reading.window_s) != self._window:
             self._window = (reading.per_window, reading.window_s)
@@ -220,11 +204,16 @@ class SharedBudget:
                 values.update(daily_at=db_now(), daily_limit=self.daily_limit, daily_remaining=reading.daily_remaining)
         if values:
             self._update(API, values)
+        if "allowed" in values:  # a limit is known now: no call goes unpaced
+            with self._spare_lock:
+                self._spare.pop(API, None)
 
     def backoff_after_429(self) -> float:
         return 1.0
 
     def hold(self, seconds: float) -> None:
+        with self._spare_lock:
+            self._spare.clear()
         self._update(API, {"held_until": _later(budgets.c.held_until, db_now() + seconds)})
 
     def _update(self, lane: str, values: dict) -> None:

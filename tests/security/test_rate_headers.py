@@ -13,7 +13,7 @@ from console.connectors.budget import LocalBudget
 from console.connectors.hubspot.auth import PrivateAppToken
 from console.connectors.hubspot.client import HubSpotClient, retry_after_s
 from console.connectors.hubspot.ratelimit import reading
-from console.sync.budget import MOST_ALLOWED, window_rule
+from console.sync.send_log import MOST_ALLOWED, window_rule
 
 HOSTILE = ["-1", "1e12", "99999999999999999999999", "NaN", "inf", "", "abc", "1" * 5000, "0x10", " 7 "]
 

@@ -74,7 +74,7 @@ def test_a_shared_budgets_slots_never_overfill_a_window():
     a burst goes at once while there is room, and a busy lane is used to the allowed rate."""
     import random
 
-    from console.sync.budget import GUARD_MS, take_slot, window_rule
+    from console.sync.send_log import GUARD_MS, take_slot, window_rule
 
     allowed, window_ms = window_rule(100, 10.0)  # HubSpot's starter window: 99 calls in each 10.1 s
     span = (window_ms + GUARD_MS) / 1000
@@ -93,3 +93,39 @@ def test_a_shared_budgets_slots_never_overfill_a_window():
     # No limit known yet: nothing waits, and the calls are logged for the first window learned to count.
     assert take_slot([1.0, 2.0], 3.0, 0.0, None, None) == (3.0, [1.0, 2.0, 3.0])
     assert take_slot([1.0, 2.0], 70.0, 0.0, None, None) == (70.0, [70.0])  # a minute on: forgotten
+    # A block of ten (one reservation for ten calls while nothing needs pacing) logs ten; the log stays 100.
+    assert take_slot([1.0], 3.0, 0.0, None, None, block=10) == (3.0, [1.0, *[3.0] * 10])
+    assert take_slot([2.0] * 100, 3.0, 0.0, None, None, block=10)[1] == [2.0] * 90 + [3.0] * 10
+
+
+def test_a_shared_budget_reserves_ten_calls_at_a_time_only_while_no_limit_is_known(tmp_path):
+    """No limit known (no pacing to do): one row lock per ten calls, every call still logged; once the
+    provider names its window, or a 429 holds the lane, each call takes its own slot again."""
+    import sqlalchemy as sa
+
+    from console.connectors.budget import RateReading
+    from console.sync.budget import SharedBudget, _engine, budgets, dispose
+    from console.sync.send_log import parse
+
+    engine = _engine(f"sqlite:///{tmp_path}/budget.db")
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    budget = SharedBudget(engine, "portal-1", {})
+
+    def logged() -> int:
+        with engine.connect() as conn:
+            return len(parse(conn.scalar(budgets.select().with_only_columns(budgets.c.sent))))
+
+    budget.acquire()  # the first call makes the lane's row (one at a time: no answer has said anything yet)
+    budget.observe(RateReading())  # its answer names no limit
+    statements.clear()
+    for _ in range(24):
+        budget.acquire()
+    locks = sum(s.startswith("UPDATE") and "SET held_until" in s for s in statements)
+    assert (locks, logged()) == (3, 31)  # the first call, then blocks of ten: 25 calls sent, 31 logged
+    budget.observe(RateReading(per_window=100, window_s=10.0, remaining=90))
+    statements.clear()
+    for _ in range(3):
+        budget.acquire()
+    assert sum(s.startswith("UPDATE") and "SET held_until" in s for s in statements) == 3  # one per call
+    dispose()
