@@ -5,10 +5,11 @@ from flask import Blueprint, jsonify, request
 
 from .access import require_named_scope, require_scope
 from .api_objects import object_type_of, other_type_of
+from .auth import schema_scope
 from .data import BASE_MS, OWNERS
-from .errors import not_found, validation
+from .errors import ApiError, not_found, validation
 from .records import iso
-from .schema import OTHER_PROPERTIES, PIPELINES, PROPERTIES
+from .schema import CUSTOM, OTHER_PROPERTIES, PIPELINES, PROPERTIES, custom_schema
 from .state import state
 from .validation import define_property
 
@@ -22,14 +23,14 @@ def properties(object_type: str):
         require_named_scope(f"crm.schemas.{other}.read")
         return jsonify({"results": OTHER_PROPERTIES[other]})
     t = object_type_of(object_type)
-    require_named_scope(f"crm.schemas.{t}.read")
+    require_named_scope(schema_scope(t))
     return jsonify({"results": PROPERTIES[t]})
 
 
 @bp.post("/crm/v3/properties/<object_type>")
 def create_property(object_type: str):
     t = object_type_of(object_type)
-    require_named_scope(f"crm.schemas.{t}.write")
+    require_named_scope(schema_scope(t, write=True))
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise validation("Invalid input JSON: send the property as a JSON object.")
@@ -39,7 +40,7 @@ def create_property(object_type: str):
 @bp.get("/crm/v3/properties/<object_type>/<name>")
 def property_one(object_type: str, name: str):
     t = object_type_of(object_type)
-    require_named_scope(f"crm.schemas.{t}.read")
+    require_named_scope(schema_scope(t))
     for prop in PROPERTIES[t]:
         if prop["name"] == name:
             return jsonify(prop)
@@ -60,9 +61,22 @@ def legacy_properties(object_type: str):
 @bp.get("/crm/v3/schemas")
 @bp.get("/crm-object-schemas/v3/schemas")
 def custom_object_schemas():
-    """Custom object definitions: this portal has none."""
-    require_named_scope("crm.schemas.contacts.read")
-    return jsonify({"results": []})
+    """The portal's custom object definitions (one: bookings)."""
+    require_named_scope(schema_scope(CUSTOM))
+    return jsonify({"results": [custom_schema(state().portal.portal_id)]})
+
+
+@bp.get("/crm/v3/schemas/<object_type>")
+@bp.get("/crm-object-schemas/v3/schemas/<object_type>")
+def custom_object_schema(object_type: str):
+    require_named_scope(schema_scope(CUSTOM))
+    try:
+        known = object_type_of(object_type) == CUSTOM
+    except ApiError:
+        known = object_type == CUSTOM  # the schema API also takes the object's bare name
+    if not known:
+        raise not_found(f"Unable to find object schema for {object_type}")
+    return jsonify(custom_schema(state().portal.portal_id))
 
 
 def _owner(o) -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -10,7 +11,7 @@ from .auth import scope_for
 from .batch import batch_inputs, batch_response, json_body, missing_ids_error
 from .errors import ApiError, not_found, validation
 from .records import Record, singular
-from .schema import OTHER_NAMES, TYPE_IDS, unique_property
+from .schema import CUSTOM, OTHER_NAMES, PROPERTIES, TYPE_IDS, unique_property
 from .search import SearchError, parse_body, search
 from .state import state
 from .validation import check_properties, property_errors
@@ -20,13 +21,20 @@ MAX_LIST_LIMIT = 100
 
 
 def object_type_of(name: str) -> str:
-    name = TYPE_IDS.get(name, SINGULAR_NAMES.get(name, name))
-    if name not in ("contacts", "companies", "deals"):
+    """The sandbox's key for an object type named by its name, singular, type id or (a custom object)
+    fully qualified name `p<portal>_<name>`; a custom object's bare name is not accepted, as in HubSpot."""
+    custom = CUSTOM_NAME.fullmatch(name)
+    if custom and custom.group(1) == str(state().portal.portal_id):
+        return CUSTOM
+    key = TYPE_IDS.get(name, SINGULAR_NAMES.get(name, name))
+    if key not in PROPERTIES or (key == CUSTOM and name == CUSTOM):
         raise validation(f"Unable to infer object type from: {name}")
-    return name
+    return key
 
 
-SINGULAR_NAMES = {"contact": "contacts", "company": "companies", "deal": "deals"}
+SINGULAR_NAMES = {"contact": "contacts", "company": "companies", "deal": "deals", "product": "products",
+                  "line_item": "line_items", "ticket": "tickets"}
+CUSTOM_NAME = re.compile(rf"p(\d{{1,12}})_{CUSTOM}")
 
 
 def other_type_of(name: str) -> str | None:

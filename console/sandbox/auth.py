@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .schema import OTHER_TYPES
+from .schema import OTHER_TYPES, SCOPE_NAMES
 
 ALL_SCOPES = [
     "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.companies.read",
@@ -14,7 +14,9 @@ ALL_SCOPES = [
     "crm.objects.owners.read", "crm.schemas.contacts.read", "crm.schemas.companies.read",
     "crm.schemas.deals.read", "crm.schemas.contacts.write", "crm.schemas.companies.write",
     "crm.schemas.deals.write", "oauth",
-] + [f"crm.{kind}.{name}.read" for name in OTHER_TYPES for kind in ("objects", "schemas")]  # read-only, all empty
+] + [f"crm.{kind}.{name}.{access}" for name in ("products", "line_items", "tickets", "custom")
+     for kind in ("objects", "schemas") for access in ("read", "write")] \
+  + [f"crm.{kind}.{name}.read" for name in OTHER_TYPES for kind in ("objects", "schemas")]  # read-only, all empty
 
 
 PRIVATE_APP_ID = 4141  # a private app is an app too: its writes name it as their source
@@ -129,4 +131,8 @@ def new_auth_state(token: str | None, access_ttl: int = 1800, client_secret: str
 
 
 def scope_for(object_type: str, write: bool) -> str:
-    return f"crm.objects.{object_type}.{'write' if write else 'read'}"
+    return f"crm.objects.{SCOPE_NAMES.get(object_type, object_type)}.{'write' if write else 'read'}"
+
+
+def schema_scope(object_type: str, write: bool = False) -> str:
+    return f"crm.schemas.{SCOPE_NAMES.get(object_type, object_type)}.{'write' if write else 'read'}"

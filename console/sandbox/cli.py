@@ -23,6 +23,9 @@ def sandbox_group() -> None:
 @click.option("--contacts", default=500, type=int)
 @click.option("--deals", default=200, type=int)
 @click.option("--companies", default=None, type=int)
+@click.option("--products", default=8, type=click.IntRange(0, 10_000))
+@click.option("--tickets", default=None, type=click.IntRange(0, 1_000_000), help="Default: a tenth of the contacts.")
+@click.option("--bookings", default=200, type=click.IntRange(0, 1_000_000), help="The custom object's records.")
 @click.option("--seed", default=42, type=int)
 @click.option("--token", help="Private-app token to honour (default: generated and printed).")
 @click.option("--no-limits", is_flag=True, help="Turn HubSpot's rate limits off.")
@@ -37,7 +40,7 @@ def sandbox_group() -> None:
               help="How many portals to serve, each with its own data and private-app token.")
 @click.option("--spread-ties", is_flag=True,
               help="Give the records the seed clamps to its newest instant distinct times (for peers that page by time).")
-def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, faults, webhook_url,
+def run(host, port, contacts, deals, companies, products, tickets, bookings, seed, token, no_limits, tier, faults, webhook_url,
         webhook_version, search_lag, portals, spread_ties, window_s) -> None:
     """Serve the sandbox until interrupted."""
     from .server import SandboxServer
@@ -46,7 +49,8 @@ def run(host, port, contacts, deals, companies, seed, token, no_limits, tier, fa
         rules = tuple(parse_rule(f) for f in faults)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--fault") from err
-    config = SandboxConfig(contacts=contacts, deals=deals, companies=companies, seed=seed, token=token,
+    config = SandboxConfig(contacts=contacts, deals=deals, companies=companies, products=products, tickets=tickets,
+                           bookings=bookings, seed=seed, token=token,
                            limits=not no_limits, tier=tier, faults=rules, search_lag_ms=_duration_ms(search_lag),
                            extra_portals=portals - 1, spread_ties=spread_ties, window_ms=int(window_s * 1000))
     server = SandboxServer(config, host, port)

@@ -7,26 +7,33 @@ from typing import Any
 
 from .errors import validation
 from .records import now_ms
+from .schema import CUSTOM
 
 # The default association's type id per direction (HubSpot's HUBSPOT_DEFINED ids).
 ASSOC_TYPES = {("contacts", "companies"): 279, ("companies", "contacts"): 280, ("deals", "contacts"): 3,
-               ("contacts", "deals"): 4, ("deals", "companies"): 341, ("companies", "deals"): 342}
+               ("contacts", "deals"): 4, ("deals", "companies"): 341, ("companies", "deals"): 342,
+               ("line_items", "deals"): 20, ("deals", "line_items"): 19, ("tickets", "contacts"): 16,
+               ("contacts", "tickets"): 15, ("tickets", "companies"): 339, ("companies", "tickets"): 340,
+               (CUSTOM, "contacts"): 1001, ("contacts", CUSTOM): 1002}
+# Pairs kept as plain many-to-many edges (portal.edges), in their stored direction.
+EDGE_PAIRS = {("line_items", "deals"), ("tickets", "contacts"), ("tickets", "companies"), (CUSTOM, "contacts")}
 # The portal's association labels (USER_DEFINED types), per pair of object types in its stored direction.
 LABELS: dict[tuple[str, str], dict[int, str]] = {
     ("contacts", "companies"): {1: "Billing contact", 2: "Decision maker"},
     ("deals", "contacts"): {3: "Decision maker", 4: "Champion"},
     ("deals", "companies"): {5: "Reseller", 6: "End customer"},
+    (CUSTOM, "contacts"): {7: "Primary booker", 8: "Guest"},
 }
 
 
 def pair(src: str, dst: str) -> tuple[str, str]:
     """A pair of object types in its stored direction."""
-    return (src, dst) if (src, dst) in LABELS else (dst, src)
+    return (src, dst) if (src, dst) in LABELS or (src, dst) in EDGE_PAIRS else (dst, src)
 
 
 def pair_key(src: str, rid: int, dst: str, to: int) -> tuple[str, str, int, int]:
     """A labelled pair, keyed in its stored direction (a contact→company label is also company→contact)."""
-    return (src, dst, rid, to) if (src, dst) in LABELS else (dst, src, to, rid)
+    return (src, dst, rid, to) if pair(src, dst) == (src, dst) else (dst, src, to, rid)
 
 
 def associated(portal: Any, src: str, rid: int, dst: str) -> list[int]:
@@ -39,6 +46,10 @@ def associated(portal: Any, src: str, rid: int, dst: str) -> list[int]:
         return list(many[(src, dst)].get(rid, []))
     if (dst, src) in many:
         return [d for d, targets in many[(dst, src)].items() if rid in targets]
+    if (src, dst) in EDGE_PAIRS:
+        return list(portal.edges.get((src, dst), {}).get(rid, []))
+    if (dst, src) in EDGE_PAIRS:
+        return [d for d, targets in portal.edges.get((dst, src), {}).items() if rid in targets]
     return []
 
 
@@ -69,6 +80,10 @@ def link(portal: Any, s: str, d: str, rid: int, to_id: int, labels: frozenset[in
         many = portal.deal_contacts if d == "contacts" else portal.deal_companies
         if to_id not in many.setdefault(rid, []):
             many[rid].append(to_id)
+    elif (s, d) in EDGE_PAIRS:
+        targets = portal.edges.setdefault((s, d), {}).setdefault(rid, [])
+        if to_id not in targets:
+            targets.append(to_id)
     else:
         raise validation(f"Associations {s}→{d} are not supported by the sandbox.")
     if labels:
@@ -93,6 +108,8 @@ def unlink(portal: Any, s: str, d: str, rid: int, to_id: int, labels: set[int] |
         portal.labelled.pop(key, None)
         if (s, d) == ("contacts", "companies"):
             del portal.contact_company[rid]
+        elif (s, d) in EDGE_PAIRS:
+            portal.edges[(s, d)][rid].remove(to_id)
         else:
             (portal.deal_contacts if d == "contacts" else portal.deal_companies)[rid].remove(to_id)
     portal.version += 1

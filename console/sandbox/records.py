@@ -8,15 +8,21 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from .schema import DATETIME_PROPS, MODIFIED_PROPERTY, NUMBER_PROPS, PROPERTIES, SINGULAR
+from .schema import CUSTOM, DATE_PROPS, DATETIME_PROPS, MODIFIED_PROPERTY, NUMBER_PROPS, PROPERTIES, SINGULAR
 
 DEFAULT_PROPERTIES = {
     "contacts": ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
     "companies": ["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
     "deals": ["amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate",
               "hs_object_id", "pipeline"],
+    "products": ["createdate", "description", "hs_lastmodifieddate", "hs_object_id", "name", "price"],
+    "line_items": ["createdate", "hs_lastmodifieddate", "hs_object_id", "hs_product_id", "name", "price", "quantity"],
+    "tickets": ["content", "createdate", "hs_lastmodifieddate", "hs_object_id", "hs_pipeline", "hs_pipeline_stage",
+                "hs_ticket_priority", "subject"],
+    CUSTOM: ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
 }
-FIRST_ID = {"contacts": 1001, "companies": 2_000_001, "deals": 5_000_001}
+FIRST_ID = {"contacts": 1001, "companies": 2_000_001, "deals": 5_000_001, "products": 7_000_001,
+            "line_items": 8_000_001, "tickets": 9_000_001, CUSTOM: 12_000_001}
 # Who is writing, per request thread: an app through the API (its webhooks say INTEGRATION and name the
 # app in `sourceId`, as HubSpot's do) or a person in HubSpot's UI (the sandbox's admin changes).
 _writer = threading.local()
@@ -55,7 +61,7 @@ class Record:
         """The raw value used for filtering and sorting (ms for datetimes)."""
         if name == "hs_object_id":
             return self.id
-        if name == "createdate":
+        if name in ("createdate", "hs_createdate"):
             return self.created
         if name == MODIFIED_PROPERTY[object_type]:
             return self.updated
@@ -66,7 +72,7 @@ class Record:
         if value is None:
             return None
         if name in DATETIME_PROPS:
-            return iso(int(value))
+            return iso(int(value))[:10] if name in DATE_PROPS else iso(int(value))
         return str(value)
 
     def to_api(self, object_type: str, properties: Iterable[str] | None) -> dict[str, Any]:

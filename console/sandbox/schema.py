@@ -41,6 +41,8 @@ def _p(name, label, type_="string", field="text", group="contactinformation", **
     return {"name": name, "label": label, "type": type_, "fieldType": field, "groupName": group, "options": [], **extra}
 
 
+CUSTOM = "bookings"  # the portal's custom object: its name, as the sandbox keys it
+CUSTOM_TYPE_ID = "2-7351"
 _COMMON = [
     _p("createdate", "Create Date", "datetime", "date"),
     _p("hs_object_id", "Record ID", "number", "number", hasUniqueValue=True),
@@ -87,6 +89,51 @@ PROPERTIES = {
         _p("notes_next_activity_date", "Next Activity Date", "datetime", "date", "dealinformation", calculated=True),
         _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "dealinformation"),
     ],
+    # HubSpot's commerce and service objects, which this portal uses (seeded: sandbox/seed_more.py)
+    "products": [
+        _p("createdate", "Create Date", "datetime", "date", "productinformation"),
+        _p("hs_object_id", "Record ID", "number", "number", "productinformation", hasUniqueValue=True),
+        _p("name", "Name", group="productinformation"),
+        _p("price", "Unit price", "number", "number", "productinformation"),
+        _p("hs_sku", "SKU", group="productinformation", hasUniqueValue=True),
+        _p("description", "Description", field="textarea", group="productinformation"),
+        _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "productinformation"),
+    ],
+    "line_items": [
+        _p("createdate", "Create Date", "datetime", "date", "lineiteminformation"),
+        _p("hs_object_id", "Record ID", "number", "number", "lineiteminformation", hasUniqueValue=True),
+        _p("name", "Name", group="lineiteminformation"),
+        _p("hs_product_id", "Product ID", "number", "number", "lineiteminformation"),
+        _p("quantity", "Quantity", "number", "number", "lineiteminformation"),
+        _p("price", "Unit price", "number", "number", "lineiteminformation"),
+        _p("amount", "Net price", "number", "number", "lineiteminformation", calculated=True),
+        _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "lineiteminformation"),
+    ],
+    "tickets": _COMMON + [
+        _p("subject", "Ticket name", group="ticketinformation"),
+        _p("content", "Ticket description", field="textarea", group="ticketinformation"),
+        _enum("hs_pipeline", "Pipeline", ["0"], "ticketinformation", {"0": "Support Pipeline"}),
+        _enum("hs_pipeline_stage", "Ticket status", ["1", "2", "3", "4"], "ticketinformation",
+              {"1": "New", "2": "Waiting on contact", "3": "Waiting on us", "4": "Closed"}),
+        _enum("hs_ticket_priority", "Priority", ["LOW", "MEDIUM", "HIGH"], "ticketinformation"),
+        _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "ticketinformation"),
+    ],
+    # The portal's custom object (Enterprise): its definition is served by /crm/v3/schemas
+    CUSTOM: [
+        _p("hs_object_id", "Record ID", "number", "number", "bookings_information", hasUniqueValue=True),
+        _p("hs_createdate", "Create Date", "datetime", "date", "bookings_information"),
+        _p("hubspot_owner_id", "Owner", "enumeration", "select", "bookings_information"),
+        _p("booking_ref", "Booking reference", group="bookings_information", hasUniqueValue=True),
+        _p("check_in", "Check-in", "date", "date", "bookings_information"),
+        _p("nights", "Nights", "number", "number", "bookings_information"),
+        _enum("room_type", "Room type", ["standard", "deluxe", "suite"], "bookings_information"),
+        _enum("booking_status", "Status", ["confirmed", "cancelled", "completed"], "bookings_information"),
+        _p("total", "Total", "number", "number", "bookings_information"),
+        _p("guest_email", "Guest email", group="bookings_information"),
+        # typed as text by the admin who made it, holding dates (the console infers them)
+        _p("deposit_paid_on", "Deposit paid on", group="bookings_information"),
+        _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "bookings_information"),
+    ],
 }
 for _props in PROPERTIES.values():
     for _prop in _props:
@@ -95,13 +142,17 @@ for _props in PROPERTIES.values():
         _prop.setdefault("calculated", False)
         _prop.setdefault("hasUniqueValue", False)
 
-MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate", "deals": "hs_lastmodifieddate"}
+MODIFIED_PROPERTY = {t: "lastmodifieddate" if t == "contacts" else "hs_lastmodifieddate" for t in PROPERTIES}
 DATETIME_PROPS = {p["name"] for props in PROPERTIES.values() for p in props if p["type"] in ("datetime", "date")}
+DATE_PROPS = {p["name"] for props in PROPERTIES.values() for p in props if p["type"] == "date"}  # shown as YYYY-MM-DD
 NUMBER_PROPS = {p["name"] for props in PROPERTIES.values() for p in props if p["type"] == "number"}
-TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals"}
-SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal"}
+TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-7": "products", "0-8": "line_items",
+            "0-5": "tickets", CUSTOM_TYPE_ID: CUSTOM}
+SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "products": "product",
+            "line_items": "line_item", "tickets": "ticket", CUSTOM: "booking"}
+SCOPE_NAMES = {CUSTOM: "custom"}  # a custom object's records are read with crm.objects.custom.read
 
-# HubSpot's other standard objects. The sandbox holds none of them, as a portal that never used them:
+# HubSpot's other standard objects (activities, quotes, goals…). The sandbox holds none of them, as a portal that never used them:
 # their properties are served and their lists and searches answer empty (HubSpot answers an unused type
 # with an empty list, never an error), so a client that discovers every type (a Singer tap) can run.
 OTHER_TYPES = {  # canonical name -> (object type id, the names HubSpot also accepts, a type-specific property)
@@ -112,9 +163,6 @@ OTHER_TYPES = {  # canonical name -> (object type id, the names HubSpot also acc
     "tasks": ("0-27", ("task",), "hs_task_subject"),
     "communications": ("0-18", ("communication",), "hs_communication_body"),
     "postal_mail": ("0-116", (), "hs_postal_mail_body"),
-    "tickets": ("0-5", ("ticket",), "subject"),
-    "line_items": ("0-8", ("line_item",), "name"),
-    "products": ("0-7", ("product",), "name"),
     "quotes": ("0-14", ("quote",), "hs_title"),
     "goal_targets": ("0-74", ("goal_target",), "hs_goal_name"),
     "leads": ("0-136", ("lead",), "hs_lead_name"),
@@ -136,3 +184,15 @@ def unique_property(object_type: str, name: str) -> bool:
 
 
 UNIQUE = {t: {p["name"] for p in props if p.get("hasUniqueValue")} for t, props in PROPERTIES.items()}
+
+
+def custom_schema(portal_id: int) -> dict:
+    """The custom object's definition, as /crm/v3/schemas answers it."""
+    return {"id": CUSTOM_TYPE_ID.split("-")[1], "objectTypeId": CUSTOM_TYPE_ID, "name": CUSTOM,
+            "fullyQualifiedName": f"p{portal_id}_{CUSTOM}", "labels": {"singular": "Booking", "plural": "Bookings"},
+            "primaryDisplayProperty": "booking_ref", "secondaryDisplayProperties": ["check_in"],
+            "requiredProperties": ["booking_ref"], "searchableProperties": ["booking_ref", "guest_email"],
+            "properties": PROPERTIES[CUSTOM], "metaType": "PORTAL_SPECIFIC", "archived": False,
+            "createdAt": "2025-06-02T09:00:00.000Z", "updatedAt": "2025-06-02T09:00:00.000Z",
+            "associations": [{"id": "1001", "fromObjectTypeId": CUSTOM_TYPE_ID, "toObjectTypeId": "0-1",
+                              "name": f"{CUSTOM}_to_contacts"}]}

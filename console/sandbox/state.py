@@ -11,7 +11,7 @@ from flask import current_app, g, has_request_context
 from .auth import AuthState, new_auth_state
 from .faults import FaultInjector, FaultRule
 from .ratelimit import RateLimiter
-from .store import Portal
+from .store import Counts, Portal
 from .webhooks import WebhookDeliverer
 
 
@@ -20,6 +20,9 @@ class SandboxConfig:
     contacts: int = 500
     deals: int = 200
     companies: int | None = None
+    products: int = 8
+    tickets: int | None = None  # None: a tenth of the contacts
+    bookings: int = 200  # the custom object's records
     seed: int = 42
     token: str | None = None
     limits: bool = True
@@ -72,14 +75,15 @@ class SandboxState:
 
 
 def build_state(config: SandboxConfig) -> SandboxState:
+    more = Counts(config.products, config.tickets, config.bookings)
     portal = Portal(config.seed, config.contacts, config.deals, config.companies, config.portal_id,
-                    spread_ties=config.spread_ties)
+                    spread_ties=config.spread_ties, more=more)
     portal.search_lag_ms = config.search_lag_ms
     portals = {portal.portal_id: portal}
     auth = new_auth_state(config.token, config.access_ttl, config.client_secret, config.client_id)
     for n in range(1, config.extra_portals + 1):
         extra = Portal(config.seed + n, config.contacts, config.deals, config.companies, config.portal_id + n,
-                       spread_ties=config.spread_ties)
+                       spread_ties=config.spread_ties, more=more)
         extra.search_lag_ms = config.search_lag_ms
         portals[extra.portal_id] = extra
         given = config.extra_tokens[n - 1] if n <= len(config.extra_tokens) else None

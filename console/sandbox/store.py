@@ -5,18 +5,28 @@ import random
 import threading
 from bisect import bisect_right
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from . import data
+from . import data, seed_more
 from .records import FIRST_ID, Record, change_source, coerce, now_ms
-from .schema import PROPERTIES, unique_property
+from .schema import CUSTOM, PROPERTIES, unique_property
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many of the other objects a portal is seeded with (tickets: a tenth of the contacts by default)."""
+
+    products: int = 8
+    tickets: int | None = None
+    bookings: int = 200
 
 
 class Portal:
     """All records of one sandbox portal. Every mutation bumps `version` and emits change events."""
 
     def __init__(self, seed: int = 42, contacts: int = 500, deals: int = 200, companies: int | None = None,
-                 portal_id: int = 62515, spread_ties: bool = False) -> None:
+                 portal_id: int = 62515, spread_ties: bool = False, more: Counts | None = None) -> None:
         self.seed, self.portal_id = seed, portal_id
         self.lock = threading.RLock()
         self.version = 0
@@ -26,6 +36,8 @@ class Portal:
         self.contact_company: dict[int, int] = {}
         self.deal_contacts: dict[int, list[int]] = {}
         self.deal_companies: dict[int, list[int]] = {}
+        # the other pairs' associations, many to many, in their stored direction (links.EDGE_PAIRS)
+        self.edges: dict[tuple[str, str], dict[int, list[int]]] = {}
         # (from type, to type, from id, to id) -> label type ids (USER_DEFINED) on that association
         self.labelled: dict[tuple[str, str, int, int], set[int]] = {}
         self.listeners: list = []  # callables(event_dict) for webhook subscriptions
@@ -52,6 +64,7 @@ class Portal:
         self._tie_rng = random.Random(seed ^ 0x7135)
         self._index_rng = random.Random(seed)
         self._seed(contacts, deals, companies if companies is not None else max(5, contacts // 20))
+        self._seed_more(more or Counts())
         if spread_ties:
             self._spread_ties()
 
@@ -82,6 +95,36 @@ class Portal:
         for contact, company in self.contact_company.items():
             if links.random() < 0.1:
                 self.labelled[("contacts", "companies", contact, company)] = {links.choice([1, 2])}
+
+    def _seed_more(self, counts: Counts) -> None:
+        """Products, line items on a share of the deals, tickets of contacts (some with their company), and
+        bookings of contacts (labelled: the primary booker, guests), from generators of their own."""
+        rng = random.Random(self.seed ^ 0xB00C)
+        for n in range(counts.products):
+            self._insert("products", *seed_more.product(rng, n))
+        products = [self.records["products"][p] for p in self.ids["products"]]
+        edge = self.edges.setdefault
+        for deal in list(self.ids["deals"]) if products else []:
+            for _ in range(rng.choice([0, 1, 1, 2, 3])):
+                item = rng.choice(products)
+                rec = self._insert("line_items", *seed_more.line_item(rng, item.id, item.props))
+                edge(("line_items", "deals"), {})[rec.id] = [deal]
+        contacts = self.ids["contacts"]
+        tickets = counts.tickets if counts.tickets is not None else len(contacts) // 10
+        for n in range(tickets if contacts else 0):
+            rec = self._insert("tickets", *seed_more.ticket(rng, n))
+            contact = rng.choice(contacts)
+            edge(("tickets", "contacts"), {})[rec.id] = [contact]
+            if contact in self.contact_company:
+                edge(("tickets", "companies"), {})[rec.id] = [self.contact_company[contact]]
+        for n in range(counts.bookings):
+            rec = self._insert(CUSTOM, *seed_more.booking(rng, n))
+            if contacts:
+                guests = list(dict.fromkeys(rng.choice(contacts) for _ in range(rng.choice([1, 1, 2, 3]))))
+                edge((CUSTOM, "contacts"), {})[rec.id] = guests
+                self.labelled[(CUSTOM, "contacts", rec.id, guests[0])] = {7}
+                for guest in guests[1:]:
+                    self.labelled[(CUSTOM, "contacts", rec.id, guest)] = {8}
 
     def _seed_links(self, rng: random.Random, deal: int, companies: list[int]) -> None:
         """Many to many, some labelled: a deal with one or two companies; labels on a share of its contacts

@@ -357,20 +357,19 @@ def test_sandbox_cli_change_against_running_sandbox(app, runner):
 def test_other_standard_objects_and_legacy_property_endpoints_answer_as_hubspot_does(sandbox):
     """A client that discovers every object type (the Singer taps) finds HubSpot's shapes: properties for
     calls, tickets, line items…, an empty list and search for objects the portal has none of, the legacy
-    v1/v2 property arrays and no custom object schemas; an unknown type is still a 400."""
+    v1/v2 property arrays; an unknown type is still a 400 (the objects it holds: test_sandbox_objects.py)."""
     h = auth(sandbox)
     for name in ("calls", "call", "0-5", "line_item", "goal_targets", "postal_mail"):
         props = requests.get(f"{sandbox.url}/crm/v3/properties/{name}", headers=h)
         assert props.status_code == 200, name
         assert {"hs_object_id", "hs_lastmodifieddate"} <= {p["name"] for p in props.json()["results"]}
-    assert requests.get(f"{sandbox.url}/crm/v3/objects/tickets?limit=5", headers=h).json() == {"results": []}
+    assert requests.get(f"{sandbox.url}/crm/v3/objects/meetings?limit=5", headers=h).json() == {"results": []}
     found = requests.post(f"{sandbox.url}/crm/v3/objects/calls/search", headers=h, json={"limit": 5})
     assert found.json() == {"total": 0, "results": []}
     deals = requests.get(f"{sandbox.url}/properties/v1/deals/properties", headers=h).json()
     companies = requests.get(f"{sandbox.url}/companies/v2/properties", headers=h).json()
     assert isinstance(deals, list) and "dealstage" in {p["name"] for p in deals}
     assert isinstance(companies, list) and "domain" in {p["name"] for p in companies}
-    assert requests.get(f"{sandbox.url}/crm/v3/schemas", headers=h).json() == {"results": []}
     assert requests.get(f"{sandbox.url}/crm/v3/properties/contact", headers=h).status_code == 200
     unknown = requests.get(f"{sandbox.url}/crm/v3/properties/spaceships", headers=h)
     assert unknown.status_code == 400 and "Unable to infer object type" in unknown.json()["message"]

@@ -109,10 +109,10 @@ def test_private_token_is_write_only_and_the_check_shows_portal_and_scopes(login
 def test_check_reports_missing_scopes(login, sandbox):
     owner = login("owner")
     conn = new_connection(owner)
-    access(owner, conn, scopes="crm.objects.contacts.read crm.objects.custom.read")
+    access(owner, conn, scopes="crm.objects.contacts.read crm.objects.invoices.read")
     account(owner, conn, sandbox)
     resp = token_and_check(owner, conn, sandbox.token)
-    assert resp.status_code == 422 and "lacks required scopes: crm.objects.custom.read" in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "lacks required scopes: crm.objects.invoices.read" in resp.get_data(as_text=True)
     assert "credentials_verified" not in _done(conn)
 
 
