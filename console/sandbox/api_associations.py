@@ -7,13 +7,28 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from .access import require_scope
-from .api_objects import object_type_of
+from .api_objects import decode_after, encode_after, object_type_of
 from .errors import not_found, validation
 from .links import ASSOC_TYPES, LABELS, link, pair, results, unlink
 from .state import state
 
 bp = Blueprint("associations", __name__)
 MAX_CREATE, MAX_READ, MAX_ARCHIVE = 2000, 1000, 2000
+PER_RECORD = 500  # associations of one record in one answer; the rest follow its paging.next.after
+
+
+def _page(targets: list[dict], after: Any, limit: int = PER_RECORD) -> tuple[list[dict], dict | None]:
+    """One page of a record's associations in id order, after the cursor given, and the paging to the next
+    (absent when none is left, as HubSpot leaves it out)."""
+    if after not in (None, "") and not isinstance(after, str):
+        raise validation("Invalid paging cursor 'after'.")
+    last = decode_after(after)
+    ordered = sorted((t for t in targets if t["toObjectId"] > last), key=lambda t: t["toObjectId"])
+    page = ordered[:limit]
+    if len(ordered) <= limit:
+        return page, None
+    token = encode_after(page[-1]["toObjectId"])
+    return page, {"next": {"after": token, "link": None}}
 
 
 def _types(src: str, dst: str) -> tuple[str, str]:
@@ -131,7 +146,12 @@ def associations(src: str, rid: int, dst: str):
     s, d = _types(src, dst)
     if state().portal.get(s, rid) is None:
         raise not_found("Object not found.")
-    return jsonify({"results": results(state().portal, s, rid, d)})
+    try:
+        limit = int(request.args.get("limit", PER_RECORD))
+    except ValueError:
+        raise validation("limit must be an integer.") from None
+    page, paging = _page(results(state().portal, s, rid, d), request.args.get("after"), max(1, min(limit, PER_RECORD)))
+    return jsonify({"results": page, **({"paging": paging} if paging else {})})
 
 
 @bp.put("/crm/v4/objects/<src>/<int:rid>/associations/default/<dst>/<int:to_id>")
@@ -168,7 +188,8 @@ def associations_batch(src: str, dst: str):
         if portal.get(s, rid) is None:
             errors.append(str(rid))
             continue
-        found.append({"from": {"id": str(rid)}, "to": results(portal, s, rid, d)})
+        page, paging = _page(results(portal, s, rid, d), item.get("after"))
+        found.append({"from": {"id": str(rid)}, "to": page, **({"paging": paging} if paging else {})})
     body: dict[str, Any] = {"status": "COMPLETE", "results": found}
     if errors:
         body.update(numErrors=len(errors), errors=[{"status": "error", "category": "OBJECT_NOT_FOUND",

@@ -62,11 +62,11 @@ def _bool_arg(name: str) -> bool:
     return request.args.get(name, "false").lower() == "true"
 
 
-def _encode_after(rid: int) -> str:
+def encode_after(rid: int) -> str:
     return base64.urlsafe_b64encode(str(rid).encode()).decode().rstrip("=")
 
 
-def _decode_after(token: str | None) -> int:
+def decode_after(token: str | None) -> int:
     if not token:
         return 0
     try:
@@ -87,11 +87,11 @@ def list_objects(object_type: str):
         raise validation("limit must be an integer.") from None
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise validation(f"limit must be between 1 and {MAX_LIST_LIMIT}.")
-    page, nxt = state().portal.page(t, _decode_after(request.args.get("after")), limit, _bool_arg("archived"))
+    page, nxt = state().portal.page(t, decode_after(request.args.get("after")), limit, _bool_arg("archived"))
     props = _props_arg()
     body: dict = {"results": [r.to_api(t, props) for r in page]}
     if nxt is not None:
-        token = _encode_after(nxt)
+        token = encode_after(nxt)
         body["paging"] = {"next": {"after": token, "link": f"{request.base_url}?after={token}"}}
     return jsonify(body)
 

@@ -43,6 +43,25 @@ def test_association_reads_ask_only_for_ids_and_keep_only_well_formed_answers():
     assert link.to_id == "7" and link.type_id == 4 and len(link.category) == 24 and len(link.label or "") == 120
 
 
+def test_an_association_read_follows_paging_but_never_a_repeated_or_monstrous_cursor():
+    """A provider that keeps naming the same next page would loop the read for ever: it fails instead; a
+    cursor of a megabyte, or not a string, ends that record's read with what it has."""
+    import pytest
+
+    from console.connectors.base import FatalError
+
+    page = {"results": [{"from": {"id": "12"}, "to": [{"toObjectId": 7, "associationTypes": [{"typeId": 1}]}],
+                         "paging": {"next": {"after": "MTA"}}}]}
+    looping = Client(page)
+    with pytest.raises(FatalError, match="repeated a paging cursor"):
+        associations.read(looping, "deals", "contacts", ["12"])  # type: ignore[arg-type]
+    assert looping.bodies == [{"inputs": [{"id": "12"}]}, {"inputs": [{"id": "12", "after": "MTA"}]}]
+    for cursor in ("A" * 1_000_000, 10, {"x": 1}, ""):
+        odd = Client({"results": [{**page["results"][0], "paging": {"next": {"after": cursor}}}]})
+        found = associations.read(odd, "deals", "contacts", ["12"])  # type: ignore[arg-type]
+        assert len(odd.bodies) == 1 and [link.to_id for link in found["12"]] == ["7"]
+
+
 def test_an_association_event_names_a_record_only_with_a_plain_id():
     base = {"subscriptionType": "contact.associationChange", "associationType": "CONTACT_TO_COMPANY"}
     assert associations.source_of({**base, "fromObjectId": 12, "toObjectId": 7}) == ("contacts", "12")

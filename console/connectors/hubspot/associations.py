@@ -1,5 +1,6 @@
 """Associations read from HubSpot (v4): every association of a page's records to another object type, labels
-included, in batch reads of up to 1,000 records.
+included, in batch reads of up to 1,000 records (and, for a record with more than HubSpot answers at once,
+the pages that follow).
 
 Each pair of object types is read in one direction only (HubSpot holds every association both ways, with a
 type id per direction), so a run reads each association once: contacts → companies, deals → contacts,
@@ -9,27 +10,52 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import Link
+from ..base import FatalError, Link
 from .client import HubSpotClient
 
 # object type -> the object types whose associations from it a sync reads
 READ_FROM: dict[str, tuple[str, ...]] = {"contacts": ("companies",), "deals": ("contacts", "companies")}
 BATCH_READ = 1000
 MAX_ID = 20  # HubSpot ids are decimal and well under 20 digits; anything else is not asked for
+MAX_CURSOR = 1000  # a longer paging cursor is not one HubSpot makes: it ends that record's read
 
 
 def read(client: HubSpotClient, from_type: str, to_type: str, ids: list[str]) -> dict[str, list[Link]]:
+    """Every association of each record, however many: HubSpot answers at most PER_RECORD of one record at
+    a time and names the rest by `paging.next.after`, which is asked for again (with the record's id) until
+    no record has a next page. A cursor the provider repeats would loop for ever: the read fails instead."""
     wanted = [i for i in dict.fromkeys(ids) if i.isascii() and i.isdigit() and len(i) <= MAX_ID]
     found: dict[str, list[Link]] = {i: [] for i in wanted}
-    for start in range(0, len(wanted), BATCH_READ):
-        body = {"inputs": [{"id": i} for i in wanted[start:start + BATCH_READ]]}
-        reply = client.post(f"/crm/v4/associations/{from_type}/{to_type}/batch/read", body) or {}
-        for result in reply.get("results") or [] if isinstance(reply, dict) else []:
-            origin = result.get("from") if isinstance(result, dict) else None
-            from_id = str(origin.get("id", "")) if isinstance(origin, dict) else ""
-            if from_id in found and isinstance(result.get("to"), list):
-                found[from_id] = _links(result["to"])
+    inputs: list[dict[str, str]] = [{"id": i} for i in wanted]
+    cursors: dict[str, set[str]] = {}
+    while inputs:
+        more: list[dict[str, str]] = []
+        for start in range(0, len(inputs), BATCH_READ):
+            body = {"inputs": inputs[start:start + BATCH_READ]}
+            reply = client.post(f"/crm/v4/associations/{from_type}/{to_type}/batch/read", body) or {}
+            for result in reply.get("results") or [] if isinstance(reply, dict) else []:
+                origin = result.get("from") if isinstance(result, dict) else None
+                from_id = str(origin.get("id", "")) if isinstance(origin, dict) else ""
+                if from_id not in found or not isinstance(result.get("to"), list):
+                    continue
+                found[from_id] += _links(result["to"])
+                after = _next_after(result.get("paging"))
+                if after is not None:
+                    if after in cursors.setdefault(from_id, set()):
+                        raise FatalError(f"HubSpot repeated a paging cursor of {from_type} {from_id}'s associations "
+                                         f"to {to_type}; the read stops rather than loop.")
+                    cursors[from_id].add(after)
+                    more.append({"id": from_id, "after": after})
+        inputs = more
     return found
+
+
+def _next_after(paging: Any) -> str | None:
+    """The cursor of a record's next page of associations, if the answer names one (bounded: a cursor is
+    short and opaque)."""
+    nxt = paging.get("next") if isinstance(paging, dict) else None
+    after = nxt.get("after") if isinstance(nxt, dict) else None
+    return after if isinstance(after, str) and 0 < len(after) <= MAX_CURSOR else None
 
 
 def _links(targets: list[Any]) -> list[Link]:
