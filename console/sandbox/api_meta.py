@@ -9,7 +9,7 @@ from .auth import schema_scope
 from .data import BASE_MS, OWNERS
 from .errors import ApiError, not_found, validation
 from .records import iso
-from .schema import CUSTOM, OTHER_PROPERTIES, PIPELINES, PROPERTIES, custom_schema
+from .schema import CUSTOM, OTHER_PROPERTIES, PIPELINES, PROPERTIES, TICKET_PIPELINES, custom_schema
 from .state import state
 from .validation import define_property
 
@@ -119,11 +119,48 @@ def _pipeline(pid: str, label: str, stages: list, order: int) -> dict:
                        for i, (sid, slabel, prob, closed) in enumerate(stages)]}
 
 
-@bp.get("/crm/v3/pipelines/deals")
-def pipelines():
-    require_scope("deals", write=False)
-    return jsonify({"results": [_pipeline(pid, label, stages, i)
-                                for i, (pid, (label, stages)) in enumerate(PIPELINES.items())]})
+def _ticket_stages() -> dict:
+    """Ticket pipelines in the deal pipelines' shape: (id, label, probability, closed), ticketState beside."""
+    return {pid: (label, [(sid, slabel, None, "true" if state == "CLOSED" else "false") for sid, slabel, state in stages])
+            for pid, (label, stages) in TICKET_PIPELINES.items()}
+
+
+def _pipelines_of(object_type: str) -> dict:
+    if object_type not in ("deals", "tickets"):
+        raise not_found(f"Unable to find pipelines for {object_type}")
+    require_scope(object_type, write=False)
+    return PIPELINES if object_type == "deals" else _ticket_stages()
+
+
+@bp.get("/crm/v3/pipelines/<any(deals, tickets):object_type>")
+def pipelines(object_type: str):
+    rows = [_pipeline(pid, label, stages, i) for i, (pid, (label, stages)) in enumerate(_pipelines_of(object_type).items())]
+    if object_type == "tickets":
+        for row in rows:
+            for stage in row["stages"]:
+                stage["metadata"] = {"ticketState": "CLOSED" if stage["metadata"]["isClosed"] == "true" else "OPEN",
+                                     "isClosed": stage["metadata"]["isClosed"]}
+    return jsonify({"results": rows})
+
+
+@bp.get("/crm-pipelines/v1/pipelines/<object_type>")
+def legacy_pipelines(object_type: str):
+    """HubSpot's v1 pipelines (older clients, a Singer tap's ticket pipelines): ids as pipelineId/stageId,
+    times as epoch ms, `active` rather than `archived`."""
+    at = BASE_MS - 500 * 86_400_000
+    out = []
+    for i, (pid, (label, stages)) in enumerate(_pipelines_of(object_type).items()):
+        out.append({"pipelineId": pid, "label": label, "displayOrder": i, "active": True, "default": i == 0,
+                    "objectType": SINGULAR_OF[object_type], "createdAt": at, "updatedAt": at,
+                    "stages": [{"stageId": sid, "label": slabel, "displayOrder": n, "active": True, "createdAt": at,
+                                "updatedAt": at, "metadata": ({"isClosed": closed, "probability": prob} if prob is not None
+                                                              else {"isClosed": closed, "ticketState":
+                                                                    "CLOSED" if closed == "true" else "OPEN"})}
+                               for n, (sid, slabel, prob, closed) in enumerate(stages)]})
+    return jsonify({"results": out})
+
+
+SINGULAR_OF = {"deals": "DEAL", "tickets": "TICKET"}
 
 
 @bp.get("/crm/v3/pipelines/deals/<pipeline_id>")

@@ -26,6 +26,9 @@ PIPELINES = {
     ]),
 }
 
+TICKET_PIPELINES = {"0": ("Support Pipeline", [("1", "New", "OPEN"), ("2", "Waiting on contact", "OPEN"),
+                                               ("3", "Waiting on us", "OPEN"), ("4", "Closed", "CLOSED")])}
+
 
 def _label(value: str) -> str:
     return value.replace("_", " ").title()

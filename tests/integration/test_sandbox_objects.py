@@ -132,3 +132,15 @@ def test_hubspots_sdk_reads_them_unmodified(portal):
     assert [s.object_type_id for s in schemas] == ["2-7351"]
     page = api.crm.objects.basic_api.get_page(object_type="2-7351", limit=100, properties=["booking_ref"])
     assert len(page.results) == 100 and page.paging.next.after
+
+
+def test_ticket_pipelines_answer_in_v3_and_in_the_legacy_v1_shape(portal):
+    """MeltanoLabs' tap reads ticket pipelines through /crm-pipelines/v1 (it stopped at a 404 before)."""
+    v3 = requests.get(f"{portal.url}/crm/v3/pipelines/tickets", headers=h(portal)).json()["results"]
+    assert [s["metadata"]["ticketState"] for s in v3[0]["stages"]] == ["OPEN", "OPEN", "OPEN", "CLOSED"]
+    v1 = requests.get(f"{portal.url}/crm-pipelines/v1/pipelines/tickets", headers=h(portal)).json()["results"]
+    assert v1[0]["pipelineId"] == "0" and v1[0]["objectType"] == "TICKET" and isinstance(v1[0]["createdAt"], int)
+    assert [s["stageId"] for s in v1[0]["stages"]] == ["1", "2", "3", "4"]
+    deals = requests.get(f"{portal.url}/crm-pipelines/v1/pipelines/deals", headers=h(portal)).json()["results"]
+    assert {p["pipelineId"] for p in deals} == {"default", "renewals"}
+    assert requests.get(f"{portal.url}/crm-pipelines/v1/pipelines/spaceships", headers=h(portal)).status_code == 404
