@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
-from . import data
+from . import data, seed_more
 from .records import now_ms
-from .schema import LEAD_STATUS, LIFECYCLE, PIPELINES
+from .schema import CUSTOM, LEAD_STATUS, LIFECYCLE, PIPELINES
 from .store import Portal
 
 
@@ -17,7 +18,27 @@ def _new_values(rng: random.Random, object_type: str) -> dict:
         pipeline = rng.choice(list(PIPELINES))
         return {"pipeline": pipeline, "dealstage": rng.choice(PIPELINES[pipeline][1])[0],
                 "amount": str(rng.choice([900, 2400, 7200, 15500]))}
-    return {"numberofemployees": str(rng.choice([5, 12, 50, 200]))}
+    if object_type == "companies":
+        return {"numberofemployees": str(rng.choice([5, 12, 50, 200]))}
+    nights = rng.choice([1, 2, 4, 6])
+    return {"products": {"price": str(rng.choice([49, 99, 149.5, 300]))},
+            "line_items": {"quantity": str(rng.choice([1, 2, 5, 12]))},
+            "tickets": {"hs_pipeline_stage": rng.choice(["1", "2", "3", "4"]),
+                        "hs_ticket_priority": rng.choice(["LOW", "MEDIUM", "HIGH"])},
+            CUSTOM: {"booking_status": rng.choice(["confirmed", "completed", "cancelled"]), "nights": str(nights),
+                     "total": f"{nights * 210:.2f}"}}[object_type]
+
+
+def _maker(rng: random.Random, portal: Portal, object_type: str) -> Callable[[int], tuple[dict, int, int]]:
+    """How a new record of the type is made (a line item names one of the portal's products)."""
+    if object_type == "line_items":
+        products = [portal.records["products"][p] for p in portal.ids["products"]]
+        if not products:
+            raise ValueError("no products to make line items of")
+        return lambda n: seed_more.line_item(rng, (item := rng.choice(products)).id, item.props)
+    return {"contacts": lambda n: data.contact(rng, n, []), "companies": lambda n: data.company(rng, n),
+            "deals": lambda n: data.deal(rng, n), "products": lambda n: seed_more.product(rng, n),
+            "tickets": lambda n: seed_more.ticket(rng, n), CUSTOM: lambda n: seed_more.booking(rng, n)}[object_type]
 
 
 def apply_changes(portal: Portal, object_type: str = "contacts", update: int = 0, create: int = 0,
@@ -41,8 +62,7 @@ def apply_changes(portal: Portal, object_type: str = "contacts", update: int = 0
         for rec in chosen[update:]:
             portal.archive(object_type, rec, at=stamp)
             touched["archived"].append(str(rec.id))
-        maker = {"contacts": lambda n: data.contact(rng, n, []), "companies": lambda n: data.company(rng, n),
-                 "deals": lambda n: data.deal(rng, n)}[object_type]
+        maker = _maker(rng, portal, object_type)
         for n in range(create):
             props, _, _ = maker(len(portal.ids[object_type]) + n)
             rec = portal.create(object_type, props, at=stamp)

@@ -9,6 +9,7 @@ import requests
 
 from .faults import parse_rule
 from .ratelimit import TIERS
+from .schema import PROPERTIES
 from .state import SandboxConfig
 
 
@@ -93,7 +94,7 @@ def _duration_ms(text: str) -> int:
 
 @sandbox_group.command("change")
 @click.option("--url", default="http://127.0.0.1:8765")
-@click.option("--object", "object_type", default="contacts", type=click.Choice(["contacts", "companies", "deals"]))
+@click.option("--object", "object_type", default="contacts", type=click.Choice(sorted(PROPERTIES)))
 @click.option("--update", default=0, type=int)
 @click.option("--create", default=0, type=int)
 @click.option("--archive", default=0, type=int)

@@ -22,6 +22,9 @@ MAX_RETRIES = 10
 SUBSCRIPTION_TYPES = [f"{o}.{e}" for o in ("contact", "company", "deal")
                       for e in ("creation", "propertyChange", "deletion")] + \
     [f"{o}.associationChange" for o in ("contact", "company", "deal")]
+# Tickets have HubSpot's subscriptions too; an app subscribes to them when it asks (not by default here).
+TICKET_TYPES = [f"ticket.{e}" for e in ("creation", "propertyChange", "deletion", "associationChange")]
+SUBSCRIPTION_TYPES += TICKET_TYPES
 
 
 def sign(version: str, secret: str, method: str, url: str, body: bytes, timestamp: str) -> str:
@@ -38,7 +41,7 @@ def sign(version: str, secret: str, method: str, url: str, body: bytes, timestam
 class WebhookConfig:
     url: str | None = None
     version: str = "v3"
-    subscriptions: set[str] = field(default_factory=lambda: set(SUBSCRIPTION_TYPES))
+    subscriptions: set[str] = field(default_factory=lambda: set(SUBSCRIPTION_TYPES) - set(TICKET_TYPES))
     duplicates: bool = False
     out_of_order: bool = False
     late: bool = False

@@ -144,3 +144,28 @@ def test_ticket_pipelines_answer_in_v3_and_in_the_legacy_v1_shape(portal):
     deals = requests.get(f"{portal.url}/crm-pipelines/v1/pipelines/deals", headers=h(portal)).json()["results"]
     assert {p["pipelineId"] for p in deals} == {"default", "renewals"}
     assert requests.get(f"{portal.url}/crm-pipelines/v1/pipelines/spaceships", headers=h(portal)).status_code == 404
+
+
+def test_the_change_simulator_and_ticket_webhooks_cover_the_new_objects():
+    """Updates and creations of each new object move its modification time (an incremental read finds them);
+    an app subscribed to tickets hears of their changes, signed as every delivery is."""
+    import json
+
+    from ..sinks import HttpSink
+
+    sink = HttpSink(statuses=[200])
+    with SandboxServer(SandboxConfig(contacts=60, deals=20, seed=9, limits=False, bookings=30)) as sb:
+        portal = sb.state.portal
+        for object_type in ("products", "line_items", "tickets", "bookings"):
+            before = max(r.updated for r in portal.records[object_type].values())
+            touched = requests.post(f"{sb.url}/_sandbox/changes",
+                                    json={"object_type": object_type, "update": 2, "create": 1}).json()
+            assert [len(touched[k]) for k in ("updated", "created")] == [2, 1], object_type
+            changed = [portal.records[object_type][int(i)] for i in touched["updated"] + touched["created"]]
+            assert all(r.updated > before for r in changed), object_type
+        requests.put(f"{sb.url}/_sandbox/webhooks", json={"url": sink.url, "subscriptions": ["ticket.propertyChange"]})
+        touched = requests.post(f"{sb.url}/_sandbox/changes", json={"object_type": "tickets", "update": 1}).json()
+        events = json.loads(sink.wait_for(1)[0].body)
+        assert {e["subscriptionType"] for e in events} == {"ticket.propertyChange"}
+        assert {str(e["objectId"]) for e in events} == set(touched["updated"])
+    sink.close()
