@@ -510,3 +510,71 @@ def test_a_push_whose_job_was_taken_over_commits_nothing_and_the_holder_finishes
     execute_push(fresh, client_options=FAST, leased=True)
     db.session.refresh(change)
     assert change.status == ChangeStatus.WRITTEN.value and contact(portal, lead.external_id).props["firstname"] == "Late"
+
+
+def test_an_association_removed_in_hubspot_stays_removed_until_a_person_asks_again(portal, login):
+    """The provider wins an association's removal, as it wins a field it owns: the console reads it back
+    (no echo: nothing is queued by reading our own write), drops it when a person removes it in HubSpot, and
+    never writes it back by itself. Asked again on the lead page, it goes out again; before this it was
+    refused as "associated already", although HubSpot no longer held it."""
+    from console.models import CrmAssociation, CrmLeadLink
+    from console.sync.outbound.changes import held
+
+    conn = factories.hubspot_connection(portal.url, portal.token)
+    jobs = {}
+    for object_type in ("companies", "contacts"):
+        job = ensure_job(conn, object_type)
+        job.depends_on, job.direction, job.enabled = None, "both", True
+        jobs[object_type] = job
+    db.session.commit()
+    for object_type in ("companies", "contacts"):
+        sync(jobs[object_type], "backfill")
+    hub = portal.state.portal
+    person_id = next(c for c in hub.ids["contacts"] if c not in hub.contact_company)
+    person = lead_for(conn, str(person_id))
+    company = lead_for(conn, str(hub.ids["companies"][3]))
+    ops = login("ops")
+
+    def ask() -> int:  # the lead page's associate form, as a person sends it
+        return ops.hx_post(f"/leads/{person.id}/associate", {"target": f"#{company.id}", "label": ""}).status_code
+
+    assert ask() == 200
+    pushed = push(jobs["contacts"])
+    assert (pushed.created, pushed.failed) == (1, 0) and hub.contact_company[person_id] == company_external(company)
+    read = full_read(jobs["contacts"])  # our own write, read back (an association touches neither record)
+    link = db.session.scalar(sa.select(CrmLeadLink).where(CrmLeadLink.from_lead_id == person.id))
+    assert link.status == "written" and held(link, person, company)
+    assert read.links_added == 1 and db.session.scalar(sa.select(sa.func.count()).select_from(CrmLeadLink).where(
+        CrmLeadLink.status == "pending")) == 0  # no echo: reading our write queued nothing
+    assert ask() == 422  # associated already, and HubSpot holds it
+
+    # A person removes it in HubSpot: the mirror follows, and no push writes it back.
+    requests.delete(f"{portal.url}/crm/v4/objects/contacts/{person_id}/associations/companies/"
+                    f"{company_external(company)}", headers={"Authorization": f"Bearer {portal.token}"}, timeout=5)
+    full_read(jobs["contacts"])
+    assert not held(link, person, company) and db.session.scalar(sa.select(sa.func.count()).select_from(
+        CrmAssociation).where(CrmAssociation.from_id == str(person_id))) == 0
+    quiet = push(jobs["contacts"])
+    assert quiet.created == 0 and person_id not in hub.contact_company
+
+    # A person on the console asks again: it goes out again.
+    assert ask() == 200
+    db.session.refresh(link)
+    assert link.status == "pending" and "not held by the CRM as last read" in link.note
+    again = push(jobs["contacts"])
+    assert again.created == 1 and hub.contact_company[person_id] == company_external(company)
+
+
+def full_read(job) -> IntegrationSyncRun:
+    """A manual run over every record (a reconcile's repair or a full run reads associations an incremental
+    run cannot see: changing one touches neither record's modification time)."""
+    run = start_run(job, "manual")
+    execute(run, full=True, client_options=FAST)
+    db.session.refresh(run)
+    assert run.status in ("succeeded", "partial") and run.seen > 0, (run.status, run.error_message)
+    return run
+
+
+def company_external(company: CrmLead) -> int:
+    db.session.refresh(company)
+    return int(company.external_id)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from ...choices import ChangeStatus
 from ...extensions import db
 from ...mapping.outbound import text_of
-from ...models import CrmLead, CrmLeadChange, CrmLeadEvent, CrmLeadLink
+from ...models import CrmAssociation, CrmLead, CrmLeadChange, CrmLeadEvent, CrmLeadLink
 from ...models.base import utcnow
 from ...refusals import Refused
 
@@ -22,6 +22,18 @@ DECIMAL_FIELDS = {"amount", "amount_base"}
 DATETIME_FIELDS = {"next_activity_at", "provider_created_at", "provider_updated_at"}
 # The associations the console writes, each pushed with its "from" object type (after the records).
 LINKABLE = {("contacts", "companies"), ("deals", "contacts")}
+
+
+def held(link: CrmLeadLink, source: CrmLead, target: CrmLead) -> bool:
+    """Whether the CRM holds the link's association as last read (crm_associations, either direction;
+    a label as a USER_DEFINED type of that label, no label as any type of the pair)."""
+    a = CrmAssociation
+    pair = sa.or_(sa.and_(a.from_type == source.object_type, a.from_id == source.external_id,
+                          a.to_type == target.object_type, a.to_id == target.external_id),
+                  sa.and_(a.from_type == target.object_type, a.from_id == target.external_id,
+                          a.to_type == source.object_type, a.to_id == source.external_id))
+    kind = a.label == link.label if link.label else sa.true()
+    return db.session.scalar(sa.select(a.id).where(a.connection_id == link.connection_id, pair, kind).limit(1)) is not None
 
 
 def placeholder_id() -> str:
@@ -126,9 +138,13 @@ def record_link(source: CrmLead, target: CrmLead, label: str = "", user_id: int 
     link = db.session.scalar(sa.select(CrmLeadLink).where(
         CrmLeadLink.from_lead_id == source.id, CrmLeadLink.to_lead_id == target.id, CrmLeadLink.label == label))
     if link is not None:
-        if link.status in (ChangeStatus.PENDING.value, ChangeStatus.WRITTEN.value):
+        # Written, and still held by the CRM as last read: nothing to ask. Written but removed in the CRM since
+        # (a person there decided so, and the console never writes it back by itself): asked again, it goes out.
+        gone = link.status == ChangeStatus.WRITTEN.value
+        if link.status == ChangeStatus.PENDING.value or (gone and held(link, source, target)):
             return None
-        link.status, link.attempts, link.note = ChangeStatus.PENDING.value, 0, "asked again"
+        link.status, link.attempts = ChangeStatus.PENDING.value, 0
+        link.note = "asked again (not held by the CRM as last read)" if gone else "asked again"
     else:
         link = CrmLeadLink(connection_id=source.connection_id, object_type=source.object_type, from_lead_id=source.id,
                            to_lead_id=target.id, label=label, user_id=user_id, status=ChangeStatus.PENDING.value,
