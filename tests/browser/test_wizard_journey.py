@@ -56,6 +56,8 @@ def _panels_agree(page, conn_id: int, captured: int) -> None:
     """Issue 32: once background work settled, no panel of the report step disagrees with another or with
     the live box, without a reload: the baselines table, the runs a baseline can come from, the cards,
     the run blocks' badges and verdicts, and the gate box."""
+    # a run block says so while the baselines its run gives are being captured (then it announces runSettled)
+    page.wait_for_selector(".run-block [role=status]:has-text('Capturing the baselines')", state="detached")
     _settled(page)
     baselines = page.locator("#report-baselines").inner_text()
     assert "No baseline yet" not in baselines and "No finished runs yet" not in baselines, baselines

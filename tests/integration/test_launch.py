@@ -457,3 +457,37 @@ def test_two_captures_at_once_make_one_set_of_baselines(app, login, sandbox, mon
     second.join(60)
     assert not errors and not second_inside.is_set()  # the second never reached a capture of its own
     assert count(MetricBaseline, MetricBaseline.connection_id == conn_id) == len(active(conn_id)) == 3
+
+
+def test_a_first_sync_block_keeps_polling_until_its_baselines_are_captured(login, sandbox):
+    """Between a first complete sync's final commit and the dispatcher's capture of its baselines (the
+    run_settled subscriber, a moment later), the run's block must not announce the run settled: the panels
+    it refreshes would show "No baseline yet" beside a run that gives one, until a reload (seen in CI under
+    load). It keeps polling, says the baselines are being captured, and announces runSettled once they are."""
+    from console.models import MetricBaseline
+
+    owner = login("owner")
+    conn = _ready(owner, sandbox, "deals")
+    _batch(owner, conn, "deals")
+    deals = _first_sync(owner, conn)["deals"]
+    assert deals.status == "succeeded" and set(active(conn.id)) == {"open_pipeline"}
+    # the moment before the capture lands: the run final, its baselines not there yet
+    db.session.execute(sa.delete(MetricBaseline).where(MetricBaseline.connection_id == conn.id))
+    db.session.commit()
+    url = f"/connections/{conn.id}/wizard/test/runs/{deals.id}"
+    waiting = owner.hx_get(url)
+    body = waiting.get_data(as_text=True)
+    assert "Capturing the baselines from this run" in body and 'hx-trigger="every 1s"' in body
+    assert "runSettled" not in waiting.headers.get("HX-Trigger", "")
+    report = owner.get(f"/connections/{conn.id}/wizard/report").get_data(as_text=True)
+    assert "Capturing the baselines from this run" in report  # a page loaded in the window polls too
+    assert readiness.capture_from_first_sync(conn, None) == ["open_pipeline"]
+    db.session.commit()
+    settled = owner.hx_get(url)
+    assert "runSettled" in settled.headers.get("HX-Trigger", "") and 'hx-trigger="every 1s"' not in settled.get_data(as_text=True)
+    # an old run whose capture never came (a failed subscriber) stops polling after a minute, as before
+    db.session.execute(sa.delete(MetricBaseline).where(MetricBaseline.connection_id == conn.id))
+    deals = db.session.get(IntegrationSyncRun, deals.id)
+    deals.finished_at = utcnow().replace(year=utcnow().year - 1)
+    db.session.commit()
+    assert "runSettled" in owner.hx_get(url).headers.get("HX-Trigger", "")

@@ -42,7 +42,9 @@ def _metrics_state(conn) -> list[tuple]:
 
 
 def _first_sync(conn) -> dict:
-    return dict(sync_runs=readiness.first_sync_runs(conn), metrics_state=_metrics_state(conn), judge=judge,
+    runs = readiness.first_sync_runs(conn)
+    return dict(sync_runs=runs, settling_ids={r.id for r in runs if readiness.capture_pending(conn, r)},
+                metrics_state=_metrics_state(conn), judge=judge,
                 outcomes=testbatch.outcomes, final=FINAL, may_test=can(current_user, "edit", conn),
                 waive_form=WaiveForm(formdata=None))
 

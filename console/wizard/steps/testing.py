@@ -132,11 +132,12 @@ def test_status(connection_id: int, run_id: int):
         body = render_template("partials/wizard/outbound_run.html", connection=conn, run=run, final=FINAL)
         return body if run.status not in FINAL else make_response(
             body, trigger=dict.fromkeys(SAVED + ("testsChanged", "runSettled"), True))
+    settling = readiness.capture_pending(conn, run)  # final, but its baselines are still being captured
     body = render_template("partials/wizard/test_run.html", connection=conn, run=run, final=FINAL,
                            outcomes=testbatch.outcomes, judge=judge, may_test=can(current_user, "test", conn),
                            waive_form=WaiveForm(formdata=None), action_form=ActionForm(),
-                           editable=can(current_user, "edit", conn))
-    if run.status not in FINAL:
+                           editable=can(current_user, "edit", conn), settling_ids={run.id} if settling else ())
+    if run.status not in FINAL or settling:
         return body
     # final: the history, the checklist, the gate and the pills catch up (they listen for these events)
     return make_response(body, trigger=dict.fromkeys(SAVED + ("testsChanged", "baselinesChanged", "runSettled"), True))
