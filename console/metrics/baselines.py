@@ -22,9 +22,10 @@ class BaselineRefused(Refused):
     """The run cannot be a baseline; the message says why, in words an owner can act on."""
 
 
-def refusal(run: IntegrationSyncRun, connection: IntegrationConnection) -> str | None:
+def refusal(run: IntegrationSyncRun, connection: IntegrationConnection, need_snapshot: bool = True) -> str | None:
     """Why `run` cannot be a baseline's source. A partial run whose only failures are source values a
-    person ignored with a reason is complete (sync/proof/verdict.py)."""
+    person ignored with a reason is complete (sync/proof/verdict.py). Without `need_snapshot`: whether it
+    can be one once the metric values after it are recorded (a run_finished receiver does that)."""
     if run.connection_id != connection.id:
         return "That run belongs to another connection."
     if run.kind == RunKind.TEST_BATCH or run.dry_run:
@@ -34,7 +35,7 @@ def refusal(run: IntegrationSyncRun, connection: IntegrationConnection) -> str |
         return why
     if not any(m.object_type == run.object_type for m in METRICS):
         return f"No client metric is read from {run.object_type}."
-    if snapshot_for_run(run.id) is None:
+    if need_snapshot and snapshot_for_run(run.id) is None:
         return "No metric values were recorded after this run; run a full sync, then capture from it."
     return None
 

@@ -200,9 +200,10 @@ def capture_from_first_sync(conn: IntegrationConnection, user: User | None) -> l
 
 
 def capture_pending(conn: IntegrationConnection, run: IntegrationSyncRun, within_s: float = 60.0) -> bool:
-    """Whether the dispatcher's capture from this first complete sync (`_on_run_settled`, right after the run
-    commits as final) has yet to land: the run is its object's first sync, final, recent, able to give
-    baselines, and none of its object's metrics has one. Until then the run's block keeps polling, so the
+    """Whether the dispatcher's capture from this first complete sync has yet to land. After the run commits as
+    final, a run_finished receiver records the metric values, then `_on_run_settled` captures them. Pending:
+    the run is its object's first sync, final, recent, able to give baselines, and none of its object's
+    metrics has one. Until then the run's block keeps polling, so the
     panels refresh after the capture, not between the run's end and it."""
     if run.kind != RunKind.BACKFILL or run.status not in FINAL or run.finished_at is None \
             or (utcnow() - run.finished_at).total_seconds() > within_s:
@@ -211,7 +212,7 @@ def capture_pending(conn: IntegrationConnection, run: IntegrationSyncRun, within
     state = next((s for s in objects(conn) if s.sync is not None and s.sync.id == run.id), None)
     if state is None or not state.metrics or any(m.key in active for m in state.metrics):
         return False
-    return baselines.refusal(run, conn) is None
+    return baselines.refusal(run, conn, need_snapshot=False) is None  # the values after it may be on their way too
 
 
 def mark_not_applicable(conn: IntegrationConnection, metric_key: str, reason: str, user: User,

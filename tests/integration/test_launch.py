@@ -464,15 +464,16 @@ def test_a_first_sync_block_keeps_polling_until_its_baselines_are_captured(login
     run_settled subscriber, a moment later), the run's block must not announce the run settled: the panels
     it refreshes would show "No baseline yet" beside a run that gives one, until a reload (seen in CI under
     load). It keeps polling, says the baselines are being captured, and announces runSettled once they are."""
-    from console.models import MetricBaseline
+    from console.models import AutomationRun, MetricBaseline
 
     owner = login("owner")
     conn = _ready(owner, sandbox, "deals")
     _batch(owner, conn, "deals")
     deals = _first_sync(owner, conn)["deals"]
     assert deals.status == "succeeded" and set(active(conn.id)) == {"open_pipeline"}
-    # the moment before the capture lands: the run final, its baselines not there yet
+    # the moment before the values after it are recorded and the capture lands: the run final, nothing else yet
     db.session.execute(sa.delete(MetricBaseline).where(MetricBaseline.connection_id == conn.id))
+    db.session.execute(sa.update(AutomationRun).where(AutomationRun.trigger_run_id == deals.id).values(trigger_run_id=None))
     db.session.commit()
     url = f"/connections/{conn.id}/wizard/test/runs/{deals.id}"
     waiting = owner.hx_get(url)
@@ -481,6 +482,10 @@ def test_a_first_sync_block_keeps_polling_until_its_baselines_are_captured(login
     assert "runSettled" not in waiting.headers.get("HX-Trigger", "")
     report = owner.get(f"/connections/{conn.id}/wizard/report").get_data(as_text=True)
     assert "Capturing the baselines from this run" in report  # a page loaded in the window polls too
+    db.session.execute(sa.update(AutomationRun).where(AutomationRun.trigger_run_id.is_(None),
+                                                      AutomationRun.connection_id == conn.id).values(trigger_run_id=deals.id))
+    db.session.commit()  # the values after the run are recorded: still capturing
+    assert "Capturing the baselines from this run" in owner.hx_get(url).get_data(as_text=True)
     assert readiness.capture_from_first_sync(conn, None) == ["open_pipeline"]
     db.session.commit()
     settled = owner.hx_get(url)
