@@ -44,6 +44,13 @@ def _p(name, label, type_="string", field="text", group="contactinformation", **
     return {"name": name, "label": label, "type": type_, "fieldType": field, "groupName": group, "options": [], **extra}
 
 
+def _record(group: str, *props: dict) -> list[dict]:
+    """A commerce object's properties: its creation time and id, its own properties, its modification time."""
+    return [_p("createdate", "Create Date", "datetime", "date", group),
+            _p("hs_object_id", "Record ID", "number", "number", group, hasUniqueValue=True), *props,
+            _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", group)]
+
+
 CUSTOM = "bookings"  # the portal's custom object: its name, as the sandbox keys it
 CUSTOM_TYPE_ID = "2-7351"
 _COMMON = [
@@ -93,25 +100,19 @@ PROPERTIES = {
         _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "dealinformation"),
     ],
     # HubSpot's commerce and service objects, which this portal uses (seeded: sandbox/seed_more.py)
-    "products": [
-        _p("createdate", "Create Date", "datetime", "date", "productinformation"),
-        _p("hs_object_id", "Record ID", "number", "number", "productinformation", hasUniqueValue=True),
+    "products": _record("productinformation",
         _p("name", "Name", group="productinformation"),
         _p("price", "Unit price", "number", "number", "productinformation"),
         _p("hs_sku", "SKU", group="productinformation", hasUniqueValue=True),
         _p("description", "Description", field="textarea", group="productinformation"),
-        _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "productinformation"),
-    ],
-    "line_items": [
-        _p("createdate", "Create Date", "datetime", "date", "lineiteminformation"),
-        _p("hs_object_id", "Record ID", "number", "number", "lineiteminformation", hasUniqueValue=True),
+    ),
+    "line_items": _record("lineiteminformation",
         _p("name", "Name", group="lineiteminformation"),
         _p("hs_product_id", "Product ID", "number", "number", "lineiteminformation"),
         _p("quantity", "Quantity", "number", "number", "lineiteminformation"),
         _p("price", "Unit price", "number", "number", "lineiteminformation"),
         _p("amount", "Net price", "number", "number", "lineiteminformation", calculated=True),
-        _p("hs_lastmodifieddate", "Last Modified Date", "datetime", "date", "lineiteminformation"),
-    ],
+    ),
     "tickets": _COMMON + [
         _p("subject", "Ticket name", group="ticketinformation"),
         _p("content", "Ticket description", field="textarea", group="ticketinformation"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from .data import BASE_MS, DAY_MS, OWNERS, _times
+from .records import iso
 
 PRODUCTS = [("Cleaning visit", 120), ("Whitening kit", 89.5), ("Annual plan", 1200), ("Consultation", 75),
             ("Follow-up", 45), ("Premium support", 299), ("Onboarding", 950), ("Website audit", 640)]
@@ -56,6 +57,4 @@ def booking(rng: random.Random, n: int) -> tuple[dict, int, int]:
 
 
 def _day(ms: int) -> str:
-    from .records import iso
-
     return iso(ms)[:10]

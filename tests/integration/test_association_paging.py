@@ -3,6 +3,7 @@ pages them as HubSpot does (`paging.next.after` on the record's result), the syn
 reconciliation compares all of them. Each check compares with the sandbox portal's own memory."""
 from __future__ import annotations
 
+import requests
 import sqlalchemy as sa
 
 from console.extensions import db
@@ -48,8 +49,6 @@ def test_the_sandbox_pages_one_records_associations_as_hubspot_does():
 
 
 def api_raw(sb, path: str, body):
-    import requests
-
     return requests.post(f"{sb.url}{path}", json=body, timeout=10, headers={"Authorization": f"Bearer {sb.token}"})
 
 
