@@ -1,4 +1,4 @@
-"""Sensible default mappings for HubSpot contacts, companies and deals."""
+"""Sensible default mappings for HubSpot's standard objects (a custom object's: mapping/objects.py)."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -20,6 +20,8 @@ _COMMON_TAIL = [
     FieldSpec("notes_next_activity_date", "next_activity_at", "datetime_utc"),
     FieldSpec("createdate", "provider_created_at", "datetime_utc"),
 ]
+_TIMES = [FieldSpec("createdate", "provider_created_at", "datetime_utc"),
+          FieldSpec("hs_lastmodifieddate", "provider_updated_at", "datetime_utc")]
 DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
     "contacts": [
         FieldSpec("email", "email", "email", required=True),
@@ -52,7 +54,32 @@ DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
         *_COMMON_TAIL,
         FieldSpec("hs_lastmodifieddate", "provider_updated_at", "datetime_utc"),
     ],
+    "products": [
+        FieldSpec("name", "f.name", required=True),
+        FieldSpec("price", "f.price", "decimal"),
+        FieldSpec("hs_sku", "f.hs_sku"),
+        *_TIMES,
+    ],
+    "line_items": [
+        FieldSpec("name", "f.name", required=True),
+        FieldSpec("hs_product_id", "f.hs_product_id"),
+        FieldSpec("quantity", "f.quantity", "decimal"),
+        FieldSpec("price", "f.price", "decimal"),
+        FieldSpec("amount", "f.amount", "decimal"),
+        *_TIMES,
+    ],
+    "tickets": [
+        FieldSpec("subject", "f.subject", required=True),
+        FieldSpec("hs_pipeline", "f.hs_pipeline", "enum"),
+        FieldSpec("hs_pipeline_stage", "f.hs_pipeline_stage", "enum", required=True),
+        FieldSpec("hs_ticket_priority", "f.hs_ticket_priority", "enum"),
+        FieldSpec("hubspot_owner_id", "owner_external_id", "trim"),
+        FieldSpec("hubspot_owner_id", "owner_name", "owner_name"),
+        FieldSpec("createdate", "provider_created_at", "datetime_utc"),
+        FieldSpec("hs_lastmodifieddate", "provider_updated_at", "datetime_utc"),
+    ],
 }
 # Picklists mapped through enum tables (every provider option must be mapped or explicitly ignored).
 ENUM_FIELDS = {"contacts": ["lifecyclestage", "hs_lead_status", "hs_analytics_source"],
-               "deals": ["hs_analytics_source"], "companies": []}
+               "deals": ["hs_analytics_source"], "companies": [],
+               "products": [], "line_items": [], "tickets": ["hs_pipeline", "hs_pipeline_stage", "hs_ticket_priority"]}

@@ -14,6 +14,7 @@ from ..models import IntegrationConnection, IntegrationEnumMapping, IntegrationF
 from ..refusals import Refused
 from .defaults import DEFAULT_FIELDS
 from .outbound import writable_transform
+from .targets import ATTRIBUTE
 from .validate import row_problem
 
 # Properties HubSpot sets itself (the record id, creation and modification times).
@@ -55,7 +56,7 @@ def rows(connection_id: int, object_type: str) -> dict[str, IntegrationFieldMapp
 
 
 def _default_args(object_type: str, target: str, transform: str) -> dict:
-    spec = next((f for f in DEFAULT_FIELDS[object_type] if f.target == target and f.transform == transform), None)
+    spec = next((f for f in DEFAULT_FIELDS.get(object_type, []) if f.target == target and f.transform == transform), None)
     return dict(spec.args or {}) if spec else {}
 
 
@@ -63,10 +64,13 @@ def set_field(conn: IntegrationConnection, object_type: str, target: str, source
               required: bool, sensitive: bool, properties: list[dict], user: User,
               flow: Flow | None = None) -> IntegrationFieldMapping:
     by_name = {p["name"]: p for p in properties}
-    why = row_problem(object_type, target, source, transform, by_name)
+    why = row_problem(object_type, target, source, transform, by_name, conn.id)
     if why:
         raise MappingRefused(why, "transform" if "mismatch" in why else "source")
     flow = flow or Flow()
+    if target.startswith(ATTRIBUTE) and flow.direction != Direction.INBOUND.value:
+        raise MappingRefused("This field is kept among the record's own fields, which are read from the CRM only: "
+                             "keep it inbound.", "direction")
     why = flow_problem(flow, transform, by_name.get(source) or {})
     if why:
         raise MappingRefused(why, "direction")

@@ -14,6 +14,7 @@ import orjson
 from ..choices import PUSHING
 from ..connectors.base import Reference, SourceRecord
 from ..models.base import utcnow
+from .targets import ATTRIBUTE
 from .transforms import TRANSFORMS, MappingFailure, decimal
 
 __all__ = ["FieldRule", "Mapped", "MappingSpec", "Reference", "follow_up_state", "map_record"]
@@ -21,7 +22,7 @@ __all__ = ["FieldRule", "Mapped", "MappingSpec", "Reference", "follow_up_state",
 LEAD_FIELDS = {"email", "first_name", "last_name", "phone", "company_name", "domain", "lifecycle_stage", "lead_status",
                "owner_external_id", "owner_name", "deal_name", "pipeline", "deal_stage", "deal_state", "amount", "currency",
                "amount_base", "source_attribution", "next_activity_at", "provider_created_at",
-               "provider_updated_at"}
+               "provider_updated_at", "attributes"}  # attributes: the `f.<field>` targets, as one document
 
 
 @dataclass
@@ -90,10 +91,19 @@ class MappingSpec:
         Rebuilt when the rules, enum table or reference data are replaced (none is edited in place)."""
         cached = self._plan
         if cached is None or cached[0] is not self.rules or cached[1] is not self.enums or cached[2] is not self.reference:
-            steps = [Step(r.target, _compile(r, self), r.required) for r in self.rules]
+            steps = [Step(r.target, _attribute(_compile(r, self)) if r.target.startswith(ATTRIBUTE) else _compile(r, self),
+                          r.required) for r in self.rules]
             follows_up = self.object_type in ("contacts", "deals") or any(s.target == "next_activity_at" for s in steps)
-            cached = self._plan = (self.rules, self.enums, self.reference, steps, follows_up)
+            attributes = tuple(s.target for s in steps if s.target.startswith(ATTRIBUTE))
+            cached = self._plan = (self.rules, self.enums, self.reference, steps, follows_up, attributes)
         return cached[3]
+
+    @property
+    def attribute_targets(self) -> tuple[str, ...]:
+        """The targets kept in the lead's attributes (`f.<field>`), in the rules' order."""
+        self.plan  # noqa: B018 - compiles (or checks) the cached plan this belongs to
+        assert self._plan is not None
+        return self._plan[5]
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,17 @@ class Step:
     target: str
     apply: Callable[[dict], Any]
     required: bool
+
+
+def _attribute(apply: Callable[[dict], Any]) -> Callable[[dict], Any]:
+    """A field kept in the lead's attributes (a JSON document) is kept as JSON holds it: a number as its
+    decimal text, a time as ISO 8601 (naive UTC), so what is stored and what a reconciliation maps compare."""
+    def kept(props: dict) -> Any:
+        value = apply(props)
+        if isinstance(value, Decimal):
+            return str(value)
+        return value.isoformat() if isinstance(value, datetime) else value
+    return kept
 
 
 def _extra_sources(rule: FieldRule) -> list[str]:
@@ -256,4 +277,6 @@ def map_record(record: SourceRecord, spec: MappingSpec) -> Mapped:
         values[step.target] = value
     if spec.follows_up:
         values["follow_up_state"] = follow_up_state(values.get("next_activity_at"))
+    if spec.attribute_targets:
+        values["attributes"] = {t[len(ATTRIBUTE):]: values.get(t) for t in spec.attribute_targets}
     return Mapped(values, failures)

@@ -6,8 +6,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationEnumMapping, IntegrationFieldMapping
-from .defaults import DEFAULT_FIELDS, ENUM_FIELDS
 from .mapper import FieldRule, MappingSpec, Reference, _extra_sources
+from .objects import defaults
 
 
 def ensure_default_mappings(connection_id: int, object_type: str, properties: list[dict]) -> int:
@@ -21,14 +21,15 @@ def ensure_default_mappings(connection_id: int, object_type: str, properties: li
     if exists:
         return 0
     added = 0
-    for pos, spec in enumerate(DEFAULT_FIELDS[object_type]):
+    fields, enum_fields = defaults(object_type, connection_id)
+    for pos, spec in enumerate(fields):
         db.session.add(IntegrationFieldMapping(
             connection_id=connection_id, object_type=object_type, source_field=spec.source,
             target_field=spec.target, transform=spec.transform, transform_args=spec.args,
             required=spec.required, sensitive=spec.sensitive, position=pos))
         added += 1
     by_name = {p["name"]: p for p in properties}
-    for name in ENUM_FIELDS[object_type]:
+    for name in enum_fields:
         for option in (by_name.get(name) or {}).get("options", []):
             db.session.add(IntegrationEnumMapping(
                 connection_id=connection_id, object_type=object_type, source_field=name,

@@ -1,8 +1,19 @@
 """Our side of a mapping: the internal lead fields each object type can fill, their kind, which are
-required, and which transforms can produce each kind from which provider property types."""
+required, and which transforms can produce each kind from which provider property types.
+
+A target named `f.<property>` is one of the record's own fields, kept in the lead's `attributes` (products,
+line items, tickets and custom objects have no lead column of their own); a custom object's targets come
+from its schema as the connection stored it (models.IntegrationObjectType)."""
 from __future__ import annotations
 
 from typing import NamedTuple
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import IntegrationObjectType
+
+ATTRIBUTE = "f."  # the prefix of a target kept in the lead's attributes
 
 
 class Target(NamedTuple):
@@ -29,6 +40,14 @@ TARGETS: dict[str, list[Target]] = {
               Target("currency", "Currency", "code"), Target("amount_base", "Amount in base currency", "number"),
               Target("pipeline", "Pipeline", "pipeline"), Target("deal_stage", "Deal stage", "stage", True),
               Target("deal_state", "Open, won or lost", "stage"), *_TAIL],
+    "products": [Target("f.name", "Name", "text", True), Target("f.price", "Unit price", "number"),
+                 Target("f.hs_sku", "SKU", "code"), *_TAIL[4:]],
+    "line_items": [Target("f.name", "Name", "text", True), Target("f.hs_product_id", "Product id", "code"),
+                   Target("f.quantity", "Quantity", "number"), Target("f.price", "Unit price", "number"),
+                   Target("f.amount", "Net price", "number"), *_TAIL[4:]],
+    "tickets": [Target("f.subject", "Subject", "text", True), Target("f.hs_pipeline", "Pipeline", "picklist"),
+                Target("f.hs_pipeline_stage", "Status", "picklist", True),
+                Target("f.hs_ticket_priority", "Priority", "picklist"), *_TAIL[:2], *_TAIL[4:]],
 }
 
 # Which transforms can fill a target kind, and which provider property types each transform reads.
@@ -47,13 +66,48 @@ READS: dict[str, tuple[str, ...]] = {
 }
 
 
-def target(object_type: str, name: str) -> Target | None:
-    return next((t for t in TARGETS.get(object_type, []) if t.name == name), None)
+# A provider property's type -> the kind of the target a custom object's field is
+KIND_OF_TYPE = {"number": "number", "datetime": "datetime", "date": "datetime", "enumeration": "picklist",
+                "bool": "code", "phone_number": "phone"}
+TAIL_OF = {"hubspot_owner_id": "owner_external_id", "hs_createdate": "provider_created_at",
+           "createdate": "provider_created_at", "hs_lastmodifieddate": "provider_updated_at"}
+MAX_NAME = 78  # a target's name is at most 80 characters, "f." included
 
 
-def label_of(object_type: str, name: str) -> str:
+def custom_targets(row: IntegrationObjectType) -> list[Target]:
+    """A custom object's targets: one per property of its stored schema (the record's own fields, its primary
+    property required), then the owner and the times every record has."""
+    out = [Target(ATTRIBUTE + p["name"], p.get("label") or p["name"], KIND_OF_TYPE.get(p.get("type", ""), "text"),
+                  p["name"] == row.primary_property)
+           for p in row.properties if p["name"] not in TAIL_OF and p["name"] != "hs_object_id"]
+    return [*out, *(t for t in _TAIL if t.name in ("owner_external_id", "provider_created_at", "provider_updated_at"))]
+
+
+def custom_type(connection_id: int | None, object_type: str) -> IntegrationObjectType | None:
+    if connection_id is None or object_type in TARGETS:
+        return None
+    return db.session.scalar(sa.select(IntegrationObjectType).where(
+        IntegrationObjectType.connection_id == connection_id, IntegrationObjectType.object_type == object_type))
+
+
+def targets_of(object_type: str, connection_id: int | None = None) -> list[Target]:
+    """Every field a mapping of this object type can fill (a custom object's: its schema's, as stored)."""
+    if object_type in TARGETS:
+        return TARGETS[object_type]
+    row = custom_type(connection_id, object_type)
+    return custom_targets(row) if row is not None else []
+
+
+def target(object_type: str, name: str, connection_id: int | None = None) -> Target | None:
+    """One target; a custom object's needs its connection (without it, its field reads as text)."""
+    if object_type not in TARGETS and connection_id is None and name.startswith(ATTRIBUTE):
+        return Target(name, name[len(ATTRIBUTE):].replace("_", " ").capitalize(), "text")
+    return next((t for t in targets_of(object_type, connection_id) if t.name == name), None)
+
+
+def label_of(object_type: str, name: str, connection_id: int | None = None) -> str:
     """A target's label for people ("Email"), never its column name; unknown names are shown as given."""
-    tgt = target(object_type, name)
+    tgt = target(object_type, name, connection_id)
     return tgt.label if tgt else name
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import IntegrationEnumMapping, IntegrationFieldMapping
-from .targets import READS, TARGETS, TRANSFORMS_FOR_KIND, target
+from .targets import READS, TRANSFORMS_FOR_KIND, target, targets_of
 
 
 class Problem(NamedTuple):
@@ -19,9 +19,9 @@ class Problem(NamedTuple):
 
 
 def row_problem(object_type: str, target_name: str, source: str, transform: str,
-                by_name: dict[str, dict]) -> str | None:
+                by_name: dict[str, dict], connection_id: int | None = None) -> str | None:
     """One mapping row on its own: does the property exist and can the transform make the field from it?"""
-    tgt = target(object_type, target_name)
+    tgt = target(object_type, target_name, connection_id)
     if tgt is None:
         return f"“{target_name}” is not a field of {object_type}."
     prop = by_name.get(source)
@@ -43,12 +43,12 @@ def validate(connection_id: int, object_type: str, properties: list[dict]) -> li
         IntegrationFieldMapping.object_type == object_type)).all()
     by_name = {p["name"]: p for p in properties}
     problems = [Problem(t.name, f"A required field is unmapped: {t.label}.")
-                for t in TARGETS[object_type] if t.required and t.name not in {r.target_field for r in rows}]
+                for t in targets_of(object_type, connection_id) if t.required and t.name not in {r.target_field for r in rows}]
     for name, n in Counter(r.target_field for r in rows).items():
         if n > 1:
             problems.append(Problem(name, f"{n} mappings write {name}; keep one."))
     for row in rows:
-        why = row_problem(object_type, row.target_field, row.source_field, row.transform, by_name)
+        why = row_problem(object_type, row.target_field, row.source_field, row.transform, by_name, connection_id)
         if why:
             problems.append(Problem(row.target_field, why))
     problems += _enum_problems(connection_id, object_type, rows, by_name)

@@ -9,6 +9,7 @@ from .maintenance import MaintenanceTask
 from .mapping import (
     IntegrationEnumMapping,
     IntegrationFieldMapping,
+    IntegrationObjectType,
     IntegrationSchemaDrift,
     IntegrationSchemaSnapshot,
 )
@@ -44,7 +45,8 @@ __all__ = [
     "CsvImportTemplate", "DesignVersion", "IntakeAnswer", "IntakeAttachment", "MaintenanceTask", "UploadChunk", "UserInvitation",
     "WebhookRejection",
     "EventAdminAction", "EventWebhookEvent", "IntegrationConnection", "IntegrationEnumMapping", "IntegrationErrorNote",
-    "IntegrationFieldMapping", "IntegrationNormalizedEvent", "IntegrationProvider",
+    "IntegrationFieldMapping",
+    "IntegrationObjectType", "IntegrationNormalizedEvent", "IntegrationProvider",
     "IntegrationProviderAccount", "ProviderCallBudget",
     "IntegrationRawEvent", "IntegrationRequestLog", "IntegrationReconciliation",
     "IntegrationSchemaDrift", "IntegrationSchemaSnapshot",

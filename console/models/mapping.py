@@ -79,3 +79,23 @@ class IntegrationSchemaDrift(CreatedMixin, Model):
     breaking: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     found_by: Mapped[str] = mapped_column(sa.String(40))  # "run #12" | "daily check"
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IntegrationObjectType(TimestampMixin, Model):
+    """A custom object type of the connection's portal, as its schema read when a person chose to sync it:
+    the object registry's portal-specific part (mapping/objects.py). Type ids such as "2-7351" mean
+    different objects in different portals, so each connection keeps its own: name, labels, the property
+    that names a record, its properties (name, label, type) and the standard objects it associates with."""
+
+    __tablename__ = "integration_object_types"
+    __table_args__ = (sa.UniqueConstraint("connection_id", "object_type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(sa.ForeignKey("integration_connections.id"))
+    object_type: Mapped[str] = mapped_column(sa.String(40))  # the provider's type id ("2-7351")
+    name: Mapped[str] = mapped_column(sa.String(100))
+    singular: Mapped[str] = mapped_column(sa.String(120))
+    plural: Mapped[str] = mapped_column(sa.String(120))
+    primary_property: Mapped[str | None] = mapped_column(sa.String(100))
+    properties: Mapped[list] = mapped_column(JsonText)  # [{name, label, type}]
+    associations: Mapped[list] = mapped_column(JsonText)  # the standard object types it associates with

@@ -11,9 +11,10 @@ from flask_login import current_user
 from ..auth.access import connection_or_404, role_required
 from ..auth.forms import ActionForm
 from ..auth.policy import can
-from ..choices import SYNC_ORDER, RunStatus
+from ..choices import RunStatus
 from ..extensions import db
 from ..htmx import is_partial, render
+from ..mapping.objects import rank
 from ..models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob
 from ..sync.proof import reconcile
 from . import bp
@@ -27,7 +28,7 @@ def _page(conn: IntegrationConnection, status: int = 200, message: str | None = 
         IntegrationReconciliation.connection_id == conn.id).order_by(IntegrationReconciliation.id.desc())
         .limit(SHOWN)).all()
     object_types = sorted(db.session.scalars(sa.select(IntegrationSyncJob.object_type).where(
-        IntegrationSyncJob.connection_id == conn.id)), key=SYNC_ORDER.index)
+        IntegrationSyncJob.connection_id == conn.id)), key=rank)
     pending = any(r.status in (RunStatus.QUEUED.value, RunStatus.RUNNING.value) for r in rows)
     return render("ops/reconcile.html", "partials/ops/reconcile.html", status, conn=conn, rows=rows,
                   object_types=object_types, pending=pending, can_act=can(current_user, "operate", conn),

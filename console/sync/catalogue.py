@@ -8,6 +8,7 @@ import time
 from ..connectors.base import ConnectorError
 from ..mapping.inference import looks_like
 from ..mapping.mapper import Reference
+from ..mapping.objects import custom_schemas
 from ..models import IntegrationConnection
 from .provider import open_session
 
@@ -89,3 +90,17 @@ def _sample(conn: IntegrationConnection, object_type: str, names: list[str]) -> 
     stream = open_session(conn, timeout=10.0, max_attempts=2).stream(object_type, names)
     first = next(iter(stream.pages(None, SAMPLE_RECORDS, SAMPLE_RECORDS)), None)
     return first.records if first else []
+
+
+def object_schemas(conn: IntegrationConnection) -> list[dict]:
+    """The portal's custom object types (mapping/objects.custom_schemas: checked and bounded), cached like the
+    properties. Raises ConnectorError when they cannot be read (a token without the schemas scope, say)."""
+    key = (_account_key(conn), "_schemas")
+    with _lock:
+        hit = _cache.get(key)
+    if hit and time.monotonic() - hit[0] < TTL_SECONDS:
+        return hit[1]
+    schemas = custom_schemas(open_session(conn, timeout=10.0, max_attempts=2).object_schemas())
+    with _lock:
+        _cache[key] = (time.monotonic(), schemas)
+    return schemas

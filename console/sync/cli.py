@@ -6,8 +6,9 @@ import os
 import click
 import sqlalchemy as sa
 
-from ..choices import SYNC_ORDER, RunKind
+from ..choices import RunKind
 from ..extensions import db
+from ..mapping.objects import CORE, STANDARD, rank
 from ..models import IntegrationConnection
 
 
@@ -18,8 +19,8 @@ def sync_group() -> None:
 
 @sync_group.command("run")
 @click.argument("connection_id", type=int)
-@click.option("--object", "object_types", multiple=True, type=click.Choice(SYNC_ORDER),
-              help="Object types to sync (default: every job of the connection, companies first).")
+@click.option("--object", "object_types", multiple=True,
+              help="Object types to sync (default: every job of the connection, in the sync order).")
 @click.option("--full", is_flag=True, help="Ignore the cursor: re-read everything (a backfill).")
 @click.option("--limit", type=int, help="Stop after this many records.")
 def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, limit: int | None) -> None:
@@ -32,8 +33,10 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
         raise click.ClickException(f"No connection {connection_id}.")
     jobs = db.session.scalars(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == connection_id)).all()
-    wanted = list(object_types) or sorted({j.object_type for j in jobs} or {"contacts"},
-                                          key=SYNC_ORDER.index)
+    known = set(STANDARD) | {j.object_type for j in jobs}
+    if unknown := [o for o in object_types if o not in known]:
+        raise click.ClickException(f"Not an object type of connection {connection_id}: {', '.join(unknown)}.")
+    wanted = list(object_types) or sorted({j.object_type for j in jobs} or {"contacts"}, key=rank)
     from .runs.lease import JobBusy, holding_lease
     from .runs.lifecycle import sweep
 
@@ -69,7 +72,7 @@ def run_command(connection_id: int, object_types: tuple[str, ...], full: bool, l
 
 @sync_group.command("push")
 @click.argument("connection_id", type=int)
-@click.option("--object", "object_types", multiple=True, type=click.Choice(SYNC_ORDER),
+@click.option("--object", "object_types", multiple=True, type=click.Choice(CORE),
               help="Object types to push (default: every job of the connection that pushes, companies first).")
 @click.option("--dry-run", is_flag=True, help="Say per record what would be written; write nothing.")
 def push_command(connection_id: int, object_types: tuple[str, ...], dry_run: bool) -> None:
@@ -82,7 +85,7 @@ def push_command(connection_id: int, object_types: tuple[str, ...], dry_run: boo
         raise click.ClickException(f"No connection {connection_id}.")
     jobs = {j.object_type: j for j in db.session.scalars(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == connection_id)) if pushes(j)}
-    wanted = [o for o in (list(object_types) or SYNC_ORDER) if o in jobs]
+    wanted = [o for o in (list(object_types) or sorted(jobs, key=rank)) if o in jobs]
     if not wanted:
         raise click.ClickException("No object type of this connection flows to the provider (set a direction in the "
                                    "wizard's mapping step).")
@@ -106,7 +109,7 @@ def push_command(connection_id: int, object_types: tuple[str, ...], dry_run: boo
 
 @sync_group.command("reconcile")
 @click.argument("connection_id", type=int)
-@click.option("--object", "object_types", multiple=True, type=click.Choice(SYNC_ORDER),
+@click.option("--object", "object_types", multiple=True,
               help="Object types to compare (default: every job of the connection).")
 @click.option("--repair", is_flag=True, help="Re-read every differing record and apply it through the writer.")
 def reconcile_command(connection_id: int, object_types: tuple[str, ...], repair: bool) -> None:
@@ -120,7 +123,9 @@ def reconcile_command(connection_id: int, object_types: tuple[str, ...], repair:
         raise click.ClickException(f"No connection {connection_id}.")
     jobs = {j.object_type for j in db.session.scalars(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == connection_id))}
-    wanted = list(object_types) or sorted(jobs, key=SYNC_ORDER.index)
+    if unknown := [o for o in object_types if o not in jobs]:
+        raise click.ClickException(f"Connection {connection_id} has no sync job of {', '.join(unknown)}.")
+    wanted = list(object_types) or sorted(jobs, key=rank)
     if not wanted:
         raise click.ClickException(f"Connection {connection_id} has no sync jobs yet.")
     differences = 0

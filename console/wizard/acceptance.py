@@ -10,9 +10,10 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .. import intake_reading
-from ..choices import ObjectType, RunStatus
+from ..choices import RunStatus
 from ..extensions import db
 from ..intake_reading import Criterion
+from ..mapping.objects import label as object_label
 from ..models import IntegrationConnection, IntegrationReconciliation, IntegrationSyncJob
 from ..models.base import utcnow
 from ..monitoring import freshness, quality
@@ -49,11 +50,11 @@ def _counts(conn: IntegrationConnection, c: Criterion, objects: list[str], now: 
             IntegrationReconciliation.status == RunStatus.SUCCEEDED.value)
             .order_by(IntegrationReconciliation.id.desc()).limit(1))
         if row is None:
-            return Check(c, None, f"Not measured yet: no reconciliation of {ObjectType.label_of(object_type).lower()} "
+            return Check(c, None, f"Not measured yet: no reconciliation of {object_label(object_type, conn.id).lower()} "
                                   "has finished.")
         total = max(row.provider_active + row.provider_archived, 1)
         share = 100.0 * row.differences / total
-        parts.append((share <= c.threshold, f"{ObjectType.label_of(object_type)}: {share:.2f}% differ "
+        parts.append((share <= c.threshold, f"{object_label(object_type, conn.id)}: {share:.2f}% differ "
                                             f"({row.differences:,} of {total:,}, {row.finished_at:%Y-%m-%d %H:%M} UTC)"))
     if not parts:
         return Check(c, None, "Not measured yet: no object is synced.")
@@ -79,10 +80,10 @@ def _quality(kind: str):
                 continue
             if kind == "completeness":
                 share = 100.0 * (q.records - q.incomplete) / q.records
-                parts.append((share >= c.threshold, f"{ObjectType.label_of(object_type)}: {share:.1f}% complete"))
+                parts.append((share >= c.threshold, f"{object_label(object_type, conn.id)}: {share:.1f}% complete"))
             else:
                 share = 100.0 * q.duplicates / q.records
-                parts.append((share <= c.threshold, f"{ObjectType.label_of(object_type)}: {share:.1f}% duplicates"))
+                parts.append((share <= c.threshold, f"{object_label(object_type, conn.id)}: {share:.1f}% duplicates"))
         if not parts:
             return Check(c, None, "Not measured yet: no data-quality check has counted records.")
         return Check(c, *_all(parts))

@@ -13,10 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import audit
-from ..choices import PUSHING, Direction, ObjectType, SystemOfRecord
+from ..choices import PUSHING, Direction, SystemOfRecord
 from ..extensions import db
 from ..intake_questions import QUESTIONS, SECTIONS
 from ..intake_reading import answers, blackout_text, freshness
+from ..mapping import objects
 from ..mapping.targets import target
 from ..models import (
     DesignVersion,
@@ -87,20 +88,20 @@ def document(conn: IntegrationConnection, client: bool = False) -> dict[str, Any
     withheld = list(conn.withheld_fields or [])
     sections = [
         _section("topology", "Topology and systems of record",
-                 [f"{ObjectType.label_of(j.object_type)}: {_flow(conn, j.direction)}, every "
-                  f"{max(1, j.schedule_seconds // 60)} minutes" + (f", after {ObjectType.label_of(j.depends_on).lower()}"
+                 [f"{objects.label(j.object_type, conn.id)}: {_flow(conn, j.direction)}, every "
+                  f"{max(1, j.schedule_seconds // 60)} minutes" + (f", after {objects.label(j.depends_on, conn.id).lower()}"
                                                                   if j.depends_on else "") + "." for j in jobs]
                  + _yours(answers, "topology_flows", "topology_records", "topology_systems")),
         _mapping(conn, jobs, answers, withheld, client),
         _section("sync_rules", "Sync rules",
                  ["Records are matched on the provider's record id; a record already stored is updated in place.",
                   "Newest wins: an older copy of a record never overwrites a newer one.",
-                  *(f"{ObjectType.label_of(j.object_type)} only when: " + "; ".join(
+                  *(f"{objects.label(j.object_type, conn.id)} only when: " + "; ".join(
                       f"{c.get('field')} {c.get('op')} {c.get('value', '')}".strip() for c in j.eligibility)
                     for j in jobs if j.eligibility),
-                  *(f"{ObjectType.label_of(j.object_type)}: no scheduled run {blackout_text(j.blackout)} (blackout)."
+                  *(f"{objects.label(j.object_type, conn.id)}: no scheduled run {blackout_text(j.blackout)} (blackout)."
                     for j in jobs if j.blackout),
-                  *(f"{ObjectType.label_of(j.object_type)} created here are matched in {conn.provider.name} on "
+                  *(f"{objects.label(j.object_type, conn.id)} created here are matched in {conn.provider.name} on "
                     + ", else ".join(match_label(k) for k in match_keys(j.object_type, j.match_on))
                     + ", so a record it already holds is updated, never duplicated." for j in jobs if j.direction in PUSHING)]
                  + _yours(answers, "matching", "lookups", "blackouts", "dependencies", "use_cases", "associations")),
@@ -175,12 +176,12 @@ def _mapping(conn: IntegrationConnection, jobs: list[IntegrationSyncJob], answer
             IntegrationEnumMapping.connection_id == conn.id, IntegrationEnumMapping.object_type == job.object_type)
             .group_by(IntegrationEnumMapping.ignored)).all()
         counts = {bool(ignored): n for ignored, n in enums}
-        tables.append({"caption": ObjectType.label_of(job.object_type),
+        tables.append({"caption": objects.label(job.object_type, conn.id),
                        "head": ([] if client else [f"{conn.provider.name} property"])
                        + ["Our field", "Transformation", "Edge cases", "Direction"],
                        "rows": rows})
         if counts:
-            lines.append(f"{ObjectType.label_of(job.object_type)}: {counts.get(False, 0)} picklist values mapped, "
+            lines.append(f"{objects.label(job.object_type, conn.id)}: {counts.get(False, 0)} picklist values mapped, "
                          f"{counts.get(True, 0)} ignored.")
     return _section("mapping", "Field-by-field mapping", lines + _yours(answers, "transformations", "picklists"), tables)
 
@@ -202,7 +203,7 @@ def configuration(conn: IntegrationConnection) -> dict[str, Any]:
     """The live configuration, by part: what a signed design promises and the gate compares."""
     parts: dict[str, Any] = {}
     for job in _jobs(conn):
-        label = ObjectType.label_of(job.object_type)
+        label = objects.label(job.object_type, conn.id)
         parts[f"{label} sync job"] = {"enabled": job.enabled, "direction": job.direction, "every": job.schedule_seconds,
                                       "only_when": job.eligibility or [], "blackout": job.blackout,
                                       "after": job.depends_on, **({"match": job.match_on} if job.match_on else {})}

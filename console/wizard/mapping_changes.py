@@ -46,10 +46,10 @@ def save_jobs(conn: IntegrationConnection, user: User, existing: dict[str, Integ
     audit.record("mapping.jobs_saved", conn, user, enabled=synced, directions=directions or {}, blackout=blackout,
                  match=match or {}, after=after or {})
     db.session.commit()
-    return _create_defaults(conn, synced)
+    return create_defaults(conn, synced)
 
 
-def _create_defaults(conn: IntegrationConnection, object_types: list[str]) -> list[str]:
+def create_defaults(conn: IntegrationConnection, object_types: list[str]) -> list[str]:
     unread = []
     for object_type in object_types:
         try:

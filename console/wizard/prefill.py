@@ -132,9 +132,13 @@ def owner(conn: IntegrationConnection, form: Any) -> None:
 
 def records_of(conn: IntegrationConnection, object_type: str, rows: dict, text: str) -> list[dict]:
     """The intake's systems of record (`text`, its answer) for this object, each with the mapped fields it
-    names (none: the line names a group, like "demographics", to set field by field)."""
+    names (none: the line names a group, like "demographics", to set field by field). The other objects are
+    only read, so no system of record applies to them."""
+    from ..mapping.objects import CORE
     from ..mapping.targets import TARGETS
 
+    if object_type not in CORE:
+        return []
     out = []
     for what, winner in intake_reading.systems_of_record(text, conn.provider.name):
         obj = intake_reading.object_named(what)

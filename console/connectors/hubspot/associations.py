@@ -4,8 +4,9 @@ the pages that follow).
 
 Each pair of object types is read in one direction only (HubSpot holds every association both ways, with a
 type id per direction), so a run reads each association once: contacts → companies, deals → contacts,
-deals → companies. A record with no association (HubSpot answers it with an error entry, or leaves it out)
-maps to an empty list: what it had before is gone."""
+deals → companies, line items → deals, tickets → contacts and companies, and a custom object → the
+standard objects its schema associates it with. A record with no association (HubSpot answers it with an
+error entry, or leaves it out) maps to an empty list: what it had before is gone."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,7 +15,8 @@ from ..base import FatalError, Link
 from .client import HubSpotClient
 
 # object type -> the object types whose associations from it a sync reads
-READ_FROM: dict[str, tuple[str, ...]] = {"contacts": ("companies",), "deals": ("contacts", "companies")}
+READ_FROM: dict[str, tuple[str, ...]] = {"contacts": ("companies",), "deals": ("contacts", "companies"),
+                                         "line_items": ("deals",), "tickets": ("contacts", "companies")}
 BATCH_READ = 1000
 MAX_ID = 20  # HubSpot ids are decimal and well under 20 digits; anything else is not asked for
 MAX_CURSOR = 1000  # a longer paging cursor is not one HubSpot makes: it ends that record's read
@@ -84,7 +86,8 @@ def _type_id(value: Any) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and int(text) < 2 ** 31 else None
 
 
-SINGULAR = {"CONTACT": "contacts", "COMPANY": "companies", "DEAL": "deals"}
+SINGULAR = {"CONTACT": "contacts", "COMPANY": "companies", "DEAL": "deals", "LINE_ITEM": "line_items",
+            "TICKET": "tickets"}
 
 
 def source_of(summary: dict) -> tuple[str, str] | None:

@@ -31,6 +31,11 @@ class HubSpotSession:
     def properties(self, object_type: str) -> list[dict]:
         return (self.client.get(f"/crm/v3/properties/{object_type}") or {}).get("results", [])
 
+    def object_schemas(self) -> list:
+        """The portal's custom object schemas, as HubSpot answers them (the caller bounds and checks them)."""
+        reply = self.client.get("/crm/v3/schemas")
+        return reply.get("results", []) if isinstance(reply, dict) else []
+
     def reference(self) -> Reference:
         ref = Reference()
         pages = Pages()

@@ -56,7 +56,7 @@ class HubSpotStream:
     def __init__(self, client: HubSpotClient, object_type: str, properties: list[str],
                  lookback_ms: int = DEFAULT_LOOKBACK_MS) -> None:
         self.client, self.object_type, self.lookback_ms = client, object_type, lookback_ms
-        self.modified = MODIFIED[object_type]
+        self.modified = MODIFIED.get(object_type, "hs_lastmodifieddate")  # every other object type, custom ones too
         self.properties = sorted(set(properties) | {self.modified, "createdate"})
         self.page_size = LIST_LIMIT
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ...connectors.base import Link, Links, Page
 from ...extensions import db
+from ...mapping.targets import custom_type
 from ...models import CrmAssociation, IntegrationSyncJob
 from ...models.base import table, utcnow
 from . import bulk
@@ -24,11 +25,14 @@ Key = tuple[str, str, str, int]  # from id, to id, category, type id
 
 
 def linked_types(session, connection_id: int, object_type: str) -> tuple[str, ...]:
-    """The types whose associations from `object_type` are read: those the provider's sync reads from it,
-    among the connection's synced objects."""
+    """The types whose associations from `object_type` are read: those the provider's sync reads from it (a
+    custom object: those its schema, as the connection stored it, associates it with), among the connection's
+    synced objects."""
     synced = set(db.session.scalars(sa.select(IntegrationSyncJob.object_type).where(
         IntegrationSyncJob.connection_id == connection_id)))
-    return tuple(t for t in session.linked_types(object_type) if t in synced)
+    custom = custom_type(connection_id, object_type)
+    declared = session.linked_types(object_type) if custom is None else tuple(custom.associations)
+    return tuple(t for t in declared if t in synced)
 
 
 def read(session, object_type: str, to_types: tuple[str, ...], ids: list[str]) -> Links:

@@ -76,6 +76,8 @@ class WritePlan:
         targets = {step.target for step in spec.plan} | {"provider_updated_at"}  # the version is always kept
         if spec.follows_up:
             targets.add("follow_up_state")
+        if spec.attribute_targets:
+            targets.add("attributes")
         columns = [c.key for c in table(CrmLead).columns if c.key != "id"]
         self._mapped = tuple(n for n in columns if n in targets and (n in LEAD_FIELDS or n == "follow_up_state"))
         constants = ("client_id", "connection_id", "object_type", "source_label")

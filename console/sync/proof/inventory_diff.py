@@ -38,6 +38,7 @@ from ...choices import ErrorStatus, RunKind, RunStatus
 from ...connectors.base import SourceRecord
 from ...extensions import db
 from ...mapping.mapper import LEAD_FIELDS, MappingSpec, map_record
+from ...mapping.targets import ATTRIBUTE
 from ...models import (
     CrmLead,
     IntegrationConnection,
@@ -107,7 +108,7 @@ def compare(connection: IntegrationConnection, job: IntegrationSyncJob, session,
     extra_fields = [c["field"] for c in eligibility if isinstance(c, dict) and c.get("field")]
     stream = session.stream(job.object_type, [])
     out, seen = Comparison(), Versions()
-    compared = sorted((set(LEAD_FIELDS) & {s.target for s in spec.plan}) - NOT_COMPARED)
+    compared = sorted(((set(LEAD_FIELDS) & {s.target for s in spec.plan}) - NOT_COMPARED) | set(spec.attribute_targets))
     scope = Scope(connection.id, job.object_type, compared)
     requested = spec.requested(extra_fields)
     spec = replace(spec, rules=[r for r in spec.rules if r.target not in NOT_COMPARED])  # not mapped for nothing
@@ -189,12 +190,19 @@ def _differing(rec: SourceRecord, held: Any, spec: MappingSpec, compared: list[s
     values = mapped.values
     out = []
     for name in compared:
-        stored, produced = getattr(held, name), values.get(name)
+        stored, produced = held_value(held, name), values.get(name)
         if (stored == produced and name not in failed) or name in waiting:  # the common case, decided at once
             continue
         if name in failed or not same(stored, produced):
             out.append(name)
     return out
+
+
+def held_value(held: Any, name: str) -> Any:
+    """A stored row's value of a compared field: its column, or (`f.<field>`) its attributes' entry."""
+    if name.startswith(ATTRIBUTE):
+        return (held.attributes or {}).get(name[len(ATTRIBUTE):])
+    return getattr(held, name)
 
 
 def same(stored: Any, produced: Any) -> bool:
@@ -227,7 +235,9 @@ class Scope:
         if not records:
             return {}
         columns = [CrmLead.id, CrmLead.external_id, CrmLead.archived, CrmLead.provider_updated_at,
-                   *(getattr(CrmLead, name) for name in self.compared)]
+                   *(getattr(CrmLead, name) for name in self.compared if not name.startswith(ATTRIBUTE))]
+        if any(name.startswith(ATTRIBUTE) for name in self.compared):
+            columns.append(CrmLead.attributes)
         rows = db.session.execute(sa.select(*columns).where(
             *self._where(), CrmLead.external_id.in_([r.external_id for r in records])))
         return {row.external_id: row for row in rows}

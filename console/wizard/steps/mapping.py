@@ -14,16 +14,16 @@ from ...auth.forms import ActionForm
 from ...choices import PUSHING, ConnectionStatus, WizardStep
 from ...connectors.base import ConnectorError
 from ...extensions import db
-from ...mapping import editor
+from ...mapping import editor, objects
 from ...mapping.service import governed_fields
 from ...mapping.suggest import suggest
-from ...mapping.targets import TARGETS, TRANSFORMS_FOR_KIND, label_of, target
+from ...mapping.targets import TRANSFORMS_FOR_KIND, label_of, target, targets_of
 from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...refusals import Refused
 from ...sync import catalogue, schema_drift
 from ...sync.outbound.pusher import CONSOLE_ID_PROPERTY, match_keys, match_label
-from .. import bp, prefill, proposals, samples
+from .. import bp, more_objects, prefill, proposals, samples
 from .. import mapping_changes as changes
 from ..forms import DRIFT_POLICIES, OBJECT_TYPES, FieldForm, JobsForm
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
@@ -73,13 +73,15 @@ def _sections(conn) -> tuple[list[dict], str | None]:
                 stages = catalogue.stages(conn)
             except ConnectorError as exc:
                 error = f"The provider's deal stages could not be read: {exc}"
-        sections.append({"object_type": object_type, "targets": TARGETS[object_type], "stages": stages,
+        sections.append({"object_type": object_type, "label": objects.label(object_type, conn.id),
+                         "targets": targets_of(object_type, conn.id), "stages": stages,
                          "pushes": job.direction in PUSHING, "id_property": CONSOLE_ID_PROPERTY,
                          "match": [match_label(k) for k in match_keys(object_type, job.match_on)],
                          "rows": (rows := editor.rows(conn.id, object_type)), "enums": editor.enum_rows(conn.id, object_type),
                          "records": prefill.records_of(conn, object_type, rows, records),
                          "problems": validate(conn.id, object_type, props) if props else [],
                          "properties": {p["name"]: p for p in props}, **_drift(conn.id, object_type, rows, props)})
+    sections.sort(key=lambda section: objects.rank(section["object_type"]))
     return sections, error
 
 
@@ -98,16 +100,18 @@ def _drift(connection_id: int, object_type: str, rows: dict, props: list[dict]) 
         best = None
         prop = next((p for p in props if p["name"] == d.property), None) if d.kind == "added" else None
         if prop is not None and d.resolved_at is None:  # the field it would fill best, an unmapped one first
-            ranked = [(suggest(t, [prop], limit=1)[0].score, t.name not in rows, t) for t in TARGETS[object_type]]
+            ranked = [(suggest(t, [prop], limit=1)[0].score, t.name not in rows, t)
+                      for t in targets_of(object_type, connection_id)]
             best = max(ranked, key=lambda r: (r[1] and r[0] >= 50, r[0]), default=(0, False, None))[2]
         harmless.append((d, best))
     return {"breaking": breaking, "harmless": harmless}
 
 
-def _render(conn, status: int = 200, changed: bool = False, **extra):
+def render_step(conn, status: int = 200, changed: bool = False, **extra):
     sections, error = _sections(conn)
     withheld, masked = governed_fields(conn.id)
     extra.setdefault("jobs_form", _jobs_form(conn))
+    extra["offers"], extra["offers_error"] = more_objects.offers(conn)
     return page(conn, WizardStep.MAPPING, PARTIAL, status, changed, sections=sections, provider_error=error,
                 edit=extra.pop("edit", None), withheld=withheld, masked=masked, drift_policies=DRIFT_POLICIES, **extra)
 
@@ -115,7 +119,7 @@ def _render(conn, status: int = 200, changed: bool = False, **extra):
 @bp.get("/<int:connection_id>/wizard/mapping")
 @role_required(*VIEWERS)
 def mapping(connection_id: int):
-    return _render(load(connection_id))
+    return render_step(load(connection_id))
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/jobs")
@@ -124,10 +128,10 @@ def mapping_jobs(connection_id: int):
     conn = load(connection_id, edit=True)
     form = JobsForm()
     if not form.validate_on_submit():
-        return _render(conn, 422, jobs_form=form)
+        return render_step(conn, 422, jobs_form=form)
     if not any(getattr(form, o).data for o in OBJECT_TYPES):
         form.contacts.errors.append("Choose at least one kind of record to sync.")
-        return _render(conn, 422, jobs_form=form)
+        return render_step(conn, 422, jobs_form=form)
     chosen = {o: (bool(getattr(form, o).data), getattr(form, f"{o}_minutes").data) for o in OBJECT_TYPES}
     directions = {o: getattr(form, f"{o}_direction").data for o in OBJECT_TYPES}
     window = intake_reading.blackout(form.blackout.data) if (form.blackout.data or "").strip() else None
@@ -139,11 +143,11 @@ def mapping_jobs(connection_id: int):
     if unread:
         message += (f" The provider's fields of {', '.join(unread)} could not be read, so their default mappings "
                     "were not created: save the sync jobs again once the connection check passes.")
-    return _render(conn, changed=True, message_at="jobs", message=message)
+    return render_step(conn, changed=True, message_at="jobs", message=message)
 
 
 def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> FieldForm:
-    tgt = target(object_type, name) or abort(404)
+    tgt = target(object_type, name, conn.id) or abort(404)
     props = catalogue.typed(conn, object_type)
     ranked = suggest(tgt, props, limit=len(props))
     form = FieldForm() if formdata else FieldForm(formdata=None)
@@ -177,7 +181,7 @@ def mapping_field_edit(connection_id: int, object_type: str, name: str):
     except ConnectorError as exc:
         abort(502, f"The provider's fields could not be read: {exc}")
     return render_template("partials/wizard/mapping_row_edit.html", connection=conn, object_type=object_type,
-                           tgt=target(object_type, name), form=form)
+                           tgt=target(object_type, name, conn.id), form=form)
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/<object_type>/<name>")
@@ -187,18 +191,18 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
     try:
         form = _field_form(conn, object_type, name, formdata=True)
     except ConnectorError as exc:
-        return _render(conn, 502, message=f"The provider's fields could not be read, so nothing was changed: {exc}",
+        return render_step(conn, 502, message=f"The provider's fields could not be read, so nothing was changed: {exc}",
                        message_tone="error")
     if form.validate_on_submit():
         try:
             flow = editor.Flow(form.direction.data, form.system_of_record.data, form.condition.data or "")
             stored = changes.set_field(conn, object_type, name, form.source.data, form.transform.data,
                                        form.required.data, form.sensitive.data, current_user, flow)
-            message = f"{label_of(object_type, name)} mapped."
+            message = f"{label_of(object_type, name, conn.id)} mapped."
             if stored:
                 message += (f" The {stored:,} stored {object_type} were mapped by the old rule: a reconcile and repair "
                             f"is queued to re-map them from {conn.provider.name} (see Reconcile).")
-            resp = _render(conn, changed=True, message_at=f"field-{object_type}-{name}", message=message)
+            resp = render_step(conn, changed=True, message_at=f"field-{object_type}-{name}", message=message)
             return make_response(resp, retarget=f"#mapping-{conn.id}", reswap="outerHTML")
         except Refused as refused:
             beside(form, refused, "source")
@@ -206,7 +210,7 @@ def mapping_field_save(connection_id: int, object_type: str, name: str):
             db.session.rollback()
             form.source.errors.append(f"The provider's fields could not be read, so nothing was changed: {exc}")
     return render_template("partials/wizard/mapping_row_edit.html", connection=conn, object_type=object_type,
-                           tgt=target(object_type, name), form=form), 422
+                           tgt=target(object_type, name, conn.id), form=form), 422
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/<object_type>/<name>/remove")
@@ -217,8 +221,8 @@ def mapping_field_remove(connection_id: int, object_type: str, name: str):
         changes.remove_field(conn, object_type, name, current_user)
     except Refused as refused:
         db.session.rollback()
-        return _render(conn, 422, message=str(refused), message_tone="error")
-    return _render(conn, changed=True, message=f"{name} unmapped.")
+        return render_step(conn, 422, message=str(refused), message_tone="error")
+    return render_step(conn, changed=True, message=f"{name} unmapped.")
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/<object_type>/id-property")
@@ -231,9 +235,9 @@ def mapping_id_property(connection_id: int, object_type: str):
     try:
         changes.create_id_property(conn, object_type, current_user)
     except ConnectorError as exc:
-        return _render(conn, 502, message=f"The property could not be created: {exc}", message_tone="error",
+        return render_step(conn, 502, message=f"The property could not be created: {exc}", message_tone="error",
                        message_at=f"id-property-{object_type}")
-    return _render(conn, changed=True, message_at=f"id-property-{object_type}",
+    return render_step(conn, changed=True, message_at=f"id-property-{object_type}",
                    message=f"The {CONSOLE_ID_PROPERTY} property now exists on HubSpot's {object_type}.")
 
 
@@ -244,7 +248,7 @@ def mapping_enums(connection_id: int, object_type: str, field: str):
     values = {key[len("target::"):]: (request.form[key], f"ignore::{key[len('target::'):]}" in request.form)
               for key in request.form if key.startswith("target::")}
     changed = changes.save_enums(conn, object_type, field, values, current_user)
-    return _render(conn, changed=True, message=f"Picklist {field}: {changed} option(s) changed.")
+    return render_step(conn, changed=True, message=f"Picklist {field}: {changed} option(s) changed.")
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/proposal")
@@ -258,8 +262,8 @@ def mapping_proposal_use(connection_id: int):
         message = proposals.use(conn, current_user, request.form.get("use", ""))
     except Refused as err:
         db.session.rollback()
-        return _render(conn, 409, message=err.message, message_tone="error", message_at="proposal")
-    return _render(conn, changed=True, message=message, message_at="proposal")
+        return render_step(conn, 409, message=err.message, message_tone="error", message_at="proposal")
+    return render_step(conn, changed=True, message=message, message_at="proposal")
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/drift-policy")
@@ -268,10 +272,10 @@ def mapping_drift_policy(connection_id: int):
     conn = load(connection_id, edit=True)
     policy = request.form.get("drift_policy", "")
     if not ActionForm().validate_on_submit() or policy not in DRIFT_POLICIES:
-        return _render(conn, 422, message_at="drift", message="Choose what a run does when the provider's schema "
+        return render_step(conn, 422, message_at="drift", message="Choose what a run does when the provider's schema "
                        "breaks the mapping.", message_tone="error")
     changes.set_drift_policy(conn, policy, current_user)
-    return _render(conn, changed=True, message_at="drift", message=f"Saved: {DRIFT_POLICIES[policy]}.")
+    return render_step(conn, changed=True, message_at="drift", message=f"Saved: {DRIFT_POLICIES[policy]}.")
 
 
 @bp.post("/<int:connection_id>/wizard/mapping/confirm")
@@ -283,8 +287,8 @@ def mapping_confirm(connection_id: int):
     if error or not sections or problems:
         reason = error or ("Choose the records to sync first." if not sections else
                            f"The mapping is incomplete: {len(problems)} problem(s) below.")
-        return _render(conn, 422, message=reason, message_tone="error", message_at="confirm")
+        return render_step(conn, 422, message=reason, message_tone="error", message_at="confirm")
     changes.confirm(conn, current_user, [s["object_type"] for s in sections])
-    return continue_if_asked(conn, WizardStep.MAPPING, _render(
+    return continue_if_asked(conn, WizardStep.MAPPING, render_step(
         conn, changed=True, message_at="confirm",
         message="Mapping confirmed: every required field and picklist option is covered."))
