@@ -239,9 +239,13 @@ def _register_hooks(app: Flask) -> None:
     app.add_template_global(render.when, "when_html")
     app.add_template_global(label_of, "field_label")
     app.add_template_global(plain_reason, "plain_reason")
-    from .metrics.baselines import source_words
+    from .metrics.baselines import metric_title, source_words
 
     app.add_template_global(source_words, "source_words")
+    app.add_template_global(metric_title, "metric_title")
+    from .mapping.objects import label as object_label
+
+    app.add_template_global(object_label, "object_label")
     app.add_template_filter(format_value, "metric_value")
     app.add_template_filter(format_change, "metric_change")
 

@@ -7,7 +7,7 @@ import re
 from difflib import SequenceMatcher
 from typing import NamedTuple
 
-from .targets import READS, TRANSFORMS_FOR_KIND, Target
+from .targets import ATTRIBUTE, READS, Target, transforms_for
 
 SYNONYMS = {"company_name": ("company", "name"), "deal_name": ("dealname",), "deal_stage": ("dealstage",),
             "deal_state": ("dealstage",), "lifecycle_stage": ("lifecyclestage",), "lead_status": ("hs_lead_status",),
@@ -32,7 +32,7 @@ def _norm(text: str) -> str:
 
 def transform_for(target: Target, prop_type: str) -> str | None:
     """The first transform that makes this kind of field from this type of property, if any."""
-    return next((t for t in TRANSFORMS_FOR_KIND[target.kind] if prop_type in READS[t]), None)
+    return next((t for t in transforms_for(target) if prop_type in READS[t]), None)
 
 
 def suggest(target: Target, properties: list[dict], limit: int = 5) -> list[Suggestion]:
@@ -44,8 +44,9 @@ def suggest(target: Target, properties: list[dict], limit: int = 5) -> list[Sugg
                          for w in wanted for candidate in (_norm(name), _norm(label)))
         transform = transform_for(target, ptype)
         inferred = prop.get("inferred")  # text whose sampled values look like another kind (inference.py)
-        if transform is None and inferred is not None:
-            transform = transform_for(target, inferred.property_type)
+        if inferred is not None and (transform is None or target.name.startswith(ATTRIBUTE)):
+            # a field of the record's own takes the kind its values show (a date typed as text, say)
+            transform = transform_for(target, inferred.property_type) or transform
         score = round(similarity * 70 + (30 if transform else 0))
         kind = f"{ptype} that {inferred.words}" if inferred is not None else ptype
         if transform:

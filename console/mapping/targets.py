@@ -57,6 +57,19 @@ TRANSFORMS_FOR_KIND: dict[str, tuple[str, ...]] = {
     "picklist": ("enum",), "owner": ("owner_name",), "stage": ("stage_label", "stage_state"),
     "pipeline": ("pipeline_label",),
 }
+# A field kept in the attributes document is stored as JSON holds it (a date as ISO 8601 text): besides its
+# kind's transforms it takes these, so a text property whose values are dates can be read as dates.
+ATTRIBUTE_TRANSFORMS = ("trim", "case", "datetime_utc", "decimal", "enum")
+
+
+def transforms_for(tgt: Target) -> tuple[str, ...]:
+    """The transforms that can fill a target, its kind's first."""
+    own = TRANSFORMS_FOR_KIND[tgt.kind]
+    if not tgt.name.startswith(ATTRIBUTE):
+        return own
+    return own + tuple(t for t in ATTRIBUTE_TRANSFORMS if t not in own)
+
+
 READS: dict[str, tuple[str, ...]] = {
     "trim": ("string", "enumeration", "number", "phone_number"), "case": ("string", "enumeration"),
     "concat": ("string",), "split": ("string",), "email": ("string",), "phone_e164": ("string", "phone_number"),

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import IntegrationEnumMapping, IntegrationFieldMapping
-from .targets import READS, TRANSFORMS_FOR_KIND, target, targets_of
+from .targets import READS, target, targets_of, transforms_for
 
 
 class Problem(NamedTuple):
@@ -27,8 +27,8 @@ def row_problem(object_type: str, target_name: str, source: str, transform: str,
     prop = by_name.get(source)
     if prop is None:
         return f"The provider has no property “{source}” on {object_type}."
-    if transform not in TRANSFORMS_FOR_KIND[tgt.kind]:
-        allowed = ", ".join(TRANSFORMS_FOR_KIND[tgt.kind])
+    if transform not in transforms_for(tgt):
+        allowed = ", ".join(transforms_for(tgt))
         return f"Type mismatch: {tgt.label} is a {tgt.kind} field; use one of: {allowed}."
     inferred = prop.get("inferred")  # a text property whose values look like another kind (inference.py)
     if prop.get("type", "string") not in READS[transform] and not (inferred and inferred.property_type in READS[transform]):

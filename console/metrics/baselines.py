@@ -13,8 +13,7 @@ from ..models import IntegrationConnection, IntegrationSyncRun, MetricBaseline, 
 from ..models.base import utcnow
 from ..refusals import Refused
 from ..sync.proof.verdict import BASELINE_KINDS, judge
-from .definitions import METRICS, for_types
-from .readings import synced_types
+from .definitions import find, of_connection
 from .snapshots import snapshot_for_run
 
 
@@ -33,7 +32,7 @@ def refusal(run: IntegrationSyncRun, connection: IntegrationConnection, need_sna
     why = judge(run, connection).completeness()
     if why:
         return why
-    if not any(m.object_type == run.object_type for m in METRICS):
+    if not any(m.object_type == run.object_type for m in of_connection(connection.id)):
         return f"No client metric is read from {run.object_type}."
     if need_snapshot and snapshot_for_run(run.id) is None:
         return "No metric values were recorded after this run; run a full sync, then capture from it."
@@ -74,6 +73,12 @@ def source_words(baseline: MetricBaseline) -> str:
     return judge(run).words() if run is not None else ""
 
 
+def metric_title(key: str, connection_id: int) -> str:
+    """A metric's title for people ("Open pipeline", "Bookings on record"); a key no longer known as given."""
+    metric = find(key, connection_id)
+    return metric.title if metric is not None else key.replace("_", " ")
+
+
 def capture(connection: IntegrationConnection, run: IntegrationSyncRun, user: User | None,
             reason: str | None = None, replace: bool = False) -> list[MetricBaseline]:
     """Baseline the metrics read from `run`'s object type with the values recorded right after it.
@@ -84,7 +89,7 @@ def capture(connection: IntegrationConnection, run: IntegrationSyncRun, user: Us
         raise BaselineRefused(why)
     if replace and not (reason or "").strip():
         raise BaselineRefused("Re-baselining needs a reason; it is kept in the audit log.")
-    metrics = [m for m in for_types(synced_types(connection.id)) if m.object_type == run.object_type]
+    metrics = [m for m in of_connection(connection.id) if m.object_type == run.object_type]
     current = active(connection.id, for_capture=True)
     kept = [m.title for m in metrics if m.key in current]
     if kept and not replace:

@@ -17,8 +17,8 @@ from ..extensions import db
 from ..models import IntegrationConnection, IntegrationSyncJob, MetricBaseline, MetricSnapshot
 from ..models.base import utcnow
 from . import baselines
-from .definitions import METRICS, MetricDef, assess, for_types
-from .readings import Reading, synced_types
+from .definitions import COUNTS, MetricDef, assess, of_connection
+from .readings import Reading
 from .snapshots import TREND_DAYS, latest_snapshots, series
 
 
@@ -65,7 +65,7 @@ def freshness(connection: IntegrationConnection, now: datetime | None = None) ->
     now = now or utcnow()
     jobs = db.session.scalars(sa.select(IntegrationSyncJob).where(
         IntegrationSyncJob.connection_id == connection.id,
-        IntegrationSyncJob.object_type.in_({m.object_type for m in METRICS}))).all()
+        IntegrationSyncJob.object_type.in_({m.object_type for m in of_connection(connection.id)}))).all()
     if not jobs:
         return Freshness(None, False, None)
     multiple = max(1, connection.stale_multiple or 3)
@@ -89,7 +89,7 @@ def build_cards(connection: IntegrationConnection, now: datetime | None = None) 
     latest = latest_snapshots(connection.id)
     kept = baselines.active(connection.id)
     cards = []
-    for metric in for_types(synced_types(connection.id)):
+    for metric in of_connection(connection.id):
         snap: MetricSnapshot | None = latest.get(metric.key)
         base = kept.get(metric.key)
         if snap is None:
@@ -134,7 +134,7 @@ def format_value(value: Decimal | str | None, unit: str) -> str:
     value = Decimal(value)
     if unit == "%":
         return f"{value:,.1f}%"
-    if unit == "leads":
+    if unit in COUNTS:
         return f"{value:,.0f}"
     return f"{unit} {value:,.0f}"
 
@@ -145,7 +145,7 @@ def format_change(card: Card) -> str:
         return "—"
     if card.unit == "%":
         return f"{change:+,.1f} pts"
-    if card.unit == "leads":
+    if card.unit in COUNTS:
         return f"{change:+,.0f}"
     return f"{'+' if change >= 0 else '-'}{card.unit} {abs(change):,.0f}"
 

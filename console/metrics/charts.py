@@ -10,6 +10,7 @@ from decimal import Decimal
 from flask import render_template
 
 from ..models import MetricSnapshot
+from .definitions import COUNTS
 
 WIDTH, HEIGHT = 560, 200
 LEFT, RIGHT, TOP, BOTTOM = 84, 16, 16, 36
@@ -41,7 +42,7 @@ def axis_label(value: Decimal, unit: str) -> str:
     """Short axis labels: 4.3M, 612k, 86.7%."""
     if unit == "%":
         return f"{value:.1f}%"
-    prefix = "" if unit == "leads" else f"{unit} "
+    prefix = "" if unit in COUNTS else f"{unit} "
     size = abs(value)
     if size >= 1_000_000:
         return f"{prefix}{value / 1_000_000:.1f}M"
@@ -54,7 +55,7 @@ def precise_label(value: Decimal, unit: str) -> str:
     """An axis label with every digit that matters, for ticks the short labels cannot tell apart."""
     if unit == "%":
         return f"{value:.2f}%"
-    return f"{'' if unit == 'leads' else unit + ' '}{value:,.0f}"
+    return f"{'' if unit in COUNTS else unit + ' '}{value:,.0f}"
 
 
 def measured(snapshots: list[MetricSnapshot]) -> list[MetricSnapshot]:

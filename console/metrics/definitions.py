@@ -8,7 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..choices import MetricStatus
-from . import readings
+from ..mapping.objects import label as object_label
+from ..mapping.objects import rank
+from . import commerce, readings
 from .readings import Reading
 
 Assess = Callable[[Reading, "Decimal | None"], tuple[MetricStatus, str]]
@@ -86,6 +88,20 @@ def _assess_company(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus,
     return MetricStatus.ON_TRACK, "Link each new deal to its company as it comes in."
 
 
+def _assess_products(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:
+    if baseline and r.value < baseline * Decimal("0.9"):
+        drop = ((baseline - r.value) * 100 / baseline).quantize(Decimal("1"))
+        return (MetricStatus.NEEDS_ATTENTION,
+                f"Line-item value is {drop}% below the baseline: review the products that sell less since then.")
+    missing = r.facts.get("without_product", 0)
+    if missing:
+        return MetricStatus.ON_TRACK, f"Link the {missing:,} line items without a product to one, so each sale is counted."
+    top = r.rows[0] if r.rows else None
+    if top:
+        return MetricStatus.ON_TRACK, f"{top['label']} sells most: keep its {top['count']:,} line items moving."
+    return MetricStatus.ON_TRACK, "Add line items to new deals as they come in."
+
+
 METRICS: tuple[MetricDef, ...] = (
     MetricDef("open_pipeline", "Open pipeline", "The value of deals still open, by stage.", "deals", "money",
               "Open deals now", readings.open_pipeline, _assess_pipeline,
@@ -109,13 +125,61 @@ METRICS: tuple[MetricDef, ...] = (
               "deals", "%", "Open deals now", readings.company_pipeline, _assess_company,
               "On track while at least 80% of the open pipeline's value belongs to a company and the share is "
               "no more than 5 points below the baseline.", needs=("companies",)),
+    MetricDef("product_value", "Line-item value by product",
+              "The net value of every current line item, by the product it sells.", "line_items", "money",
+              "All current line items", commerce.product_value, _assess_products,
+              "On track while line-item value stays above 90% of the baseline.", needs=("products",)),
 )
 BY_KEY = {m.key: m for m in METRICS}
 
 
 def for_types(synced: set[str] | frozenset[str]) -> tuple[MetricDef, ...]:
-    """The metrics a connection syncing these object types can measure."""
+    """The metrics of the registry a connection syncing these object types can measure."""
     return tuple(m for m in METRICS if m.applies(synced))
+
+
+COUNTED = "records-"  # the key of a count of one kind of record (its object type follows)
+COUNTS = ("leads", "records")  # units that are counts (shown without a currency)
+_NAMED = {m.object_type for m in METRICS}
+
+
+def counted(object_type: str, connection_id: int) -> MetricDef:
+    """How many records of a kind with no metric of its own the client holds (tickets, a custom object's
+    bookings…): its baseline and movement say whether records keep arriving."""
+    label = object_label(object_type, connection_id)
+    words = label.lower()
+
+    def assess_count(r: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:
+        if baseline and r.value < baseline * Decimal("0.9"):
+            drop = ((baseline - r.value) * 100 / baseline).quantize(Decimal("1"))
+            return (MetricStatus.NEEDS_ATTENTION,
+                    f"{label} on record are {drop}% below the baseline: check whether records were deleted in the CRM.")
+        return MetricStatus.ON_TRACK, f"Keep recording new {words} in the CRM as they come in."
+
+    return MetricDef(f"{COUNTED}{object_type}", f"{label} on record", f"How many {words} the CRM holds now.",
+                     object_type, "records", f"All current {words}", readings.record_count(object_type), assess_count,
+                     "On track while the count stays above 90% of the baseline.")
+
+
+def for_connection(connection_id: int, synced: set[str] | frozenset[str]) -> tuple[MetricDef, ...]:
+    """Every metric a connection syncing these object types can measure: the registry's, and a count of
+    each other kind of record it syncs (in the sync order)."""
+    return for_types(synced) + tuple(counted(t, connection_id) for t in sorted(synced, key=rank) if t not in _NAMED)
+
+
+def of_connection(connection_id: int) -> tuple[MetricDef, ...]:
+    """The metrics of what the connection syncs now (its enabled jobs)."""
+    return for_connection(connection_id, readings.synced_types(connection_id))
+
+
+def find(key: str, connection_id: int) -> MetricDef | None:
+    """One metric by its key, a count of records included (None: no such metric)."""
+    if key in BY_KEY:
+        return BY_KEY[key]
+    object_type = key[len(COUNTED):] if key.startswith(COUNTED) and len(key) <= 40 else ""
+    if object_type and object_type not in _NAMED and object_type in readings.synced_types(connection_id):
+        return counted(object_type, connection_id)
+    return None
 
 
 def assess(metric: MetricDef, reading: Reading, baseline: Decimal | None) -> tuple[MetricStatus, str]:

@@ -5,6 +5,7 @@ and the source labels it counted: lead sources are never merged without saying w
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -50,6 +51,15 @@ def synced_types(connection_id: int) -> frozenset[str]:
     """The object types the connection syncs (its enabled jobs): which metrics apply to it."""
     return frozenset(db.session.scalars(sa.select(IntegrationSyncJob.object_type).where(
         IntegrationSyncJob.connection_id == connection_id, IntegrationSyncJob.enabled.is_(True))))
+
+
+def record_count(object_type: str) -> Callable[[int, datetime], Reading]:
+    """A reader of how many current records of one kind a connection holds."""
+    def read(connection_id: int, now: datetime) -> Reading:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead).where(
+            _live(connection_id, object_type))) or 0
+        return Reading(Decimal(total), total, [], {}, _sources(connection_id, object_type))
+    return read
 
 
 def percent(part: int, whole: int) -> Decimal:

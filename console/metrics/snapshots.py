@@ -10,8 +10,8 @@ from ..extensions import db
 from ..models import AutomationRun, IntegrationConnection, IntegrationSyncRun, MetricSnapshot
 from ..models.base import require, utcnow
 from ..sync.runs.events import run_finished, safely
-from .definitions import for_types
-from .readings import base_currency, synced_types
+from .definitions import of_connection
+from .readings import base_currency
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def record_snapshots(connection: IntegrationConnection, kind: AutomationKind = A
         db.session.add(automation)
         db.session.flush()
         currency = base_currency(connection.id)
-        for metric in for_types(synced_types(connection.id)):
+        for metric in of_connection(connection.id):
             reading = metric.read(connection.id, started)
             db.session.add(MetricSnapshot(
                 connection_id=connection.id, automation_run_id=automation.id, metric_key=metric.key,

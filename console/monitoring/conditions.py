@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ..choices import AlertSeverity, ConnectionStatus, CredentialStatus, ErrorStatus, RunKind, RunStatus, WebhookStatus
 from ..extensions import db
+from ..mapping.objects import label as object_label
 from ..models import (
     EventWebhookEvent,
     IntegrationConnection,
@@ -126,7 +127,7 @@ def stale(conn: IntegrationConnection, now: datetime, facts: Facts) -> list[Find
             severe = since < now - 2 * limit
             out.append(Finding(f"stale_sync:{job.object_type}",
                                AlertSeverity.CRITICAL if severe else AlertSeverity.WARNING,
-                               f"{job.object_type.title()} have not synced successfully since "
+                               f"{object_label(job.object_type, conn.id)} have not synced successfully since "
                                f"{since:%Y-%m-%d %H:%M} UTC (expected every {job.schedule_seconds // 60 or 1} min)."))
     return out
 
@@ -226,7 +227,8 @@ def reconcile_differences(conn: IntegrationConnection, now: datetime, facts: Fac
             parts = [f"{getattr(row, k):,} {k.replace('_', ' ')}" for k in row.KINDS if getattr(row, k)]
             out.append(Finding(f"reconcile_differences:{object_type}",
                                AlertSeverity.CRITICAL if row.missing or row.stale else AlertSeverity.WARNING,
-                               f"{object_type.title()}: the reconciliation of {row.finished_at:%Y-%m-%d %H:%M} UTC "
+                               f"{object_label(object_type, conn.id)}: the reconciliation of "
+                               f"{row.finished_at:%Y-%m-%d %H:%M} UTC "
                                f"found {row.differences:,} records that differ from the provider ({', '.join(parts)}). "
                                "Repair them from the connection's reconcile page."))
     return out

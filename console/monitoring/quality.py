@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ..choices import AlertSeverity, ErrorStatus, RunKind, RunStatus
 from ..extensions import db
+from ..mapping.objects import label as object_label
 from ..models import (
     CrmLead,
     CsvImport,
@@ -115,7 +116,7 @@ def breaches(check: DataQualityCheck, conn: IntegrationConnection) -> list[Breac
     if gap > 0:
         out.append(Breach("completeness", AlertSeverity.CRITICAL if check.completeness_pct < 100 - 2 * (
             100 - conn.quality_completeness_pct) else AlertSeverity.WARNING,
-            f"{kind.title()}: {check.completeness_pct:.1f}% arrive with every required field "
+            f"{object_label(kind, conn.id)}: {check.completeness_pct:.1f}% arrive with every required field "
             f"({check.incomplete} of {check.records} held back); the minimum is {conn.quality_completeness_pct}%."))
     for name, part, limit, words in (
             ("duplicates", check.duplicates, conn.quality_duplicate_pct,
@@ -125,6 +126,6 @@ def breaches(check: DataQualityCheck, conn: IntegrationConnection) -> list[Breac
         pct = check.pct(part)
         if pct > limit:
             out.append(Breach(name, AlertSeverity.CRITICAL if pct > 2 * limit else AlertSeverity.WARNING,
-                              f"{kind.title()}: {pct:.1f}% ({part} of {check.records}) {words}; "
+                              f"{object_label(kind, conn.id)}: {pct:.1f}% ({part} of {check.records}) {words}; "
                               f"the limit is {limit}%."))
     return out

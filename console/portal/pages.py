@@ -14,7 +14,7 @@ from ..htmx import render
 from ..metrics import charts, notes
 from ..metrics.baselines import active
 from ..metrics.cards import build_cards, cards_csv, freshness
-from ..metrics.definitions import BY_KEY
+from ..metrics.definitions import find
 from ..metrics.snapshots import TREND_DAYS, series
 from ..models import Client, DesignVersion, IntegrationConnection, IntegrationNormalizedEvent
 from ..models.base import utcnow
@@ -107,7 +107,7 @@ def chart_svg(client_id: int, connection_id: int, metric_key: str, preview: bool
 
 def chart_response(conn: IntegrationConnection, metric_key: str) -> Response:
     """The metric's trend over the last 30 days as an SVG image (the caller has checked access)."""
-    metric = BY_KEY.get(metric_key) or abort(404)
+    metric = find(metric_key, conn.id) or abort(404)
     points = series(conn.id, metric.key, utcnow() - timedelta(days=TREND_DAYS))
     base = active(conn.id).get(metric.key)
     unit = points[-1].unit if points else metric.unit

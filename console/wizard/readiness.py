@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from .. import audit
 from ..choices import PUSHING, RunKind, RunStatus
 from ..extensions import db
+from ..mapping.objects import label as object_label
 from ..metrics import baselines
-from ..metrics.definitions import METRICS, MetricDef, for_types
+from ..metrics.definitions import METRICS, MetricDef, for_connection, of_connection
 from ..models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun, User
 from ..models.base import require, utcnow
 from ..refusals import Refused
@@ -49,6 +50,7 @@ class ObjectState:
     missing_metrics: list[MetricDef] = field(default_factory=list)
     pushes: bool = False  # the object sends console-side changes to the provider
     outbound_test: IntegrationSyncRun | None = None  # its newest outbound dry run
+    connection_id: int | None = None  # whose registry names a custom object
 
     @property
     def outbound_passes(self) -> bool:
@@ -57,7 +59,7 @@ class ObjectState:
 
     @property
     def label(self) -> str:
-        return self.object_type.title()
+        return object_label(self.object_type, self.connection_id)
 
     @property
     def test_passes(self) -> bool:
@@ -141,7 +143,7 @@ def not_applicable(conn: IntegrationConnection) -> dict[str, dict]:
 def objects(conn: IntegrationConnection) -> list[ObjectState]:
     active, waived = baselines.active(conn.id), not_applicable(conn)
     jobs = enabled_jobs(conn)
-    measurable = for_types({job.object_type for job in jobs})
+    measurable = for_connection(conn.id, {job.object_type for job in jobs})
     out = []
     for job in jobs:
         test = _latest(conn, job.object_type, (RunKind.TEST_BATCH.value,))
@@ -151,7 +153,7 @@ def objects(conn: IntegrationConnection) -> list[ObjectState]:
         out.append(ObjectState(job.object_type, test, verdict,
                                _latest(conn, job.object_type, (RunKind.BACKFILL.value,)), metrics,
                                [m for m in metrics if m.key not in active and m.key not in waived], pushes,
-                               _latest_dry_push(conn, job.object_type) if pushes else None))
+                               _latest_dry_push(conn, job.object_type) if pushes else None, conn.id))
     return out
 
 
@@ -218,7 +220,7 @@ def capture_pending(conn: IntegrationConnection, run: IntegrationSyncRun, within
 def mark_not_applicable(conn: IntegrationConnection, metric_key: str, reason: str, user: User,
                         applicable: bool = False) -> None:
     """An admin says a metric has no meaning for this client (no deals pipeline, say), with a reason."""
-    keys = {m.key for m in METRICS}
+    keys = {m.key for m in (*METRICS, *of_connection(conn.id))}
     if metric_key not in keys:
         raise ReadinessRefused("There is no such metric.")
     marks = not_applicable(conn)

@@ -10,6 +10,7 @@ from .. import audit
 from ..auth.policy import can
 from ..choices import ConnectionStatus, CredentialStatus, WriteCondition
 from ..extensions import db
+from ..mapping.objects import label as object_label
 from ..mapping.targets import label_of
 from ..models import (
     Client,
@@ -207,7 +208,7 @@ def topology(conn: IntegrationConnection) -> list[str]:
             if r.condition:
                 notes.append(WriteCondition.label_of(r.condition).lower().replace("the crm", provider))
             outbound.append(label_of(job.object_type, r.target_field) + (f" ({'; '.join(notes)})" if notes else ""))
-        parts = [f"{job.object_type.title()}: {way}."]
+        parts = [f"{object_label(job.object_type, job.connection_id)}: {way}."]
         if inbound or job.direction == "in":
             parts.append(f"{provider} → console: {', '.join(inbound) or 'no fields'}.")
         if job.direction != "in":

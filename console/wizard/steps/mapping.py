@@ -17,7 +17,7 @@ from ...extensions import db
 from ...mapping import editor, objects
 from ...mapping.service import governed_fields
 from ...mapping.suggest import suggest
-from ...mapping.targets import TRANSFORMS_FOR_KIND, label_of, target, targets_of
+from ...mapping.targets import label_of, target, targets_of, transforms_for
 from ...mapping.validate import validate
 from ...models import IntegrationSyncJob
 from ...refusals import Refused
@@ -155,7 +155,7 @@ def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> Fi
     form.source.choices = [(s.name, f"{'★ ' if i < 3 else ''}{s.label} ({s.name}) · match {s.score}/100"
                             + (f" · text that {inferred[s.name].words}" if s.name in inferred else ""))
                            for i, s in enumerate(ranked)]
-    form.transform.choices = [(t, t) for t in TRANSFORMS_FOR_KIND[tgt.kind]]
+    form.transform.choices = [(t, t) for t in transforms_for(tgt)]
     row = editor.rows(conn.id, object_type).get(name)
     if not formdata:
         asked = next((s for s in ranked if s.name == request.args.get("source")), None)  # "map it" names one

@@ -20,7 +20,7 @@ def _chosen() -> dict[str, int] | str:
     chosen: dict[str, int] = {}
     for object_type in request.form.getlist("sync")[:MAX_CHOSEN + 1]:
         text = request.form.get(f"minutes::{object_type}", "").strip()
-        if not text.isdigit() or not 1 <= int(text) <= 1440:
+        if not (text.isascii() and text.isdigit() and len(text) <= 4) or not 1 <= int(text) <= 1440:
             return "Give each object you sync a schedule between 1 and 1440 minutes."
         chosen[object_type] = int(text)
     return chosen if len(chosen) <= MAX_CHOSEN else "Too many objects chosen at once."

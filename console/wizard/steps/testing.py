@@ -13,6 +13,7 @@ from ...auth.forms import ActionForm
 from ...auth.policy import can
 from ...choices import RunKind, RunStatus, WizardStep
 from ...extensions import db
+from ...mapping.objects import label as object_label
 from ...models import IntegrationSyncRun
 from ...refusals import Refused
 from ...sync.proof import testbatch
@@ -33,7 +34,7 @@ def _form(conn, formdata: bool = False) -> TestBatchForm:
     form = TestBatchForm() if formdata else TestBatchForm(formdata=None)
     jobs = readiness.enabled_jobs(conn)
     form.object_type.choices = ([(ALL, "All enabled, one batch each")] if len(jobs) > 1 else []) + [
-        (j.object_type, j.object_type.title()) for j in jobs]
+        (j.object_type, object_label(j.object_type, conn.id)) for j in jobs]
     return form
 
 
