@@ -32,7 +32,7 @@ from console.sync.inbound.runner import ensure_job
 from console.sync.proof import reconcile
 from console.wizard import readiness
 
-from .. import factories
+from .. import factories, wizard_flow
 from ..reporting import sync
 from .test_associations import api
 
@@ -118,6 +118,12 @@ def test_a_custom_object_chosen_in_the_wizard_syncs_all_its_records_and_reconcil
         # The mapping step shows the object's own fields, with the inferred type of a text field that holds dates
         page = admin.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
         assert "Bookings → records" in page and "Deposit paid on" in page and 'id="inferred-2-7351-deposit_paid_on"' in page
+
+        # A test batch of bookings (a dry run: nothing stored), from the test step's list of objects
+        assert ">Bookings</option>" in admin.get(f"/connections/{conn.id}/wizard/test").get_data(as_text=True)
+        batch = wizard_flow.passing_test_batch(admin, conn, BOOKINGS, 150)
+        assert (batch.object_type, batch.status, batch.seen, batch.failed) == (BOOKINGS, "succeeded", 150, 0)
+        assert stored_attributes(conn.id, BOOKINGS) == {}
 
         assert sync(contacts, "backfill").status in ("succeeded", "partial")  # the seed holds bad emails
         run = sync(job, "backfill")
