@@ -43,7 +43,8 @@ from ..sync.runs.frame import RunFrame
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 CLAIM = Lease(EventWebhookEvent, EventWebhookEvent.claimed_by, EventWebhookEvent.next_attempt_at, 120)
-OBJECT_TYPES = {"contact": "contacts", "company": "companies", "deal": "deals"}
+OBJECT_TYPES = {"contact": "contacts", "company": "companies", "deal": "deals", "ticket": "tickets",
+                "product": "products", "line_item": "line_items"}
 DUE = (WebhookStatus.RECEIVED.value, WebhookStatus.RETRYING.value)
 
 

@@ -263,3 +263,44 @@ def test_line_items_sync_with_their_deals_and_products_and_the_client_sees_value
         assert card.current == snap.value and card.rows[0]["label"] == top[0][0]
         state = next(s for s in readiness.objects(conn) if s.object_type == "line_items")
         assert "product_value" in {m.key for m in state.metrics}  # the gate asks for its baseline
+
+
+def test_ticket_changes_and_their_associations_arrive_through_webhooks(app, live_server):
+    from console.models import EventWebhookEvent
+    from console.webhooks import normalize
+    from console.webhooks.ingest import forget_secrets
+
+    from .test_associations import _delivered
+
+    forget_secrets()
+    with SandboxServer(SandboxConfig(contacts=200, companies=10, deals=5, seed=44, limits=False, bookings=0)) as sb:
+        portal = sb.state.portal
+        conn = factories.hubspot_connection(sb.url, sb.token)
+        conn.status = "live"
+        conn.account.set_secret("webhook_secret", sb.state.auth.oauth_app.client_secret)
+        jobs = {t: ensure_job(conn, t, enabled=True) for t in ("contacts", "tickets")}
+        for job in jobs.values():
+            job.depends_on = None
+        db.session.commit()
+        for job in jobs.values():
+            sync(job, "backfill")
+        api(sb, "PUT", "/_sandbox/webhooks", {"url": f"{live_server}/webhooks/hubspot", "version": "v3",
+                                              "subscriptions": ["ticket.propertyChange", "ticket.associationChange"]})
+        ticket = portal.ids["tickets"][3]
+        api(sb, "PATCH", f"/crm/v3/objects/tickets/{ticket}", {"properties": {"subject": "Printer on fire",
+                                                                              "hs_pipeline_stage": "4"}})
+        other = next(c for c in portal.ids["contacts"] if c not in portal.edges[("tickets", "contacts")][ticket])
+        api(sb, "PUT", f"/crm/v4/objects/tickets/{ticket}/associations/default/contacts/{other}")
+        _delivered(sb)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(EventWebhookEvent)) >= 2
+        while normalize.process_due(200):
+            pass
+        db.session.commit()
+        assert {e.status for e in db.session.scalars(sa.select(EventWebhookEvent))} == {"normalized"}
+        lead = db.session.scalar(sa.select(CrmLead).where(CrmLead.connection_id == conn.id,
+                                                          CrmLead.external_id == str(ticket)))
+        assert (lead.attributes["subject"], lead.attributes["hs_pipeline_stage"]) == ("Printer on fire", "Closed")
+        links = {(f, t) for f, t, type_id, _ in stored_links(conn.id, "tickets") if type_id == 16}
+        assert links == {(str(rid), str(c)) for rid, cs in portal.edges[("tickets", "contacts")].items() for c in cs}
+        assert (str(ticket), str(other)) in links
+    forget_secrets()
