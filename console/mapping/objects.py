@@ -68,11 +68,13 @@ def defaults(object_type: str, connection_id: int) -> tuple[list[FieldSpec], lis
     row = custom_type(connection_id, object_type)
     if row is None:
         return [], []
-    fields, enums = [], []
+    fields: list[FieldSpec] = []
+    enums: list[str] = []
     for prop in row.properties:
         name, typ = prop["name"], prop.get("type", "string")
-        if name in TAIL_OF:
-            fields.append(FieldSpec(name, TAIL_OF[name], "datetime_utc" if "date" in name else "trim"))
+        if name in TAIL_OF:  # the owner and the times (once each: a schema may name both createdates)
+            if TAIL_OF[name] not in {f.target for f in fields}:
+                fields.append(FieldSpec(name, TAIL_OF[name], "datetime_utc" if "date" in name else "trim"))
         elif name != "hs_object_id":
             transform = {"number": "decimal", "datetime": "datetime_utc", "date": "datetime_utc",
                          "enumeration": "enum", "phone_number": "trim"}.get(typ, "trim")
