@@ -73,10 +73,8 @@ DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
         FieldSpec("hs_pipeline", "f.hs_pipeline", "enum"),
         FieldSpec("hs_pipeline_stage", "f.hs_pipeline_stage", "enum", required=True),
         FieldSpec("hs_ticket_priority", "f.hs_ticket_priority", "enum"),
-        FieldSpec("hubspot_owner_id", "owner_external_id", "trim"),
-        FieldSpec("hubspot_owner_id", "owner_name", "owner_name"),
-        FieldSpec("createdate", "provider_created_at", "datetime_utc"),
-        FieldSpec("hs_lastmodifieddate", "provider_updated_at", "datetime_utc"),
+        *_COMMON_TAIL[:2],
+        *_TIMES,
     ],
 }
 # Picklists mapped through enum tables (every provider option must be mapped or explicitly ignored).
