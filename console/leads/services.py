@@ -19,7 +19,7 @@ from ..extensions import db
 from ..mapping.mapper import FieldRule, MappingSpec
 from ..mapping.outbound import NotWritable, console_value, provider_value, text_of, writable
 from ..mapping.service import load_spec
-from ..mapping.targets import label_of
+from ..mapping.targets import ATTRIBUTE, label_of
 from ..models import (
     CrmLead,
     CrmLeadChange,
@@ -78,6 +78,14 @@ def spec_for(lead: CrmLead, conn: IntegrationConnection) -> MappingSpec:
         except ConnectorError as exc:
             raise Refused(f"The CRM's stages could not be read ({exc}); try again shortly.") from exc
     return spec
+
+
+def own_fields(lead: CrmLead) -> list[tuple[str, Any]]:
+    """A record's own fields (a product's, a ticket's, a custom object's), labelled; a field mapped as
+    sensitive is left out, as sensitive lead columns are."""
+    hidden = {r.target[len(ATTRIBUTE):] for r in load_spec(lead.connection_id, lead.object_type).rules if r.sensitive}
+    return [(label_of(lead.object_type, ATTRIBUTE + name, lead.connection_id), value)
+            for name, value in (lead.attributes or {}).items() if name not in hidden and value not in (None, "")]
 
 
 def editable(lead: CrmLead, spec: MappingSpec) -> list[Editable]:

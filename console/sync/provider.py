@@ -48,6 +48,11 @@ def allowed_base_url(account: IntegrationProviderAccount) -> str:
         raise FatalError(str(refused)) from None
 
 
+def has_api(connection: IntegrationConnection) -> bool:
+    """Whether the connection's provider is read through an API (a file upload's is not)."""
+    return registry.get(connection.provider.key).open_session is not None
+
+
 def open_session(connection: IntegrationConnection, **client_options: Any) -> Session:
     """The connection's provider, opened with its credentials from the vault (the connector comes from the
     registry: this module never names a provider)."""

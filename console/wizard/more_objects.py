@@ -19,6 +19,7 @@ from ..models import IntegrationConnection, IntegrationSyncJob, User
 from ..refusals import Refused
 from ..sync import catalogue
 from ..sync.inbound.runner import ensure_job
+from ..sync.provider import has_api
 from . import checklist
 from .mapping_changes import create_defaults
 
@@ -48,7 +49,10 @@ class NotOffered(Refused):
 
 def offers(conn: IntegrationConnection) -> tuple[list[Offer], str | None]:
     """What can be synced besides contacts, companies and deals; a portal whose schemas cannot be read
-    still offers the standard objects (and keeps the custom ones already synced), with why."""
+    still offers the standard objects (and keeps the custom ones already synced), with why. A provider read
+    from files offers none."""
+    if not has_api(conn):
+        return [], None
     jobs = {j.object_type: j for j in db.session.scalars(
         sa.select(IntegrationSyncJob).where(IntegrationSyncJob.connection_id == conn.id))}
     out = [Offer(t, objects.label(t), "HubSpot's standard object", jobs.get(t)) for t in objects.MORE]

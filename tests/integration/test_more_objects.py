@@ -200,7 +200,7 @@ def test_a_custom_object_chosen_in_the_wizard_syncs_all_its_records_and_reconcil
         assert row.differences == 0 and row.failing == len(unpaid), row.ids
 
 
-def test_line_items_sync_with_their_deals_and_products_and_the_client_sees_value_by_product(app):
+def test_line_items_sync_with_their_deals_and_products_and_the_client_sees_value_by_product(app, login):
     with SandboxServer(SandboxConfig(contacts=300, companies=10, deals=260, seed=8, limits=False, bookings=0,
                                      products=14)) as sb:
         portal = sb.state.portal
@@ -263,6 +263,19 @@ def test_line_items_sync_with_their_deals_and_products_and_the_client_sees_value
         assert card.current == snap.value and card.rows[0]["label"] == top[0][0]
         state = next(s for s in readiness.objects(conn) if s.object_type == "line_items")
         assert "product_value" in {m.key for m in state.metrics}  # the gate asks for its baseline
+
+        # Staff read a line item's own fields on its record page; a field mapped as sensitive is not shown
+        price = db.session.scalar(sa.select(IntegrationFieldMapping).where(
+            IntegrationFieldMapping.connection_id == conn.id, IntegrationFieldMapping.object_type == "line_items",
+            IntegrationFieldMapping.target_field == "f.price"))
+        price.sensitive = True
+        db.session.commit()
+        rid = next(iter(portal.records["line_items"]))
+        item = db.session.scalar(sa.select(CrmLead).where(CrmLead.connection_id == conn.id,
+                                                          CrmLead.external_id == str(rid)))
+        page = login("ops").get(f"/leads/{item.id}").get_data(as_text=True)
+        assert f"Line item #{item.id}" in page and f"<dt>Net price</dt><dd>{item.attributes['amount']}</dd>" in page
+        assert "<dt>Unit price</dt>" not in page and "<dt>Quantity</dt>" in page
 
 
 def test_ticket_changes_and_their_associations_arrive_through_webhooks(app, live_server):

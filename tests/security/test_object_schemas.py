@@ -83,3 +83,17 @@ def test_the_more_objects_form_syncs_only_what_the_portal_offers_for_an_editor(a
 
         resp = admin.hx_post(path, {"sync": ["products"], "minutes::products": "5"})
         assert resp.status_code == 200 and jobs() == 1
+
+
+def test_a_connection_read_from_files_offers_no_more_objects(app, login):
+    from console.reference import ensure_providers
+
+    conn = factories.connection(factories.client())
+    conn.provider_id = ensure_providers()["manual_csv"].id
+    db.session.commit()
+    admin = login("admin")
+    page = admin.get(f"/connections/{conn.id}/wizard/mapping").get_data(as_text=True)
+    assert 'id="mapping-objects"' not in page and "custom objects could not be read" not in page
+    resp = admin.hx_post(f"/connections/{conn.id}/wizard/mapping/objects", {"sync": ["products"], "minutes::products": "5"})
+    assert resp.status_code == 422
+    assert not db.session.scalars(sa.select(IntegrationSyncJob).where(IntegrationSyncJob.connection_id == conn.id)).all()
