@@ -27,6 +27,9 @@ class Connector:
     # An association-change event (its stored summary) -> the record whose associations to read again,
     # as (object type, id) in the direction the sync reads; None: not an association change it reads.
     link_source: Callable[[dict], tuple[str, str] | None] | None = None
+    # A webhook event's type ("contact.propertyChange") -> the object type whose record it changed
+    # ("contacts"); None: not an object this connector reads.
+    event_object_type: Callable[[str], str | None] | None = None
     # Lanes of calls with fixed limits of their own beside the account's window: name -> (calls, seconds).
     lanes: dict[str, tuple[int, float]] = field(default_factory=dict)
 

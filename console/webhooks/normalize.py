@@ -43,8 +43,6 @@ from ..sync.runs.frame import RunFrame
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 CLAIM = Lease(EventWebhookEvent, EventWebhookEvent.claimed_by, EventWebhookEvent.next_attempt_at, 120)
-OBJECT_TYPES = {"contact": "contacts", "company": "companies", "deal": "deals", "ticket": "tickets",
-                "product": "products", "line_item": "line_items"}
 DUE = (WebhookStatus.RECEIVED.value, WebhookStatus.RETRYING.value)
 
 
@@ -75,16 +73,15 @@ def process_due(limit: int = 200, owner: str | None = None) -> int:
             groups[("csv", event.connection_id, None)].append(event)
         elif is_link_change(event):  # grouped with the records whose associations it asks to read again
             source = link_source(event)
-            groups[("hubspot", event.connection_id, source[0] if source else None)].append(event)
+            groups[(event.provider, event.connection_id, source[0] if source else None)].append(event)
         else:
-            kind = event.event_type.split(".")[0]
-            groups[("hubspot", event.connection_id, OBJECT_TYPES.get(kind))].append(event)
+            groups[(event.provider, event.connection_id, object_of(event))].append(event)
     for (provider, connection_id, object_type), batch in groups.items():
         try:
             if provider == "csv":
                 _apply_csv(batch)
             else:
-                _apply_hubspot(connection_id, object_type, batch)
+                _apply_api(connection_id, object_type, batch)
         except Exception as exc:  # one group's trouble never stops the others
             db.session.rollback()
             if not isinstance(exc, ConnectorError):
@@ -125,6 +122,15 @@ def is_link_change(event: EventWebhookEvent) -> bool:
     return event.event_type.endswith(".associationChange")
 
 
+def object_of(event: EventWebhookEvent) -> str | None:
+    """The object type whose record the event changed, as its connector reads the event's type."""
+    try:
+        read = registry.get(event.provider).event_object_type
+    except registry.UnknownProvider:
+        return None
+    return read(event.event_type) if read else None
+
+
 def link_source(event: EventWebhookEvent) -> tuple[str, str] | None:
     """The record whose associations an association change asks to read again (type, id), or None when
     the connector does not read associations between those types."""
@@ -135,7 +141,7 @@ def link_source(event: EventWebhookEvent) -> tuple[str, str] | None:
     return read(event.payload_summary or {}) if read else None
 
 
-def _apply_hubspot(connection_id: int | None, object_type: str | None, batch: list[EventWebhookEvent]) -> None:
+def _apply_api(connection_id: int | None, object_type: str | None, batch: list[EventWebhookEvent]) -> None:
     unread = [e for e in batch if is_link_change(e) and link_source(e) is None]
     if unread:
         _ignore(unread, "Not applied: associations between these object types are not synced.")

@@ -8,4 +8,5 @@ from .session import open_session
 
 CONNECTOR = register(Connector(key="hubspot", name="HubSpot", source_label="CRM", open_session=open_session,
                                authorize_url=account.authorize_url, exchange_code=account.exchange_code,
-                               webhooks=signature, link_source=associations.source_of, lanes=LANES))
+                               webhooks=signature, link_source=associations.source_of,
+                               event_object_type=associations.object_of_event, lanes=LANES))

@@ -90,6 +90,16 @@ SINGULAR = {"CONTACT": "contacts", "COMPANY": "companies", "DEAL": "deals", "LIN
             "TICKET": "tickets"}
 
 
+# An event's subscription type names its object in the singular ("contact.creation", "line_item.deletion")
+EVENT_OBJECTS = {"contact": "contacts", "company": "companies", "deal": "deals", "ticket": "tickets",
+                 "product": "products", "line_item": "line_items"}
+
+
+def object_of_event(event_type: str) -> str | None:
+    """The object type whose record a webhook event changed, from its subscription type."""
+    return EVENT_OBJECTS.get(event_type.split(".")[0])
+
+
 def source_of(summary: dict) -> tuple[str, str] | None:
     """The record an associationChange event asks to read again: its "from" side when the sync reads that
     direction ("CONTACT_TO_COMPANY": the contact), else its "to" side ("COMPANY_TO_CONTACT": the contact)."""
