@@ -9,7 +9,6 @@ from ..auth.forms import ActionForm
 from ..auth.policy import can
 from ..choices import ChangeStatus, Role
 from ..htmx import render
-from ..mapping.objects import kind as object_kind
 from ..models import CrmLead, CrmLeadChange, CrmSyncConflict, IntegrationSyncError
 from ..params import bounded
 from ..refusals import Refused
@@ -43,7 +42,7 @@ def _detail(lead: CrmLead, status: int = 200, message: str | None = None, tone: 
     changes, conflicts, events = services.history(lead)
     return render("leads/detail.html", "partials/leads/detail.html", status, lead=lead, conn=conn, fields=fields,
                   links=services.links(lead), linkable=bool(fields) or services.pushes(lead),
-                  own_fields=services.own_fields(lead), kind=object_kind(lead.object_type, lead.connection_id),
+                  own_fields=services.own_fields(lead), title=services.record_title(lead),
                   changes=changes, conflicts=conflicts, events=events, may_correct=can(current_user, "correct", conn),
                   action_form=ActionForm(), message=message, message_tone=tone, field_error=field_error)
 

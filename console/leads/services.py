@@ -16,6 +16,7 @@ from .. import audit
 from ..choices import PUSHING, ChangeStatus
 from ..connectors.base import ConnectorError
 from ..extensions import db
+from ..mapping import objects
 from ..mapping.mapper import FieldRule, MappingSpec
 from ..mapping.outbound import NotWritable, console_value, provider_value, text_of, writable
 from ..mapping.service import load_spec
@@ -78,6 +79,12 @@ def spec_for(lead: CrmLead, conn: IntegrationConnection) -> MappingSpec:
         except ConnectorError as exc:
             raise Refused(f"The CRM's stages could not be read ({exc}); try again shortly.") from exc
     return spec
+
+
+def record_title(lead: CrmLead) -> str:
+    """"Lead #12" for the console's people, organisations and deals; "Booking #12" for the other kinds."""
+    kind = objects.kind(lead.object_type, lead.connection_id)
+    return f"{'Lead' if kind.name in objects.CORE else kind.singular} #{lead.id}"
 
 
 def own_fields(lead: CrmLead) -> list[tuple[str, Any]]:

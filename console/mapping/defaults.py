@@ -37,10 +37,8 @@ DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
     "companies": [
         FieldSpec("name", "company_name", required=True),
         FieldSpec("domain", "domain", "case", {"case": "lower"}),
-        FieldSpec("hubspot_owner_id", "owner_external_id", "trim"),
-        FieldSpec("hubspot_owner_id", "owner_name", "owner_name"),
-        FieldSpec("createdate", "provider_created_at", "datetime_utc"),
-        FieldSpec("hs_lastmodifieddate", "provider_updated_at", "datetime_utc"),
+        *_COMMON_TAIL[:2],
+        *_TIMES,
     ],
     "deals": [
         FieldSpec("dealname", "deal_name", required=True),

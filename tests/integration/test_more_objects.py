@@ -79,8 +79,9 @@ def stored_links(connection_id: int, from_type: str) -> set[tuple]:
 
 
 def expected_links(portal, src: str, labels: dict[int, str], default_type: int) -> set[tuple]:
+    """A custom object's associations to contacts as the portal holds them: the default type and each label."""
     out = set()
-    for rid, targets in portal.edges.get((src, "contacts" if src == "bookings" else "deals"), {}).items():
+    for rid, targets in portal.edges.get((src, "contacts"), {}).items():
         for to in targets:
             out.add((str(rid), str(to), default_type, None))
             for label in portal.labelled.get((src, "contacts", rid, to), ()):

@@ -74,6 +74,7 @@ def _sections(conn) -> tuple[list[dict], str | None]:
             except ConnectorError as exc:
                 error = f"The provider's deal stages could not be read: {exc}"
         sections.append({"object_type": object_type, "label": objects.label(object_type, conn.id),
+                         "leads": object_type in objects.CORE,
                          "targets": targets_of(object_type, conn.id), "stages": stages,
                          "pushes": job.direction in PUSHING, "id_property": CONSOLE_ID_PROPERTY,
                          "match": [match_label(k) for k in match_keys(object_type, job.match_on)],
