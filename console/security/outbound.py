@@ -9,11 +9,13 @@ says only that the target is not allowed: it never tells whether anything answer
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from ..refusals import Refused
 
@@ -81,6 +83,23 @@ def check(url: str, allowed: tuple[str, ...], what: str = "The URL", setting: st
     return url
 
 
+def http_session(url: str, pool: int = 0) -> requests.Session:
+    """The session every outbound call goes through. The environment's proxy (with its NO_PROXY) and CA
+    bundle are read once, here: requests otherwise reads them again on every call, with filesystem checks
+    on the fetch thread's hot path. A ~/.netrc is never consulted: requests would put its login in place of
+    the provider's bearer header and send it there. `pool` > 0 keeps that many connections per host."""
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    if pool:
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, HTTPAdapter(pool_connections=2, pool_maxsize=pool))
+    return session
+
+
 class OutboundFailed(Exception):
     """A request to an allowed address that did not get a 2xx answer (or no answer at all)."""
 
@@ -91,7 +110,8 @@ def post_json(url: str, payload: Any, allowed: tuple[str, ...], what: str, setti
     Raises OutboundRefused for a target not allowed, OutboundFailed for any other failure."""
     check(url, allowed, what, setting)
     try:
-        resp = requests.post(url, json=payload, timeout=timeout, allow_redirects=False)
+        with http_session(url) as session:
+            resp = session.post(url, json=payload, timeout=timeout, allow_redirects=False)
     except requests.RequestException as exc:
         raise OutboundFailed(type(exc).__name__) from exc
     if not 200 <= resp.status_code < 300:

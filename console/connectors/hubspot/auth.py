@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from ...security.outbound import http_session
 from ..base import AuthExpired, RetriableError, unreachable
 
 REFRESH_MARGIN_S = 300
@@ -31,7 +32,7 @@ def post_token(base_url: str, data: dict[str, str], refused: str, session: Any =
     the refresh token (it is then kept): the caller fills it in."""
     url = f"{base_url.rstrip('/')}/oauth/v1/token"
     try:
-        resp = (session or requests).post(url, timeout=timeout, allow_redirects=False, data=data)
+        resp = (session or http_session(url)).post(url, timeout=timeout, allow_redirects=False, data=data)
     except requests.RequestException as exc:
         raise RetriableError(unreachable(base_url, exc)) from exc
     if resp.status_code >= 500:
@@ -79,7 +80,7 @@ class OAuthTokenProvider(TokenProvider):
                  on_refresh: Callable[[OAuthTokens], None], session: requests.Session | None = None) -> None:
         self.base_url, self.client_id, self.client_secret = base_url.rstrip("/"), client_id, client_secret
         self.tokens, self.on_refresh = tokens, on_refresh
-        self.session = session or requests.Session()
+        self.session = session or http_session(self.base_url)
         self.lock = threading.Lock()
 
     def token(self) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
 
+from ...security.outbound import http_session
 from ..base import AuthExpired, CallRecord, FatalError, RetriableError, unreachable
 from ..budget import API, CallBudget
 from .auth import TokenProvider
@@ -98,9 +98,7 @@ class HubSpotClient:
         self.stats = stats or CallStats()
         self.timeout, self.max_attempts, self.backoff_base = timeout, max_attempts, backoff_base
         self.max_rate_limit_waits = max_rate_limit_waits
-        self.session = requests.Session()
-        self.session.mount("http://", HTTPAdapter(pool_connections=2, pool_maxsize=8))
-        self.session.mount("https://", HTTPAdapter(pool_connections=2, pool_maxsize=8))
+        self.session = http_session(self.base_url, pool=8)
 
     def get(self, path: str, params: dict | None = None) -> Any:
         return self.request("GET", path, params=params)
