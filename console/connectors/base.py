@@ -125,9 +125,10 @@ class Session(Protocol):
 
     def properties(self, object_type: str) -> list[dict]: ...
 
-    def object_schemas(self) -> list:
-        """The account's custom object types, as the provider describes them (untrusted: the object registry
-        bounds what it keeps, mapping/objects.custom_schemas)."""
+    def object_schemas(self) -> list[dict]:
+        """The account's custom object types, bounded and checked by the connector, each as
+        {object_type, name, singular, plural, primary_property, properties: [{name, label, type}],
+        associations: [the console's core object types it associates with]}."""
         ...
 
     def reference(self) -> Reference: ...

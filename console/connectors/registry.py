@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any
 
 from .base import ConnectorError, Session
+from .vocabulary import NONE, Vocabulary
 
 BUILTIN = ("console.connectors.hubspot", "console.connectors.manual_csv")
 
@@ -32,6 +33,8 @@ class Connector:
     event_object_type: Callable[[str], str | None] | None = None
     # Lanes of calls with fixed limits of their own beside the account's window: name -> (calls, seconds).
     lanes: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # Its own names for what the mapping layer maps (default mappings, read-only properties, synonyms)
+    vocabulary: Vocabulary = NONE
 
 
 class UnknownProvider(ConnectorError):
@@ -47,12 +50,21 @@ def register(connector: Connector) -> Connector:
     return connector
 
 
-def get(key: str) -> Connector:
+def _load() -> None:
     global _loaded
     if not _loaded:  # importing a provider's package registers it
         for module in BUILTIN:
             importlib.import_module(module)
         _loaded = True
+
+
+def every() -> list[Connector]:
+    _load()
+    return list(_connectors.values())
+
+
+def get(key: str) -> Connector:
+    _load()
     try:
         return _connectors[key]
     except KeyError:

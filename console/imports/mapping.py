@@ -11,8 +11,8 @@ from .. import audit
 from ..extensions import db
 from ..mapping.mapper import FieldRule, MappingSpec
 from ..mapping.options import Choice, accepted, default_choices
-from ..mapping.suggest import SYNONYMS
 from ..mapping.targets import TARGETS, Target
+from ..mapping.vocabulary import every_synonym
 from ..models import (
     CsvImportTemplate,
     IntegrationConnection,
@@ -37,7 +37,7 @@ def _norm(text: str) -> str:
 
 
 def _score(target: Target, column: str) -> float:
-    wanted = [target.name, target.label, *SYNONYMS.get(target.name, ()), *CSV_SYNONYMS.get(target.name, ())]
+    wanted = [target.name, target.label, *every_synonym(target.name), *CSV_SYNONYMS.get(target.name, ())]
     return max(SequenceMatcher(None, _norm(w), _norm(column)).ratio() for w in wanted)
 
 

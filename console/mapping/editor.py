@@ -12,13 +12,10 @@ from ..choices import Direction, SystemOfRecord, WriteCondition
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationEnumMapping, IntegrationFieldMapping, User
 from ..refusals import Refused
-from .defaults import DEFAULT_FIELDS
 from .outbound import writable_transform
 from .targets import ATTRIBUTE
 from .validate import row_problem
-
-# Properties HubSpot sets itself (the record id, creation and modification times).
-READ_ONLY_PROPERTIES = {"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"}
+from .vocabulary import of_connection
 
 
 class MappingRefused(Refused):
@@ -34,7 +31,7 @@ class Flow:
     condition: str = WriteCondition.ALWAYS.value
 
 
-def flow_problem(flow: Flow, transform: str, prop: dict) -> str | None:
+def flow_problem(flow: Flow, transform: str, prop: dict, read_only: frozenset[str] = frozenset()) -> str | None:
     """Why this flow cannot be saved for a field mapped through `transform` from `prop`, or None."""
     if flow.direction not in Direction.values() or flow.system_of_record not in SystemOfRecord.values() or \
             flow.condition not in WriteCondition.values():
@@ -44,7 +41,7 @@ def flow_problem(flow: Flow, transform: str, prop: dict) -> str | None:
     if not writable_transform(transform):
         return (f"The '{transform}' transform loses information on the way in, so this field cannot be written "
                 "back to the CRM; map it through a transform with an exact inverse, or keep it inbound.")
-    if prop.get("calculated") or prop.get("name") in READ_ONLY_PROPERTIES:
+    if prop.get("calculated") or prop.get("name") in read_only:
         return f"The CRM computes {prop.get('name')} itself: it cannot be written."
     return None
 
@@ -55,8 +52,9 @@ def rows(connection_id: int, object_type: str) -> dict[str, IntegrationFieldMapp
     ).order_by(IntegrationFieldMapping.position, IntegrationFieldMapping.id))}
 
 
-def _default_args(object_type: str, target: str, transform: str) -> dict:
-    spec = next((f for f in DEFAULT_FIELDS.get(object_type, []) if f.target == target and f.transform == transform), None)
+def _default_args(connection_id: int, object_type: str, target: str, transform: str) -> dict:
+    spec = next((f for f in of_connection(connection_id).default_fields.get(object_type, [])
+                 if f.target == target and f.transform == transform), None)
     return dict(spec.args or {}) if spec else {}
 
 
@@ -71,7 +69,7 @@ def set_field(conn: IntegrationConnection, object_type: str, target: str, source
     if target.startswith(ATTRIBUTE) and flow.direction != Direction.INBOUND.value:
         raise MappingRefused("This field is kept among the record's own fields, which are read from the CRM only: "
                              "keep it inbound.", "direction")
-    why = flow_problem(flow, transform, by_name.get(source) or {})
+    why = flow_problem(flow, transform, by_name.get(source) or {}, of_connection(conn.id).read_only)
     if why:
         raise MappingRefused(why, "direction")
     current = rows(conn.id, object_type)
@@ -81,7 +79,7 @@ def set_field(conn: IntegrationConnection, object_type: str, target: str, source
                                       position=len(current))
         db.session.add(row)
     if row.transform != transform or row.source_field != source:
-        row.transform_args = _default_args(object_type, target, transform) or None
+        row.transform_args = _default_args(conn.id, object_type, target, transform) or None
     row.source_field, row.transform, row.required, row.sensitive = source, transform, required, sensitive
     row.direction, row.system_of_record, row.condition = flow.direction, flow.system_of_record, flow.condition
     if transform == "enum":

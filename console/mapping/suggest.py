@@ -9,14 +9,6 @@ from typing import NamedTuple
 
 from .targets import ATTRIBUTE, READS, Target, transforms_for
 
-SYNONYMS = {"company_name": ("company", "name"), "deal_name": ("dealname",), "deal_stage": ("dealstage",),
-            "deal_state": ("dealstage",), "lifecycle_stage": ("lifecyclestage",), "lead_status": ("hs_lead_status",),
-            "owner_external_id": ("hubspot_owner_id",), "owner_name": ("hubspot_owner_id",),
-            "source_attribution": ("hs_analytics_source", "source"), "next_activity_at": ("notes_next_activity_date",),
-            "provider_created_at": ("createdate",), "provider_updated_at": ("lastmodifieddate",
-                                                                           "hs_lastmodifieddate"),
-            "currency": ("deal_currency_code",), "amount_base": ("amount",)}
-
 
 class Suggestion(NamedTuple):
     name: str
@@ -35,8 +27,10 @@ def transform_for(target: Target, prop_type: str) -> str | None:
     return next((t for t in transforms_for(target) if prop_type in READS[t]), None)
 
 
-def suggest(target: Target, properties: list[dict], limit: int = 5) -> list[Suggestion]:
-    wanted = [_norm(target.name), _norm(target.label), *(_norm(s) for s in SYNONYMS.get(target.name, ()))]
+def suggest(target: Target, properties: list[dict], limit: int = 5,
+            synonyms: dict[str, tuple[str, ...]] | None = None) -> list[Suggestion]:
+    """`synonyms`: the provider's own names for the console's fields (its connector's vocabulary)."""
+    wanted = [_norm(target.name), _norm(target.label), *(_norm(s) for s in (synonyms or {}).get(target.name, ()))]
     ranked = []
     for prop in properties:
         name, label, ptype = prop["name"], prop.get("label") or prop["name"], prop.get("type", "string")

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import IntegrationObjectType
+from . import vocabulary
 
 ATTRIBUTE = "f."  # the prefix of a target kept in the lead's attributes
 
@@ -79,20 +80,16 @@ READS: dict[str, tuple[str, ...]] = {
 }
 
 
-# A provider property's type -> the kind of the target a custom object's field is
-KIND_OF_TYPE = {"number": "number", "datetime": "datetime", "date": "datetime", "enumeration": "picklist",
-                "bool": "code", "phone_number": "phone"}
-TAIL_OF = {"hubspot_owner_id": "owner_external_id", "hs_createdate": "provider_created_at",
-           "createdate": "provider_created_at", "hs_lastmodifieddate": "provider_updated_at"}
 MAX_NAME = 78  # a target's name is at most 80 characters, "f." included
 
 
 def custom_targets(row: IntegrationObjectType) -> list[Target]:
     """A custom object's targets: one per property of its stored schema (the record's own fields, its primary
     property required), then the owner and the times every record has."""
-    out = [Target(ATTRIBUTE + p["name"], p.get("label") or p["name"], KIND_OF_TYPE.get(p.get("type", ""), "text"),
+    words = vocabulary.of_connection(row.connection_id)  # the kinds of its types, the properties every record has
+    out = [Target(ATTRIBUTE + p["name"], p.get("label") or p["name"], words.type_kinds.get(p.get("type", ""), "text"),
                   p["name"] == row.primary_property)
-           for p in row.properties if p["name"] not in TAIL_OF and p["name"] != "hs_object_id"]
+           for p in row.properties if p["name"] not in words.record_frame and p["name"] != words.record_id]
     return [*out, *(t for t in _TAIL if t.name in ("owner_external_id", "provider_created_at", "provider_updated_at"))]
 
 

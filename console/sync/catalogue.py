@@ -8,7 +8,6 @@ import time
 from ..connectors.base import ConnectorError
 from ..mapping.inference import looks_like
 from ..mapping.mapper import Reference
-from ..mapping.objects import custom_schemas
 from ..models import IntegrationConnection
 from .provider import open_session
 
@@ -93,14 +92,14 @@ def _sample(conn: IntegrationConnection, object_type: str, names: list[str]) -> 
 
 
 def object_schemas(conn: IntegrationConnection) -> list[dict]:
-    """The portal's custom object types (mapping/objects.custom_schemas: checked and bounded), cached like the
+    """The portal's custom object types (checked and bounded by the connector), cached like the
     properties. Raises ConnectorError when they cannot be read (a token without the schemas scope, say)."""
     key = (_account_key(conn), "_schemas")
     with _lock:
         hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < TTL_SECONDS:
         return hit[1]
-    schemas = custom_schemas(open_session(conn, timeout=10.0, max_attempts=2).object_schemas())
+    schemas = open_session(conn, timeout=10.0, max_attempts=2).object_schemas()
     with _lock:
         _cache[key] = (time.monotonic(), schemas)
     return schemas

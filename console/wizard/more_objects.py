@@ -55,7 +55,7 @@ def offers(conn: IntegrationConnection) -> tuple[list[Offer], str | None]:
         return [], None
     jobs = {j.object_type: j for j in db.session.scalars(
         sa.select(IntegrationSyncJob).where(IntegrationSyncJob.connection_id == conn.id))}
-    out = [Offer(t, objects.label(t), "HubSpot's standard object", jobs.get(t)) for t in objects.MORE]
+    out = [Offer(t, objects.label(t), f"{conn.provider.name}'s standard object", jobs.get(t)) for t in objects.more(conn.id)]
     error = None
     try:
         schemas = catalogue.object_schemas(conn)
@@ -80,7 +80,7 @@ def save(conn: IntegrationConnection, user: User, chosen: dict[str, int]) -> lis
     be read (their default mappings wait, as in the core jobs' save)."""
     available, _ = offers(conn)
     by_type = {o.object_type: o for o in available}
-    unknown = [t for t in chosen if t not in by_type or (by_type[t].schema is None and t not in objects.MORE)]
+    unknown = [t for t in chosen if t not in by_type or (by_type[t].schema is None and t not in objects.more(conn.id))]
     if unknown:
         raise NotOffered(f"Not an object this portal offers: {', '.join(sorted(unknown))[:200]}.")
     core = db.session.scalars(sa.select(IntegrationSyncJob).where(

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..mapping.suggest import suggest
 from ..mapping.targets import Target
+from ..mapping.vocabulary import of_connection
 from ..models import IntakeAttachment
 
 # A sample's inferred type as the provider property type it would be (what the transforms read).
@@ -33,11 +34,12 @@ class SampleSuggestion(NamedTuple):
 def for_target(connection_id: int, tgt: Target, limit: int = 5) -> list[SampleSuggestion]:
     """The attached samples' fields that could fill `tgt`, best first (those scoring under 50 left out)."""
     found: list[SampleSuggestion] = []
+    words = of_connection(connection_id)
     for att in db.session.scalars(sa.select(IntakeAttachment).where(IntakeAttachment.connection_id == connection_id)
                                   .order_by(IntakeAttachment.id)):
         fields = dict(enumerate(att.fields))
         props = [{"name": str(i), "label": f["name"], "type": _property_type(f)} for i, f in fields.items()]
-        for s in suggest(tgt, props, limit=len(props)):
+        for s in suggest(tgt, props, limit=len(props), synonyms=words.synonyms):
             f = fields[int(s.name)]
             if s.score >= 50:
                 found.append(SampleSuggestion(f["name"], att.file_name, f.get("source", ""), f["type"],

@@ -8,8 +8,8 @@ import time
 
 import sqlalchemy as sa
 
+from console.connectors.hubspot.schemas import MAX_PROPERTIES, MAX_SCHEMAS, custom_schemas
 from console.extensions import db
-from console.mapping.objects import MAX_PROPERTIES, MAX_SCHEMAS, custom_schemas
 from console.models import IntegrationObjectType, IntegrationSyncJob
 from console.sandbox import SandboxConfig, SandboxServer
 

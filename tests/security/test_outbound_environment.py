@@ -28,7 +28,7 @@ def netrc(tmp_path, monkeypatch):
 class Recorder(BaseHTTPRequestHandler):
     seen: list[str | None] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         Recorder.seen.append(self.headers.get("Authorization"))
         body = json.dumps({"access_token": "fresh", "refresh_token": "r", "expires_in": 1800}).encode()

@@ -5,8 +5,10 @@ from ..registry import Connector, register
 from . import account, associations, signature
 from .ratelimit import LANES
 from .session import open_session
+from .vocabulary import VOCABULARY
 
 CONNECTOR = register(Connector(key="hubspot", name="HubSpot", source_label="CRM", open_session=open_session,
                                authorize_url=account.authorize_url, exchange_code=account.exchange_code,
                                webhooks=signature, link_source=associations.source_of,
-                               event_object_type=associations.object_of_event, lanes=LANES))
+                               event_object_type=associations.object_of_event, lanes=LANES,
+                               vocabulary=VOCABULARY))

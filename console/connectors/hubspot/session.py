@@ -13,6 +13,7 @@ from .auth import OAuthTokenProvider, OAuthTokens, PrivateAppToken, TokenProvide
 from .client import HUBSPOT_API, CallStats, HubSpotClient
 from .paging import Pages
 from .ratelimit import LANES
+from .schemas import custom_schemas
 from .streams import DEFAULT_LOOKBACK_MS, HubSpotStream
 
 
@@ -31,10 +32,10 @@ class HubSpotSession:
     def properties(self, object_type: str) -> list[dict]:
         return (self.client.get(f"/crm/v3/properties/{object_type}") or {}).get("results", [])
 
-    def object_schemas(self) -> list:
-        """The portal's custom object schemas, as HubSpot answers them (the caller bounds and checks them)."""
+    def object_schemas(self) -> list[dict]:
+        """The portal's custom object schemas, bounded and checked (schemas.custom_schemas)."""
         reply = self.client.get("/crm/v3/schemas")
-        return reply.get("results", []) if isinstance(reply, dict) else []
+        return custom_schemas(reply.get("results", []) if isinstance(reply, dict) else [])
 
     def reference(self) -> Reference:
         ref = Reference()

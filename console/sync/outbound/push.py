@@ -6,9 +6,9 @@ import logging
 
 from ...choices import PUSHING, RunKind
 from ...extensions import db
-from ...mapping.editor import READ_ONLY_PROPERTIES
 from ...mapping.mapper import MappingSpec
 from ...mapping.service import load_spec
+from ...mapping.vocabulary import of_provider
 from ...models import IntegrationConnection, IntegrationSyncJob, IntegrationSyncRun
 from ...models.base import require
 from .. import catalogue
@@ -103,11 +103,12 @@ def preflight(job: IntegrationSyncJob, spec: MappingSpec, properties: dict[str, 
     rules = spec.outbound_rules
     if not rules and not any(pair[0] == job.object_type for pair in LINKABLE):
         problems.append("no field is written to the CRM; set a direction per field in the mapping step")
+    read_only = of_provider(connection.provider.key).read_only
     for rule in rules:
         prop = properties.get(rule.source)
         if prop is None:
             problems.append(f"the CRM has no property {rule.source} (mapped to {rule.target})")
-        elif prop.get("calculated") or rule.source in READ_ONLY_PROPERTIES:
+        elif prop.get("calculated") or rule.source in read_only:
             problems.append(f"the CRM computes {rule.source} itself; it cannot be written")
     granted = set((connection.account.granted_scopes or "").split()) if connection.account else set()
     scope = f"crm.objects.{job.object_type}.write"

@@ -19,6 +19,7 @@ from ...mapping.service import governed_fields
 from ...mapping.suggest import suggest
 from ...mapping.targets import label_of, target, targets_of, transforms_for
 from ...mapping.validate import validate
+from ...mapping.vocabulary import of_connection
 from ...models import IntegrationSyncJob
 from ...refusals import Refused
 from ...sync import catalogue, schema_drift
@@ -101,7 +102,8 @@ def _drift(connection_id: int, object_type: str, rows: dict, props: list[dict]) 
         best = None
         prop = next((p for p in props if p["name"] == d.property), None) if d.kind == "added" else None
         if prop is not None and d.resolved_at is None:  # the field it would fill best, an unmapped one first
-            ranked = [(suggest(t, [prop], limit=1)[0].score, t.name not in rows, t)
+            ranked = [(suggest(t, [prop], limit=1, synonyms=of_connection(connection_id).synonyms)[0].score,
+                        t.name not in rows, t)
                       for t in targets_of(object_type, connection_id)]
             best = max(ranked, key=lambda r: (r[1] and r[0] >= 50, r[0]), default=(0, False, None))[2]
         harmless.append((d, best))
@@ -150,7 +152,7 @@ def mapping_jobs(connection_id: int):
 def _field_form(conn, object_type: str, name: str, formdata: bool = False) -> FieldForm:
     tgt = target(object_type, name, conn.id) or abort(404)
     props = catalogue.typed(conn, object_type)
-    ranked = suggest(tgt, props, limit=len(props))
+    ranked = suggest(tgt, props, limit=len(props), synonyms=of_connection(conn.id).synonyms)
     form = FieldForm() if formdata else FieldForm(formdata=None)
     inferred = {p["name"]: p["inferred"] for p in props if p.get("inferred")}
     form.source.choices = [(s.name, f"{'★ ' if i < 3 else ''}{s.label} ({s.name}) · match {s.score}/100"

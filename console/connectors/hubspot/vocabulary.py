@@ -1,17 +1,9 @@
-"""Sensible default mappings for HubSpot's standard objects (a custom object's: mapping/objects.py)."""
+"""HubSpot's vocabulary (connectors/vocabulary.py): its default mappings, the properties it sets itself,
+its names for the console's fields, the properties every record has, and what a portal's custom object
+schemas (/crm/v3/schemas) keep, bounded and checked."""
 from __future__ import annotations
 
-from typing import NamedTuple
-
-
-class FieldSpec(NamedTuple):
-    source: str
-    target: str
-    transform: str = "trim"
-    args: dict | None = None
-    required: bool = False
-    sensitive: bool = False
-
+from ..vocabulary import FieldSpec, Vocabulary
 
 _COMMON_TAIL = [
     FieldSpec("hubspot_owner_id", "owner_external_id", "trim"),
@@ -79,3 +71,21 @@ DEFAULT_FIELDS: dict[str, list[FieldSpec]] = {
 ENUM_FIELDS = {"contacts": ["lifecyclestage", "hs_lead_status", "hs_analytics_source"],
                "deals": ["hs_analytics_source"], "companies": [],
                "products": [], "line_items": [], "tickets": ["hs_pipeline", "hs_pipeline_stage", "hs_ticket_priority"]}
+
+VOCABULARY = Vocabulary(
+    default_fields=DEFAULT_FIELDS, enum_fields=ENUM_FIELDS, more_objects=("products", "line_items", "tickets"),
+    read_only=frozenset({"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"}),
+    synonyms={"company_name": ("company", "name"), "deal_name": ("dealname",), "deal_stage": ("dealstage",),
+              "deal_state": ("dealstage",), "lifecycle_stage": ("lifecyclestage",), "lead_status": ("hs_lead_status",),
+              "owner_external_id": ("hubspot_owner_id",), "owner_name": ("hubspot_owner_id",),
+              "source_attribution": ("hs_analytics_source", "source"), "next_activity_at": ("notes_next_activity_date",),
+              "provider_created_at": ("createdate",), "provider_updated_at": ("lastmodifieddate", "hs_lastmodifieddate"),
+              "currency": ("deal_currency_code",), "amount_base": ("amount",)},
+    record_frame={"hubspot_owner_id": "owner_external_id", "hs_createdate": "provider_created_at",
+                  "createdate": "provider_created_at", "hs_lastmodifieddate": "provider_updated_at"},
+    record_id="hs_object_id",
+    type_transforms={"number": "decimal", "datetime": "datetime_utc", "date": "datetime_utc", "enumeration": "enum",
+                     "phone_number": "trim"},
+    type_kinds={"number": "number", "datetime": "datetime", "date": "datetime", "enumeration": "picklist",
+                "bool": "code", "phone_number": "phone"},
+)
