@@ -9,6 +9,7 @@ import requests
 
 from .faults import parse_rule
 from .ratelimit import TIERS
+from .salesforce.cli import salesforce_command
 from .schema import PROPERTIES
 from .state import SandboxConfig
 
@@ -16,6 +17,9 @@ from .state import SandboxConfig
 @click.group("sandbox")
 def sandbox_group() -> None:
     """The local HubSpot-compatible API server."""
+
+
+sandbox_group.add_command(salesforce_command)
 
 
 @sandbox_group.command("run")
