@@ -40,7 +40,7 @@ def _object_summary(obj: SObject, version: str) -> dict:
     base = f"/services/data/v{version}/sobjects/{obj.name}"
     return {"name": obj.name, "label": obj.label, "labelPlural": obj.plural, "keyPrefix": PREFIX[obj.name],
             "custom": False, "queryable": True, "retrieveable": True, "replicateable": True,
-            "createable": obj.name != "User", "updateable": obj.name != "User", "deletable": obj.name != "User",
+            "createable": obj.createable, "updateable": obj.createable, "deletable": obj.createable,
             "urls": {"sobject": base, "describe": f"{base}/describe", "rowTemplate": f"{base}/{{ID}}"}}
 
 

@@ -11,7 +11,7 @@ from .api_query import shaped
 from .errors import SfError, invalid_field, invalid_type, not_found
 from .schema import SObject, sobject
 from .state import stamp
-from .values import checked
+from .values import checked, writable
 
 bp = Blueprint("sf_records", __name__)
 SOBJECTS = "/services/data/v<version>/sobjects/<name>"
@@ -86,6 +86,7 @@ def update(version: str, name: str, record_id: str):
 @bp.delete(f"{SOBJECTS}/<record_id>")
 def delete(version: str, name: str, record_id: str):
     obj, the_org = _obj(name), org()
+    writable(obj)
     with the_org.lock:
         if not the_org.delete(obj, record_id):
             raise SfError(404, "ENTITY_IS_DELETED", "entity is deleted") if the_org.deleted[obj.name].get(

@@ -7,7 +7,8 @@ import re
 DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order: ids sort as created
 SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 PREFIX = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006", "User": "005",
-          "Organization": "00D", "RecordType": "012"}
+          "Organization": "00D", "RecordType": "012",
+          "OpportunityStage": "01J"}
 ID = re.compile(r"[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?")
 
 

@@ -57,6 +57,7 @@ class SObject:
     fields: tuple[Field, ...]
     # record type name -> the picklist values it allows, by field (a field it does not name: every value)
     record_types: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    createable: bool = True  # through the API (users and stages are set up in Setup)
 
     def field(self, name: str) -> Field | None:
         return _index(self).get(name.lower())
@@ -102,7 +103,13 @@ OBJECTS = {o.name: o for o in (
     SObject("User", "User", "Users", (*_system(), Field("FirstName", "string", "First Name", 40),
             Field("LastName", "string", "Last Name", 80, required=True), Field("Email", "email", "Email", 128, required=True),
             Field("Username", "string", "Username", 80, required=True), Field("IsActive", "boolean", "Active"),
-            Field("Name", "string", "Full Name", 121, calculated=True))),
+            Field("Name", "string", "Full Name", 121, calculated=True)), createable=False),
+    SObject("OpportunityStage", "Opportunity Stage", "Opportunity Stages", (
+            *_system(), Field("ApiName", "string", "Api Name", 255, system=True),
+            Field("MasterLabel", "string", "Master Label", 255, system=True),
+            Field("IsActive", "boolean", "Active", system=True), Field("IsClosed", "boolean", "Closed", system=True),
+            Field("IsWon", "boolean", "Won", system=True), Field("SortOrder", "double", "Sort Order", system=True),
+            Field("DefaultProbability", "percent", "Probability (%)", system=True)), createable=False),
 )}
 
 

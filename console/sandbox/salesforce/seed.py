@@ -40,6 +40,13 @@ def seed(org: Org) -> None:
     owners = [org.insert(user, {"FirstName": f, "LastName": l, "Email": f"{f.lower()}@sandbox.example",
                                 "Username": f"{f.lower()}@sandbox.example", "IsActive": True},
                          org.integration_user, base)["Id"] for f, l in zip(FIRST[:5], LAST[:5])]
+    stages = list(dict.fromkeys(STAGES + RENEWAL_STAGES))
+    for order, stage in enumerate(stages):
+        closed, won = stage.startswith("Closed"), stage == "Closed Won"
+        org.insert(OBJECTS["OpportunityStage"], {"ApiName": stage, "MasterLabel": stage, "IsActive": True,
+                                                 "IsClosed": closed, "IsWon": won, "SortOrder": float(order),
+                                                 "DefaultProbability": 100.0 if won else 0.0 if closed else 10.0 * order},
+                   org.integration_user, base)
     accounts = []
     for i in range(cfg.accounts if cfg.accounts is not None else max(1, cfg.contacts // 10)):
         name = f"{rng.choice(LAST)} {rng.choice(('Labs', 'Foods', 'Logistics', 'Partners'))} {i}"

@@ -19,6 +19,7 @@ MAX_TEXT = 131_072  # a long text area's limit; every other text field is bounde
 
 def checked(org: Org, obj: SObject, values: Any, creating: bool) -> dict:
     """The values as stored (canonical field names); raises SfError for the first problem."""
+    writable(obj)
     if not isinstance(values, dict):
         raise SfError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object of field values.")
     out: dict[str, Any] = {}
@@ -38,6 +39,11 @@ def checked(org: Org, obj: SObject, values: Any, creating: bool) -> dict:
         if missing:
             raise SfError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
     return out
+
+
+def writable(obj: SObject) -> None:
+    if not obj.createable:
+        raise SfError(400, "INVALID_TYPE_FOR_OPERATION", f"entity type {obj.name} does not support this operation")
 
 
 def _value(org: Org, obj: SObject, field, value: Any) -> Any:
