@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import itertools
 
+import sqlalchemy as sa
+
 from console.choices import ConnectionStatus, Environment, Role
 from console.extensions import db
 from console.models import Client, IntegrationConnection, IntegrationProviderAccount, User
@@ -66,3 +68,36 @@ def hubspot_connection(sandbox_url: str, token: str, client_obj: Client | None =
     acc = account(client_obj, base_url=sandbox_url, external_account_id=portal_id)
     acc.set_secret("credentials", json.dumps({"token": token}), hint_source=token)
     return connection(client_obj, account_id=acc.id)
+
+
+def salesforce_connection(org_sandbox, client_obj: Client | None = None) -> IntegrationConnection:
+    """A connection to a Salesforce sandbox org through the web-server flow's refresh token (encrypted); the
+    provider row is made here until the wizard offers Salesforce."""
+    import json
+    import secrets
+
+    from console.models import IntegrationProvider
+
+    provider = db.session.scalar(sa.select(IntegrationProvider).where(IntegrationProvider.key == "salesforce"))
+    if provider is None:
+        provider = IntegrationProvider(key="salesforce", name="Salesforce", kind="crm", auth_type="oauth",
+                                       reason="A client's CRM of record on Salesforce.", docs_url=None)
+        db.session.add(provider)
+        db.session.flush()
+    org = org_sandbox.org
+    refresh = f"5Aep{secrets.token_urlsafe(24)}"
+    with org.lock:
+        org.refresh_tokens[refresh] = org.integration_user
+    client_obj = client_obj or client()
+    acc = IntegrationProviderAccount(provider_id=provider.id, client_id=client_obj.id, environment=Environment.SANDBOX.value,
+                                     auth_type="oauth", base_url=org_sandbox.url, external_account_id=org.config.org_id,
+                                     oauth_client_id=org.client_id)
+    db.session.add(acc)
+    db.session.flush()
+    acc.set_secret("credentials", json.dumps({"access_token": "", "refresh_token": refresh}), hint_source=refresh)
+    acc.set_secret("client_secret", org.client_secret)
+    row = IntegrationConnection(client_id=client_obj.id, provider_id=provider.id, account_id=acc.id,
+                                name=f"{client_obj.name} Salesforce", environment=Environment.SANDBOX.value)
+    db.session.add(row)
+    db.session.flush()
+    return row

@@ -12,7 +12,7 @@ from typing import Any
 from .base import ConnectorError, Session
 from .vocabulary import NONE, Vocabulary
 
-BUILTIN = ("console.connectors.hubspot", "console.connectors.manual_csv")
+BUILTIN = ("console.connectors.hubspot", "console.connectors.salesforce", "console.connectors.manual_csv")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class Connector:
     lanes: dict[str, tuple[int, float]] = field(default_factory=dict)
     # Its own names for what the mapping layer maps (default mappings, read-only properties, synonyms)
     vocabulary: Vocabulary = NONE
+    # Where its API answers when an account names no base URL of its own ("" : every account must name one)
+    default_base_url: str = ""
 
 
 class UnknownProvider(ConnectorError):

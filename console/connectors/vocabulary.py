@@ -39,6 +39,8 @@ class Vocabulary:
     # of field it becomes
     type_transforms: dict[str, str] = field(default_factory=dict)
     type_kinds: dict[str, str] = field(default_factory=dict)
+    # the scope a write of an object type needs ("{object_type}" filled in; "" : the provider grants no such scope)
+    write_scope: str = ""
 
 
 NONE = Vocabulary()  # a connector whose records are not read through a mapping of provider properties

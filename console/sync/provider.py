@@ -42,7 +42,8 @@ def _store_tokens(account: IntegrationProviderAccount):
 def allowed_base_url(account: IntegrationProviderAccount) -> str:
     """The account's API base URL, when the server may send its credentials there."""
     try:
-        return check(account.base_url or "https://api.hubapi.com", tuple(current_app.config["PROVIDER_HOSTS"]),
+        default = registry.get(account.provider.key).default_base_url if account.provider else ""
+        return check(account.base_url or default, tuple(current_app.config["PROVIDER_HOSTS"]),
                      "The connection's API base URL")
     except OutboundRefused as refused:
         raise FatalError(str(refused)) from None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..registry import Connector, register
 from . import account, associations, signature
+from .client import HUBSPOT_API
 from .ratelimit import LANES
 from .session import open_session
 from .vocabulary import VOCABULARY
@@ -11,4 +12,4 @@ CONNECTOR = register(Connector(key="hubspot", name="HubSpot", source_label="CRM"
                                authorize_url=account.authorize_url, exchange_code=account.exchange_code,
                                webhooks=signature, link_source=associations.source_of,
                                event_object_type=associations.object_of_event, lanes=LANES,
-                               vocabulary=VOCABULARY))
+                               vocabulary=VOCABULARY, default_base_url=HUBSPOT_API))

@@ -88,4 +88,5 @@ VOCABULARY = Vocabulary(
                      "phone_number": "trim"},
     type_kinds={"number": "number", "datetime": "datetime", "date": "datetime", "enumeration": "picklist",
                 "bool": "code", "phone_number": "phone"},
+    write_scope="crm.objects.{object_type}.write",
 )

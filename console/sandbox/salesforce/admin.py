@@ -27,15 +27,16 @@ def info():
 
 @bp.post("/_sandbox/changes")
 def changes():
-    """{"object": "Contact", "update": n, "delete": m, "seed": s}: n records get a new Title (or Name) by
-    another user, m are deleted; answers the ids of each."""
+    """{"object": "Contact", "update": n, "delete": m, "create": c, "same_timestamp": bool, "seed": s}: n records
+    get a new Title (or Phone, or Name) by another user (all at one instant with same_timestamp, as a bulk
+    update), m are deleted, c are created; answers the ids of each."""
     body = request.get_json(silent=True) or {}
     obj = sobject(str(body.get("object", "Contact")))
     try:
-        updates, deletes, seed = (int(body.get(k, 0)) for k in ("update", "delete", "seed"))
+        updates, deletes, creates, seed = (int(body.get(k, 0)) for k in ("update", "delete", "create", "seed"))
     except (TypeError, ValueError):
         raise SfError(400, "INVALID_REQUEST", "update, delete and seed are whole numbers") from None
-    if obj is None or not 0 <= updates <= MAX_CHANGES or not 0 <= deletes <= MAX_CHANGES:
+    if obj is None or not obj.createable or not all(0 <= n <= MAX_CHANGES for n in (updates, deletes, creates)):
         raise SfError(400, "INVALID_REQUEST", "an object the org holds, and at most 100,000 changes of each kind")
     the_org = org()
     rng = random.Random(seed)
@@ -45,9 +46,19 @@ def changes():
         others = [u for u in the_org.records["User"] if u != the_org.integration_user]
         field = "Title" if obj.field("Title") else "Phone" if obj.field("Phone") else "Name"
         updated = chosen[:updates]
+        instant = the_org.now() if body.get("same_timestamp") else None
         for i, record_id in enumerate(updated):
-            the_org.change(obj, the_org.records[obj.name][record_id], {field: f"Changed {seed}-{i}"}, rng.choice(others))
+            the_org.change(obj, the_org.records[obj.name][record_id], {field: f"Changed {seed}-{i}"}, rng.choice(others),
+                           instant)
         gone = chosen[updates:]
         for record_id in gone:
             the_org.delete(obj, record_id)
-    return jsonify({"updated": updated, "deleted": gone})
+        template = next(iter(the_org.records[obj.name].values()), None)
+        created = []
+        for i in range(creates if template is not None else 0):
+            values = {k: v for k, v in template.items() if (f := obj.field(k)) is not None and f.writable
+                      and not f.external_id}
+            if "Email" in values:
+                values["Email"] = f"new.{seed}.{i}@example.com"
+            created.append(the_org.insert(obj, values, rng.choice(others))["Id"])
+    return jsonify({"updated": updated, "deleted": gone, "created": created})

@@ -18,7 +18,7 @@ from typing import Any
 
 MAX_LENGTH, MAX_DEPTH, MAX_IN = 100_000, 40, 4_000
 TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')
-    |(?P<dt>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2}))
+    |(?P<dt>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2}))
     |(?P<date>\d{4}-\d{2}-\d{2})|(?P<num>-?\d+(?:\.\d+)?)|(?P<op><=|>=|!=|<>|=|<|>)|(?P<punct>[(),])
     |(?P<word>[A-Za-z_][A-Za-z0-9_.]*))""", re.X)
 KEYWORDS = {"select", "from", "where", "and", "or", "not", "in", "like", "order", "by", "asc", "desc", "nulls",

@@ -100,9 +100,9 @@ class Org:
         self._note(obj.name, record["Id"], None)
         return record
 
-    def change(self, obj: SObject, record: dict, values: dict, user_id: str) -> dict:
+    def change(self, obj: SObject, record: dict, values: dict, user_id: str, at: datetime | None = None) -> dict:
         self._note(obj.name, record["Id"], dict(record))
-        moment = stamp(self.now())
+        moment = stamp(at or self.now())
         record.update(values)
         record.update(LastModifiedDate=moment, LastModifiedById=user_id, SystemModstamp=moment)
         _derive(obj, record)

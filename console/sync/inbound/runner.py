@@ -221,11 +221,15 @@ def _merge(pages: list[Page]) -> Page:
                 last.meta, links)
 
 
+FULL_PAGE = 10_000
+
+
 def _page_size(run: IntegrationSyncRun) -> int:
-    """A test batch reads in about five pages, so its progress bar moves; other runs use full pages."""
+    """A test batch reads in about five pages, so its progress bar moves; other runs use full pages (each
+    stream caps the size at its provider's largest: HubSpot's 100, Salesforce's 2,000)."""
     if run.kind == RunKind.TEST_BATCH and run.record_limit:
         return max(5, -(-run.record_limit // 5))
-    return 100
+    return FULL_PAGE
 
 
 def _eligibility_fields(job: IntegrationSyncJob) -> list[str]:

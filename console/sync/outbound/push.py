@@ -103,16 +103,16 @@ def preflight(job: IntegrationSyncJob, spec: MappingSpec, properties: dict[str, 
     rules = spec.outbound_rules
     if not rules and not any(pair[0] == job.object_type for pair in LINKABLE):
         problems.append("no field is written to the CRM; set a direction per field in the mapping step")
-    read_only = of_provider(connection.provider.key).read_only
+    words = of_provider(connection.provider.key)
     for rule in rules:
         prop = properties.get(rule.source)
         if prop is None:
             problems.append(f"the CRM has no property {rule.source} (mapped to {rule.target})")
-        elif prop.get("calculated") or rule.source in read_only:
+        elif prop.get("calculated") or rule.source in words.read_only:
             problems.append(f"the CRM computes {rule.source} itself; it cannot be written")
     granted = set((connection.account.granted_scopes or "").split()) if connection.account else set()
-    scope = f"crm.objects.{job.object_type}.write"
-    if granted and scope not in granted:
+    scope = words.write_scope.format(object_type=job.object_type)
+    if scope and granted and scope not in granted:
         problems.append(f"the credentials lack the {scope} scope")
     return problems
 

@@ -1,0 +1,122 @@
+"""A Salesforce org synced through the same engine as HubSpot (issue 38): keyset pages over (SystemModstamp,
+Id) past ties wider than a page, records edited, created and deleted while the run pages, the recycle bin
+read as archives, the daily limit learned from Sforce-Limit-Info, a 401 answered by a refreshed token; then
+a reconciliation at 0, and an independent comparison with the org's own memory that fails on one planted
+difference."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+
+import requests
+import sqlalchemy as sa
+
+from console.extensions import db
+from console.models import CrmLead, IntegrationProviderAccount, IntegrationSyncRun
+from console.sandbox.salesforce import OrgConfig, SalesforceSandbox
+from console.sync.inbound.runner import ensure_job, execute, start_run
+from console.sync.proof import reconcile
+
+from .. import factories
+
+FAST = {"backoff_base": 0.01, "timeout": 10.0}
+
+
+def sync(job, **kw) -> IntegrationSyncRun:
+    run = start_run(job, kw.pop("kind", "manual"))
+    execute(run, client_options=FAST, **kw)
+    db.session.refresh(run)
+    assert run.buckets_balance and run.status in ("succeeded", "partial"), (run.status, run.error_message)
+    return run
+
+
+def stamp_of(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("+0000", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+
+
+def differences(conn, org) -> list[str]:
+    """The org's own records against the stored leads, value by value (not through the connector)."""
+    db.session.commit()
+    stored = {lead.external_id: lead for lead in db.session.scalars(sa.select(CrmLead).where(
+        CrmLead.connection_id == conn.id, CrmLead.object_type == "contacts"))}
+    wrong = []
+    with org.lock:
+        active = dict(org.records["Contact"])
+        for rid, rec in active.items():
+            lead = stored.get(rid)
+            want = (rec["Email"].lower(), rec.get("FirstName"), rec.get("LastName"), rec.get("OwnerId"),
+                    stamp_of(rec["SystemModstamp"]), False)
+            have = None if lead is None else (lead.email, lead.first_name, lead.last_name, lead.owner_external_id,
+                                              lead.provider_updated_at, lead.archived)
+            if have != want:
+                wrong.append(f"{rid}: stored {have} != org {want}")
+        wrong += [f"{rid}: active here, gone there" for rid, lead in stored.items()
+                  if not lead.archived and rid not in active]
+    return wrong
+
+
+def churn(url: str, stop: threading.Event) -> threading.Thread:
+    def loop() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            requests.post(f"{url}/_sandbox/changes", timeout=30, json={
+                "object": "Contact", "update": 40, "create": 3, "delete": 2 if n % 3 == 0 else 0,
+                "same_timestamp": n % 4 == 0, "seed": 500 + n})
+            stop.wait(0.02)
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_salesforce_org_syncs_exactly_through_churn_deletions_and_a_refreshed_session(app):
+    with SalesforceSandbox(OrgConfig(contacts=6_000, seed=5, daily_limit=50_000)) as sf:
+        org = sf.org
+        conn = factories.salesforce_connection(sf)
+        job = ensure_job(conn, "contacts")
+        job.depends_on = None
+        db.session.commit()
+        stop = threading.Event()
+        worker = churn(sf.url, stop)  # other users edit, create and delete while the backfill pages
+        first = sync(job, kind="backfill")
+        stop.set()
+        worker.join()
+        assert first.seen >= 6_000 and first.failed == 0
+        assert org.requests["GET /services/data/vXX.X/query/"] >= 4  # 2,000 a page: more than one page
+
+        # Between runs: a bulk update wider than a page at one instant, deletions, and a revoked session.
+        requests.post(f"{sf.url}/_sandbox/changes", timeout=60,
+                      json={"object": "Contact", "update": 2_500, "same_timestamp": True, "delete": 30, "seed": 9})
+        with org.lock:
+            org.tokens.clear()  # every session ends: the next call gets a 401 and mints a new one
+        stop = threading.Event()
+        worker = churn(sf.url, stop)
+        second = sync(job)
+        stop.set()
+        worker.join()
+        assert second.updated >= 2_500
+        archived = db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead).where(
+            CrmLead.connection_id == conn.id, CrmLead.archived.is_(True)))
+        assert archived >= 30  # from the recycle bin
+        last = sync(job)  # whatever landed during the second run
+        assert last.buckets_balance
+        used = org.api_used  # as the last answer of the last run reported it
+
+        assert differences(conn, org) == []
+        row = reconcile.execute(reconcile.queue(conn, "contacts", "cli").id, "test", client_options=FAST)
+        assert row.status == "succeeded" and row.differences == 0, (row.examples, row.missing, row.stale)
+        assert row.provider_active == len(org.records["Contact"])
+
+        account = db.session.get(IntegrationProviderAccount, conn.account_id)
+        assert account.rate_limit_daily == 50_000 and account.rate_limit_daily_remaining == 50_000 - used
+        stored = json.loads(account.get_secret("credentials"))
+        assert stored["access_token"] in org.tokens  # the minted session was stored, encrypted
+
+        # The comparison can fail: one stored value planted wrong is found by both.
+        lead = db.session.scalars(sa.select(CrmLead).where(CrmLead.connection_id == conn.id, CrmLead.archived.is_(False))).first()
+        lead.first_name = "Planted"
+        db.session.commit()
+        assert [d for d in differences(conn, org) if d.startswith(lead.external_id)]
+        again = reconcile.execute(reconcile.queue(conn, "contacts", "cli").id, "test", client_options=FAST)
+        assert again.differences == 1
