@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from .. import audit
 from ..choices import Direction, SystemOfRecord, WriteCondition
+from ..connectors.vocabulary import Vocabulary
 from ..extensions import db
 from ..models import IntegrationConnection, IntegrationEnumMapping, IntegrationFieldMapping, User
 from ..refusals import Refused
@@ -52,9 +53,9 @@ def rows(connection_id: int, object_type: str) -> dict[str, IntegrationFieldMapp
     ).order_by(IntegrationFieldMapping.position, IntegrationFieldMapping.id))}
 
 
-def _default_args(connection_id: int, object_type: str, target: str, transform: str) -> dict:
-    spec = next((f for f in of_connection(connection_id).default_fields.get(object_type, [])
-                 if f.target == target and f.transform == transform), None)
+def _default_args(words: Vocabulary, object_type: str, target: str, transform: str) -> dict:
+    spec = next((f for f in words.default_fields.get(object_type, []) if f.target == target and f.transform == transform),
+                None)
     return dict(spec.args or {}) if spec else {}
 
 
@@ -69,7 +70,8 @@ def set_field(conn: IntegrationConnection, object_type: str, target: str, source
     if target.startswith(ATTRIBUTE) and flow.direction != Direction.INBOUND.value:
         raise MappingRefused("This field is kept among the record's own fields, which are read from the CRM only: "
                              "keep it inbound.", "direction")
-    why = flow_problem(flow, transform, by_name.get(source) or {}, of_connection(conn.id).read_only)
+    words = of_connection(conn.id)  # read before a new row is pending: a query would flush it half made
+    why = flow_problem(flow, transform, by_name.get(source) or {}, words.read_only)
     if why:
         raise MappingRefused(why, "direction")
     current = rows(conn.id, object_type)
@@ -79,7 +81,7 @@ def set_field(conn: IntegrationConnection, object_type: str, target: str, source
                                       position=len(current))
         db.session.add(row)
     if row.transform != transform or row.source_field != source:
-        row.transform_args = _default_args(conn.id, object_type, target, transform) or None
+        row.transform_args = _default_args(words, object_type, target, transform) or None
     row.source_field, row.transform, row.required, row.sensitive = source, transform, required, sensitive
     row.direction, row.system_of_record, row.condition = flow.direction, flow.system_of_record, flow.condition
     if transform == "enum":
