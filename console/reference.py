@@ -17,6 +17,14 @@ PROVIDERS = (
         "docs_url": "https://developers.hubspot.com/docs/api/crm/understanding-the-crm",
     },
     {
+        "key": "salesforce",
+        "name": "Salesforce",
+        "kind": "crm",
+        "auth_type": AuthType.OAUTH.value,
+        "reason": "Clients' CRM of record on Salesforce: contacts, accounts and opportunities feed lead and deal reporting.",
+        "docs_url": "https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/",
+    },
+    {
         "key": "manual_csv",
         "name": "Manual CSV import",
         "kind": "file",

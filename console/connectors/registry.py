@@ -37,6 +37,16 @@ class Connector:
     vocabulary: Vocabulary = NONE
     # Where its API answers when an account names no base URL of its own ("" : every account must name one)
     default_base_url: str = ""
+    # The wizard's words and checks for an account: what its id is called and looks like, the scopes a
+    # read-only sync needs, the auth models it offers, and where its consent page sends people back to
+    account_label: str = "Account id"
+    account_noun: str = "account"  # how its messages name one ("portal", "org")
+    account_pattern: str = r"[A-Za-z0-9_-]{1,64}"
+    default_scopes: tuple[str, ...] = ()
+    auth_types: tuple[str, ...] = ("oauth",)
+    # An account id as typed, in the form the provider's answers name it in (Salesforce's 15-character org id
+    # is the 18-character one's first 15)
+    same_account: Callable[[str, str], bool] = lambda typed, answered: typed == answered
 
 
 class UnknownProvider(ConnectorError):

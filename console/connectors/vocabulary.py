@@ -41,6 +41,8 @@ class Vocabulary:
     type_kinds: dict[str, str] = field(default_factory=dict)
     # the scope a write of an object type needs ("{object_type}" filled in; "" : the provider grants no such scope)
     write_scope: str = ""
+    # whether the console writes to this provider at all (a field's direction may be more than "in")
+    writes: bool = True
 
 
 NONE = Vocabulary()  # a connector whose records are not read through a mapping of provider properties

@@ -32,13 +32,16 @@ class Flow:
     condition: str = WriteCondition.ALWAYS.value
 
 
-def flow_problem(flow: Flow, transform: str, prop: dict, read_only: frozenset[str] = frozenset()) -> str | None:
+def flow_problem(flow: Flow, transform: str, prop: dict, read_only: frozenset[str] = frozenset(),
+                 writes: bool = True) -> str | None:
     """Why this flow cannot be saved for a field mapped through `transform` from `prop`, or None."""
     if flow.direction not in Direction.values() or flow.system_of_record not in SystemOfRecord.values() or \
             flow.condition not in WriteCondition.values():
         return "Choose a direction, a system of record and a condition from the lists."
     if flow.direction == Direction.INBOUND.value:
         return "A condition applies only to fields written to the CRM." if flow.condition else None
+    if not writes:
+        return "The console does not write to this CRM yet: keep the field inbound."
     if not writable_transform(transform):
         return (f"The '{transform}' transform loses information on the way in, so this field cannot be written "
                 "back to the CRM; map it through a transform with an exact inverse, or keep it inbound.")
@@ -71,7 +74,7 @@ def set_field(conn: IntegrationConnection, object_type: str, target: str, source
         raise MappingRefused("This field is kept among the record's own fields, which are read from the CRM only: "
                              "keep it inbound.", "direction")
     words = of_connection(conn.id)  # read before a new row is pending: a query would flush it half made
-    why = flow_problem(flow, transform, by_name.get(source) or {}, words.read_only)
+    why = flow_problem(flow, transform, by_name.get(source) or {}, words.read_only, words.writes)
     if why:
         raise MappingRefused(why, "direction")
     current = rows(conn.id, object_type)

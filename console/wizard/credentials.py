@@ -118,19 +118,21 @@ def check_connection(conn: IntegrationConnection, user: User) -> CheckResult:
     account = conn.account
     if account is None or not account.credentials_enc:
         return CheckResult(False, "No credentials are stored yet.")
+    connector = registry.get(conn.provider.key)
+    name = connector.name
     try:
         info = open_session(conn, timeout=10.0, max_attempts=2).inspect()
     except VaultError:
         db.session.rollback()
         return CheckResult(False, "The stored credentials cannot be decrypted with this server's CONSOLE_MASTER_KEY "
                                   "(the key was changed, or the row was copied from another install). Restore the key "
-                                  "they were stored with, or store the token again; HubSpot was not called.")
+                                  "they were stored with, or store the token again; the provider was not called.")
     except ConnectorError as exc:
         message = str(exc)
         if isinstance(exc, AuthExpired):
-            message = ("HubSpot refused the token (401): check that it was copied whole, and that the private app "
+            message = (f"{name} refused the token (401): check that it was copied whole, and that the private app "
                        "still exists." if account.auth_type == AuthType.PRIVATE_APP else
-                       "HubSpot refused the credentials (401): connect with HubSpot again.")
+                       f"{name} refused the credentials (401): connect with {name} again.")
         mark_credentials(conn, ok=False, error=message)
         checklist.prove(conn, "credentials_verified", False, "live check failed", user)
         audit.record("connection.checked", conn, user, ok=False)
@@ -138,14 +140,15 @@ def check_connection(conn: IntegrationConnection, user: User) -> CheckResult:
         return CheckResult(False, message)
     required = set(account.required_scopes.split())
     missing = tuple(sorted(required - set(info.scopes)))
-    wrong_portal = bool(account.external_account_id) and info.portal_id != account.external_account_id
+    wrong_portal = bool(account.external_account_id) and not connector.same_account(account.external_account_id or "",
+                                                                                    info.portal_id)
     ok = not missing and not wrong_portal
     account.granted_scopes = " ".join(info.scopes)
     if ok:
         mark_credentials(conn, ok=True)
-        message = f"Connected to portal {info.portal_id} with every required scope."
+        message = f"Connected to {connector.account_noun} {info.portal_id} with every required scope."
     else:
-        message = (f"The credentials open portal {info.portal_id}, not {account.external_account_id}."
+        message = (f"The credentials open {connector.account_noun} {info.portal_id}, not {account.external_account_id}."
                    if wrong_portal else f"The token lacks required scopes: {', '.join(missing)}.")
         mark_credentials(conn, ok=False, error=message)
     checklist.prove(conn, "credentials_verified", ok, message, user)

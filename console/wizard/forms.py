@@ -65,8 +65,9 @@ class AccessForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    portal_id = StringField("HubSpot portal id", validators=[DataRequired(), Regexp(r"^\d{1,20}$",
-                            message="A portal id is digits only.")])
+    # labelled and checked by the view and the service for the connection's provider (registry.account_label)
+    portal_id = StringField("Account id", validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{1,64}$",
+                            message="An account id is letters and digits only.")])
     environment = SelectField("Environment", choices=Environment.options(), validators=[DataRequired()])
     base_url = URLField("API base URL", validators=[DataRequired(), LOCAL_URL, Length(max=500),
                                                     AllowedHost("PROVIDER_HOSTS", "The API base URL", "CONSOLE_PROVIDER_HOSTS")])

@@ -2,6 +2,7 @@
 settings (the credentials and the live check: credentials.py). Every change is audited."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from .. import audit
 from ..auth.policy import can
 from ..choices import ConnectionStatus, CredentialStatus, WriteCondition
+from ..connectors import registry
 from ..extensions import db
 from ..mapping.objects import label as object_label
 from ..mapping.targets import label_of
@@ -27,7 +29,10 @@ from ..security.vault import VaultError
 from ..sync.outbound.push import start_push
 from . import checklist
 
-DEFAULT_SCOPES = "crm.objects.contacts.read crm.objects.companies.read crm.objects.deals.read crm.objects.owners.read"
+
+def default_scopes(provider: IntegrationProvider) -> str:
+    """The scopes a read-only sync of the provider needs (its connector names them)."""
+    return " ".join(registry.get(provider.key).default_scopes)
 
 
 class WizardError(Refused):
@@ -51,7 +56,7 @@ def account_of(conn: IntegrationConnection) -> IntegrationProviderAccount:
     if conn.account is None:
         account = IntegrationProviderAccount(provider_id=conn.provider_id, client_id=conn.client_id,
                                              environment=conn.environment, auth_type=conn.provider.auth_type,
-                                             required_scopes=DEFAULT_SCOPES)
+                                             required_scopes=default_scopes(conn.provider))
         db.session.add(account)
         db.session.flush()
         conn.account_id = account.id
@@ -109,6 +114,9 @@ def save_account(conn: IntegrationConnection, user: User, *, portal_id: str, env
                  oauth_client_id: str = "", override_reason: str = "") -> None:
     """One provider portal belongs to one client: another client's connection on the same portal would
     receive (and write) this client's webhooks. An admin may override, with a reason, audited."""
+    connector = registry.get(conn.provider.key)
+    if not re.fullmatch(connector.account_pattern, portal_id.strip()):
+        raise WizardError(f"That is not a {connector.account_label}: check it in {connector.name}'s settings.", "portal_id")
     others = portal_owners(conn, portal_id)
     if others:
         names = ", ".join(f"{o.client.name}'s “{o.name}”" for o in others[:3])

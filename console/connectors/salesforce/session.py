@@ -9,7 +9,6 @@ from typing import Any
 from ..base import AccountInfo, AuthExpired, FatalError, Link, LinkInput, Reference, WriteInput, WriteResult
 from ..budget import CallBudget, local_budget
 from ..calls import CallStats
-from . import writes
 from .auth import SalesforceAuth, SalesforceTokens
 from .client import SalesforceClient
 from .streams import DEFAULT_LOOKBACK_MS, SOBJECT, SalesforceStream
@@ -76,7 +75,8 @@ class SalesforceSession:
         return AccountInfo(org_id, ["api", "refresh_token"], None, None)
 
     def write(self, object_type: str, inputs: list[WriteInput], id_property: str | None = None) -> list[WriteResult]:
-        return writes.write(self.client, SOBJECT.get(object_type, object_type), inputs, id_property)
+        raise FatalError("The console does not write to Salesforce yet: every field of a Salesforce connection is "
+                         "read only (its mapping refuses any other direction).")
 
     def define_property(self, object_type: str, name: str, label: str, unique: bool = False) -> None:
         raise FatalError(f"Salesforce fields are created in Setup: add the external-id text field {name} to "

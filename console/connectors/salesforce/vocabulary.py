@@ -46,6 +46,7 @@ VOCABULARY = Vocabulary(
     record_frame={"OwnerId": "owner_external_id", "CreatedDate": "provider_created_at",
                   "SystemModstamp": "provider_updated_at"},
     record_id="Id",
+    writes=False,  # two-way sync with Salesforce (sObject Collections, upsert on Connector_Console_Id__c) is not built yet
     type_transforms={"number": "decimal", "datetime": "datetime_utc", "date": "datetime_utc", "enumeration": "enum"},
     type_kinds={"number": "number", "datetime": "datetime", "date": "datetime", "enumeration": "picklist",
                 "bool": "code", "phone_number": "phone"},

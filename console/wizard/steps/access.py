@@ -7,12 +7,13 @@ from flask_login import current_user
 from ...answers import beside
 from ...auth.access import get_or_404, role_required
 from ...choices import AuthType, Role, WizardStep
+from ...connectors import registry
 from ...extensions import db
 from ...models import User
 from ...refusals import Refused
 from .. import bp, prefill
 from ..forms import AccessForm
-from ..services import DEFAULT_SCOPES, save_access, topology
+from ..services import default_scopes, save_access, topology
 from .common import EDITORS, VIEWERS, continue_if_asked, load, page
 
 PARTIAL = "partials/wizard/access_form.html"
@@ -21,13 +22,15 @@ PARTIAL = "partials/wizard/access_form.html"
 def _form(conn, formdata=True) -> AccessForm:
     account = conn.account
     form = AccessForm() if formdata else AccessForm(formdata=None)
+    offered = registry.get(conn.provider.key).auth_types  # the auth models the provider offers
+    form.auth_type.choices = [(a.value, a.label) for a in (AuthType.PRIVATE_APP, AuthType.OAUTH) if a.value in offered]
     form.owner_id.choices = [(u.id, u.name) for u in db.session.scalars(
         sa.select(User).where(User.role.in_([Role.OWNER.value, Role.ADMIN.value]), User.active.is_(True))
         .order_by(User.name))]
     if not formdata:
         form.owner_id.data = conn.owner_user_id
-        form.auth_type.data = account.auth_type if account else AuthType.PRIVATE_APP.value
-        form.scopes.data = account.required_scopes if account else DEFAULT_SCOPES
+        form.auth_type.data = account.auth_type if account else form.auth_type.choices[0][0]
+        form.scopes.data = account.required_scopes if account else default_scopes(conn.provider)
         form.docs_url.data = conn.docs_url or conn.provider.docs_url or ""
         form.revocation_path.data = account.revocation_path if account else ""
         prefill.owner(conn, form)

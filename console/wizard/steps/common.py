@@ -12,6 +12,7 @@ from ...auth.access import connection_or_404
 from ...auth.forms import ActionForm
 from ...auth.policy import can
 from ...choices import ConnectionStatus, Role, WizardStep
+from ...connectors import registry
 from ...htmx import is_partial, render
 from ...models import IntegrationConnection
 from .. import acceptance, checklist, design_standing, gate, readiness
@@ -32,7 +33,8 @@ def load(connection_id: int, edit: bool = False) -> IntegrationConnection:
 def context(conn: IntegrationConnection, step: WizardStep, **extra: Any) -> dict[str, Any]:
     rows = checklist.items(conn)
     done, total = checklist.progress(rows)
-    ctx = dict(connection=conn, step=step, steps=list(WizardStep), rows=rows, done=done, total=total,
+    ctx = dict(connection=conn, connector=registry.get(conn.provider.key), step=step, steps=list(WizardStep), rows=rows,
+               done=done, total=total,
                next_step=checklist.next_step(rows), pills=checklist.pills(rows), editable=can(current_user, "edit", conn),
                missing=gate.missing(conn), by_object=readiness.missing_by_object(conn),
                action_form=ActionForm(), message=None, message_tone="success",

@@ -8,6 +8,7 @@ from flask_login import current_user
 from ...answers import beside
 from ...auth.access import role_required
 from ...choices import Environment, WizardStep
+from ...connectors import registry
 from ...extensions import db
 from ...refusals import Refused
 from .. import bp
@@ -27,12 +28,17 @@ ACCOUNT, CREDENTIALS = "partials/wizard/connection_account.html", "partials/wiza
 OAUTH_STATE = "wizard_oauth_state"
 
 
+def _labelled(conn, form: AccountForm) -> AccountForm:
+    form.portal_id.label.text = registry.get(conn.provider.key).account_label
+    return form
+
+
 def _account_form(conn) -> AccountForm:
-    form = AccountForm(formdata=None)
+    form = _labelled(conn, AccountForm(formdata=None))
     account = conn.account
     form.portal_id.data = account.external_account_id if account else ""
     form.environment.data = conn.environment or Environment.SANDBOX.value
-    form.base_url.data = account.base_url if account and account.base_url else "https://api.hubapi.com"
+    form.base_url.data = account.base_url if account and account.base_url else registry.get(conn.provider.key).default_base_url
     form.oauth_client_id.data = account.oauth_client_id if account else ""
     return form
 
@@ -59,7 +65,7 @@ def connection(connection_id: int):
 @role_required(*EDITORS)
 def connection_account(connection_id: int):
     conn = load(connection_id, edit=True)
-    form = AccountForm()
+    form = _labelled(conn, AccountForm())
     if form.validate_on_submit():
         try:
             save_account(conn, current_user, portal_id=form.portal_id.data, environment=form.environment.data,
