@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 from tests.bench.sync_throughput import TOKEN, measure, start_sandbox  # noqa: E402
 from tests.bench.verdict import judged  # noqa: E402
 
-PACKAGES = {"meltano": ["meltano-tap-hubspot"], "singer": ["tap-hubspot"], "sdk": ["hubspot-api-client==12.0.0"]}
+PACKAGES = {"meltano": ["meltano-tap-hubspot"], "singer": ["tap-hubspot"], "sdk": ["hubspot-api-client==12.0.0"],
+            "tap-salesforce": ["tap-salesforce==2.8.1"]}
 SHIM = '''"""Points clients that hard-code https://api.hubapi.com at the sandbox (PEER_HUBSPOT_URL)."""
 import os
 

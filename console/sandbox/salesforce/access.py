@@ -49,5 +49,5 @@ def after_request(resp):
 def _template(path: str) -> str:
     """A path with its version, ids and cursor locators generalised (how calls are counted)."""
     path = re.sub(r"/v\d{2}\.\d", "/vXX.X", path)
-    path = re.sub(r"/[a-zA-Z0-9]{15,18}(?=/|$)", "/{id}", path)
+    path = re.sub(r"/0[a-zA-Z0-9]{14}(?:[a-zA-Z0-9]{3})?(?=/|$)", "/{id}", path)  # ids start with their prefix's 0
     return re.sub(r"/01g[0-9A-Z]+-\d+", "/{locator}", path)
