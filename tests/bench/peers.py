@@ -1,6 +1,6 @@
 """The console's sync beside the peers, against one sandbox (run by hand; prints its figures).
 
-  .venv/bin/python tests/bench/peers.py [--contacts 100000] [--rounds 2] [--peers fetch,meltano,singer,sdk]
+  .venv/bin/python tests/bench/peers.py [--contacts 100000] [--rounds 2] [--peers fetch,meltano,singer,sdk,salesforce]
 
 Each peer is installed, unmodified, in a virtual environment of its own (under
 $XDG_CACHE_HOME/connector-console/peers, made on first use from the package registry):
@@ -9,7 +9,9 @@ $XDG_CACHE_HOME/connector-console/peers, made on first use from the package regi
 - singer:  singer-io's tap-hubspot, extract only: discovery, then the contacts stream;
 - sdk:     HubSpot's own Python SDK, `crm.contacts.get_all` of the same properties;
 - fetch:   the floor, a bare `requests` loop over the list endpoint that only fetches and parses (target: the
-           console's time at most 2.2 times this).
+           console's time at most 2.2 times this);
+- salesforce: the Salesforce row, against a Salesforce sandbox of its own: the console's sync of the same number
+           of contacts from a Salesforce org beside singer's tap-salesforce (tests/bench/salesforce_peer.py).
 
 The taps hard-code https://api.hubapi.com; a `sitecustomize` shim on `requests` (on their PYTHONPATH
 only) sends those requests to the sandbox instead. One sandbox process (limits off) serves every run;
@@ -201,7 +203,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=TIMEOUT)
     args = parser.parse_args()
     globals()["TIMEOUT"] = args.timeout
-    names = [p for p in args.peers.split(",") if p]
+    names = [p for p in args.peers.split(",") if p and p != "salesforce"]
     homes = {name: ensure_venv(name) for name in names if name != "fetch"}
     proc, url = start_sandbox(args.contacts, limits=False, spread_ties=True)  # MeltanoLabs' tap loops on 10k+ ties
     try:
@@ -252,6 +254,11 @@ def main() -> int:
             ratio = console / statistics.median(r["seconds"] for r in results[peer])
             targets.append(ratio <= at_most)
             print(f"  target: console time <= {at_most} x {peer}'s: {ratio:.2f}, {'met' if ratio <= at_most else 'missed'}")
+    if "salesforce" in args.peers.split(","):
+        row = subprocess.run([sys.executable, str(ROOT / "tests/bench/salesforce_peer.py"), "--contacts", str(args.contacts),
+                              "--rounds", str(args.rounds)], cwd=ROOT, capture_output=True, text=True)
+        print("\n".join(line for line in row.stdout.splitlines() if line.startswith(("[salesforce]", "  "))))
+        ok = ok and row.returncode == 0
     return 0 if judged(ok, all(targets), "" if ok else "(a run did not read every contact)") else 1
 
 

@@ -2,8 +2,9 @@
 measures and prints its figures, and fails on a crash or a count that does not add up, never on a time
 (BENCH_SMOKE=1: the time and memory targets are printed, not judged; tests/bench/verdict.py). They use
 databases of their own (SQLite, or MariaDB for scale_out.py, as .ci/run provides), so they run once, in the
-SQLite leg. peers.py runs the console's side only: its peers install three other projects from the package
-registry into virtual environments of their own, which is for a run by hand."""
+SQLite leg. peers.py runs the console's side and its Salesforce row (tap-salesforce, installed into a virtual
+environment of its own as tests/integration/test_salesforce_tap.py needs it anyway); the HubSpot peers install
+three other projects from the package registry, which is for a run by hand."""
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ SMOKE = [
     ("outbound_throughput.py", "--records", "200", "--no-limits-check"),
     ("sandbox_bench.py", "2000"),
     ("webhook_load.py", "20", "2"),
-    ("peers.py", "--contacts", "500", "--rounds", "1", "--peers", "fetch"),
+    ("peers.py", "--contacts", "500", "--rounds", "1", "--peers", "fetch,salesforce"),
     ("scale_out.py", "--minutes", "0.1", "--connections", "4", "--portals", "2", "--schedule", "60", "--dispatchers", "1",
      "--no-kill"),
 ]
