@@ -246,6 +246,9 @@ def _register_hooks(app: Flask) -> None:
     from .mapping.objects import label as object_label
 
     app.add_template_global(object_label, "object_label")
+    from .sync.proof.verdict import crm_name
+
+    app.add_template_global(crm_name, "crm_name")  # "HubSpot", "Salesforce": a connection's provider, by name
     app.add_template_filter(format_value, "metric_value")
     app.add_template_filter(format_change, "metric_change")
 

@@ -105,16 +105,19 @@ def users_create(email: str, name: str, role: str, client_name: str | None, pass
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--sandbox-port", default=8765, type=int, help="Where --serve starts the HubSpot sandbox.")
-def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port: int) -> None:
+@click.option("--salesforce-port", default=8767, type=int, help="Where --serve starts the Salesforce sandbox.")
+def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port: int, salesforce_port: int) -> None:
     """Seed the demo data set (idempotent) and print its logins; --serve also runs the sandbox."""
+    from . import demo_salesforce
     from .demo import seed_demo
 
     if current_app.config["CONSOLE_ENV"] == "production":
         raise click.ClickException("The demo data set is for local use; refusing with CONSOLE_ENV=production.")
     _upgrade_databases()
     # The demo's sandbox is a local address: allow it in this process, explicitly (outbound allowlist).
-    current_app.config["PROVIDER_HOSTS"] = (*current_app.config["PROVIDER_HOSTS"], f"127.0.0.1:{sandbox_port}")
-    facts = seed_demo(sandbox_port)
+    current_app.config["PROVIDER_HOSTS"] = (*current_app.config["PROVIDER_HOSTS"], f"127.0.0.1:{sandbox_port}",
+                                            f"127.0.0.1:{salesforce_port}")
+    facts = seed_demo(sandbox_port, salesforce_port)
     facts["console_url"] = f"http://{host}:{port}/"
     facts["webhooks"]["url"] = f"http://{host}:{port}/webhooks/hubspot"
     facts["oauth"]["redirect_uri"] = f"http://{host}:{port}/connections/oauth/callback"
@@ -126,6 +129,7 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
         sandbox = _start_demo_sandbox([p["private_app_token"] for p in facts["sandbox"]["portals"]], sandbox_port,
                                       facts["webhooks"]["signing_secret"], facts["webhooks"]["url"],
                                       facts["oauth"]["client_id"])
+        salesforce = demo_salesforce.start(salesforce_port)
         from .demo import prime_reports
 
         click.echo(prime_reports(facts["sandbox"]["synced_connection_id"]))
@@ -140,6 +144,7 @@ def demo_command(as_json: bool, serve: bool, host: str, port: int, sandbox_port:
             run_simple(host, port, app, threaded=True)
         finally:
             sandbox.stop()
+            salesforce.stop()
 
 
 def _start_demo_sandbox(tokens: list[str], port: int, secret: str, webhook_url: str, client_id: str):
@@ -175,6 +180,9 @@ def _print_demo(facts: dict) -> None:
     oauth = facts["oauth"]
     click.echo(f"OAuth app: client id {oauth['client_id']}, client secret {oauth['client_secret']}, "
                f"redirect URI {oauth['redirect_uri']}")
+    from . import demo_salesforce
+
+    click.echo(demo_salesforce.printed(facts["salesforce"]))
     hooks = facts["webhooks"]
     click.echo(f"Webhooks -> {hooks['url']}  app {hooks['app_id']}, portal {hooks['portal_id']}, v3, "
                f"signing secret {hooks['signing_secret']} (the demo's only)\n")

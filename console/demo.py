@@ -1,9 +1,10 @@
-"""The demo data set: two clients, one user per role, a connection per client. Idempotent.
+"""The demo data set: three clients, one user per role, a connection per client. Idempotent.
 
 Northwind's connection is taken live through the same code an owner's clicks run (access, the live
 credentials check, the mapping, test batches, the first complete sync, waivers, baselines, the gate), so
 the demo's live connection is live because it passed the gate. Maple Ridge's is a draft on its own
-sandbox portal (62516, its own token), for a newcomer to take through the wizard."""
+sandbox portal (62516, its own token), for a newcomer to take through the wizard; Harbour Physio's is a draft
+to a local Salesforce org (demo_salesforce.py)."""
 from __future__ import annotations
 
 import json
@@ -15,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from . import demo_salesforce
 from .admin.services import slugify
 from .choices import ConnectionStatus, Environment, Role
 from .extensions import db
@@ -22,13 +24,14 @@ from .models import Client, IntegrationConnection, User
 from .models.base import require
 from .reference import ensure_providers
 
-CLIENTS = ("Northwind Dental", "Maple Ridge Legal")
+CLIENTS = ("Northwind Dental", "Maple Ridge Legal", demo_salesforce.CLIENT)
 USERS = (
     ("admin@demo.example.com", "Avery Admin", Role.ADMIN, None),
     ("owner@demo.example.com", "Olive Owner", Role.OWNER, None),
     ("ops@demo.example.com", "Oscar Ops", Role.OPS, None),
     ("client@northwind.example.com", "Nia Northwind", Role.CLIENT, CLIENTS[0]),
     ("client@mapleridge.example.com", "Mark Maple", Role.CLIENT, CLIENTS[1]),
+    demo_salesforce.USER,
 )
 
 
@@ -135,7 +138,7 @@ def _connect_to_sandbox(conn: IntegrationConnection, url: str, token: str) -> No
         job.depends_on = None
 
 
-def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
+def seed_demo(sandbox_port: int = SANDBOX_PORT, salesforce_port: int = demo_salesforce.PORT) -> dict[str, Any]:
     """Create or refresh the demo set; return the facts `flask demo --json` prints."""
     providers = ensure_providers()
     clients = {name: _client(name) for name in CLIENTS}
@@ -144,7 +147,8 @@ def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
              for email, name, role, cname in USERS}
     db.session.flush()
     owner = users["owner@demo.example.com"]
-    connections = [_connection(c, owner, providers["hubspot"].id) for c in clients.values()]
+    connections = [_connection(clients[name], owner, providers["salesforce" if name == demo_salesforce.CLIENT else "hubspot"].id)
+                   for name in CLIENTS]
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     _connect_to_sandbox(connections[0], sandbox_url, sandbox_token())
     db.session.commit()
@@ -162,6 +166,7 @@ def seed_demo(sandbox_port: int = SANDBOX_PORT) -> dict[str, Any]:
                                  "client": CLIENTS[0]},
                                 {"portal_id": PORTALS[1], "private_app_token": sandbox_token(1),
                                  "client": CLIENTS[1], "draft_connection_id": connections[1].id}]},
+        "salesforce": demo_salesforce.facts(salesforce_port, connections[2]),
         "oauth": {"client_id": DEMO_OAUTH_CLIENT_ID, "client_secret": webhook_secret(), "redirect_uri": None,
                   "note": "the demo sandbox's OAuth app (its secret also signs webhooks)"},
         "webhooks": {"url": None, "app_id": DEMO_APP_ID, "portal_id": PORTALS[0], "signature_version": "v3",

@@ -99,7 +99,7 @@ class ObjectState:
                           "captured when it completes", "report")
         verdict = judge(run)
         if verdict.provider_error:
-            return Advice(f"{what}: the first complete sync #{run.id} failed at HubSpot ({verdict.provider_error}); "
+            return Advice(f"{what}: the first complete sync #{run.id} failed at {verdict.crm} ({verdict.provider_error}); "
                           "run it again on the report step", "report")
         why = verdict.completeness()
         if why is None:
@@ -110,7 +110,7 @@ class ObjectState:
         field = f" ({group.field.replace('_', ' ')})" if group.field else ""
         failed = f"{group.open:,} {self.object_type} of run #{run.id} failed on {group.words}{field}"
         if group.failure_class == SOURCE_VALUE:
-            return Advice(f"{what}: {failed}. Ignore them with a reason on the report step, or fix them in HubSpot "
+            return Advice(f"{what}: {failed}. Ignore them with a reason on the report step, or fix them in {group.crm} "
                           "and run the sync again", "report")
         if group.failure_class == MAPPING:
             return Advice(f"{what}: {failed}. Fix the mapping row on the mapping step, then run the sync again", "mapping")

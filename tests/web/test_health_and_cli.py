@@ -58,7 +58,7 @@ def test_demo_is_idempotent_and_prints_json(app, runner):
     facts = demo_json(runner)
     counts = (count(Client), count(User), count(IntegrationConnection))
     second = demo_json(runner)
-    assert (count(Client), count(User), count(IntegrationConnection)) == counts == (2, 5, 2)
+    assert (count(Client), count(User), count(IntegrationConnection)) == counts == (3, 6, 3)
     assert facts["logins"] == second["logins"]
     roles = {login["role"] for login in facts["logins"]}
     assert roles == {"admin", "owner", "ops", "client"}

@@ -25,8 +25,7 @@ DEFAULT_FIELDS = {
     "deals": [
         FieldSpec("Name", "deal_name", required=True),
         FieldSpec("Amount", "amount", "decimal"),
-        FieldSpec("Amount", "amount_base", "currency_convert",
-                  {"currency_field": "CurrencyIsoCode", "base": "USD", "rates": {"USD": "1"}}),
+        FieldSpec("Amount", "amount_base", "decimal"),  # a single-currency org: its amounts are in its one currency
         FieldSpec("StageName", "deal_stage", "stage_label", required=True),
         FieldSpec("StageName", "deal_state", "stage_state"),
         *_OWNER, *_TIMES,

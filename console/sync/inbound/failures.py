@@ -2,7 +2,7 @@
 go-live gate may accept it.
 
 - `source_value`: the provider's value is unusable (an invalid email, a required field left empty):
-  only the client can fix it in HubSpot, or the owner ignores it with a reason;
+  only the client can fix it in their CRM, or the owner ignores it with a reason;
 - `mapping`: our configuration cannot carry the value (an unmapped picklist option, a number target fed
   from a text property, an unknown stage): fixed on the mapping step;
 - `provider`: the API refused or failed; nothing about the record itself.
@@ -23,21 +23,21 @@ CLASS_OF_CODE = {
     "invalid_number": MAPPING, "invalid_date": MAPPING, "unknown_property": MAPPING,
     "provider_error": PROVIDER, "not_found": PROVIDER,
 }
-# What the owner is told, per class.
+# What the owner is told, per class ({crm}: the connection's provider, by name).
 ADVICE = {
-    SOURCE_VALUE: "Fix it in HubSpot, or ignore it with a reason.",
+    SOURCE_VALUE: "Fix it in {crm}, or ignore it with a reason.",
     MAPPING: "Fix the mapping row that causes it (mapping step).",
-    PROVIDER: "HubSpot refused or failed the request: check the credentials and HubSpot's status, then test again.",
+    PROVIDER: "{crm} refused or failed the request: check the credentials and {crm}'s status, then test again.",
 }
 LABEL = {SOURCE_VALUE: "Source value", MAPPING: "Mapping", PROVIDER: "Provider"}
 # Plain words for each code, for grouped lists ("60 × invalid email").
 CODE_WORDS = {
     "invalid_email": "invalid email", "invalid_phone": "invalid phone number", "required_missing": "required field empty",
-    "unknown_owner": "owner not known in HubSpot", "unmapped_value": "picklist option not mapped",
+    "unknown_owner": "owner not known in {crm}", "unmapped_value": "picklist option not mapped",
     "unknown_stage": "deal stage not known", "no_rate": "no conversion rate for the currency",
     "unknown_transform": "unknown transform", "invalid_number": "text where a number is mapped",
-    "invalid_date": "text where a date is mapped", "unknown_property": "property not in HubSpot",
-    "provider_error": "HubSpot refused the request", "not_found": "record no longer in HubSpot",
+    "invalid_date": "text where a date is mapped", "unknown_property": "property not in {crm}",
+    "provider_error": "{crm} refused the request", "not_found": "record no longer in {crm}",
 }
 
 
@@ -45,8 +45,12 @@ def class_of(code: str | None) -> str:
     return CLASS_OF_CODE.get(code or "", MAPPING)
 
 
-def words(code: str | None) -> str:
-    return CODE_WORDS.get(code or "", (code or "unknown").replace("_", " "))
+def words(code: str | None, crm: str = "the CRM") -> str:
+    return CODE_WORDS.get(code or "", (code or "unknown").replace("_", " ")).replace("{crm}", crm)
+
+
+def advice(failure_class: str, crm: str = "the CRM") -> str:
+    return ADVICE[failure_class].replace("{crm}", crm)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ... import audit
 from ...choices import ErrorStatus, RunKind, RunStatus
+from ...connectors import registry
 from ...extensions import db
 from ...models import IntegrationConnection, IntegrationSyncError, IntegrationSyncRun, IntegrationValueWaiver, User
 from ...models.base import utcnow
@@ -37,6 +38,7 @@ class Group:
     external_ids: list[str] = dataclasses.field(default_factory=list)
     reasons: list[str] = dataclasses.field(default_factory=list)
     waived: int = 0
+    crm: str = "the CRM"  # the connection's provider, by name, for the words below
 
     @property
     def count(self) -> int:
@@ -48,11 +50,11 @@ class Group:
 
     @property
     def words(self) -> str:
-        return failures.words(self.code)
+        return failures.words(self.code, self.crm)
 
     @property
     def advice(self) -> str:
-        return failures.ADVICE[self.failure_class]
+        return failures.advice(self.failure_class, self.crm)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Verdict:
     groups: list[Group]
     unlisted: int  # failures beyond the ones kept on the run: they cannot be judged one by one
     threshold_pct: int
+    crm: str = "the CRM"  # the connection's provider, by name
 
     def count(self, failure_class: str, waived: bool | None = None) -> int:
         gs = [g for g in self.groups if g.failure_class == failure_class]
@@ -82,7 +85,7 @@ class Verdict:
         if run.status not in (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED):
             return [f"test batch #{run.id} has not finished"]
         if self.provider_error:
-            return [f"test batch #{run.id} failed at HubSpot: {self.provider_error}"]
+            return [f"test batch #{run.id} failed at {self.crm}: {self.provider_error}"]
         if not run.seen:
             return [f"test batch #{run.id} read no records"]
         mapping = self.count(MAPPING)
@@ -94,7 +97,7 @@ class Verdict:
         if open_sv and open_sv * 100 > self.threshold_pct * run.seen:
             kinds = ", ".join(f"{g.open} {g.words}" for g in self.groups if g.failure_class == SOURCE_VALUE and g.open)
             out.append(f"{open_sv} of {run.seen} records have unusable source values ({kinds}), more than "
-                       f"the {self.threshold_pct} % allowed: fix them in HubSpot, or ignore them with a reason")
+                       f"the {self.threshold_pct} % allowed: fix them in {self.crm}, or ignore them with a reason")
         return out
 
     @property
@@ -115,13 +118,13 @@ class Verdict:
         blocking = self.count(MAPPING) + self.count(PROVIDER)
         if blocking:
             return (f"The run is partial: {blocking:,} of {run.seen:,} records failed on the mapping or at "
-                    "HubSpot. Fix them, then sync again.")
+                    f"{self.crm}. Fix them, then sync again.")
         if self.unlisted:
             return f"The run is partial: {self.unlisted:,} failures were not kept one by one, so they cannot be ignored."
         if self.open_source_values:
             kinds = ", ".join(f"{g.open:,} {g.words}" for g in self.groups if g.open)
             return (f"The run is partial: {self.open_source_values:,} of {run.seen:,} records have unusable "
-                    f"source values ({kinds}). Fix them in HubSpot, or ignore them with a reason.")
+                    f"source values ({kinds}). Fix them in {self.crm}, or ignore them with a reason.")
         return None
 
     def words(self) -> str:
@@ -156,6 +159,16 @@ def failed_outcomes(run: IntegrationSyncRun) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def crm_name(connection: IntegrationConnection | None) -> str:
+    """The connection's provider as people call it ("HubSpot"), for the words a failure is told in."""
+    if connection is None:
+        return "the CRM"
+    try:
+        return registry.get(connection.provider.key).name
+    except registry.UnknownProvider:
+        return "the CRM"
+
+
 def judge(run: IntegrationSyncRun, connection: IntegrationConnection | None = None) -> Verdict:
     connection = connection or db.session.get(IntegrationConnection, run.connection_id)
     kept = failed_outcomes(run)
@@ -164,7 +177,7 @@ def judge(run: IntegrationSyncRun, connection: IntegrationConnection | None = No
     for external_id, reason, code, fld in kept:
         group = groups.get(code)
         if group is None:
-            group = groups[code] = Group(failures.class_of(code), code, fld)
+            group = groups[code] = Group(failures.class_of(code), code, fld, crm=crm_name(connection))
         group.external_ids.append(external_id)
         if len(group.reasons) < 5:
             group.reasons.append(reason)
@@ -172,7 +185,7 @@ def judge(run: IntegrationSyncRun, connection: IntegrationConnection | None = No
             group.waived += 1
     ordered = sorted(groups.values(), key=lambda g: (g.failure_class != MAPPING, -g.count))
     unlisted = max(0, (run.failed or 0) - len(kept))
-    return Verdict(run, ordered, unlisted, connection.source_failure_pct if connection else 5)
+    return Verdict(run, ordered, unlisted, connection.source_failure_pct if connection else 5, crm_name(connection))
 
 
 def waive(connection: IntegrationConnection, run: IntegrationSyncRun, code: str, reason: str, user: User) -> int:
@@ -186,7 +199,9 @@ def waive(connection: IntegrationConnection, run: IntegrationSyncRun, code: str,
     if len(reason) > 500:
         raise WaiverRefused("The reason is too long (500 characters at most).")
     if failures.class_of(code) != SOURCE_VALUE:
-        raise WaiverRefused(f"“{failures.words(code)}” is not a source value: {failures.ADVICE[failures.class_of(code)]}")
+        crm = crm_name(connection)
+        why = failures.advice(failures.class_of(code), crm)
+        raise WaiverRefused(f"“{failures.words(code, crm)}” is not a source value: {why}")
     ids = sorted({k[0] for k in failed_outcomes(run) if k[2] == code})
     if not ids:
         raise WaiverRefused("No record of this run failed that way.")
