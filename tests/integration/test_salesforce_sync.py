@@ -120,3 +120,30 @@ def test_a_salesforce_org_syncs_exactly_through_churn_deletions_and_a_refreshed_
         assert [d for d in differences(conn, org) if d.startswith(lead.external_id)]
         again = reconcile.execute(reconcile.queue(conn, "contacts", "cli").id, "test", client_options=FAST)
         assert again.differences == 1
+
+
+def test_a_jwt_bearer_connection_syncs_and_a_spent_day_stops_the_run(app):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    with SalesforceSandbox(OrgConfig(contacts=2_500, seed=6, jwt_public_key=public, daily_limit=8)) as sf:
+        conn = factories.salesforce_connection(sf)
+        account = db.session.get(IntegrationProviderAccount, conn.account_id)
+        account.set_secret("credentials", json.dumps({"jwt_username": sf.org.config.username, "jwt_private_key": pem}))
+        job = ensure_job(conn, "contacts")
+        job.depends_on = None
+        db.session.commit()
+        first = sync(job, kind="backfill")
+        assert first.seen == 2_500 and first.failed == 0
+        assert json.loads(account.get_secret("credentials"))["jwt_private_key"] == pem  # nothing stored over it
+
+        requests.post(f"{sf.url}/_sandbox/changes", timeout=30, json={"object": "Contact", "update": 5, "seed": 1})
+        run = start_run(job, "manual")
+        execute(run, client_options=FAST)  # 8 calls a day: this run finds the day spent
+        db.session.refresh(run)
+        assert run.status == "failed" and "daily API limit" in (run.error_message or "")
+        assert run.buckets_balance
