@@ -14,18 +14,7 @@ import requests
 
 from console.sandbox.salesforce import OrgConfig, SalesforceSandbox
 from tests.bench.peers import ensure_venv
-
-SHIM = '''import os
-import requests
-_TARGET, _HOSTS = os.environ["PEER_SALESFORCE_URL"], ("https://login.salesforce.com", "https://test.salesforce.com")
-_send = requests.Session.send
-def send(self, request, **kwargs):
-    for host in _HOSTS:
-        if request.url.startswith(host):
-            request.url = _TARGET + request.url[len(host):]
-    return _send(self, request, **kwargs)
-requests.Session.send = send
-'''
+from tests.bench.salesforce_peer import SHIM
 
 
 def _run(tap: str, args: list[str], env: dict) -> subprocess.CompletedProcess:
