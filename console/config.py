@@ -137,7 +137,8 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         # A scheduled run that has gone on this long yields between pages while other clients' jobs wait.
         "SYNC_YIELD_AFTER_SECONDS": float(env.get("CONSOLE_SYNC_YIELD_AFTER_SECONDS", 60)),
         # Where the server may send requests (security/outbound.py): `host` or `host:port`, comma separated.
-        "PROVIDER_HOSTS": parse_hosts(env.get("CONSOLE_PROVIDER_HOSTS", "api.hubapi.com,api-eu1.hubapi.com")),
+        "PROVIDER_HOSTS": parse_hosts(env.get("CONSOLE_PROVIDER_HOSTS",
+                                               "api.hubapi.com,api-eu1.hubapi.com,*.my.salesforce.com")),
         "NOTIFY_HOSTS": parse_hosts(env.get("CONSOLE_NOTIFY_HOSTS", "hooks.slack.com")),
         # Each incremental read starts this far before its last search: provider search lags behind writes.
         "SYNC_LOOKBACK_SECONDS": float(env.get("CONSOLE_SYNC_LOOKBACK_SECONDS", 300)),

@@ -38,7 +38,7 @@ class Connector:
     # Where its API answers when an account names no base URL of its own ("" : every account must name one)
     default_base_url: str = ""
     # The wizard's words and checks for an account: what its id is called and looks like, the scopes a
-    # read-only sync needs, the auth models it offers, and where its consent page sends people back to
+    # read-only sync needs, the auth models it offers
     account_label: str = "Account id"
     account_noun: str = "account"  # how its messages name one ("portal", "org")
     account_pattern: str = r"[A-Za-z0-9_-]{1,64}"

@@ -48,6 +48,9 @@ def _entry_matches(entry: str, host: str, port: int) -> bool:
         name, entry_port = entry, ""
     if entry_port and entry_port != str(port):
         return False
+    if name.startswith("*."):  # "*.my.salesforce.com": labels before a suffix of two labels or more, never the suffix
+        suffix = name[1:]
+        return suffix.count(".") >= 2 and host.endswith(suffix) and len(host) > len(suffix) and _ip(host) is None
     a, b = _ip(name), _ip(host)
     return (a == b) if a is not None and b is not None else name == host
 

@@ -83,6 +83,26 @@ def test_the_check_refuses_internal_forms_and_names_resolving_inside():
         check("http://api.hubapi.com", allowed, resolve=outside)  # credentials to a named host over TLS only
 
 
+def test_a_wildcard_entry_allows_hosts_under_its_suffix_only():
+    """`*.my.salesforce.com` (an org's My Domain) allows acme.my.salesforce.com, never the suffix itself, a
+    look-alike, a suffix inside another name, an address, or a name resolving inside."""
+    allowed = ("*.my.salesforce.com",)
+    outside = lambda host, port, proto: [(2, 1, 6, "", ("104.16.0.1", port))]  # noqa: E731
+    inside = lambda host, port, proto: [(2, 1, 6, "", ("127.0.0.1", port))]  # noqa: E731
+    assert check("https://acme.my.salesforce.com", allowed, resolve=outside)
+    assert check("https://acme--dev.sandbox.my.salesforce.com", allowed, resolve=outside)
+    for url in ("https://my.salesforce.com", "https://evilmy.salesforce.com", "https://acme.my.salesforce.com.evil.example",
+                "https://evil.example/acme.my.salesforce.com", "http://acme.my.salesforce.com", "https://127.0.0.1",
+                "https://acme.my.salesforce.com@evil.example"):
+        with pytest.raises(OutboundRefused):
+            check(url, allowed, resolve=outside)
+    with pytest.raises(OutboundRefused):
+        check("https://acme.my.salesforce.com", allowed, resolve=inside)  # DNS pointing inward
+    for entry in ("*.", "*.com", "*"):  # too broad to mean anything: matches nothing
+        with pytest.raises(OutboundRefused):
+            check("https://acme.com", (entry,), resolve=outside)
+
+
 def test_internal_base_urls_are_refused_and_never_called(login, sandbox, narrow, listener, app):
     owner = login("owner")
     conn = new_connection(owner)
