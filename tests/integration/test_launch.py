@@ -77,7 +77,8 @@ def test_failure_classes_and_their_advice():
     for code in ("unmapped_value", "unknown_stage", "no_rate", "invalid_number", "invalid_date", "unknown_transform"):
         assert failures.class_of(code) == "mapping"
     assert failures.class_of("provider_error") == "provider"
-    assert failures.ADVICE["source_value"] == "Fix it in HubSpot, or ignore it with a reason."
+    assert failures.advice("source_value", "HubSpot") == "Fix it in HubSpot, or ignore it with a reason."
+    assert failures.advice("provider", "Salesforce").startswith("Salesforce refused or failed the request")
 
     class F:
         def __init__(self, code, field):
