@@ -147,3 +147,50 @@ def test_a_jwt_bearer_connection_syncs_and_a_spent_day_stops_the_run(app):
         db.session.refresh(run)
         assert run.status == "failed" and "daily API limit" in (run.error_message or "")
         assert run.buckets_balance
+
+
+def test_a_salesforce_sync_killed_mid_run_resumes_to_the_same_rows(app, tmp_path):
+    """SIGKILL between committed pages of 2,000: the next run goes on from the last committed page's
+    (SystemModstamp, Id) and ends with the rows a clean run of the same org stores, nothing doubled."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from console.models import CrmLeadEvent, IntegrationSyncJob
+
+    from .test_processes import ROOT, child_env, flask_cmd
+
+    with SalesforceSandbox(OrgConfig(contacts=9_000, seed=13, slow_query_ms=400)) as sf:
+        killed, clean = factories.salesforce_connection(sf), factories.salesforce_connection(sf)
+        jobs = [ensure_job(c, "contacts") for c in (killed, clean)]
+        for job in jobs:
+            job.depends_on = None
+        db.session.commit()
+
+        def stored(conn_id: int) -> int:
+            db.session.commit()  # see the other process's commits
+            return db.session.scalar(sa.select(sa.func.count()).select_from(CrmLead).where(CrmLead.connection_id == conn_id))
+
+        with open(tmp_path / "sync.log", "w") as log:
+            proc = subprocess.Popen(flask_cmd("sync", "run", str(killed.id), "--object", "contacts"), cwd=ROOT,
+                                    env=child_env(app), stdout=log, stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and stored(killed.id) < 2_000:
+                time.sleep(0.05)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        assert 0 < stored(killed.id) < 9_000, (tmp_path / "sync.log").read_text()[-2000:]
+        sf.org.config.slow_query_ms = 0
+        resumed = sync(db.session.get(IntegrationSyncJob, jobs[0].id))
+        assert resumed.seen < 9_000  # from the committed position, not from the start
+        sync(jobs[1], kind="backfill")
+
+        def rows(conn_id: int) -> dict:
+            return {lead.external_id: (lead.email, lead.first_name, lead.last_name, lead.provider_updated_at)
+                    for lead in db.session.scalars(sa.select(CrmLead).where(CrmLead.connection_id == conn_id))}
+        assert rows(killed.id) == rows(clean.id) and len(rows(killed.id)) == 9_000
+        created = db.session.scalar(sa.select(sa.func.count()).select_from(CrmLeadEvent).where(
+            CrmLeadEvent.connection_id == killed.id, CrmLeadEvent.kind == "created"))
+        assert created == 9_000  # nothing doubled
+        assert differences(killed, sf.org) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -45,6 +46,12 @@ def _sort(rows: list[dict], order: list[tuple[str, bool, bool]]) -> list[dict]:
     return rows
 
 
+def _slow() -> None:
+    delay = org().config.slow_query_ms
+    if delay > 0:
+        time.sleep(min(delay, 30_000) / 1000)
+
+
 def _batch_size() -> int:
     found = BATCH.search(request.headers.get("Sforce-Query-Options", ""))
     return min(MAX_BATCH, max(MIN_BATCH, int(found.group(1)))) if found else DEFAULT_BATCH
@@ -71,6 +78,7 @@ def _page(the_org: Org, obj: SObject, ids: list[str], start: int, fields: list[s
 @bp.get("/services/data/v<version>/query")
 @bp.get("/services/data/v<version>/queryAll")
 def query(version: str):
+    _slow()
     text = request.args.get("q", "")
     kind = "queryAll" if "/queryAll" in request.path else "query"
     try:
@@ -100,6 +108,7 @@ def query(version: str):
 @bp.get("/services/data/v<version>/query/<locator>-<int:start>")
 @bp.get("/services/data/v<version>/queryAll/<locator>-<int:start>")
 def more(version: str, locator: str, start: int):
+    _slow()
     the_org = org()
     kind = "queryAll" if "/queryAll/" in request.path else "query"
     with the_org.lock:
