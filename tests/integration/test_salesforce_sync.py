@@ -194,3 +194,16 @@ def test_a_salesforce_sync_killed_mid_run_resumes_to_the_same_rows(app, tmp_path
             CrmLeadEvent.connection_id == killed.id, CrmLeadEvent.kind == "created"))
         assert created == 9_000  # nothing doubled
         assert differences(killed, sf.org) == []
+
+
+def test_a_page_answered_in_smaller_batches_than_its_limit_is_read_whole(app):
+    """Salesforce may answer `LIMIT 2000` in batches of fewer records (nextRecordsUrl names the rest): a
+    page is every batch, so a short first batch never reads as the end of the org."""
+    with SalesforceSandbox(OrgConfig(contacts=3_000, seed=14, max_batch=450)) as sf:
+        conn = factories.salesforce_connection(sf)
+        job = ensure_job(conn, "contacts")
+        job.depends_on = None
+        db.session.commit()
+        run = sync(job, kind="backfill")
+        assert run.seen == 3_000 and sf.org.requests["GET /services/data/vXX.X/query/{locator}"] >= 4
+        assert differences(conn, sf.org) == []

@@ -80,7 +80,8 @@ class SalesforceStream:
         while True:
             size = self.page_size if budget is None else min(self.page_size, budget)
             sent = now_ms()
-            rows = next(self._query(self._keyset(cursor, size)), [])
+            # every batch of the page: Salesforce may answer a LIMIT in smaller batches than asked
+            rows = [r for batch in self._query(self._keyset(cursor, size)) for r in batch]
             records = [self._record(r) for r in rows]
             if records:
                 last = records[-1]

@@ -54,7 +54,8 @@ def _slow() -> None:
 
 def _batch_size() -> int:
     found = BATCH.search(request.headers.get("Sforce-Query-Options", ""))
-    return min(MAX_BATCH, max(MIN_BATCH, int(found.group(1)))) if found else DEFAULT_BATCH
+    asked = min(MAX_BATCH, max(MIN_BATCH, int(found.group(1)))) if found else DEFAULT_BATCH
+    return max(1, min(asked, org().config.max_batch))
 
 
 def _page(the_org: Org, obj: SObject, ids: list[str], start: int, fields: list[str], version: str, kind: str,
