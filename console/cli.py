@@ -169,9 +169,9 @@ def _start_demo_sandbox(tokens: list[str], port: int, secret: str, webhook_url: 
 
 def _print_demo(facts: dict) -> None:
     click.echo(f"\nConnector Console demo: {facts['console_url']}\n")
-    click.echo(f"{'role':<8} {'email':<32} {'password':<20} client")
+    click.echo(f"{'role':<8} {'email':<34} {'password':<20} client")
     for login in facts["logins"]:
-        click.echo(f"{login['role']:<8} {login['email']:<32} {login['password']:<20} {login['client'] or ''}")
+        click.echo(f"{login['role']:<8} {login['email']:<34} {login['password']:<20} {login['client'] or ''}")
     sandbox = facts["sandbox"]
     click.echo(f"\nHubSpot sandbox {sandbox['url']}")
     for portal in sandbox["portals"]:
