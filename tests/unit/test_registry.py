@@ -13,9 +13,11 @@ def test_builtin_providers_and_an_unknown_one():
     hubspot, csv = registry.get("hubspot"), registry.get("manual_csv")
     assert hubspot.open_session is not None and hubspot.webhooks is not None and hubspot.source_label == "CRM"
     assert csv.open_session is None and registry.source_label("manual_csv") == "Manual import"
+    salesforce = registry.get("salesforce")
+    assert salesforce.open_session is not None and salesforce.webhooks is None and salesforce.vocabulary.writes is False
     with pytest.raises(registry.UnknownProvider):
-        registry.get("salesforce")
-    assert registry.source_label("salesforce") == "CRM"
+        registry.get("dynamics")
+    assert registry.source_label("dynamics") == "CRM"
 
 
 def test_a_fresh_process_that_imported_another_provider_first_still_finds_hubspot():
