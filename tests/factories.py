@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import itertools
 
-import sqlalchemy as sa
-
 from console.choices import ConnectionStatus, Environment, Role
 from console.extensions import db
 from console.models import Client, IntegrationConnection, IntegrationProviderAccount, User
@@ -71,19 +69,11 @@ def hubspot_connection(sandbox_url: str, token: str, client_obj: Client | None =
 
 
 def salesforce_connection(org_sandbox, client_obj: Client | None = None) -> IntegrationConnection:
-    """A connection to a Salesforce sandbox org through the web-server flow's refresh token (encrypted); the
-    provider row is made here until the wizard offers Salesforce."""
+    """A connection to a Salesforce sandbox org through the web-server flow's refresh token (encrypted)."""
     import json
     import secrets
 
-    from console.models import IntegrationProvider
-
-    provider = db.session.scalar(sa.select(IntegrationProvider).where(IntegrationProvider.key == "salesforce"))
-    if provider is None:
-        provider = IntegrationProvider(key="salesforce", name="Salesforce", kind="crm", auth_type="oauth",
-                                       reason="A client's CRM of record on Salesforce.", docs_url=None)
-        db.session.add(provider)
-        db.session.flush()
+    provider = ensure_providers()["salesforce"]
     org = org_sandbox.org
     refresh = f"5Aep{secrets.token_urlsafe(24)}"
     with org.lock:

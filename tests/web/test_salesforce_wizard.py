@@ -77,3 +77,19 @@ def factories_conn(conn_id: int):
     from console.models import IntegrationConnection
 
     return db.session.get(IntegrationConnection, conn_id)
+
+
+def test_the_check_reads_the_scopes_the_org_grants_and_names_a_missing_one(app):
+    """Salesforce states granted scopes only in its token answers: the check mints a session to read them,
+    so an org whose connected app lacks refresh_token fails the check, by name."""
+    from console.wizard.credentials import check_connection
+
+    with SalesforceSandbox(OrgConfig(contacts=20, seed=3, scopes="api")) as sf:
+        conn = factories.salesforce_connection(sf)
+        conn.account.required_scopes = "api refresh_token"
+        owner = factories.user("owner")
+        db.session.commit()
+        result = check_connection(conn, owner)
+        assert not result.ok and result.missing == ("refresh_token",) and result.granted == ("api",)
+        sf.org.config.scopes = "api refresh_token"
+        assert check_connection(conn, owner).ok

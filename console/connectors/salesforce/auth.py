@@ -75,6 +75,7 @@ class SalesforceAuth:
         self.base_url, self.client_id, self.client_secret = base_url, client_id, client_secret
         self.credentials, self.on_refresh = credentials, on_refresh
         self.access = str(credentials.get("access_token") or "")
+        self.scopes: list[str] = []  # what the org granted, as its last token answer said (Salesforce says it nowhere else)
         self.lock = threading.Lock()
         self.session = http_session(base_url)
 
@@ -89,6 +90,16 @@ class SalesforceAuth:
             self._mint()
         return True
 
+    def granted(self) -> list[str]:
+        """The scopes the org grants these credentials: a new session is minted to read them."""
+        self.refresh()
+        return self.scopes
+
+    def _took(self, body: dict) -> None:
+        self.access = body["access_token"]
+        scope = body.get("scope")
+        self.scopes = sorted(set(scope.split()[:50])) if isinstance(scope, str) else []
+
     def _mint(self) -> None:
         jwt_user, key = self.credentials.get("jwt_username"), self.credentials.get("jwt_private_key")
         if jwt_user and key:
@@ -97,7 +108,7 @@ class SalesforceAuth:
                                                                      self.credentials.get("jwt_audience") or AUDIENCE)},
                               "Salesforce refused the JWT assertion (the user, the connected app or its certificate)",
                               self.session)
-            self.access = body["access_token"]
+            self._took(body)
             return
         refresh = self.credentials.get("refresh_token")
         if not refresh:
@@ -105,5 +116,5 @@ class SalesforceAuth:
         body = post_token(self.base_url, {"grant_type": "refresh_token", "refresh_token": str(refresh),
                                           "client_id": self.client_id, "client_secret": self.client_secret},
                           "Salesforce refused the refresh token (revoked or expired); reconnect the org", self.session)
-        self.access = body["access_token"]
+        self._took(body)
         self.on_refresh(SalesforceTokens(self.access, str(refresh), time.time() + 7200, str(body.get("instance_url") or "")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -53,6 +54,17 @@ class SalesforceClient:
 
     def get(self, path: str, params: dict | None = None) -> Any:
         return self.request("GET", path, params=params)
+
+    def query(self, soql: str, deleted: bool = False) -> Iterator[list[dict]]:
+        """A SOQL query's batches (queryAll with `deleted`: the recycle bin too), following nextRecordsUrl;
+        a next URL outside the API's own paths ends the read."""
+        reply = self.get(self.data("queryAll/" if deleted else "query/"), {"q": soql}) or {}
+        while True:
+            yield reply.get("records") or []
+            following = reply.get("nextRecordsUrl")
+            if reply.get("done", True) or not isinstance(following, str) or not following.startswith("/services/data/"):
+                return
+            reply = self.get(following) or {}
 
     def request(self, method: str, path: str, params: dict | None = None, json_body: Any = None) -> Any:
         """Send until a usable answer. `path` is the whole path (a nextRecordsUrl is one)."""

@@ -56,11 +56,10 @@ class SalesforceSession:
 
     def reference(self) -> Reference:
         ref = Reference()
-        users = SalesforceStream(self.client, "User", ["Name"])
-        for batch in users._query("SELECT Id, Name FROM User WHERE IsActive = true"):
+        for batch in self.client.query("SELECT Id, Name FROM User WHERE IsActive = true"):
             ref.owners.update({str(u["Id"]): str(u.get("Name") or "") for u in batch})
-        stages = SalesforceStream(self.client, "OpportunityStage", [])
-        for batch in stages._query("SELECT ApiName, MasterLabel, IsClosed, IsWon FROM OpportunityStage WHERE IsActive = true"):
+        for batch in self.client.query("SELECT ApiName, MasterLabel, IsClosed, IsWon FROM OpportunityStage "
+                                       "WHERE IsActive = true"):
             for s in batch:
                 key = str(s["ApiName"])
                 ref.stages[key] = str(s.get("MasterLabel") or key)
@@ -72,7 +71,7 @@ class SalesforceSession:
         org_id = str(who.get("organization_id") or "")
         if not org_id:
             raise FatalError("Salesforce's userinfo named no organization.")
-        return AccountInfo(org_id, ["api", "refresh_token"], None, None)
+        return AccountInfo(org_id, self.client.auth.granted(), None, None)
 
     def write(self, object_type: str, inputs: list[WriteInput], id_property: str | None = None) -> list[WriteResult]:
         raise FatalError("The console does not write to Salesforce yet: every field of a Salesforce connection is "

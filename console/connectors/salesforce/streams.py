@@ -61,16 +61,6 @@ class SalesforceStream:
         return SourceRecord(str(raw["Id"]), props, to_ms(raw.get(STAMP)) or 0, to_ms(raw.get("CreatedDate")),
                             bool(raw.get("IsDeleted")))
 
-    def _query(self, soql: str, deleted: bool = False) -> Iterator[list[dict]]:
-        """The query's batches, following nextRecordsUrl."""
-        reply = self.client.get(self.client.data("queryAll/" if deleted else "query/"), {"q": soql}) or {}
-        while True:
-            yield reply.get("records") or []
-            following = reply.get("nextRecordsUrl")
-            if reply.get("done", True) or not isinstance(following, str) or not following.startswith("/services/data/"):
-                return
-            reply = self.client.get(following) or {}
-
     # ---- public ---------------------------------------------------------------------------------
     def pages(self, cursor: dict | None, limit: int | None = None, page_size: int = PAGE_SIZE) -> Iterator[Page]:
         self.page_size = max(1, min(page_size, PAGE_SIZE))
@@ -81,7 +71,7 @@ class SalesforceStream:
             size = self.page_size if budget is None else min(self.page_size, budget)
             sent = now_ms()
             # every batch of the page: Salesforce may answer a LIMIT in smaller batches than asked
-            rows = [r for batch in self._query(self._keyset(cursor, size)) for r in batch]
+            rows = [r for batch in self.client.query(self._keyset(cursor, size)) for r in batch]
             records = [self._record(r) for r in rows]
             if records:
                 last = records[-1]
@@ -118,7 +108,7 @@ class SalesforceStream:
         started, since = now_ms(), int(cursor.get("deleted_ms") or 0) - self.lookback_ms
         soql = (f"SELECT Id, {STAMP}, CreatedDate, IsDeleted FROM {self.sobject} WHERE IsDeleted = true "
                 f"AND {STAMP} > {literal(max(0, since))} ORDER BY {STAMP} ASC, Id ASC")
-        gone = [self._record(r) for batch in self._query(soql, deleted=True) for r in batch]
+        gone = [self._record(r) for batch in self.client.query(soql, deleted=True) for r in batch]
         return Page([r for r in gone if r.archived], {**cursor, "deleted_ms": max(int(cursor.get("deleted_ms") or 0), started)})
 
     def read(self, ids: list[str]) -> list[SourceRecord]:
@@ -127,7 +117,7 @@ class SalesforceStream:
         for i in range(0, len(ids), READ_CHUNK):
             chunk = ", ".join(quoted(x) for x in ids[i:i + READ_CHUNK])
             soql = f"SELECT {', '.join(self.fields)} FROM {self.sobject} WHERE Id IN ({chunk})"
-            found += [self._record(r) for batch in self._query(soql) for r in batch]
+            found += [self._record(r) for batch in self.client.query(soql) for r in batch]
         return found
 
     def inventory(self, archived: bool, properties: Sequence[str] = ()) -> Iterator[SourceRecord]:
@@ -135,5 +125,5 @@ class SalesforceStream:
         with `archived`, those in the recycle bin."""
         fields = ", ".join(dict.fromkeys([*FRAME, *properties, *(["IsDeleted"] if archived else [])]))
         soql = f"SELECT {fields} FROM {self.sobject}" + (" WHERE IsDeleted = true" if archived else "")
-        for batch in self._query(soql, deleted=archived):
+        for batch in self.client.query(soql, deleted=archived):
             yield from (self._record(r) for r in batch)

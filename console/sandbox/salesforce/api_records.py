@@ -9,7 +9,7 @@ from flask import Blueprint, g, jsonify, request
 from .access import org
 from .api_query import shaped
 from .errors import SfError, invalid_field, invalid_type, not_found
-from .schema import SObject, sobject
+from .schema import Field, SObject, sobject
 from .state import stamp
 from .values import checked, writable
 
@@ -23,6 +23,14 @@ def _obj(name: str) -> SObject:
     if obj is None:
         raise invalid_type(name)
     return obj
+
+
+def _external_field(obj: SObject, name: str) -> Field:
+    """The external-id field a URL names (an upsert's or a read's key; Id is one too, as in Salesforce)."""
+    field = obj.field(name)
+    if field is None or not (field.external_id or field.type == "id"):
+        raise SfError(400, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {name[:80]}")
+    return field
 
 
 def _body() -> object:
@@ -47,9 +55,7 @@ def read(version: str, name: str, record_id: str):
 @bp.get(f"{SOBJECTS}/<field_name>/<path:value>")
 def read_by_external_id(version: str, name: str, field_name: str, value: str):
     obj, the_org = _obj(name), org()
-    field = obj.field(field_name)
-    if field is None or not field.external_id:
-        raise SfError(400, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {field_name[:80]}")
+    field = _external_field(obj, field_name)
     with the_org.lock:
         found = the_org.by_external_id(obj, field.name, value)
         if len(found) > 1:
@@ -98,9 +104,7 @@ def delete(version: str, name: str, record_id: str):
 def upsert(version: str, name: str, field_name: str, value: str):
     """Create the record whose external id is `value`, or update the one that has it (300 when several do)."""
     obj, the_org = _obj(name), org()
-    field = obj.field(field_name)
-    if field is None or not (field.external_id or field.type == "id"):
-        raise SfError(400, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {field_name[:80]}")
+    field = _external_field(obj, field_name)
     with the_org.lock:
         values = checked(the_org, obj, _body(), creating=False)
         if field.name in values and values[field.name] != value:

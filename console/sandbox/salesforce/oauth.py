@@ -35,7 +35,7 @@ def _answer(the_org: Org, user_id: str, refresh: bool) -> dict:
     base = request.host_url.rstrip("/")
     body = {"access_token": the_org.issue(user_id), "instance_url": base, "token_type": "Bearer",
             "id": f"{base}/id/{the_org.config.org_id}/{user_id}", "issued_at": str(int(time.time() * 1000)),
-            "signature": base64.b64encode(secrets.token_bytes(32)).decode(), "scope": "api refresh_token"}
+            "signature": base64.b64encode(secrets.token_bytes(32)).decode(), "scope": the_org.config.scopes}
     if refresh:
         token = f"5Aep{secrets.token_urlsafe(48)}"
         the_org.refresh_tokens[token] = user_id

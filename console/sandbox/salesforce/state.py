@@ -28,6 +28,7 @@ class OrgConfig:
     client_secret: str | None = None
     jwt_public_key: bytes | None = None  # PEM of the certificate key the connected app accepts JWT assertions from
     access_ttl: int = 7200
+    scopes: str = "api refresh_token"  # what the connected app grants (each token answer's "scope")
     max_batch: int = 2000             # records a query answers per batch at most (Salesforce may answer fewer than asked)
     slow_query_ms: int = 0            # every query answer delayed this long (a slow org; a test kills a run meanwhile)
     org_id: str = ids.make("Organization", 1)
