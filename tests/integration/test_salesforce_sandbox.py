@@ -124,6 +124,11 @@ def test_collections_write_200_at_a_time_and_all_or_none_rolls_back(sf, org):
     assert len(org.org.records["Account"]) == count + 250  # the valid one was rolled back too
     with pytest.raises(SalesforceMalformedRequest, match="EXCEEDED_ID_LIMIT"):
         sf.restful("composite/sobjects", method="POST", json={"records": records + records[:1]})
+    renamed = sf.query("SELECT Id FROM Account WHERE Name = 'Renamed 0'")["records"][0]["Id"]
+    read = sf.restful(f"composite/sobjects/Account?ids={renamed},001Dn0000000zzzIAA&fields=Name,Website")
+    assert read[0]["Name"] == "Renamed 0" and read[1] is None  # an unknown id answers null in its place
+    gone = sf.restful(f"composite/sobjects?ids={renamed}", method="DELETE")
+    assert gone[0]["success"] and renamed in org.org.deleted["Account"]
 
 
 def test_limits_are_reported_and_a_spent_day_is_refused(tmp_path):
@@ -166,6 +171,10 @@ def test_oauth_web_server_refresh_password_and_jwt_bearer_flows(org):
     who = requests.get(again["id"], headers={"Authorization": f"Bearer {again['access_token']}"},
                        verify=str(org.certificate), timeout=10).json()
     assert who["organization_id"] == o.config.org_id and who["username"] == o.config.username
+    requests.post(f"{org.url}/services/oauth2/revoke", data={"token": first["refresh_token"]}, verify=str(org.certificate),
+                  timeout=10)
+    assert _token(org, grant_type="refresh_token", refresh_token=first["refresh_token"], client_id=o.client_id,
+                  client_secret=o.client_secret).status_code == 400  # revoked
     password = _token(org, grant_type="password", username=o.config.username, password=o.config.password,
                       client_id=o.client_id, client_secret=o.client_secret)
     assert password.status_code == 200

@@ -29,7 +29,7 @@ def seed(org: Org) -> None:
     base = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(days=90)
     bulk = base + timedelta(days=60)  # the instant a tenth of the records share
 
-    def at(i: int) -> datetime:
+    def at() -> datetime:
         if rng.random() < 0.1:
             return bulk
         return base + timedelta(seconds=rng.randrange(90 * 86_400), milliseconds=rng.randrange(1000))
@@ -52,7 +52,7 @@ def seed(org: Org) -> None:
         name = f"{rng.choice(LAST)} {rng.choice(('Labs', 'Foods', 'Logistics', 'Partners'))} {i}"
         accounts.append(org.insert(OBJECTS["Account"], {
             "Name": name, "Website": f"https://acct{i}.example", "Phone": f"+1416555{i % 10_000:04d}",
-            "Industry": rng.choice(INDUSTRY), "OwnerId": rng.choice(owners)}, rng.choice(owners), at(i))["Id"])
+            "Industry": rng.choice(INDUSTRY), "OwnerId": rng.choice(owners)}, rng.choice(owners), at())["Id"])
     for i in range(cfg.contacts):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         org.insert(OBJECTS["Contact"], {
@@ -60,14 +60,14 @@ def seed(org: Org) -> None:
             "Phone": f"+1647555{i % 10_000:04d}" if rng.random() < 0.7 else None,
             "Title": rng.choice(("CEO", "Buyer", "Engineer", None)),
             "AccountId": rng.choice(accounts) if accounts and rng.random() < 0.8 else None,
-            "LeadSource": rng.choice(LEAD_SOURCE), "OwnerId": rng.choice(owners)}, rng.choice(owners), at(i))
+            "LeadSource": rng.choice(LEAD_SOURCE), "OwnerId": rng.choice(owners)}, rng.choice(owners), at())
     for i in range(cfg.leads if cfg.leads is not None else cfg.contacts // 5):
         first, last = rng.choice(FIRST), rng.choice(LAST)
         org.insert(OBJECTS["Lead"], {
             "FirstName": first, "LastName": last, "Company": f"{last} Prospects {i}",
             "Email": f"lead.{i}@prospect.example", "Phone": None, "Status": rng.choice(LEAD_STATUS[:2] + LEAD_STATUS[3:]),
             "LeadSource": rng.choice(LEAD_SOURCE), "IsConverted": False, "ConvertedContactId": None,
-            "ConvertedAccountId": None, "OwnerId": rng.choice(owners)}, rng.choice(owners), at(i))
+            "ConvertedAccountId": None, "OwnerId": rng.choice(owners)}, rng.choice(owners), at())
     for i in range(cfg.opportunities if cfg.opportunities is not None else len(accounts) // 2):
         renewal = rng.random() < 0.25
         org.insert(OBJECTS["Opportunity"], {
@@ -76,4 +76,4 @@ def seed(org: Org) -> None:
             "CloseDate": (base + timedelta(days=rng.randrange(180))).date().isoformat(),
             "StageName": rng.choice(RENEWAL_STAGES if renewal else STAGES),
             "RecordTypeId": RECORD_TYPES["Renewal" if renewal else "Standard"], "OwnerId": rng.choice(owners)},
-            rng.choice(owners), at(i))
+            rng.choice(owners), at())
